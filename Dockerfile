@@ -1,0 +1,32 @@
+# visionA Cloud: a slim image running gunicorn (gthread workers) as a non-root user.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    VISIONA_DATA_DIR=/var/lib/visiona \
+    VISIONA_STATIC_MANIFEST=1 \
+    PORT=8000
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+# collectstatic needs settings to import; these throwaway values never reach runtime.
+RUN DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
+    ALLOWED_HOSTS=build.invalid python manage.py collectstatic --no-input \
+    && useradd --system --uid 10001 --home-dir /var/lib/visiona visiona \
+    && mkdir -p /var/lib/visiona \
+    && chown -R visiona /var/lib/visiona
+
+USER visiona
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=4).status == 200 else 1)"
+
+# gthread: the sync worker's timeout would kill long uploads; threads serve
+# other requests while one streams a model to the converter.
+CMD ["sh", "-c", "exec gunicorn visiona.wsgi:application --bind 0.0.0.0:${PORT} --worker-class gthread --workers ${GUNICORN_WORKERS:-2} --threads ${GUNICORN_THREADS:-8} --timeout ${GUNICORN_TIMEOUT:-120} --graceful-timeout 30 --access-logfile -"]

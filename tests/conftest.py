@@ -1,0 +1,83 @@
+"""Shared fixtures, and the rule for tests that need real services.
+
+A test marked ``postgres`` or ``redis`` is skipped, with the reason, when that
+service is not configured (a laptop on SQLite); under CI (``CI=true``) or with
+``VISIONA_REQUIRE_SERVICES=1`` the same situation is a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+REQUIRE_SERVICES = (
+    os.environ.get("CI", "").lower() == "true" or os.environ.get("VISIONA_REQUIRE_SERVICES") == "1"
+)
+
+
+def _missing_service(what: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"needs {what}, which is not configured; CI requires it", pytrace=False)
+    pytest.skip(f"needs {what}")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing_service("PostgreSQL (set DATABASE_URL)")
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        _missing_service("Redis (set REDIS_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # The cache is shared state (tokens, locks, rate limits): start each test clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(django_user_model, password):
+    counter = iter(range(1, 10_000))
+
+    def make(username: str | None = None, **fields):
+        name = username or f"user{next(counter)}"
+        fields.setdefault("oidc_sub", f"sub-{name}")
+        fields.setdefault("email", f"{name}@example.com")
+        return django_user_model.objects.create_user(username=name, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(bob)
+    return c

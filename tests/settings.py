@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings with test-only defaults.
+
+DATABASE_URL and REDIS_URL still decide the database and cache, so the same
+suite runs on SQLite (a laptop) and on PostgreSQL and Redis (CI).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("LOG_FORMAT", "text")
+os.environ.setdefault("VISIONA_DATA_DIR", tempfile.mkdtemp(prefix="visiona-tests-"))
+
+from visiona.settings import *  # noqa: F403
+
+# Hashing passwords at full strength only slows the suite down.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

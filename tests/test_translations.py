@@ -1,0 +1,47 @@
+"""Every catalogued string has a Traditional Chinese translation, compiled."""
+
+import gettext
+import json
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+LOCALE = Path(__file__).resolve().parent.parent / "locale" / "zh_Hant" / "LC_MESSAGES"
+CATALOGUES = sorted(LOCALE.glob("*.po"))
+
+
+def entries(po_text: str) -> dict[str, str]:
+    def join(quoted: str) -> str:
+        return "".join(json.loads(line) for line in quoted.split("\n"))
+
+    pattern = r'^msgid (".*"(?:\n".*")*)\nmsgstr (".*"(?:\n".*")*)'
+    return {
+        join(m.group(1)): join(m.group(2))
+        for m in re.finditer(pattern, po_text, re.M)
+        if m.group(1) != '""'
+    }
+
+
+def untranslated(po_text: str) -> list[str]:
+    fuzzy = re.findall(r'^#, fuzzy\n(?:#.*\n)*msgid (".+")', po_text, re.M)
+    return fuzzy + [msgid for msgid, msgstr in entries(po_text).items() if not msgstr]
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=[p.name for p in CATALOGUES])
+def test_the_catalogue_is_complete(path):
+    assert not untranslated(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=[p.name for p in CATALOGUES])
+def test_the_compiled_catalogue_matches_the_source(path):
+    with path.with_suffix(".mo").open("rb") as compiled:
+        catalog = gettext.GNUTranslations(compiled)._catalog
+    for msgid, msgstr in entries(path.read_text(encoding="utf-8")).items():
+        assert catalog.get(msgid) == msgstr, f"run `make messages`: {msgid!r} is stale"
+
+
+def test_django_serves_the_translation():
+    with translation.override("zh-hant"):
+        assert translation.gettext("Sign in") == "登入"

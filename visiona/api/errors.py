@@ -1,0 +1,77 @@
+"""DRF's exception handler: every API error leaves in the one envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from visiona import errors
+
+logger = logging.getLogger(__name__)
+
+_DRF_TO_APP: list[tuple[type[Exception], type[errors.AppError]]] = [
+    (drf.NotAuthenticated, errors.Unauthenticated),
+    (drf.AuthenticationFailed, errors.Unauthenticated),
+    (drf.PermissionDenied, errors.PermissionDenied),
+    (DjangoPermissionDenied, errors.PermissionDenied),
+    (drf.NotFound, errors.NotFound),
+    (Http404, errors.NotFound),
+    (drf.MethodNotAllowed, errors.MethodNotAllowed),
+    (drf.UnsupportedMediaType, errors.UnsupportedMediaType),
+    (drf.ParseError, errors.MalformedRequest),
+    (RequestDataTooBig, errors.PayloadTooLarge),
+    (OperationalError, errors.DatabaseUnavailable),
+    (InterfaceError, errors.DatabaseUnavailable),
+]
+
+
+def _field_errors(detail, prefix: str = "") -> list[dict[str, str]]:
+    """Flatten DRF's nested error detail into ``[{field, message}]``."""
+    if isinstance(detail, dict):
+        fields = []
+        for name, value in detail.items():
+            key = "" if name == "non_field_errors" else str(name)
+            fields += _field_errors(value, f"{prefix}.{key}" if prefix and key else prefix or key)
+        return fields
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [{"field": prefix, "message": str(item)} for item in detail]
+        fields = []
+        for index, item in enumerate(detail):
+            fields += _field_errors(item, f"{prefix}.{index}" if prefix else str(index))
+        return fields
+    return [{"field": prefix, "message": str(detail)}]
+
+
+def to_app_error(exc: Exception) -> errors.AppError:
+    if isinstance(exc, errors.AppError):
+        return exc
+    if isinstance(exc, drf.ValidationError):
+        return errors.ValidationFailed.for_fields(_field_errors(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        headers = {"Retry-After": str(exc.wait)} if exc.wait else {}
+        return errors.RateLimited(headers=headers)
+    for source, target in _DRF_TO_APP:
+        if isinstance(exc, source):
+            return target()
+    logger.exception("unhandled error in API view")
+    return errors.AppError()
+
+
+def exception_handler(exc: Exception, context) -> Response:
+    error = to_app_error(exc)
+    if error.status >= 500 and isinstance(exc, errors.AppError):
+        logger.warning("api error %s", error.code, extra={"details": error.details})
+    response = Response(errors.envelope(error), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    if error.status == 401:
+        # The challenge of the authenticator that refused (session or device token).
+        response["WWW-Authenticate"] = getattr(exc, "auth_header", None) or 'Session realm="api"'
+    return response

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VisionaConfig(AppConfig):
+    name = "visiona"
+    verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from visiona import sessions  # noqa: F401  (connects the sign-in stamp)

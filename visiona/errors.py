@@ -1,0 +1,159 @@
+"""The one application error type and how it reaches a client.
+
+Services raise an ``AppError`` subclass; the API answers it as
+``{"error": {"code", "message", "details", "request_id"}}`` and pages show its
+message on an error page. Each app adds its own subclasses (e.g.
+``conversion.errors``); nothing else decides status codes or wording.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from visiona.log import current_request_id
+
+
+class AppError(Exception):
+    status: int = 500
+    code: str = "internal_error"
+    message = _("Something went wrong on our side. Please try again later.")
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if message is not None:
+            self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.code)
+
+    def __str__(self) -> str:  # never the message: it may be lazy and translated
+        return self.code
+
+
+class ValidationFailed(AppError):
+    status = 400
+    code = "validation_failed"
+    message = _("Some of the values you sent are not valid.")
+
+    @classmethod
+    def for_fields(cls, fields: list[dict[str, str]], message: str | None = None):
+        return cls(message, details={"fields": fields})
+
+
+class MalformedRequest(AppError):
+    status = 400
+    code = "malformed_request"
+    message = _("The request could not be read.")
+
+
+class Unauthenticated(AppError):
+    status = 401
+    code = "unauthenticated"
+    message = _("Please sign in to continue.")
+
+
+class PermissionDenied(AppError):
+    status = 403
+    code = "permission_denied"
+    message = _("You do not have permission to do this.")
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    message = _("The page or resource you asked for does not exist.")
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    code = "method_not_allowed"
+    message = _("This method is not allowed here.")
+
+
+class LengthRequired(AppError):
+    status = 411
+    code = "length_required"
+    message = _("The request must state its length (Content-Length).")
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    message = _("The upload is too large.")
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    message = _("This content type is not supported here.")
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    message = _("Too many attempts. Please wait a moment and try again.")
+
+
+class DatabaseUnavailable(AppError):
+    status = 503
+    code = "database_unavailable"
+    message = _("The service is temporarily unavailable. Please try again in a moment.")
+
+
+class SessionStoreUnavailable(AppError):
+    status = 503
+    code = "session_store_unavailable"
+    message = _("Sign-in is temporarily unavailable. Please try again in a moment.")
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def envelope(error: AppError) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": error.code,
+            "message": str(error.message),
+            "details": error.details,
+            "request_id": current_request_id(),
+        }
+    }
+
+
+def _user_or_anonymous(request: HttpRequest):
+    """The signed-in user for the page header, unless the outage being reported
+    (database, session store) makes even that lookup fail."""
+    try:
+        user = request.user
+        user.is_authenticated  # noqa: B018  (forces the lazy lookup here)
+    except Exception:
+        return AnonymousUser()
+    return user
+
+
+def error_response(request: HttpRequest, error: AppError) -> HttpResponse:
+    """The error as the API's envelope under /api/, else as an error page."""
+    if is_api_request(request):
+        response: HttpResponse = JsonResponse(envelope(error), status=error.status)
+    else:
+        context = {
+            "status": error.status,
+            "code": error.code,
+            "message": error.message,
+            "user": _user_or_anonymous(request),
+        }
+        response = render(request, "errors/error.html", context, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response

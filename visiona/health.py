@@ -1,0 +1,97 @@
+"""Health and system endpoints: ``/healthz`` for probes, ``/api/system/*`` for clients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import visiona
+
+logger = logging.getLogger(__name__)
+
+_DATABASE_CHECK_NAMES = {"postgresql": "postgres"}
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_redis() -> None:
+    from django_redis import get_redis_connection
+
+    get_redis_connection("default").ping()
+
+
+def configured_checks() -> dict[str, Callable[[], None]]:
+    checks = {_DATABASE_CHECK_NAMES.get(connection.vendor, connection.vendor): _check_database}
+    if settings.REDIS_URL:
+        checks["redis"] = _check_redis
+    return checks
+
+
+def run_checks() -> dict[str, str]:
+    results = {}
+    for name, check in configured_checks().items():
+        try:
+            check()
+        except Exception:
+            # The raw driver error is for operators, never for the answer.
+            logger.exception("health check failed", extra={"dependency": name})
+            results[name] = "down"
+        else:
+            results[name] = "ok"
+    return results
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    checks = run_checks()
+    healthy = all(state == "ok" for state in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+class SystemInfoApi(APIView):
+    """Which service this is, its version and environment. Public."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        return Response(
+            {
+                "service": "visiona-cloud",
+                "version": visiona.__version__,
+                "environment": settings.VISIONA_ENVIRONMENT,
+            }
+        )
+
+
+class SystemHealthApi(APIView):
+    """The app's health as a signed-in user sees it, with their devices' connection."""
+
+    def get(self, request):
+        from devices.selectors import device_connection_summary
+
+        checks = run_checks()
+        return Response(
+            {
+                "status": "ok" if all(v == "ok" for v in checks.values()) else "degraded",
+                "checks": checks,
+                "conversion_enabled": bool(settings.CONVERTER_BASE_URL and settings.FAA_BASE_URL),
+                "devices": device_connection_summary(user=request.user),
+            }
+        )

@@ -1,0 +1,58 @@
+"""Cross-cutting middleware: request ids, and errors turned into answers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+
+from visiona.errors import AppError, DatabaseUnavailable, error_response
+from visiona.log import request_id_var
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# A caller's id is echoed into logs and headers, so only plain tokens are kept.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, returns it in a header and puts it in every log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class AppErrorMiddleware:
+    """An AppError raised by a page view becomes its error page, and a database
+    outage a clear 503, never a stack trace. (API views answer through DRF's handler.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, AppError):
+            return error_response(request, exception)
+        if isinstance(exception, OperationalError | InterfaceError) or (
+            type(exception) is DatabaseError
+        ):
+            logger.error("database unavailable: %s", exception.__class__.__name__, exc_info=True)
+            return error_response(request, DatabaseUnavailable())
+        return None

@@ -1,0 +1,41 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from devices import urls as devices_urls
+from visiona import health, views
+from visiona.auth import oidc
+from visiona.auth import views as auth_views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("api/system/info", health.SystemInfoApi.as_view(), name="api-system-info"),
+    path("api/system/health", health.SystemHealthApi.as_view(), name="api-system-health"),
+    path("accounts/login/", auth_views.login_page, name="login"),
+    path("accounts/logout/", auth_views.logout_view, name="logout"),
+    path(
+        "oidc/authenticate/",
+        oidc.AuthenticationRequestView.as_view(),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "oidc/callback/",
+        oidc.AuthenticationCallbackView.as_view(),
+        name="oidc_authentication_callback",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+    path("devices/", include(devices_urls.page_urlpatterns)),
+    path("api/devices/", include(devices_urls.api_urlpatterns)),
+    path("api/agent/", include(devices_urls.agent_api_urlpatterns)),
+]
+
+handler400 = "visiona.views.bad_request"
+handler403 = "visiona.views.permission_denied"
+handler404 = "visiona.views.page_not_found"
+handler500 = "visiona.views.server_error"
+
+admin.site.site_header = "visionA Cloud"
+admin.site.site_title = "visionA Cloud"
