@@ -1,0 +1,111 @@
+"""The agent API: what the program on a device calls.
+
+``pair`` is authenticated by the one-time code it carries; everything else by
+the device token (``Authorization: Bearer vad_...``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices import services
+from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
+from devices.choices import Chip
+
+SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+AGENT_STATUS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+
+
+def heartbeat_interval_seconds() -> int:
+    # Three heartbeats per threshold: one lost request does not turn a device offline.
+    return max(1, settings.DEVICE_ONLINE_THRESHOLD_SECONDS // 3)
+
+
+class AgentDeviceOutputSerializer(serializers.Serializer):
+    device_id = serializers.UUIDField(source="pk")
+    name = serializers.CharField()
+    serial = serializers.CharField()
+    chip = serializers.CharField()
+    agent_version = serializers.CharField()
+    agent_status = serializers.CharField()
+    registration_status = serializers.CharField()
+    connection_status = serializers.SerializerMethodField()
+    last_seen_at = serializers.DateTimeField()
+
+    def get_connection_status(self, device) -> str:
+        return device.connection_status()
+
+
+class AgentApiView(APIView):
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDeviceAgent]
+
+
+class AgentPairApi(APIView):
+    """Exchange a pairing code for a device and its token (shown this once)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=32)
+        serial = serializers.RegexField(SERIAL_PATTERN)
+        chip = serializers.ChoiceField(choices=Chip.choices)
+        name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.device_pair(
+            **data.validated_data, client_address=request.META.get("REMOTE_ADDR", "")
+        )
+        response = Response(
+            {
+                "device_id": str(result.device.pk),
+                "token": result.token,
+                "token_expires_at": result.device_token.expires_at,
+                "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AgentHeartbeatApi(AgentApiView):
+    """The agent is alive: records ``last_seen_at``, its status and version."""
+
+    class InputSerializer(serializers.Serializer):
+        status = serializers.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
+        agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = services.device_heartbeat(
+            device=request.auth.device,
+            agent_status=data.validated_data["status"],
+            agent_version=data.validated_data.get("agent_version", ""),
+        )
+        return Response(
+            {
+                "device_id": str(device.pk),
+                "connection_status": device.connection_status(),
+                "last_seen_at": device.last_seen_at,
+                "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+            }
+        )
+
+
+class AgentMeApi(AgentApiView):
+    """The device this token belongs to, as the server sees it."""
+
+    def get(self, request):
+        data = AgentDeviceOutputSerializer(request.auth.device).data
+        data["token_expires_at"] = request.auth.expires_at
+        return Response(data)

@@ -1,0 +1,64 @@
+"""What the devices API shows. Never a hash, never a stored secret."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from devices.models import Device, DeviceToken, PairingCode
+
+
+class DeviceOutputSerializer(serializers.ModelSerializer):
+    connection_status = serializers.SerializerMethodField()
+    paired_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "name",
+            "serial",
+            "chip",
+            "agent_version",
+            "agent_status",
+            "registration_status",
+            "connection_status",
+            "last_seen_at",
+            "paired_at",
+        ]
+
+    def get_connection_status(self, device: Device) -> str:
+        return device.connection_status()
+
+
+class DeviceTokenOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DeviceToken
+        fields = ["id", "status", "created_at", "expires_at", "last_used_at", "revoked_at"]
+
+    def get_status(self, device_token: DeviceToken) -> str:
+        if device_token.revoked_at is not None:
+            return "revoked"
+        return "active" if device_token.expires_at > timezone.now() else "expired"
+
+
+class PairingCodeOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    status = serializers.SerializerMethodField()
+    device = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PairingCode
+        fields = ["id", "status", "created_at", "expires_at", "used_at", "device"]
+
+    def get_status(self, pairing_code: PairingCode) -> str:
+        return pairing_code.status()
+
+    def get_device(self, pairing_code: PairingCode) -> dict | None:
+        device = pairing_code.device
+        if device is None or device.deleted_at is not None:
+            return None
+        return {"id": str(device.pk), "name": device.name, "chip": device.chip}

@@ -1,0 +1,175 @@
+"""Devices, the one-time codes that pair them and the tokens their agents use.
+
+Codes and tokens are stored as hashes, which are also their primary keys; pages
+and the API name them by a separate random ``public_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from devices.choices import Chip, ConnectionStatus, PairingCodeStatus, RegistrationStatus
+
+
+def online_since(now: datetime | None = None) -> datetime:
+    """The oldest heartbeat that still counts as online."""
+    now = now or timezone.now()
+    return now - timedelta(seconds=settings.DEVICE_ONLINE_THRESHOLD_SECONDS)
+
+
+class DeviceQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def online(self, now: datetime | None = None):
+        return self.filter(last_seen_at__gte=online_since(now))
+
+
+class Device(models.Model):
+    """A machine with a Kneron chip and the local agent, paired to one user."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="devices",
+    )
+    serial = models.CharField(_("serial number"), max_length=64)
+    name = models.CharField(_("name"), max_length=100)
+    chip = models.CharField(_("chip"), max_length=8, choices=Chip.choices)
+    agent_version = models.CharField(_("agent version"), max_length=64, blank=True)
+    # What the agent said in its last heartbeat ("ready", "busy", ...), as reported.
+    agent_status = models.CharField(_("agent status"), max_length=32, blank=True)
+    registration_status = models.CharField(
+        _("registration status"),
+        max_length=16,
+        choices=RegistrationStatus.choices,
+        default=RegistrationStatus.PAIRED,
+    )
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    created_at = models.DateTimeField(_("paired"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    deleted_at = models.DateTimeField(_("unpaired"), null=True, blank=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        ordering = ["-created_at"]
+        constraints = [
+            # An unpaired (deleted) serial may pair again: unique among live rows only.
+            models.UniqueConstraint(
+                fields=["serial"],
+                condition=Q(deleted_at__isnull=True),
+                name="devices_unique_live_serial",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(deleted_at__isnull=True, registration_status=RegistrationStatus.PAIRED)
+                    | Q(deleted_at__isnull=False, registration_status=RegistrationStatus.UNPAIRED)
+                ),
+                name="devices_registration_matches_deletion",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="devices_owner_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.serial})"
+
+    def connection_status(self, now: datetime | None = None) -> ConnectionStatus:
+        if self.deleted_at is None and self.last_seen_at and self.last_seen_at >= online_since(now):
+            return ConnectionStatus.ONLINE
+        return ConnectionStatus.OFFLINE
+
+    @property
+    def is_online(self) -> bool:
+        return self.connection_status() == ConnectionStatus.ONLINE
+
+
+class PairingCode(models.Model):
+    """A short one-time code a signed-in user hands to an agent to pair a device."""
+
+    code_hash = models.CharField(_("code hash"), max_length=64, primary_key=True, editable=False)
+    public_id = models.UUIDField(_("id"), default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="pairing_codes",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("device"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("pairing code")
+        verbose_name_plural = _("pairing codes")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "expires_at"], name="devices_code_owner_expires")]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    def status(self, now: datetime | None = None) -> PairingCodeStatus:
+        if self.used_at is not None:
+            return PairingCodeStatus.USED
+        if self.expires_at <= (now or timezone.now()):
+            return PairingCodeStatus.EXPIRED
+        return PairingCodeStatus.PENDING
+
+
+class DeviceTokenQuerySet(models.QuerySet):
+    def usable(self, now: datetime | None = None):
+        return self.filter(
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+            device__deleted_at__isnull=True,
+        )
+
+
+class DeviceToken(models.Model):
+    """The credential a paired device's agent sends as ``Authorization: Bearer``."""
+
+    token_hash = models.CharField(_("token hash"), max_length=64, primary_key=True, editable=False)
+    public_id = models.UUIDField(_("id"), default=uuid.uuid4, unique=True, editable=False)
+    device = models.ForeignKey(
+        Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="tokens"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = DeviceTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("device token")
+        verbose_name_plural = _("device tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        return (
+            self.revoked_at is None
+            and self.expires_at > (now or timezone.now())
+            and self.device.deleted_at is None
+        )

@@ -1,0 +1,69 @@
+"""Reads about devices. Ownership is enforced here: another user's device, code
+or token is indistinguishable from an unknown one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from devices.errors import DeviceNotFound, DeviceTokenNotFound, PairingCodeNotFound
+from devices.models import Device, DeviceToken, PairingCode
+
+
+def device_list_for_user(*, user) -> QuerySet[Device]:
+    if not getattr(user, "is_authenticated", False):
+        return Device.objects.none()
+    return Device.objects.live().filter(owner=user)
+
+
+def device_get_for_user(*, user, device_id: uuid.UUID | str) -> Device:
+    try:
+        return device_list_for_user(user=user).get(pk=device_id)
+    except (Device.DoesNotExist, ValueError):
+        raise DeviceNotFound() from None
+
+
+def device_tokens_for_device(*, device: Device) -> QuerySet[DeviceToken]:
+    return device.tokens.order_by("-created_at")
+
+
+def device_token_get_for_device(*, device: Device, token_id: uuid.UUID | str) -> DeviceToken:
+    try:
+        return (
+            device_tokens_for_device(device=device).select_related("device").get(public_id=token_id)
+        )
+    except (DeviceToken.DoesNotExist, ValueError):
+        raise DeviceTokenNotFound() from None
+
+
+def pairing_code_get_for_user(*, user, pairing_code_id: uuid.UUID | str) -> PairingCode:
+    try:
+        return PairingCode.objects.select_related("device").get(
+            owner=user, public_id=pairing_code_id
+        )
+    except (PairingCode.DoesNotExist, ValueError):
+        raise PairingCodeNotFound() from None
+
+
+def pairing_codes_pending_count(*, user) -> int:
+    return PairingCode.objects.filter(
+        owner=user, used_at__isnull=True, expires_at__gt=timezone.now()
+    ).count()
+
+
+def device_connection_summary(*, user) -> dict[str, Any]:
+    """How many of the user's devices are paired and online, and the latest heartbeat."""
+    devices = device_list_for_user(user=user)
+    now = timezone.now()
+    total = devices.count()
+    online = devices.online(now).count() if total else 0
+    last_seen_at = devices.aggregate(latest=Max("last_seen_at"))["latest"] if total else None
+    return {
+        "total": total,
+        "online": online,
+        "offline": total - online,
+        "last_seen_at": last_seen_at,
+    }

@@ -1,0 +1,42 @@
+"""Device URLs, mounted by visiona/urls.py at /devices/, /api/devices/ and /api/agent/."""
+
+from django.urls import path
+
+from devices import views
+from devices.api import agent
+from devices.api import views as api
+
+page_urlpatterns = [
+    path("", views.device_list, name="devices"),
+    path("pair/", views.device_pair, name="devices-pair"),
+    path("<uuid:device_id>/", views.device_detail, name="devices-detail"),
+    path("<uuid:device_id>/rename/", views.device_rename, name="devices-rename"),
+    path("<uuid:device_id>/unpair/", views.device_unpair, name="devices-unpair"),
+    path(
+        "<uuid:device_id>/tokens/<uuid:token_id>/revoke/",
+        views.device_token_revoke,
+        name="devices-token-revoke",
+    ),
+]
+
+api_urlpatterns = [
+    path("", api.DeviceListApi.as_view(), name="api-devices"),
+    path("pairing-codes", api.PairingCodeCreateApi.as_view(), name="api-devices-pairing-codes"),
+    path(
+        "pairing-codes/<uuid:pairing_code_id>",
+        api.PairingCodeStatusApi.as_view(),
+        name="api-devices-pairing-code",
+    ),
+    path("<uuid:device_id>", api.DeviceDetailApi.as_view(), name="api-devices-detail"),
+    path(
+        "<uuid:device_id>/tokens/<uuid:token_id>/revoke",
+        api.DeviceTokenRevokeApi.as_view(),
+        name="api-devices-token-revoke",
+    ),
+]
+
+agent_api_urlpatterns = [
+    path("pair", agent.AgentPairApi.as_view(), name="api-agent-pair"),
+    path("heartbeat", agent.AgentHeartbeatApi.as_view(), name="api-agent-heartbeat"),
+    path("me", agent.AgentMeApi.as_view(), name="api-agent-me"),
+]

@@ -1,0 +1,132 @@
+"""Device pages: list, pair, detail, rename, unpair, revoke a token."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from devices import selectors, services
+from devices.agent_client import agent_command_line
+from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
+from devices.forms import DeviceRenameForm
+from devices.models import Device
+
+# How often the pair page asks whether the device has appeared.
+PAIRING_POLL_INTERVAL_MS = 3000
+
+
+def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
+    try:
+        return selectors.device_get_for_user(user=request.user, device_id=device_id)
+    except DeviceNotFound:
+        raise Http404() from None
+
+
+@login_required
+@require_GET
+def device_list(request):
+    devices = selectors.device_list_for_user(user=request.user)
+    return render(
+        request,
+        "devices/list.html",
+        {
+            "devices": devices,
+            "summary": selectors.device_connection_summary(user=request.user),
+            "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def device_pair(request):
+    """GET explains; POST makes a code and shows it this once (a reload makes a new one)."""
+    context = {"ttl_minutes": settings.DEVICE_PAIRING_CODE_TTL_MINUTES}
+    if request.method == "POST":
+        try:
+            issued = services.pairing_code_create(user=request.user)
+        except TooManyPairingCodes as exc:
+            messages.error(request, exc.message)
+            return render(request, "devices/pair.html", context, status=exc.status)
+        pairing_code = issued.pairing_code
+        context |= {
+            "code": issued.code,
+            "pairing_code": pairing_code,
+            "agent_command": agent_command_line(
+                server_url=request.build_absolute_uri("/"), code=issued.code
+            ),
+            "pairing_data": {
+                "statusUrl": reverse("api-devices-pairing-code", args=[pairing_code.public_id]),
+                "devicesUrl": reverse("devices"),
+                "expiresAt": pairing_code.expires_at.isoformat(),
+                "pollIntervalMs": PAIRING_POLL_INTERVAL_MS,
+                "messages": {
+                    "waiting": _("Waiting for the device to connect…"),
+                    "paired": _("Paired: %(name)s. Opening the device…"),
+                    "expired": _("This code has expired. Create a new one."),
+                    "minutesLeft": _("Expires in %(minutes)s min."),
+                    "error": _("Could not check the pairing status; retrying."),
+                    "stopped": _("Could not check the pairing status. See your device list."),
+                },
+            },
+        }
+    return render(request, "devices/pair.html", context)
+
+
+@login_required
+@require_GET
+def device_detail(request, device_id: uuid.UUID):
+    device = _get_device_for_user(request, device_id)
+    return render(
+        request,
+        "devices/detail.html",
+        {"device": device, "tokens": selectors.device_tokens_for_device(device=device)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def device_rename(request, device_id: uuid.UUID):
+    device = _get_device_for_user(request, device_id)
+    form = DeviceRenameForm(request.POST or None, initial={"name": device.name})
+    if request.method == "POST" and form.is_valid():
+        services.device_rename(device=device, name=form.cleaned_data["name"])
+        messages.success(request, _("The device is renamed."))
+        return redirect("devices-detail", device_id=device.pk)
+    return render(request, "devices/rename.html", {"device": device, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def device_unpair(request, device_id: uuid.UUID):
+    device = _get_device_for_user(request, device_id)
+    if request.method == "POST":
+        services.device_unpair(device=device)
+        messages.success(
+            request, _("%(name)s is unpaired and its tokens are revoked.") % {"name": device.name}
+        )
+        return redirect("devices")
+    return render(request, "devices/unpair.html", {"device": device})
+
+
+@login_required
+@require_POST
+def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
+    device = _get_device_for_user(request, device_id)
+    try:
+        device_token = selectors.device_token_get_for_device(device=device, token_id=token_id)
+    except DeviceTokenNotFound:
+        raise Http404() from None
+    services.device_token_revoke(device_token=device_token)
+    messages.success(request, _("The token is revoked. The agent must pair again to connect."))
+    return redirect("devices-detail", device_id=device.pk)

@@ -1,0 +1,90 @@
+"""Wrong codes are rate-limited per client address and per code prefix."""
+
+import pytest
+
+from devices import ratelimit
+from devices.models import Device
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate limiter's clock, moved by hand (no sleeping)."""
+    now = {"t": 1_000_000.0}
+    monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
+    return now
+
+
+@pytest.fixture(autouse=True)
+def small_limit(settings):
+    settings.DEVICE_PAIRING_RATE_LIMIT = 3
+    settings.DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS = 600
+
+
+def _try(agent_client, code, address="198.51.100.1", serial="SN-1"):
+    body = {"code": code, "serial": serial, "chip": "KL520"}
+    return agent_client().post("/api/agent/pair", body, format="json", REMOTE_ADDR=address)
+
+
+def _wrong_codes(count, prefix="ZZZZ"):
+    # Same prefix, different codes: what a guesser of one code would send.
+    return [f"{prefix}-{suffix}" for suffix in ["AAAA", "BBBB", "CCCC", "DDDD", "EEEE"][:count]]
+
+
+def test_it_engages_after_the_limit_with_retry_after(agent_client, clock):
+    for code in _wrong_codes(3):
+        assert _try(agent_client, code).status_code == 400
+    response = _try(agent_client, "ZZZZ-FFFF")
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(response["Retry-After"]) <= 600
+
+
+def test_it_refuses_even_a_right_code_from_a_blocked_address(
+    alice, issue_code, agent_client, clock
+):
+    for code in _wrong_codes(3):
+        _try(agent_client, code)
+    code = issue_code(alice).code
+    assert not code.startswith("ZZZZ")
+    assert _try(agent_client, code).status_code == 429
+    assert not Device.objects.exists()
+    assert _try(agent_client, code, address="198.51.100.2").status_code == 201
+
+
+def test_it_limits_one_prefix_across_addresses(agent_client, clock):
+    for index, code in enumerate(_wrong_codes(3)):
+        _try(agent_client, code, address=f"203.0.113.{index}")
+    assert _try(agent_client, "ZZZZ-GGGG", address="203.0.113.99").status_code == 429
+    # Another prefix from a fresh address is not affected.
+    assert _try(agent_client, "YYYY-GGGG", address="203.0.113.98").status_code == 400
+
+
+def test_it_limits_one_address_across_prefixes(agent_client, clock):
+    for prefix in ["AAAA", "BBBB", "CCCC"]:
+        _try(agent_client, f"{prefix}-ZZZZ")
+    assert _try(agent_client, "DDDD-ZZZZ").status_code == 429
+
+
+def test_it_resets_when_the_window_ends(alice, issue_code, agent_client, clock):
+    for code in _wrong_codes(3):
+        _try(agent_client, code)
+    assert _try(agent_client, "ZZZZ-HHHH").status_code == 429
+    clock["t"] += 600
+    assert _try(agent_client, "ZZZZ-HHHH").status_code == 400
+    assert _try(agent_client, issue_code(alice).code).status_code == 201
+
+
+def test_a_success_does_not_reset_the_counters(alice, issue_code, agent_client, clock):
+    for code in _wrong_codes(2):
+        _try(agent_client, code)
+    assert _try(agent_client, issue_code(alice).code, serial="SN-OK").status_code == 201
+    assert _try(agent_client, "ZZZZ-KKKK").status_code == 400
+    assert _try(agent_client, "ZZZZ-MMMM").status_code == 429
+
+
+def test_serial_conflicts_do_not_count_as_failures(alice, issue_code, pair, agent_client, clock):
+    pair(issue_code(alice).code, serial="SN-1")
+    for _ in range(4):
+        assert _try(agent_client, issue_code(alice).code, serial="SN-1").status_code == 409
