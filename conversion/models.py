@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from conversion.choices import UNFINISHED_STATUSES, JobStage, JobStatus
+from visiona.chips import Chip
+
+
+class ConversionJob(models.Model):
+    """Who owns a converter job, and the last state we saw of it.
+
+    The converter forgets jobs after 7 days and does no access control, so
+    ownership and history live here; every poll refreshes the snapshot.
+    """
+
+    job_id = models.CharField(_("converter job id"), max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversion_jobs"
+    )
+    chip = models.CharField(_("chip"), max_length=8, choices=Chip.choices)
+    filename = models.CharField(_("model file"), max_length=255, blank=True)
+    model_id = models.PositiveIntegerField(_("model id"), null=True, blank=True)
+    version = models.CharField(_("version"), max_length=32, blank=True)
+
+    status = models.CharField(_("status"), max_length=16, choices=JobStatus.choices)
+    stage = models.CharField(_("stage"), max_length=8, choices=JobStage.choices, blank=True)
+    progress = models.PositiveSmallIntegerField(_("progress"), null=True, blank=True)
+    stage_progress = models.PositiveSmallIntegerField(_("stage progress"), null=True, blank=True)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error_message = models.TextField(_("error message"), blank=True)
+    error_stage = models.CharField(_("failed stage"), max_length=8, blank=True)
+
+    # Set once the NEF has been promoted into FAA (by a download or a save).
+    faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
+
+    created_at = models.DateTimeField(_("started"))
+    updated_at = models.DateTimeField(_("updated upstream"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    refreshed_at = models.DateTimeField(_("last refreshed"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("conversion job")
+        verbose_name_plural = _("conversion jobs")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="conversion_owner_created"),
+            models.Index(
+                fields=["owner"],
+                condition=models.Q(status__in=UNFINISHED_STATUSES),
+                name="conversion_owner_unfinished",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in UNFINISHED_STATUSES
+
+    @property
+    def platform_code(self) -> str:
+        return Chip(self.chip).platform_code

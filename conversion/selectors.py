@@ -1,0 +1,25 @@
+"""Reads about conversion jobs. Ownership is enforced here: another user's job
+is indistinguishable from an unknown one."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from conversion.choices import UNFINISHED_STATUSES
+from conversion.errors import JobNotFound
+from conversion.models import ConversionJob
+
+
+def job_list_for_user(*, user) -> QuerySet[ConversionJob]:
+    return ConversionJob.objects.filter(owner=user).select_related("saved_model")
+
+
+def job_get_for_user(*, user, job_id: str) -> ConversionJob:
+    try:
+        return job_list_for_user(user=user).get(job_id=job_id)
+    except ConversionJob.DoesNotExist:
+        raise JobNotFound() from None
+
+
+def jobs_unfinished_for_user(*, user) -> QuerySet[ConversionJob]:
+    return ConversionJob.objects.filter(owner=user, status__in=UNFINISHED_STATUSES)

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ModelsRepoConfig(AppConfig):
+    name = "models_repo"

@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from models_repo.choices import ModelSource
+from visiona.chips import Chip
+
+
+class LiveModelQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+
+class NefModel(models.Model):
+    """A NEF model in a user's repository ("My models")."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nef_models"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=ModelSource.choices)
+    file = models.FileField(_("file"), max_length=500)
+    size_bytes = models.BigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
+    source_job = models.OneToOneField(
+        "conversion.ConversionJob",
+        verbose_name=_("conversion job"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="saved_model",
+        to_field="job_id",
+        db_column="source_job_id",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    objects = LiveModelQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("model")
+        verbose_name_plural = _("models")
+        ordering = ["-created_at"]
+        constraints = [
+            # A deleted model's name may be reused: unique among live rows only.
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="models_repo_unique_live_name",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="models_owner_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def chips(self) -> list[str]:
+        return sorted(platform.chip for platform in self.platforms.all())
+
+
+class ModelPlatform(models.Model):
+    """A chip a model runs on (a model may target several)."""
+
+    model = models.ForeignKey(NefModel, on_delete=models.CASCADE, related_name="platforms")
+    chip = models.CharField(_("chip"), max_length=8, choices=Chip.choices)
+
+    class Meta:
+        verbose_name = _("platform")
+        verbose_name_plural = _("platforms")
+        constraints = [
+            models.UniqueConstraint(fields=["model", "chip"], name="models_repo_unique_platform")
+        ]
+
+    def __str__(self) -> str:
+        return self.chip
