@@ -8,6 +8,7 @@ service is not configured (a laptop on SQLite); under CI (``CI=true``) or with
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -17,6 +18,9 @@ from django.db import connection
 REQUIRE_SERVICES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("VISIONA_REQUIRE_SERVICES") == "1"
 )
+
+
+CHROMIUM = os.environ.get("VISIONA_CHROMIUM", "/usr/bin/chromium")
 
 
 def _missing_service(what: str) -> None:
@@ -30,6 +34,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing_service("PostgreSQL (set DATABASE_URL)")
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         _missing_service("Redis (set REDIS_URL)")
+    if item.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
+        _missing_service(f"Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +44,20 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def models_folder(settings, tmp_path) -> Path:
+    """Every test stores model files in its own folder (checked for leftovers)."""
+    folder = tmp_path / "models"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder},
+        },
+    }
+    return folder
 
 
 @pytest.fixture

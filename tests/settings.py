@@ -15,5 +15,13 @@ os.environ.setdefault("VISIONA_DATA_DIR", tempfile.mkdtemp(prefix="visiona-tests
 
 from visiona.settings import *  # noqa: F403
 
+# Mount the sandbox upstreams (/sandbox/) for their tests and end-to-end tests.
+# Set here, after the import, so none of its defaults for CONVERTER_BASE_URL,
+# FAA_BASE_URL or MC_SERVICE_* apply: tests set upstreams themselves.
+VISIONA_SANDBOX = True
+
 # Hashing passwords at full strength only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Upstream retries keep their schedule's shape but not its seconds.
+UPSTREAM_BACKOFF_SCALE = 0.0

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
+import visiona
 from visiona.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,11 +57,15 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "visiona",
     "conversion",
     "models_repo",
     "devices",
+    # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
+    "sandbox",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "visiona.context_processors.site",
+                "conversion.context_processors.active_conversion",
             ],
         },
     },
@@ -202,6 +208,26 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "visiona.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "visionA Cloud API",
+    "DESCRIPTION": "Convert ONNX models for Kneron chips, keep them in My models, pair devices.",
+    "VERSION": visiona.__version__,
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Like every /api/ view: signed-in users only, through the same session.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": ["visiona.api.authentication.SessionAuthentication"],
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    # Keeps the document to /api/; importing the module also registers our extensions.
+    "PREPROCESSING_HOOKS": ["visiona.api.schema.only_api_paths"],
+    # One name for the chip enumeration wherever a chip or a list of chips appears.
+    "ENUM_NAME_OVERRIDES": {"ChipEnum": "visiona.chips.Chip"},
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page loads Swagger UI and Redoc from our static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Upstream services (see docs/configuration.md) ------------------------
@@ -215,6 +241,39 @@ _MIB = 1024 * 1024
 CONVERSION_MAX_UPLOAD_BYTES = env_int(
     "CONVERSION_MAX_UPLOAD_BYTES", 500 * _MIB + 100 * 10 * _MIB + 16 * _MIB, minimum=1
 )
+# Base URL for service tokens and delegated download tokens; people sign in at MC_ISSUER.
+MC_SERVICE_ISSUER = (env_str("MC_SERVICE_ISSUER") or MC_ISSUER).rstrip("/")
+
+# --- Sandbox: stand-ins of the three upstreams (docs/sandbox.md) -----------
+# Development and end-to-end tests only; a warning is logged when on with DEBUG off.
+VISIONA_SANDBOX = env_bool("VISIONA_SANDBOX", False)
+# Where visionA reaches the sandbox (this server by default; `make run` sets it).
+VISIONA_SANDBOX_BASE_URL = env_str("VISIONA_SANDBOX_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if VISIONA_SANDBOX:
+    # The stand-ins serve as upstreams unless real ones are set. OIDC sign-in
+    # stays off: the sandbox has no people sign-in, local passwords do.
+    CONVERTER_BASE_URL = CONVERTER_BASE_URL or f"{VISIONA_SANDBOX_BASE_URL}/sandbox/converter"
+    FAA_BASE_URL = FAA_BASE_URL or f"{VISIONA_SANDBOX_BASE_URL}/sandbox/faa"
+    MC_SERVICE_ISSUER = MC_SERVICE_ISSUER or f"{VISIONA_SANDBOX_BASE_URL}/sandbox/mc"
+    MC_SERVICE_CLIENT_ID = MC_SERVICE_CLIENT_ID or "visiona-sandbox"
+    MC_SERVICE_CLIENT_SECRET = MC_SERVICE_CLIENT_SECRET or "sandbox-secret"
+SANDBOX_DIR = DATA_DIR / "sandbox"
+SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1)
+# Each of the stages onnx, bie and nef takes this long in the fake converter.
+SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
+SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
+# The real converter's limits (tests shrink them).
+SANDBOX_MAX_MODEL_BYTES = 500 * _MIB
+SANDBOX_MAX_IMAGE_BYTES = 10 * _MIB
+SANDBOX_MAX_IMAGES = 100
+
+# --- Models repository ----------------------------------------------------
+# Largest NEF file accepted by an upload to My models (page or API).
+MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
+# Uploaded files past this size go to a temporary file, not memory (Django's default).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
+MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
 
 # --- Devices --------------------------------------------------------------
 # A pairing code works once and only this many minutes after it is shown.
@@ -248,8 +307,35 @@ _STATIC_MANIFEST = env_bool("VISIONA_STATIC_MANIFEST", False)
 # Without collectstatic (a checkout), WhiteNoise serves straight from the source folders.
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 MEDIA_ROOT = DATA_DIR / "media"
+if MODELS_STORAGE_S3_BUCKET:
+    _MODELS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MODELS_STORAGE_S3_BUCKET,
+            # Empty means AWS itself; set it for MinIO, Ceph, R2 and the like.
+            "endpoint_url": env_str("MODELS_STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("MODELS_STORAGE_S3_REGION") or None,
+            # Empty keys fall back to boto3's own chain (instance role, env, config files).
+            "access_key": env_str("MODELS_STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("MODELS_STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            # Keys are models/<owner>/<random>/<file>, like the local folder.
+            "location": "models",
+            # No ACL header: the bucket's own policy applies (and ACL-less buckets accept
+            # the write). Keep the bucket private; downloads stream through visionA.
+            "default_acl": None,
+            # A download is buffered in a temporary file past this size, not in memory
+            # (django-storages' default, 0, never spills to disk).
+            "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+        },
+    }
+else:
+    _MODELS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "models"},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "models": _MODELS_STORAGE,
     "staticfiles": {
         # The image runs collectstatic and turns on hashed, compressed files;
         # a checkout serves the files as they are.

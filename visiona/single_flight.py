@@ -26,7 +26,7 @@ def single_flight(
     key: str,
     compute: Callable[[], T],
     *,
-    ttl: float,
+    ttl: float | Callable[[T], float],
     lock_timeout: float = 30,
     wait: float = 30,
     sleep: Callable[[float], None] = time.sleep,
@@ -34,6 +34,7 @@ def single_flight(
     """The cached value under ``key``, or ``compute()`` run by exactly one caller
     while the others wait for its result. A failure is never cached: the
     exception reaches the caller that computed, and a waiter then tries itself.
+    ``ttl`` may be a function of the value (a token's own lifetime, say).
     """
     lock_key = f"{key}:lock"
     deadline = time.monotonic() + wait
@@ -47,7 +48,7 @@ def single_flight(
                 value = cache.get(key, _MISSING)  # filled between our get and add?
                 if value is _MISSING:
                     value = compute()
-                    cache.set(key, value, ttl)
+                    cache.set(key, value, ttl(value) if callable(ttl) else ttl)
                 return value  # type: ignore[return-value]
             finally:
                 if cache.get(lock_key) == token:

@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
+from conversion import urls as conversion_urls
 from devices import urls as devices_urls
+from models_repo import urls as models_repo_urls
 from visiona import health, views
+from visiona.api.schema import SchemaDocsView, SchemaView
 from visiona.auth import oidc
 from visiona.auth import views as auth_views
 
@@ -27,10 +31,21 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("", include(conversion_urls.page_urlpatterns)),
+    path("api/conversion/", include(conversion_urls.api_urlpatterns)),
     path("devices/", include(devices_urls.page_urlpatterns)),
     path("api/devices/", include(devices_urls.api_urlpatterns)),
     path("api/agent/", include(devices_urls.agent_api_urlpatterns)),
+    path("models/", include(models_repo_urls.page_urlpatterns)),
+    path("api/models/", include(models_repo_urls.api_urlpatterns)),
+    # OpenAPI document and its Swagger UI (assets from static files), for signed-in users.
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+if settings.VISIONA_SANDBOX:
+    # Stand-ins of the three upstreams for development (docs/sandbox.md).
+    urlpatterns += [path("sandbox/", include("sandbox.urls"))]
 
 handler400 = "visiona.views.bad_request"
 handler403 = "visiona.views.permission_denied"

@@ -1,0 +1,320 @@
+"""The Kneron converter's task scheduler (``/api/v1``).
+
+Every path, field name and error code of the converter lives here, and every
+answer is mapped onto ``conversion.errors``: callers never see an upstream
+status, body or exception.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from conversion import errors
+from conversion.clients import http, member_center
+from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
+
+JOBS_PATH = "/api/v1/jobs"
+JOB_PATH = "/api/v1/jobs/{job_id}"
+PROMOTE_PATH = "/api/v1/jobs/{job_id}/promote"
+
+STATUSES = ("created", "running", "completed", "failed")
+STAGES = ("onnx", "bie", "nef")
+JOB_LIFETIME = timedelta(days=7)
+
+# Timeouts (connect, read) and retry schedules: ../shared/spec/conversion.md.
+UPLOAD_TIMEOUT = (10, 30 * 60)
+PROMOTE_TIMEOUT = (10, 5 * 60)
+GET_BACKOFF = (0.5, 1)
+PROMOTE_BACKOFF = (0.5, 1)
+LIST_BACKOFF = (0.5,)
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """What the converter says about a job at one moment."""
+
+    job_id: str
+    status: str
+    stage: str | None
+    progress: int
+    stage_progress: int
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    filename: str | None = None
+    platform: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_stage: str | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> JobSnapshot:
+        """Parse a job; anything malformed is the converter misbehaving."""
+        if not isinstance(data, dict):
+            raise errors.ConverterUnavailable()
+        job_id = data.get("job_id")
+        status = data.get("status")
+        if not isinstance(job_id, str) or not _valid_job_id(job_id) or status not in STATUSES:
+            raise errors.ConverterUnavailable()
+        created_at = _datetime(data.get("created_at")) or timezone.now()
+        stage = data.get("stage") if data.get("stage") in STAGES else None
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        completed = status == "completed"
+        return cls(
+            job_id=job_id,
+            status=status,
+            stage=None if completed else stage,
+            progress=100 if completed else _percent(data.get("progress")),
+            stage_progress=100 if completed else _percent(data.get("stage_progress")),
+            created_at=created_at,
+            updated_at=_datetime(data.get("updated_at")) or created_at,
+            expires_at=_datetime(data.get("expires_at")) or created_at + JOB_LIFETIME,
+            filename=_text(_nested(data, "input", "filename")),
+            platform=_text(_nested(data, "parameters", "platform")),
+            error_code=_text(error.get("code")),
+            error_message=_text(error.get("message"), limit=2000),
+            error_stage=error.get("stage") if error.get("stage") in STAGES else None,
+        )
+
+
+def _valid_job_id(value: str) -> bool:
+    # The converter's ids are UUIDs; refusing anything else keeps odd strings
+    # out of our URLs and database.
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _nested(data: dict, *keys: str) -> object:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _text(value: object, limit: int = 255) -> str | None:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value)[:limit]
+    return None
+
+
+def _percent(value: object) -> int:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return max(0, min(100, int(value)))
+    return 0
+
+
+def _datetime(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = parse_datetime(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+
+
+# --- Calls ---------------------------------------------------------------------
+
+
+def _url(path: str) -> str:
+    return settings.CONVERTER_BASE_URL.rstrip("/") + path
+
+
+def _auth(scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {member_center.service_token(scope)}"}
+
+
+class _Body:
+    """Wraps the upload generator so its own exception survives ``requests``.
+
+    When the browser's stream breaks or the form turns out malformed, the
+    generator raises; requests/urllib3 may wrap that in a connection error
+    while dropping the connection (which is what aborts the upstream upload).
+    We re-raise the original, so the user learns what really happened.
+    """
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
+def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
+    """Stream a multipart form to the converter. Never retried: it can't be replayed."""
+    wrapped = _Body(body)
+    headers = {"Content-Type": content_type, **_auth(member_center.SCOPE_JOB_WRITE)}
+    try:
+        response = http.call(
+            "POST",
+            _url(JOBS_PATH),
+            service="converter",
+            endpoint=JOBS_PATH,
+            timeout=UPLOAD_TIMEOUT,
+            data=iter(wrapped),
+            headers=headers,
+        )
+    except http.UpstreamUnreachable:
+        if wrapped.error is not None:
+            raise wrapped.error from None
+        raise errors.ConverterUnavailable() from None
+    if wrapped.error is not None:
+        # The converter answered before we finished sending (it may have
+        # rejected early); what broke on our side is the real story.
+        raise wrapped.error
+    if response.status_code not in (200, 201):
+        _fail(response, member_center.SCOPE_JOB_WRITE)
+    return JobSnapshot.from_json(http.json_or_none(response))
+
+
+def get_job(job_id: str) -> JobSnapshot:
+    path = JOB_PATH.format(job_id=quote(job_id, safe=""))
+    response = _read(path, job_id=job_id, backoff=GET_BACKOFF)
+    snapshot = JobSnapshot.from_json(http.json_or_none(response))
+    if snapshot.job_id != job_id:
+        raise errors.ConverterUnavailable()
+    return snapshot
+
+
+def list_in_progress(*, user_id: str) -> list[JobSnapshot]:
+    """The user's unfinished jobs (the recovery list)."""
+    response = _read(
+        JOBS_PATH,
+        backoff=LIST_BACKOFF,
+        params={"user_id": user_id, "status": "in_progress"},
+    )
+    body = http.json_or_none(response)
+    jobs = body.get("jobs") if isinstance(body, dict) else None
+    if not isinstance(jobs, list):
+        raise errors.ConverterUnavailable()
+    return [JobSnapshot.from_json(job) for job in jobs]
+
+
+def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
+    """Copy the job's NEF into FAA under ``target_object_key``."""
+    path = PROMOTE_PATH.format(job_id=quote(job_id, safe=""))
+    payload = {
+        "targets": [{"source": "nef", "target_object_key": target_object_key}],
+        "user_id": user_id,
+    }
+    try:
+        response = http.call(
+            "POST",
+            _url(path),
+            service="converter",
+            endpoint=PROMOTE_PATH,
+            job_id=job_id,
+            backoff=PROMOTE_BACKOFF,
+            timeout=PROMOTE_TIMEOUT,
+            json=payload,
+            headers=_auth(member_center.SCOPE_JOB_WRITE),
+        )
+    except http.UpstreamUnreachable:
+        raise errors.ConverterUnavailable() from None
+    if response.status_code != 200:
+        _fail(response, member_center.SCOPE_JOB_WRITE)
+    body = http.json_or_none(response)
+    promoted = body.get("promoted") if isinstance(body, dict) else None
+    if not isinstance(promoted, list) or not promoted or not isinstance(promoted[0], dict):
+        raise errors.ConverterUnavailable()
+    return promoted[0]
+
+
+def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> requests.Response:
+    try:
+        response = http.call(
+            "GET",
+            _url(path),
+            service="converter",
+            endpoint=JOB_PATH if job_id else path,
+            job_id=job_id,
+            backoff=backoff,
+            headers=_auth(member_center.SCOPE_JOB_READ),
+            **kwargs,
+        )
+    except http.UpstreamUnreachable:
+        raise errors.ConverterUnavailable() from None
+    if response.status_code != 200:
+        _fail(response, member_center.SCOPE_JOB_READ)
+    return response
+
+
+# Converter error code → our error, where the status alone does not decide.
+_CONFLICTS: dict[str, type[AppError]] = {
+    "job_not_ready_for_promote": errors.JobNotCompleted,
+    "source_not_available": errors.ArtifactUnavailable,
+}
+
+
+def _fail(response: requests.Response, scope: str) -> None:
+    """Raise the visionA error for a converter answer that is not a success."""
+    status = response.status_code
+    code = http.error_code(response)
+    details = http.error_details(response)
+    if status in (400, 422):
+        raise ValidationFailed.for_fields(_field_errors(details))
+    if status == 401:
+        member_center.forget_service_token(scope)  # revoked or rotated: fetch anew next time
+    elif status == 404:
+        raise errors.JobNotFound()
+    elif status == 409 and code == "user_has_active_job":
+        raise errors.ActiveJobExists(details={"active_job": _active_job(details)})
+    elif status == 409 and code in _CONFLICTS:
+        raise _CONFLICTS[code]()
+    elif status == 413:
+        raise PayloadTooLarge()
+    elif status in (429, 503) and code in ("service_busy", "rate_limit_exceeded", ""):
+        raise errors.ServiceBusy(headers={"Retry-After": http.retry_after(response)})
+    elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
+        raise errors.FaaUnavailable()
+    http.logger.error("converter answered an error", extra={"status": status, "code": code})
+    raise errors.ConverterUnavailable()
+
+
+def _field_errors(details: dict) -> list[dict[str, str]]:
+    # The converter's per-field messages help the developer fix the form; they
+    # are short validation texts, passed on as details, never as our message.
+    fields = details.get("fields")
+    out = []
+    for item in fields if isinstance(fields, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("field"), str):
+            message = item.get("message")
+            out.append(
+                {
+                    "field": item["field"][:64],
+                    "message": message[:300] if isinstance(message, str) else "",
+                }
+            )
+    return out[:20]
+
+
+def _active_job(details: dict) -> dict:
+    return {
+        "job_id": _text(details.get("active_job_id")),
+        "status": _text(details.get("active_job_status")),
+        "stage": _text(details.get("active_job_stage")),
+        "progress": _percent(details.get("active_job_progress")),
+        "created_at": _text(details.get("active_job_created_at")),
+    }

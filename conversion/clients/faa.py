@@ -1,0 +1,84 @@
+"""The File Access Agent: where promoted models live.
+
+visionA reads files server to server with a service token, and hands browsers
+a URL with a delegated token (see member_center.download_token).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote, urlencode
+
+import requests
+from django.conf import settings
+
+from conversion import errors
+from conversion.clients import http, member_center
+
+FILES_PATH = "/files/{key}"
+GET_BACKOFF = (0.5, 1)
+READ_TIMEOUT = (10, 60)
+
+
+def object_key_for_job(*, tenant_id: str, user_id: str, job_id: str) -> str:
+    """The naming rule for a converted model: one object per tenant, user and job."""
+    return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/model.nef"
+
+
+def _path(key: str) -> str:
+    # Each segment escaped on its own, so "/" keeps separating them.
+    return FILES_PATH.format(key="/".join(quote(part, safe="") for part in key.split("/")))
+
+
+def file_url(key: str, *, access_token: str) -> str:
+    """The browser's download URL. It carries a secret: never log or render it."""
+    base = settings.FAA_BASE_URL.rstrip("/")
+    return f"{base}{_path(key)}?{urlencode({'access_token': access_token})}"
+
+
+class Download:
+    def __init__(self, response: requests.Response, key: str) -> None:
+        self._response = response
+        self._key = key
+        length = response.headers.get("Content-Length", "")
+        self.size: int | None = int(length) if length.isdigit() else None
+
+    def iter_chunks(self, size: int) -> Iterator[bytes]:
+        # Past the first byte there is no retry: what was passed on can't be taken back.
+        try:
+            for chunk in self._response.iter_content(chunk_size=size):
+                if chunk:
+                    yield chunk
+        except requests.RequestException as exc:
+            http.logger.warning("faa stream broke", extra={"upstream": "faa"})
+            raise errors.FaaUnavailable() from exc
+
+
+@contextmanager
+def open_file(key: str) -> Iterator[Download]:
+    """Stream one object from FAA; retried only until the answer starts."""
+    scope = member_center.SCOPE_FILES_READ
+    try:
+        response = http.call(
+            "GET",
+            settings.FAA_BASE_URL.rstrip("/") + _path(key),
+            service="faa",
+            endpoint=FILES_PATH,
+            backoff=GET_BACKOFF,
+            timeout=READ_TIMEOUT,
+            stream=True,
+            headers={"Authorization": f"Bearer {member_center.service_token(scope)}"},
+        )
+    except http.UpstreamUnreachable:
+        raise errors.FaaUnavailable() from None
+    try:
+        if response.status_code != 200:
+            if response.status_code == 401:
+                member_center.forget_service_token(scope)
+            if response.status_code == 404:
+                raise errors.ArtifactUnavailable()
+            raise errors.FaaUnavailable()
+        yield Download(response, key)
+    finally:
+        response.close()

@@ -1,0 +1,133 @@
+"""The one way the upstream clients make an HTTP call: retries, timeouts, one log line.
+
+Each thread keeps its own ``requests.Session`` (connection pooling; sessions
+are not thread-safe under gthread workers). Only network errors and 5xx are
+retried, with the schedule the caller gives; a 4xx is an answer, never retried.
+Nothing secret is logged: no headers, no bodies, no query strings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from django.conf import settings
+
+logger = logging.getLogger("visiona.upstream")
+
+_local = threading.local()
+
+# (connect, read) seconds.
+DEFAULT_TIMEOUT = (10, 10)
+
+
+def session() -> requests.Session:
+    current = getattr(_local, "session", None)
+    if current is None:
+        current = requests.Session()
+        current.trust_env = False  # no proxies or netrc credentials sneaking in
+        _local.session = current
+    return current
+
+
+def sleep(seconds: float) -> None:
+    # Tests scale the schedule to zero through the setting.
+    scale = getattr(settings, "UPSTREAM_BACKOFF_SCALE", 1.0)
+    if seconds * scale > 0:
+        time.sleep(seconds * scale)
+
+
+class UpstreamUnreachable(Exception):
+    """Every attempt failed on the network; the caller maps it to its own error."""
+
+
+def call(
+    method: str,
+    url: str,
+    *,
+    service: str,
+    endpoint: str,
+    backoff: Sequence[float] = (),
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    job_id: str | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """The upstream's answer, after retrying network errors and 5xx per ``backoff``.
+
+    ``endpoint`` is the path template for the log (never the real URL, which
+    may carry a token). Raises ``UpstreamUnreachable`` when no answer came.
+    """
+    attempts = len(backoff) + 1
+    for attempt in range(1, attempts + 1):
+        started = time.monotonic()
+        try:
+            response = session().request(method, url, timeout=timeout, **kwargs)
+        except requests.RequestException as exc:
+            _log(service, endpoint, method, job_id, type(exc).__name__, attempt, started)
+            if attempt < attempts:
+                sleep(backoff[attempt - 1])
+                continue
+            raise UpstreamUnreachable(f"{service} {endpoint}") from exc
+        _log(service, endpoint, method, job_id, response.status_code, attempt, started)
+        if response.status_code >= 500 and attempt < attempts:
+            response.close()
+            sleep(backoff[attempt - 1])
+            continue
+        return response
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _log(service, endpoint, method, job_id, status, attempt, started) -> None:
+    logger.info(
+        "upstream call",
+        extra={
+            "upstream": service,
+            "endpoint": f"{method} {endpoint}",
+            "job_id": job_id,
+            "status": status,
+            "attempt": attempt,
+            "duration_ms": round((time.monotonic() - started) * 1000),
+        },
+    )
+
+
+def error_code(response: requests.Response) -> str:
+    """The error code of an upstream answer, or "" when the body is not the expected JSON.
+
+    The converter answers ``{"error": {"code": ...}}``, Member Center a plain
+    OAuth2 ``{"error": "invalid_client"}``; anything else is an empty error.
+    """
+    body = json_or_none(response)
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        return code if isinstance(code, str) else ""
+    return error if isinstance(error, str) else ""
+
+
+def error_details(response: requests.Response) -> dict:
+    body = json_or_none(response)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        details = body["error"].get("details")
+        if isinstance(details, dict):
+            return details
+    return {}
+
+
+def json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def retry_after(response: requests.Response, default: int = 30) -> str:
+    """A sane Retry-After (seconds) to pass on; never the upstream's raw text."""
+    value = response.headers.get("Retry-After", "")
+    return str(min(int(value), 3600)) if value.isdigit() else str(default)

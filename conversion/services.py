@@ -1,0 +1,348 @@
+"""Conversion: start a job through the streaming proxy, follow it, save it, download it.
+
+visionA is the trust boundary: the user id sent to the converter is always
+``user.upstream_id`` from the signed-in session, never anything the client sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError
+from django.utils import timezone
+
+from conversion import errors, selectors
+from conversion.choices import JobStatus
+from conversion.clients import converter, faa, member_center, require_enabled
+from conversion.clients.converter import JobSnapshot
+from conversion.models import ConversionJob
+from conversion.upload_stream import (
+    USER_ID_PATTERN,
+    boundary_from_content_type,
+    iter_stream,
+    rewrite_upload,
+)
+from models_repo.choices import ModelSource
+from models_repo.models import NefModel
+from models_repo.services import model_available_name, model_create_from_stream
+from visiona.chips import Chip
+from visiona.errors import LengthRequired, PayloadTooLarge
+from visiona.single_flight import SingleFlightTimeout, single_flight
+
+logger = logging.getLogger(__name__)
+
+# How long "the user's active job" (or "none") is shared between callers before
+# the converter is asked again. Starting a job clears it.
+ACTIVE_JOB_CACHE_SECONDS = 10
+PROMOTE_WAIT_SECONDS = 6 * 60
+FAA_READ_CHUNK = 1024 * 1024
+
+
+def _active_cache_key(user) -> str:
+    return f"conversion:active:{user.pk}"
+
+
+# --- Starting a job ----------------------------------------------------------
+
+
+def job_start(*, user, stream, content_type: str, content_length: int | None) -> ConversionJob:
+    """Stream the browser's multipart upload to the converter as it arrives."""
+    require_enabled()
+    if content_length is None:
+        raise LengthRequired()
+    limit = settings.CONVERSION_MAX_UPLOAD_BYTES
+    if content_length > limit:
+        raise PayloadTooLarge(details={"limit_bytes": limit})
+    boundary = boundary_from_content_type(content_type)
+    if not USER_ID_PATTERN.fullmatch(user.upstream_id):
+        logger.error("user id outside the converter's pattern", extra={"user": user.pk})
+        raise errors.AccountNotUsable()
+
+    active = active_job_find(user=user)
+    if active is not None:
+        raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
+
+    upload = rewrite_upload(
+        iter_stream(stream, expected_length=content_length),
+        boundary=boundary,
+        user_id=user.upstream_id,
+    )
+    try:
+        snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
+    except errors.ActiveJobExists as exc:
+        # Started elsewhere (another tab, another client): the converter just told
+        # us it is this user's, so record it and show it.
+        _record_reported_active_job(user=user, details=exc.details.get("active_job") or {})
+        raise
+    finally:
+        cache.delete(_active_cache_key(user))
+
+    fields = upload.summary.fields
+    job = _record_snapshot(
+        user=user,
+        snapshot=snapshot,
+        defaults={
+            "chip": _chip_for(snapshot.platform or fields.get("platform")),
+            "filename": snapshot.filename or upload.summary.model_filename or "",
+            "model_id": _int_or_none(fields.get("model_id")),
+            "version": (fields.get("version") or "")[:32],
+        },
+    )
+    logger.info(
+        "conversion job started",
+        extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
+    )
+    return job
+
+
+def active_job_details(job: ConversionJob) -> dict:
+    return {
+        "job_id": job.job_id,
+        "status": job.status,
+        "stage": job.stage or None,
+        "progress": job.progress,
+        "created_at": job.created_at.isoformat(),
+    }
+
+
+# --- Following jobs --------------------------------------------------------
+
+
+def job_refresh(*, job: ConversionJob) -> ConversionJob:
+    """Update the snapshot from the converter while the job is unfinished.
+
+    A finished job never changes, and the converter forgets it after 7 days:
+    its last snapshot is then the history.
+    """
+    if job.is_finished:
+        return job
+    try:
+        snapshot = converter.get_job(job.job_id)
+    except errors.JobNotFound:
+        logger.warning("converter no longer knows job", extra={"job_id": job.job_id})
+        return job
+    return _apply_snapshot(job, snapshot)
+
+
+def job_get(*, user, job_id: str) -> ConversionJob:
+    require_enabled()
+    return job_refresh(job=selectors.job_get_for_user(user=user, job_id=job_id))
+
+
+def active_job_find(*, user) -> ConversionJob | None:
+    """The user's unfinished job, confirmed with the converter, or None.
+
+    When the database knows none (data lost, job started elsewhere) the
+    converter's in-progress list rebuilds ownership. Concurrent callers for one
+    user share one converter call; other users never wait on them.
+    """
+    require_enabled()
+    for job in selectors.jobs_unfinished_for_user(user=user).order_by("-created_at"):
+        job = job_refresh(job=job)
+        if not job.is_finished:
+            return job
+    try:
+        job_id = single_flight(
+            _active_cache_key(user),
+            lambda: _rebuild_active_job(user=user),
+            ttl=ACTIVE_JOB_CACHE_SECONDS,
+            wait=30,
+        )
+    except SingleFlightTimeout:
+        raise errors.ConverterUnavailable() from None
+    if not job_id:
+        return None
+    job = ConversionJob.objects.filter(owner=user, job_id=job_id).first()
+    return job if job is not None and not job.is_finished else None
+
+
+def _rebuild_active_job(*, user) -> str:
+    found = ""
+    for snapshot in converter.list_in_progress(user_id=user.upstream_id):
+        job = _record_snapshot(user=user, snapshot=snapshot)
+        if job is not None and not job.is_finished and not found:
+            found = job.job_id
+    if found:
+        logger.info("active job recovered from converter", extra={"job_id": found})
+    return found
+
+
+def _record_reported_active_job(*, user, details: dict) -> None:
+    job_id = details.get("job_id")
+    if not job_id:
+        return
+    try:
+        snapshot = converter.get_job(job_id)
+    except errors.AppError:
+        return  # best effort: /active will rebuild it later
+    _record_snapshot(user=user, snapshot=snapshot)
+
+
+# --- Saving and downloading --------------------------------------------------
+
+
+def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
+    """Save the job's NEF into the user's models; idempotent.
+
+    The model whose ``source_job`` is this job is the source of truth: repeated
+    or simultaneous calls return it and create nothing new.
+    """
+    require_enabled()
+    job = selectors.job_get_for_user(user=user, job_id=job_id)
+    existing = _saved_model(job)
+    if existing is not None:
+        return existing
+    job = _require_completed(job)
+    try:
+        model_pk = single_flight(
+            f"conversion:promote:{job.pk}",
+            lambda: _promote_and_store(user=user, job=job, name=name),
+            ttl=60,
+            lock_timeout=PROMOTE_WAIT_SECONDS,
+            wait=PROMOTE_WAIT_SECONDS,
+        )
+    except SingleFlightTimeout:
+        raise errors.ConverterUnavailable() from None
+    return NefModel.objects.get(pk=model_pk)
+
+
+def job_download_url(*, user, job_id: str) -> str:
+    """Where the browser fetches the NEF from FAA, with a short-lived delegated token.
+
+    The URL carries a secret: it goes into a 302 Location only, never a body or a log.
+    """
+    require_enabled()
+    job = _require_completed(selectors.job_get_for_user(user=user, job_id=job_id))
+    object_key = _ensure_promoted(user=user, job=job)
+    token = member_center.download_token(
+        tenant_id=settings.MC_TENANT_ID, user_id=user.upstream_id, object_key=object_key
+    )
+    logger.info("download token issued", extra={"job_id": job.job_id})
+    return faa.file_url(object_key, access_token=token.token)
+
+
+def _require_completed(job: ConversionJob) -> ConversionJob:
+    job = job_refresh(job=job)
+    if job.status != JobStatus.COMPLETED:
+        raise errors.JobNotCompleted()
+    return job
+
+
+def _saved_model(job: ConversionJob) -> NefModel | None:
+    model = NefModel.objects.filter(source_job=job).first()
+    if model is not None and model.deleted_at is not None:
+        # Saving again after deleting brings the model back.
+        model.deleted_at = None
+        model.name = model_available_name(owner=model.owner, wanted=model.name)
+        model.save(update_fields=["deleted_at", "name", "updated_at"])
+    return model
+
+
+def _ensure_promoted(*, user, job: ConversionJob) -> str:
+    if job.faa_object_key:
+        return job.faa_object_key
+    object_key = faa.object_key_for_job(
+        tenant_id=settings.MC_TENANT_ID, user_id=user.upstream_id, job_id=job.job_id
+    )
+    converter.promote(job.job_id, user_id=user.upstream_id, target_object_key=object_key)
+    ConversionJob.objects.filter(pk=job.pk).update(faa_object_key=object_key)
+    job.faa_object_key = object_key
+    return object_key
+
+
+def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
+    existing = _saved_model(job)  # someone finished while we waited for the lock
+    if existing is not None:
+        return existing.pk
+    object_key = _ensure_promoted(user=user, job=job)
+    stem = PurePosixPath(job.filename or "model.onnx").stem or "model"
+    with faa.open_file(object_key) as download:
+        try:
+            model = model_create_from_stream(
+                owner=user,
+                name=model_available_name(owner=user, wanted=(name or stem)[:200]),
+                chips=[job.chip],
+                source=ModelSource.CONVERTED,
+                filename=f"{stem}.nef",
+                chunks=download.iter_chunks(FAA_READ_CHUNK),
+                faa_object_key=object_key,
+                source_job=job,
+            )
+        except IntegrityError:
+            # Another instance saved it first (or took the name): theirs stands.
+            model = NefModel.objects.filter(source_job=job).first()
+            if model is None:
+                raise
+            return model.pk
+        except OSError as exc:
+            logger.exception("storing a model failed", extra={"job_id": job.job_id})
+            raise errors.StorageUnavailable() from exc
+    logger.info("conversion saved as model", extra={"job_id": job.job_id, "model_id": model.pk})
+    return model.pk
+
+
+# --- Snapshots ----------------------------------------------------------------
+
+
+def _record_snapshot(*, user, snapshot: JobSnapshot, defaults: dict | None = None):
+    """Create or refresh the ownership row for a job the converter says is ``user``'s."""
+    job = ConversionJob.objects.filter(job_id=snapshot.job_id).first()
+    if job is None:
+        fields = {
+            "chip": _chip_for(snapshot.platform),
+            "filename": snapshot.filename or "",
+            **(defaults or {}),
+        }
+        try:
+            job = ConversionJob.objects.create(
+                job_id=snapshot.job_id, owner=user, **fields, **_snapshot_fields(snapshot)
+            )
+        except IntegrityError:
+            job = ConversionJob.objects.get(job_id=snapshot.job_id)
+    if job.owner_id != user.pk:
+        # The converter filed it under this user's id, but the row says otherwise:
+        # never hand one user's job to another.
+        logger.error("job ownership conflict", extra={"job_id": snapshot.job_id})
+        return None
+    return _apply_snapshot(job, snapshot)
+
+
+def _apply_snapshot(job: ConversionJob, snapshot: JobSnapshot) -> ConversionJob:
+    for field, value in _snapshot_fields(snapshot).items():
+        setattr(job, field, value)
+    if job.is_finished and job.finished_at is None:
+        job.finished_at = snapshot.updated_at or timezone.now()
+    job.save()
+    return job
+
+
+def _snapshot_fields(snapshot: JobSnapshot) -> dict:
+    return {
+        "status": snapshot.status,
+        "stage": snapshot.stage or "",
+        "progress": snapshot.progress,
+        "stage_progress": snapshot.stage_progress,
+        "error_code": (snapshot.error_code or "")[:64],
+        "error_message": snapshot.error_message or "",
+        "error_stage": (snapshot.error_stage or "")[:8],
+        "created_at": snapshot.created_at,
+        "updated_at": snapshot.updated_at,
+        "expires_at": snapshot.expires_at,
+    }
+
+
+def _chip_for(platform_code: str | None) -> str:
+    try:
+        return Chip.from_platform_code(str(platform_code)).value
+    except ValueError:
+        return ""
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

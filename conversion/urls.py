@@ -1,0 +1,40 @@
+from django.urls import path, register_converter
+
+from conversion import api, views
+
+
+class JobIdConverter:
+    """Converter job ids are UUIDs; accept any plain token of sane length."""
+
+    regex = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(JobIdConverter, "job_id")
+
+api_urlpatterns = [
+    path("init", api.ConversionInitApi.as_view(), name="api-conversion-init"),
+    path("active", api.ConversionActiveApi.as_view(), name="api-conversion-active"),
+    path("<job_id:job_id>", api.ConversionJobApi.as_view(), name="api-conversion-job"),
+    path(
+        "<job_id:job_id>/promote-to-models",
+        api.ConversionPromoteApi.as_view(),
+        name="api-conversion-promote",
+    ),
+    path(
+        "<job_id:job_id>/download",
+        api.ConversionDownloadApi.as_view(),
+        name="api-conversion-download",
+    ),
+]
+
+page_urlpatterns = [
+    path("convert/", views.convert_page, name="convert"),
+    path("convert/<job_id:job_id>/", views.job_page, name="conversion-job"),
+    path("conversions/", views.history_page, name="conversions"),
+]

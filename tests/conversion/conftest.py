@@ -1,0 +1,1 @@
+from tests.conversion.upstreams import upstream, upstream_settings  # noqa: F401

@@ -1,0 +1,162 @@
+"""Polling jobs, the active job and its lazy rebuild, ownership."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import responses
+from django.db import connection
+from django.test import Client
+
+from conversion.models import ConversionJob
+from tests.conversion.upstreams import (
+    CONVERTER,
+    job_json,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def own(user, job: dict) -> ConversionJob:
+    return ConversionJob.objects.create(
+        job_id=job["job_id"],
+        owner=user,
+        chip="KL720",
+        filename="yolo.onnx",
+        status=job["status"],
+        created_at=job["created_at"],
+        expires_at=job["expires_at"],
+    )
+
+
+def test_polling_refreshes_the_snapshot(alice_client, alice, upstream):
+    job = job_json(status="running", stage="bie", progress=55)
+    own(alice, {**job, "status": "created"})
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
+    assert (body["status"], body["stage"], body["progress"]) == ("running", "bie", 55)
+    stored = ConversionJob.objects.get(job_id=job["job_id"])
+    assert (stored.status, stored.stage, stored.progress) == ("running", "bie", 55)
+
+
+def test_a_failed_job_shows_the_converters_error(alice_client, alice, upstream):
+    error = {"code": "quantization_failed", "message": "no images", "stage": "bie"}
+    job = job_json(status="failed", stage="bie", error=error)
+    own(alice, {**job, "status": "running"})
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
+    assert body["status"] == "failed"
+    assert body["error"] == error
+    assert ConversionJob.objects.get(job_id=job["job_id"]).finished_at is not None
+
+
+def test_another_users_job_is_not_found(bob_client, alice, upstream):
+    job = job_json()
+    own(alice, job)
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    for path in ["", "/download"]:
+        response = bob_client.get(f"/api/conversion/{job['job_id']}{path}")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "job_not_found"
+    response = bob_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.json()["error"]["code"] == "job_not_found"
+    unknown = bob_client.get("/api/conversion/00000000-0000-0000-0000-000000000000")
+    assert unknown.json()["error"]["code"] == "job_not_found"
+    assert len(upstream.calls) == 0  # refused before asking anyone
+
+
+def test_a_finished_job_is_served_from_history(alice_client, alice, upstream):
+    job = job_json(status="completed")
+    own(alice, job)
+    assert alice_client.get(f"/api/conversion/{job['job_id']}").json()["status"] == "completed"
+    assert len(upstream.calls) == 0
+
+
+def test_active_is_null_without_jobs(alice_client, upstream):
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+
+
+def test_active_rebuilds_ownership_from_the_converter(alice_client, alice, upstream):
+    job = job_json(status="running")
+    upstream.add(
+        responses.GET,
+        f"{CONVERTER}/api/v1/jobs",
+        json={"jobs": [job], "total": 1, "next_cursor": None},
+        match=[
+            responses.matchers.query_param_matcher(
+                {"user_id": alice.upstream_id, "status": "in_progress"}
+            )
+        ],
+    )
+    body = alice_client.get("/api/conversion/active").json()
+    assert body["job"]["job_id"] == job["job_id"]
+    assert ConversionJob.objects.get(job_id=job["job_id"]).owner == alice
+
+
+def test_active_confirms_a_known_job_with_the_converter(alice_client, alice, upstream):
+    job = job_json(status="completed")
+    own(alice, {**job, "status": "running"})
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert ConversionJob.objects.get(job_id=job["job_id"]).status == "completed"
+
+
+# Threads need a database that takes concurrent writers, and "across workers"
+# means the lock lives in Redis.
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_rebuilds_for_one_user_make_one_converter_call(alice, bob, upstream):
+    alice_job, bob_job = job_json(), job_json()
+    by_user = {alice.upstream_id: alice_job, bob.upstream_id: bob_job}
+
+    def in_progress(request):
+        import json
+        import time
+
+        time.sleep(0.3)  # slow enough for every caller to pile up
+        return 200, {}, json.dumps({"jobs": [by_user[request.params["user_id"]]], "total": 1})
+
+    upstream.add_callback(responses.GET, f"{CONVERTER}/api/v1/jobs", callback=in_progress)
+    results = []
+
+    def poll(user):
+        client = Client()
+        client.force_login(user)
+        try:
+            job = client.get("/api/conversion/active").json()["job"]
+            results.append((user.pk, job["job_id"]))
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=poll, args=(u,)) for u in [alice] * 8 + [bob] * 4]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    list_calls = [c for c in upstream.calls if c.request.url.split("?")[0].endswith("/jobs")]
+    assert sorted(c.request.params["user_id"] for c in list_calls) == sorted(
+        [alice.upstream_id, bob.upstream_id]
+    )
+    assert sorted(results) == sorted(
+        [(alice.pk, alice_job["job_id"])] * 8 + [(bob.pk, bob_job["job_id"])] * 4
+    )
+
+
+def test_every_endpoint_answers_501_when_disabled(alice_client, settings):
+    settings.FAA_BASE_URL = ""
+    settings.CONVERTER_BASE_URL = ""
+    job_id = "00000000-0000-0000-0000-000000000001"
+    requests_ = [
+        ("get", "/api/conversion/active"),
+        ("get", f"/api/conversion/{job_id}"),
+        ("post", f"/api/conversion/{job_id}/promote-to-models"),
+        ("get", f"/api/conversion/{job_id}/download"),
+    ]
+    for method, path in requests_:
+        response = getattr(alice_client, method)(path)
+        assert response.status_code == 501, path
+        assert response.json()["error"]["code"] == "conversion_disabled"

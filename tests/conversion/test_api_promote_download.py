@@ -1,0 +1,186 @@
+"""Saving a finished job into My models (idempotent) and downloading its NEF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.db import connection
+from django.test import Client
+
+from conversion.models import ConversionJob
+from models_repo.models import NefModel
+from tests.conversion.upstreams import (
+    CONVERTER,
+    FAA,
+    MC,
+    job_json,
+)
+
+pytestmark = pytest.mark.django_db
+NEF = b"NEF-sandbox" + bytes(range(256)) * 4000
+
+
+def completed_job(user, status="completed") -> dict:
+    job = job_json(status=status)
+    ConversionJob.objects.create(
+        job_id=job["job_id"],
+        owner=user,
+        chip="KL720",
+        filename="yolo.onnx",
+        status=status,
+        created_at=job["created_at"],
+        expires_at=job["expires_at"],
+    )
+    return job
+
+
+@pytest.fixture
+def faa_serves_promoted(upstream):
+    promoted = {}
+
+    def promote(request):
+        body = json.loads(request.body)
+        promoted["key"] = body["targets"][0]["target_object_key"]
+        promoted["body"] = body
+        answer = {
+            "promoted": [
+                {
+                    "target_object_key": promoted["key"],
+                    "size_bytes": len(NEF),
+                    "file_access_agent_etag": "etag-1",
+                }
+            ]
+        }
+        return 200, {}, json.dumps(answer)
+
+    def faa_get(request):
+        assert request.headers["Authorization"] == "Bearer svc-token"
+        return 200, {"Content-Length": str(len(NEF))}, NEF
+
+    upstream.add_callback(
+        responses.POST, re.compile(rf"{CONVERTER}/api/v1/jobs/.+/promote"), callback=promote
+    )
+    upstream.add_callback(responses.GET, re.compile(rf"{FAA}/files/.+"), callback=faa_get)
+    return promoted
+
+
+def test_promote_stores_the_nef_and_creates_the_model(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 200, response.content
+    model = NefModel.objects.get()
+    assert response.json()["model"]["id"] == model.pk
+    assert (model.owner, model.name, model.chips, model.source) == (
+        alice,
+        "yolo",
+        ["KL720"],
+        "converted",
+    )
+    assert model.size_bytes == len(NEF)
+    assert model.sha256 == hashlib.sha256(NEF).hexdigest()
+    assert model.file.read() == NEF
+    assert model.source_job_id == job["job_id"]
+    assert faa_serves_promoted["body"]["user_id"] == alice.upstream_id
+    assert faa_serves_promoted["body"]["targets"][0]["source"] == "nef"
+    key = faa_serves_promoted["key"]
+    assert model.faa_object_key == key
+    assert "tenant-1" in key and alice.upstream_id in key and job["job_id"] in key
+
+
+def test_promote_again_returns_the_same_model(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    first = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models").json()
+    second = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models").json()
+    assert first["model"]["id"] == second["model"]["id"]
+    assert NefModel.objects.count() == 1
+
+
+def test_promote_takes_a_name(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    url = f"/api/conversion/{job['job_id']}/promote-to-models"
+    response = alice_client.post(url, {"name": "Door camera v2"}, content_type="application/json")
+    assert response.json()["model"]["name"] == "Door camera v2"
+
+
+def test_promote_before_completion_is_a_409(alice_client, alice, upstream):
+    job = completed_job(alice, status="running")
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "job_not_completed"
+    assert NefModel.objects.count() == 0
+
+
+def test_a_failing_faa_pull_leaves_nothing(alice_client, alice, upstream):
+    job = completed_job(alice)
+    answer = {"promoted": [{"target_object_key": "k", "size_bytes": 1}]}
+    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), json=answer)
+    upstream.add(responses.GET, re.compile(rf"{FAA}/files/.+"), status=503)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "faa_unavailable"
+    assert NefModel.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_promotes_create_one_model(alice, faa_serves_promoted):
+    job = completed_job(alice)
+    ids, start = [], threading.Barrier(6)
+
+    def promote():
+        client = Client()
+        client.force_login(alice)
+        start.wait()
+        try:
+            response = client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+            ids.append(response.json()["model"]["id"])
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=promote) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert NefModel.objects.count() == 1
+
+
+def test_download_redirects_to_faa_with_a_delegated_token(alice_client, alice, upstream):
+    job = completed_job(alice)
+    answer = {"promoted": [{"target_object_key": "k", "size_bytes": 1}]}
+    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), json=answer)
+    upstream.add(
+        responses.POST,
+        f"{MC}/file-access/download-tokens",
+        json={"token": "delegated-secret", "expires_at": "2030-01-01T00:00:00Z"},
+    )
+    response = alice_client.get(f"/api/conversion/{job['job_id']}/download")
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "no-store"
+    location = urlsplit(response["Location"])
+    assert f"{location.scheme}://{location.netloc}" == FAA
+    assert location.path.startswith("/files/")
+    assert parse_qs(location.query)["access_token"] == ["delegated-secret"]
+    assert b"delegated-secret" not in response.content
+    token_request = next(c for c in upstream.calls if "download-tokens" in c.request.url)
+    asked = json.loads(token_request.request.body)
+    assert asked["user_id"] == alice.upstream_id
+    assert asked["tenant_id"] == "tenant-1"
+    assert asked["method"] == "GET"
+    assert ConversionJob.objects.get(job_id=job["job_id"]).faa_object_key
+
+
+def test_download_before_completion_is_a_409(alice_client, alice, upstream):
+    job = completed_job(alice, status="running")
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    response = alice_client.get(f"/api/conversion/{job['job_id']}/download")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "job_not_completed"

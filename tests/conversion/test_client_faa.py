@@ -1,0 +1,58 @@
+"""FAA client: object naming, download URLs, streamed reads."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from responses import matchers
+
+from conversion import errors
+from conversion.clients import faa
+from tests.conversion.upstreams import FAA
+
+KEY = "tenants/t 1/users/u/models/j/model.nef"
+URL = f"{FAA}/files/tenants/t%201/users/u/models/j/model.nef"
+
+
+def test_the_key_names_tenant_user_and_job():
+    assert faa.object_key_for_job(tenant_id="t", user_id="u", job_id="j") == (
+        "tenants/t/users/u/models/j/model.nef"
+    )
+
+
+def test_file_url_escapes_each_segment_and_carries_the_token(upstream_settings):
+    url = faa.file_url(KEY, access_token="a&b")
+    parts = urlsplit(url)
+    assert parts.path == "/files/tenants/t%201/users/u/models/j/model.nef"
+    assert parse_qs(parts.query) == {"access_token": ["a&b"]}
+
+
+def test_open_file_streams_with_a_service_token(upstream):
+    upstream.get(
+        URL,
+        body=b"x" * 3000,
+        match=[matchers.header_matcher({"Authorization": "Bearer svc-token"})],
+    )
+    with faa.open_file(KEY) as download:
+        data = b"".join(download.iter_chunks(1024))
+    assert data == b"x" * 3000
+
+
+def test_open_file_retries_before_the_first_byte(upstream):
+    upstream.get(URL, status=503)
+    upstream.get(URL, body=requests.ConnectionError())
+    upstream.get(URL, body=b"ok")
+    with faa.open_file(KEY) as download:
+        assert b"".join(download.iter_chunks(10)) == b"ok"
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(404, errors.ArtifactUnavailable), (403, errors.FaaUnavailable), (500, errors.FaaUnavailable)],
+)
+def test_open_file_failures(upstream, status, error):
+    upstream.get(URL, status=status)
+    with pytest.raises(error), faa.open_file(KEY):
+        pass

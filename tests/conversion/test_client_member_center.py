@@ -1,0 +1,206 @@
+"""Member Center client: service-token cache and delegated download tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+import responses
+from responses import matchers
+
+from conversion import errors
+from conversion.clients import member_center
+from tests.conversion.upstreams import MC
+
+TOKEN_URL = f"{MC}/oauth/token"
+DOWNLOAD_URL = f"{MC}/file-access/download-tokens"
+
+
+@pytest.fixture
+def mc(upstream_settings):
+    with responses.RequestsMock() as mock:
+        yield mock
+
+
+def token_answer(token="svc-1", expires_in=3600):
+    return {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
+
+
+def test_it_asks_with_basic_auth_and_the_scope(mc):
+    mc.post(
+        TOKEN_URL,
+        json=token_answer(),
+        match=[
+            matchers.urlencoded_params_matcher(
+                {"grant_type": "client_credentials", "scope": "converter:job.read"}
+            ),
+            # visiona:service-secret
+            matchers.header_matcher({"Authorization": "Basic dmlzaW9uYTpzZXJ2aWNlLXNlY3JldA=="}),
+        ],
+    )
+    assert member_center.service_token("converter:job.read") == "svc-1"
+
+
+def test_tokens_are_cached_per_scope(mc):
+    read = mc.post(
+        TOKEN_URL,
+        json=token_answer("read-token"),
+        match=[
+            matchers.urlencoded_params_matcher({"grant_type": "client_credentials", "scope": "a"})
+        ],
+    )
+    write = mc.post(
+        TOKEN_URL,
+        json=token_answer("write-token"),
+        match=[
+            matchers.urlencoded_params_matcher({"grant_type": "client_credentials", "scope": "b"})
+        ],
+    )
+    assert [member_center.service_token(s) for s in ("a", "b", "a", "b")] == [
+        "read-token",
+        "write-token",
+        "read-token",
+        "write-token",
+    ]
+    assert read.call_count == 1
+    assert write.call_count == 1
+
+
+def test_a_token_is_refreshed_fifteen_seconds_before_it_expires(mc, monkeypatch):
+    calls = mc.post(TOKEN_URL, json=token_answer(expires_in=100))
+    clock = SimpleNamespace(time=time.time)
+    start = clock.time()
+    # Only the client's clock moves: the cached entry itself stays put, so the
+    # client's own margin check is what triggers the refresh.
+    monkeypatch.setattr(member_center, "time", clock)
+    member_center.service_token("s")
+    clock.time = lambda: start + 84
+    member_center.service_token("s")
+    assert calls.call_count == 1
+    clock.time = lambda: start + 86
+    member_center.service_token("s")
+    assert calls.call_count == 2
+
+
+def test_failures_are_not_cached(mc):
+    mc.post(TOKEN_URL, status=503)
+    mc.post(TOKEN_URL, status=503)
+    mc.post(TOKEN_URL, status=503)
+    with pytest.raises(errors.IdpUnavailable):
+        member_center.service_token("s")
+    mc.post(TOKEN_URL, json=token_answer("after-outage"))
+    assert member_center.service_token("s") == "after-outage"
+
+
+def test_an_outage_is_retried_twice(mc):
+    calls = mc.post(TOKEN_URL, status=502)
+    with pytest.raises(errors.IdpUnavailable):
+        member_center.service_token("s")
+    assert calls.call_count == 3
+
+
+@pytest.mark.parametrize("status", [400, 401, 403])
+def test_refused_credentials_are_our_misconfiguration_and_not_retried(mc, status):
+    calls = mc.post(TOKEN_URL, status=status, json={"error": "invalid_client"})
+    with pytest.raises(errors.IdpMisconfigured):
+        member_center.service_token("s")
+    assert calls.call_count == 1
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b'{"token_type": "Bearer"}', b"[]"])
+def test_a_malformed_answer_is_an_outage_not_a_crash(mc, body):
+    mc.post(TOKEN_URL, body=body, status=200)
+    with pytest.raises(errors.IdpUnavailable):
+        member_center.service_token("s")
+
+
+def test_concurrent_callers_share_one_fetch(mc):
+    def slow_token(request):
+        time.sleep(0.3)
+        return (200, {}, '{"access_token": "shared", "expires_in": 3600}')
+
+    mc.add_callback(responses.POST, TOKEN_URL, callback=slow_token)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(member_center.service_token("s")))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["shared"] * 8
+    assert len(mc.calls) == 1
+
+
+def test_the_secret_never_reaches_the_logs(mc, caplog):
+    mc.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
+    with pytest.raises(errors.IdpMisconfigured):
+        member_center.service_token("s")
+    assert "service-secret" not in caplog.text
+    assert "upstream call" in caplog.text
+
+
+# --- delegated download tokens -------------------------------------------------
+
+
+def test_a_download_token_is_bound_to_the_user_and_object(mc):
+    mc.post(TOKEN_URL, json=token_answer("delegate-svc"))
+    mc.post(
+        DOWNLOAD_URL,
+        status=201,
+        json={"token": "dl-1", "expires_at": "2030-01-01T00:00:00Z"},
+        match=[
+            matchers.header_matcher({"Authorization": "Bearer delegate-svc"}),
+            matchers.json_params_matcher(
+                {
+                    "tenant_id": "t",
+                    "user_id": "u",
+                    "object_key": "k/1",
+                    "method": "GET",
+                    "expires_in_seconds": 300,
+                }
+            ),
+        ],
+    )
+    token = member_center.download_token(tenant_id="t", user_id="u", object_key="k/1")
+    assert token.token == "dl-1"
+    assert token.expires_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert "dl-1" not in repr(token)
+
+
+def test_download_tokens_are_never_cached(mc):
+    mc.post(TOKEN_URL, json=token_answer())
+    issued = mc.post(DOWNLOAD_URL, json={"token": "dl", "expires_in_seconds": 60})
+    member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+    member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+    assert issued.call_count == 2
+
+
+def test_expiry_falls_back_to_expires_in_seconds_then_the_requested_ttl(mc):
+    mc.post(TOKEN_URL, json=token_answer())
+    mc.post(DOWNLOAD_URL, json={"token": "a", "expires_in_seconds": 60})
+    mc.post(DOWNLOAD_URL, json={"token": "b"})
+    before = datetime.now(UTC)
+    first = member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+    second = member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+    assert 55 <= (first.expires_at - before).total_seconds() <= 65
+    assert 295 <= (second.expires_at - before).total_seconds() <= 305
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, errors.DownloadTokenFailed),
+        (403, errors.DownloadTokenFailed),
+        (500, errors.McTokenUnavailable),
+    ],
+)
+def test_download_token_failures(mc, status, error):
+    mc.post(TOKEN_URL, json=token_answer())
+    mc.post(DOWNLOAD_URL, status=status, json={"error": "nope"})
+    with pytest.raises(error):
+        member_center.download_token(tenant_id="t", user_id="u", object_key="k")
