@@ -1,0 +1,124 @@
+"""A live visionA with the sandbox as its upstreams, and HTTP clients signed in to it.
+
+visionA and the stand-ins run in one live server: visionA calls
+``{live_server}/sandbox/...`` over real HTTP, exactly as it calls Kneron's services.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.test import Client
+
+BOUNDARY = "e2eBoundary7MA4YWxkTrZu0gW"
+
+
+@pytest.fixture
+def sandbox(live_server, settings, tmp_path):
+    """Point every upstream at the sandbox in the live server."""
+    base = live_server.url
+    settings.CONVERTER_BASE_URL = f"{base}/sandbox/converter"
+    settings.FAA_BASE_URL = f"{base}/sandbox/faa"
+    settings.MC_SERVICE_ISSUER = f"{base}/sandbox/mc"
+    settings.MC_SERVICE_CLIENT_ID = "visiona-e2e"
+    settings.MC_SERVICE_CLIENT_SECRET = "e2e-secret"
+    settings.MC_TENANT_ID = "tenant-e2e"
+    settings.SANDBOX_DIR = tmp_path / "sandbox"
+    settings.SANDBOX_STAGE_SECONDS = 0
+    return settings
+
+
+class VisionA:
+    """A signed-in browser-like HTTP client of the live server."""
+
+    def __init__(self, base_url: str, user) -> None:
+        self.base_url = base_url
+        self.user = user
+        self.http = requests.Session()
+        self.http.trust_env = False
+        login = Client()
+        login.force_login(user)
+        # Set by hand: the cookies are Secure outside DEBUG, and this is plain HTTP.
+        session_cookie = login.cookies[django_settings.SESSION_COOKIE_NAME].value
+        self.http.cookies.set(django_settings.SESSION_COOKIE_NAME, session_cookie)
+        self.csrf = secrets.token_hex(16)
+        self.http.cookies.set(django_settings.CSRF_COOKIE_NAME, self.csrf)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.http.get(self.url(path), timeout=60, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        headers = {"X-CSRFToken": self.csrf, **kwargs.pop("headers", {})}
+        return self.http.post(self.url(path), headers=headers, timeout=120, **kwargs)
+
+    def upload(self, parts) -> requests.Response:
+        body = Form(parts)
+        return self.post(
+            "/api/conversion/init",
+            data=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
+
+
+class Form:
+    """A multipart body produced piece by piece, with a known length.
+
+    parts: (name, filename or None, bytes or an iterable of bytes, size).
+    """
+
+    def __init__(self, parts) -> None:
+        self.parts = parts
+
+    def _head(self, name, filename) -> bytes:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"\r\nContent-Type: application/octet-stream'
+        return f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+
+    def __len__(self) -> int:
+        total = sum(len(self._head(n, f)) + size + 2 for n, f, _c, size in self.parts)
+        return total + len(f"--{BOUNDARY}--\r\n")
+
+    def __iter__(self):
+        for name, filename, content, _size in self.parts:
+            yield self._head(name, filename)
+            if isinstance(content, bytes):
+                yield content
+            else:
+                yield from content
+            yield b"\r\n"
+        yield f"--{BOUNDARY}--\r\n".encode()
+
+
+def text(name: str, value: str):
+    return (name, None, value.encode(), len(value.encode()))
+
+
+def file(name: str, filename: str, content: bytes):
+    return (name, filename, content, len(content))
+
+
+def standard_form(model: bytes = b"onnx-model" * 1000, *, filename="yolo.onnx", images=3):
+    parts = [
+        text("platform", "720"),
+        text("model_id", "32769"),
+        text("version", "0001"),
+        file("model", filename, model),
+    ]
+    return parts + [file("ref_images", f"img{i}.jpg", bytes([i + 1]) * 2000) for i in range(images)]
+
+
+@pytest.fixture
+def alice_http(live_server, alice, sandbox) -> VisionA:
+    return VisionA(live_server.url, alice)
+
+
+@pytest.fixture
+def bob_http(live_server, bob, sandbox) -> VisionA:
+    return VisionA(live_server.url, bob)
