@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from models_repo.choices import ModelSource
+from models_repo.storage import get_models_storage
 from visiona.chips import Chip
 
 
@@ -20,7 +21,7 @@ class NefModel(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=ModelSource.choices)
-    file = models.FileField(_("file"), max_length=500)
+    file = models.FileField(_("file"), max_length=500, storage=get_models_storage)
     size_bytes = models.BigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
@@ -50,6 +51,10 @@ class NefModel(models.Model):
                 fields=["owner", "name"],
                 condition=models.Q(deleted_at__isnull=True),
                 name="models_repo_unique_live_name",
+            ),
+            models.CheckConstraint(condition=~models.Q(name=""), name="models_repo_name_not_blank"),
+            models.CheckConstraint(
+                condition=models.Q(size_bytes__gte=0), name="models_repo_size_not_negative"
             ),
         ]
         indexes = [models.Index(fields=["owner", "-created_at"], name="models_owner_created")]

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import PurePosixPath
 
-from django.db import transaction
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from models_repo.choices import ModelSource
+from models_repo.errors import ModelFileTooLarge, ModelNameTaken, invalid_field
 from models_repo.models import ModelPlatform, NefModel
-from models_repo.storage import delete_stored_file, model_file_name, store_stream
+from models_repo.storage import (
+    CHUNK,
+    FileTooLarge,
+    delete_stored_file,
+    model_file_name,
+    store_stream,
+)
+from visiona.chips import Chip
 
 logger = logging.getLogger(__name__)
+
+NAME_MAX_LENGTH = NefModel._meta.get_field("name").max_length
 
 
 def model_create_from_stream(
@@ -64,14 +79,169 @@ def model_create_from_stream(
 
 def model_available_name(*, owner, wanted: str) -> str:
     """``wanted``, or ``wanted (2)``, ``(3)``… if a live model already has it."""
+    wanted = wanted[:NAME_MAX_LENGTH]
+    base = wanted[: NAME_MAX_LENGTH - 8]  # room for " (9999)" within the column
     taken = set(
         NefModel.objects.live()
-        .filter(owner=owner, name__startswith=wanted)
+        .filter(owner=owner, name__startswith=base)
         .values_list("name", flat=True)
     )
     if wanted not in taken:
         return wanted
     number = 2
-    while f"{wanted} ({number})" in taken:
+    while f"{base} ({number})" in taken:
         number += 1
-    return f"{wanted} ({number})"
+    return f"{base} ({number})"
+
+
+# --- Uploads, edits, deletion ---------------------------------------------------
+
+NEF_EXTENSION = ".nef"
+
+
+def model_upload(
+    *,
+    owner,
+    upload: UploadedFile,
+    chips: Iterable[str],
+    name: str = "",
+    description: str = "",
+) -> NefModel:
+    """Add a NEF the user already has. Read in chunks from Django's upload (a
+    temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE), so memory stays flat.
+
+    Every refusal happens before anything is stored, or removes what was.
+    """
+    limit = settings.MODELS_MAX_UPLOAD_BYTES
+    filename = model_upload_check_file(upload=upload)
+    chips = _clean_chips(chips)
+    name = _clean_name(name or filename[: -len(NEF_EXTENSION)])
+    _require_free_name(owner=owner, name=name)
+    try:
+        return model_create_from_stream(
+            owner=owner,
+            name=name,
+            chips=chips,
+            source=ModelSource.UPLOADED,
+            filename=filename,
+            chunks=upload.chunks(CHUNK),
+            description=description.strip(),
+            max_bytes=limit,
+        )
+    except IntegrityError:
+        # Another request took the name between the check and the insert.
+        raise ModelNameTaken() from None
+    except FileTooLarge:
+        raise ModelFileTooLarge(limit_bytes=limit) from None
+
+
+def model_upload_check_file(*, upload: UploadedFile) -> str:
+    """The upload's base file name, if it is a non-empty .nef within the limit."""
+    limit = settings.MODELS_MAX_UPLOAD_BYTES
+    filename = PurePosixPath((upload.name or "").replace("\\", "/")).name
+    if not filename.lower().endswith(NEF_EXTENSION) or len(filename) <= len(NEF_EXTENSION):
+        raise invalid_field("file", _("Choose a .nef file (a model compiled for Kneron chips)."))
+    if not upload.size:
+        raise invalid_field("file", _("The file is empty."))
+    if upload.size > limit:
+        raise ModelFileTooLarge(limit_bytes=limit)
+    return filename
+
+
+def model_update(
+    *,
+    model: NefModel,
+    name: str | None = None,
+    description: str | None = None,
+    chips: Iterable[str] | None = None,
+) -> NefModel:
+    """Rename, describe or retarget a model. ``created_at`` never changes."""
+    changes = {}
+    if name is not None and _clean_name(name) != model.name:
+        changes["name"] = _clean_name(name)
+        _require_free_name(owner=model.owner, name=changes["name"], exclude_pk=model.pk)
+    if description is not None and description.strip() != model.description:
+        changes["description"] = description.strip()
+    new_chips = _clean_chips(chips) if chips is not None else None
+    original = (model.name, model.description)
+    fields = list(changes)
+    for field, value in changes.items():
+        setattr(model, field, value)
+    try:
+        with transaction.atomic():
+            if fields:
+                model.save(update_fields=[*fields, "updated_at"])
+            if new_chips is not None and new_chips != model.chips:
+                model.platforms.all().delete()
+                ModelPlatform.objects.bulk_create(
+                    ModelPlatform(model=model, chip=chip) for chip in new_chips
+                )
+                if not fields:
+                    model.save(update_fields=["updated_at"])
+    except IntegrityError:
+        model.name, model.description = original
+        raise ModelNameTaken() from None
+    # The chips prefetched with the model are stale now.
+    getattr(model, "_prefetched_objects_cache", {}).pop("platforms", None)
+    return model
+
+
+def model_delete(*, model: NefModel) -> None:
+    """Soft delete: the model leaves every list and frees its name; the file stays
+    so an administrator can restore it."""
+    if model.deleted_at is None:
+        model.deleted_at = timezone.now()
+        model.save(update_fields=["deleted_at", "updated_at"])
+        logger.info("model deleted", extra={"model_id": model.pk})
+
+
+def model_restore(*, model: NefModel) -> NefModel:
+    """Bring a deleted model back, renamed ``name (2)`` if its name was reused meanwhile."""
+    if model.deleted_at is None:
+        return model
+    try:
+        with transaction.atomic():
+            model.name = model_available_name(owner=model.owner, wanted=model.name)
+            model.deleted_at = None
+            model.save(update_fields=["name", "deleted_at", "updated_at"])
+    except IntegrityError:
+        model.refresh_from_db(fields=["name", "deleted_at"])
+        raise ModelNameTaken() from None
+    logger.info("model restored", extra={"model_id": model.pk})
+    return model
+
+
+def model_download_name(*, model: NefModel) -> str:
+    """``<name>.nef``, without a doubled extension or path separators."""
+    stem = model.name
+    if stem.lower().endswith(NEF_EXTENSION):
+        stem = stem[: -len(NEF_EXTENSION)]
+    stem = "".join("_" if char in '/\\"' or ord(char) < 32 else char for char in stem).strip()
+    return f"{stem or 'model'}{NEF_EXTENSION}"
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())  # no leading, trailing or doubled whitespace
+    if not name:
+        raise invalid_field("name", _("Give the model a name."))
+    if len(name) > NAME_MAX_LENGTH:
+        raise invalid_field("name", _("Keep the name under 200 characters."))
+    return name
+
+
+def _clean_chips(chips: Iterable[str]) -> list[str]:
+    cleaned = sorted(set(chips))
+    if not cleaned:
+        raise invalid_field("chips", _("Choose at least one chip the model runs on."))
+    if not set(cleaned) <= set(Chip.values):
+        raise invalid_field("chips", _("Choose chips from the list."))
+    return cleaned
+
+
+def _require_free_name(*, owner, name: str, exclude_pk: int | None = None) -> None:
+    """A friendly refusal before writing; the database constraint still decides races."""
+    taken = NefModel.objects.live().filter(owner=owner, name=name)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise ModelNameTaken()

@@ -1,18 +1,50 @@
-"""Writing model files to storage in chunks, hashing them on the way."""
+"""Model files in ``storages["models"]``: written in chunks, hashed on the way.
+
+The "models" storage is a local folder by default and any S3-compatible bucket
+by configuration (see STORAGES in visiona/settings.py).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.text import get_valid_filename
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 1024 * 1024
+
+
+class ModelsStorage(LazyObject):
+    """``storages["models"]``, looked up on first use rather than at import."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["models"]
+
+
+models_storage = ModelsStorage()
+
+
+def get_models_storage() -> ModelsStorage:
+    """The FileField's storage (a callable keeps the backend out of migrations)."""
+    return models_storage
+
+
+@receiver(setting_changed)
+def _forget_models_storage(*, setting: str, **kwargs) -> None:
+    # Tests point STORAGES at a temporary folder; look the backend up again then.
+    if setting == "STORAGES":
+        models_storage._wrapped = empty
 
 
 class HashingReader(io.RawIOBase):
@@ -59,19 +91,19 @@ def model_file_name(*, owner_id: int, filename: str) -> str:
     """A fresh folder per file keeps the user's file name and makes the stored
     name ours, not the storage's, so a failed write can be cleaned up exactly."""
     base = PurePosixPath(filename.replace("\\", "/")).name
-    return f"models/{owner_id}/{uuid.uuid4().hex}/{get_valid_filename(base) or 'model.nef'}"
+    return f"{owner_id}/{uuid.uuid4().hex}/{get_valid_filename(base) or 'model.nef'}"
 
 
 def store_stream(
     name: str, chunks: Iterable[bytes], *, max_bytes: int | None = None
 ) -> tuple[str, int, str]:
-    """Save ``chunks`` under ``name`` in the default storage, in chunks.
+    """Save ``chunks`` under ``name`` in the models storage, in chunks.
 
     Returns (stored name, size, sha256). On any error nothing is left behind.
     """
     reader = HashingReader(chunks, max_bytes=max_bytes)
     try:
-        stored_name = default_storage.save(name, File(io.BufferedReader(reader, CHUNK), name))
+        stored_name = models_storage.save(name, File(io.BufferedReader(reader, CHUNK), name))
     except BaseException:
         # The storage may have written part of the file before the stream failed.
         delete_stored_file(name)
@@ -80,8 +112,14 @@ def store_stream(
 
 
 def delete_stored_file(name: str) -> None:
+    """Best effort: called while another error is on its way up, never masks it."""
     try:
-        if default_storage.exists(name):
-            default_storage.delete(name)
-    except OSError:
-        pass
+        if models_storage.exists(name):
+            models_storage.delete(name)
+    except Exception:  # an S3 store raises botocore errors, not OSError
+        logger.warning("could not remove a stored model file", extra={"file": name}, exc_info=True)
+
+
+def open_stored_file(name: str):
+    """The stored file opened for reading, for a streamed download."""
+    return models_storage.open(name, "rb")

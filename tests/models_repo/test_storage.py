@@ -3,14 +3,8 @@
 import hashlib
 
 import pytest
-from django.core.files.storage import default_storage
 
-from models_repo.storage import FileTooLarge, model_file_name, store_stream
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+from models_repo.storage import FileTooLarge, model_file_name, models_storage, store_stream
 
 
 def chunks(total: int, size: int = 64 * 1024):
@@ -22,19 +16,21 @@ def chunks(total: int, size: int = 64 * 1024):
         yield piece
 
 
-def test_it_stores_the_bytes_and_their_hash():
+def test_it_stores_the_bytes_and_their_hash(models_folder):
     data = b"".join(chunks(1_000_003))
-    name, size, sha256 = store_stream("models/1/a/m.nef", chunks(1_000_003))
+    name, size, sha256 = store_stream("1/a/m.nef", chunks(1_000_003))
     assert size == len(data)
     assert sha256 == hashlib.sha256(data).hexdigest()
-    with default_storage.open(name) as stored:
+    with models_storage.open(name) as stored:
         assert stored.read() == data
+    # The "models" storage, not the default one.
+    assert (models_folder / name).read_bytes() == data
 
 
 def test_an_oversized_stream_leaves_nothing():
     with pytest.raises(FileTooLarge):
-        store_stream("models/1/b/m.nef", chunks(300_000), max_bytes=200_000)
-    assert not default_storage.exists("models/1/b/m.nef")
+        store_stream("1/b/m.nef", chunks(300_000), max_bytes=200_000)
+    assert not models_storage.exists("1/b/m.nef")
 
 
 def test_a_failing_stream_leaves_nothing():
@@ -43,13 +39,34 @@ def test_a_failing_stream_leaves_nothing():
         raise ConnectionError("upstream went away")
 
     with pytest.raises(ConnectionError):
-        store_stream("models/1/c/m.nef", broken())
-    assert not default_storage.exists("models/1/c/m.nef")
+        store_stream("1/c/m.nef", broken())
+    assert not models_storage.exists("1/c/m.nef")
 
 
 def test_names_are_fresh_and_keep_the_file_name():
     first = model_file_name(owner_id=7, filename="yolo v5.nef")
     second = model_file_name(owner_id=7, filename="yolo v5.nef")
     assert first != second
-    assert first.startswith("models/7/") and first.endswith("/yolo_v5.nef")
+    assert first.startswith("7/") and first.endswith("/yolo_v5.nef")
     assert model_file_name(owner_id=7, filename="../../etc").endswith("/etc")
+
+
+def test_s3_is_chosen_by_configuration(monkeypatch):
+    import importlib
+
+    from visiona import settings as real_settings
+
+    monkeypatch.setenv("MODELS_STORAGE_S3_BUCKET", "visiona-models")
+    monkeypatch.setenv("MODELS_STORAGE_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    try:
+        configured = importlib.reload(real_settings)
+        models = configured.STORAGES["models"]
+        assert models["BACKEND"] == "storages.backends.s3.S3Storage"
+        assert models["OPTIONS"]["bucket_name"] == "visiona-models"
+        assert models["OPTIONS"]["endpoint_url"] == "http://127.0.0.1:9000"
+        from storages.backends.s3 import S3Storage
+
+        assert S3Storage(**models["OPTIONS"]).bucket_name == "visiona-models"  # no network yet
+    finally:
+        monkeypatch.delenv("MODELS_STORAGE_S3_BUCKET")
+        importlib.reload(real_settings)

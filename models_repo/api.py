@@ -1,0 +1,204 @@
+"""The My models API. Views validate, call a service or selector, serialize."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from models_repo import selectors, services
+from models_repo.choices import ModelSource
+from models_repo.errors import ModelFileTooLarge
+from models_repo.models import NefModel
+from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
+from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
+from visiona.api.schema import error_response
+from visiona.chips import Chip
+
+NOT_FOUND = error_response("model_not_found: unknown, deleted or another user's model.")
+
+
+class ModelPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ModelOutputSerializer(serializers.ModelSerializer):
+    chips = serializers.ListField(
+        child=serializers.ChoiceField(choices=Chip.choices), read_only=True
+    )
+    source_job_id = serializers.CharField(
+        read_only=True, allow_null=True, help_text="The conversion job it was saved from."
+    )
+
+    class Meta:
+        model = NefModel
+        fields = [
+            "id",
+            "name",
+            "description",
+            "chips",
+            "source",
+            "size_bytes",
+            "sha256",
+            "source_job_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ModelPageSerializer(serializers.Serializer):
+    """What the list answers (DRF's page-number pagination), for the schema."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ModelOutputSerializer(many=True)
+
+
+class ModelListApi(APIView):
+    """The signed-in user's models (GET), or upload a NEF they already have (POST)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    class FilterSerializer(serializers.Serializer):
+        chip = serializers.ChoiceField(choices=Chip.choices, required=False)
+        source = serializers.ChoiceField(choices=ModelSource.choices, required=False)
+        search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        sort = serializers.ChoiceField(choices=list(MODEL_SORTS), default=DEFAULT_SORT)
+        page = serializers.IntegerField(required=False, min_value=1)
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+    @extend_schema_serializer(component_name="ModelUpload")
+    class UploadInputSerializer(serializers.Serializer):
+        # Empty files pass here so the service refuses them in the pages' words.
+        file = serializers.FileField(allow_empty_file=True, help_text="The .nef file.")
+        name = serializers.CharField(
+            max_length=200, required=False, allow_blank=True, help_text="Default: the file name."
+        )
+        chips = serializers.MultipleChoiceField(
+            choices=Chip.choices, allow_empty=False, help_text="Repeat the field for each chip."
+        )
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def initial(self, request, *args, **kwargs):
+        # Before authentication: its CSRF check is the first to read the body.
+        if request.method == "POST":
+            limit_upload_size(request._request)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List my models",
+        parameters=[FilterSerializer],
+        responses={200: ModelPageSerializer, 400: error_response("A filter is not valid.")},
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = {key: filters.validated_data.get(key) for key in ("chip", "source", "search")}
+        models = selectors.model_list_for_user(
+            user=request.user, sort=filters.validated_data["sort"], **values
+        )
+        paginator = ModelPagination()
+        page = paginator.paginate_queryset(models, request, view=self)
+        return paginator.get_paginated_response(ModelOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="models_upload",
+        summary="Upload a NEF model",
+        request={"multipart/form-data": UploadInputSerializer},
+        responses={
+            201: ModelOutputSerializer,
+            400: error_response("validation_failed: not a .nef file, empty, no chip…"),
+            409: error_response("model_name_taken: a live model already has this name."),
+            413: error_response("payload_too_large: the file is over MODELS_MAX_UPLOAD_BYTES."),
+        },
+    )
+    def post(self, request):
+        request.data  # noqa: B018  (parses the body, which notices an oversized file)
+        if upload_was_too_large(request._request):
+            raise ModelFileTooLarge(limit_bytes=settings.MODELS_MAX_UPLOAD_BYTES)
+        data = self.UploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = services.model_upload(
+            owner=request.user,
+            upload=data.validated_data["file"],
+            chips=data.validated_data["chips"],
+            name=data.validated_data.get("name", ""),
+            description=data.validated_data["description"],
+        )
+        return Response(ModelOutputSerializer(model).data, status=status.HTTP_201_CREATED)
+
+
+class ModelDetailApi(APIView):
+    """One model: read it, change its name, description or chips (PATCH), delete it."""
+
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    @extend_schema_serializer(component_name="ModelUpdate")
+    class UpdateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        chips = serializers.MultipleChoiceField(
+            choices=Chip.choices, required=False, allow_empty=False
+        )
+
+    @extend_schema(summary="Read a model", responses={200: ModelOutputSerializer, 404: NOT_FOUND})
+    def get(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        return Response(ModelOutputSerializer(model).data)
+
+    @extend_schema(
+        summary="Rename, describe or retarget a model",
+        request=UpdateInputSerializer,
+        responses={
+            200: ModelOutputSerializer,
+            400: error_response("validation_failed"),
+            404: NOT_FOUND,
+            409: error_response("model_name_taken: a live model already has this name."),
+        },
+    )
+    def patch(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        data = self.UpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        model = services.model_update(model=model, **data.validated_data)
+        return Response(ModelOutputSerializer(model).data)
+
+    @extend_schema(
+        summary="Delete a model (it leaves every list; its name is free again)",
+        responses={204: None, 404: NOT_FOUND},
+    )
+    def delete(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        services.model_delete(model=model)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModelDownloadApi(APIView):
+    """The model's NEF file, streamed (``<name>.nef``)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        # The answer is a file whatever the client accepts (no 406); errors stay JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Download a model's NEF file",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The NEF file, with a Repr-Digest (sha-256)."
+            ),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        return model_file_response(model)

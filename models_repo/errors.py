@@ -1,0 +1,48 @@
+"""The errors the models repository raises; the API turns them into the envelope
+and the pages into a field error or an error page."""
+
+from __future__ import annotations
+
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
+
+
+class ModelNotFound(AppError):
+    # Another user's model answers exactly like an unknown one.
+    status = 404
+    code = "model_not_found"
+    message = _("This model does not exist or is not yours.")
+
+
+class ModelNameTaken(AppError):
+    status = 409
+    code = "model_name_taken"
+    message = _("You already have a model with this name. Choose another name.")
+
+    def __init__(self) -> None:
+        super().__init__(details={"fields": [{"field": "name", "message": str(self.message)}]})
+
+
+class ModelFileTooLarge(PayloadTooLarge):
+    def __init__(self, *, limit_bytes: int) -> None:
+        message = gettext("The file is larger than the limit of %(limit)s.") % {
+            "limit": filesizeformat(limit_bytes)
+        }
+        super().__init__(
+            message,
+            details={"limit_bytes": limit_bytes, "fields": [{"field": "file", "message": message}]},
+        )
+
+
+def invalid_field(field: str, message: str) -> ValidationFailed:
+    """A validation error about one field, shaped like DRF's (``details.fields``)."""
+    return ValidationFailed.for_fields([{"field": field, "message": str(message)}])
+
+
+class ModelFileUnavailable(AppError):
+    status = 503
+    code = "model_file_unavailable"
+    message = _("The model file cannot be read right now. Please try again later.")

@@ -1,0 +1,72 @@
+"""Model files over HTTP, for the pages and the API alike: the upload size
+limit, and the streamed download."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.http import FileResponse, HttpRequest
+
+from models_repo.errors import ModelFileUnavailable
+from models_repo.models import NefModel
+from models_repo.services import model_download_name
+from models_repo.storage import open_stored_file
+
+logger = logging.getLogger(__name__)
+
+TOO_LARGE_ATTRIBUTE = "model_upload_too_large"
+
+
+class UploadSizeLimitHandler(FileUploadHandler):
+    """Django spools an uploaded file to a temporary file while it parses the
+    request, before any view can look at its size. This handler runs first in
+    the chain: past the limit it skips the file (Django reads the rest of the
+    body and throws it away, and deletes the temporary file) and marks the
+    request, so the view answers "too large" rather than "no file"."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            setattr(self.request, TOO_LARGE_ATTRIBUTE, True)
+            raise SkipFile()
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the next handler (memory or temporary file) makes the file
+
+
+def limit_upload_size(request: HttpRequest) -> None:
+    """Call before anything reads ``request.POST`` or ``request.FILES``."""
+    request.upload_handlers.insert(
+        0, UploadSizeLimitHandler(request, settings.MODELS_MAX_UPLOAD_BYTES)
+    )
+
+
+def upload_was_too_large(request: HttpRequest) -> bool:
+    return getattr(request, TOO_LARGE_ATTRIBUTE, False)
+
+
+def model_file_response(model: NefModel) -> FileResponse:
+    """The stored file streamed in chunks, saved by the browser as ``<name>.nef``."""
+    try:
+        stored = open_stored_file(model.file.name)
+    except Exception as exc:  # a missing file, a full disk, an S3 error
+        logger.exception("stored model file unreadable", extra={"model_id": model.pk})
+        raise ModelFileUnavailable() from exc
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=model_download_name(model=model),
+        content_type="application/octet-stream",
+    )
+    response.headers.setdefault("Content-Length", str(model.size_bytes))
+    # RFC 9530: lets a client check the bytes against the checksum it was shown.
+    digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
+    response["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response

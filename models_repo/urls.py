@@ -1,0 +1,20 @@
+"""My models URLs, mounted by visiona/urls.py at /models/ and /api/models/."""
+
+from django.urls import path
+
+from models_repo import api, views
+
+page_urlpatterns = [
+    path("", views.model_list, name="models"),
+    path("upload/", views.model_upload, name="models-upload"),
+    path("<int:model_id>/", views.model_detail, name="models-detail"),
+    path("<int:model_id>/edit/", views.model_edit, name="models-edit"),
+    path("<int:model_id>/delete/", views.model_delete, name="models-delete"),
+    path("<int:model_id>/download/", views.model_download, name="models-download"),
+]
+
+api_urlpatterns = [
+    path("", api.ModelListApi.as_view(), name="api-models"),
+    path("<int:model_id>", api.ModelDetailApi.as_view(), name="api-models-detail"),
+    path("<int:model_id>/download", api.ModelDownloadApi.as_view(), name="api-models-download"),
+]

@@ -1,0 +1,158 @@
+"""My models pages: list, upload, detail, edit, delete, download."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods
+
+from models_repo import selectors, services
+from models_repo.errors import ModelFileTooLarge, ModelNotFound
+from models_repo.forms import ModelEditForm, ModelFilterForm, ModelUploadForm
+from models_repo.models import NefModel
+from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
+from visiona.errors import AppError
+
+PAGE_SIZE = 20
+
+
+def _get_model_for_user(request, model_id: int) -> NefModel:
+    try:
+        return selectors.model_get_for_user(user=request.user, model_id=model_id)
+    except ModelNotFound:
+        raise Http404() from None
+
+
+def _show_on_form(form, error: AppError) -> None:
+    """Put a service's refusal next to the field it is about."""
+    fields = error.details.get("fields") or [{"field": "", "message": str(error.message)}]
+    for item in fields:
+        form.add_error(item["field"] if item["field"] in form.fields else None, item["message"])
+
+
+@login_required
+@require_GET
+def model_list(request):
+    filter_form = ModelFilterForm(request.GET)
+    filters = filter_form.filters()
+    models = selectors.model_list_for_user(user=request.user, **filters)
+    page = Paginator(models, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "models_repo/list.html",
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "filtered": any(filters[key] for key in ("search", "chip", "source")),
+        },
+    )
+
+
+# The size limit must be in place before anything reads the body, and the CSRF
+# check reads it: so CSRF is checked inside, once the limit is set.
+@csrf_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_upload(request):
+    limit_upload_size(request)
+    return _model_upload(request)
+
+
+@csrf_protect
+def _model_upload(request):
+    limit = settings.MODELS_MAX_UPLOAD_BYTES
+    form = ModelUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if upload_was_too_large(request):
+            form.is_valid()
+            form.errors.pop("file", None)
+            _show_on_form(form, ModelFileTooLarge(limit_bytes=limit))
+        elif form.is_valid():
+            try:
+                data = form.cleaned_data
+                model = services.model_upload(
+                    owner=request.user,
+                    upload=data["file"],
+                    chips=data["chips"],
+                    name=data["name"],
+                    description=data["description"],
+                )
+            except AppError as exc:
+                if "fields" not in exc.details:
+                    raise
+                _show_on_form(form, exc)
+            else:
+                messages.success(request, _("%(name)s is in your models.") % {"name": model.name})
+                return redirect("models-detail", model_id=model.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request, "models_repo/upload.html", {"form": form, "limit_bytes": limit}, status=status
+    )
+
+
+@login_required
+@require_GET
+def model_detail(request, model_id: int):
+    model = _get_model_for_user(request, model_id)
+    return render(
+        request,
+        "models_repo/detail.html",
+        {"model": model, "job_url": _conversion_page_url(model)},
+    )
+
+
+def _conversion_page_url(model: NefModel) -> str | None:
+    """The conversion's page, when this deployment has one (a link never 404s)."""
+    if model.source_job is None:
+        return None
+    path = f"/convert/{model.source_job.job_id}/"
+    try:
+        resolve(path)
+    except Resolver404:
+        return None
+    return path
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_edit(request, model_id: int):
+    model = _get_model_for_user(request, model_id)
+    initial = {"name": model.name, "description": model.description, "chips": model.chips}
+    form = ModelEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.model_update(model=model, **form.cleaned_data)
+        except AppError as exc:
+            if "fields" not in exc.details:
+                raise
+            _show_on_form(form, exc)
+        else:
+            messages.success(request, _("The model is saved."))
+            return redirect("models-detail", model_id=model.pk)
+    status = 400 if form.errors else 200
+    return render(request, "models_repo/edit.html", {"model": model, "form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_delete(request, model_id: int):
+    model = _get_model_for_user(request, model_id)
+    if request.method == "POST":
+        services.model_delete(model=model)
+        messages.success(request, _("%(name)s is deleted.") % {"name": model.name})
+        return redirect("models")
+    return render(request, "models_repo/delete.html", {"model": model})
+
+
+@login_required
+@require_GET
+def model_download(request, model_id: int):
+    model = _get_model_for_user(request, model_id)
+    return model_file_response(model)
