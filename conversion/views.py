@@ -1,0 +1,205 @@
+"""The conversion pages: convert, follow a job, history. Thin: services do the work."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from conversion import limits, selectors, services
+from conversion.choices import JobStage, JobStatus
+from conversion.clients import conversion_enabled
+from conversion.hints import failure_hint
+from visiona.chips import CHIP_DESCRIPTIONS, Chip
+from visiona.errors import AppError
+
+HISTORY_PAGE_SIZE = 20
+POLL_INTERVAL_MS = 2000
+
+
+@login_required
+@require_GET
+def convert_page(request):
+    enabled = conversion_enabled()
+    active, problem = None, None
+    if enabled:
+        try:
+            active = services.active_job_find(user=request.user)
+        except AppError as exc:
+            # The page still works; the upload itself will report the problem.
+            problem = exc.message
+    context = {
+        "enabled": enabled,
+        "active": active,
+        "problem": problem,
+        "chips": [(chip.value, chip.value, CHIP_DESCRIPTIONS[chip]) for chip in Chip],
+        "default_chip": Chip.KL720.value,
+        "limits": limits,
+        "max_model_mib": limits.MAX_MODEL_BYTES // limits.MIB,
+        "max_image_mib": limits.MAX_IMAGE_BYTES // limits.MIB,
+        "page_data": _convert_page_data(),
+    }
+    return render(request, "conversion/convert.html", context)
+
+
+def _convert_page_data() -> dict:
+    return {
+        "initUrl": reverse("api-conversion-init"),
+        "jobUrlTemplate": reverse("conversion-job", args=["JOB_ID"]),
+        "platforms": {chip.value: chip.platform_code for chip in Chip},
+        "limits": {
+            "maxModelBytes": limits.MAX_MODEL_BYTES,
+            "maxImageBytes": limits.MAX_IMAGE_BYTES,
+            "maxImages": limits.MAX_IMAGES,
+            "modelExtensions": list(limits.MODEL_EXTENSIONS),
+            "imageExtensions": list(limits.IMAGE_EXTENSIONS),
+            "minModelId": limits.MIN_USER_MODEL_ID,
+            "maxModelId": limits.MAX_MODEL_ID,
+            "versionPattern": limits.VERSION_PATTERN,
+            "lfsPrefix": limits.LFS_POINTER_PREFIX,
+        },
+        "messages": {
+            "chooseModel": _("Choose an ONNX model file."),
+            "modelExtension": _("The model must be an .onnx file."),
+            "modelTooLarge": _("The model is larger than %(limit)s.")
+            % {"limit": f"{limits.MAX_MODEL_BYTES // limits.MIB} MB"},
+            "modelEmpty": _("The model file is empty."),
+            "lfsPointer": _(
+                "This is a Git LFS pointer, not the model. "
+                "Run “git lfs pull” and choose the real file."
+            ),
+            "imageType": _("%(name)s is not a JPEG or PNG image."),
+            "imageTooLarge": _("%(name)s is larger than %(limit)s.")
+            % {"name": "%(name)s", "limit": f"{limits.MAX_IMAGE_BYTES // limits.MIB} MB"},
+            "tooManyImages": _("Choose at most %(count)s images.") % {"count": limits.MAX_IMAGES},
+            "modelId": _("Enter a whole number from %(min)s to %(max)s.")
+            % {"min": limits.MIN_USER_MODEL_ID, "max": limits.MAX_MODEL_ID},
+            "version": _("Enter four hexadecimal digits, e.g. 0001."),
+            "chooseChip": _("Choose the target chip."),
+            "uploading": _("Uploading…"),
+            "progress": _("%(percent)s · %(sent)s of %(total)s · %(speed)s/s · %(left)s left"),
+            "processing": _("Upload complete. Waiting for the converter to accept the job…"),
+            "cancelled": _("Upload cancelled. Nothing was sent to the converter."),
+            "networkError": _(
+                "The upload failed: the connection was lost. Check your network and try again."
+            ),
+            "unexpected": _("Something went wrong. Please try again."),
+            "fixErrors": _("Please correct the marked fields."),
+            "activeJob": _("You already have a conversion in progress."),
+            "openActive": _("Open it"),
+        },
+    }
+
+
+@login_required
+@require_GET
+def job_page(request, job_id: str):
+    job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+    problem = None
+    if conversion_enabled() and not job.is_finished:
+        try:
+            job = services.job_refresh(job=job)
+        except AppError as exc:
+            problem = exc.message  # show the last known state, and why it may be stale
+    saved = getattr(job, "saved_model", None)
+    if saved is not None and saved.deleted_at is not None:
+        saved = None
+    context = {
+        "job": job,
+        "problem": problem,
+        "enabled": conversion_enabled(),
+        "stages": _stages(job),
+        "saved_model": saved,
+        "saved_model_url": _model_url(saved.pk) if saved else None,
+        "elapsed": _elapsed(job),
+        "hint": failure_hint(job) if job.status == JobStatus.FAILED else None,
+        "default_name": PurePosixPath(job.filename or "model").stem or "model",
+        "page_data": _job_page_data(job),
+    }
+    return render(request, "conversion/job.html", context)
+
+
+def _stages(job) -> list[dict]:
+    """Each pipeline stage as done / current / failed / pending, for the stepper."""
+    order = [stage for stage, _label in JobStage.choices]
+    if job.status == JobStatus.COMPLETED:
+        current = len(order)
+    elif job.status == JobStatus.FAILED:
+        current = order.index(job.error_stage) if job.error_stage in order else -1
+    elif job.stage in order:
+        current = order.index(job.stage)
+    else:
+        current = 0 if job.status == JobStatus.RUNNING else -1
+    stages = []
+    for index, (value, label) in enumerate(JobStage.choices):
+        if index < current:
+            state = "done"
+        elif index == current:
+            state = "failed" if job.status == JobStatus.FAILED else "current"
+        else:
+            state = "pending"
+        stages.append({"value": value, "label": label, "state": state})
+    return stages
+
+
+def _elapsed(job) -> int:
+    end = job.finished_at if job.is_finished and job.finished_at else timezone.now()
+    return max(0, int((end - job.created_at).total_seconds()))
+
+
+def _model_url(model_pk: int) -> str | None:
+    try:
+        return reverse("models-detail", args=[model_pk])
+    except NoReverseMatch:
+        return None
+
+
+def _job_page_data(job) -> dict:
+    return {
+        "jobUrl": reverse("api-conversion-job", args=[job.job_id]),
+        "promoteUrl": reverse("api-conversion-promote", args=[job.job_id]),
+        "modelUrlTemplate": _model_url(0),
+        "pollIntervalMs": POLL_INTERVAL_MS,
+        "maxPollIntervalMs": 30000,
+        "finished": job.is_finished,
+        "createdAt": job.created_at.isoformat(),
+        "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
+        "stageLabels": dict(JobStage.choices),
+        "statusLabels": dict(JobStatus.choices),
+        "messages": {
+            "reloadToSee": _("The conversion has finished. Reload the page to see the result."),
+            "connectionProblem": _("Lost contact with the server; retrying in %(seconds)s s…"),
+            "saving": _("Saving…"),
+            "saved": _("Saved to My models as “%(name)s”."),
+            "openModel": _("Open the model"),
+            "unexpected": _("Something went wrong. Please try again."),
+        },
+    }
+
+
+@login_required
+@require_GET
+def history_page(request):
+    jobs = selectors.job_list_for_user(user=request.user).order_by("-created_at")
+    page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "job": job,
+            "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
+            "model": job.saved_model if _has_live_model(job) else None,
+            "model_url": _model_url(job.saved_model.pk) if _has_live_model(job) else None,
+        }
+        for job in page
+    ]
+    return render(request, "conversion/history.html", {"page": page, "rows": rows})
+
+
+def _has_live_model(job) -> bool:
+    model = getattr(job, "saved_model", None)
+    return model is not None and model.deleted_at is None

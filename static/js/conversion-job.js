@@ -1,0 +1,168 @@
+// Job page: poll the job until it ends (gently, backing off on errors), keep the
+// stepper, bars and elapsed time current, and save the NEF to My models.
+// The page is complete without this script; it only keeps it live.
+(function () {
+  "use strict";
+  var source = document.getElementById("job-data");
+  if (!source) {
+    return;
+  }
+  var data = JSON.parse(source.textContent);
+  var text = data.messages;
+  var live = document.getElementById("job-live");
+  var elapsed = document.getElementById("elapsed");
+  var createdAt = new Date(data.createdAt).getTime();
+  var interval = data.pollIntervalMs;
+  var lastStatus = document.getElementById("job").getAttribute("data-status");
+
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) {
+      return values[key] !== undefined ? String(values[key]) : "";
+    });
+  }
+
+  function showElapsed(endMs) {
+    var seconds = Math.max(0, Math.round(((endMs || Date.now()) - createdAt) / 1000));
+    var m = Math.floor(seconds / 60);
+    elapsed.textContent = (m > 0 ? m + " min " : "") + (seconds % 60) + " s";
+  }
+
+  function csrfToken(form) {
+    var input = form && form.querySelector('input[name="csrfmiddlewaretoken"]');
+    return input ? input.value : "";
+  }
+
+  function errorMessage(body) {
+    return (body && body.error && body.error.message) || text.unexpected;
+  }
+
+  // --- live progress ---------------------------------------------------------
+
+  function render(job) {
+    var status = document.getElementById("job-status");
+    status.textContent = data.statusLabels[job.status] || job.status;
+    status.className = "status status-" + job.status;
+    setBar("overall", job.progress);
+    setBar("stage", job.stage_progress);
+    var order = Object.keys(data.stageLabels);
+    var current = job.stage ? order.indexOf(job.stage) : job.status === "running" ? 0 : -1;
+    Array.prototype.forEach.call(document.querySelectorAll("#job-stepper .step"), function (step, index) {
+      var state = index < current ? "done" : index === current ? "current" : "pending";
+      step.className = "step step-" + state;
+    });
+  }
+
+  function setBar(name, value) {
+    var bar = document.getElementById(name + "-bar");
+    var label = document.getElementById(name + "-text");
+    if (bar && typeof value === "number") {
+      bar.value = value;
+      label.textContent = value + "%";
+    }
+  }
+
+  function finished(job) {
+    // The result (download, save, failure details) is rendered by the server:
+    // one reload shows it, and works the same without JavaScript.
+    live.textContent = text.reloadToSee;
+    window.location.reload();
+  }
+
+  function poll() {
+    fetch(data.jobUrl, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.json().then(
+          function (body) {
+            return { status: response.status, body: body };
+          },
+          function () {
+            return { status: response.status, body: null };
+          }
+        );
+      })
+      .then(function (result) {
+        if (result.status === 200 && result.body) {
+          interval = data.pollIntervalMs;
+          live.textContent = "";
+          render(result.body);
+          if (result.body.status !== "created" && result.body.status !== "running") {
+            finished(result.body);
+            return;
+          }
+          window.setTimeout(poll, interval);
+          return;
+        }
+        if (result.status >= 400 && result.status < 500 && result.status !== 429) {
+          live.textContent = errorMessage(result.body); // signed out, or gone: asking again won't help
+          return;
+        }
+        retryLater(result.body);
+      })
+      .catch(function () {
+        retryLater(null);
+      });
+  }
+
+  function retryLater(body) {
+    interval = Math.min(interval * 2, data.maxPollIntervalMs);
+    var message = format(text.connectionProblem, { seconds: Math.round(interval / 1000) });
+    live.textContent = body && body.error ? body.error.message + " " + message : message;
+    window.setTimeout(poll, interval);
+  }
+
+  if (!data.finished && (lastStatus === "created" || lastStatus === "running")) {
+    window.setInterval(showElapsed, 1000);
+    window.setTimeout(poll, interval);
+  }
+
+  // --- save to My models ---------------------------------------------------------
+
+  var saveForm = document.getElementById("save-form");
+  if (saveForm) {
+    var button = document.getElementById("save-button");
+    var saveError = document.getElementById("save-error");
+    var note = document.getElementById("saved-note");
+    saveForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      button.disabled = true;
+      saveError.hidden = true;
+      note.textContent = text.saving;
+      fetch(saveForm.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/json",
+          "X-CSRFToken": csrfToken(saveForm),
+        },
+        body: JSON.stringify({ name: saveForm.elements.name.value.trim() }),
+      })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            return { ok: response.ok, body: body };
+          });
+        })
+        .then(function (result) {
+          if (!result.ok) {
+            throw result.body;
+          }
+          var model = result.body.model;
+          note.textContent = format(text.saved, { name: model.name }) + " ";
+          if (data.modelUrlTemplate) {
+            var link = document.createElement("a");
+            link.href = data.modelUrlTemplate.replace(/0\/$/, model.id + "/");
+            link.textContent = text.openModel;
+            link.id = "saved-model-link";
+            note.appendChild(link);
+          }
+          saveForm.elements.name.disabled = true;
+        })
+        .catch(function (body) {
+          button.disabled = false;
+          note.textContent = "";
+          saveError.textContent = errorMessage(body);
+          saveError.hidden = false;
+        });
+    });
+  }
+})();

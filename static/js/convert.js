@@ -1,0 +1,324 @@
+// Convert page: check the files before sending, then stream the form to
+// /api/conversion/init with a real progress bar and a Cancel button.
+// Texts and limits come from the json_script element "convert-data".
+(function () {
+  "use strict";
+  var form = document.getElementById("convert-form");
+  var source = document.getElementById("convert-data");
+  if (!form || !source) {
+    return;
+  }
+  var data = JSON.parse(source.textContent);
+  var limits = data.limits;
+  var text = data.messages;
+  var submit = document.getElementById("convert-submit");
+  var formError = document.getElementById("form-error");
+  var progressBox = document.getElementById("upload-progress");
+  var bar = document.getElementById("upload-bar");
+  var statusLine = document.getElementById("upload-status");
+  var cancel = document.getElementById("upload-cancel");
+  var modelInput = document.getElementById("id_model");
+  var imagesInput = document.getElementById("id_ref_images");
+  var imagesSummary = document.getElementById("ref_images-summary");
+  var xhr = null;
+
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, function (_, key) {
+      return values[key] !== undefined ? String(values[key]) : "";
+    });
+  }
+
+  function bytes(n) {
+    var units = ["B", "KB", "MB", "GB"];
+    var i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i += 1;
+    }
+    return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
+  }
+
+  function duration(seconds) {
+    if (!isFinite(seconds)) {
+      return "–";
+    }
+    seconds = Math.max(0, Math.round(seconds));
+    var m = Math.floor(seconds / 60);
+    var s = seconds % 60;
+    return m > 0 ? m + " min " + s + " s" : s + " s";
+  }
+
+  function hasExtension(name, extensions) {
+    var lower = name.toLowerCase();
+    return extensions.some(function (ext) {
+      return lower.slice(-ext.length) === ext;
+    });
+  }
+
+  // --- field errors -------------------------------------------------------
+
+  var FIELDS = { platform: "chip", chip: "chip", model: "model", model_id: "model_id", version: "version", ref_images: "ref_images" };
+
+  function setError(field, message) {
+    var element = document.getElementById(field + "-error");
+    var input = form.querySelector('[name="' + field + '"]');
+    if (element) {
+      element.textContent = message || "";
+      element.hidden = !message;
+    }
+    if (input) {
+      if (message) {
+        input.setAttribute("aria-invalid", "true");
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    }
+  }
+
+  function clearErrors() {
+    Object.keys(FIELDS).forEach(function (key) {
+      setError(FIELDS[key], "");
+    });
+    formError.hidden = true;
+    formError.textContent = "";
+  }
+
+  function showFormError(message, link) {
+    formError.textContent = message;
+    if (link) {
+      formError.appendChild(document.createTextNode(" "));
+      var anchor = document.createElement("a");
+      anchor.href = link;
+      anchor.textContent = text.openActive;
+      formError.appendChild(anchor);
+    }
+    formError.hidden = false;
+    formError.focus();
+  }
+
+  // --- checks before anything is sent ----------------------------------------
+
+  function readStart(file, length) {
+    if (file.slice && file.slice(0, length).text) {
+      return file.slice(0, length).text().catch(function () {
+        return "";
+      });
+    }
+    return Promise.resolve("");
+  }
+
+  function checkModel() {
+    var file = modelInput.files[0];
+    if (!file) {
+      return Promise.resolve(text.chooseModel);
+    }
+    if (!hasExtension(file.name, limits.modelExtensions)) {
+      return Promise.resolve(text.modelExtension);
+    }
+    if (file.size === 0) {
+      return Promise.resolve(text.modelEmpty);
+    }
+    if (file.size > limits.maxModelBytes) {
+      return Promise.resolve(text.modelTooLarge);
+    }
+    return readStart(file, limits.lfsPrefix.length).then(function (start) {
+      return start === limits.lfsPrefix ? text.lfsPointer : "";
+    });
+  }
+
+  function checkImages() {
+    var files = Array.prototype.slice.call(imagesInput.files);
+    if (files.length > limits.maxImages) {
+      return text.tooManyImages;
+    }
+    for (var i = 0; i < files.length; i += 1) {
+      var file = files[i];
+      if (!hasExtension(file.name, limits.imageExtensions)) {
+        return format(text.imageType, { name: file.name });
+      }
+      if (file.size > limits.maxImageBytes) {
+        return format(text.imageTooLarge, { name: file.name });
+      }
+    }
+    return "";
+  }
+
+  function checkModelId() {
+    var value = form.elements.model_id.value.trim();
+    var number = Number(value);
+    if (!/^\d+$/.test(value) || number < limits.minModelId || number > limits.maxModelId) {
+      return text.modelId;
+    }
+    return "";
+  }
+
+  function checkVersion() {
+    return new RegExp(limits.versionPattern).test(form.elements.version.value.trim()) ? "" : text.version;
+  }
+
+  function checkChip() {
+    return form.querySelector('input[name="chip"]:checked') ? "" : text.chooseChip;
+  }
+
+  function validate() {
+    return checkModel().then(function (modelError) {
+      var errors = {
+        chip: checkChip(),
+        model: modelError,
+        model_id: checkModelId(),
+        version: checkVersion(),
+        ref_images: checkImages(),
+      };
+      var ok = true;
+      Object.keys(errors).forEach(function (field) {
+        setError(field, errors[field]);
+        if (errors[field]) {
+          ok = false;
+        }
+      });
+      return ok;
+    });
+  }
+
+  function describeImages() {
+    var files = Array.prototype.slice.call(imagesInput.files);
+    var total = files.reduce(function (sum, f) {
+      return sum + f.size;
+    }, 0);
+    imagesSummary.textContent = files.length ? files.length + " · " + bytes(total) : "";
+    setError("ref_images", checkImages());
+  }
+
+  imagesInput.addEventListener("change", describeImages);
+  modelInput.addEventListener("change", function () {
+    checkModel().then(function (message) {
+      setError("model", modelInput.files.length ? message : "");
+    });
+  });
+
+  // --- upload --------------------------------------------------------------
+
+  function body() {
+    // Small fields first, so the server knows them before the big files arrive.
+    var chip = form.querySelector('input[name="chip"]:checked').value;
+    var payload = new FormData();
+    payload.append("platform", data.platforms[chip]);
+    payload.append("model_id", form.elements.model_id.value.trim());
+    payload.append("version", form.elements.version.value.trim());
+    payload.append("model", modelInput.files[0]);
+    Array.prototype.forEach.call(imagesInput.files, function (file) {
+      payload.append("ref_images", file);
+    });
+    return payload;
+  }
+
+  function setBusy(busy) {
+    submit.disabled = busy;
+    progressBox.hidden = !busy;
+    Array.prototype.forEach.call(form.querySelectorAll("input"), function (input) {
+      input.disabled = busy;
+    });
+  }
+
+  function handleError(status, envelope) {
+    var error = envelope && envelope.error;
+    if (!error) {
+      showFormError(status === 0 ? text.networkError : text.unexpected);
+      return;
+    }
+    if (error.code === "active_job_exists" && error.details && error.details.active_job) {
+      var id = error.details.active_job.job_id;
+      showFormError(error.message, id ? data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(id)) : null);
+      return;
+    }
+    var fields = (error.details && error.details.fields) || [];
+    var marked = false;
+    fields.forEach(function (item) {
+      var field = FIELDS[item.field];
+      if (field) {
+        setError(field, item.message || error.message);
+        marked = true;
+      }
+    });
+    showFormError(marked ? error.message + " " + text.fixErrors : error.message);
+  }
+
+  function upload() {
+    var started = Date.now();
+    xhr = new XMLHttpRequest();
+    xhr.open("POST", data.initUrl);
+    xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", function (event) {
+      if (!event.lengthComputable) {
+        return;
+      }
+      var seconds = (Date.now() - started) / 1000;
+      var speed = seconds > 0 ? event.loaded / seconds : 0;
+      var percent = Math.floor((event.loaded / event.total) * 100);
+      bar.value = percent;
+      if (event.loaded >= event.total) {
+        statusLine.textContent = text.processing;
+        return;
+      }
+      statusLine.textContent = format(text.progress, {
+        percent: percent + "%",
+        sent: bytes(event.loaded),
+        total: bytes(event.total),
+        speed: bytes(speed),
+        left: duration(speed > 0 ? (event.total - event.loaded) / speed : Infinity),
+      });
+    });
+    xhr.addEventListener("load", function () {
+      var response = xhr.response;
+      if (xhr.status === 201 && response && response.job_id) {
+        window.location.assign(data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(response.job_id)));
+        return;
+      }
+      var status = xhr.status;
+      xhr = null;
+      setBusy(false);
+      handleError(status, response);
+    });
+    xhr.addEventListener("error", function () {
+      xhr = null;
+      setBusy(false);
+      showFormError(text.networkError);
+    });
+    xhr.addEventListener("abort", function () {
+      xhr = null;
+      setBusy(false);
+      showFormError(text.cancelled);
+    });
+    statusLine.textContent = text.uploading;
+    bar.value = 0;
+    setBusy(true);
+    xhr.send(body());
+  }
+
+  cancel.addEventListener("click", function () {
+    if (xhr) {
+      xhr.abort();
+    }
+  });
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (xhr) {
+      return;
+    }
+    clearErrors();
+    validate().then(function (ok) {
+      if (ok) {
+        upload();
+      } else {
+        showFormError(text.fixErrors);
+        var first = form.querySelector('[aria-invalid="true"]');
+        if (first) {
+          first.focus();
+        }
+      }
+    });
+  });
+})();
