@@ -285,7 +285,7 @@ def _fail(response: requests.Response, scope: str) -> None:
         raise _CONFLICTS[code]()
     elif status == 413:
         raise PayloadTooLarge()
-    elif status in (429, 503) and code in ("service_busy", "rate_limit_exceeded", ""):
+    elif status == 429 or (status == 503 and code == "service_busy"):
         raise errors.ServiceBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()

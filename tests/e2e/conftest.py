@@ -28,6 +28,9 @@ def sandbox(live_server, settings, tmp_path):
     settings.MC_TENANT_ID = "tenant-e2e"
     settings.SANDBOX_DIR = tmp_path / "sandbox"
     settings.SANDBOX_STAGE_SECONDS = 0
+    # The live server speaks plain HTTP.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
     return settings
 
 

@@ -1,0 +1,147 @@
+"""The conversion pages in a real browser (Playwright driving Debian's Chromium),
+against the live server with the sandbox as the upstreams.
+
+Screenshots of each step land in test-artifacts/browser/ (not committed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conversion.models import ConversionJob
+from models_repo.models import NefModel
+from sandbox import nef
+from tests.conftest import CHROMIUM
+
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser, live_server, sandbox, alice, password, request):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    shots = ARTIFACTS / request.node.name
+    shots.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 100))
+    page.shot = lambda name: page.screenshot(
+        path=str(shots / f"{next(counter):02}-{name}.png"), full_page=True
+    )
+    page.goto(f"{live_server.url}/convert/")
+    page.fill("#id_username", alice.username)
+    page.fill("#id_password", password)
+    page.shot("sign-in")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/convert/")
+    page.shot("convert-page")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def files(tmp_path):
+    model = tmp_path / "tiny-yolo.onnx"
+    model.write_bytes(b"\x08\x07onnx-model" + os.urandom(200_000))
+    images = []
+    for i in range(3):
+        image = tmp_path / f"ref{i}.jpg"
+        image.write_bytes(b"\xff\xd8\xff" + os.urandom(50_000))
+        images.append(str(image))
+    return {"model": str(model), "images": images, "folder": tmp_path}
+
+
+def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
+    sandbox.SANDBOX_STAGE_SECONDS = 1
+    page.check("input[name=chip][value=KL630]")
+    page.set_input_files("#id_model", files["model"])
+    page.set_input_files("#id_ref_images", files["images"])
+    page.shot("form-filled")
+    page.click("#convert-submit")
+    page.wait_for_selector("#upload-progress:not([hidden])", state="attached")
+    page.shot("uploading")
+
+    page.wait_for_url(re.compile(r"/convert/[0-9a-f-]{36}/$"))
+    page.shot("job-running")
+    page.wait_for_selector("#job-completed", timeout=30_000)
+    page.shot("job-completed")
+    assert page.locator(".step-done").count() == 3
+    job = ConversionJob.objects.get(owner=alice)
+    assert job.chip == "KL630"
+
+    assert page.input_value("#id_name") == "tiny-yolo"
+    page.fill("#id_name", "Tiny YOLO")
+    page.click("#save-button")
+    page.wait_for_selector("#saved-note a")
+    page.shot("saved")
+    model = NefModel.objects.get(owner=alice)
+    assert (model.name, model.source_job_id) == ("Tiny YOLO", job.job_id)
+
+    with page.expect_download() as download_info:
+        page.click("#download-nef")
+    path = download_info.value.path()
+    header = nef.parse(Path(path).read_bytes())
+    assert (header["job_id"], header["platform"]) == (job.job_id, "630")
+
+    page.click("#saved-note a")
+    page.wait_for_url(re.compile(rf"/models/{model.pk}/$"))
+    page.shot("model-page")
+
+
+def test_a_failing_conversion_shows_the_converters_message(page, files):
+    failing = files["folder"] / "net-fail-bie.onnx"
+    failing.write_bytes(b"\x08\x07onnx" + os.urandom(1000))
+    page.set_input_files("#id_model", str(failing))
+    page.set_input_files("#id_ref_images", files["images"])
+    page.click("#convert-submit")
+    page.wait_for_selector("#job-failed", timeout=30_000)
+    page.shot("failed")
+    text = page.inner_text("#job-failed")
+    assert "quantization_failed" in text
+    assert "reference images" in text  # what to try next
+
+
+def test_the_page_refuses_a_too_large_image_before_uploading(page, files):
+    huge = files["folder"] / "huge.jpg"
+    huge.write_bytes(b"\xff\xd8\xff" + b"\0" * (10 * MIB))
+    page.set_input_files("#id_model", files["model"])
+    page.set_input_files("#id_ref_images", [*files["images"], str(huge)])
+    page.click("#convert-submit")
+    error = page.locator("#ref_images-error")
+    error.wait_for(state="visible")
+    page.shot("image-too-large")
+    assert "huge.jpg" in error.inner_text()
+    assert page.get_attribute("#id_ref_images", "aria-invalid") == "true"
+    assert page.locator("#upload-progress").is_hidden()
+    assert ConversionJob.objects.count() == 0
+
+
+def test_the_page_refuses_a_git_lfs_pointer(page, files):
+    pointer = files["folder"] / "pointer.onnx"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n")
+    page.set_input_files("#id_model", str(pointer))
+    page.click("#convert-submit")
+    page.locator("#model-error").wait_for(state="visible")
+    assert "Git LFS" in page.inner_text("#model-error")
+    assert ConversionJob.objects.count() == 0
