@@ -28,6 +28,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARY = "benchBoundary7MA4YWxkTrZu0gW"
 BLOCK = b"\x5a" * (1024 * 1024)
+MAX_MODEL_MIB = 480
+IMAGE_MIB = 9
 
 SINK = r"""
 import http.server, json, sys, uuid
@@ -80,30 +82,43 @@ class Upload:
     """A multipart body generated on the fly, with a length (so requests sends Content-Length)."""
 
     def __init__(self, mib: int) -> None:
-        self.mib = mib
-        self.head = (
-            "".join(
-                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-                for k, v in (
-                    ("user_id", "forged"),
-                    ("platform", "720"),
-                    ("model_id", "32769"),
-                    ("version", "0001"),
-                )
-            )
-            + f"--{BOUNDARY}\r\n"
-            + 'Content-Disposition: form-data; name="model"; filename="bench.onnx"\r\n'
+        # The converter takes a model of at most 500 MB and images of at most
+        # 10 MB: a larger upload is a big model plus many 9 MiB images.
+        self.model_mib = min(mib, MAX_MODEL_MIB)
+        self.images = [IMAGE_MIB] * ((mib - self.model_mib) // IMAGE_MIB)
+        if (mib - self.model_mib) % IMAGE_MIB:
+            self.images.append((mib - self.model_mib) % IMAGE_MIB)
+        fields = (("user_id", "forged"), ("platform", "720"), ("model_id", "32769"))
+        self.head = "".join(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields
+        ).encode()
+        self.tail = f"--{BOUNDARY}--\r\n".encode()
+
+    @staticmethod
+    def file_head(name: str, filename: str) -> bytes:
+        return (
+            f"--{BOUNDARY}\r\n"
+            f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
-        self.tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    def files(self):
+        yield self.file_head("model", "bench.onnx"), self.model_mib
+        for index, size in enumerate(self.images):
+            yield self.file_head("ref_images", f"{index}.jpg"), size
 
     def __len__(self) -> int:
-        return len(self.head) + self.mib * len(BLOCK) + len(self.tail)
+        body = sum(len(head) + size * len(BLOCK) + 2 for head, size in self.files())
+        return len(self.head) + body + len(self.tail)
 
     def __iter__(self):
         yield self.head
-        for _ in range(self.mib):
-            yield BLOCK
+        for head, size in self.files():
+            yield head
+            for _ in range(size):
+                yield BLOCK
+            yield b"\r\n"
         yield self.tail
 
 
@@ -149,15 +164,17 @@ def main() -> None:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     setup = (
+        "from django.conf import settings;"
         "from django.contrib.auth import get_user_model;"
         "from django.contrib.sessions.backends.db import SessionStore;"
         "from django.middleware.csrf import _get_new_csrf_string as new;"
         "u=get_user_model().objects.create_user('bench', password='bench-pass-1');"
         "s=SessionStore(); s['_auth_user_id']=str(u.pk);"
-        "s['_auth_user_backend']='django.contrib.auth.backends.ModelBackend';"
-        "s['_auth_user_hash']=u.get_session_auth_hash(); s.create(); print(s.session_key)"
+        "s['_auth_user_backend']=settings.AUTHENTICATION_BACKENDS[0];"
+        "s['_auth_user_hash']=u.get_session_auth_hash(); s.create();"
+        "print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, s.session_key)"
     )
-    session_key = (
+    session_cookie, csrf_cookie, session_key = (
         subprocess.run(
             [python, "manage.py", "shell", "-c", setup],
             cwd=ROOT,
@@ -168,6 +185,7 @@ def main() -> None:
         )
         .stdout.strip()
         .splitlines()[-1]
+        .split()
     )
 
     sink = subprocess.Popen([python, "-c", SINK, str(sink_port)])
@@ -225,7 +243,7 @@ def main() -> None:
                 "X-CSRFToken": csrf,
                 "Referer": base + "/convert/",
             },
-            cookies={"sessionid": session_key, "csrftoken": csrf},
+            cookies={session_cookie: session_key, csrf_cookie: csrf},
             timeout=600,
         )
         elapsed = time.monotonic() - started
