@@ -61,6 +61,11 @@ class NefModelAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("platforms")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting is soft everywhere (the actions above): a hard delete here
+        # would drop the record and leave its stored file behind.
+        return False
+
     @admin.display(description=_("chips"))
     def chip_list(self, model: NefModel) -> str:
         return ", ".join(model.chips)

@@ -54,3 +54,12 @@ def test_the_list_shows_deleted_models_and_filters_them(admin_client, alice, bob
     by_chip = admin_client.get(url, {"platforms__chip": "KL730"}).content.decode()
     assert "Live one" not in by_chip
     assert admin_client.get(url, {"q": "Gone"}).status_code == 200
+
+
+def test_the_admin_cannot_hard_delete_a_model(admin_client, alice, make_model):
+    model = make_model(alice, "Detector")
+    changelist = admin_client.get(reverse("admin:models_repo_nefmodel_changelist"))
+    assert b'value="delete_selected"' not in changelist.content
+    response = admin_client.post(reverse("admin:models_repo_nefmodel_delete", args=[model.pk]))
+    assert response.status_code == 403
+    assert NefModel.objects.filter(pk=model.pk).exists()
