@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from django.http import HttpResponseRedirect
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, DataAndFiles
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversion import services
+from conversion import limits, services
 from conversion.models import ConversionJob
+from visiona.api.schema import error_response
+from visiona.chips import Chip
+
+JOB_ID = OpenApiParameter("job_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+JOB_NOT_FOUND = error_response("job_not_found: unknown, or another user's job.")
+JOB_NOT_READY = error_response(
+    "job_not_completed: no NEF yet; artifact_unavailable: the converter no longer has it."
+)
+CONVERSION_DISABLED = error_response("conversion_disabled: conversion is not configured here.")
+CONVERTER_UNAVAILABLE = error_response("converter_unavailable: the converter did not answer well.")
 
 
 class UnparsedMultipartParser(BaseParser):
@@ -84,11 +101,63 @@ class SavedModelOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ConversionUploadSerializer(serializers.Serializer):
+    """The conversion upload form (multipart/form-data)."""
+
+    # Describes the form for the schema only: the view streams the body, never parses it.
+    platform = serializers.ChoiceField(choices=[chip.platform_code for chip in Chip])
+    model = serializers.FileField(help_text="The .onnx model.")
+    ref_images = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        max_length=limits.MAX_IMAGES,
+        help_text="JPEG or PNG reference images: repeat the field for each one.",
+    )
+    model_id = serializers.IntegerField(
+        required=False, min_value=limits.MIN_USER_MODEL_ID, max_value=limits.MAX_MODEL_ID
+    )
+    version = serializers.RegexField(
+        limits.VERSION_PATTERN, required=False, help_text="Four hexadecimal digits, e.g. 0001."
+    )
+
+
+class ActiveConversionSerializer(serializers.Serializer):
+    job = JobOutputSerializer(allow_null=True)
+
+
+class PromotedModelSerializer(serializers.Serializer):
+    model = SavedModelOutputSerializer()
+
+
 class ConversionInitApi(APIView):
     """Upload an ONNX model and reference images (multipart), streamed to the converter."""
 
     parser_classes = [UnparsedMultipartParser]
 
+    @extend_schema(
+        description=(
+            "Upload an ONNX model and its reference images as multipart/form-data. The body "
+            "is streamed to the converter as it arrives, never parsed or stored whole here. "
+            "The user_id sent on is always the signed-in user's: one from the client is dropped."
+        ),
+        request={"multipart/form-data": ConversionUploadSerializer},
+        responses={
+            201: JobOutputSerializer,
+            400: error_response(
+                "validation_failed: a field is missing or refused (chip, file type, too many "
+                "images…); malformed_request, upload_interrupted: the form could not be read."
+            ),
+            409: error_response("active_job_exists: details.active_job is the unfinished job."),
+            411: error_response("length_required: the request states no Content-Length."),
+            413: error_response(
+                "payload_too_large: the upload, or one of its files, is too large."
+            ),
+            415: error_response("unsupported_media_type: not multipart/form-data."),
+            501: CONVERSION_DISABLED,
+            502: CONVERTER_UNAVAILABLE,
+            503: error_response("service_busy: the converter is busy; see Retry-After."),
+        },
+    )
     def post(self, request):
         # Save the session now: a long upload may outlive it, and a failing save
         # at the end would turn an accepted job into an error.
@@ -114,12 +183,28 @@ def _content_length(request) -> int | None:
 class ConversionActiveApi(APIView):
     """The signed-in user's unfinished job, or null."""
 
+    @extend_schema(
+        responses={
+            200: ActiveConversionSerializer,
+            501: CONVERSION_DISABLED,
+            502: CONVERTER_UNAVAILABLE,
+        }
+    )
     def get(self, request):
         job = services.active_job_find(user=request.user)
         return Response({"job": JobOutputSerializer(job).data if job else None})
 
 
 class ConversionJobApi(APIView):
+    @extend_schema(
+        parameters=[JOB_ID],
+        responses={
+            200: JobOutputSerializer,
+            404: JOB_NOT_FOUND,
+            501: CONVERSION_DISABLED,
+            502: CONVERTER_UNAVAILABLE,
+        },
+    )
     def get(self, request, job_id: str):
         job = services.job_get(user=request.user, job_id=job_id)
         return Response(JobOutputSerializer(job).data)
@@ -128,9 +213,22 @@ class ConversionJobApi(APIView):
 class ConversionPromoteApi(APIView):
     """Save the job's NEF into My models. Idempotent: always the same model."""
 
+    @extend_schema_serializer(component_name="PromoteInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    @extend_schema(
+        parameters=[JOB_ID],
+        request=InputSerializer,
+        responses={
+            200: PromotedModelSerializer,
+            400: error_response("validation_failed: the name is not valid."),
+            404: JOB_NOT_FOUND,
+            409: JOB_NOT_READY,
+            501: CONVERSION_DISABLED,
+            502: error_response("converter_unavailable, faa_unavailable: an upstream failed."),
+        },
+    )
     def post(self, request, job_id: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,6 +251,28 @@ class ConversionPromoteApi(APIView):
 class ConversionDownloadApi(APIView):
     """302 to FAA with a short-lived delegated token; the token is in Location only."""
 
+    @extend_schema(
+        parameters=[
+            JOB_ID,
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                description="The NEF at FAA, with a short-lived token: a secret, do not log it.",
+                response=[302],
+            ),
+        ],
+        responses={
+            302: OpenApiResponse(description="Fetch the NEF from Location. No body."),
+            404: JOB_NOT_FOUND,
+            409: JOB_NOT_READY,
+            501: CONVERSION_DISABLED,
+            502: error_response(
+                "converter_unavailable, mc_token_unavailable, download_token_failed: "
+                "an upstream failed."
+            ),
+        },
+    )
     def get(self, request, job_id: str):
         url = services.job_download_url(user=request.user, job_id=job_id)
         response = HttpResponseRedirect(url)

@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -64,12 +66,33 @@ def healthz(request):
     )
 
 
+class SystemInfoSerializer(serializers.Serializer):
+    service = serializers.CharField()
+    version = serializers.CharField()
+    environment = serializers.CharField()
+
+
+class DeviceSummarySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    online = serializers.IntegerField()
+    offline = serializers.IntegerField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+
+
+class SystemHealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    checks = serializers.DictField(child=serializers.CharField())
+    conversion_enabled = serializers.BooleanField()
+    devices = DeviceSummarySerializer()
+
+
 class SystemInfoApi(APIView):
     """Which service this is, its version and environment. Public."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=SystemInfoSerializer)
     def get(self, request):
         return Response(
             {
@@ -83,6 +106,7 @@ class SystemInfoApi(APIView):
 class SystemHealthApi(APIView):
     """The app's health as a signed-in user sees it, with their devices' connection."""
 
+    @extend_schema(responses=SystemHealthSerializer)
     def get(self, request):
         from devices.selectors import device_connection_summary
 

@@ -7,6 +7,7 @@ the device token (``Authorization: Bearer vad_...``).
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
+from visiona.api.schema import error_response
 
 SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 AGENT_STATUS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
@@ -40,6 +42,29 @@ class AgentDeviceOutputSerializer(serializers.Serializer):
         return device.connection_status()
 
 
+class AgentMeOutputSerializer(AgentDeviceOutputSerializer):
+    token_expires_at = serializers.DateTimeField()
+
+
+class AgentPairingSerializer(serializers.Serializer):
+    device_id = serializers.UUIDField()
+    token = serializers.CharField(help_text="Shown in this answer only.")
+    token_expires_at = serializers.DateTimeField()
+    heartbeat_interval_seconds = serializers.IntegerField()
+
+
+class AgentHeartbeatSerializer(serializers.Serializer):
+    device_id = serializers.UUIDField()
+    connection_status = serializers.CharField()
+    last_seen_at = serializers.DateTimeField()
+    heartbeat_interval_seconds = serializers.IntegerField()
+
+
+DEVICE_TOKEN_INVALID = error_response(
+    "unauthenticated: no device token; device_token_invalid: expired, revoked or unpaired."
+)
+
+
 class AgentApiView(APIView):
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDeviceAgent]
@@ -51,6 +76,7 @@ class AgentPairApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema_serializer(component_name="AgentPairInput")
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=32)
         serial = serializers.RegexField(SERIAL_PATTERN)
@@ -58,6 +84,17 @@ class AgentPairApi(APIView):
         name = serializers.CharField(max_length=100, required=False, allow_blank=True)
         agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: AgentPairingSerializer,
+            400: error_response(
+                "pairing_code_invalid: wrong, expired or used; validation_failed: a field."
+            ),
+            409: error_response("serial_already_paired: unpair that device first."),
+            429: error_response("rate_limited: too many failed attempts; see Retry-After."),
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,10 +117,19 @@ class AgentPairApi(APIView):
 class AgentHeartbeatApi(AgentApiView):
     """The agent is alive: records ``last_seen_at``, its status and version."""
 
+    @extend_schema_serializer(component_name="AgentHeartbeatInput")
     class InputSerializer(serializers.Serializer):
         status = serializers.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
         agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: AgentHeartbeatSerializer,
+            400: error_response("validation_failed"),
+            401: DEVICE_TOKEN_INVALID,
+        },
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -105,6 +151,7 @@ class AgentHeartbeatApi(AgentApiView):
 class AgentMeApi(AgentApiView):
     """The device this token belongs to, as the server sees it."""
 
+    @extend_schema(responses={200: AgentMeOutputSerializer, 401: DEVICE_TOKEN_INVALID})
     def get(self, request):
         data = AgentDeviceOutputSerializer(request.auth.device).data
         data["token_expires_at"] = request.auth.expires_at

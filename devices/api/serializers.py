@@ -62,3 +62,32 @@ class PairingCodeOutputSerializer(serializers.ModelSerializer):
         if device is None or device.deleted_at is not None:
             return None
         return {"id": str(device.pk), "name": device.name, "chip": device.chip}
+
+
+# The shapes below describe answers the views assemble themselves, for the schema.
+
+
+class DeviceListSerializer(serializers.Serializer):
+    devices = DeviceOutputSerializer(many=True)
+    online_threshold_seconds = serializers.IntegerField()
+
+
+class DeviceDetailOutputSerializer(DeviceOutputSerializer):
+    tokens = DeviceTokenOutputSerializer(many=True, read_only=True)
+
+    class Meta(DeviceOutputSerializer.Meta):
+        fields = [*DeviceOutputSerializer.Meta.fields, "tokens"]
+
+
+class IssuedPairingCodeSerializer(PairingCodeOutputSerializer):
+    code = serializers.CharField(read_only=True, help_text="Shown in this answer only.")
+    expires_in_seconds = serializers.IntegerField(read_only=True)
+    agent_command = serializers.CharField(read_only=True)
+
+    class Meta(PairingCodeOutputSerializer.Meta):
+        fields = [
+            *PairingCodeOutputSerializer.Meta.fields,
+            "code",
+            "expires_in_seconds",
+            "agent_command",
+        ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,13 +13,21 @@ from rest_framework.views import APIView
 from devices import selectors, services
 from devices.agent_client import agent_command_line
 from devices.api.serializers import (
+    DeviceDetailOutputSerializer,
+    DeviceListSerializer,
     DeviceOutputSerializer,
     DeviceTokenOutputSerializer,
+    IssuedPairingCodeSerializer,
     PairingCodeOutputSerializer,
 )
+from visiona.api.schema import error_response
+
+DEVICE_NOT_FOUND = error_response("device_not_found: unknown, unpaired or another user's device.")
 
 
 class DeviceListApi(APIView):
+    # Its own id: the detail view's GET would otherwise take devices_retrieve too.
+    @extend_schema(operation_id="devices_list", responses=DeviceListSerializer)
     def get(self, request):
         devices = selectors.device_list_for_user(user=request.user)
         return Response(
@@ -35,6 +44,7 @@ class DeviceDetailApi(APIView):
     class RenameInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, trim_whitespace=True)
 
+    @extend_schema(responses={200: DeviceDetailOutputSerializer, 404: DEVICE_NOT_FOUND})
     def get(self, request, device_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         tokens = selectors.device_tokens_for_device(device=device)
@@ -42,6 +52,15 @@ class DeviceDetailApi(APIView):
         data["tokens"] = DeviceTokenOutputSerializer(tokens, many=True).data
         return Response(data)
 
+    @extend_schema(
+        operation_id="devices_rename",
+        request=RenameInputSerializer,
+        responses={
+            200: DeviceOutputSerializer,
+            400: error_response("validation_failed: the name is not valid."),
+            404: DEVICE_NOT_FOUND,
+        },
+    )
     def patch(self, request, device_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         data = self.RenameInputSerializer(data=request.data)
@@ -49,6 +68,7 @@ class DeviceDetailApi(APIView):
         device = services.device_rename(device=device, name=data.validated_data["name"])
         return Response(DeviceOutputSerializer(device).data)
 
+    @extend_schema(responses={204: None, 404: DEVICE_NOT_FOUND})
     def delete(self, request, device_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         services.device_unpair(device=device)
@@ -58,6 +78,13 @@ class DeviceDetailApi(APIView):
 class DeviceTokenRevokeApi(APIView):
     """Revoke one of the device's tokens; the device stays paired."""
 
+    @extend_schema(
+        request=None,
+        responses={
+            200: DeviceTokenOutputSerializer,
+            404: error_response("device_not_found, device_token_not_found"),
+        },
+    )
     def post(self, request, device_id: uuid.UUID, token_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         device_token = selectors.device_token_get_for_device(device=device, token_id=token_id)
@@ -68,6 +95,13 @@ class DeviceTokenRevokeApi(APIView):
 class PairingCodeCreateApi(APIView):
     """A new one-time pairing code. The plain code is in this answer only."""
 
+    @extend_schema(
+        request=None,
+        responses={
+            201: IssuedPairingCodeSerializer,
+            429: error_response("too_many_pairing_codes: too many codes are still waiting."),
+        },
+    )
     def post(self, request):
         issued = services.pairing_code_create(user=request.user)
         data = PairingCodeOutputSerializer(issued.pairing_code).data
@@ -84,6 +118,12 @@ class PairingCodeCreateApi(APIView):
 class PairingCodeStatusApi(APIView):
     """Whether a code is still waiting, used (and by which device) or expired. For polling."""
 
+    @extend_schema(
+        responses={
+            200: PairingCodeOutputSerializer,
+            404: error_response("pairing_code_not_found: unknown, or another user's code."),
+        }
+    )
     def get(self, request, pairing_code_id: uuid.UUID):
         pairing_code = selectors.pairing_code_get_for_user(
             user=request.user, pairing_code_id=pairing_code_id

@@ -3,12 +3,11 @@ authentication and error envelope look in it.
 
 drf-spectacular reads serializers from generic views; ours are plain APIViews
 (validate, call a service, serialize), so each operation states its request and
-response with ``@extend_schema``: the models API next to its views, the other
-apps in schema_descriptions.py for now.
+response with ``@extend_schema`` next to its view, and its errors with
+``error_response`` (the envelope below).
 
 This module is imported through SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"],
-which registers the extensions (here and in schema_descriptions) before any
-view is described.
+which registers the authentication extensions before any view is described.
 """
 
 from __future__ import annotations
@@ -77,7 +76,3 @@ class DeviceTokenAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "description": "A device session token."}
-
-
-# Registers the descriptions of the conversion, devices and system views.
-from visiona.api import schema_descriptions  # noqa: E402, F401
