@@ -101,3 +101,12 @@ def bob_client(bob):
     c = Client()
     c.force_login(bob)
     return c
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    # tests/settings.py made a fresh data folder for this run; leave no trace.
+    data_dir = Path(settings.DATA_DIR)
+    if data_dir.name.startswith("visiona-tests-"):
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)

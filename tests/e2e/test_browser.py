@@ -43,7 +43,7 @@ def page(browser, live_server, sandbox, alice, password, request):
     context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
-    shots = ARTIFACTS / request.node.name
+    shots = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
     shots.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
     page.shot = lambda name: page.screenshot(
@@ -145,3 +145,59 @@ def test_the_page_refuses_a_git_lfs_pointer(page, files):
     page.locator("#model-error").wait_for(state="visible")
     assert "Git LFS" in page.inner_text("#model-error")
     assert ConversionJob.objects.count() == 0
+
+
+def test_cancel_aborts_an_upload_in_flight(page, files):
+    from sandbox import store
+
+    big = files["folder"] / "big.onnx"
+    big.write_bytes(os.urandom(8 * MIB))
+    # A slow uplink (1 MiB/s), so the upload is still going when Cancel is pressed.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": MIB},
+    )
+    page.set_input_files("#id_model", str(big))
+    page.click("#convert-submit")
+    status = page.locator("#upload-status")
+    page.wait_for_function("document.getElementById('upload-status').textContent.includes('MB/s')")
+    progress = status.inner_text()
+    assert "left" in progress  # percent, bytes, speed and time left are shown
+    page.shot("upload-in-progress")
+    page.click("#upload-cancel")
+    page.locator("#form-error").wait_for(state="visible")
+    page.shot("upload-cancelled")
+    assert "cancelled" in page.inner_text("#form-error")
+    assert page.locator("#upload-progress").is_hidden()
+    assert page.is_enabled("#convert-submit")
+    page.wait_for_timeout(1000)
+    assert ConversionJob.objects.count() == 0
+    assert list(store.all_jobs()) == []
+
+
+@pytest.mark.parametrize("path", ["/convert/", "/conversions/", "/models/"])
+def test_pages_fit_a_narrow_phone_screen(page, live_server, alice, path):
+    from tests.conversion.test_pages import make_job
+
+    make_job(alice, status="completed", filename="a-model-with-a-rather-long-name.onnx")
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server.url + path)
+    page.shot("narrow")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+
+def test_the_convert_form_works_from_the_keyboard(page, files):
+    page.focus("input[name=chip][value=KL720]")
+    page.keyboard.press("ArrowRight")  # radio groups move with the arrow keys
+    assert page.is_checked("input[name=chip][value=KL530]")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id")
+    assert focused == "id_model"
+    labels = page.eval_on_selector_all(
+        "#convert-form input:not([type=hidden]):not([type=radio])",
+        "els => els.map(e => !!(e.labels && e.labels.length))",
+    )
+    assert labels and all(labels)

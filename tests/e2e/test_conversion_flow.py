@@ -154,3 +154,34 @@ def test_a_failing_stage_reaches_the_user_with_the_converters_error(alice_http):
     refused = alice_http.post(f"/api/conversion/{job_id}/promote-to-models")
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "job_not_completed"
+
+
+def test_a_client_that_disconnects_mid_upload_leaves_no_job(alice_http, live_server):
+    """The browser goes away after 1 MiB of a 6 MiB form: the converter must not
+    receive a truncated form as complete, and visionA records nothing."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from sandbox import store
+    from tests.e2e.conftest import Form
+
+    form = Form(standard_form(model=b"m" * (6 * MIB)))
+    body = b"".join(form)
+    url = urlsplit(live_server.url)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in alice_http.http.cookies)
+    head = (
+        "POST /api/conversion/init HTTP/1.1\r\n"
+        f"Host: {url.netloc}\r\n"
+        f"Content-Type: multipart/form-data; boundary=e2eBoundary7MA4YWxkTrZu0gW\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"X-CSRFToken: {alice_http.csrf}\r\n"
+        f"Cookie: {cookies}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((url.hostname, url.port)) as raw:
+        raw.sendall(head + body[:MIB])
+        time.sleep(0.5)  # the proxy is now streaming to the converter
+    time.sleep(1)  # let both sides notice
+    assert list(store.all_jobs()) == []
+    assert ConversionJob.objects.count() == 0
+    # And the user can upload again at once: nothing half-made blocks them.
+    assert alice_http.upload(standard_form()).status_code == 201
