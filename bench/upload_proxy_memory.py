@@ -81,14 +81,14 @@ def free_port() -> int:
 class Upload:
     """A multipart body generated on the fly, with a length (so requests sends Content-Length)."""
 
-    def __init__(self, mib: int) -> None:
+    def __init__(self, mib: int, user_id: str = "forged") -> None:
         # The converter takes a model of at most 500 MB and images of at most
         # 10 MB: a larger upload is a big model plus many 9 MiB images.
         self.model_mib = min(mib, MAX_MODEL_MIB)
         self.images = [IMAGE_MIB] * ((mib - self.model_mib) // IMAGE_MIB)
         if (mib - self.model_mib) % IMAGE_MIB:
             self.images.append((mib - self.model_mib) % IMAGE_MIB)
-        fields = (("user_id", "forged"), ("platform", "720"), ("model_id", "32769"))
+        fields = (("user_id", user_id), ("platform", "720"), ("model_id", "32769"))
         self.head = "".join(
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
             for k, v in fields
