@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock, jobs, nef, store, uploads
+from sandbox import clock, faults, jobs, nef, store, uploads
 from sandbox.http import (
     CHUNK_SIZE,
     check_service_token,
@@ -71,6 +71,8 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         return _method_not_allowed(request, "GET, DELETE")
     if refused := check_service_token(request, READ_SCOPE):
         return refused
+    if status := faults.take("converter.get_job"):
+        return error(request, status, "internal_error", "Injected fault (sandbox).")
     record = _live_job(job_id)
     if record is None:
         return _job_not_found(request)
@@ -87,6 +89,8 @@ def promote(request: HttpRequest, job_id: str) -> HttpResponse:
         return _method_not_allowed(request, "POST")
     if refused := check_service_token(request, WRITE_SCOPE):
         return refused
+    if status := faults.take("converter.promote"):
+        return error(request, status, "storage_unavailable", "Injected fault (sandbox).")
     body = read_json(request)
     if body is None:
         return validation_error(request, [field_error("body", "Send a JSON object.")])

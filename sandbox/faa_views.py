@@ -12,7 +12,7 @@ import posixpath
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import store, tokens
+from sandbox import faults, store, tokens
 from sandbox.http import CHUNK_SIZE, check_service_token, error, json_answer, request_body
 
 READ_SCOPE = "files:download.read"
@@ -31,6 +31,8 @@ def file(request: HttpRequest, key: str) -> HttpResponse:
 def _download(request: HttpRequest, key: str) -> HttpResponse:
     if refused := _authorize(request, key, READ_SCOPE):
         return refused
+    if status := faults.take("faa.get"):
+        return error(request, status, "internal_error", "Injected fault (sandbox).")
     stored = store.get_object(key)
     if stored is None:
         return error(request, 404, "object_not_found", "No object has this key.")

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock, store, tokens
+from sandbox import clock, faults, store, tokens
 from sandbox.http import bearer_token, json_answer, read_json
 
 DELEGATE_SCOPE = "files:download.delegate"
@@ -33,6 +33,8 @@ def token(request: HttpRequest) -> HttpResponse:
     """POST oauth/token: grant_type=client_credentials, client id and secret in HTTP Basic."""
     if request.method != "POST":
         return _oauth_error(405, "invalid_request", "Use POST.", Allow="POST")
+    if status := faults.take("mc.token"):
+        return _oauth_error(status, "server_error", "Injected fault (sandbox).")
     client_id = _authenticated_client(request)
     if client_id is None:
         return _oauth_error(
@@ -73,8 +75,9 @@ def _authenticated_client(request: HttpRequest) -> str | None:
     raw_id, _, raw_secret = decoded.partition(":")
     # RFC 6749 §2.3.1: both are form-encoded before Basic encoding.
     client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
-    expected_id = settings.MC_SERVICE_CLIENT_ID
-    expected_secret = settings.MC_SERVICE_CLIENT_SECRET
+    # The sandbox's own record of the client, unless set: visionA's settings.
+    expected_id = settings.SANDBOX_MC_CLIENT_ID or settings.MC_SERVICE_CLIENT_ID
+    expected_secret = settings.SANDBOX_MC_CLIENT_SECRET or settings.MC_SERVICE_CLIENT_SECRET
     if not (expected_id and expected_secret):
         return None
     if constant_time_compare(client_id, expected_id) & constant_time_compare(

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from sandbox import converter_views, faa_views, mc_views
+from sandbox import converter_views, faa_views, faults, mc_views
 
 app_name = "sandbox"
 
@@ -25,4 +25,5 @@ urlpatterns = [
     path("mc/", include(member_center)),
     path("converter/", include(converter)),
     path("faa/", include(file_access_agent)),
+    path("_faults", faults.faults_view, name="faults"),
 ]

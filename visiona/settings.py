@@ -258,6 +258,9 @@ if VISIONA_SANDBOX:
     MC_SERVICE_CLIENT_ID = MC_SERVICE_CLIENT_ID or "visiona-sandbox"
     MC_SERVICE_CLIENT_SECRET = MC_SERVICE_CLIENT_SECRET or "sandbox-secret"
 SANDBOX_DIR = DATA_DIR / "sandbox"
+# The client the sandbox Member Center knows; empty: whatever visionA is set to use.
+SANDBOX_MC_CLIENT_ID = ""
+SANDBOX_MC_CLIENT_SECRET = ""
 SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1)
 # Each of the stages onnx, bie and nef takes this long in the fake converter.
 SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
