@@ -79,7 +79,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
             return None
         return {
             "code": job.error_code,
-            "message": job.error_message,
+            "message": job.error_text,
             "stage": job.error_stage or None,
         }
 

@@ -18,6 +18,13 @@ class JobNotFound(AppError):
     message = _("This conversion job does not exist.")
 
 
+class JobLost(AppError):
+    # Not raised: its message is recorded on a job the converter lost unfinished.
+    status = 410
+    code = "job_lost"
+    message = _("The converter no longer has this job (it expired or was lost). Start it again.")
+
+
 class ActiveJobExists(AppError):
     status = 409
     code = "active_job_exists"

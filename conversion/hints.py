@@ -22,6 +22,12 @@ _BY_STAGE = {
 
 _GENERIC = _("Try again; if it fails the same way, contact support with the job id.")
 
+_BY_CODE = {
+    "job_lost": _("Start the conversion again with the same files."),
+}
+
 
 def failure_hint(job) -> str:
+    if job.error_code in _BY_CODE:
+        return _BY_CODE[job.error_code]
     return _BY_STAGE.get(job.error_stage or job.stage, _GENERIC)

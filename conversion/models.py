@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from conversion.choices import UNFINISHED_STATUSES, JobStage, JobStatus
+from conversion.errors import JobLost
 from visiona.chips import Chip
 
 
@@ -61,5 +62,13 @@ class ConversionJob(models.Model):
         return self.status not in UNFINISHED_STATUSES
 
     @property
+    def error_text(self) -> str:
+        """The error message to show: ours translated, or the converter's as it came."""
+        if self.error_code == JobLost.code:
+            return str(JobLost.message)
+        return self.error_message
+
+    @property
     def platform_code(self) -> str:
-        return Chip(self.chip).platform_code
+        # Blank when the converter reported a platform this version doesn't know.
+        return Chip(self.chip).platform_code if self.chip in Chip.values else ""

@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from conversion import errors, selectors
 from conversion.choices import JobStatus
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 # the converter is asked again. Starting a job clears it.
 ACTIVE_JOB_CACHE_SECONDS = 10
 PROMOTE_WAIT_SECONDS = 6 * 60
+LOST_JOB_CODE = errors.JobLost.code
 FAA_READ_CHUNK = 1024 * 1024
 
 
@@ -122,9 +123,22 @@ def job_refresh(*, job: ConversionJob) -> ConversionJob:
     try:
         snapshot = converter.get_job(job.job_id)
     except errors.JobNotFound:
+        # Expired or lost upstream while we last saw it running: it will never
+        # finish, and left unfinished it would block every new upload.
         logger.warning("converter no longer knows job", extra={"job_id": job.job_id})
-        return job
+        return _mark_lost(job)
     return _apply_snapshot(job, snapshot)
+
+
+def _mark_lost(job: ConversionJob) -> ConversionJob:
+    job.status = JobStatus.FAILED
+    job.error_code = LOST_JOB_CODE
+    with translation.override("en"):  # stored neutral; pages show it translated
+        job.error_message = str(errors.JobLost.message)
+    job.error_stage = job.stage
+    job.finished_at = timezone.now()
+    job.save()
+    return job
 
 
 def job_get(*, user, job_id: str) -> ConversionJob:

@@ -160,3 +160,28 @@ def test_every_endpoint_answers_501_when_disabled(alice_client, settings):
         response = getattr(alice_client, method)(path)
         assert response.status_code == 501, path
         assert response.json()["error"]["code"] == "conversion_disabled"
+
+
+def test_a_job_on_a_platform_we_do_not_know_still_answers(alice_client, alice, upstream):
+    job = job_json(parameters={"platform": "999"})
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [job], "total": 1})
+    body = alice_client.get("/api/conversion/active").json()
+    assert body["job"]["job_id"] == job["job_id"]
+    assert (body["job"]["chip"], body["job"]["platform"]) == ("", "")
+    assert alice_client.get(f"/convert/{job['job_id']}/").status_code == 200
+
+
+def test_a_job_the_converter_lost_is_failed_and_no_longer_blocks(alice_client, alice, upstream):
+    job = job_json(status="running")
+    own(alice, job)
+    upstream.add(
+        responses.GET,
+        f"{CONVERTER}/api/v1/jobs/{job['job_id']}",
+        status=404,
+        json={"error": {"code": "job_not_found", "message": "m", "details": {}}},
+    )
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
+    assert body["status"] == "failed"
+    assert body["error"]["code"] == "job_lost"
