@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
@@ -57,6 +58,9 @@ def page(browser, live_server, sandbox, alice, password, request):
     page.wait_for_url(f"{live_server.url}/convert/")
     page.shot("convert-page")
     yield page
+    # ORM calls made while Playwright's loop runs in this thread get their own
+    # connection (asgiref sees an async context); close it, or it outlives the run.
+    connections.close_all()
     context.close()
 
 
