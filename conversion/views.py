@@ -16,6 +16,7 @@ from conversion import limits, selectors, services
 from conversion.choices import JobStage, JobStatus
 from conversion.clients import conversion_enabled
 from conversion.hints import failure_hint
+from conversion.templatetags.conversion_format import duration_messages
 from visiona.chips import CHIP_DESCRIPTIONS, Chip
 from visiona.errors import AppError
 
@@ -93,6 +94,7 @@ def _convert_page_data() -> dict:
             "fixErrors": _("Please correct the marked fields."),
             "activeJob": _("You already have a conversion in progress."),
             "openActive": _("Open it"),
+            "duration": duration_messages(),
         },
     }
 
@@ -179,6 +181,7 @@ def _job_page_data(job) -> dict:
             "saved": _("Saved to My models as “%(name)s”."),
             "openModel": _("Open the model"),
             "unexpected": _("Something went wrong. Please try again."),
+            "duration": duration_messages(),
         },
     }
 

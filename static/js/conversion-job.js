@@ -21,10 +21,14 @@
     });
   }
 
+  function duration(seconds) {
+    var values = { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 };
+    var key = values.hours ? "hours" : values.minutes ? "minutes" : "seconds";
+    return format(text.duration[key], values);
+  }
+
   function showElapsed(endMs) {
-    var seconds = Math.max(0, Math.round(((endMs || Date.now()) - createdAt) / 1000));
-    var m = Math.floor(seconds / 60);
-    elapsed.textContent = (m > 0 ? m + " min " : "") + (seconds % 60) + " s";
+    elapsed.textContent = duration(Math.max(0, Math.round(((endMs || Date.now()) - createdAt) / 1000)));
   }
 
   function csrfToken(form) {

@@ -43,9 +43,9 @@
       return "–";
     }
     seconds = Math.max(0, Math.round(seconds));
-    var m = Math.floor(seconds / 60);
-    var s = seconds % 60;
-    return m > 0 ? m + " min " + s + " s" : s + " s";
+    var values = { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 };
+    var key = values.hours ? "hours" : values.minutes ? "minutes" : "seconds";
+    return format(text.duration[key], values);
   }
 
   function hasExtension(name, extensions) {
