@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from conversion.models import ConversionJob
 
@@ -29,12 +30,26 @@ UPSTREAM_FIELDS = [
 
 @admin.register(ConversionJob)
 class ConversionJobAdmin(admin.ModelAdmin):
-    list_display = ["job_id", "owner", "chip", "filename", "status", "stage", "created_at"]
+    list_display = [
+        "job_id",
+        "owner",
+        "chip",
+        "filename",
+        "status",
+        "stage",
+        "created_at",
+        "saved_as",
+    ]
     list_filter = ["status", "chip", "error_code"]
     search_fields = ["job_id", "filename", "owner__username", "owner__email"]
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "saved_model"]
     readonly_fields = UPSTREAM_FIELDS
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description=_("saved as"))
+    def saved_as(self, job: ConversionJob) -> str:
+        model = getattr(job, "saved_model", None)
+        return model.name if model is not None else "–"
