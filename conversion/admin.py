@@ -50,6 +50,6 @@ class ConversionJobAdmin(admin.ModelAdmin):
         return False
 
     @admin.display(description=_("saved as"))
-    def saved_as(self, job: ConversionJob) -> str:
+    def saved_as(self, job: ConversionJob) -> str | None:
         model = getattr(job, "saved_model", None)
-        return model.name if model is not None else "–"
+        return model.name if model is not None else None  # the admin's empty value
