@@ -219,20 +219,16 @@ def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
         "targets": [{"source": "nef", "target_object_key": target_object_key}],
         "user_id": user_id,
     }
-    try:
-        response = http.call(
-            "POST",
-            _url(path),
-            service="converter",
-            endpoint=PROMOTE_PATH,
-            job_id=job_id,
-            backoff=PROMOTE_BACKOFF,
-            timeout=PROMOTE_TIMEOUT,
-            json=payload,
-            headers=_auth(member_center.SCOPE_JOB_WRITE),
-        )
-    except http.UpstreamUnreachable:
-        raise errors.ConverterUnavailable() from None
+    response = _authorized_call(
+        "POST",
+        path,
+        scope=member_center.SCOPE_JOB_WRITE,
+        endpoint=PROMOTE_PATH,
+        job_id=job_id,
+        backoff=PROMOTE_BACKOFF,
+        timeout=PROMOTE_TIMEOUT,
+        json=payload,
+    )
     if response.status_code != 200:
         _fail(response, member_center.SCOPE_JOB_WRITE)
     body = http.json_or_none(response)
@@ -243,22 +239,39 @@ def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
 
 
 def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> requests.Response:
-    try:
-        response = http.call(
-            "GET",
-            _url(path),
-            service="converter",
-            endpoint=JOB_PATH if job_id else path,
-            job_id=job_id,
-            backoff=backoff,
-            headers=_auth(member_center.SCOPE_JOB_READ),
-            **kwargs,
-        )
-    except http.UpstreamUnreachable:
-        raise errors.ConverterUnavailable() from None
+    response = _authorized_call(
+        "GET",
+        path,
+        scope=member_center.SCOPE_JOB_READ,
+        endpoint=JOB_PATH if job_id else path,
+        job_id=job_id,
+        backoff=backoff,
+        **kwargs,
+    )
     if response.status_code != 200:
         _fail(response, member_center.SCOPE_JOB_READ)
     return response
+
+
+def _authorized_call(method: str, path: str, *, scope: str, **kwargs) -> requests.Response:
+    """A replayable call with a service token; a token refused as invalid or
+    expired (rotated keys, revoked) is replaced once, so the caller never sees it."""
+    for attempt in (1, 2):
+        try:
+            response = http.call(
+                method,
+                _url(path),
+                service="converter",
+                headers=_auth(scope),
+                **kwargs,
+            )
+        except http.UpstreamUnreachable:
+            raise errors.ConverterUnavailable() from None
+        if response.status_code != 401 or attempt == 2:
+            return response
+        response.close()
+        member_center.forget_service_token(scope)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # Converter error code → our error, where the status alone does not decide.

@@ -296,14 +296,36 @@ def test_service_busy_passes_a_sane_retry_after(upstream):
     assert caught.value.headers == {"Retry-After": "12"}
 
 
-def test_a_refused_token_is_forgotten(upstream):
+def token_fetches(upstream) -> int:
+    return len([c for c in upstream.calls if c.request.url.endswith("/oauth/token")])
+
+
+def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
     upstream.get(JOB_URL, status=401, json=envelope("token_expired"))
+    upstream.get(JOB_URL, json=job_json(JOB))
+    assert converter.get_job(JOB).job_id == JOB
+    assert token_fetches(upstream) == 2  # the refused token was dropped, a new one used
+
+
+def test_a_token_refused_twice_is_converter_unavailable(upstream):
+    calls = upstream.get(JOB_URL, status=401, json=envelope("invalid_token"))
     with pytest.raises(errors.ConverterUnavailable):
         converter.get_job(JOB)
-    upstream.get(JOB_URL, json=job_json(JOB))
-    converter.get_job(JOB)
-    token_calls = [c for c in upstream.calls if c.request.url.endswith("/oauth/token")]
-    assert len(token_calls) == 2
+    assert (calls.call_count, token_fetches(upstream)) == (2, 2)
+
+
+def test_promote_replaces_a_refused_token_too(upstream):
+    url = f"{JOB_URL}/promote"
+    upstream.post(url, status=401, json=envelope("token_expired"))
+    upstream.post(url, json={"promoted": [{"target_object_key": "k", "size_bytes": 1}]})
+    assert converter.promote(JOB, user_id="u", target_object_key="k")["size_bytes"] == 1
+
+
+def test_the_upload_is_not_replayed_on_a_refused_token(upstream):
+    calls = upstream.post(JOBS_URL, status=401, json=envelope("token_expired"))
+    with pytest.raises(errors.ConverterUnavailable):
+        converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
+    assert calls.call_count == 1
 
 
 def test_promote_sends_the_target_and_user(upstream):

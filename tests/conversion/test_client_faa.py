@@ -56,3 +56,12 @@ def test_open_file_failures(upstream, status, error):
     upstream.get(URL, status=status)
     with pytest.raises(error), faa.open_file(KEY):
         pass
+
+
+def test_a_refused_token_is_replaced_once(upstream):
+    upstream.get(URL, status=401)
+    upstream.get(URL, body=b"after-rotation")
+    with faa.open_file(KEY) as download:
+        assert b"".join(download.iter_chunks(64)) == b"after-rotation"
+    fetches = [c for c in upstream.calls if c.request.url.endswith("/oauth/token")]
+    assert len(fetches) == 2
