@@ -84,10 +84,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
         }
 
     def get_saved_model(self, job: ConversionJob) -> dict | None:
-        model = getattr(job, "saved_model", None)
-        if model is None or model.deleted_at is not None:
-            return None
-        return {"id": model.pk, "name": model.name}
+        model = job.live_saved_model
+        return {"id": model.pk, "name": model.name} if model is not None else None
 
 
 class SavedModelOutputSerializer(serializers.Serializer):

@@ -62,6 +62,12 @@ class ConversionJob(models.Model):
         return self.status not in UNFINISHED_STATUSES
 
     @property
+    def live_saved_model(self):
+        """The model this job was saved as, unless it has been deleted since."""
+        model = getattr(self, "saved_model", None)  # None when never saved
+        return model if model is not None and model.deleted_at is None else None
+
+    @property
     def error_text(self) -> str:
         """The error message to show: ours translated, or the converter's as it came."""
         if self.error_code == JobLost.code:

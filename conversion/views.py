@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -104,21 +104,18 @@ def _convert_page_data() -> dict:
 def job_page(request, job_id: str):
     job = selectors.job_get_for_user(user=request.user, job_id=job_id)
     problem = None
-    if conversion_enabled() and not job.is_finished:
+    enabled = conversion_enabled()
+    if enabled and not job.is_finished:
         try:
             job = services.job_refresh(job=job)
         except AppError as exc:
             problem = exc.message  # show the last known state, and why it may be stale
-    saved = getattr(job, "saved_model", None)
-    if saved is not None and saved.deleted_at is not None:
-        saved = None
     context = {
         "job": job,
         "problem": problem,
-        "enabled": conversion_enabled(),
+        "enabled": enabled,
         "stages": _stages(job),
-        "saved_model": saved,
-        "saved_model_url": _model_url(saved.pk) if saved else None,
+        "saved_model": job.live_saved_model,
         "elapsed": _elapsed(job),
         "hint": failure_hint(job) if job.status == JobStatus.FAILED else None,
         "default_name": PurePosixPath(job.filename or "model").stem or "model",
@@ -155,18 +152,12 @@ def _elapsed(job) -> int:
     return max(0, int((end - job.created_at).total_seconds()))
 
 
-def _model_url(model_pk: int) -> str | None:
-    try:
-        return reverse("models-detail", args=[model_pk])
-    except NoReverseMatch:
-        return None
-
-
 def _job_page_data(job) -> dict:
     return {
         "jobUrl": reverse("api-conversion-job", args=[job.job_id]),
         "promoteUrl": reverse("api-conversion-promote", args=[job.job_id]),
-        "modelUrlTemplate": _model_url(0),
+        # The script puts the saved model's id in place of the 0.
+        "modelUrlTemplate": reverse("models-detail", args=[0]),
         "pollIntervalMs": POLL_INTERVAL_MS,
         "maxPollIntervalMs": 30000,
         "finished": job.is_finished,
@@ -195,14 +186,8 @@ def history_page(request):
         {
             "job": job,
             "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
-            "model": job.saved_model if _has_live_model(job) else None,
-            "model_url": _model_url(job.saved_model.pk) if _has_live_model(job) else None,
+            "model": job.live_saved_model,
         }
         for job in page
     ]
     return render(request, "conversion/history.html", {"page": page, "rows": rows})
-
-
-def _has_live_model(job) -> bool:
-    model = getattr(job, "saved_model", None)
-    return model is not None and model.deleted_at is None

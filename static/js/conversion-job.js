@@ -152,13 +152,11 @@
           }
           var model = result.body.model;
           note.textContent = format(text.saved, { name: model.name }) + " ";
-          if (data.modelUrlTemplate) {
-            var link = document.createElement("a");
-            link.href = data.modelUrlTemplate.replace(/0\/$/, model.id + "/");
-            link.textContent = text.openModel;
-            link.id = "saved-model-link";
-            note.appendChild(link);
-          }
+          var link = document.createElement("a");
+          link.href = data.modelUrlTemplate.replace(/0\/$/, model.id + "/");
+          link.textContent = text.openModel;
+          link.id = "saved-model-link";
+          note.appendChild(link);
           saveForm.elements.name.disabled = true;
         })
         .catch(function (body) {
