@@ -15,20 +15,10 @@
   var interval = data.pollIntervalMs;
   var lastStatus = document.getElementById("job").getAttribute("data-status");
 
-  function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_, key) {
-      return values[key] !== undefined ? String(values[key]) : "";
-    });
-  }
-
-  function duration(seconds) {
-    var values = { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 };
-    var key = values.hours ? "hours" : values.minutes ? "minutes" : "seconds";
-    return format(text.duration[key], values);
-  }
+  var format = window.visionaText.format;
 
   function showElapsed(endMs) {
-    elapsed.textContent = duration(Math.max(0, Math.round(((endMs || Date.now()) - createdAt) / 1000)));
+    elapsed.textContent = window.visionaText.duration(((endMs || Date.now()) - createdAt) / 1000, text.duration);
   }
 
   function csrfToken(form) {

@@ -22,11 +22,7 @@
   var imagesSummary = document.getElementById("ref_images-summary");
   var xhr = null;
 
-  function format(template, values) {
-    return template.replace(/%\((\w+)\)s/g, function (_, key) {
-      return values[key] !== undefined ? String(values[key]) : "";
-    });
-  }
+  var format = window.visionaText.format;
 
   function bytes(n) {
     var units = ["B", "KB", "MB", "GB"];
@@ -39,13 +35,7 @@
   }
 
   function duration(seconds) {
-    if (!isFinite(seconds)) {
-      return "–";
-    }
-    seconds = Math.max(0, Math.round(seconds));
-    var values = { hours: Math.floor(seconds / 3600), minutes: Math.floor((seconds % 3600) / 60), seconds: seconds % 60 };
-    var key = values.hours ? "hours" : values.minutes ? "minutes" : "seconds";
-    return format(text.duration[key], values);
+    return isFinite(seconds) ? window.visionaText.duration(seconds, text.duration) : "–";
   }
 
   function hasExtension(name, extensions) {
