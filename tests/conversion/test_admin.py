@@ -8,12 +8,6 @@ from tests.conversion.test_pages import make_job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
-    return client
-
-
 def test_the_job_list_filters_and_searches(admin_client, alice):
     make_job(alice, status="failed", filename="broken.onnx", error_code="quantization_failed")
     make_job(alice, status="completed", filename="fine.onnx")

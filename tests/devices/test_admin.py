@@ -8,12 +8,6 @@ from devices.models import Device, DeviceToken
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
-    return client
-
-
 def test_the_unpair_action_revokes_tokens(admin_client, alice_device):
     response = admin_client.post(
         reverse("admin:devices_device_changelist"),

@@ -8,12 +8,6 @@ from models_repo.models import NefModel
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    client.force_login(make_user("root", is_staff=True, is_superuser=True))
-    return client
-
-
 def _act(admin_client, action: str, *models):
     return admin_client.post(
         reverse("admin:models_repo_nefmodel_changelist"),
