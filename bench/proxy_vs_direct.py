@@ -29,7 +29,15 @@ import uuid
 from pathlib import Path
 
 import requests
-from upload_proxy_memory import BOUNDARY, ROOT, Upload, free_port, rss_kib, worker_pid
+from upload_proxy_memory import (
+    BOUNDARY,
+    ROOT,
+    Upload,
+    create_session,
+    free_port,
+    rss_kib,
+    worker_pid,
+)
 
 SANDBOX_CLIENT = ("visiona-sandbox", "sandbox-secret")  # the sandbox's defaults
 
@@ -184,7 +192,7 @@ def main() -> None:
                 sys.exit(f"direct upload failed: {response.status_code} {response.text[:300]}")
             direct_times.append(seconds)
 
-            session_cookie, csrf_cookie, session_key = create_session(manage, visiona_env, round_)
+            session_cookie, csrf_cookie, session_key = create_session(visiona_env, f"bench{round_}")
             csrf = uuid.uuid4().hex * 2
             with Sampler(worker, visiona_tmp) as sampler:
                 seconds, response = timed_post(
@@ -222,29 +230,6 @@ def main() -> None:
         sandbox_proc.terminate()
         app.wait()
         sandbox_proc.wait()
-
-
-def create_session(manage: list[str], env: dict, index: int) -> list[str]:
-    """A signed-in session for a fresh user (one unfinished job per user)."""
-    setup = (
-        "from django.conf import settings;"
-        "from django.contrib.auth import get_user_model;"
-        "from django.contrib.sessions.backends.db import SessionStore;"
-        f"u=get_user_model().objects.create_user('bench{index}', password='bench-pass-1');"
-        "s=SessionStore(); s['_auth_user_id']=str(u.pk);"
-        "s['_auth_user_backend']=settings.AUTHENTICATION_BACKENDS[0];"
-        "s['_auth_user_hash']=u.get_session_auth_hash(); s.create();"
-        "print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, s.session_key)"
-    )
-    out = subprocess.run(
-        [*manage, "shell", "-c", setup],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip().splitlines()[-1].split()
 
 
 if __name__ == "__main__":

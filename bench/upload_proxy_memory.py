@@ -122,6 +122,29 @@ class Upload:
         yield self.tail
 
 
+def create_session(env: dict, username: str) -> list[str]:
+    """A signed-in session for a new user: [session cookie name, CSRF cookie name, key]."""
+    setup = (
+        "from django.conf import settings;"
+        "from django.contrib.auth import get_user_model;"
+        "from django.contrib.sessions.backends.db import SessionStore;"
+        f"u=get_user_model().objects.create_user({username!r}, password='bench-pass-1');"
+        "s=SessionStore(); s['_auth_user_id']=str(u.pk);"
+        "s['_auth_user_backend']=settings.AUTHENTICATION_BACKENDS[0];"
+        "s['_auth_user_hash']=u.get_session_auth_hash(); s.create();"
+        "print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, s.session_key)"
+    )
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", setup],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1].split()
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -163,30 +186,7 @@ def main() -> None:
     env.pop("REDIS_URL", None)
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = (
-        "from django.conf import settings;"
-        "from django.contrib.auth import get_user_model;"
-        "from django.contrib.sessions.backends.db import SessionStore;"
-        "from django.middleware.csrf import _get_new_csrf_string as new;"
-        "u=get_user_model().objects.create_user('bench', password='bench-pass-1');"
-        "s=SessionStore(); s['_auth_user_id']=str(u.pk);"
-        "s['_auth_user_backend']=settings.AUTHENTICATION_BACKENDS[0];"
-        "s['_auth_user_hash']=u.get_session_auth_hash(); s.create();"
-        "print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME, s.session_key)"
-    )
-    session_cookie, csrf_cookie, session_key = (
-        subprocess.run(
-            [python, "manage.py", "shell", "-c", setup],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-        .split()
-    )
+    session_cookie, csrf_cookie, session_key = create_session(env, "bench")
 
     sink = subprocess.Popen([python, "-c", SINK, str(sink_port)])
     app = subprocess.Popen(
