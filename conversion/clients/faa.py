@@ -38,11 +38,8 @@ def file_url(key: str, *, access_token: str) -> str:
 
 
 class Download:
-    def __init__(self, response: requests.Response, key: str) -> None:
+    def __init__(self, response: requests.Response) -> None:
         self._response = response
-        self._key = key
-        length = response.headers.get("Content-Length", "")
-        self.size: int | None = int(length) if length.isdigit() else None
 
     def iter_chunks(self, size: int) -> Iterator[bytes]:
         # Past the first byte there is no retry: what was passed on can't be taken back.
@@ -69,7 +66,7 @@ def open_file(key: str) -> Iterator[Download]:
             if response.status_code == 404:
                 raise errors.ArtifactUnavailable()
             raise errors.FaaUnavailable()
-        yield Download(response, key)
+        yield Download(response)
     finally:
         response.close()
 
