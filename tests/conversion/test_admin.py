@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.conversion.test_pages import make_job
+from tests.conversion.factories import make_job
 
 pytestmark = pytest.mark.django_db
 

@@ -187,7 +187,7 @@ def test_cancel_aborts_an_upload_in_flight(page, files):
 
 @pytest.mark.parametrize("path", ["/convert/", "/conversions/", "/models/"])
 def test_pages_fit_a_narrow_phone_screen(page, live_server, alice, path):
-    from tests.conversion.test_pages import make_job
+    from tests.conversion.factories import make_job
 
     make_job(alice, status="completed", filename="a-model-with-a-rather-long-name.onnx")
     page.set_viewport_size({"width": 360, "height": 740})
