@@ -253,25 +253,13 @@ def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> request
     return response
 
 
-def _authorized_call(method: str, path: str, *, scope: str, **kwargs) -> requests.Response:
-    """A replayable call with a service token; a token refused as invalid or
-    expired (rotated keys, revoked) is replaced once, so the caller never sees it."""
-    for attempt in (1, 2):
-        try:
-            response = http.call(
-                method,
-                _url(path),
-                service="converter",
-                headers=_auth(scope),
-                **kwargs,
-            )
-        except http.UpstreamUnreachable:
-            raise errors.ConverterUnavailable() from None
-        if response.status_code != 401 or attempt == 2:
-            return response
-        response.close()
-        member_center.forget_service_token(scope)
-    raise AssertionError("unreachable")  # pragma: no cover
+def _authorized_call(method: str, path: str, **kwargs) -> requests.Response:
+    try:
+        return member_center.call_with_service_token(
+            method, _url(path), service="converter", **kwargs
+        )
+    except http.UpstreamUnreachable:
+        raise errors.ConverterUnavailable() from None
 
 
 # Converter error code → our error, where the status alone does not decide.

@@ -55,12 +55,19 @@ class Download:
 @contextmanager
 def open_file(key: str) -> Iterator[Download]:
     """Stream one object from FAA; retried only until the answer starts."""
-    response = _get(key)
-    if response.status_code == 401:
-        # A rotated or revoked token: replace it once, before any byte is read.
-        response.close()
-        member_center.forget_service_token(member_center.SCOPE_FILES_READ)
-        response = _get(key)
+    try:
+        response = member_center.call_with_service_token(
+            "GET",
+            settings.FAA_BASE_URL.rstrip("/") + _path(key),
+            scope=member_center.SCOPE_FILES_READ,
+            service="faa",
+            endpoint=FILES_PATH,
+            backoff=GET_BACKOFF,
+            timeout=READ_TIMEOUT,
+            stream=True,
+        )
+    except http.UpstreamUnreachable:
+        raise errors.FaaUnavailable() from None
     try:
         if response.status_code != 200:
             if response.status_code == 404:
@@ -69,20 +76,3 @@ def open_file(key: str) -> Iterator[Download]:
         yield Download(response)
     finally:
         response.close()
-
-
-def _get(key: str) -> requests.Response:
-    token = member_center.service_token(member_center.SCOPE_FILES_READ)
-    try:
-        return http.call(
-            "GET",
-            settings.FAA_BASE_URL.rstrip("/") + _path(key),
-            service="faa",
-            endpoint=FILES_PATH,
-            backoff=GET_BACKOFF,
-            timeout=READ_TIMEOUT,
-            stream=True,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    except http.UpstreamUnreachable:
-        raise errors.FaaUnavailable() from None

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -74,6 +75,22 @@ def service_token(scope: str) -> str:
         cache.delete(key)
     # A token whose whole lifetime is shorter than the margin: use it as it is.
     return cached["token"]
+
+
+def call_with_service_token(method: str, url: str, *, scope: str, **kwargs) -> requests.Response:
+    """``http.call`` carrying a service token for ``scope``, for calls that can be
+    replayed. A token refused with 401 (keys rotated, token revoked) is dropped
+    and replaced once, before anything of the answer is used, so callers never
+    see a rotation. Raises ``http.UpstreamUnreachable`` like ``http.call``.
+    """
+    for attempt in (1, 2):
+        headers = {"Authorization": f"Bearer {service_token(scope)}"}
+        response = http.call(method, url, headers=headers, **kwargs)
+        if response.status_code != 401 or attempt == 2:
+            return response
+        response.close()
+        forget_service_token(scope)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def forget_service_token(scope: str) -> None:
