@@ -7,6 +7,7 @@ Used as SESSION_ENGINE when Redis is configured (the module must define
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -82,7 +83,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
 @receiver(user_logged_in)
 def _stamp_sign_in(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SIGNED_IN_AT_KEY] = int(time.time())
+        request.session[SIGNED_IN_AT_KEY] = time.time()
 
 
 class SessionLifetimeMiddleware:
@@ -99,13 +100,14 @@ class SessionLifetimeMiddleware:
     def __call__(self, request):
         signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
         if signed_in_at is not None:
-            remaining = signed_in_at + settings.SESSION_ABSOLUTE_LIFETIME - int(time.time())
+            # Exact times: whole seconds on both sides cut up to a second off the lifetime.
+            remaining = signed_in_at + settings.SESSION_ABSOLUTE_LIFETIME - time.time()
             if remaining <= 0:
                 logout(request)
             else:
-                request.session.set_expiry(min(settings.SESSION_IDLE_TIMEOUT, remaining))
+                request.session.set_expiry(min(settings.SESSION_IDLE_TIMEOUT, math.ceil(remaining)))
         elif request.user.is_authenticated:
             # Signed in before the stamp existed (or by a test client): start the clock now.
-            request.session[SIGNED_IN_AT_KEY] = int(time.time())
+            request.session[SIGNED_IN_AT_KEY] = time.time()
             request.session.set_expiry(settings.SESSION_IDLE_TIMEOUT)
         return self.get_response(request)
