@@ -12,6 +12,7 @@ from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 import visiona
+from visiona.client_address import parse_networks
 from visiona.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,10 @@ if not DEBUG and not ALLOWED_HOSTS:
 # The container's health probe calls http://127.0.0.1:PORT/healthz from inside.
 ALLOWED_HOSTS += [host for host in ("127.0.0.1", "localhost") if host not in ALLOWED_HOSTS]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Proxies (addresses or networks) whose X-Forwarded-For is believed: the TLS proxy in
+# front. Empty: REMOTE_ADDR is the client (visiona/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+parse_networks(TRUSTED_PROXIES)  # a malformed entry stops the app here, not at a request
 
 INSTALLED_APPS = [
     "django.contrib.admin",
