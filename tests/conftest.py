@@ -38,12 +38,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing_service(f"Chromium at {CHROMIUM} (apt-get install chromium)")
 
 
+def clear_own_cache() -> None:
+    """Forget what the suite cached, and nothing else.
+
+    Redis: only the keys under this run's prefix (tests/settings.py), never FLUSHDB, so
+    a database that holds someone else's keys keeps them. Local memory is this process's.
+    """
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # django-redis puts the key prefix in front of the pattern
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # The cache is shared state (tokens, locks, rate limits): start each test clean.
-    cache.clear()
+    clear_own_cache()
     yield
-    cache.clear()
+    clear_own_cache()
 
 
 @pytest.fixture(autouse=True)

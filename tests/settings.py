@@ -6,6 +6,7 @@ suite runs on SQLite (a laptop) and on PostgreSQL and Redis (CI).
 
 import os
 import tempfile
+import uuid
 
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -27,3 +28,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Upstream retries keep their schedule's shape but not its seconds.
 UPSTREAM_BACKOFF_SCALE = 0.0
+
+if REDIS_URL:  # noqa: F405
+    # The suite writes, and deletes, only keys under a prefix of its own run: it
+    # never empties the Redis database it is given (tests/conftest.py).
+    TEST_CACHE_KEY_PREFIX = f"visiona-tests-{uuid.uuid4().hex[:12]}"
+    CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_KEY_PREFIX  # noqa: F405
