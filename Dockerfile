@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    VISIONA_DATA_DIR=/var/lib/visiona \
+    VISIONA_DATA_DIR=/app/var \
     VISIONA_STATIC_MANIFEST=1 \
     PORT=8000
 
@@ -14,14 +14,19 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic needs settings to import; these throwaway values never reach runtime.
-RUN DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
-    ALLOWED_HOSTS=build.invalid python manage.py collectstatic --no-input \
-    && useradd --system --uid 10001 --home-dir /var/lib/visiona visiona \
-    && mkdir -p /var/lib/visiona \
-    && chown -R visiona /var/lib/visiona
+# The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
+# (a copied .env.example works), owned by the app's user; mount a volume there.
+# collectstatic writes /app/staticfiles, outside it, so a volume never hides the files.
+# It needs settings to import; these throwaway values never reach runtime.
+RUN useradd --system --uid 10001 --home-dir /app/var visiona \
+    && mkdir -p /app/var \
+    && chown visiona /app/var \
+    && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
+    ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data python manage.py collectstatic --no-input \
+    && rm -rf /tmp/build-data
 
 USER visiona
+VOLUME /app/var
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

@@ -120,3 +120,63 @@ def test_the_image_runs_gunicorn_with_gthread_workers(dockerfile, tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def settings_value(expression: str, cwd: Path = ROOT, **env: str) -> str:
+    """``expression`` evaluated against the production settings, in a fresh process."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "shell",
+            "-c",
+            f"from django.conf import settings; print({expression})",
+        ],
+        cwd=cwd,
+        env=production_like_env(**PRODUCTION_ENV, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after the shell's own banner
+
+
+def test_a_relative_data_dir_is_taken_from_the_project_not_the_working_directory(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    relative = os.path.relpath(tmp_path / "data", ROOT)
+    value = settings_value(
+        "settings.DATA_DIR", cwd=elsewhere, PYTHONPATH=str(ROOT), VISIONA_DATA_DIR=relative
+    )
+    assert Path(value) == (tmp_path / "data").resolve()
+
+
+def test_an_empty_data_dir_is_the_projects_var_folder():
+    # What a .env copied from .env.example gives (`VISIONA_DATA_DIR=`), also in the image.
+    assert Path(settings_value("settings.DATA_DIR", VISIONA_DATA_DIR="")) == ROOT / "var"
+
+
+def test_an_unusable_data_dir_stops_the_app_with_a_clear_message(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_manage("check", **PRODUCTION_ENV, VISIONA_DATA_DIR=str(blocker / "data"))
+    assert result.returncode != 0
+    assert "VISIONA_DATA_DIR" in result.stderr and "can write" in result.stderr
+
+
+def test_collected_static_files_live_outside_the_data_folder(tmp_path):
+    static_root = Path(settings_value("settings.STATIC_ROOT", VISIONA_DATA_DIR=str(tmp_path)))
+    assert not static_root.is_relative_to(tmp_path)
+    assert static_root.is_relative_to(ROOT)
+
+
+def test_the_images_data_folder_is_where_an_env_example_copy_points(dockerfile):
+    env_example = (ROOT / ".env.example").read_text()
+    documented = re.search(r"^VISIONA_DATA_DIR=(.*)$", env_example, re.M).group(1).strip()
+    workdir = re.findall(r"^WORKDIR (\S+)", dockerfile, re.M)[-1]
+    image_default = re.search(r"VISIONA_DATA_DIR=(\S+)", dockerfile).group(1)
+    # Settings resolve an empty or relative value against the project folder (WORKDIR).
+    assert Path(workdir, documented or "var") == Path(image_default)
+    assert re.search(rf"chown visiona {re.escape(image_default)}\b", dockerfile)
+    assert re.search(rf"^VOLUME {re.escape(image_default)}$", dockerfile, re.M)

@@ -5,6 +5,8 @@ is safe: a fresh checkout runs on SQLite and a local-memory cache, and with
 DEBUG off the app refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import contextlib
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,8 +18,31 @@ from visiona.client_address import parse_networks
 from visiona.env import database_from_url, env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("VISIONA_DATA_DIR") or BASE_DIR / "var").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _data_dir() -> Path:
+    """The folder for the SQLite file, stored models and the sandbox's files.
+
+    Empty means ``var`` in the project folder; a relative path is taken from the
+    project folder too, not from wherever the process started, so ``./var``, an
+    empty value and no value name one place (in the image: /app/var, its user's).
+    """
+    path = Path(env_str("VISIONA_DATA_DIR") or "var")
+    path = (path if path.is_absolute() else BASE_DIR / path).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-check"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"VISIONA_DATA_DIR {path} must be a folder this user (uid {os.getuid()}) "
+            f"can write: {exc.strerror}"
+        ) from None
+    return path
+
+
+DATA_DIR = _data_dir()
 
 DEBUG = env_bool("DEBUG", False)
 VISIONA_ENVIRONMENT = env_str("VISIONA_ENVIRONMENT", "development" if DEBUG else "production")
@@ -308,9 +333,13 @@ USE_TZ = True
 
 # --- Static and stored files ----------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "staticfiles"
+# Collected files belong to the build (the image), not to the data: a volume mounted
+# on the data folder must not hide them.
+STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(exist_ok=True)
 _STATIC_MANIFEST = env_bool("VISIONA_STATIC_MANIFEST", False)
 # Without collectstatic (a checkout), WhiteNoise serves straight from the source folders.
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
