@@ -16,6 +16,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends import cache as cache_backend
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.dispatch import receiver
+from django.utils import translation
 from redis.exceptions import RedisError
 
 from visiona.errors import SessionStoreUnavailable, error_response
@@ -70,7 +71,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
         except SessionStoreUnavailable as exc:
             logger.error("session store unavailable", exc_info=exc.__cause__)
             request.session = self.SessionStore()  # an empty one, for the error page
-            return error_response(request, exc)
+            # LocaleMiddleware comes later and has not run: the page still speaks the
+            # visitor's language (cookie or Accept-Language; no session needed).
+            with translation.override(translation.get_language_from_request(request)):
+                return error_response(request, exc)
 
     def process_request(self, request):
         super().process_request(request)
