@@ -54,7 +54,8 @@ class AppErrorMiddleware:
     outage a clear 503, never a stack trace. (API views answer through DRF's handler.)
 
     The signed-in user is looked up here, before the view, so an outage surfaces
-    at this one point instead of lazily inside a template or a later lookup.
+    at this one point (as the page, or the envelope under /api/) instead of lazily
+    inside a template or a later lookup.
     """
 
     def __init__(self, get_response):
