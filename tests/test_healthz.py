@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +20,22 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """
-import json, django
+import json, time, django
 django.setup()
 from django.test import Client
+started = time.monotonic()
 response = Client().get("/healthz")
-print(json.dumps({"status": response.status_code, "body": response.json()}))
+seconds = time.monotonic() - started
+print(json.dumps({"status": response.status_code, "body": response.json(), "seconds": seconds}))
 """
 
 
 def healthz_in_process(**env: str) -> tuple[int, dict]:
+    answer = run_healthz(**env)
+    return answer["status"], answer["body"]
+
+
+def run_healthz(**env: str) -> dict:
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "LOG_LEVEL": "CRITICAL"}
     for name, value in env.items():
         if value is None:
@@ -41,8 +51,7 @@ def healthz_in_process(**env: str) -> tuple[int, dict]:
         timeout=60,
         check=True,
     )
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer["status"], answer["body"]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_it_is_ok_on_the_embedded_defaults():
@@ -93,3 +102,86 @@ def test_it_runs_in_this_process_too(client, db):
     assert response["Cache-Control"].startswith("max-age=0")
     expected = "postgres" if connection.vendor == "postgresql" else "sqlite"
     assert response.json()["checks"][expected] == "ok"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A server that accepts TCP connections and never answers: a hung dependency."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:  # closed by the fixture
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+        for sock in accepted:
+            sock.close()
+        thread.join(timeout=5)
+
+
+def test_a_hung_postgres_is_down_within_two_seconds(silent_port):
+    answer = run_healthz(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_port}/visiona", REDIS_URL=None
+    )
+    assert (answer["status"], answer["body"]["checks"]) == (503, {"postgres": "down"})
+    assert 1.5 <= answer["seconds"] < 3
+
+
+def test_a_hung_redis_is_down_within_two_seconds(silent_port):
+    answer = run_healthz(DATABASE_URL=None, REDIS_URL=f"redis://127.0.0.1:{silent_port}/0")
+    assert (answer["status"], answer["body"]["checks"]) == (503, {"sqlite": "ok", "redis": "down"})
+    assert 1.5 <= answer["seconds"] < 3
+
+
+@pytest.mark.postgres
+def test_the_database_check_leaves_no_connection_open(db):
+    from django.db import connection as app_connection
+
+    from visiona.health import run_checks
+
+    def backends() -> int:
+        with app_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    before = backends()
+    for _ in range(3):
+        assert run_checks()["postgres"] == "ok"
+    assert backends() == before
+
+
+class TestWhateverTheCookies:
+    """/healthz answers before sessions load: a session cookie changes nothing."""
+
+    def test_with_the_session_store_down(self, client, settings, db):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": "redis://127.0.0.1:9/0",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+            }
+        }
+        settings.SESSION_ENGINE = "visiona.sessions"
+        client.cookies["visiona_session"] = "a" * 32
+        response = client.get("/healthz")
+        assert response["Content-Type"] == "application/json"
+        assert set(response.json()) == {"status", "checks"}
+
+    def test_the_cookie_is_left_alone(self, alice_client):
+        response = alice_client.get("/healthz")
+        assert response.status_code == 200
+        assert "visiona_session" not in response.cookies
+        assert "Cookie" not in response.get("Vary", "")

@@ -1,11 +1,14 @@
 """Sessions: rotated at sign-in, idle and absolute limits, fail closed without Redis."""
 
 import time
+from importlib import import_module
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 
-from visiona.sessions import SIGNED_IN_AT_KEY
+from visiona import sessions
+from visiona.sessions import EXPIRES_AT_KEY, SIGNED_IN_AT_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +58,86 @@ def test_the_expiry_is_the_sooner_of_idle_and_absolute(client, alice, password, 
     assert 190 <= client.session.get_expiry_age() <= 200
 
 
+class FakeClock:
+    """The session limits' clock (visiona.sessions only), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(sessions, "time", fake)
+    return fake
+
+
+@pytest.fixture
+def session_writes(monkeypatch) -> list[str]:
+    """Every save of the configured session store (database or Redis)."""
+    store = import_module(django_settings.SESSION_ENGINE).SessionStore
+    writes: list[str] = []
+    original = store.save
+
+    def save(self, *args, **kwargs):
+        writes.append(self.session_key)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(store, "save", save)
+    return writes
+
+
+@pytest.fixture
+def short_limits(settings):
+    settings.SESSION_IDLE_TIMEOUT = 600
+    settings.SESSION_ABSOLUTE_LIFETIME = 3600
+
+
+@pytest.mark.usefixtures("short_limits")
+class TestIdleLimit:
+    def test_it_holds_from_sign_in(self, client, alice, password, clock):
+        sign_in(client, alice, password)
+        assert client.session.get_expiry_age() == 600  # not the absolute lifetime
+        clock.advance(600)  # no request at all since sign-in
+        assert client.get("/").status_code == 302
+
+    def test_polling_rewrites_the_session_once_per_tenth_of_it(
+        self, client, alice, password, clock, session_writes
+    ):
+        sign_in(client, alice, password)
+        session_writes.clear()
+        for _ in range(50):  # a page polling every 5 s for 250 s
+            clock.advance(5)
+            assert client.get("/").status_code == 200
+        assert len(session_writes) == 4  # at 60, 120, 180 and 240 s
+        # The coarse clock: alive 90% of the idle timeout after the last request...
+        clock.advance(600 * 0.9)
+        assert client.get("/").status_code == 200
+        # ...and never past the full timeout after one.
+        clock.advance(600)
+        assert client.get("/").status_code == 302
+
+    def test_the_absolute_lifetime_still_ends_it_to_the_second(
+        self, client, alice, password, clock, settings
+    ):
+        settings.SESSION_ABSOLUTE_LIFETIME = 1000
+        sign_in(client, alice, password)
+        for _ in range(9):
+            clock.advance(100)
+            assert client.get("/").status_code == 200
+        assert client.session[EXPIRES_AT_KEY] == client.session[SIGNED_IN_AT_KEY] + 1000
+        clock.advance(99)
+        assert client.get("/").status_code == 200
+        clock.advance(1)
+        assert client.get("/").status_code == 302
+
+
 @pytest.mark.redis
 class TestOnRedis:
     def test_sessions_live_in_redis(self, settings):
@@ -87,6 +170,27 @@ class TestOnRedis:
         time.sleep(1.6)
         assert client.get("/").status_code == 302
         assert client.get("/api/system/health").status_code == 401
+
+    def test_the_ttl_is_the_idle_limit_from_sign_in_and_polling_leaves_it(
+        self, alice, password, settings, session_writes
+    ):
+        from django.core.cache import cache
+        from django_redis import get_redis_connection
+
+        settings.SESSION_IDLE_TIMEOUT = 300
+        client = Client()
+        sign_in(client, alice, password)
+        key = cache.make_key(f"django.contrib.sessions.cache{client.session.session_key}")
+        redis = get_redis_connection("default")
+        after_sign_in = redis.pttl(key)
+        assert 299_000 < after_sign_in <= 300_000
+        session_writes.clear()
+        for _ in range(20):
+            assert client.get("/api/system/info").status_code == 200
+            assert client.get("/").status_code == 200
+        time.sleep(0.2)
+        assert session_writes == []
+        assert redis.pttl(key) <= after_sign_in - 200  # counting down, not rewritten
 
 
 class TestRedisDown:

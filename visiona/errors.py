@@ -131,9 +131,11 @@ def envelope(error: AppError) -> dict[str, Any]:
     }
 
 
-def _user_or_anonymous(request: HttpRequest):
-    """The signed-in user for the page header, unless the outage being reported
-    (database, session store) makes even that lookup fail."""
+def _user_for_error_page(request: HttpRequest, error: AppError):
+    """The user for the error page's header, found without touching the database
+    during an outage. (Nothing else on the error page reads the database.)"""
+    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable):
+        return AnonymousUser()  # looking the user up would hit the outage again
     try:
         user = request.user
         user.is_authenticated  # noqa: B018  (forces the lazy lookup here)
@@ -147,12 +149,10 @@ def error_response(request: HttpRequest, error: AppError) -> HttpResponse:
     if is_api_request(request):
         response: HttpResponse = JsonResponse(envelope(error), status=error.status)
     else:
-        context = {
-            "status": error.status,
-            "code": error.code,
-            "message": error.message,
-            "user": _user_or_anonymous(request),
-        }
+        # Every context processor reads request.user: give them the settled one, so
+        # none can retry a lookup that fails and crash the page reporting the failure.
+        request.user = _user_for_error_page(request, error)
+        context = {"status": error.status, "code": error.code, "message": error.message}
         response = render(request, "errors/error.html", context, status=error.status)
     for name, value in error.headers.items():
         response[name] = value

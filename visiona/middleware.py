@@ -37,22 +37,42 @@ class RequestIdMiddleware:
         return response
 
 
+def as_app_error(exception: BaseException | None) -> AppError | None:
+    """The AppError an exception stands for: itself, or a 503 for a database outage."""
+    if isinstance(exception, AppError):
+        return exception
+    if isinstance(exception, OperationalError | InterfaceError) or (
+        type(exception) is DatabaseError
+    ):
+        logger.error("database unavailable: %s", exception.__class__.__name__, exc_info=exception)
+        return DatabaseUnavailable()
+    return None
+
+
 class AppErrorMiddleware:
     """An AppError raised by a page view becomes its error page, and a database
-    outage a clear 503, never a stack trace. (API views answer through DRF's handler.)"""
+    outage a clear 503, never a stack trace. (API views answer through DRF's handler.)
+
+    The signed-in user is looked up here, before the view, so an outage surfaces
+    at this one point (as the page, or the envelope under /api/) instead of lazily
+    inside a template or a later lookup.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None:
+            try:
+                user.is_authenticated  # noqa: B018  (resolves the lazy user)
+            except DatabaseError as exc:
+                error = as_app_error(exc)
+                if error is None:
+                    raise
+                return error_response(request, error)
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, AppError):
-            return error_response(request, exception)
-        if isinstance(exception, OperationalError | InterfaceError) or (
-            type(exception) is DatabaseError
-        ):
-            logger.error("database unavailable: %s", exception.__class__.__name__, exc_info=True)
-            return error_response(request, DatabaseUnavailable())
-        return None
+        error = as_app_error(exception)
+        return None if error is None else error_response(request, error)

@@ -16,6 +16,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends import cache as cache_backend
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.dispatch import receiver
+from django.utils import translation
 from redis.exceptions import RedisError
 
 from visiona.errors import SessionStoreUnavailable, error_response
@@ -23,6 +24,10 @@ from visiona.errors import SessionStoreUnavailable, error_response
 logger = logging.getLogger(__name__)
 
 SIGNED_IN_AT_KEY = "_visiona_signed_in_at"
+# When the store drops the session (the sooner of idle and absolute), as last set.
+EXPIRES_AT_KEY = "_visiona_expires_at"
+# How far a request must move the idle deadline before the session is rewritten.
+IDLE_REFRESH_FRACTION = 0.1
 
 
 class SessionStore(cache_backend.SessionStore):
@@ -70,7 +75,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
         except SessionStoreUnavailable as exc:
             logger.error("session store unavailable", exc_info=exc.__cause__)
             request.session = self.SessionStore()  # an empty one, for the error page
-            return error_response(request, exc)
+            # LocaleMiddleware comes later and has not run: the page still speaks the
+            # visitor's language (cookie or Accept-Language; no session needed).
+            with translation.override(translation.get_language_from_request(request)):
+                return error_response(request, exc)
 
     def process_request(self, request):
         super().process_request(request)
@@ -80,34 +88,62 @@ class SessionMiddleware(DjangoSessionMiddleware):
             request.session.get(SIGNED_IN_AT_KEY)
 
 
+def start_session_clock(session, now: float) -> None:
+    """Stamps the sign-in and sets the expiry: the idle limit holds from this moment."""
+    session[SIGNED_IN_AT_KEY] = now
+    _push_expiry(session, now, now)
+
+
+def _deadline(signed_in_at: float, now: float) -> float:
+    return min(
+        now + settings.SESSION_IDLE_TIMEOUT, signed_in_at + settings.SESSION_ABSOLUTE_LIFETIME
+    )
+
+
+def _push_expiry(session, signed_in_at: float, now: float) -> None:
+    deadline = _deadline(signed_in_at, now)
+    session[EXPIRES_AT_KEY] = deadline
+    # Seconds from the save, rounded up: whole seconds would cut up to one off.
+    session.set_expiry(max(1, math.ceil(deadline - now)))
+
+
 @receiver(user_logged_in)
 def _stamp_sign_in(sender, request, user, **kwargs) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SIGNED_IN_AT_KEY] = time.time()
+        start_session_clock(request.session, time.time())
 
 
 class SessionLifetimeMiddleware:
     """Ends a session after ``SESSION_IDLE_TIMEOUT`` without requests, or
     ``SESSION_ABSOLUTE_LIFETIME`` after sign-in, whichever comes first.
 
-    The expiry is set on every request, so the store's TTL (Redis) or
-    expire_date (database) follows by itself.
+    The session's expiry is the sooner of the two deadlines, set at sign-in, so
+    the store's TTL (Redis) or expire_date (database) ends it by itself. Requests
+    push the idle deadline back, but only when it would move by at least
+    ``IDLE_REFRESH_FRACTION`` of the idle timeout: a polling page does not rewrite
+    the session every time. So an idle session may end up to that fraction early
+    (12 minutes of the default 2 hours), never late; the absolute lifetime is exact.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
+        session = request.session
+        signed_in_at = session.get(SIGNED_IN_AT_KEY)
+        now = time.time()
         if signed_in_at is not None:
-            # Exact times: whole seconds on both sides cut up to a second off the lifetime.
-            remaining = signed_in_at + settings.SESSION_ABSOLUTE_LIFETIME - time.time()
-            if remaining <= 0:
+            expires_at = session.get(EXPIRES_AT_KEY)  # None: kept from before this key
+            absolute_end = signed_in_at + settings.SESSION_ABSOLUTE_LIFETIME
+            if now >= absolute_end or (expires_at is not None and now >= expires_at):
+                # The store ends it too; checked here so both limits hold to the moment.
                 logout(request)
-            else:
-                request.session.set_expiry(min(settings.SESSION_IDLE_TIMEOUT, math.ceil(remaining)))
+            elif expires_at is None or abs(_deadline(signed_in_at, now) - expires_at) >= (
+                settings.SESSION_IDLE_TIMEOUT * IDLE_REFRESH_FRACTION
+            ):
+                # Either way: a shorter limit after a deploy takes effect too.
+                _push_expiry(session, signed_in_at, now)
         elif request.user.is_authenticated:
-            # Signed in before the stamp existed (or by a test client): start the clock now.
-            request.session[SIGNED_IN_AT_KEY] = time.time()
-            request.session.set_expiry(settings.SESSION_IDLE_TIMEOUT)
+            # Signed in before the stamp existed: start the clock now.
+            start_session_clock(session, now)
         return self.get_response(request)

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "visiona.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /healthz answers here, independent of sessions and the user lookup.
+    "visiona.health.HealthzMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -13,7 +13,7 @@ from visiona.auth import views as auth_views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", health.healthz, name="healthz"),
+    path(health.HEALTHZ_PATH.lstrip("/"), health.healthz, name="healthz"),
     path("api/system/info", health.SystemInfoApi.as_view(), name="api-system-info"),
     path("api/system/health", health.SystemHealthApi.as_view(), name="api-system-health"),
     path("accounts/login/", auth_views.login_page, name="login"),

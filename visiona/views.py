@@ -1,10 +1,13 @@
 """The home page and the error handlers (a page, or the envelope under /api/)."""
 
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 
 from visiona import errors
+from visiona.middleware import as_app_error
 
 
 @login_required
@@ -27,4 +30,7 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return errors.error_response(request, errors.AppError())
+    # Django calls this inside its ``except`` block, so the exception is at hand: a
+    # database outage raised by a middleware (out of AppErrorMiddleware's reach, e.g.
+    # loading a database-backed session) still answers 503, not 500.
+    return errors.error_response(request, as_app_error(sys.exception()) or errors.AppError())
