@@ -5,6 +5,7 @@ is safe: a fresh checkout runs on SQLite and a local-memory cache, and with
 DEBUG off the app refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
+    # Counts failed sign-ins and locks out an account or a client (visiona/auth/lockout.py).
+    "axes",
     "visiona",
     "conversion",
     "models_repo",
@@ -86,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "visiona.middleware.AppErrorMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "visiona.urls"
@@ -192,9 +197,26 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?failed=1"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out account or client before the others run.
+    "axes.backends.AxesStandaloneBackend",
     "visiona.auth.backends.MemberCenterBackend",
     "visiona.auth.backends.PasswordBackend",
 ]
+
+# Sign-in lockout (django-axes): this many failures for one account (from anywhere),
+# or from one client address (over any accounts), lock it out for the cool-off,
+# counted from the last failure. Existing and unknown accounts are treated alike.
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "visiona.auth.lockout.lockout_parameters"
+# The same client address as every other limit: X-Forwarded-For only from TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "visiona.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "visiona.auth.lockout.lockout_response"
+# Off: axes' reset deletes the client's counter too, so an attacker signing in to
+# their own account between guesses would never be locked out. Failures expire instead.
+AXES_RESET_ON_SUCCESS = False
+# Attempts during a lockout neither count nor extend it: it ends when the page says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -393,5 +415,7 @@ LOGGING = {
         # Django logs 4xx/5xx itself; our own lines carry the details.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # Axes narrates every attempt at INFO; its warnings (failures, lockouts) remain.
+        "axes": {"level": "WARNING"},
     },
 }
