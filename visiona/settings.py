@@ -7,7 +7,9 @@ DEBUG off the app refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
+    "csp",
     # Counts failed sign-ins and locks out an account or a client (visiona/auth/lockout.py).
     "axes",
     "visiona",
@@ -79,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "visiona.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, error pages included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -387,6 +392,34 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Chromium applies form-action to a form's redirects too: sign-out POSTs, then goes to
+# Member Center's end-session endpoint (an origin of the issuer's, or the one set).
+_SIGN_OUT_ORIGINS = sorted(
+    {_origin(url) for url in (OIDC_OP_ISSUER, OIDC_OP_END_SESSION_ENDPOINT)} - {""}
+)
+# Content-Security-Policy (django-csp): everything comes from this site; no inline
+# script or style anywhere (per-page JS files, json_script data, app.css).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Swagger UI's stylesheet draws its icons as data: images.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_SIGN_OUT_ORIGINS],
+    }
+}
 
 # --- Logging --------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
