@@ -222,6 +222,8 @@ AXES_LOCKOUT_CALLABLE = "visiona.auth.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = False
 # Attempts during a lockout neither count nor extend it: it ends when the page says.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failures are kept (and dropped after the cool-off), not a row per sign-in forever.
+AXES_DISABLE_ACCESS_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -9,6 +9,8 @@ from django.db import connections
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 PAGES = ["/", "/convert/", "/conversions/", "/models/", "/devices/", "/devices/pair/"]
+# DRF's browsable API, as a browser sees /api/.
+PAGES += ["/api/models/", "/api/system/info"]
 
 
 @pytest.fixture
