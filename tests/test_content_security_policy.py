@@ -1,6 +1,7 @@
 """Every answer carries a Content-Security-Policy that allows nothing inline."""
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,13 @@ def test_templates_have_no_inline_script_or_style(path):
     assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", text), "inline event handler"
     assert not re.search(r"<[a-z][^>]*\sstyle\s*=|<style\b", text), "inline style"
     assert "javascript:" not in text
+
+
+def test_form_action_lets_sign_out_reach_member_center(monkeypatch):
+    # Sign-out POSTs, then redirects to the provider's end-session endpoint.
+    monkeypatch.setenv("OIDC_OP_ISSUER", "https://login.example.com/realms/kneron")
+    monkeypatch.setenv("OIDC_RP_CLIENT_ID", "visiona-web")
+    monkeypatch.setenv("OIDC_OP_END_SESSION_ENDPOINT", "https://sso.example.net:8443/logout")
+    fresh = runpy.run_path(str(ROOT / "visiona" / "settings.py"))
+    form_action = fresh["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["form-action"]
+    assert form_action == ["'self'", "https://login.example.com", "https://sso.example.net:8443"]
