@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from devices import credentials, selectors
@@ -24,7 +24,7 @@ from devices.errors import (
     TooManyPairingCodes,
 )
 from devices.models import Device, DeviceToken, PairingCode
-from devices.ratelimit import FailureLimit
+from devices.ratelimit import FailureLimit, failure_limited
 
 logger = logging.getLogger(__name__)
 
@@ -90,19 +90,19 @@ def device_pair(
     """The agent's exchange: a pairing code for a new device and its token.
 
     Wrong, expired and used codes all fail the same way and count against the
-    caller's address and the code's prefix; past the limit the answer is 429.
+    caller's address and against the code's prefix (so guesses at one code from
+    many addresses are limited too); past either limit the answer is 429.
     """
     by_address, by_prefix = _pairing_limits()
     address, prefix = client_address or "-", credentials.pairing_code_prefix(code)
-    by_address.check(address)
-    by_prefix.check(prefix)
     try:
-        result = _pair_exchange(
-            code=code, serial=serial, chip=chip, name=name, agent_version=agent_version
-        )
+        with failure_limited(
+            (by_address, address), (by_prefix, prefix), failure=PairingCodeInvalid
+        ):
+            result = _pair_exchange(
+                code=code, serial=serial, chip=chip, name=name, agent_version=agent_version
+            )
     except PairingCodeInvalid:
-        by_address.record_failure(address)
-        by_prefix.record_failure(prefix)
         logger.warning("pairing refused: invalid code", extra={"client_address": address})
         raise
     logger.info(
@@ -124,28 +124,23 @@ def _pair_exchange(
     if normalized is None:
         raise PairingCodeInvalid()
     code_hash = credentials.pairing_code_hash(normalized)
-    token_hash = None
-    try:
-        with transaction.atomic():
-            now = timezone.now()
-            # The row lock makes concurrent uses of one code wait here (PostgreSQL).
-            pairing_code = PairingCode.objects.select_for_update().filter(pk=code_hash).first()
-            if pairing_code is None or pairing_code.status(now) != PairingCodeStatus.PENDING:
-                raise PairingCodeInvalid()
-            device = _device_create(
-                owner_id=pairing_code.owner_id,
-                serial=serial,
-                chip=chip,
-                name=name,
-                agent_version=agent_version,
-            )
-            device_token, token = _device_token_issue(device=device, now=now)
-            token_hash = device_token.token_hash
-            _pairing_code_mark_used(pairing_code=pairing_code, device=device, now=now)
-    except Exception:
-        if token_hash is not None:
-            _device_token_revoke_after_failed_exchange(token_hash=token_hash)
-        raise
+    # One transaction: if marking the code used fails, the rollback takes the issued
+    # token (and the device) with it, so no usable token outlives a failed exchange.
+    with transaction.atomic():
+        now = timezone.now()
+        # The row lock makes concurrent uses of one code wait here (PostgreSQL).
+        pairing_code = PairingCode.objects.select_for_update().filter(pk=code_hash).first()
+        if pairing_code is None or pairing_code.status(now) != PairingCodeStatus.PENDING:
+            raise PairingCodeInvalid()
+        device = _device_create(
+            owner_id=pairing_code.owner_id,
+            serial=serial,
+            chip=chip,
+            name=name,
+            agent_version=agent_version,
+        )
+        device_token, token = _device_token_issue(device=device, now=now)
+        _pairing_code_mark_used(pairing_code=pairing_code, device=device, now=now)
     return PairingResult(device, device_token, token)
 
 
@@ -184,19 +179,6 @@ def _pairing_code_mark_used(*, pairing_code: PairingCode, device: Device, now) -
     )
     if marked != 1:
         raise PairingCodeInvalid()
-
-
-def _device_token_revoke_after_failed_exchange(*, token_hash: str) -> None:
-    # The rollback already discarded the token; revoking by hash as well keeps
-    # the rule true even if the token had been written outside the transaction.
-    try:
-        DeviceToken.objects.filter(pk=token_hash, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-    except DatabaseError:
-        logger.exception("pairing aborted: could not re-check the issued token")
-    else:
-        logger.warning("pairing aborted after the token was issued; the token is revoked")
 
 
 def device_token_authenticate(*, token: str) -> DeviceToken:

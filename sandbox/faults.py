@@ -6,6 +6,10 @@ thread and process of the sandbox), changed under a lock.
 
     POST /sandbox/_faults  {"point": "converter.get_job", "status": 500, "times": 1}
     DELETE /sandbox/_faults
+
+The switch breaks visionA for everyone, so only a signed-in staff user may
+flip it (session and CSRF token, as for Django admin): the sandbox may be on
+where others can reach it.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import store
+from visiona.errors import PermissionDenied, Unauthenticated, envelope
 
 POINTS = ("mc.token", "converter.get_job", "converter.promote", "faa.get")
 
@@ -62,8 +66,11 @@ def take(point: str) -> int | None:
         return int(fault["status"])
 
 
-@csrf_exempt
 def faults_view(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return JsonResponse(envelope(Unauthenticated()), status=Unauthenticated.status)
+    if not request.user.is_staff:
+        return JsonResponse(envelope(PermissionDenied()), status=PermissionDenied.status)
     if request.method == "DELETE":
         clear()
         return HttpResponse(status=204)

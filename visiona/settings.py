@@ -7,8 +7,11 @@ DEBUG off the app refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +93,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
+    "csp",
+    # Counts failed sign-ins and locks out an account or a client (visiona/auth/lockout.py).
+    "axes",
     "visiona",
     "conversion",
     "models_repo",
@@ -101,6 +107,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "visiona.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every answer, error pages included.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /healthz answers here, independent of sessions and the user lookup.
     "visiona.health.HealthzMiddleware",
@@ -113,6 +121,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "visiona.middleware.AppErrorMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "visiona.urls"
@@ -219,9 +229,28 @@ OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?failed=1"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out account or client before the others run.
+    "axes.backends.AxesStandaloneBackend",
     "visiona.auth.backends.MemberCenterBackend",
     "visiona.auth.backends.PasswordBackend",
 ]
+
+# Sign-in lockout (django-axes): this many failures for one account (from anywhere),
+# or from one client address (over any accounts), lock it out for the cool-off,
+# counted from the last failure. Existing and unknown accounts are treated alike.
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "visiona.auth.lockout.lockout_parameters"
+# The same client address as every other limit: X-Forwarded-For only from TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "visiona.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "visiona.auth.lockout.lockout_response"
+# Off: axes' reset deletes the client's counter too, so an attacker signing in to
+# their own account between guesses would never be locked out. Failures expire instead.
+AXES_RESET_ON_SUCCESS = False
+# Attempts during a lockout neither count nor extend it: it ends when the page says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Only failures are kept (and dropped after the cool-off), not a row per sign-in forever.
+AXES_DISABLE_ACCESS_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -397,6 +426,34 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, m
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# Chromium applies form-action to a form's redirects too: sign-out POSTs, then goes to
+# Member Center's end-session endpoint (an origin of the issuer's, or the one set).
+_SIGN_OUT_ORIGINS = sorted(
+    {_origin(url) for url in (OIDC_OP_ISSUER, OIDC_OP_END_SESSION_ENDPOINT)} - {""}
+)
+# Content-Security-Policy (django-csp): everything comes from this site; no inline
+# script or style anywhere (per-page JS files, json_script data, app.css).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Swagger UI's stylesheet draws its icons as data: images.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_SIGN_OUT_ORIGINS],
+    }
+}
+
 # --- Logging --------------------------------------------------------------
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
@@ -424,5 +481,7 @@ LOGGING = {
         # Django logs 4xx/5xx itself; our own lines carry the details.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
+        # Axes narrates every attempt at INFO; its warnings (failures, lockouts) remain.
+        "axes": {"level": "WARNING"},
     },
 }

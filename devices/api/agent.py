@@ -17,6 +17,7 @@ from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
 from visiona.api.schema import error_response
+from visiona.client_address import client_address
 
 SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 AGENT_STATUS_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
@@ -98,9 +99,8 @@ class AgentPairApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = services.device_pair(
-            **data.validated_data, client_address=request.META.get("REMOTE_ADDR", "")
-        )
+        # The real client behind our TLS proxy: one noisy agent must not block all pairing.
+        result = services.device_pair(**data.validated_data, client_address=client_address(request))
         response = Response(
             {
                 "device_id": str(result.device.pk),

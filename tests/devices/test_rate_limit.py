@@ -88,3 +88,35 @@ def test_serial_conflicts_do_not_count_as_failures(alice, issue_code, pair, agen
     pair(issue_code(alice).code, serial="SN-1")
     for _ in range(4):
         assert _try(agent_client, issue_code(alice).code, serial="SN-1").status_code == 409
+
+
+def test_behind_a_trusted_proxy_it_limits_the_forwarded_client(agent_client, settings, clock):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    def via_proxy(code, client):
+        body = {"code": code, "serial": "SN-1", "chip": "KL520"}
+        return agent_client().post(
+            "/api/agent/pair",
+            body,
+            format="json",
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR=f"{client}, 10.0.0.3",
+        )
+
+    for prefix in ["AAAA", "BBBB", "CCCC"]:
+        assert via_proxy(f"{prefix}-ZZZZ", "198.51.100.7").status_code == 400
+    assert via_proxy("DDDD-ZZZZ", "198.51.100.7").status_code == 429
+    # Another agent behind the same proxy is not blocked by the noisy one.
+    assert via_proxy("EEEE-ZZZZ", "198.51.100.8").status_code == 400
+
+
+def test_an_untrusted_sender_cannot_pick_its_address(agent_client, clock):
+    for index, prefix in enumerate(["AAAA", "BBBB", "CCCC"]):
+        agent_client().post(
+            "/api/agent/pair",
+            {"code": f"{prefix}-ZZZZ", "serial": "SN-1", "chip": "KL520"},
+            format="json",
+            REMOTE_ADDR="198.51.100.1",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{index}",
+        )
+    assert _try(agent_client, "DDDD-ZZZZ", address="198.51.100.1").status_code == 429

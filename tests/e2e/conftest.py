@@ -6,12 +6,15 @@ visionA and the stand-ins run in one live server: visionA calls
 
 from __future__ import annotations
 
+import os
 import secrets
 
 import pytest
 import requests
 from django.conf import settings as django_settings
 from django.test import Client
+
+from tests.conftest import CHROMIUM
 
 BOUNDARY = "e2eBoundary7MA4YWxkTrZu0gW"
 
@@ -125,3 +128,19 @@ def alice_http(live_server, alice, sandbox) -> VisionA:
 @pytest.fixture
 def bob_http(live_server, bob, sandbox) -> VisionA:
     return VisionA(live_server.url, bob)
+
+
+@pytest.fixture
+def browser():
+    """Chromium driven by Playwright (tests marked ``browser``)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the test's own
+    # ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
@@ -53,7 +53,7 @@ class SchemaView(_ErrorsAsJson, SpectacularAPIView):
     pass
 
 
-class SchemaDocsView(_ErrorsAsJson, SpectacularSwaggerView):
+class SchemaDocsView(_ErrorsAsJson, SpectacularSwaggerSplitView):
     pass
 
 
