@@ -27,7 +27,11 @@ from conversion.upload_stream import (
 )
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
-from models_repo.services import model_available_name, model_create_from_stream
+from models_repo.services import (
+    model_available_name,
+    model_create_from_stream,
+    model_restore,
+)
 from visiona.chips import Chip
 from visiona.errors import LengthRequired, PayloadTooLarge
 from visiona.single_flight import SingleFlightTimeout, single_flight
@@ -92,6 +96,9 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
             "version": (fields.get("version") or "")[:32],
         },
     )
+    if job is None:
+        # The converter answered with the id of another user's job: a bad answer.
+        raise errors.ConverterUnavailable()
     logger.info(
         "conversion job started",
         extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
@@ -248,10 +255,8 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
 def _saved_model(job: ConversionJob) -> NefModel | None:
     model = NefModel.objects.filter(source_job=job).first()
     if model is not None and model.deleted_at is not None:
-        # Saving again after deleting brings the model back.
-        model.deleted_at = None
-        model.name = model_available_name(owner=model.owner, wanted=model.name)
-        model.save(update_fields=["deleted_at", "name", "updated_at"])
+        # Saving again after deleting brings the model back (renamed if its name was reused).
+        model = model_restore(model=model)
     return model
 
 

@@ -183,3 +183,29 @@ def test_an_account_id_the_converter_cannot_take_is_refused_clearly(make_user, u
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "account_not_usable"
     assert not any("/api/v1/jobs" in call.request.url for call in upstream.calls)
+
+
+def test_a_new_job_with_another_users_id_is_never_handed_over(alice_client, bob, upstream):
+    taken = job_json(status="running")
+    ConversionJob.objects.create(
+        job_id=taken["job_id"],
+        owner=bob,
+        chip="KL720",
+        filename="bobs.onnx",
+        status="running",
+        created_at=taken["created_at"],
+        expires_at=taken["expires_at"],
+    )
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+
+    def create(request):
+        parse_upstream_form(request)
+        return 201, {}, json.dumps({**taken, "status": "created", "stage": None})
+
+    upstream.add_callback(responses.POST, f"{CONVERTER}/api/v1/jobs", callback=create)
+    response = post_upload(alice_client, multipart_body(standard_parts()))
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "converter_unavailable"
+    assert taken["job_id"] not in response.content.decode()
+    job = ConversionJob.objects.get(job_id=taken["job_id"])
+    assert (job.owner, job.status, job.filename) == (bob, "running", "bobs.onnx")
