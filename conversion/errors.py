@@ -52,6 +52,14 @@ class ServiceBusy(AppError):
     message = _("The converter is busy right now. Please try again in a minute.")
 
 
+class UploadNotAccepted(AppError):
+    # The converter refused our service token mid-upload (keys rotated): the token
+    # is replaced, but a streamed upload cannot be replayed, so the user sends it again.
+    status = 503
+    code = "upload_not_accepted"
+    message = _("The converter could not accept this upload just now. Please upload it again.")
+
+
 class ConverterUnavailable(AppError):
     status = 502
     code = "converter_unavailable"

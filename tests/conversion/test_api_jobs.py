@@ -213,3 +213,17 @@ def test_a_job_the_converter_files_under_another_owner_is_never_handed_over(
     assert alice_client.get("/api/conversion/active").json() == {"job": None}
     assert ConversionJob.objects.get(job_id=job["job_id"]).owner == bob
     assert alice_client.get(f"/api/conversion/{job['job_id']}").status_code == 404
+
+
+def test_a_converter_refusing_even_a_new_token_is_idp_misconfigured(alice_client, alice, upstream):
+    job = job_json(status="running")
+    own(alice, job)
+    refused = {"error": {"code": "insufficient_scope", "message": "m", "details": {}}}
+    upstream.add(
+        responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", status=403, json=refused
+    )
+    response = alice_client.get(f"/api/conversion/{job['job_id']}")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "idp_misconfigured"
+    assert "support" in error["message"]
