@@ -31,6 +31,13 @@ class ActiveJobExists(AppError):
     message = _("You already have a conversion in progress. Wait for it to finish first.")
 
 
+class UploadInProgress(AppError):
+    # The upload twin of ActiveJobExists: the job does not exist until the upload ends.
+    status = 409
+    code = "upload_in_progress"
+    message = _("You are already uploading a model. Wait for that upload to finish first.")
+
+
 class JobNotCompleted(AppError):
     status = 409
     code = "job_not_completed"

@@ -19,8 +19,10 @@ from conversion.choices import JobStatus
 from conversion.clients import converter, faa, member_center, require_enabled
 from conversion.clients.converter import JobSnapshot
 from conversion.models import ConversionJob
+from conversion.upload_lease import upload_lease
 from conversion.upload_stream import (
     USER_ID_PATTERN,
+    RewrittenUpload,
     boundary_from_content_type,
     iter_stream,
     rewrite_upload,
@@ -54,7 +56,11 @@ def _active_cache_key(user) -> str:
 
 
 def job_start(*, user, stream, content_type: str, content_length: int | None) -> ConversionJob:
-    """Stream the browser's multipart upload to the converter as it arrives."""
+    """Stream the browser's multipart upload to the converter as it arrives.
+
+    One upload per user at a time (``upload_lease``), and none while the user
+    has an unfinished job.
+    """
     require_enabled()
     if content_length is None:
         raise LengthRequired()
@@ -66,15 +72,24 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
         logger.error("user id outside the converter's pattern", extra={"user": user.pk})
         raise errors.AccountNotUsable()
 
-    active = active_job_find(user=user)
-    if active is not None:
-        raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
-
-    upload = rewrite_upload(
-        iter_stream(stream, expected_length=content_length),
-        boundary=boundary,
-        user_id=user.upstream_id,
+    with upload_lease(user=user) as lease:
+        active = active_job_find(user=user)
+        if active is not None:
+            raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
+        upload = rewrite_upload(
+            lease.keep_alive(iter_stream(stream, expected_length=content_length)),
+            boundary=boundary,
+            user_id=user.upstream_id,
+        )
+        job = _create_job(user=user, upload=upload)
+    logger.info(
+        "conversion job started",
+        extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
     )
+    return job
+
+
+def _create_job(*, user, upload: RewrittenUpload) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
     except errors.ActiveJobExists as exc:
@@ -99,10 +114,6 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
     if job is None:
         # The converter answered with the id of another user's job: a bad answer.
         raise errors.ConverterUnavailable()
-    logger.info(
-        "conversion job started",
-        extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
-    )
     return job
 
 
