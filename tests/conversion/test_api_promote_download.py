@@ -208,3 +208,15 @@ def test_saving_a_deleted_model_again_brings_it_back(alice_client, alice, faa_se
     assert revived.deleted_at is None
     assert revived.name == "yolo (2)"
     assert NefModel.objects.live().filter(owner=alice).count() == 2
+
+
+def test_a_converter_that_cannot_reach_member_center_is_idp_unavailable(
+    alice_client, alice, upstream
+):
+    job = completed_job(alice)
+    down = {"error": {"code": "auth_service_unavailable", "message": "m", "details": {}}}
+    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), status=503, json=down)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "idp_unavailable"
+    assert NefModel.objects.count() == 0
