@@ -145,15 +145,24 @@ class ConversionInitApi(APIView):
                 "validation_failed: a field is missing or refused (chip, file type, too many "
                 "images…); malformed_request, upload_interrupted: the form could not be read."
             ),
-            409: error_response("active_job_exists: details.active_job is the unfinished job."),
+            409: error_response(
+                "active_job_exists: details.active_job is the unfinished job; "
+                "upload_in_progress: another upload of this user is still streaming."
+            ),
             411: error_response("length_required: the request states no Content-Length."),
             413: error_response(
                 "payload_too_large: the upload, or one of its files, is too large."
             ),
             415: error_response("unsupported_media_type: not multipart/form-data."),
+            500: error_response(
+                "idp_misconfigured: our credentials are refused (contact support)."
+            ),
             501: CONVERSION_DISABLED,
             502: CONVERTER_UNAVAILABLE,
-            503: error_response("service_busy: the converter is busy; see Retry-After."),
+            503: error_response(
+                "service_busy: the converter is busy, see Retry-After; idp_unavailable: "
+                "Member Center is down; upload_not_accepted: upload the model again."
+            ),
         },
     )
     def post(self, request):

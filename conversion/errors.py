@@ -31,6 +31,13 @@ class ActiveJobExists(AppError):
     message = _("You already have a conversion in progress. Wait for it to finish first.")
 
 
+class UploadInProgress(AppError):
+    # The upload twin of ActiveJobExists: the job does not exist until the upload ends.
+    status = 409
+    code = "upload_in_progress"
+    message = _("You are already uploading a model. Wait for that upload to finish first.")
+
+
 class JobNotCompleted(AppError):
     status = 409
     code = "job_not_completed"
@@ -50,6 +57,14 @@ class ServiceBusy(AppError):
     status = 503
     code = "service_busy"
     message = _("The converter is busy right now. Please try again in a minute.")
+
+
+class UploadNotAccepted(AppError):
+    # The converter refused our service token mid-upload (keys rotated): the token
+    # is replaced, but a streamed upload cannot be replayed, so the user sends it again.
+    status = 503
+    code = "upload_not_accepted"
+    message = _("The converter could not accept this upload just now. Please upload it again.")
 
 
 class ConverterUnavailable(AppError):

@@ -19,15 +19,21 @@ from conversion.choices import JobStatus
 from conversion.clients import converter, faa, member_center, require_enabled
 from conversion.clients.converter import JobSnapshot
 from conversion.models import ConversionJob
+from conversion.upload_lease import upload_lease
 from conversion.upload_stream import (
     USER_ID_PATTERN,
+    RewrittenUpload,
     boundary_from_content_type,
     iter_stream,
     rewrite_upload,
 )
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
-from models_repo.services import model_available_name, model_create_from_stream
+from models_repo.services import (
+    model_available_name,
+    model_create_from_stream,
+    model_restore,
+)
 from visiona.chips import Chip
 from visiona.errors import LengthRequired, PayloadTooLarge
 from visiona.single_flight import SingleFlightTimeout, single_flight
@@ -50,7 +56,11 @@ def _active_cache_key(user) -> str:
 
 
 def job_start(*, user, stream, content_type: str, content_length: int | None) -> ConversionJob:
-    """Stream the browser's multipart upload to the converter as it arrives."""
+    """Stream the browser's multipart upload to the converter as it arrives.
+
+    One upload per user at a time (``upload_lease``), and none while the user
+    has an unfinished job.
+    """
     require_enabled()
     if content_length is None:
         raise LengthRequired()
@@ -62,15 +72,24 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
         logger.error("user id outside the converter's pattern", extra={"user": user.pk})
         raise errors.AccountNotUsable()
 
-    active = active_job_find(user=user)
-    if active is not None:
-        raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
-
-    upload = rewrite_upload(
-        iter_stream(stream, expected_length=content_length),
-        boundary=boundary,
-        user_id=user.upstream_id,
+    with upload_lease(user=user) as lease:
+        active = active_job_find(user=user)
+        if active is not None:
+            raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
+        upload = rewrite_upload(
+            lease.keep_alive(iter_stream(stream, expected_length=content_length)),
+            boundary=boundary,
+            user_id=user.upstream_id,
+        )
+        job = _create_job(user=user, upload=upload)
+    logger.info(
+        "conversion job started",
+        extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
     )
+    return job
+
+
+def _create_job(*, user, upload: RewrittenUpload) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
     except errors.ActiveJobExists as exc:
@@ -92,10 +111,9 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
             "version": (fields.get("version") or "")[:32],
         },
     )
-    logger.info(
-        "conversion job started",
-        extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
-    )
+    if job is None:
+        # The converter answered with the id of another user's job: a bad answer.
+        raise errors.ConverterUnavailable()
     return job
 
 
@@ -248,10 +266,8 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
 def _saved_model(job: ConversionJob) -> NefModel | None:
     model = NefModel.objects.filter(source_job=job).first()
     if model is not None and model.deleted_at is not None:
-        # Saving again after deleting brings the model back.
-        model.deleted_at = None
-        model.name = model_available_name(owner=model.owner, wanted=model.name)
-        model.save(update_fields=["deleted_at", "name", "updated_at"])
+        # Saving again after deleting brings the model back (renamed if its name was reused).
+        model = model_restore(model=model)
     return model
 
 

@@ -63,7 +63,9 @@ _DISPOSITION_TYPE = re.compile(rf"\s*{_TOKEN}\s*")
 _DISPOSITION_PARAM = re.compile(rf'\s*;\s*({_TOKEN})\s*=\s*(?:{_TOKEN}|"(?:[^"\\]|\\.)*")\s*')
 # RFC 6838 restricted names, without parameters.
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-_FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+# Dropped from file names rather than escaped: parsers disagree on backslash
+# escapes inside quoted strings, and a control character has no place in a header.
+_FILENAME_UNSAFE = re.compile(r'["\x00-\x1f\x7f-\x9f]')
 _DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
 
@@ -367,7 +369,7 @@ class _Form:
     def _head(self, name: str, filename: str | None = None, media_type: str = "") -> bytes:
         head = f'Content-Disposition: form-data; name="{name}"'
         if filename is not None:
-            head += f'; filename="{_quote(filename)}"\r\nContent-Type: {media_type}'
+            head += f'; filename="{filename}"\r\nContent-Type: {media_type}'
         return self._delimiter + b"\r\n" + head.encode() + b"\r\n\r\n"
 
 
@@ -419,17 +421,14 @@ def _disposition_params(value: str) -> list[str]:
 
 
 def _safe_filename(filename: str) -> str | None:
-    """The last path segment, without control characters; None if nothing is left.
+    """The last path segment, without quotes or control characters; None if
+    nothing is left (the part is then refused with "The file needs a valid name").
 
-    Browsers send only the name, but other clients send paths (both separators).
+    Browsers send only the name, but other clients send paths (both separators),
+    so no backslash survives either: the name needs no escaping at all.
     """
     name = _FILENAME_UNSAFE.sub("", re.split(r"[/\\]", filename)[-1]).strip()
     return None if name in {"", ".", ".."} else name
-
-
-def _quote(filename: str) -> str:
-    # No backslash survives _safe_filename; escaping it too keeps this safe alone.
-    return filename.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _invalid(name: str, message) -> ValidationFailed:

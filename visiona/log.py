@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 from datetime import UTC, datetime
 
 # Set by RequestIdMiddleware for the duration of one request (per thread).
@@ -15,6 +16,21 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "asctime",
     "request_id",
 }
+
+
+# Query parameters whose values are secrets: a delegated download token, OAuth
+# codes and tokens. Every line is masked, whoever wrote it: runserver logs the
+# request line of each 4xx, query string included (a refused FAA download in
+# development), and Django's 5xx lines carry the request with its query.
+_SECRET_QUERY_VALUE = re.compile(
+    r"([?&](?:access_token|id_token|refresh_token|client_secret|code)=)[^&\s\"'#<>]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret query parameters replaced."""
+    return _SECRET_QUERY_VALUE.sub(r"\1[redacted]", text)
 
 
 def current_request_id() -> str:
@@ -45,4 +61,11 @@ class JsonFormatter(logging.Formatter):
                 payload[key] = value
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        return redact(json.dumps(payload, default=str, ensure_ascii=False))
+
+
+class TextFormatter(logging.Formatter):
+    """The development format, masked like the JSON one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

@@ -466,6 +466,7 @@ LOGGING = {
     "formatters": {
         "json": {"()": "visiona.log.JsonFormatter"},
         "text": {
+            "class": "visiona.log.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
     },
@@ -480,7 +481,9 @@ LOGGING = {
     "loggers": {
         # Django logs 4xx/5xx itself; our own lines carry the details.
         "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
+        # Django's own default gives runserver's log no handler and no
+        # propagation (Python's last resort prints it raw): ours masks secrets.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # Axes narrates every attempt at INFO; its warnings (failures, lockouts) remain.
         "axes": {"level": "WARNING"},
     },

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import requests
@@ -125,7 +125,8 @@ def _datetime(value: object) -> datetime | None:
         return None
     if parsed is None:
         return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+    # A time without an offset is the converter's UTC (its clock and JSON are UTC).
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 # --- Calls ---------------------------------------------------------------------
@@ -133,10 +134,6 @@ def _datetime(value: object) -> datetime | None:
 
 def _url(path: str) -> str:
     return settings.CONVERTER_BASE_URL.rstrip("/") + path
-
-
-def _auth(scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {member_center.service_token(scope)}"}
 
 
 class _Body:
@@ -165,7 +162,8 @@ class _Body:
 def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
     """Stream a multipart form to the converter. Never retried: it can't be replayed."""
     wrapped = _Body(body)
-    headers = {"Content-Type": content_type, **_auth(member_center.SCOPE_JOB_WRITE)}
+    token = member_center.bearer(member_center.SCOPE_JOB_WRITE)
+    headers = {"Content-Type": content_type, **token.authorization}
     try:
         response = http.call(
             "POST",
@@ -184,8 +182,13 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
         # The converter answered before we finished sending (it may have
         # rejected early); what broke on our side is the real story.
         raise wrapped.error
+    if response.status_code in member_center.REFUSED_STATUSES:
+        # Dropped, so the next upload carries a new token; this one cannot be replayed.
+        if member_center.drop_refused_token(token, status=response.status_code):
+            raise errors.IdpMisconfigured()
+        raise errors.UploadNotAccepted()
     if response.status_code not in (200, 201):
-        _fail(response, member_center.SCOPE_JOB_WRITE)
+        _fail(response)
     return JobSnapshot.from_json(http.json_or_none(response))
 
 
@@ -230,7 +233,7 @@ def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
         json=payload,
     )
     if response.status_code != 200:
-        _fail(response, member_center.SCOPE_JOB_WRITE)
+        _fail(response)
     body = http.json_or_none(response)
     promoted = body.get("promoted") if isinstance(body, dict) else None
     if not isinstance(promoted, list) or not promoted or not isinstance(promoted[0], dict):
@@ -249,7 +252,7 @@ def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> request
         **kwargs,
     )
     if response.status_code != 200:
-        _fail(response, member_center.SCOPE_JOB_READ)
+        _fail(response)
     return response
 
 
@@ -269,16 +272,20 @@ _CONFLICTS: dict[str, type[AppError]] = {
 }
 
 
-def _fail(response: requests.Response, scope: str) -> None:
-    """Raise the visionA error for a converter answer that is not a success."""
+def _fail(response: requests.Response) -> None:
+    """Raise the visionA error for a converter answer that is not a success.
+
+    A refused token (401/403) reaches here only once a new token was refused
+    too (``call_with_service_token``): our own credentials are wrong.
+    """
     status = response.status_code
     code = http.error_code(response)
     details = http.error_details(response)
     if status in (400, 422):
         raise ValidationFailed.for_fields(_field_errors(details))
-    if status == 401:
-        member_center.forget_service_token(scope)  # revoked or rotated: fetch anew next time
-    elif status == 404:
+    if status in member_center.REFUSED_STATUSES:
+        raise errors.IdpMisconfigured()
+    if status == 404:
         raise errors.JobNotFound()
     elif status == 409 and code == "user_has_active_job":
         raise errors.ActiveJobExists(details={"active_job": _active_job(details)})
@@ -290,6 +297,8 @@ def _fail(response: requests.Response, scope: str) -> None:
         raise errors.ServiceBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()
+    elif status == 503 and code == "auth_service_unavailable":
+        raise errors.IdpUnavailable()  # the converter could not check our token with MC
     http.logger.error("converter answered an error", extra={"status": status, "code": code})
     raise errors.ConverterUnavailable()
 

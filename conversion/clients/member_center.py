@@ -30,10 +30,35 @@ SCOPE_JOB_READ = "converter:job.read"
 SCOPE_FILES_READ = "files:download.read"
 SCOPE_FILES_DELEGATE = "files:download.delegate"
 
-# Refresh this long before the token expires, so it never expires in flight.
+# Refresh this long before the token expires, so it never expires in flight...
 REFRESH_MARGIN_SECONDS = 15
+# ...but never more than this share of its lifetime: a margin as long as a
+# short token's life would make every caller fetch its own (a stampede).
+REFRESH_MARGIN_MAX_SHARE = 0.5
+# Statuses by which an upstream refuses our bearer token (revoked, keys
+# rotated, or our client lacks the scope or tenant).
+REFUSED_STATUSES = frozenset({401, 403})
+# A token fetched after a refusal and refused too, within this window, means
+# our own credentials are wrong: a new token would not help.
+REFUSAL_WINDOW_SECONDS = 5 * 60
 DOWNLOAD_TOKEN_TTL_SECONDS = 300
 BACKOFF = (1, 2)
+
+
+@dataclass(frozen=True)
+class ServiceToken:
+    """A bearer token for one scope, and whether it replaced a refused one."""
+
+    scope: str
+    value: str
+    after_refusal: bool = False
+
+    @property
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.value}"}
+
+    def __repr__(self) -> str:  # keep the secret out of tracebacks and logs
+        return f"ServiceToken(scope={self.scope!r}, after_refusal={self.after_refusal})"
 
 
 @dataclass(frozen=True)
@@ -53,54 +78,98 @@ def _cache_key(scope: str) -> str:
     return "mc:service-token:" + hashlib.sha256(scope.encode()).hexdigest()[:32]
 
 
+def _refusal_key(scope: str) -> str:
+    return _cache_key(scope) + ":refused"
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before expiry a token of ``lifetime`` seconds is refreshed."""
+    return min(REFRESH_MARGIN_SECONDS, lifetime * REFRESH_MARGIN_MAX_SHARE)
+
+
 def service_token(scope: str) -> str:
     """A bearer token for ``scope``, from the shared cache or one fresh fetch."""
+    return bearer(scope).value
+
+
+def bearer(scope: str) -> ServiceToken:
+    """The service token for ``scope``, with what a refusal of it would mean."""
     key = _cache_key(scope)
     for _ in range(2):
         try:
             cached = single_flight(
                 key,
                 lambda: _fetch_service_token(scope),
-                ttl=lambda value: max(
-                    value["expires_at"] - time.time() - REFRESH_MARGIN_SECONDS, 1
-                ),
+                # Whole seconds: Redis drops a key whose timeout rounds down to 0.
+                ttl=lambda value: max(value["refresh_at"] - time.time(), 1),
                 wait=20,
             )
         except SingleFlightTimeout:
             raise errors.IdpUnavailable() from None
-        if time.time() < cached["expires_at"] - REFRESH_MARGIN_SECONDS:
-            return cached["token"]
-        # Inside the margin (another instance's clock, a cache that outlived
-        # the token): drop it and fetch once more.
-        cache.delete(key)
-    # A token whose whole lifetime is shorter than the margin: use it as it is.
-    return cached["token"]
+        # An entry cached before refresh_at existed falls back to the fixed margin.
+        refresh_at = cached.get("refresh_at", cached["expires_at"] - REFRESH_MARGIN_SECONDS)
+        if time.time() < refresh_at:
+            break
+        # Past its refresh time (another instance's clock, a cache that outlived
+        # the entry): drop this entry, unless someone replaced it already.
+        _drop(scope, cached["token"])
+    # Used as it is on the second round: better than a fetch per caller.
+    return ServiceToken(scope, cached["token"], cached.get("after_refusal", False))
 
 
 def call_with_service_token(method: str, url: str, *, scope: str, **kwargs) -> requests.Response:
     """``http.call`` carrying a service token for ``scope``, for calls that can be
-    replayed. A token refused with 401 (keys rotated, token revoked) is dropped
+    replayed. A refused token (401/403: keys rotated, token revoked) is dropped
     and replaced once, before anything of the answer is used, so callers never
-    see a rotation. Raises ``http.UpstreamUnreachable`` like ``http.call``.
+    see a rotation. A refusal still returned means a new token did not help:
+    our own credentials are wrong. Raises ``http.UpstreamUnreachable`` like
+    ``http.call``.
     """
     for attempt in (1, 2):
-        headers = {"Authorization": f"Bearer {service_token(scope)}"}
-        response = http.call(method, url, headers=headers, **kwargs)
-        if response.status_code != 401 or attempt == 2:
+        token = bearer(scope)
+        response = http.call(method, url, headers=token.authorization, **kwargs)
+        if response.status_code not in REFUSED_STATUSES:
+            return response
+        credentials_wrong = drop_refused_token(token, status=response.status_code)
+        if credentials_wrong or attempt == 2:
             return response
         response.close()
-        forget_service_token(scope)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def forget_service_token(scope: str) -> None:
-    """Drop a token an upstream refused (revoked, rotated keys)."""
-    cache.delete(_cache_key(scope))
+def drop_refused_token(token: ServiceToken, *, status: int) -> bool:
+    """An upstream refused ``token``: drop it, so the next call fetches a new one.
+
+    True when the token was itself fetched after a recent refusal: then our
+    client id, secret, scopes or tenant are wrong, and a new token won't help.
+    """
+    _drop(token.scope, token.value)
+    refusal_key = _refusal_key(token.scope)
+    if token.after_refusal and cache.get(refusal_key) is not None:
+        http.logger.error(
+            "upstream refused a replaced service token",
+            extra={"status": status, "scope": token.scope},
+        )
+        return True
+    http.logger.warning(
+        "upstream refused a service token", extra={"status": status, "scope": token.scope}
+    )
+    cache.add(refusal_key, True, REFUSAL_WINDOW_SECONDS)
+    return False
+
+
+def _drop(scope: str, token: str) -> None:
+    # Only this token: a newer one another caller stored meanwhile stays.
+    key = _cache_key(scope)
+    cached = cache.get(key)
+    if isinstance(cached, dict) and cached.get("token") == token:
+        cache.delete(key)
 
 
 def _fetch_service_token(scope: str) -> dict:
     if not settings.MC_SERVICE_CLIENT_ID:
         raise errors.IdpMisconfigured()
+    after_refusal = cache.get(_refusal_key(scope)) is not None
     try:
         response = http.call(
             "POST",
@@ -129,7 +198,13 @@ def _fetch_service_token(scope: str) -> dict:
     expires_in = body.get("expires_in")
     if not isinstance(expires_in, int | float) or expires_in <= 0:
         expires_in = 60  # unknown lifetime: use it briefly, then ask again
-    return {"token": token, "expires_at": time.time() + float(expires_in)}
+    now = time.time()
+    return {
+        "token": token,
+        "expires_at": now + expires_in,
+        "refresh_at": now + expires_in - refresh_margin(expires_in),
+        "after_refusal": after_refusal,
+    }
 
 
 def download_token(
@@ -143,7 +218,7 @@ def download_token(
         "method": "GET",
         "expires_in_seconds": ttl_seconds,
     }
-    bearer = service_token(SCOPE_FILES_DELEGATE)
+    service = bearer(SCOPE_FILES_DELEGATE)
     try:
         response = http.call(
             "POST",
@@ -152,12 +227,13 @@ def download_token(
             endpoint=DOWNLOAD_TOKENS_PATH,
             backoff=BACKOFF,
             json=payload,
-            headers={"Authorization": f"Bearer {bearer}"},
+            headers=service.authorization,
         )
     except http.UpstreamUnreachable:
         raise errors.McTokenUnavailable() from None
-    if response.status_code in (401, 403):
-        forget_service_token(SCOPE_FILES_DELEGATE)
+    if response.status_code in REFUSED_STATUSES:
+        # Maybe our service token (rotated keys): the next download gets a new one.
+        _drop(service.scope, service.value)
     if response.status_code >= 500:
         raise errors.McTokenUnavailable()
     if response.status_code not in (200, 201):

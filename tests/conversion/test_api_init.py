@@ -183,3 +183,55 @@ def test_an_account_id_the_converter_cannot_take_is_refused_clearly(make_user, u
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "account_not_usable"
     assert not any("/api/v1/jobs" in call.request.url for call in upstream.calls)
+
+
+def test_a_new_job_with_another_users_id_is_never_handed_over(alice_client, bob, upstream):
+    taken = job_json(status="running")
+    ConversionJob.objects.create(
+        job_id=taken["job_id"],
+        owner=bob,
+        chip="KL720",
+        filename="bobs.onnx",
+        status="running",
+        created_at=taken["created_at"],
+        expires_at=taken["expires_at"],
+    )
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+
+    def create(request):
+        parse_upstream_form(request)
+        return 201, {}, json.dumps({**taken, "status": "created", "stage": None})
+
+    upstream.add_callback(responses.POST, f"{CONVERTER}/api/v1/jobs", callback=create)
+    response = post_upload(alice_client, multipart_body(standard_parts()))
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "converter_unavailable"
+    assert taken["job_id"] not in response.content.decode()
+    job = ConversionJob.objects.get(job_id=taken["job_id"])
+    assert (job.owner, job.status, job.filename) == (bob, "running", "bobs.onnx")
+
+
+def test_an_upload_refused_for_its_token_asks_to_upload_again(alice_client, upstream):
+    # Keys rotated: the cached token is refused. The stream cannot be replayed,
+    # but the token is dropped, so the next upload goes through.
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+    answers = iter([401, 201])
+
+    def create(request):
+        parse_upstream_form(request)
+        status = next(answers)
+        if status == 401:
+            body = {"error": {"code": "invalid_token", "message": "m", "details": {}}}
+            return 401, {}, json.dumps(body)
+        return 201, {}, json.dumps(job_json(status="created", stage=None))
+
+    upstream.add_callback(responses.POST, f"{CONVERTER}/api/v1/jobs", callback=create)
+    first = post_upload(alice_client, multipart_body(standard_parts()))
+    assert first.status_code == 503
+    error = first.json()["error"]
+    assert error["code"] == "upload_not_accepted"
+    assert "again" in error["message"]
+    second = post_upload(alice_client, multipart_body(standard_parts()))
+    assert second.status_code == 201, second.content
+    fetches = [c for c in upstream.calls if c.request.url.endswith("/oauth/token")]
+    assert sum("job.write" in c.request.body for c in fetches) == 2  # the refused one, a new one

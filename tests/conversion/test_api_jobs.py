@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -185,3 +186,44 @@ def test_a_job_the_converter_lost_is_failed_and_no_longer_blocks(alice_client, a
     body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
     assert body["status"] == "failed"
     assert body["error"]["code"] == "job_lost"
+
+
+def test_a_poll_takes_times_without_an_offset_as_utc(alice_client, alice, upstream):
+    # The converter may write "2026-11-24T10:00:00" (no Z): that is UTC, not a 500.
+    job = job_json(status="running")
+    own(alice, {**job, "status": "created"})
+    naive = {"created_at": "2026-11-24T10:00:00", "updated_at": "2026-11-24T10:05:00.123"}
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json={**job, **naive})
+    response = alice_client.get(f"/api/conversion/{job['job_id']}")
+    assert response.status_code == 200, response.content
+    assert response.json()["created_at"].startswith("2026-11-24T10:00:00")
+    stored = ConversionJob.objects.get(job_id=job["job_id"])
+    assert stored.created_at == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def test_a_job_the_converter_files_under_another_owner_is_never_handed_over(
+    alice_client, alice, bob, upstream
+):
+    # The row says Bob's; the converter lists it under Alice's id (a mix-up
+    # upstream, or ids reused): Alice must not get it, Bob must keep it.
+    job = job_json(status="running")
+    own(bob, job)
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [job], "total": 1})
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
+    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert ConversionJob.objects.get(job_id=job["job_id"]).owner == bob
+    assert alice_client.get(f"/api/conversion/{job['job_id']}").status_code == 404
+
+
+def test_a_converter_refusing_even_a_new_token_is_idp_misconfigured(alice_client, alice, upstream):
+    job = job_json(status="running")
+    own(alice, job)
+    refused = {"error": {"code": "insufficient_scope", "message": "m", "details": {}}}
+    upstream.add(
+        responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", status=403, json=refused
+    )
+    response = alice_client.get(f"/api/conversion/{job['job_id']}")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "idp_misconfigured"
+    assert "support" in error["message"]

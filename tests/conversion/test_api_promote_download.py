@@ -14,7 +14,9 @@ from django.db import connection
 from django.test import Client
 
 from conversion.models import ConversionJob
+from models_repo.choices import ModelSource
 from models_repo.models import NefModel
+from models_repo.services import model_create_from_stream, model_delete
 from tests.conversion.upstreams import (
     CONVERTER,
     FAA,
@@ -184,3 +186,37 @@ def test_download_before_completion_is_a_409(alice_client, alice, upstream):
     response = alice_client.get(f"/api/conversion/{job['job_id']}/download")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "job_not_completed"
+
+
+def test_saving_a_deleted_model_again_brings_it_back(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    url = f"/api/conversion/{job['job_id']}/promote-to-models"
+    first = alice_client.post(url).json()["model"]
+    model_delete(model=NefModel.objects.get(pk=first["id"]))
+    # Meanwhile another model took the name: the revived one must not clash.
+    model_create_from_stream(
+        owner=alice,
+        name=first["name"],
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="yolo.nef",
+        chunks=[b"another NEF"],
+    )
+    again = alice_client.post(url).json()["model"]
+    assert again["id"] == first["id"]
+    revived = NefModel.objects.get(pk=first["id"])
+    assert revived.deleted_at is None
+    assert revived.name == "yolo (2)"
+    assert NefModel.objects.live().filter(owner=alice).count() == 2
+
+
+def test_a_converter_that_cannot_reach_member_center_is_idp_unavailable(
+    alice_client, alice, upstream
+):
+    job = completed_job(alice)
+    down = {"error": {"code": "auth_service_unavailable", "message": "m", "details": {}}}
+    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), status=503, json=down)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "idp_unavailable"
+    assert NefModel.objects.count() == 0

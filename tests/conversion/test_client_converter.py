@@ -15,7 +15,7 @@ from responses import matchers
 
 from conversion import errors
 from conversion.clients import converter
-from tests.conversion.upstreams import CONVERTER, job_json
+from tests.conversion.upstreams import CONVERTER, MC, job_json
 from visiona.errors import PayloadTooLarge, ValidationFailed
 
 JOB = str(uuid.uuid4())
@@ -238,8 +238,9 @@ def test_a_whole_body_arrives_chunked(real_converter):
         (409, envelope("user_has_active_job", active_job_id=JOB), errors.ActiveJobExists),
         (503, envelope("service_busy"), errors.ServiceBusy),
         (429, envelope("rate_limit_exceeded"), errors.ServiceBusy),
-        (401, envelope("invalid_token"), errors.ConverterUnavailable),
-        (403, envelope("insufficient_scope"), errors.ConverterUnavailable),
+        (401, envelope("invalid_token"), errors.UploadNotAccepted),
+        (403, envelope("insufficient_scope"), errors.UploadNotAccepted),
+        (503, envelope("auth_service_unavailable"), errors.IdpUnavailable),
         (500, envelope("internal_error"), errors.ConverterUnavailable),
         (501, envelope("not_implemented"), errors.ConverterUnavailable),
         (502, b"<html>", errors.ConverterUnavailable),
@@ -307,9 +308,18 @@ def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
     assert token_fetches(upstream) == 2  # the refused token was dropped, a new one used
 
 
-def test_a_token_refused_twice_is_converter_unavailable(upstream):
-    calls = upstream.get(JOB_URL, status=401, json=envelope("invalid_token"))
-    with pytest.raises(errors.ConverterUnavailable):
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_read_token_is_replaced_too(upstream, status):
+    upstream.get(JOB_URL, status=status, json=envelope("insufficient_scope"))
+    upstream.get(JOB_URL, json=job_json(JOB))
+    assert converter.get_job(JOB).job_id == JOB
+    assert token_fetches(upstream) == 2
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_replaced_token_refused_too_means_our_credentials_are_wrong(upstream, status):
+    calls = upstream.get(JOB_URL, status=status, json=envelope("invalid_token"))
+    with pytest.raises(errors.IdpMisconfigured):
         converter.get_job(JOB)
     assert (calls.call_count, token_fetches(upstream)) == (2, 2)
 
@@ -321,11 +331,51 @@ def test_promote_replaces_a_refused_token_too(upstream):
     assert converter.promote(JOB, user_id="u", target_object_key="k")["size_bytes"] == 1
 
 
-def test_the_upload_is_not_replayed_on_a_refused_token(upstream):
-    calls = upstream.post(JOBS_URL, status=401, json=envelope("token_expired"))
-    with pytest.raises(errors.ConverterUnavailable):
-        converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
-    assert calls.call_count == 1
+def test_promote_answered_auth_service_unavailable_is_idp_unavailable(upstream):
+    upstream.post(f"{JOB_URL}/promote", status=503, json=envelope("auth_service_unavailable"))
+    with pytest.raises(errors.IdpUnavailable):
+        converter.promote(JOB, user_id="u", target_object_key="k")
+
+
+def create():
+    return converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
+
+
+def test_a_refused_upload_is_not_replayed_but_the_next_one_gets_a_new_token(upstream):
+    upstream.replace(
+        responses.POST,
+        f"{MC}/oauth/token",
+        json={"access_token": "rotated-away", "expires_in": 3600},
+    )
+    refused = upstream.post(
+        JOBS_URL,
+        status=401,
+        json=envelope("invalid_token"),
+        match=[matchers.header_matcher({"Authorization": "Bearer rotated-away"})],
+    )
+    with pytest.raises(errors.UploadNotAccepted):
+        create()
+    assert refused.call_count == 1  # never replayed: the stream is gone
+    upstream.replace(
+        responses.POST, f"{MC}/oauth/token", json={"access_token": "new", "expires_in": 3600}
+    )
+    upstream.post(
+        JOBS_URL,
+        status=201,
+        json=job_json(JOB, status="created", stage=None),
+        match=[matchers.header_matcher({"Authorization": "Bearer new"})],
+    )
+    assert create().job_id == JOB
+    assert token_fetches(upstream) == 2
+
+
+def test_an_upload_refusing_the_replacement_token_is_idp_misconfigured(upstream):
+    upstream.post(JOBS_URL, status=403, json=envelope("insufficient_scope"))
+    with pytest.raises(errors.UploadNotAccepted):
+        create()
+    with pytest.raises(errors.IdpMisconfigured):
+        create()
+    assert token_fetches(upstream) == 2
 
 
 def test_promote_sends_the_target_and_user(upstream):

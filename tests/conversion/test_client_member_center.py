@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -83,6 +84,44 @@ def test_a_token_is_refreshed_fifteen_seconds_before_it_expires(mc, monkeypatch)
     clock.time = lambda: start + 86
     member_center.service_token("s")
     assert calls.call_count == 2
+
+
+@pytest.mark.parametrize(("lifetime", "refreshed_after"), [(30, 15), (10, 5), (2, 1)])
+def test_a_short_token_is_refreshed_at_half_its_life(mc, monkeypatch, lifetime, refreshed_after):
+    calls = mc.post(TOKEN_URL, json=token_answer(expires_in=lifetime))
+    clock = SimpleNamespace(time=time.time)
+    start = clock.time()
+    monkeypatch.setattr(member_center, "time", clock)
+    member_center.service_token("s")
+    clock.time = lambda: start + refreshed_after - 0.2
+    member_center.service_token("s")
+    assert calls.call_count == 1
+    clock.time = lambda: start + refreshed_after + 0.2
+    member_center.service_token("s")
+    assert calls.call_count == 2
+
+
+@pytest.mark.parametrize("lifetime", [15, 10, 5])
+def test_a_hundred_callers_of_a_short_token_share_one_fetch(mc, lifetime):
+    def slow_token(request):
+        time.sleep(0.2)  # every caller piles up behind the one fetch
+        body = {"access_token": "short", "expires_in": lifetime}
+        return (200, {}, json.dumps(body))
+
+    mc.add_callback(responses.POST, TOKEN_URL, callback=slow_token)
+    start, results = threading.Barrier(100), []
+
+    def caller():
+        start.wait()
+        results.append(member_center.service_token("s"))
+
+    threads = [threading.Thread(target=caller) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == ["short"] * 100
+    assert len(mc.calls) == 1
 
 
 def test_failures_are_not_cached(mc):
@@ -204,3 +243,19 @@ def test_download_token_failures(mc, status, error):
     mc.post(DOWNLOAD_URL, status=status, json={"error": "nope"})
     with pytest.raises(error):
         member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_download_token_drops_the_service_token(mc, status):
+    first = mc.post(TOKEN_URL, json=token_answer("rotated-away"))
+    mc.post(DOWNLOAD_URL, status=status, json={"error": "invalid_token"})
+    with pytest.raises(errors.DownloadTokenFailed):
+        member_center.download_token(tenant_id="t", user_id="u", object_key="k")
+    mc.remove(first)
+    mc.post(TOKEN_URL, json=token_answer("new-svc"))
+    mc.post(
+        DOWNLOAD_URL,
+        json={"token": "dl"},
+        match=[matchers.header_matcher({"Authorization": "Bearer new-svc"})],
+    )
+    assert member_center.download_token(tenant_id="t", user_id="u", object_key="k").token == "dl"

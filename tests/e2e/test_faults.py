@@ -6,9 +6,10 @@ import socket
 
 import pytest
 
+from conversion.clients import member_center
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
-from sandbox import faults
+from sandbox import faults, tokens
 from tests.e2e.conftest import standard_form
 from tests.e2e.test_conversion_flow import wait_until_finished
 
@@ -93,3 +94,14 @@ def test_a_stage_failure_shows_as_a_failed_job_with_its_code_and_message(alice_h
     page = alice_http.get(f"/convert/{job_id}/")
     assert "compile_failed" in page.text
     assert job["error"]["message"] in page.text
+
+
+def test_rotated_keys_fail_one_upload_clearly_and_the_next_one_works(alice_http, monkeypatch):
+    member_center.service_token(member_center.SCOPE_JOB_WRITE)  # cached, about to go stale
+    monkeypatch.setattr(tokens, "_SALT", "sandbox.tokens.rotated")  # MC rotates its keys
+    first = alice_http.upload(standard_form())
+    assert first.status_code == 503
+    assert first.json()["error"]["code"] == "upload_not_accepted"
+    assert ConversionJob.objects.count() == 0
+    second = alice_http.upload(standard_form())
+    assert second.status_code == 201, second.text
