@@ -83,19 +83,19 @@ def device_pair(request):
     return render(request, "devices/pair.html", context)
 
 
-def _agent_commands(request, *, server_url: str, code: str) -> dict[str, str]:
+def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[str]]:
+    """The commands, each as its words: a phone wraps a command between words only."""
     wheel = client_package.current_wheel()
-    install = ""
-    if wheel is not None:
-        wheel_url = request.build_absolute_uri(reverse("downloads-file", args=[wheel.name]))
-        install = agent_commands.install_command(wheel_url=wheel_url)
-    return {
-        "install": install,
+    commands = {
         "pair": agent_commands.pair_command(server_url=server_url, code=code),
         "run": agent_commands.run_command(server_url=server_url),
         "demo_pair": agent_commands.pair_command(server_url=server_url, code=code, demo=True),
         "demo_run": agent_commands.run_command(server_url=server_url, demo=True),
     }
+    if wheel is not None:
+        wheel_url = request.build_absolute_uri(reverse("downloads-file", args=[wheel.name]))
+        commands["install"] = agent_commands.install_command(wheel_url=wheel_url)
+    return {name: command.split(" ") for name, command in commands.items()}
 
 
 @login_required

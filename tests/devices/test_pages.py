@@ -38,7 +38,7 @@ def test_the_pair_page_makes_a_code_on_post_only(alice_client):
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     code = re.search(r'id="pairing-code">([A-Z0-9]{4}-[A-Z0-9]{4})<', page).group(1)
-    assert f">visiona-agent pair --server http://testserver --code {code}<" in page
+    assert _commands(page)["pair"] == f"visiona-agent pair --server http://testserver --code {code}"
     assert "devices-pair.js" in page
     data = json.loads(
         re.search(r'id="pairing-data" type="application/json">(.*?)</script>', page).group(1)
@@ -56,7 +56,8 @@ def served_wheel(settings, tmp_path):
 
 
 def _commands(page: str) -> dict[str, str]:
-    return dict(re.findall(r'<code id="command-([\w-]+)">(.*?)</code>', page))
+    found = re.findall(r'<code id="command-([\w-]+)">(.*?)</code>', page)
+    return {name: re.sub(r"<[^>]+>", "", html) for name, html in found}
 
 
 def test_the_pair_page_shows_install_pair_and_run_each_with_a_copy_button(
