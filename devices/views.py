@@ -12,7 +12,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from devices import agent_commands, client_package, selectors, services
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
@@ -150,7 +155,7 @@ def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
 # The agent's package: public, because a device has no session; nothing secret in it.
 
 
-@require_GET
+@require_safe
 def client_downloads(request):
     """What there is to download, with links pip's ``--find-links`` understands too."""
     wheel = client_package.current_wheel()
@@ -163,7 +168,7 @@ def client_downloads(request):
     return render(request, "devices/downloads.html", context)
 
 
-@require_GET
+@require_safe
 def client_download(request, filename: str):
     wheel = client_package.current_wheel()
     if wheel is None:

@@ -46,6 +46,7 @@ def test_it_is_served_signed_out_as_a_download(client, served):
     assert response["Content-Type"] == "application/octet-stream"
     assert f'filename="{served.name}"' in response["Content-Disposition"]
     assert b"".join(response.streaming_content) == served.read_bytes()
+    assert client.head(f"/downloads/{served.name}").status_code == 200
 
 
 def test_the_index_links_it_with_its_hash(client, served):
