@@ -16,13 +16,15 @@ RUN pip install -r requirements.txt
 COPY . .
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
 # (a copied .env.example works), owned by the app's user; mount a volume there.
-# collectstatic writes /app/staticfiles, outside it, so a volume never hides the files.
+# collectstatic writes /app/staticfiles and build_client the agent's wheel to /app/downloads
+# (served at /downloads/), both outside it, so a volume never hides the files.
 # It needs settings to import; these throwaway values never reach runtime.
 RUN useradd --system --uid 10001 --home-dir /app/var visiona \
     && mkdir -p /app/var \
     && chown visiona /app/var \
     && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
-    ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data python manage.py collectstatic --no-input \
+    ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data sh -c \
+    "python manage.py collectstatic --no-input && python manage.py build_client" \
     && rm -rf /tmp/build-data
 
 USER visiona

@@ -27,6 +27,7 @@ install-dev: $(BIN)/python
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py ensure_sample_user
+	$(RUN_ENV) $(BIN)/python manage.py build_client
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
@@ -45,4 +46,4 @@ messages:
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var downloads .pytest_cache

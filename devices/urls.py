@@ -1,4 +1,5 @@
-"""Device URLs, mounted by visiona/urls.py at /devices/, /api/devices/ and /api/agent/."""
+"""Device URLs, mounted by visiona/urls.py at /devices/, /api/devices/, /api/agent/
+and /downloads/ (the agent's package)."""
 
 from django.urls import path
 
@@ -39,4 +40,9 @@ agent_api_urlpatterns = [
     path("pair", agent.AgentPairApi.as_view(), name="api-agent-pair"),
     path("heartbeat", agent.AgentHeartbeatApi.as_view(), name="api-agent-heartbeat"),
     path("me", agent.AgentMeApi.as_view(), name="api-agent-me"),
+]
+
+download_urlpatterns = [
+    path("", views.client_downloads, name="downloads"),
+    path("<str:filename>", views.client_download, name="downloads-file"),
 ]

@@ -1,4 +1,4 @@
-"""Device pages: list, pair, detail, rename, unpair, revoke a token."""
+"""Device pages: list, pair, detail, rename, unpair, revoke a token; the agent's download."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
-from devices import selectors, services
-from devices.agent_client import agent_command_line
+from devices import agent_commands, client_package, selectors, services
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
 from devices.forms import DeviceRenameForm
 from devices.models import Device
@@ -59,18 +63,19 @@ def device_pair(request):
             messages.error(request, exc.message)
             return render(request, "devices/pair.html", context, status=exc.status)
         pairing_code = issued.pairing_code
+        server_url = request.build_absolute_uri("/")
         context |= {
             "code": issued.code,
             "pairing_code": pairing_code,
-            "agent_command": agent_command_line(
-                server_url=request.build_absolute_uri("/"), code=issued.code
-            ),
+            "commands": _agent_commands(request, server_url=server_url, code=issued.code),
             "pairing_data": {
                 "statusUrl": reverse("api-devices-pairing-code", args=[pairing_code.public_id]),
                 "devicesUrl": reverse("devices"),
                 "expiresAt": pairing_code.expires_at.isoformat(),
                 "pollIntervalMs": PAIRING_POLL_INTERVAL_MS,
                 "messages": {
+                    "copied": _("Copied"),
+                    "copyFailed": _("Selected. Copy it by hand."),
                     "waiting": _("Waiting for the device to connect…"),
                     "paired": _("Paired: %(name)s. Opening the device…"),
                     "expired": _("This code has expired. Create a new one."),
@@ -81,6 +86,21 @@ def device_pair(request):
             },
         }
     return render(request, "devices/pair.html", context)
+
+
+def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[str]]:
+    """The commands, each as its words: a phone wraps a command between words only."""
+    wheel = client_package.current_wheel()
+    commands = {
+        "pair": agent_commands.pair_command(server_url=server_url, code=code),
+        "run": agent_commands.run_command(server_url=server_url),
+        "demo_pair": agent_commands.pair_command(server_url=server_url, code=code, demo=True),
+        "demo_run": agent_commands.run_command(server_url=server_url, demo=True),
+    }
+    if wheel is not None:
+        wheel_url = request.build_absolute_uri(reverse("downloads-file", args=[wheel.name]))
+        commands["install"] = agent_commands.install_command(wheel_url=wheel_url)
+    return {name: command.split(" ") for name, command in commands.items()}
 
 
 @login_required
@@ -130,3 +150,52 @@ def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
     services.device_token_revoke(device_token=device_token)
     messages.success(request, _("The token is revoked. The agent must pair again to connect."))
     return redirect("devices-detail", device_id=device.pk)
+
+
+# The agent's package: public, because a device has no session; nothing secret in it.
+
+
+@require_safe
+def client_downloads(request):
+    """What there is to download, with links pip's ``--find-links`` understands too."""
+    wheel = client_package.current_wheel()
+    context = {"wheel": wheel}
+    if wheel is not None:
+        context["sha256"] = client_package.wheel_sha256(wheel)
+        context["install"] = agent_commands.install_command(
+            wheel_url=request.build_absolute_uri(reverse("downloads-file", args=[wheel.name]))
+        )
+    return render(request, "devices/downloads.html", context)
+
+
+@require_safe
+def client_download(request, filename: str):
+    wheel = client_package.current_wheel()
+    if wheel is None:
+        return _download_not_found(
+            _(
+                "The visionA agent package is not built on this server. "
+                "An operator can build it with: python manage.py build_client"
+            )
+        )
+    # Only the current wheel, matched by its whole name: no other file is reachable.
+    if filename != wheel.name:
+        return _download_not_found(
+            _("There is no %(name)s here. The agent package is %(wheel)s.")
+            % {"name": filename, "wheel": wheel.name}
+        )
+    response = FileResponse(
+        wheel.open("rb"),
+        as_attachment=True,
+        filename=wheel.name,
+        content_type="application/octet-stream",
+    )
+    # The version is in the name, but a rebuild of the same version replaces the file.
+    response["Cache-Control"] = "no-cache"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _download_not_found(message: str) -> HttpResponseNotFound:
+    # Plain text: read by pip and curl as much as by people.
+    return HttpResponseNotFound(message + "\n", content_type="text/plain; charset=utf-8")

@@ -23,6 +23,9 @@ from visiona.settings import *  # noqa: F403
 # FAA_BASE_URL or MC_SERVICE_* apply: tests set upstreams themselves.
 VISIONA_SANDBOX = True
 
+# Tests build the agent's wheel where they choose, never into the checkout.
+CLIENT_DOWNLOADS_DIR = DATA_DIR / "downloads"  # noqa: F405
+
 # Hashing passwords at full strength only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -16,7 +16,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 pytestmark = pytest.mark.django_db
 
 # URL names that must work signed out: health, system info, the sign-in flow,
-# language switching and the translation catalogue for scripts.
+# language switching, the translation catalogue for scripts and the agent's download.
 PUBLIC_NAMES = {
     "healthz",
     "api-system-info",
@@ -28,6 +28,9 @@ PUBLIC_NAMES = {
     "javascript-catalog",
     # The pairing exchange is authenticated by the one-time code itself.
     "api-agent-pair",
+    # The agent's package: a device installs it before it has any credential.
+    "downloads",
+    "downloads-file",
 }
 # Prefixes with their own authentication, checked by their own tests:
 # the agent API (device tokens) answers the same 401 envelope, the sandbox

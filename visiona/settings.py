@@ -353,6 +353,9 @@ DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS = env_int(
 DEVICE_ONLINE_THRESHOLD_SECONDS = env_int("DEVICE_ONLINE_THRESHOLD_SECONDS", 90, minimum=3)
 # A device token expires this many days after pairing; the agent then pairs again.
 DEVICE_TOKEN_TTL_DAYS = env_int("DEVICE_TOKEN_TTL_DAYS", 365, minimum=1)
+# The agent's wheel (`manage.py build_client`), served at /downloads/. Like STATIC_ROOT
+# it belongs to the build (the image), so a volume on the data folder never hides it.
+CLIENT_DOWNLOADS_DIR = BASE_DIR / "downloads"
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

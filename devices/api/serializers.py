@@ -82,7 +82,9 @@ class DeviceDetailOutputSerializer(DeviceOutputSerializer):
 class IssuedPairingCodeSerializer(PairingCodeOutputSerializer):
     code = serializers.CharField(read_only=True, help_text="Shown in this answer only.")
     expires_in_seconds = serializers.IntegerField(read_only=True)
-    agent_command = serializers.CharField(read_only=True)
+    agent_command = serializers.CharField(
+        read_only=True, help_text="The command that pairs the agent (visiona-agent) with this code."
+    )
 
     class Meta(PairingCodeOutputSerializer.Meta):
         fields = [

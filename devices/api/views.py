@@ -10,8 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import selectors, services
-from devices.agent_client import agent_command_line
+from devices import agent_commands, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
     DeviceListSerializer,
@@ -107,7 +106,7 @@ class PairingCodeCreateApi(APIView):
         data = PairingCodeOutputSerializer(issued.pairing_code).data
         data["code"] = issued.code
         data["expires_in_seconds"] = settings.DEVICE_PAIRING_CODE_TTL_MINUTES * 60
-        data["agent_command"] = agent_command_line(
+        data["agent_command"] = agent_commands.pair_command(
             server_url=request.build_absolute_uri("/"), code=issued.code
         )
         response = Response(data, status=status.HTTP_201_CREATED)

@@ -38,13 +38,71 @@ def test_the_pair_page_makes_a_code_on_post_only(alice_client):
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     code = re.search(r'id="pairing-code">([A-Z0-9]{4}-[A-Z0-9]{4})<', page).group(1)
-    assert f"run_agent --server http://testserver --code {code} --serial &lt;serial&gt;" in page
+    assert _commands(page)["pair"] == f"visiona-agent pair --server http://testserver --code {code}"
     assert "devices-pair.js" in page
     data = json.loads(
         re.search(r'id="pairing-data" type="application/json">(.*?)</script>', page).group(1)
     )
     assert data["statusUrl"] == f"/api/devices/pairing-codes/{PairingCode.objects.get().public_id}"
     assert data["expiresAt"]
+
+
+@pytest.fixture
+def served_wheel(settings, tmp_path):
+    settings.CLIENT_DOWNLOADS_DIR = tmp_path
+    wheel = tmp_path / "visiona_client-1.2.3-py3-none-any.whl"
+    wheel.write_bytes(b"PK")
+    return wheel
+
+
+def _commands(page: str) -> dict[str, str]:
+    found = re.findall(r'<code id="command-([\w-]+)">(.*?)</code>', page)
+    return {name: re.sub(r"<[^>]+>", "", html) for name, html in found}
+
+
+def test_the_pair_page_shows_install_pair_and_run_each_with_a_copy_button(
+    alice_client, served_wheel
+):
+    page = alice_client.post("/devices/pair/").content.decode()
+    commands = _commands(page)
+    server = "http://testserver"
+    assert commands["install"] == f"pip install {server}/downloads/{served_wheel.name}"
+    assert commands["pair"].startswith(f"visiona-agent pair --server {server} --code ")
+    assert (
+        commands["run"] == f"visiona-agent run --server {server} --local-url http://127.0.0.1:8765"
+    )
+    assert commands["demo-pair"] == commands["pair"] + " --demo"
+    assert commands["demo-run"] == f"visiona-agent run --server {server} --demo"
+    for name in commands:
+        assert f'data-copy="command-{name}"' in page
+    # No inline script (the Content-Security-Policy has no 'unsafe-inline'): data only.
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert all("src=" in attributes or "application/json" in attributes for attributes in scripts)
+    assert " on" + "click=" not in page
+
+
+def test_without_a_built_package_the_page_says_how_to_build_it(alice_client):
+    page = alice_client.post("/devices/pair/").content.decode()
+    assert "install" not in _commands(page)
+    assert "python manage.py build_client" in page
+    assert "pair" in _commands(page)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+def test_the_help_text_has_no_swallowed_placeholder(alice_client, served_wheel, language):
+    alice_client.cookies["django_language"] = language
+    page = alice_client.post("/devices/pair/").content.decode()
+    # Help text is text: a placeholder in angle brackets would vanish as an unknown tag.
+    assert "<serial" not in page
+    assert "--serial" in page and "--chip" in page
+
+
+def test_the_pair_page_states_the_expiry_once(alice_client, settings):
+    settings.DEVICE_PAIRING_CODE_TTL_MINUTES = 7
+    page = alice_client.post("/devices/pair/").content.decode()
+    text = re.sub(r"<script.*?</script>", "", page, flags=re.S)
+    assert len(re.findall(r"[Ee]xpire", text)) == 1
+    assert re.search(r'id="pairing-countdown">Expires in 7 min.<', text)
 
 
 def test_the_pair_page_says_when_too_many_codes_wait(alice_client, settings):

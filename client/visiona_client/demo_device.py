@@ -1,0 +1,136 @@
+"""A stand-in of the local device API, for trying visionA without a Kneron chip.
+
+It serves on the loopback interface only, and every answer says it is a demo:
+``"demo": true`` in the JSON and an ``X-Visiona-Demo: 1`` header. Its versions
+and its dongle are made up.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import logging
+import platform
+import socket
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from visiona_client import __version__
+
+logger = logging.getLogger(__name__)
+
+DEMO_HOST = "127.0.0.1"
+DEMO_CHIP = "KL720"
+
+
+def demo_serial() -> str:
+    """Stable for one user on one machine, different across machines.
+
+    Serial numbers are unique among a server's live devices, so two people trying
+    the demo against the same visionA must not both claim ``DEMO-0001``.
+    """
+    seed = f"{uuid.getnode()}:{getpass.getuser()}".encode()
+    return f"DEMO-{DEMO_CHIP}-{hashlib.sha256(seed).hexdigest()[:8].upper()}"
+
+
+def system_deps() -> dict[str, Any]:
+    serial = demo_serial()
+    return {
+        "demo": True,
+        "driver": {"name": "Kneron USB driver (demo)", "version": "1.3.0"},
+        "firmware": {"version": "2.2.0", "chip": DEMO_CHIP},
+        "toolchain": {"kneron_plus": "3.1.2", "kneron_toolchain": "0.27.0"},
+        "dongles": [
+            {
+                "chip": DEMO_CHIP,
+                "serial": serial,
+                "firmware_version": "2.2.0",
+                "usb_port": "demo-1",
+                "status": "ready",
+            }
+        ],
+    }
+
+
+def device_info() -> dict[str, Any]:
+    return {
+        "demo": True,
+        "name": socket.gethostname(),
+        "os": f"{platform.system()} {platform.release()}".strip(),
+        "python": platform.python_version(),
+        "agent_version": __version__,
+        "chip": DEMO_CHIP,
+        "serial": demo_serial(),
+    }
+
+
+ROUTES = {"/api/system/deps": system_deps, "/api/device/info": device_info}
+
+
+class DemoHandler(BaseHTTPRequestHandler):
+    server_version = f"visiona-agent-demo/{__version__}"
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Visiona-Demo", "1")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        self._answer(status, {"demo": True, "error": {"code": code, "message": message}})
+
+    def do_GET(self) -> None:
+        route = ROUTES.get(self.path.split("?", 1)[0])
+        if route is None:
+            self._error(404, "not_found", f"The demo device has no {self.path.split('?', 1)[0]}")
+            return
+        self._answer(200, route())
+
+    do_HEAD = do_GET
+
+    def _not_allowed(self) -> None:
+        self._error(405, "method_not_allowed", "The demo device answers GET only.")
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("demo device: " + format, *args)
+
+
+class DemoDevice:
+    """The demo local API in a thread: ``with DemoDevice(port) as demo: demo.url``."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.httpd = ThreadingHTTPServer((DEMO_HOST, port), DemoHandler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="demo-device", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DemoDevice:
+        self._thread.start()
+        logger.info("demo device API (a stand-in, not a real device) at %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> DemoDevice:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,100 @@
+"""The agent (client/) as a user runs it: its own process, over real HTTP.
+
+``agent(...)`` runs ``python -m visiona_client`` with only client/ on its path
+(no Django, no project code), its state in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devices import client_package
+
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
+AGENT_TIMEOUT_SECONDS = 60
+
+
+def agent_environment(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(CLIENT_DIR),
+        "HOME": str(tmp_path / "home"),
+        # The live server is on loopback: no proxy may come between.
+        "NO_PROXY": "*",
+    }
+
+
+@pytest.fixture
+def state_dir(tmp_path) -> Path:
+    return tmp_path / "agent-state"
+
+
+@pytest.fixture
+def agent(tmp_path, state_dir):
+    """Run one agent command to its end: ``agent("status")`` -> CompletedProcess."""
+
+    def run(*arguments: str, state: Path | None = None) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "visiona_client", *arguments]
+        command += ["--state-dir", str(state or state_dir)]
+        return subprocess.run(
+            command,
+            env=agent_environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=AGENT_TIMEOUT_SECONDS,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def start_agent(tmp_path, state_dir):
+    """Start a long-running agent command; it is stopped at the end of the test."""
+    started: list[subprocess.Popen] = []
+
+    def start(*arguments: str) -> subprocess.Popen:
+        command = [sys.executable, "-m", "visiona_client", *arguments]
+        command += ["--state-dir", str(state_dir)]
+        process = subprocess.Popen(
+            command,
+            env=agent_environment(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def wait_for(condition, *, timeout: float = 15.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {condition}")
+
+
+@pytest.fixture(scope="session")
+def built_wheel_dir(tmp_path_factory) -> Path:
+    """The agent's wheel, built once per run the way ``manage.py build_client`` does."""
+    from django.test import override_settings
+
+    folder = tmp_path_factory.mktemp("downloads")
+    with override_settings(CLIENT_DOWNLOADS_DIR=folder):
+        client_package.build_wheel()
+    return folder

@@ -1,0 +1,61 @@
+"""The demo stand-in of the local device API, over real HTTP, labelled as a demo."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from visiona_client.demo_device import DemoDevice
+
+
+@pytest.fixture
+def demo():
+    with DemoDevice() as device:
+        yield device
+
+
+def get(demo, path, method="GET"):
+    return requests.request(method, demo.url + path, timeout=5)
+
+
+def test_it_listens_on_loopback_only(demo):
+    assert demo.url.startswith("http://127.0.0.1:")
+
+
+def test_deps_name_versions_and_the_attached_dongle(demo):
+    response = get(demo, "/api/system/deps")
+    assert response.status_code == 200
+    assert response.headers["X-Visiona-Demo"] == "1"
+    body = response.json()
+    assert body["demo"] is True
+    assert body["driver"]["version"] and body["firmware"]["version"]
+    assert body["toolchain"]
+    [dongle] = body["dongles"]
+    assert dongle["chip"] == "KL720"
+    assert dongle["serial"].startswith("DEMO-KL720-")
+
+
+def test_device_info(demo):
+    response = get(demo, "/api/device/info")
+    assert response.status_code == 200
+    assert response.headers["X-Visiona-Demo"] == "1"
+    assert response.json()["demo"] is True
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/nope", 404), ("POST", "/api/system/deps", 405)]
+)
+def test_anything_else_is_a_labelled_json_error(demo, method, path, status):
+    response = get(demo, path, method)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["X-Visiona-Demo"] == "1"
+    assert response.json()["demo"] is True
+    assert response.json()["error"]["code"]
+
+
+def test_it_answers_concurrent_requests(demo):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: get(demo, "/api/device/info").status_code, range(16)))
+    assert codes == [200] * 16
