@@ -164,12 +164,17 @@ class DemoHandler(BaseHTTPRequestHandler):
         logger.debug("demo device: " + format, *args)
 
 
+class _DemoServer(ThreadingHTTPServer):
+    # Many requests at once come through one tunnel: the default backlog (5) refuses them.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class DemoDevice:
     """The demo local API in a thread: ``with DemoDevice(port) as demo: demo.url``."""
 
     def __init__(self, port: int = 0) -> None:
-        self.httpd = ThreadingHTTPServer((DEMO_HOST, port), DemoHandler)
-        self.httpd.daemon_threads = True
+        self.httpd = _DemoServer((DEMO_HOST, port), DemoHandler)
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="demo-device", daemon=True
         )
