@@ -30,6 +30,8 @@ from devices.models import Device
 from tests.client.conftest import agent_environment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long the test relay waits for a device's answer to start.
+RELAY_TIMEOUT_SECONDS = 2
 
 
 def free_port() -> int:
@@ -68,7 +70,9 @@ class Relay:
             "DATABASE_URL": database_url(),
             "VISIONA_DATA_DIR": str(settings.DATA_DIR),
             "RELAY_INTERNAL_SECRET": settings.RELAY_INTERNAL_SECRET,
-            "RELAY_REQUEST_TIMEOUT_SECONDS": "5",
+            "RELAY_REQUEST_TIMEOUT_SECONDS": str(RELAY_TIMEOUT_SECONDS),
+            # Everything it would say, so a test can check no secret is among it.
+            "LOG_LEVEL": "DEBUG",
         }
         if settings.REDIS_URL:
             env["REDIS_URL"] = settings.REDIS_URL

@@ -65,3 +65,16 @@ def test_revoking_the_token_closes_the_tunnel_and_stops_the_agent(relay, connect
     returncode = wait_for(lambda: connected_agent.process.poll(), timeout=15)
     assert returncode == 3
     assert "visionA refused this device's token" in agent_log(connected_agent.process)
+
+
+def test_neither_process_logs_the_device_token(relay, connected_agent):
+    import json
+
+    token = json.loads((connected_agent.state_dir / "state.json").read_text())["token"]
+    assert relay.get(f"/devices/{connected_agent.device_id}/api/system/deps").status_code == 200
+    relay_output, agent_output = relay.output(), agent_log(connected_agent.process)
+    assert "tunnel open" in relay_output  # it did log, at DEBUG
+    assert "tunnel open" in agent_output
+    for output in (relay_output, agent_output):
+        assert token not in output
+        assert token[4:] not in output

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.relay.conftest import RELAY_TIMEOUT_SECONDS
+
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 MIB = 1024 * 1024
@@ -107,8 +109,18 @@ def test_the_agent_killed_mid_answer_cuts_the_answer_short_fast(relay, connected
     assert after.json()["error"]["code"] == "device_offline"
 
 
-def test_a_local_api_that_does_not_answer_is_502(relay, connected_agent):
-    # The demo answers 404 for an unknown path: relayed as it is, not as an error of ours.
+def test_a_device_too_slow_to_answer_is_504_and_the_tunnel_lives_on(relay, connected_agent):
+    device = f"/devices/{connected_agent.device_id}"
+    started = time.monotonic()
+    slow = relay.get(f"{device}/api/demo/blob?bytes=1&delay={RELAY_TIMEOUT_SECONDS + 3}")
+    assert slow.status_code == 504
+    assert slow.headers["X-Relay-Error"] == "device_timeout"
+    assert time.monotonic() - started < RELAY_TIMEOUT_SECONDS + 1
+    assert relay.get(f"{device}/api/system/deps").status_code == 200
+
+
+def test_an_answer_of_the_local_api_is_relayed_as_it_is(relay, connected_agent):
+    # The demo's 404 for an unknown path is its answer, not an error of the relay's.
     missing = relay.get(f"/devices/{connected_agent.device_id}/api/nope")
     assert missing.status_code == 404
     assert "X-Relay-Error" not in missing.headers
