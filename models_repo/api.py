@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +17,7 @@ from models_repo.errors import ModelFileTooLarge
 from models_repo.models import NefModel
 from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
+from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.chips import Chip
 

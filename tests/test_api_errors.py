@@ -87,3 +87,52 @@ def test_unknown_pages_get_the_404_page(alice_client):
     response = alice_client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+@pytest.fixture
+def csrf_client(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
+
+
+def test_a_missing_csrf_token_is_not_a_permission_problem(csrf_client):
+    body = {"name": "ok", "count": 1}
+    response = csrf_client.post("/api/test/echo", body, content_type="application/json")
+    error = assert_envelope(response, 403, "csrf_failed")
+    assert "X-CSRFToken" in error["message"]
+    assert error["details"] == {"reason": "CSRF cookie not set."}
+
+
+def test_a_wrong_csrf_token_says_so_in_the_users_language(csrf_client):
+    csrf_client.cookies["csrftoken"] = "a" * 32
+    response = csrf_client.post(
+        "/api/test/echo",
+        {"name": "ok", "count": 1},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="b" * 32,
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+    error = assert_envelope(response, 403, "csrf_failed")
+    assert "CSRF" in error["message"] and "X-CSRFToken" in error["message"]
+    assert not error["message"].startswith("The CSRF token")
+
+
+def test_the_right_csrf_token_passes(csrf_client):
+    csrf_client.cookies["csrftoken"] = "a" * 32
+    response = csrf_client.post(
+        "/api/test/echo",
+        {"name": "ok", "count": 1},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="a" * 32,
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_pages_answer_too_many_fields_with_a_400_page(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    body = {f"field{i}": "x" for i in range(10)}
+    response = Client(raise_request_exception=False).post("/accounts/login/", body)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert b"too many form fields" in response.content

@@ -8,7 +8,7 @@ import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 
-from visiona.errors import AppError, DatabaseUnavailable, error_response
+from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
 from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ class RequestIdMiddleware:
 
 
 class AppErrorMiddleware:
-    """An AppError raised by a page view becomes its error page, and a database
-    outage a clear 503, never a stack trace. (API views answer through DRF's handler.)"""
+    """An AppError raised by a page view becomes its error page, an unreadable
+    request a 4xx, and a database outage a clear 503, never a stack trace.
+    (API views answer through DRF's handler.)"""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -50,6 +51,11 @@ class AppErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, AppError):
             return error_response(request, exception)
+        # Django answers most of these with handler400 itself, but not all
+        # (a client gone mid-body is an OSError to it, so a 500).
+        parse_error = request_parse_error(exception)
+        if parse_error is not None:
+            return error_response(request, parse_error)
         if isinstance(exception, OperationalError | InterfaceError) or (
             type(exception) is DatabaseError
         ):
