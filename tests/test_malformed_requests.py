@@ -240,15 +240,18 @@ def _body(label: str) -> tuple[str, bytes]:
     ],
 )
 @pytest.mark.parametrize("where", ["view", "csrf check"])
-def test_each_kind_gets_its_answer(alice, small_limits, label, status, code, where):
+def test_each_kind_gets_its_answer(alice, alice_things, small_limits, label, status, code, where):
     content_type, body = _body(label)
-    if where == "view":  # signed out, no CSRF: the view's parser reads the body
-        client, path = Client(enforce_csrf_checks=True), "/api/agent/pair"
-    else:  # signed in, a CSRF cookie but no header: the CSRF check reads the form first
-        client, path = Client(enforce_csrf_checks=True), "/api/devices/pairing-codes"
-        client.force_login(alice)
-        client.cookies["csrftoken"] = _get_new_csrf_string()
-    response = client.generic("POST", path, body, content_type)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    if where == "view":  # the CSRF token in its header: the view's parser reads the body
+        method, path = "PATCH", f"/api/models/{alice_things[0]['model_id']}"
+        client.defaults["HTTP_X_CSRFTOKEN"] = token
+    else:  # a CSRF cookie but no header: the CSRF check reads the form first
+        method, path = "POST", "/api/devices/pairing-codes"
+    response = client.generic(method, path, body, content_type)
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
 

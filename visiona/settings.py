@@ -219,7 +219,7 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "visiona.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "visiona.api.autoschema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "visionA Cloud API",
@@ -232,9 +232,18 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     # Keeps the document to /api/; importing the module also registers our extensions.
     "PREPROCESSING_HOOKS": ["visiona.api.schema.only_api_paths"],
+    # The errors every operation shares (sign-in, unreadable body, outage), in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "visiona.api.schema.add_common_errors",
+    ],
     # One name for the chip enumeration wherever a chip or a list of chips appears.
     "ENUM_NAME_OVERRIDES": {"ChipEnum": "visiona.chips.Chip"},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Django's <int:...> matches [0-9]+; ids are bigint (a larger one is a 404).
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+    },
     # The docs page loads Swagger UI and Redoc from our static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
