@@ -136,3 +136,26 @@ def test_pages_answer_too_many_fields_with_a_400_page(client, settings):
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
     assert b"too many form fields" in response.content
+
+
+class _ClientWentAway:
+    def read(self, size=-1):
+        raise OSError("connection reset by peer")
+
+    def readline(self, size=-1):
+        raise OSError("connection reset by peer")
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/api/agent/pair"])
+def test_a_body_cut_short_is_a_400_not_a_500(path):
+    client = Client(raise_request_exception=False)
+    response = client.generic(
+        "POST",
+        path,
+        "x" * 100,
+        content_type="application/x-www-form-urlencoded"
+        if path.startswith("/accounts")
+        else "application/json",
+        **{"wsgi.input": _ClientWentAway()},
+    )
+    assert response.status_code == 400, response.content[:200]

@@ -41,7 +41,7 @@ def test_signed_in_operations_document_401_and_403(document):
 
 def test_every_body_documents_its_refusals(document):
     for path, method, operation in _operations(document):
-        if "requestBody" in operation:
+        if "requestBody" in operation or method in ("post", "put", "patch"):
             assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
 
 
@@ -50,6 +50,20 @@ def test_every_operation_documents_an_outage_and_ids_a_404(document):
         assert "503" in operation["responses"], (method, path)
         if "{" in path:
             assert "404" in operation["responses"], (method, path)
+
+
+def test_a_post_without_a_body_still_refuses_one(alice):
+    # The CSRF check reads the body of every POST, so its refusals apply too.
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    client.cookies["csrftoken"] = "a" * 32
+    response = client.post(
+        "/api/devices/pairing-codes", "x", content_type="text/plain", HTTP_X_CSRFTOKEN="a" * 32
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
 
 
 def test_a_csrf_failure_is_documented_by_its_code(document):

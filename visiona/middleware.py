@@ -7,6 +7,7 @@ import re
 import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import UnreadablePostError
 
 from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
 from visiona.log import request_id_var
@@ -51,11 +52,11 @@ class AppErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, AppError):
             return error_response(request, exception)
-        # Django answers most of these with handler400 itself, but not all
-        # (a client gone mid-body is an OSError to it, so a 500).
-        parse_error = request_parse_error(exception)
-        if parse_error is not None:
-            return error_response(request, parse_error)
+        # Django answers the SuspiciousOperation family itself (logged to
+        # django.security, then handler400, which asks request_parse_error too);
+        # a client gone mid-body is an OSError to it, so a 500.
+        if isinstance(exception, UnreadablePostError):
+            return error_response(request, request_parse_error(exception))
         if isinstance(exception, OperationalError | InterfaceError) or (
             type(exception) is DatabaseError
         ):

@@ -52,6 +52,8 @@ def to_app_error(exc: Exception) -> errors.AppError:
         return exc
     parse_error = errors.request_parse_error(exc)
     if parse_error is not None:
+        # One line, no traceback: anyone can send these, and they are not our fault.
+        logger.info("unreadable request: %s", exc.__class__.__name__)
         return parse_error
     if isinstance(exc, drf.ValidationError):
         return errors.ValidationFailed.for_fields(_field_errors(exc.detail))

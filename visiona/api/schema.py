@@ -54,6 +54,7 @@ _BODY_ERRORS = {
     "413": "payload_too_large: the body is too large.",
     "415": "unsupported_media_type: the body's content type is not one listed here.",
 }
+_WRITES = {"post", "put", "patch"}
 _PATH_ERRORS = {"404": "not_found: no such resource."}
 _OUTAGE_ERRORS = {
     "503": "database_unavailable, session_store_unavailable: try again in a moment.",
@@ -67,11 +68,12 @@ def add_common_errors(result, generator, **kwargs):
     ones it leaves out are added, all as the one error envelope.
     """
     for path, operations in result.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             errors = dict(_OUTAGE_ERRORS)
             if {} not in operation.get("security", [{}]):
                 errors |= _SIGN_IN_ERRORS
-            if "requestBody" in operation:
+            # A POST without a documented body still has one read: by the CSRF check.
+            if "requestBody" in operation or method in _WRITES:
                 errors |= _BODY_ERRORS
             if "{" in path:
                 errors |= _PATH_ERRORS
