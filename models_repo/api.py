@@ -70,7 +70,7 @@ class ModelListApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(fields.QuerySerializer):
         # An empty value (``?chip=``, as a form's "any" option sends) means no filter.
         chip = serializers.ChoiceField(choices=Chip.choices, required=False, allow_blank=True)
         source = serializers.ChoiceField(

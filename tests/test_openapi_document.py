@@ -159,3 +159,13 @@ def test_the_agent_api_speaks_json_only(device_token, path):
     response = client.post(path, {"status": "", "code": "x"}, format="multipart")
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("query", ["page=1&page=2", "chip=KL520&chip=KL720", "sort=name&sort="])
+def test_a_query_parameter_is_sent_once(alice, query):
+    client = APIClient()
+    client.force_authenticate(alice)
+    response = client.get(f"/api/models/?{query}")
+    assert response.status_code == 400, response.content
+    (field,) = response.json()["error"]["details"]["fields"]
+    assert field["field"] == query.split("=")[0]
