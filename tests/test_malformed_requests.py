@@ -277,3 +277,13 @@ def test_one_function_maps_every_parsing_failure(exception, status, code):
 @pytest.mark.parametrize("exception", [RuntimeError(), RecursionError(), ValueError(), None])
 def test_other_failures_are_not_blamed_on_the_request(exception):
     assert request_parse_error(exception) is None
+
+
+def test_pages_log_an_unreadable_request_as_one_warning_line(client, settings, caplog):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = MAX_FIELDS
+    body = {f"f{i}": "x" for i in range(3 * MAX_FIELDS)}
+    assert client.post("/accounts/login/", body).status_code == 400
+    # Django logs it as an ERROR with a traceback; the console handler's filter (set
+    # in LOGGING, and run before pytest's own handler) makes it one warning line.
+    (record,) = [r for r in caplog.records if r.name.startswith("django.security.")]
+    assert (record.levelname, record.exc_info) == ("WARNING", None)

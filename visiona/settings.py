@@ -389,7 +389,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "visiona.log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "visiona.log.RequestIdFilter"},
+        "unreadable_request": {"()": "visiona.log.UnreadableRequestFilter"},
+    },
     "formatters": {
         "json": {"()": "visiona.log.JsonFormatter"},
         "text": {
@@ -400,7 +403,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "unreadable_request"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
