@@ -141,8 +141,9 @@ def request_parse_error(exc: BaseException | None) -> AppError | None:
     """The answer to a request Django could not read (body, form, headers), else None.
 
     The one place for it: the API's exception handler, the page-side 400 handler
-    and the error middleware all ask here, so a failure of Django's request
-    parsing is a 4xx wherever it happens (a view, or the CSRF check before it).
+    and the error middleware (a body cut short on a page) all ask here, so a
+    failure of Django's request parsing is a 4xx wherever it happens (a view, or
+    the CSRF check before it).
     """
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
@@ -151,9 +152,9 @@ def request_parse_error(exc: BaseException | None) -> AppError | None:
     # The rest of Django's "suspicious" family (a broken multipart form, a bad
     # Host...) is a 400 in Django's own handling too; a client that went away
     # mid-body is one as well.
-    if isinstance(exc, SuspiciousOperation | BadRequest | MultiPartParserError):
-        return MalformedRequest()
-    if isinstance(exc, UnreadablePostError):
+    if isinstance(
+        exc, SuspiciousOperation | BadRequest | MultiPartParserError | UnreadablePostError
+    ):
         return MalformedRequest()
     return None
 
