@@ -12,6 +12,10 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_FORMAT", "text")
+os.environ.setdefault("RELAY_INTERNAL_SECRET", "tests-only-relay-secret-" + "r" * 40)
+# Agents under test dial nothing unless a test starts a relay: never a relay someone runs
+# on the default port 3800 of this machine (it would refuse their tokens and stop them).
+os.environ.setdefault("RELAY_PUBLIC_URL", "ws://127.0.0.1:9/tunnel")
 if not os.environ.get("VISIONA_DATA_DIR"):
     # Removed at the end of the run (tests/conftest.py).
     os.environ["VISIONA_DATA_DIR"] = tempfile.mkdtemp(prefix="visiona-tests-")
@@ -35,5 +39,8 @@ UPSTREAM_BACKOFF_SCALE = 0.0
 if REDIS_URL:  # noqa: F405
     # The suite writes, and deletes, only keys under a prefix of its own run: it
     # never empties the Redis database it is given (tests/conftest.py).
-    TEST_CACHE_KEY_PREFIX = f"visiona-tests-{uuid.uuid4().hex[:12]}"
+    # A process the suite starts (the relay in tests/relay) is handed the run's prefix.
+    TEST_CACHE_KEY_PREFIX = os.environ.get("VISIONA_TEST_CACHE_KEY_PREFIX") or (
+        f"visiona-tests-{uuid.uuid4().hex[:12]}"
+    )
     CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_KEY_PREFIX  # noqa: F405
