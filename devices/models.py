@@ -173,3 +173,27 @@ class DeviceToken(models.Model):
             and self.expires_at > (now or timezone.now())
             and self.device.deleted_at is None
         )
+
+
+class TunnelRegistration(models.Model):
+    """Which relay node holds a device's live tunnel: the registry without Redis.
+
+    Written by the relay node (devices/tunnel_registry.py), read by any web
+    instance. A row past ``expires_at`` is as good as absent.
+    """
+
+    device = models.OneToOneField(
+        Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="+"
+    )
+    node_url = models.CharField(_("tunnel relay node"), max_length=200)
+    connection_id = models.CharField(_("tunnel connection id"), max_length=32)
+    connected_at = models.DateTimeField(_("tunnel connected at"))
+    refreshed_at = models.DateTimeField(_("tunnel refreshed at"))
+    expires_at = models.DateTimeField(_("tunnel expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("tunnel registration")
+        verbose_name_plural = _("tunnel registrations")
+
+    def __str__(self) -> str:
+        return f"{self.device_id} @ {self.node_url}"

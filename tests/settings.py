@@ -12,6 +12,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_FORMAT", "text")
+os.environ.setdefault("RELAY_INTERNAL_SECRET", "tests-only-relay-secret-" + "r" * 40)
 if not os.environ.get("VISIONA_DATA_DIR"):
     # Removed at the end of the run (tests/conftest.py).
     os.environ["VISIONA_DATA_DIR"] = tempfile.mkdtemp(prefix="visiona-tests-")

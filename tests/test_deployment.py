@@ -23,7 +23,14 @@ PRODUCTION_ENV = {
 
 
 # Set by tests/settings.py in this process; a production process has none of them.
-TEST_ONLY_VARIABLES = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "LOG_FORMAT"}
+TEST_ONLY_VARIABLES = {
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT",
+    "LOG_FORMAT",
+    "RELAY_INTERNAL_SECRET",
+}
 
 
 def production_like_env(**env: str) -> dict[str, str]:

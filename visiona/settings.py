@@ -357,6 +357,43 @@ DEVICE_TOKEN_TTL_DAYS = env_int("DEVICE_TOKEN_TTL_DAYS", 365, minimum=1)
 # it belongs to the build (the image), so a volume on the data folder never hides it.
 CLIENT_DOWNLOADS_DIR = BASE_DIR / "downloads"
 
+# --- Tunnel relay (docs/tunnel.md) ---------------------------------------
+
+
+def _relay_internal_secret() -> str:
+    """The shared secret of the relay nodes' internal port (web -> relay).
+
+    Empty with DEBUG on: one generated into the data folder, shared by `make run`'s
+    web server and relay. Empty with DEBUG off: no relay is configured
+    (run_relay refuses to start); set, it must be 50+ characters.
+    """
+    secret = env_str("RELAY_INTERNAL_SECRET")
+    if secret:
+        if not DEBUG and len(secret) < 50:
+            raise ImproperlyConfigured(
+                "RELAY_INTERNAL_SECRET must be a random value of 50+ characters"
+            )
+        return secret
+    if not DEBUG:
+        return ""
+    secret_file = DATA_DIR / "relay_secret"
+    if not secret_file.exists():
+        secret_file.write_text(get_random_secret_key())
+        secret_file.chmod(0o600)
+    return secret_file.read_text().strip()
+
+
+RELAY_INTERNAL_SECRET = _relay_internal_secret()
+# Where agents dial (the heartbeat answer tells them); TLS (wss://) in front in production.
+RELAY_PUBLIC_URL = env_str("RELAY_PUBLIC_URL", "ws://127.0.0.1:3800/tunnel")
+# How web instances reach this node's internal port (written into the registry);
+# empty: http://<--host>:<--internal-port>. `run_relay --advertise-url` overrides it.
+RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
+# Largest request body relayed to a device (413 payload_too_large past it).
+RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
+# Seconds the relay waits for a device's answer headers (504 device_timeout past them).
+RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]

@@ -43,8 +43,12 @@ class AgentDeviceOutputSerializer(serializers.Serializer):
         return device.connection_status()
 
 
+TUNNEL_URL_HELP = "Where the agent dials its tunnel (the relay's public WebSocket URL)."
+
+
 class AgentMeOutputSerializer(AgentDeviceOutputSerializer):
     token_expires_at = serializers.DateTimeField()
+    tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
 
 
 class AgentPairingSerializer(serializers.Serializer):
@@ -59,6 +63,7 @@ class AgentHeartbeatSerializer(serializers.Serializer):
     connection_status = serializers.CharField()
     last_seen_at = serializers.DateTimeField()
     heartbeat_interval_seconds = serializers.IntegerField()
+    tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
 
 
 DEVICE_TOKEN_INVALID = error_response(
@@ -144,6 +149,8 @@ class AgentHeartbeatApi(AgentApiView):
                 "connection_status": device.connection_status(),
                 "last_seen_at": device.last_seen_at,
                 "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+                # From the server, so the agent needs no flag to find the relay.
+                "tunnel_url": settings.RELAY_PUBLIC_URL,
             }
         )
 
@@ -155,4 +162,5 @@ class AgentMeApi(AgentApiView):
     def get(self, request):
         data = AgentDeviceOutputSerializer(request.auth.device).data
         data["token_expires_at"] = request.auth.expires_at
+        data["tunnel_url"] = settings.RELAY_PUBLIC_URL
         return Response(data)

@@ -107,3 +107,11 @@ def test_it_records_when_a_token_was_last_used(alice_device, agent_client):
 
 def test_a_device_token_does_not_open_the_user_api(alice_device, agent_client):
     assert agent_client(alice_device.token).get("/api/devices/").status_code == 401
+
+
+def test_heartbeat_and_me_tell_the_agent_where_to_dial(alice_device, agent_client, settings):
+    settings.RELAY_PUBLIC_URL = "wss://relay.example.com/tunnel"
+    client = agent_client(alice_device.token)
+    beat = client.post("/api/agent/heartbeat", {}, format="json").json()
+    me = client.get("/api/agent/me").json()
+    assert beat["tunnel_url"] == me["tunnel_url"] == "wss://relay.example.com/tunnel"
