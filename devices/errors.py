@@ -88,3 +88,9 @@ class RelayPathInvalid(AppError):
     status = 400
     code = "malformed_request"
     message = _("This path cannot be relayed to the device.")
+
+
+class TunnelUnavailable(AppError):
+    status = 503
+    code = "tunnel_unavailable"
+    message = _("Devices cannot be reached right now. Please try again in a moment.")

@@ -12,6 +12,8 @@ Every failure leaves as one of the AppErrors in ``devices.errors``.
 
 from __future__ import annotations
 
+import http.cookiejar
+import json
 import logging
 import threading
 import time
@@ -129,12 +131,24 @@ class RelayAnswerInterrupted(Exception):
     """
 
 
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """A session keeps no cookie: one device's Set-Cookie would otherwise be sent,
+    by this shared session, with every later request to any device."""
+
+    def set_ok(self, cookie, request) -> bool:
+        return False
+
+    def return_ok(self, cookie, request) -> bool:
+        return False
+
+
 def session() -> requests.Session:
     # One per thread: sessions pool connections but are not thread-safe (gthread).
     current = getattr(_local, "session", None)
     if current is None:
         current = requests.Session()
         current.trust_env = False  # no proxy or netrc credentials on an internal call
+        current.cookies.set_policy(_NoCookies())
         _local.session = current
     return current
 
@@ -235,6 +249,20 @@ class RelayedAnswer:
         finally:
             self.close()
 
+    def read_json(self, *, limit: int) -> object:
+        """The whole body as JSON, for small answers read here; None when it is not
+        JSON or is over ``limit`` bytes. Raises ``RelayAnswerInterrupted``."""
+        body = b""
+        for chunk in self:
+            body += chunk
+            if len(body) > limit:
+                self.close()
+                return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+
     def close(self) -> None:
         self._response.close()
 
@@ -250,6 +278,7 @@ def relay(
     body: ReadableStream | None = None,
     content_length: int | None = None,
     request_id: str,
+    read_timeout: float | None = None,
 ) -> RelayedAnswer:
     """Send one request to the device's local API through the node at ``node_url``.
 
@@ -257,7 +286,8 @@ def relay(
     ``RelayBodyTooLarge`` (before any byte leaves), ``RelayPathInvalid``,
     ``RelayRequestInterrupted``, or what the node reported (``DeviceOffline``,
     ``DeviceUnreachable``, ``DeviceTimeout``); an unreachable node is
-    ``DeviceUnreachable``, no answer in time ``DeviceTimeout``.
+    ``DeviceUnreachable``, no answer in time ``DeviceTimeout``. ``read_timeout``
+    (seconds between bytes of the answer) defaults to a little over the node's own.
     """
     if content_length and content_length > settings.RELAY_MAX_BODY_BYTES:
         raise errors.RelayBodyTooLarge()
@@ -266,7 +296,9 @@ def relay(
     outgoing[SECRET_HEADER] = settings.RELAY_INTERNAL_SECRET
     outgoing[REQUEST_ID_HEADER] = request_id
     wrapped = _Body(body, content_length) if body is not None and content_length else None
-    timeout = (CONNECT_TIMEOUT, settings.RELAY_REQUEST_TIMEOUT_SECONDS + READ_TIMEOUT_MARGIN)
+    if read_timeout is None:
+        read_timeout = settings.RELAY_REQUEST_TIMEOUT_SECONDS + READ_TIMEOUT_MARGIN
+    timeout = (CONNECT_TIMEOUT, read_timeout)
     started = time.monotonic()
     try:
         response = session().request(

@@ -185,6 +185,18 @@ def test_the_answer_keeps_its_status_and_content_but_nothing_that_acts_on_our_or
 
 
 @responses.activate
+def test_a_devices_cookie_is_never_sent_again():
+    responses.get(TARGET, body=b"", headers={"Set-Cookie": "device=secret; Path=/"})
+    other = f"{NODE}/devices/9f0d6a52-3f3e-4d7e-9a53-2b1c1f0e9d22/api"
+    responses.get(other, body=b"")
+    b"".join(call())
+    b"".join(call(device_id="9f0d6a52-3f3e-4d7e-9a53-2b1c1f0e9d22", path="api"))
+    b"".join(call())
+    assert all("Cookie" not in sent.request.headers for sent in responses.calls)
+    assert len(relay_client.session().cookies) == 0
+
+
+@responses.activate
 def test_the_agents_own_errors_are_answers_not_relay_errors():
     responses.get(TARGET, status=404, json={"detail": "no such route on the device"})
     answer = call()
