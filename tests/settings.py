@@ -36,5 +36,8 @@ UPSTREAM_BACKOFF_SCALE = 0.0
 if REDIS_URL:  # noqa: F405
     # The suite writes, and deletes, only keys under a prefix of its own run: it
     # never empties the Redis database it is given (tests/conftest.py).
-    TEST_CACHE_KEY_PREFIX = f"visiona-tests-{uuid.uuid4().hex[:12]}"
+    # A process the suite starts (the relay in tests/relay) is handed the run's prefix.
+    TEST_CACHE_KEY_PREFIX = os.environ.get("VISIONA_TEST_CACHE_KEY_PREFIX") or (
+        f"visiona-tests-{uuid.uuid4().hex[:12]}"
+    )
     CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_KEY_PREFIX  # noqa: F405

@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "conversion",
     "models_repo",
     "devices",
+    # The tunnel relay process (manage.py run_relay); it serves no URLs of the web app.
+    "relay",
     # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
     "sandbox",
 ]

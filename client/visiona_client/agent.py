@@ -1,8 +1,9 @@
-"""The running agent: heartbeats to visionA, and (later) the tunnel beside them.
+"""The running agent: heartbeats to visionA, and the tunnel beside them.
 
 ``Agent.run`` blocks until ``stop()`` or until visionA refuses the device. A
 network error or a 5xx waits per ``Backoff`` (full jitter, 1 s up to 60 s) and
-tries again; a refused token (401/403/404) raises ``DeviceRefused`` at once.
+tries again; a refused token (401/403/404, or a 401/403 tunnel handshake) raises
+``DeviceRefused`` at once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import requests
 from visiona_client import __version__
 from visiona_client.backoff import Backoff
 from visiona_client.server_api import ServerApi, ServerError
+from visiona_client.tunnel import TunnelClient, TunnelRefused
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +47,12 @@ class Agent:
     Components run beside each other and share ``_stopping``:
 
     - the heartbeat loop (``_heartbeat_loop``), in the thread that calls ``run``;
-    - the tunnel, which is not built yet. It will run in its own thread started at
-      the top of ``run``: it dials the relay URL visionA names in its answers (kept
-      in ``last_answer``; no flag for the user to know), authenticates with the
-      same device token, forwards each relayed request to ``local_url``, and
-      reconnects with its own ``Backoff``. A ``DeviceRefused`` in either stops both.
+    - the tunnel (``visiona_client.tunnel``), in its own thread started at the top
+      of ``run``: it dials the relay URL visionA names in its answers
+      (``tunnel_url`` in ``last_answer``; no flag for the user to know),
+      authenticates with the same device token, forwards each relayed request to
+      ``local_url``, and reconnects with its own ``Backoff``. A refusal in either
+      stops both: ``run`` then raises ``DeviceRefused``.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class Agent:
         backoff: Backoff | None = None,
         wait: Callable[[float], bool] | None = None,
         local_check: Callable[[str], bool] | None = None,
+        tunnel: bool = True,
     ) -> None:
         self.api = api
         self.local_url = local_url.rstrip("/")
@@ -71,12 +75,48 @@ class Agent:
         self._wait = wait or self._stopping.wait
         self._local_check = local_check or local_api_answers
         self.last_answer: dict[str, Any] = {}
+        self._refused: DeviceRefused | None = None
+        self.tunnel: TunnelClient | None = None
+        if tunnel and getattr(api, "token", None):
+            self.tunnel = TunnelClient(
+                token=api.token,
+                local_url=self.local_url,
+                user_agent=AGENT_VERSION,
+                tunnel_url=lambda: self.last_answer.get("tunnel_url"),
+                stopping=self._stopping,
+            )
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.tunnel is not None:
+            self.tunnel.stop()
 
     def run(self) -> None:
-        self._heartbeat_loop()
+        thread = None
+        if self.tunnel is not None:
+            thread = threading.Thread(target=self._tunnel_loop, name="tunnel", daemon=True)
+            thread.start()
+        try:
+            self._heartbeat_loop()
+        finally:
+            self.stop()
+            if thread is not None:
+                thread.join(timeout=5)
+        if self._refused is not None:
+            raise self._refused
+
+    def _tunnel_loop(self) -> None:
+        try:
+            self.tunnel.run()
+        except TunnelRefused as exc:
+            self._refused = DeviceRefused(
+                ServerError(str(exc), status=exc.status, code="device_token_invalid")
+            )
+            self.stop()
+        except Exception:
+            # A bug in the tunnel must not leave a half-working agent running silently.
+            logger.exception("the tunnel stopped")
+            self.stop()
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.is_set():

@@ -17,6 +17,7 @@ import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from visiona_client import __version__
 
@@ -68,6 +69,12 @@ def device_info() -> dict[str, Any]:
 
 
 ROUTES = {"/api/system/deps": system_deps, "/api/device/info": device_info}
+# GET /api/demo/blob?bytes=N: N zero bytes, streamed (for trying large answers).
+BLOB_PATH = "/api/demo/blob"
+BLOB_MAX_BYTES = 1024**3
+# POST /api/demo/echo: the size and SHA-256 of the body it was sent (for request bodies).
+ECHO_PATH = "/api/demo/echo"
+_CHUNK = 64 * 1024
 
 
 class DemoHandler(BaseHTTPRequestHandler):
@@ -88,6 +95,9 @@ class DemoHandler(BaseHTTPRequestHandler):
         self._answer(status, {"demo": True, "error": {"code": code, "message": message}})
 
     def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == BLOB_PATH:
+            self._blob()
+            return
         route = ROUTES.get(self.path.split("?", 1)[0])
         if route is None:
             self._error(404, "not_found", f"The demo device has no {self.path.split('?', 1)[0]}")
@@ -96,10 +106,59 @@ class DemoHandler(BaseHTTPRequestHandler):
 
     do_HEAD = do_GET
 
-    def _not_allowed(self) -> None:
-        self._error(405, "method_not_allowed", "The demo device answers GET only.")
+    def _blob(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        try:
+            size = int(query.get("bytes", ["0"])[0])
+        except ValueError:
+            size = -1
+        if not 0 <= size <= BLOB_MAX_BYTES:
+            self._error(400, "bad_size", f"bytes must be 0 to {BLOB_MAX_BYTES}")
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.send_header("X-Visiona-Demo", "1")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        zeros = bytes(_CHUNK)
+        while size > 0:
+            self.wfile.write(zeros[: min(size, _CHUNK)])
+            size -= _CHUNK
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
+    def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] != ECHO_PATH:
+            self._not_allowed()
+            return
+        digest, total = hashlib.sha256(), 0
+        for chunk in self._body_chunks():
+            digest.update(chunk)
+            total += len(chunk)
+        self._answer(200, {"demo": True, "bytes": total, "sha256": digest.hexdigest()})
+
+    def _body_chunks(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return
+                yield self.rfile.read(size)
+                self.rfile.readline()
+        remaining = int(self.headers.get("Content-Length") or 0)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, _CHUNK))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+    def _not_allowed(self) -> None:
+        self._error(405, "method_not_allowed", "The demo device answers GET (and its echo POST).")
+
+    do_PUT = do_PATCH = do_DELETE = _not_allowed
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("demo device: " + format, *args)

@@ -35,8 +35,9 @@ def test_the_wheel_holds_the_agent_and_its_console_script(served):
             if line.startswith("Requires-Dist:")
         ]
     assert "visiona_client/cli.py" in names
-    # requests only: no Django, nothing of the project.
-    assert [re.split(r"[ <>=;]", r.split(maxsplit=1)[1])[0] for r in requires] == ["requests"]
+    # requests and the tunnel's two: no Django, nothing of the project.
+    names_required = [re.split(r"[ <>=;]", r.split(maxsplit=1)[1])[0] for r in requires]
+    assert names_required == ["requests", "websockets", "h2"]
     assert not [n for n in names if n.startswith(("devices/", "visiona/", "tests/"))]
 
 

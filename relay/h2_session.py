@@ -1,0 +1,322 @@
+"""One tunnel: an HTTP/2 client connection carried over the agent's WebSocket.
+
+The WebSocket is a byte pipe: each binary message is the next bytes of one
+HTTP/2 connection (the relay is the client, the agent the server). One relayed
+HTTP exchange is one HTTP/2 stream.
+
+Flow control, so that a slow reader neither blocks the others nor fills memory:
+- a stream's receive window opens only as its consumer (the internal port's
+  client) takes the data (``RelayStream.release``): a slow reader stops its own
+  stream's sender at STREAM_WINDOW bytes in flight and no more is buffered;
+- the connection's receive window is given back as soon as data arrives (it
+  is already bounded per stream), so one stalled stream never starves the rest;
+- request bodies are sent only as the agent's windows allow.
+
+All h2 state is touched from the event loop only; one writer task sends what
+h2 has to send, in order, and waits for the WebSocket to drain (backpressure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from datetime import UTC, datetime
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+logger = logging.getLogger(__name__)
+
+STREAM_WINDOW = 1024 * 1024  # bytes in flight per stream, agent -> relay
+CONNECTION_WINDOW = 16 * 1024 * 1024
+MAX_FRAME_SIZE = 64 * 1024
+# The most bytes of the HTTP/2 connection one WebSocket message carries.
+MESSAGE_BYTES = 256 * 1024
+PING_INTERVAL_SECONDS = 15.0
+
+
+class StreamFailed(Exception):
+    """The stream ended badly: reset by the agent, or the tunnel went away."""
+
+
+class RelayStream:
+    """The relay's end of one exchange: the answer's headers, then its body chunks."""
+
+    def __init__(self, session: TunnelSession, stream_id: int) -> None:
+        self.session = session
+        self.stream_id = stream_id
+        self.headers: asyncio.Future[list[tuple[bytes, bytes]]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._chunks: deque[tuple[bytes, int]] = deque()
+        self._arrived = asyncio.Event()
+        self.ended = False
+        self.error: str | None = None
+
+    # Events from the session.
+    def _data(self, data: bytes, flow_length: int) -> None:
+        self._chunks.append((data, flow_length))
+        self._arrived.set()
+
+    def _end(self) -> None:
+        self.ended = True
+        self._arrived.set()
+
+    def _fail(self, reason: str) -> None:
+        if self.ended and not self._chunks:
+            return
+        self.error = reason
+        if not self.headers.done():
+            self.headers.set_exception(StreamFailed(reason))
+            self.headers.exception()  # retrieved: no "never retrieved" warning
+        self._arrived.set()
+
+    # For the consumer.
+    async def read(self) -> tuple[bytes, int] | None:
+        """The next chunk and its flow-controlled length; None at the end of the answer."""
+        while not self._chunks:
+            if self.error:
+                raise StreamFailed(self.error)
+            if self.ended:
+                return None
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self._chunks.popleft()
+
+    def release(self, flow_length: int) -> None:
+        """The consumer took this many bytes: the agent may send as many more."""
+        self.session._open_stream_window(self.stream_id, flow_length)
+
+    def cancel(self) -> None:
+        """Nobody wants the rest of this answer (client gone, timeout, error)."""
+        self.session._reset(self.stream_id)
+
+
+class TunnelSession:
+    """A live tunnel to one device, held in this relay node's memory."""
+
+    def __init__(self, websocket: ServerConnection, *, device_id: str, token_hash: str) -> None:
+        self.websocket = websocket
+        self.device_id = device_id
+        self.token_hash = token_hash
+        self.connection_id = websocket.id.hex
+        self.connected_at = datetime.now(UTC)
+        self.conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding=None)
+        )
+        self.streams: dict[int, RelayStream] = {}
+        self._want_write = asyncio.Event()
+        self._changed = asyncio.Event()  # windows opened, streams closed, session closing
+        self.closed = asyncio.Event()
+        self.close_reason = ""
+        self._last_ping_ack = time.monotonic()
+        self._closer: asyncio.Future | None = None
+
+    # Life cycle -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the tunnel until the WebSocket closes or ``close`` is called."""
+        self.conn.initiate_connection()
+        self.conn.update_settings(
+            {
+                h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
+                h2.settings.SettingCodes.MAX_FRAME_SIZE: MAX_FRAME_SIZE,
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+            }
+        )
+        self.conn.increment_flow_control_window(CONNECTION_WINDOW - 65535)
+        self._flush()
+        tasks = [
+            asyncio.create_task(self._writer(), name=f"tunnel-writer-{self.connection_id}"),
+            asyncio.create_task(self._pinger(), name=f"tunnel-pinger-{self.connection_id}"),
+        ]
+        try:
+            async for message in self.websocket:
+                if isinstance(message, str):
+                    self.close("text message on the byte pipe")
+                    break
+                if not self._receive(message):
+                    break
+        except ConnectionClosed:
+            pass
+        finally:
+            self._fail_all(self.close_reason or "the tunnel closed")
+            self.closed.set()
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await self.websocket.close()
+
+    def close(self, reason: str) -> None:
+        """Say GOAWAY and close the WebSocket; exchanges in flight fail."""
+        if self.closed.is_set() or self.close_reason:
+            return
+        self.close_reason = reason
+        logger.info(
+            "closing tunnel",
+            extra={"device_id": self.device_id, "connection_id": self.connection_id, "why": reason},
+        )
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.conn.close_connection()
+        self._flush()
+        self._fail_all(reason)
+        asyncio.get_running_loop().call_later(1.0, self._close_websocket)
+
+    def _close_websocket(self) -> None:
+        self._closer = asyncio.ensure_future(
+            self.websocket.close(code=1000, reason=self.close_reason[:100])
+        )
+
+    def _fail_all(self, reason: str) -> None:
+        for stream in list(self.streams.values()):
+            stream._fail(reason)
+        self.streams.clear()
+        self._signal_change()
+
+    # Exchanges --------------------------------------------------------------
+
+    async def open_stream(
+        self, headers: list[tuple[bytes, bytes]], *, end_stream: bool
+    ) -> RelayStream:
+        """Start one exchange; waits while the agent's stream limit is reached."""
+        while True:
+            if self.close_reason or self.closed.is_set():
+                raise StreamFailed(self.close_reason or "the tunnel closed")
+            limit = self.conn.remote_settings.max_concurrent_streams
+            if self.conn.open_outbound_streams < limit:
+                break
+            await self._wait_for_change()
+        stream_id = self.conn.get_next_available_stream_id()
+        stream = RelayStream(self, stream_id)
+        self.streams[stream_id] = stream
+        self.conn.send_headers(stream_id, headers, end_stream=end_stream)
+        self._flush()
+        return stream
+
+    async def send_body(self, stream: RelayStream, data: bytes) -> None:
+        """Send request body bytes as fast as the agent's windows allow."""
+        view = memoryview(data)
+        while view:
+            if stream.error:
+                raise StreamFailed(stream.error)
+            try:
+                window = self.conn.local_flow_control_window(stream.stream_id)
+            except h2.exceptions.StreamClosedError:
+                raise StreamFailed("the agent closed the stream") from None
+            size = min(window, self.conn.max_outbound_frame_size, len(view))
+            if size <= 0:
+                await self._wait_for_change()
+                continue
+            self.conn.send_data(stream.stream_id, view[:size].tobytes())
+            view = view[size:]
+            self._flush()
+
+    def end_body(self, stream: RelayStream) -> None:
+        if stream.error:
+            raise StreamFailed(stream.error)
+        try:
+            self.conn.end_stream(stream.stream_id)
+        except h2.exceptions.StreamClosedError:
+            raise StreamFailed("the agent closed the stream") from None
+        self._flush()
+
+    def _reset(self, stream_id: int) -> None:
+        stream = self.streams.pop(stream_id, None)
+        if stream is not None:
+            stream._fail("cancelled")
+        with contextlib.suppress(h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError):
+            self.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+            self._flush()
+        self._signal_change()
+
+    def _open_stream_window(self, stream_id: int, length: int) -> None:
+        if length <= 0 or stream_id not in self.streams:
+            return
+        with contextlib.suppress(h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError):
+            self.conn.increment_flow_control_window(length, stream_id=stream_id)
+            self._flush()
+
+    # Incoming bytes -----------------------------------------------------------
+
+    def _receive(self, data: bytes) -> bool:
+        try:
+            events = self.conn.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self.close(f"HTTP/2 protocol error from the agent: {exc.__class__.__name__}")
+            return False
+        for event in events:
+            self._handle(event)
+        self._flush()
+        return not self.close_reason
+
+    def _handle(self, event: h2.events.Event) -> None:
+        stream = self.streams.get(getattr(event, "stream_id", 0) or 0)
+        if isinstance(event, h2.events.ResponseReceived):
+            if stream and not stream.headers.done():
+                stream.headers.set_result(event.headers)
+        elif isinstance(event, h2.events.DataReceived):
+            if event.flow_controlled_length:
+                # The connection window comes back at once; the stream's when read.
+                self.conn.increment_flow_control_window(event.flow_controlled_length)
+            if stream:
+                stream._data(event.data, event.flow_controlled_length)
+            elif event.data:
+                with contextlib.suppress(h2.exceptions.ProtocolError):
+                    self.conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.CANCEL)
+        elif isinstance(event, h2.events.StreamEnded):
+            if stream:
+                stream._end()
+                self.streams.pop(event.stream_id, None)
+                self._signal_change()
+        elif isinstance(event, h2.events.StreamReset):
+            if stream:
+                stream._fail("the agent reset the stream")
+                self.streams.pop(event.stream_id, None)
+            self._signal_change()
+        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+            self._signal_change()
+        elif isinstance(event, h2.events.PingAckReceived):
+            self._last_ping_ack = time.monotonic()
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.close("the agent said GOAWAY")
+
+    # Writing --------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        self._want_write.set()
+
+    def _signal_change(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _wait_for_change(self) -> None:
+        await self._changed.wait()
+
+    async def _writer(self) -> None:
+        try:
+            while True:
+                await self._want_write.wait()
+                self._want_write.clear()
+                while data := self.conn.data_to_send(MESSAGE_BYTES):
+                    await self.websocket.send(data)
+        except ConnectionClosed:
+            self._fail_all("the tunnel closed")
+
+    async def _pinger(self) -> None:
+        """HTTP/2 PING: the agent's own loop answers, not just its WebSocket library."""
+        while True:
+            await asyncio.sleep(PING_INTERVAL_SECONDS)
+            if time.monotonic() - self._last_ping_ack > 2 * PING_INTERVAL_SECONDS + 1:
+                self.close("no HTTP/2 PING answer")
+                return
+            self.conn.ping(b"visiona!")
+            self._flush()

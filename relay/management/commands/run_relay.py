@@ -1,0 +1,93 @@
+"""``manage.py run_relay``: one relay node (tunnel port for agents, internal port for web)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from relay.internal_server import InternalServer
+from relay.node import RelayNode
+from relay.tunnel_server import TunnelServer
+
+logger = logging.getLogger("relay")
+
+
+class Command(BaseCommand):
+    help = "Run a tunnel relay node: agents dial the tunnel port, web instances the internal port."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--tunnel-port", type=int, default=3800)
+        parser.add_argument("--internal-port", type=int, default=3801)
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address of both listeners (0.0.0.0: all)"
+        )
+        parser.add_argument(
+            "--internal-host",
+            help="address of the internal port only (default: --host); keep it private",
+        )
+        parser.add_argument(
+            "--advertise-url",
+            help="how web instances reach this node's internal port (default: "
+            "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT)",
+        )
+
+    def handle(self, *args, **options) -> None:
+        if not settings.RELAY_INTERNAL_SECRET:
+            raise CommandError(
+                "RELAY_INTERNAL_SECRET is not set: give web instances and relay nodes the "
+                "same random value of 50+ characters."
+            )
+        internal_host = options["internal_host"] or options["host"]
+        node_url = (
+            options["advertise_url"]
+            or settings.RELAY_NODE_INTERNAL_URL
+            or f"http://{internal_host}:{options['internal_port']}"
+        ).rstrip("/")
+        asyncio.run(
+            self._serve(
+                host=options["host"],
+                internal_host=internal_host,
+                tunnel_port=options["tunnel_port"],
+                internal_port=options["internal_port"],
+                node_url=node_url,
+            )
+        )
+
+    async def _serve(
+        self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
+    ) -> None:
+        node = RelayNode(node_url=node_url)
+        tunnel = await TunnelServer(node).start(host, tunnel_port)
+        internal = await InternalServer(
+            node,
+            secret=settings.RELAY_INTERNAL_SECRET,
+            max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
+            timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+        ).start(internal_host, internal_port)
+        node.start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        logger.info(
+            "relay node up: tunnel ws://%s:%d/tunnel, internal %s (advertised as %s)",
+            host,
+            tunnel_port,
+            f"{internal_host}:{internal_port}",
+            node_url,
+        )
+        self.stdout.write(f"relay ready: tunnel port {tunnel_port}, internal port {internal_port}")
+        self.stdout.flush()
+        await stopping.wait()
+        logger.info("relay node stopping: closing %d tunnels", len(node.sessions))
+        tunnel.close(close_connections=False)
+        internal.close()
+        await node.shutdown()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(tunnel.wait_closed(), 3)
+        logger.info("relay node stopped")

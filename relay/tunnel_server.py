@@ -1,0 +1,68 @@
+"""The tunnel port: agents dial in over WebSocket, authenticated in the handshake.
+
+``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
+checked (in a worker thread) before the upgrade: a missing, revoked or expired
+token, or an unpaired device, gets HTTP 401 and no WebSocket.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from relay.auth import bearer_token, identify, in_thread
+from relay.h2_session import MESSAGE_BYTES, TunnelSession
+from relay.node import RelayNode
+
+logger = logging.getLogger(__name__)
+
+TUNNEL_PATH = "/tunnel"
+# Pings both ways: a dead connection is noticed within 30 s.
+PING_INTERVAL_SECONDS = 15
+PING_TIMEOUT_SECONDS = 15
+
+
+class TunnelServer:
+    def __init__(self, node: RelayNode) -> None:
+        self.node = node
+
+    async def start(self, host: str, port: int) -> Server:
+        return await serve(
+            self._handler,
+            host,
+            port,
+            process_request=self._authenticate,
+            # Binary HTTP/2 bytes: compression would only cost CPU.
+            compression=None,
+            ping_interval=PING_INTERVAL_SECONDS,
+            ping_timeout=PING_TIMEOUT_SECONDS,
+            max_size=MESSAGE_BYTES * 4,
+            logger=logger,
+        )
+
+    async def _authenticate(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        if request.path.split("?", 1)[0] != TUNNEL_PATH:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        token = bearer_token(request.headers.get("Authorization"))
+        identity = await in_thread(identify, token) if token else None
+        if identity is None:
+            logger.info("tunnel refused: no usable device token")
+            return connection.respond(
+                http.HTTPStatus.UNAUTHORIZED,
+                "device_token_invalid: the device token is missing, revoked or expired, "
+                "or the device was unpaired\n",
+            )
+        connection.visiona_identity = identity  # read by _handler
+        return None
+
+    async def _handler(self, connection: ServerConnection) -> None:
+        identity = connection.visiona_identity
+        session = TunnelSession(
+            connection, device_id=identity.device_id, token_hash=identity.token_hash
+        )
+        await self.node.serve_tunnel(session)

@@ -1,0 +1,228 @@
+"""The tunnel over real sockets: the relay and the agent each in a process of its own.
+
+``relay`` runs ``manage.py run_relay`` on free ports against the test database
+(its real name, so it sees what a ``transaction=True`` test wrote) and the run's
+Redis prefix. ``connected_agent`` pairs a demo agent through the live server's
+API and runs it until the relay holds its tunnel. The web side is a plain
+``requests`` call to the internal port with the shared secret.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from devices import services
+from devices.models import Device
+from tests.client.conftest import agent_environment, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class Relay:
+    tunnel_port: int = field(default_factory=free_port)
+    internal_port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def tunnel_url(self) -> str:
+        return f"ws://127.0.0.1:{self.tunnel_port}/tunnel"
+
+    @property
+    def internal_url(self) -> str:
+        return f"http://127.0.0.1:{self.internal_port}"
+
+    def start(self) -> Relay:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url(),
+            "VISIONA_DATA_DIR": str(settings.DATA_DIR),
+            "RELAY_INTERNAL_SECRET": settings.RELAY_INTERNAL_SECRET,
+            "RELAY_REQUEST_TIMEOUT_SECONDS": "5",
+        }
+        if settings.REDIS_URL:
+            env["REDIS_URL"] = settings.REDIS_URL
+            env["VISIONA_TEST_CACHE_KEY_PREFIX"] = settings.TEST_CACHE_KEY_PREFIX
+        else:
+            env.pop("REDIS_URL", None)
+        command = [sys.executable, "manage.py", "run_relay"]
+        command += ["--tunnel-port", str(self.tunnel_port)]
+        command += ["--internal-port", str(self.internal_port)]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        wait_for(self._listening, timeout=20)
+        return self
+
+    def _listening(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"the relay exited: {self.process.stdout.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", self.internal_port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self, *, kill: bool = False) -> str:
+        """Stop it (SIGTERM, or SIGKILL); its output so far."""
+        if self.process is None:
+            return ""
+        if self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+        output, _ = self.process.communicate(timeout=15)
+        self.process = None
+        return output
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def request(self, method: str, path: str, *, secret: str | None = "", **kwargs):
+        headers = kwargs.pop("headers", {})
+        if secret is not None:
+            headers["X-Relay-Secret"] = secret or settings.RELAY_INTERNAL_SECRET
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, self.internal_url + path, headers=headers, **kwargs)
+
+    def sessions(self) -> list[dict]:
+        return self.get("/sessions").json()["sessions"]
+
+
+@pytest.fixture
+def relay(settings):
+    """A running relay node; the live server tells agents to dial it."""
+    node = Relay().start()
+    settings.RELAY_PUBLIC_URL = node.tunnel_url
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def fast_heartbeats(settings):
+    # The agent beats (and learns tunnel_url) at a third of this: every second.
+    settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 3
+
+
+class Agents:
+    """Demo agents paired through the live server's API, each in its own process."""
+
+    def __init__(self, live_server, user, tmp_path: Path) -> None:
+        self.live_server = live_server
+        self.user = user
+        self.tmp_path = tmp_path
+        self.processes: list[subprocess.Popen] = []
+        self.count = 0
+
+    def _command(self, *arguments: str, state_dir: Path) -> list[str]:
+        command = [sys.executable, "-m", "visiona_client", *arguments]
+        return [*command, "--state-dir", str(state_dir)]
+
+    def pair(self) -> Path:
+        self.count += 1
+        state_dir = self.tmp_path / f"agent-{self.count}"
+        issued = services.pairing_code_create(user=self.user)
+        result = subprocess.run(
+            self._command(
+                "pair",
+                "--server",
+                self.live_server.url,
+                "--code",
+                issued.code,
+                "--demo",
+                state_dir=state_dir,
+            ),
+            env=agent_environment(self.tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return state_dir
+
+    def run(self, state_dir: Path) -> subprocess.Popen:
+        process = subprocess.Popen(
+            self._command(
+                "-v", "run", "--server", self.live_server.url, "--demo", state_dir=state_dir
+            ),
+            env=agent_environment(self.tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=10)
+
+
+@pytest.fixture
+def agents(live_server, alice, tmp_path, fast_heartbeats):
+    pool = Agents(live_server, alice, tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+@dataclass
+class ConnectedAgent:
+    device: Device
+    process: subprocess.Popen
+    state_dir: Path
+
+    @property
+    def device_id(self) -> str:
+        return str(self.device.pk)
+
+
+def wait_connected(relay: Relay, device_id: str, *, timeout: float = 20.0) -> dict:
+    def session():
+        for entry in relay.sessions():
+            if entry["device_id"] == device_id:
+                return entry
+        return None
+
+    return wait_for(session, timeout=timeout, interval=0.1)
+
+
+@pytest.fixture
+def connected_agent(relay, agents) -> ConnectedAgent:
+    """A demo agent whose tunnel the relay holds."""
+    state_dir = agents.pair()
+    device = Device.objects.latest("created_at")
+    process = agents.run(state_dir)
+    wait_connected(relay, str(device.pk))
+    return ConnectedAgent(device=device, process=process, state_dir=state_dir)
+
+
+def elapsed(since: float) -> float:
+    return time.monotonic() - since

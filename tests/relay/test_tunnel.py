@@ -1,0 +1,68 @@
+"""Requests through the relay's internal port reach the demo device behind the tunnel."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from devices import services
+from devices.models import DeviceToken
+from tests.client.conftest import wait_for
+from tests.relay.conftest import wait_connected
+
+pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_request_reaches_the_demo_device(relay, connected_agent):
+    response = relay.get(
+        f"/devices/{connected_agent.device_id}/api/system/deps",
+        headers={"X-Request-Id": "req-123"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["demo"] is True
+    assert body["dongles"][0]["serial"] == connected_agent.device.serial
+    assert response.headers["X-Visiona-Demo"] == "1"
+    assert response.headers["Transfer-Encoding"] == "chunked"
+
+
+def test_the_registry_names_this_node(relay, connected_agent):
+    from devices import tunnel_registry
+
+    entry = tunnel_registry.lookup(connected_agent.device_id)
+    assert entry.node_url == relay.internal_url
+    session = wait_connected(relay, connected_agent.device_id)
+    assert entry.connection_id == session["connection_id"]
+
+
+@pytest.mark.parametrize("secret", [None, "wrong-secret"])
+def test_a_wrong_or_missing_secret_gets_a_bare_401(relay, connected_agent, secret):
+    for path in (f"/devices/{connected_agent.device_id}/api/system/deps", "/sessions"):
+        response = relay.get(path, secret=secret)
+        assert response.status_code == 401
+        assert response.content == b""
+
+
+def test_an_unknown_device_is_offline_at_once(relay, db):
+    started = time.monotonic()
+    response = relay.get("/devices/7b0f7c1e-0000-4000-8000-000000000000/api/system/deps")
+    assert time.monotonic() - started < 1
+    assert response.status_code == 503
+    assert response.headers["X-Relay-Error"] == "device_offline"
+    error = response.json()["error"]
+    assert error["code"] == "device_offline"
+    assert set(error) == {"code", "message", "details", "request_id"}
+
+
+def test_revoking_the_token_closes_the_tunnel_and_stops_the_agent(relay, connected_agent):
+    services.device_token_revoke(
+        device_token=DeviceToken.objects.get(device=connected_agent.device)
+    )
+    started = time.monotonic()
+    wait_for(lambda: not relay.sessions(), timeout=5)
+    assert time.monotonic() - started < 5
+    returncode = wait_for(lambda: connected_agent.process.poll(), timeout=15)
+    _, stderr = connected_agent.process.communicate(timeout=5)
+    assert returncode == 3
+    assert "visionA refused this device's token" in stderr
