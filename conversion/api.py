@@ -17,10 +17,13 @@ from rest_framework.views import APIView
 
 from conversion import limits, services
 from conversion.models import ConversionJob
+from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.chips import Chip
 
-JOB_ID = OpenApiParameter("job_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+JOB_ID = OpenApiParameter(
+    "job_id", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=f"^{limits.JOB_ID_PATTERN}$"
+)
 JOB_NOT_FOUND = error_response("job_not_found: unknown, or another user's job.")
 JOB_NOT_READY = error_response(
     "job_not_completed: no NEF yet; artifact_unavailable: the converter no longer has it."
@@ -45,6 +48,11 @@ class UnparsedMultipartParser(BaseParser):
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: DRF takes integer bounds from the database
+    # (none on SQLite, smallint on PostgreSQL), and the document must not depend on it.
+    progress = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
+    stage_progress = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
+    model_id = serializers.IntegerField(min_value=0, max_value=limits.MAX_MODEL_ID, allow_null=True)
     platform = serializers.CharField(source="platform_code", read_only=True)
     stage = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
@@ -222,7 +230,7 @@ class ConversionPromoteApi(APIView):
 
     @extend_schema_serializer(component_name="PromoteInput")
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        name = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(
         parameters=[JOB_ID],

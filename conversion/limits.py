@@ -17,6 +17,8 @@ MIN_USER_MODEL_ID = 32768
 MAX_MODEL_ID = 65535
 DEFAULT_MODEL_ID = 32769
 VERSION_PATTERN = r"^[0-9A-Fa-f]{4}$"
+# Converter job ids are UUIDs; any plain token of sane length is accepted in URLs.
+JOB_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 DEFAULT_VERSION = "0001"
 
 # A model committed with Git LFS but not pulled is a small text file starting so.

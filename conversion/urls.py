@@ -1,12 +1,10 @@
 from django.urls import path, register_converter
 
-from conversion import api, views
+from conversion import api, limits, views
 
 
 class JobIdConverter:
-    """Converter job ids are UUIDs; accept any plain token of sane length."""
-
-    regex = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+    regex = limits.JOB_ID_PATTERN
 
     def to_python(self, value: str) -> str:
         return value

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,6 +17,8 @@ from models_repo.errors import ModelFileTooLarge
 from models_repo.models import NefModel
 from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
+from visiona.api import fields
+from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.chips import Chip
 
@@ -68,11 +70,16 @@ class ModelListApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
-    class FilterSerializer(serializers.Serializer):
-        chip = serializers.ChoiceField(choices=Chip.choices, required=False)
-        source = serializers.ChoiceField(choices=ModelSource.choices, required=False)
+    class FilterSerializer(fields.QuerySerializer):
+        # An empty value (``?chip=``, as a form's "any" option sends) means no filter.
+        chip = serializers.ChoiceField(choices=Chip.choices, required=False, allow_blank=True)
+        source = serializers.ChoiceField(
+            choices=ModelSource.choices, required=False, allow_blank=True
+        )
         search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        sort = serializers.ChoiceField(choices=list(MODEL_SORTS), default=DEFAULT_SORT)
+        sort = serializers.ChoiceField(
+            choices=list(MODEL_SORTS), default=DEFAULT_SORT, allow_blank=True
+        )
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
@@ -98,14 +105,18 @@ class ModelListApi(APIView):
         operation_id="models_list",
         summary="List my models",
         parameters=[FilterSerializer],
-        responses={200: ModelPageSerializer, 400: error_response("A filter is not valid.")},
+        responses={
+            200: ModelPageSerializer,
+            400: error_response("validation_failed: a filter is not valid."),
+            404: error_response("not_found: the page is past the last one."),
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         values = {key: filters.validated_data.get(key) for key in ("chip", "source", "search")}
         models = selectors.model_list_for_user(
-            user=request.user, sort=filters.validated_data["sort"], **values
+            user=request.user, sort=filters.validated_data["sort"] or DEFAULT_SORT, **values
         )
         paginator = ModelPagination()
         page = paginator.paginate_queryset(models, request, view=self)
@@ -145,8 +156,8 @@ class ModelDetailApi(APIView):
 
     @extend_schema_serializer(component_name="ModelUpdate")
     class UpdateInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
-        description = serializers.CharField(required=False, allow_blank=True)
+        name = fields.CharField(max_length=200, required=False)
+        description = fields.CharField(required=False, allow_blank=True)
         chips = serializers.MultipleChoiceField(
             choices=Chip.choices, required=False, allow_empty=False
         )
@@ -168,7 +179,9 @@ class ModelDetailApi(APIView):
     )
     def patch(self, request, model_id: int):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
-        data = self.UpdateInputSerializer(data=request.data)
+        # Partial: a form or multipart body without ``chips`` reads as an empty list
+        # otherwise (QueryDict), which the field refuses; absent means unchanged.
+        data = self.UpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         model = services.model_update(model=model, **data.validated_data)
         return Response(ModelOutputSerializer(model).data)

@@ -87,3 +87,75 @@ def test_unknown_pages_get_the_404_page(alice_client):
     response = alice_client.get("/no/such/page/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
+
+
+@pytest.fixture
+def csrf_client(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    return client
+
+
+def test_a_missing_csrf_token_is_not_a_permission_problem(csrf_client):
+    body = {"name": "ok", "count": 1}
+    response = csrf_client.post("/api/test/echo", body, content_type="application/json")
+    error = assert_envelope(response, 403, "csrf_failed")
+    assert "X-CSRFToken" in error["message"]
+    assert error["details"] == {"reason": "CSRF cookie not set."}
+
+
+def test_a_wrong_csrf_token_says_so_in_the_users_language(csrf_client):
+    csrf_client.cookies["csrftoken"] = "a" * 32
+    response = csrf_client.post(
+        "/api/test/echo",
+        {"name": "ok", "count": 1},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="b" * 32,
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+    error = assert_envelope(response, 403, "csrf_failed")
+    assert "CSRF" in error["message"] and "X-CSRFToken" in error["message"]
+    assert not error["message"].startswith("The CSRF token")
+
+
+def test_the_right_csrf_token_passes(csrf_client):
+    csrf_client.cookies["csrftoken"] = "a" * 32
+    response = csrf_client.post(
+        "/api/test/echo",
+        {"name": "ok", "count": 1},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="a" * 32,
+    )
+    assert response.status_code == 200, response.content
+
+
+def test_pages_answer_too_many_fields_with_a_400_page(client, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    body = {f"field{i}": "x" for i in range(10)}
+    response = Client(raise_request_exception=False).post("/accounts/login/", body)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert b"too many form fields" in response.content
+
+
+class _ClientWentAway:
+    def read(self, size=-1):
+        raise OSError("connection reset by peer")
+
+    def readline(self, size=-1):
+        raise OSError("connection reset by peer")
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/api/agent/pair"])
+def test_a_body_cut_short_is_a_400_not_a_500(path):
+    client = Client(raise_request_exception=False)
+    response = client.generic(
+        "POST",
+        path,
+        "x" * 100,
+        content_type="application/x-www-form-urlencoded"
+        if path.startswith("/accounts")
+        else "application/json",
+        **{"wsgi.input": _ClientWentAway()},
+    )
+    assert response.status_code == 400, response.content[:200]

@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +64,10 @@ class MalformedRequest(AppError):
     message = _("The request could not be read.")
 
 
+class TooManyParts(MalformedRequest):
+    message = _("The request has too many form fields or files.")
+
+
 class Unauthenticated(AppError):
     status = 401
     code = "unauthenticated"
@@ -66,6 +78,15 @@ class PermissionDenied(AppError):
     status = 403
     code = "permission_denied"
     message = _("You do not have permission to do this.")
+
+
+class CsrfFailed(AppError):
+    status = 403
+    code = "csrf_failed"
+    message = _(
+        "The CSRF token is missing or wrong. Reload the page and try again; a program "
+        "sends the csrftoken cookie's value in an X-CSRFToken header."
+    )
 
 
 class NotFound(AppError):
@@ -114,6 +135,28 @@ class SessionStoreUnavailable(AppError):
     status = 503
     code = "session_store_unavailable"
     message = _("Sign-in is temporarily unavailable. Please try again in a moment.")
+
+
+def request_parse_error(exc: BaseException | None) -> AppError | None:
+    """The answer to a request Django could not read (body, form, headers), else None.
+
+    The one place for it: the API's exception handler, the page-side 400 handler
+    and the error middleware (a body cut short on a page) all ask here, so a
+    failure of Django's request parsing is a 4xx wherever it happens (a view, or
+    the CSRF check before it).
+    """
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return TooManyParts()
+    # The rest of Django's "suspicious" family (a broken multipart form, a bad
+    # Host...) is a 400 in Django's own handling too; a client that went away
+    # mid-body is one as well.
+    if isinstance(
+        exc, SuspiciousOperation | BadRequest | MultiPartParserError | UnreadablePostError
+    ):
+        return MalformedRequest()
+    return None
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -69,3 +69,25 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+# Django logs these to django.security.<name> at ERROR, with a traceback, when it
+# cannot read a request (visiona.errors.request_parse_error answers them with a 4xx).
+_UNREADABLE_REQUESTS = {
+    "TooManyFieldsSent",
+    "TooManyFilesSent",
+    "RequestDataTooBig",
+    "SuspiciousMultipartForm",
+}
+
+
+class UnreadableRequestFilter(logging.Filter):
+    """Anyone can send a request Django cannot read, so it is one WARNING line, not
+    an ERROR with a traceback that a client could flood the error log with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        parent, _, name = record.name.rpartition(".")
+        if parent == "django.security" and name in _UNREADABLE_REQUESTS:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True

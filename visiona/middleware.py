@@ -7,8 +7,9 @@ import re
 import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import UnreadablePostError
 
-from visiona.errors import AppError, DatabaseUnavailable, error_response
+from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
 from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -38,9 +39,15 @@ class RequestIdMiddleware:
 
 
 def as_app_error(exception: BaseException | None) -> AppError | None:
-    """The AppError an exception stands for: itself, or a 503 for a database outage."""
+    """The AppError an exception stands for: itself, a 400 for a body cut short, or a
+    503 for a database outage."""
     if isinstance(exception, AppError):
         return exception
+    # Django answers the SuspiciousOperation family itself (logged to django.security,
+    # then handler400, which asks request_parse_error too); a client gone mid-body is
+    # an OSError to it, so a 500 unless answered here.
+    if isinstance(exception, UnreadablePostError):
+        return request_parse_error(exception)
     if isinstance(exception, OperationalError | InterfaceError) or (
         type(exception) is DatabaseError
     ):
@@ -50,8 +57,9 @@ def as_app_error(exception: BaseException | None) -> AppError | None:
 
 
 class AppErrorMiddleware:
-    """An AppError raised by a page view becomes its error page, and a database
-    outage a clear 503, never a stack trace. (API views answer through DRF's handler.)
+    """An AppError raised by a page view becomes its error page, an unreadable
+    request a 4xx, and a database outage a clear 503, never a stack trace.
+    (API views answer through DRF's handler.)
 
     The signed-in user is looked up here, before the view, so an outage surfaces
     at this one point (as the page, or the envelope under /api/) instead of lazily

@@ -265,13 +265,19 @@ AUTH_PASSWORD_VALIDATORS = [
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["visiona.api.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's own, but the JSON one also refuses JSON nested too deeply (visiona/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "visiona.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "visiona.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "visiona.api.autoschema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "visionA Cloud API",
@@ -284,9 +290,18 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     # Keeps the document to /api/; importing the module also registers our extensions.
     "PREPROCESSING_HOOKS": ["visiona.api.schema.only_api_paths"],
+    # The errors every operation shares (sign-in, unreadable body, outage), in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "visiona.api.schema.add_common_errors",
+    ],
     # One name for the chip enumeration wherever a chip or a list of chips appears.
     "ENUM_NAME_OVERRIDES": {"ChipEnum": "visiona.chips.Chip"},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Django's <int:...> matches [0-9]+; ids are bigint (a larger one is a 404).
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+    },
     # The docs page loads Swagger UI and Redoc from our static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -504,7 +519,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "visiona.log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "visiona.log.RequestIdFilter"},
+        "unreadable_request": {"()": "visiona.log.UnreadableRequestFilter"},
+    },
     "formatters": {
         "json": {"()": "visiona.log.JsonFormatter"},
         "text": {
@@ -516,7 +534,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "unreadable_request"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -3,7 +3,6 @@
 import sys
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import render
 
 from visiona import errors
@@ -16,9 +15,8 @@ def home(request):
 
 
 def bad_request(request, exception=None):
-    if isinstance(exception, RequestDataTooBig):
-        return errors.error_response(request, errors.PayloadTooLarge())
-    return errors.error_response(request, errors.MalformedRequest())
+    error = errors.request_parse_error(exception) or errors.MalformedRequest()
+    return errors.error_response(request, error)
 
 
 def permission_denied(request, exception=None):

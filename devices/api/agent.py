@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from devices import services
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
+from visiona.api import fields
+from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.client_address import client_address
 
@@ -37,7 +39,7 @@ class AgentDeviceOutputSerializer(serializers.Serializer):
     agent_status = serializers.CharField()
     registration_status = serializers.CharField()
     connection_status = serializers.SerializerMethodField()
-    last_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True, help_text="Null: never seen.")
 
     def get_connection_status(self, device) -> str:
         return device.connection_status()
@@ -71,9 +73,15 @@ DEVICE_TOKEN_INVALID = error_response(
 )
 
 
+# The agent is a program speaking JSON. Forms would also read an empty value as
+# "not sent" (DRF's rule for HTML forms), unlike what the document says.
+AGENT_PARSERS = [JSONParser]
+
+
 class AgentApiView(APIView):
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDeviceAgent]
+    parser_classes = AGENT_PARSERS
 
 
 class AgentPairApi(APIView):
@@ -81,14 +89,15 @@ class AgentPairApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    parser_classes = AGENT_PARSERS
 
     @extend_schema_serializer(component_name="AgentPairInput")
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=32)
-        serial = serializers.RegexField(SERIAL_PATTERN)
+        code = fields.CharField(max_length=32)
+        serial = fields.RegexField(SERIAL_PATTERN)
         chip = serializers.ChoiceField(choices=Chip.choices)
-        name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-        agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        name = fields.CharField(max_length=100, required=False, allow_blank=True)
+        agent_version = fields.CharField(max_length=64, required=False, allow_blank=True)
 
     @extend_schema(
         request=InputSerializer,
@@ -124,8 +133,8 @@ class AgentHeartbeatApi(AgentApiView):
 
     @extend_schema_serializer(component_name="AgentHeartbeatInput")
     class InputSerializer(serializers.Serializer):
-        status = serializers.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
-        agent_version = serializers.CharField(max_length=64, required=False, allow_blank=True)
+        status = fields.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
+        agent_version = fields.CharField(max_length=64, required=False, allow_blank=True)
 
     @extend_schema(
         request=InputSerializer,

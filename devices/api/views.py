@@ -19,6 +19,7 @@ from devices.api.serializers import (
     IssuedPairingCodeSerializer,
     PairingCodeOutputSerializer,
 )
+from visiona.api import fields
 from visiona.api.schema import error_response
 
 DEVICE_NOT_FOUND = error_response("device_not_found: unknown, unpaired or another user's device.")
@@ -41,7 +42,7 @@ class DeviceDetailApi(APIView):
     """One device: read it (with its tokens), rename it (PATCH), unpair it (DELETE)."""
 
     class RenameInputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100, trim_whitespace=True)
+        name = fields.CharField(max_length=100, trim_whitespace=True)
 
     @extend_schema(responses={200: DeviceDetailOutputSerializer, 404: DEVICE_NOT_FOUND})
     def get(self, request, device_id: uuid.UUID):

@@ -78,7 +78,7 @@ def test_it_needs_the_csrf_header(alice):
     client.force_login(alice)
     response = post_upload(client, multipart_body(standard_parts()))
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "permission_denied"
+    assert response.json()["error"]["code"] == "csrf_failed"
 
 
 def test_it_refuses_an_upload_over_the_limit_before_reading(alice_client, upstream, settings):

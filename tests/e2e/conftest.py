@@ -7,16 +7,21 @@ visionA and the stand-ins run in one live server: visionA calls
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.db import connections
 from django.test import Client
 
 from tests.conftest import CHROMIUM
 
 BOUNDARY = "e2eBoundary7MA4YWxkTrZu0gW"
+# Screenshots of browser tests (not committed).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
 @pytest.fixture
@@ -144,3 +149,30 @@ def browser():
         yield browser
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser, live_server, sandbox, alice, password, request):
+    """A browser tab signed in as alice on the convert page; ``page.shot(name)`` saves a
+    screenshot under test-artifacts/browser/<test>/."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    shots = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+    shots.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1, 100))
+    page.shot = lambda name: page.screenshot(
+        path=str(shots / f"{next(counter):02}-{name}.png"), full_page=True
+    )
+    page.goto(f"{live_server.url}/convert/")
+    page.fill("#id_username", alice.username)
+    page.fill("#id_password", password)
+    page.shot("sign-in")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/convert/")
+    page.shot("convert-page")
+    yield page
+    # ORM calls made while Playwright's loop runs in this thread get their own
+    # connection (asgiref sees an async context); close it, or it outlives the run.
+    connections.close_all()
+    context.close()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
@@ -20,33 +19,7 @@ from sandbox import nef
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 MIB = 1024 * 1024
-
-
-@pytest.fixture
-def page(browser, live_server, sandbox, alice, password, request):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    shots = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
-    shots.mkdir(parents=True, exist_ok=True)
-    counter = iter(range(1, 100))
-    page.shot = lambda name: page.screenshot(
-        path=str(shots / f"{next(counter):02}-{name}.png"), full_page=True
-    )
-    page.goto(f"{live_server.url}/convert/")
-    page.fill("#id_username", alice.username)
-    page.fill("#id_password", password)
-    page.shot("sign-in")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/convert/")
-    page.shot("convert-page")
-    yield page
-    # ORM calls made while Playwright's loop runs in this thread get their own
-    # connection (asgiref sees an async context); close it, or it outlives the run.
-    connections.close_all()
-    context.close()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from django.conf import settings
 
 from devices.models import Device
 from tests.client.conftest import agent_environment, built_wheel_dir  # noqa: F401
-from tests.e2e.test_browser import browser, page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +39,7 @@ def run_shown_command(command: str, tmp_path) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("language", ["en", "zh-hant"])
 def test_the_pair_page_fits_a_phone_and_pairs_the_demo_agent(
-    page,  # noqa: F811
+    page,
     live_server,
     served,
     tmp_path,

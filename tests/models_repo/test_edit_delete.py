@@ -48,6 +48,24 @@ def test_the_api_patches_only_what_it_is_sent(alice_api, model):
     assert (model.description, model.chips, model.created_at) == ("Faces", ["KL630"], created_at)
 
 
+@pytest.mark.parametrize("format", ["multipart", "json"])
+def test_a_form_patch_without_chips_leaves_them_alone(alice_api, model, format):
+    # A form or multipart body has no way to say "chips not sent" but leaving them out.
+    response = alice_api.patch(f"/api/models/{model.pk}", {"name": "Renamed"}, format=format)
+    assert response.status_code == 200, response.content
+    assert response.json()["chips"] == ["KL720"]
+    model.refresh_from_db()
+    assert (model.name, model.chips) == ("Renamed", ["KL720"])
+
+
+def test_a_form_patch_can_set_chips(alice_api, model):
+    response = alice_api.patch(
+        f"/api/models/{model.pk}", {"chips": ["KL520", "KL630"]}, format="multipart"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["chips"] == ["KL520", "KL630"]
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [({"name": "   "}, "name"), ({"chips": []}, "chips"), ({"chips": ["KL1"]}, "chips")],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -25,7 +24,6 @@ _DRF_TO_APP: list[tuple[type[Exception], type[errors.AppError]]] = [
     (drf.MethodNotAllowed, errors.MethodNotAllowed),
     (drf.UnsupportedMediaType, errors.UnsupportedMediaType),
     (drf.ParseError, errors.MalformedRequest),
-    (RequestDataTooBig, errors.PayloadTooLarge),
     (OperationalError, errors.DatabaseUnavailable),
     (InterfaceError, errors.DatabaseUnavailable),
 ]
@@ -52,6 +50,11 @@ def _field_errors(detail, prefix: str = "") -> list[dict[str, str]]:
 def to_app_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, errors.AppError):
         return exc
+    parse_error = errors.request_parse_error(exc)
+    if parse_error is not None:
+        # One line, no traceback: anyone can send these, and they are not our fault.
+        logger.info("unreadable request: %s", exc.__class__.__name__)
+        return parse_error
     if isinstance(exc, drf.ValidationError):
         return errors.ValidationFailed.for_fields(_field_errors(exc.detail))
     if isinstance(exc, drf.Throttled):

@@ -6,6 +6,10 @@ drf-spectacular reads serializers from generic views; ours are plain APIViews
 response with ``@extend_schema`` next to its view, and its errors with
 ``error_response`` (the envelope below).
 
+The errors every operation shares (401/403 where sign-in is needed, 415 and
+400/413 for a body that cannot be read, 404 on paths with an id, 503 in an
+outage) are added in one place, ``add_common_errors``, not on each view.
+
 This module is imported through SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"],
 which registers the authentication extensions before any view is described.
 """
@@ -36,6 +40,53 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorEnvelopeSerializer, description=description)
+
+
+ERROR_COMPONENT = "#/components/schemas/ErrorEnvelope"
+_SIGN_IN_ERRORS = {
+    "401": "unauthenticated: not signed in, or the session ended.",
+    "403": "csrf_failed: the X-CSRFToken header is missing or wrong; "
+    "permission_denied: not allowed.",
+}
+_BODY_ERRORS = {
+    "400": "malformed_request: the body could not be read (invalid JSON or form, too many "
+    "fields or files); validation_failed: details.fields lists the refused values.",
+    "413": "payload_too_large: the body is too large.",
+    "415": "unsupported_media_type: the body's content type is not one listed here.",
+}
+_WRITES = {"post", "put", "patch"}
+_PATH_ERRORS = {"404": "not_found: no such resource."}
+_OUTAGE_ERRORS = {
+    "503": "database_unavailable, session_store_unavailable: try again in a moment.",
+}
+
+
+def add_common_errors(result, generator, **kwargs):
+    """Postprocessing hook: the errors any operation can answer, where they apply.
+
+    An operation's own description of a status (e.g. its 404) is kept; only the
+    ones it leaves out are added, all as the one error envelope.
+    """
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            errors = dict(_OUTAGE_ERRORS)
+            if {} not in operation.get("security", [{}]):
+                errors |= _SIGN_IN_ERRORS
+            # A POST without a documented body still has one read: by the CSRF check.
+            if "requestBody" in operation or method in _WRITES:
+                errors |= _BODY_ERRORS
+            if "{" in path:
+                errors |= _PATH_ERRORS
+            responses = operation.setdefault("responses", {})
+            for status, description in errors.items():
+                responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": ERROR_COMPONENT}}},
+                    },
+                )
+    return result
 
 
 class _ErrorsAsJson:

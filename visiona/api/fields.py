@@ -1,0 +1,36 @@
+"""Inputs that accept what the OpenAPI document says, and nothing more."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+
+class _TextOnly:
+    """DRF's CharField turns a number into text; the document says string, so a
+    number (or a boolean) is refused like any other wrong type."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CharField(_TextOnly, serializers.CharField):
+    pass
+
+
+class RegexField(_TextOnly, serializers.RegexField):
+    pass
+
+
+class QuerySerializer(serializers.Serializer):
+    """For query parameters: one that is repeated (``?page=1&page=2``) is refused,
+    where a QueryDict would quietly take the last; the document says one value."""
+
+    def to_internal_value(self, data):
+        repeated = [name for name in self.fields if len(data.getlist(name)) > 1]
+        if repeated:
+            message = _("Send this parameter once.")
+            raise serializers.ValidationError({name: [message] for name in repeated})
+        return super().to_internal_value(data)
