@@ -56,7 +56,15 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
     root = Path(__file__).resolve().parent.parent
     if not shutil.which("xgettext"):
         pytest.skip("needs GNU gettext (xgettext)")
-    for name in ("visiona", "conversion", "devices", "models_repo", "sandbox", "templates"):
+    for name in (
+        "visiona",
+        "conversion",
+        "devices",
+        "models_repo",
+        "relay",
+        "sandbox",
+        "templates",
+    ):
         shutil.copytree(root / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(root / "manage.py", tmp_path)
     (tmp_path / "locale").mkdir()

@@ -84,19 +84,23 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class RelayedResponse(StreamingHttpResponse):
+    """A device's answer, streamed through the tunnel."""
+
+
 class _RelayApi(APIView):
     parser_classes = [UnparsedBodyParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AnyAcceptNegotiation
 
-    @property
-    def default_response_headers(self) -> dict[str, str]:
-        # No Allow or Vary of ours on the device's answer.
-        return {}
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, RelayedResponse):
+            return response  # the device's answer: no Allow or Vary of ours on it
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
-def _served_safely(answer: relay_client.RelayedAnswer) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(answer, status=answer.status)
+def _served_safely(answer: relay_client.RelayedAnswer) -> RelayedResponse:
+    response = RelayedResponse(answer, status=answer.status)
     del response["Content-Type"]  # Django's default is HTML
     for name, value in answer.headers:
         response[name] = value
