@@ -289,6 +289,9 @@ def relay(
     ``DeviceUnreachable``, no answer in time ``DeviceTimeout``. ``read_timeout``
     (seconds between bytes of the answer) defaults to a little over the node's own.
     """
+    if not settings.RELAY_INTERNAL_SECRET:
+        # No relay configured here (run_relay refuses to start without it): no tunnel.
+        raise errors.DeviceOffline()
     if content_length and content_length > settings.RELAY_MAX_BODY_BYTES:
         raise errors.RelayBodyTooLarge()
     url = node_url.rstrip("/") + relay_target(device_id=device_id, path=path, query=query)

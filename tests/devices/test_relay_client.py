@@ -224,6 +224,14 @@ def test_the_nodes_errors_become_ours(status, code, error):
 
 
 @responses.activate
+def test_without_a_relay_secret_no_device_is_reachable(settings):
+    settings.RELAY_INTERNAL_SECRET = ""
+    with pytest.raises(errors.DeviceOffline):
+        call()
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_a_refused_secret_is_logged_and_the_device_is_unreachable(caplog):
     responses.get(TARGET, status=401, body=b"")
     with (
