@@ -160,7 +160,11 @@ def _relay_schema(method: str, **overrides):
 
 
 class DeviceAgentApi(_RelayApi):
-    """Any request to the device's local API, relayed through its tunnel (owner only)."""
+    """Any request to the device's local API, relayed through its tunnel (owner only).
+
+    GET, POST, PUT, PATCH and DELETE are documented; HEAD and OPTIONS are relayed too.
+    The answer's status is the device's, whatever it is.
+    """
 
     def _relay(self, request, device_id: uuid.UUID, path: str):
         return _relay(request, device_id=device_id, path=path, query=request.META["QUERY_STRING"])

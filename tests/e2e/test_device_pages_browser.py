@@ -1,4 +1,4 @@
-"""The device pages in Chromium at 360 px: the tunnel and the device's report fit a phone.
+"""The device pages in Chromium at 360 px, and a hostile relayed answer in Chromium.
 
 A stand-in relay node (a thread answering the internal port's /devices/<id>/...) gives
 the pages a connected device without a relay process, so this runs on SQLite too.
@@ -35,12 +35,23 @@ DEPS = {
 }
 
 
+# What a hostile local API could answer: a cookie for our origin and a script.
+HOSTILE_PAGE = (
+    b"<!doctype html><title>device</title>"
+    b"<script>document.title = 'script ran'; document.cookie = 'planted=1; path=/';</script>"
+)
+
+
 class _Node(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = json.dumps(DEPS).encode()
+        if self.path.endswith("/hostile.html"):
+            body, content_type = HOSTILE_PAGE, "text/html; charset=utf-8"
+        else:
+            body, content_type = json.dumps(DEPS).encode(), "application/json"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        self.send_header("Set-Cookie", "from_device=1; Path=/")
         self.end_headers()
         self.wfile.write(body)
 
@@ -105,3 +116,13 @@ def test_the_device_pages_fit_a_phone(page, live_server, devices, language):
     report = page.inner_text(".device-report")
     assert "DEMO-KL720-0123456789ABCDEF0123456789" in report
     assert "3.1.2" in report
+
+
+def test_a_relayed_answer_sets_no_cookie_and_runs_no_script(page, live_server, devices):
+    connected, _ = devices
+    page.goto(f"{live_server.url}/api/devices/{connected.pk}/agent/hostile.html")
+    assert page.title() == "device"  # parsed as HTML, and its script did not run
+    names = {cookie["name"] for cookie in page.context.cookies()}
+    assert "from_device" not in names
+    assert "planted" not in names
+    assert settings.SESSION_COOKIE_NAME in names  # still signed in, nothing replaced
