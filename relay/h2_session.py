@@ -120,11 +120,7 @@ class TunnelSession:
         self.close_reason = ""
         self._last_ping_ack = time.monotonic()
         self._closer: asyncio.Future | None = None
-
-    # Life cycle -------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Serve the tunnel until the WebSocket closes or ``close`` is called."""
+        # The preamble first, before any stream can be opened (even before ``run``).
         self.conn.initiate_connection()
         self.conn.update_settings(
             {
@@ -134,6 +130,11 @@ class TunnelSession:
             }
         )
         self.conn.increment_flow_control_window(CONNECTION_WINDOW - 65535)
+
+    # Life cycle -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the tunnel until the WebSocket closes or ``close`` is called."""
         self._flush()
         tasks = [
             asyncio.create_task(self._writer(), name=f"tunnel-writer-{self.connection_id}"),

@@ -198,6 +198,8 @@ class InternalServer:
                 with contextlib.suppress(BaseException):
                     await upload
                 client.abort()  # the rest of the request body was never read
+            elif upload is not None and not upload.cancelled() and upload.exception():
+                client.abort()  # the body could not be passed on: this connection is done
 
     async def _upload(self, client, session, stream: RelayStream, too_large: asyncio.Event):
         total = 0

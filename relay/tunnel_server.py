@@ -18,6 +18,7 @@ from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
 logger = logging.getLogger(__name__)
+WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
 # Pings both ways: a dead connection is noticed within 30 s.
@@ -40,7 +41,8 @@ class TunnelServer:
             ping_interval=PING_INTERVAL_SECONDS,
             ping_timeout=PING_TIMEOUT_SECONDS,
             max_size=MESSAGE_BYTES * 4,
-            logger=logger,
+            # Its DEBUG lines hold the handshake's headers, the device token among them.
+            logger=WEBSOCKETS_LOGGER,
         )
 
     async def _authenticate(

@@ -61,6 +61,10 @@ def _configure_logging(verbose: bool) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     # urllib3 says which URLs it opens at DEBUG; that is all it needs to say.
     logging.getLogger("urllib3").setLevel(logging.INFO)
+    # The tunnel's libraries narrate every frame and header at DEBUG (hpack would log
+    # the Authorization header of the handshake): never below INFO.
+    for name in ("websockets", "hpack", "h2"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _server_url(raw: str) -> str:

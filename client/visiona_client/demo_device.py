@@ -14,6 +14,7 @@ import logging
 import platform
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,9 +70,11 @@ def device_info() -> dict[str, Any]:
 
 
 ROUTES = {"/api/system/deps": system_deps, "/api/device/info": device_info}
-# GET /api/demo/blob?bytes=N: N zero bytes, streamed (for trying large answers).
+# GET /api/demo/blob?bytes=N[&delay=S]: N zero bytes, streamed, after S seconds
+# (for trying large and slow answers).
 BLOB_PATH = "/api/demo/blob"
 BLOB_MAX_BYTES = 1024**3
+BLOB_MAX_DELAY_SECONDS = 60
 # POST /api/demo/echo: the size and SHA-256 of the body it was sent (for request bodies).
 ECHO_PATH = "/api/demo/echo"
 _CHUNK = 64 * 1024
@@ -112,9 +115,18 @@ class DemoHandler(BaseHTTPRequestHandler):
             size = int(query.get("bytes", ["0"])[0])
         except ValueError:
             size = -1
-        if not 0 <= size <= BLOB_MAX_BYTES:
-            self._error(400, "bad_size", f"bytes must be 0 to {BLOB_MAX_BYTES}")
+        try:
+            delay = float(query.get("delay", ["0"])[0])
+        except ValueError:
+            delay = -1.0
+        if not 0 <= size <= BLOB_MAX_BYTES or not 0 <= delay <= BLOB_MAX_DELAY_SECONDS:
+            self._error(
+                400,
+                "bad_request",
+                f"bytes must be 0 to {BLOB_MAX_BYTES}, delay 0 to {BLOB_MAX_DELAY_SECONDS} s",
+            )
             return
+        time.sleep(delay)  # a slow device, for trying timeouts
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(size))
@@ -164,12 +176,17 @@ class DemoHandler(BaseHTTPRequestHandler):
         logger.debug("demo device: " + format, *args)
 
 
+class _DemoServer(ThreadingHTTPServer):
+    # Many requests at once come through one tunnel: the default backlog (5) refuses them.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class DemoDevice:
     """The demo local API in a thread: ``with DemoDevice(port) as demo: demo.url``."""
 
     def __init__(self, port: int = 0) -> None:
-        self.httpd = ThreadingHTTPServer((DEMO_HOST, port), DemoHandler)
-        self.httpd.daemon_threads = True
+        self.httpd = _DemoServer((DEMO_HOST, port), DemoHandler)
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="demo-device", daemon=True
         )

@@ -249,7 +249,7 @@ class _H2Server:
         try:
             self._forward(stream_id, headers, body)
         except _StreamGone:
-            pass
+            logger.debug("tunnel stream %d: the relay reset it or the tunnel closed", stream_id)
         except Exception:
             logger.exception("tunnel stream %d failed", stream_id)
             self._reset(stream_id)
@@ -265,10 +265,17 @@ class _H2Server:
             if not name.startswith(":") and name not in _HOP_BY_HOP
         }
         method, path = pseudo.get(":method", "GET"), pseudo.get(":path", "/")
+        logger.debug("tunnel stream %d: %s %s", stream_id, method, path)
         first = body.get()
         if isinstance(first, _StreamGone):
             raise first
-        data = None if first is None else self._body_chunks(stream_id, first, body)
+        data = None
+        if first is not None:
+            data = self._body_chunks(stream_id, first, body)
+            length = forwarded.pop("content-length", None)
+            if length is not None and length.isdigit():
+                # An iterable with a length: requests sends Content-Length, not chunks.
+                data = _SizedBody(data, int(length))
         try:
             answer = self.http.request(
                 method,
@@ -389,6 +396,18 @@ class _H2Server:
                 self._flush()
             except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError):
                 pass
+
+
+class _SizedBody:
+    def __init__(self, chunks: Iterator[bytes], length: int) -> None:
+        self._chunks = chunks
+        self._length = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def __len__(self) -> int:
+        return self._length
 
 
 def _describe(exc: Exception) -> str:

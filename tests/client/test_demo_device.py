@@ -59,3 +59,25 @@ def test_it_answers_concurrent_requests(demo):
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(lambda _: get(demo, "/api/device/info").status_code, range(16)))
     assert codes == [200] * 16
+
+
+def test_blob_streams_the_zeros_asked_for(demo):
+    response = requests.get(demo.url + "/api/demo/blob?bytes=200000", timeout=5)
+    assert response.status_code == 200
+    assert response.headers["X-Visiona-Demo"] == "1"
+    assert response.content == bytes(200000)
+    assert get(demo, "/api/demo/blob?bytes=-1").status_code == 400
+    assert get(demo, "/api/demo/blob?bytes=1&delay=nope").status_code == 400
+
+
+def test_echo_says_what_it_was_sent(demo):
+    import hashlib
+
+    body = b"x" * 100_000
+    sized = requests.post(demo.url + "/api/demo/echo", data=body, timeout=5).json()
+    chunked = requests.post(
+        demo.url + "/api/demo/echo", data=iter([body[:10], body[10:]]), timeout=5
+    )
+    expected = {"demo": True, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    assert sized == expected
+    assert chunked.json() == expected

@@ -13,7 +13,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +30,8 @@ from devices.models import Device
 from tests.client.conftest import agent_environment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long the test relay waits for a device's answer to start.
+RELAY_TIMEOUT_SECONDS = 2
 
 
 def free_port() -> int:
@@ -49,6 +53,7 @@ class Relay:
     tunnel_port: int = field(default_factory=free_port)
     internal_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    log: typing.IO | None = None
 
     @property
     def tunnel_url(self) -> str:
@@ -65,7 +70,9 @@ class Relay:
             "DATABASE_URL": database_url(),
             "VISIONA_DATA_DIR": str(settings.DATA_DIR),
             "RELAY_INTERNAL_SECRET": settings.RELAY_INTERNAL_SECRET,
-            "RELAY_REQUEST_TIMEOUT_SECONDS": "5",
+            "RELAY_REQUEST_TIMEOUT_SECONDS": str(RELAY_TIMEOUT_SECONDS),
+            # Everything it would say, so a test can check no secret is among it.
+            "LOG_LEVEL": "DEBUG",
         }
         if settings.REDIS_URL:
             env["REDIS_URL"] = settings.REDIS_URL
@@ -75,15 +82,17 @@ class Relay:
         command = [sys.executable, "manage.py", "run_relay"]
         command += ["--tunnel-port", str(self.tunnel_port)]
         command += ["--internal-port", str(self.internal_port)]
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the relay's logging.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True
         )
         wait_for(self._listening, timeout=20)
         return self
 
     def _listening(self) -> bool:
         if self.process.poll() is not None:
-            raise AssertionError(f"the relay exited: {self.process.stdout.read()}")
+            raise AssertionError(f"the relay exited: {self.output()}")
         try:
             socket.create_connection(("127.0.0.1", self.internal_port), timeout=0.2).close()
         except OSError:
@@ -96,9 +105,15 @@ class Relay:
             return ""
         if self.process.poll() is None:
             self.process.kill() if kill else self.process.terminate()
-        output, _ = self.process.communicate(timeout=15)
+        self.process.wait(timeout=15)
         self.process = None
+        output = self.output()
+        self.log.close()
         return output
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)
@@ -120,7 +135,7 @@ def relay(settings):
     node = Relay().start()
     settings.RELAY_PUBLIC_URL = node.tunnel_url
     yield node
-    node.stop()
+    print("relay output:\n" + node.stop())  # shown when the test fails
 
 
 @pytest.fixture
@@ -167,15 +182,19 @@ class Agents:
         return state_dir
 
     def run(self, state_dir: Path) -> subprocess.Popen:
-        process = subprocess.Popen(
-            self._command(
-                "-v", "run", "--server", self.live_server.url, "--demo", state_dir=state_dir
-            ),
-            env=agent_environment(self.tmp_path),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # Its log goes to a file: a pipe nobody reads would fill up and block the agent.
+        log = self.tmp_path / f"agent-log-{len(self.processes)}.txt"
+        with log.open("w") as stream:
+            process = subprocess.Popen(
+                self._command(
+                    "-v", "run", "--server", self.live_server.url, "--demo", state_dir=state_dir
+                ),
+                env=agent_environment(self.tmp_path),
+                stdout=stream,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        process.log_path = log
         self.processes.append(process)
         return process
 
@@ -183,7 +202,8 @@ class Agents:
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
-            process.communicate(timeout=10)
+            process.wait(timeout=10)
+            print(f"agent {process.pid} log:\n{agent_log(process)}")  # shown when a test fails
 
 
 @pytest.fixture
@@ -222,6 +242,10 @@ def connected_agent(relay, agents) -> ConnectedAgent:
     process = agents.run(state_dir)
     wait_connected(relay, str(device.pk))
     return ConnectedAgent(device=device, process=process, state_dir=state_dir)
+
+
+def agent_log(process: subprocess.Popen) -> str:
+    return process.log_path.read_text()
 
 
 def elapsed(since: float) -> float:

@@ -9,7 +9,7 @@ import pytest
 from devices import services
 from devices.models import DeviceToken
 from tests.client.conftest import wait_for
-from tests.relay.conftest import wait_connected
+from tests.relay.conftest import agent_log, wait_connected
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -63,6 +63,18 @@ def test_revoking_the_token_closes_the_tunnel_and_stops_the_agent(relay, connect
     wait_for(lambda: not relay.sessions(), timeout=5)
     assert time.monotonic() - started < 5
     returncode = wait_for(lambda: connected_agent.process.poll(), timeout=15)
-    _, stderr = connected_agent.process.communicate(timeout=5)
     assert returncode == 3
-    assert "visionA refused this device's token" in stderr
+    assert "visionA refused this device's token" in agent_log(connected_agent.process)
+
+
+def test_neither_process_logs_the_device_token(relay, connected_agent):
+    import json
+
+    token = json.loads((connected_agent.state_dir / "state.json").read_text())["token"]
+    assert relay.get(f"/devices/{connected_agent.device_id}/api/system/deps").status_code == 200
+    relay_output, agent_output = relay.output(), agent_log(connected_agent.process)
+    assert "tunnel open" in relay_output  # it did log, at DEBUG
+    assert "tunnel open" in agent_output
+    for output in (relay_output, agent_output):
+        assert token not in output
+        assert token[4:] not in output

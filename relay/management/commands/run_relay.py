@@ -37,6 +37,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        # Never below INFO, whatever LOG_LEVEL says: at DEBUG these print the handshake's
+        # headers (the device token) and every HTTP/2 header block.
+        for name in ("relay.websockets", "hpack", "h2"):
+            logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger(name).level))
         if not settings.RELAY_INTERNAL_SECRET:
             raise CommandError(
                 "RELAY_INTERNAL_SECRET is not set: give web instances and relay nodes the "
