@@ -73,6 +73,19 @@ def models_folder(settings, tmp_path) -> Path:
 
 
 @pytest.fixture
+def session_store_down(settings):
+    """Sessions in a Redis that is not there (a closed port): the store is down."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    settings.SESSION_ENGINE = "visiona.sessions"
+
+
+@pytest.fixture
 def password() -> str:
     return "correct horse battery staple"
 

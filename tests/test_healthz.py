@@ -166,15 +166,7 @@ def test_the_database_check_leaves_no_connection_open(db):
 class TestWhateverTheCookies:
     """/healthz answers before sessions load: a session cookie changes nothing."""
 
-    def test_with_the_session_store_down(self, client, settings, db):
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": "redis://127.0.0.1:9/0",
-                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-            }
-        }
-        settings.SESSION_ENGINE = "visiona.sessions"
+    def test_with_the_session_store_down(self, client, session_store_down, db):
         client.cookies["visiona_session"] = "a" * 32
         response = client.get("/healthz")
         assert response["Content-Type"] == "application/json"

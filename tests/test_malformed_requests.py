@@ -33,6 +33,7 @@ from models_repo.choices import ModelSource
 from models_repo.services import model_create_from_stream
 from tests.conversion.factories import make_job
 from tests.conversion.upstreams import CONVERTER, upstream, upstream_settings  # noqa: F401
+from tests.multipart import multipart_body
 from tests.test_url_access import ALL_URLS
 from visiona.errors import request_parse_error
 
@@ -46,14 +47,7 @@ MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 
 def _multipart(parts: list[tuple[str, str | None, bytes]], *, close: bool = True) -> bytes:
-    out = b""
-    for name, filename, content in parts:
-        disposition = f'form-data; name="{name}"'
-        if filename is not None:
-            disposition += f'; filename="{filename}"'
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-        out += content + b"\r\n"
-    return out + (f"--{BOUNDARY}--\r\n".encode() if close else b"")
+    return multipart_body(parts, BOUNDARY, close=close)
 
 
 # (label, content type, body)

@@ -193,19 +193,9 @@ class TestOnRedis:
         assert redis.pttl(key) <= after_sign_in - 200  # counting down, not rewritten
 
 
+@pytest.mark.usefixtures("session_store_down")
 class TestRedisDown:
     """A Redis outage must never fall back to memory or sign people out quietly."""
-
-    @pytest.fixture(autouse=True)
-    def _redis_at_a_closed_port(self, settings):
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": "redis://127.0.0.1:9/0",
-                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-            }
-        }
-        settings.SESSION_ENGINE = "visiona.sessions"
 
     def test_sign_in_fails_with_503(self, alice, password):
         client = Client()

@@ -14,6 +14,8 @@ import multipart
 import pytest
 import responses
 
+from tests.multipart import multipart_body as build_multipart
+
 CONVERTER = "http://converter.test"
 FAA = "http://faa.test"
 MC = "http://mc.test"
@@ -67,16 +69,7 @@ BOUNDARY = "----visionaTestBoundary7MA4YWxkTrZu0gW"
 
 def multipart_body(parts: list[tuple[str, str | None, bytes]], boundary: str = BOUNDARY) -> bytes:
     """parts: (name, filename or None, content)."""
-    out = b""
-    for name, filename, content in parts:
-        disposition = f'form-data; name="{name}"'
-        if filename is not None:
-            disposition += f'; filename="{filename}"'
-        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n".encode()
-        if filename is not None:
-            out += b"Content-Type: application/octet-stream\r\n"
-        out += b"\r\n" + content + b"\r\n"
-    return out + f"--{boundary}--\r\n".encode()
+    return build_multipart(parts, boundary, file_content_type="application/octet-stream")
 
 
 def standard_parts(model: bytes = b"onnx-bytes" * 100, images: int = 2) -> list:

@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from sandbox import clock
+from tests.multipart import multipart_body as build_multipart
 
 CLIENT_ID = "visiona-test"
 CLIENT_SECRET = "test-secret"
@@ -80,14 +81,7 @@ def bearer(token: str) -> dict:
 
 def multipart_body(parts: list[tuple[str, str | None, bytes]]) -> bytes:
     """parts: (name, filename or None for a text field, content)."""
-    out = b""
-    for name, filename, content in parts:
-        disposition = f'form-data; name="{name}"'
-        if filename is not None:
-            disposition += f'; filename="{filename}"'
-        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-        out += content + b"\r\n"
-    return out + f"--{BOUNDARY}--\r\n".encode()
+    return build_multipart(parts, BOUNDARY)
 
 
 def job_parts(
