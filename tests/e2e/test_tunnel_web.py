@@ -80,9 +80,6 @@ def test_a_large_answer_streams_through_and_writes_need_the_csrf_token(web, conn
     assert refused.json()["error"]["code"] == "csrf_failed"
 
 
-# The relay does not yet carry request bodies to the agent (tunnel contract, "Changes", G
-# 22:55): an answer, not a crash, until it does; this passes by itself once it does.
-@pytest.mark.xfail(reason="request bodies through the relay (F's side)", strict=False)
 def test_a_request_body_streams_to_the_device(web, connected_agent, alice):
     alice_http = web(alice)
     body = os.urandom(3 * 1024 * 1024)
