@@ -14,10 +14,20 @@ import time
 import pytest
 from django.db import connections
 
+from devices import tunnel_registry
 from devices.models import Device
+from tests.client.conftest import wait_for
 from tests.e2e.conftest import VisionA
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def reachable(connected_agent):
+    """The connected agent once the registry names its node too (the relay lists a
+    session a moment before its registry write lands)."""
+    wait_for(lambda: tunnel_registry.lookup(connected_agent.device_id), timeout=10)
+    return connected_agent
 
 
 @pytest.fixture
@@ -28,8 +38,8 @@ def web(live_server, settings):
     connections.close_all()
 
 
-def test_the_owner_reads_the_devices_deps_through_visiona(web, connected_agent, alice, bob):
-    device = connected_agent.device
+def test_the_owner_reads_the_devices_deps_through_visiona(web, reachable, alice, bob):
+    device = reachable.device
     alice_http = web(alice)
 
     relayed = alice_http.get(f"/api/devices/{device.pk}/agent/api/system/deps")
@@ -62,8 +72,8 @@ def test_the_owner_reads_the_devices_deps_through_visiona(web, connected_agent, 
     assert bob_http.get(f"/api/system/deps?device={device.pk}").status_code == 404
 
 
-def test_a_large_answer_streams_through_and_writes_need_the_csrf_token(web, connected_agent, alice):
-    device = connected_agent.device
+def test_a_large_answer_streams_through_and_writes_need_the_csrf_token(web, reachable, alice):
+    device = reachable.device
     alice_http = web(alice)
     size = 20 * 1024 * 1024
     with alice_http.http.get(
@@ -80,11 +90,11 @@ def test_a_large_answer_streams_through_and_writes_need_the_csrf_token(web, conn
     assert refused.json()["error"]["code"] == "csrf_failed"
 
 
-def test_a_request_body_streams_to_the_device(web, connected_agent, alice):
+def test_a_request_body_streams_to_the_device(web, reachable, alice):
     alice_http = web(alice)
     body = os.urandom(3 * 1024 * 1024)
     echoed = alice_http.post(
-        f"/api/devices/{connected_agent.device_id}/agent/api/demo/echo",
+        f"/api/devices/{reachable.device_id}/agent/api/demo/echo",
         data=body,
         headers={"Content-Type": "application/octet-stream"},
     )
@@ -108,14 +118,14 @@ def test_an_offline_device_is_503_at_once(web, relay, agents, alice):
     assert "Not connected" in page
 
 
-def test_a_killed_agent_is_offline_or_unreachable_fast(web, connected_agent, alice):
-    connected_agent.process.kill()
-    connected_agent.process.wait(timeout=10)
+def test_a_killed_agent_is_offline_or_unreachable_fast(web, reachable, alice):
+    reachable.process.kill()
+    reachable.process.wait(timeout=10)
     alice_http = web(alice)
     deadline = time.monotonic() + 10
     while True:
         started = time.monotonic()
-        response = alice_http.get(f"/api/devices/{connected_agent.device_id}/agent/api/system/deps")
+        response = alice_http.get(f"/api/devices/{reachable.device_id}/agent/api/system/deps")
         assert time.monotonic() - started < 3
         if response.status_code != 200 or time.monotonic() > deadline:
             break
