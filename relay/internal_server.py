@@ -105,12 +105,12 @@ class InternalServer:
                 if not isinstance(event, h11.Request):
                     break
                 await self._exchange(client, event)
-                if client.conn.our_state is h11.DONE and client.conn.their_state is h11.DONE:
-                    client.conn.start_next_cycle()
+                if client.conn.our_state is h11.DONE and client.request_complete():
+                    client.conn.start_next_cycle()  # keep-alive: the next request
                 else:
                     break
-        except (_Abort, h11.ProtocolError, ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (_Abort, h11.ProtocolError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            logger.debug("internal connection closed: %r", exc)
         finally:
             if client.aborted:
                 writer.transport.abort()
@@ -309,6 +309,14 @@ class _Client:
             if event is h11.PAUSED:
                 return None
             return event
+
+    def request_complete(self) -> bool:
+        """Whether the request was read to its end (a bodiless one has just its end left)."""
+        while not self.aborted and self.conn.their_state is h11.SEND_BODY:
+            event = self.conn.next_event()
+            if not isinstance(event, h11.EndOfMessage):
+                return False  # body left unread: this connection cannot carry another
+        return self.conn.their_state is h11.DONE
 
     async def send(self, event) -> None:
         if self.aborted:

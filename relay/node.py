@@ -38,11 +38,8 @@ class RelayNode:
 
     async def serve_tunnel(self, session: TunnelSession) -> None:
         """Hold this tunnel until it closes; the device's previous one is replaced."""
-        previous = self.sessions.get(session.device_id)
-        self.sessions[session.device_id] = session
-        if previous is not None:
-            previous.close("replaced by a new connection of the same device")
         try:
+            # Registered first: a tunnel this node lists is one web instances can find.
             await in_thread(
                 tunnel_registry.register,
                 device_id=session.device_id,
@@ -52,7 +49,12 @@ class RelayNode:
             )
         except Exception:
             logger.exception("registry write failed; closing the tunnel so the agent retries")
-            session.close("registry unavailable")
+            await session.websocket.close(code=1011, reason="registry unavailable")
+            return
+        previous = self.sessions.get(session.device_id)
+        self.sessions[session.device_id] = session
+        if previous is not None:
+            previous.close("replaced by a new connection of the same device")
         logger.info(
             "tunnel open",
             extra={"device_id": session.device_id, "connection_id": session.connection_id},

@@ -13,6 +13,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_FORMAT", "text")
 os.environ.setdefault("RELAY_INTERNAL_SECRET", "tests-only-relay-secret-" + "r" * 40)
+# Agents under test dial nothing unless a test starts a relay: never a relay someone runs
+# on the default port 3800 of this machine (it would refuse their tokens and stop them).
+os.environ.setdefault("RELAY_PUBLIC_URL", "ws://127.0.0.1:9/tunnel")
 if not os.environ.get("VISIONA_DATA_DIR"):
     # Removed at the end of the run (tests/conftest.py).
     os.environ["VISIONA_DATA_DIR"] = tempfile.mkdtemp(prefix="visiona-tests-")

@@ -36,6 +36,21 @@ def test_the_registry_names_this_node(relay, connected_agent):
     assert entry.connection_id == session["connection_id"]
 
 
+def test_one_client_connection_carries_request_after_request(relay, connected_agent, settings):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", relay.internal_port, timeout=10)
+    headers = {"X-Relay-Secret": settings.RELAY_INTERNAL_SECRET}
+    try:
+        for path in ["/sessions", f"/devices/{connected_agent.device_id}/api/system/deps"] * 3:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            assert response.status == 200
+            response.read()
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize("secret", [None, "wrong-secret"])
 def test_a_wrong_or_missing_secret_gets_a_bare_401(relay, connected_agent, secret):
     for path in (f"/devices/{connected_agent.device_id}/api/system/deps", "/sessions"):
