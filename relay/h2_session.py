@@ -38,9 +38,9 @@ logger = logging.getLogger(__name__)
 
 STREAM_WINDOW = 1024 * 1024  # bytes in flight per stream, agent -> relay
 CONNECTION_WINDOW = 16 * 1024 * 1024
-MAX_FRAME_SIZE = 64 * 1024
+MAX_FRAME_SIZE = 256 * 1024
 # The most bytes of the HTTP/2 connection one WebSocket message carries.
-MESSAGE_BYTES = 256 * 1024
+MESSAGE_BYTES = 1024 * 1024
 PING_INTERVAL_SECONDS = 15.0
 
 

@@ -32,7 +32,7 @@ from relay.node import RelayNode
 
 logger = logging.getLogger(__name__)
 
-READ_BYTES = 64 * 1024
+READ_BYTES = 256 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 # Hop-by-hop and routing headers stay on this side; the caller's identity never
 # crosses (the web side strips them too).

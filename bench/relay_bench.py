@@ -1,0 +1,321 @@
+"""The tunnel relay's benchmarks (issue 11): overhead, a large answer, many tunnels.
+
+    .venv/bin/python bench/relay_bench.py [--small N] [--mib M] [--tunnels T]
+
+Everything runs on loopback in a temporary data folder (SQLite, no Redis): a relay
+node (`manage.py run_relay`) in its own process, agents in their own processes
+(`visiona_client.tunnel.TunnelClient` beside a demo device, no web server: the
+tunnel URL is given), and this process as the internal port's client.
+
+1. A small JSON request (`GET /api/system/deps` of the demo device) through the
+   relay's internal port versus straight to the demo device, same client, pairs in
+   alternating order: p50 and p99 of each, and the median of the pairs' differences.
+2. An M MiB answer (`/api/demo/blob`) through the tunnel versus straight: time and
+   throughput of each, and the relay's RSS growth while it streams.
+3. T idle tunnels on one relay process: its RSS; then 100 concurrent requests spread
+   over 100 of those devices: errors, p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+SECRET = "bench-relay-secret-" + "b" * 40
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def django_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env |= {
+        "DEBUG": "1",
+        "VISIONA_DATA_DIR": str(data_dir),
+        "RELAY_INTERNAL_SECRET": SECRET,
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "visiona.settings",
+    }
+    return env
+
+
+def make_devices(count: int) -> list[tuple[str, str]]:
+    """``count`` paired devices of one user: (device id, plain token) each."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from devices import credentials
+    from devices.models import Device, DeviceToken
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    devices = Device.objects.bulk_create(
+        [
+            Device(owner=user, serial=f"BENCH-{i:05d}", name=f"bench {i}", chip="KL720")
+            for i in range(count)
+        ]
+    )
+    tokens = [credentials.device_token_generate() for _ in devices]
+    expires = timezone.now() + timedelta(days=1)
+    DeviceToken.objects.bulk_create(
+        [
+            DeviceToken(token_hash=credentials.device_token_hash(t), device=d, expires_at=expires)
+            for d, t in zip(devices, tokens, strict=True)
+        ]
+    )
+    return [(str(d.pk), t) for d, t in zip(devices, tokens, strict=True)]
+
+
+AGENT_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading, time
+    from visiona_client.demo_device import DemoDevice
+    from visiona_client.tunnel import TunnelClient
+    url, tokens = sys.argv[1], sys.argv[2:]
+    demo = DemoDevice().start()
+    stopping = threading.Event()
+    for token in tokens:
+        client = TunnelClient(token=token, local_url=demo.url, user_agent="bench",
+                              tunnel_url=lambda: url, stopping=stopping)
+        threading.Thread(target=client.run, daemon=True).start()
+        time.sleep(0.002)
+    print(demo.url, flush=True)
+    sys.stdin.read()
+    """
+)
+
+
+def start_agents(tunnel_url: str, tokens: list[str]) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "client")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", AGENT_SCRIPT, tunnel_url, *tokens],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
+
+
+def wait_sessions(internal: str, count: int, timeout: float) -> int:
+    deadline, seen = time.monotonic() + timeout, 0
+    while time.monotonic() < deadline:
+        seen = len(
+            requests.get(f"{internal}/sessions", headers={"X-Relay-Secret": SECRET}).json()[
+                "sessions"
+            ]
+        )
+        if seen >= count:
+            return seen
+        time.sleep(0.5)
+    return seen
+
+
+def bench_small(session: requests.Session, relayed: str, direct: str, rounds: int) -> None:
+    for url in (relayed, direct):  # warm both paths
+        for _ in range(20):
+            session.get(url).raise_for_status()
+    times = {"relay": [], "direct": []}
+    differences = []
+    for index in range(rounds):
+        order = [("relay", relayed), ("direct", direct)]
+        if index % 2:
+            order.reverse()
+        pair = {}
+        for name, url in order:
+            started = time.perf_counter()
+            session.get(url).raise_for_status()
+            pair[name] = (time.perf_counter() - started) * 1000
+            times[name].append(pair[name])
+        differences.append(pair["relay"] - pair["direct"])
+    print(f"\n1. small JSON request, {rounds} pairs (ms)")
+    for name, values in times.items():
+        print(
+            f"   {name:6} p50 {percentile(values, 0.5):6.2f}  p99 {percentile(values, 0.99):6.2f}"
+        )
+    print(
+        f"   overhead: median of pairs {statistics.median(differences):.2f} ms, "
+        f"p99 {percentile(differences, 0.99):.2f} ms"
+    )
+
+
+def bench_large(relay_pid: int, relayed: str, direct: str, mib: int) -> None:
+    print(f"\n2. a {mib} MiB answer")
+    results = {}
+    for name, url in [
+        ("direct", direct),
+        ("relay", relayed),
+        ("direct", direct),
+        ("relay", relayed),
+    ]:
+        rss_before, peak = rss_mib(relay_pid), 0.0
+        started = time.perf_counter()
+        with requests.get(
+            f"{url}?bytes={mib * MIB}", stream=True, headers={"X-Relay-Secret": SECRET}
+        ) as r:
+            total = 0
+            for index, chunk in enumerate(r.iter_content(1024 * 1024)):
+                total += len(chunk)
+                if index % 8 == 0:
+                    peak = max(peak, rss_mib(relay_pid))
+        seconds = time.perf_counter() - started
+        assert total == mib * MIB, total
+        results.setdefault(name, []).append(seconds)
+        growth = (
+            f", relay RSS {rss_before:.1f} -> peak {peak:.1f} MiB (+{peak - rss_before:.1f})"
+            if name == "relay"
+            else ""
+        )
+        print(f"   {name:6} {seconds:6.2f} s  {mib / seconds:7.1f} MiB/s{growth}")
+    ratio = min(results["direct"]) / min(results["relay"])
+    print(f"   relay throughput = {ratio * 100:.0f} % of direct (best of each)")
+
+
+def bench_many(
+    relay_pid: int, internal: str, devices: list[tuple[str, str]], tunnel_url: str
+) -> list:
+    print(f"\n3. {len(devices)} idle tunnels on one relay process")
+    rss_idle = rss_mib(relay_pid)
+    agents = []
+    per_process = 250
+    started = time.monotonic()
+    for start in range(0, len(devices), per_process):
+        agents.append(
+            start_agents(tunnel_url, [t for _d, t in devices[start : start + per_process]])[0]
+        )
+    seen = wait_sessions(internal, len(devices), timeout=180)
+    print(f"   {seen} tunnels up in {time.monotonic() - started:.1f} s")
+    time.sleep(3)
+    rss = rss_mib(relay_pid)
+    print(f"   relay RSS {rss:.1f} MiB (before the tunnels: {rss_idle:.1f} MiB)")
+    targets = [d for d, _t in devices[:100]]
+
+    def one(device_id: str) -> tuple[bool, float]:
+        begun = time.perf_counter()
+        try:
+            r = requests.get(
+                f"{internal}/devices/{device_id}/api/system/deps",
+                headers={"X-Relay-Secret": SECRET},
+                timeout=30,
+            )
+            ok = r.status_code == 200
+        except requests.RequestException:
+            ok = False
+        return ok, (time.perf_counter() - begun) * 1000
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        results = list(pool.map(one, targets))
+    latencies = [ms for _ok, ms in results]
+    errors = sum(1 for ok, _ms in results if not ok)
+    print(
+        f"   100 concurrent requests over 100 devices: {errors} errors, "
+        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms"
+    )
+    return agents
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--small", type=int, default=500, help="pairs of small requests")
+    parser.add_argument("--mib", type=int, default=100, help="size of the large answer")
+    parser.add_argument("--tunnels", type=int, default=1000, help="idle tunnels")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    env = django_env(data_dir)
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "client"))
+    import django
+
+    django.setup()
+    devices = make_devices(1 + args.tunnels)
+
+    tunnel_port, internal_port = free_port(), free_port()
+    relay = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "run_relay",
+            "--tunnel-port",
+            str(tunnel_port),
+            "--internal-port",
+            str(internal_port),
+        ],
+        cwd=ROOT,
+        env={**env, "LOG_LEVEL": "INFO"},
+        stdout=(data_dir / "relay.log").open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    print(f"relay log: {data_dir / 'relay.log'}")
+    tunnel_url, internal = (
+        f"ws://127.0.0.1:{tunnel_port}/tunnel",
+        f"http://127.0.0.1:{internal_port}",
+    )
+    agents = []
+    try:
+        time.sleep(3)
+        first_id, first_token = devices[0]
+        agent, demo_url = start_agents(tunnel_url, [first_token])
+        agents.append(agent)
+        wait_sessions(internal, 1, timeout=30)
+        print(f"relay pid {relay.pid}: RSS {rss_mib(relay.pid):.1f} MiB with one tunnel")
+
+        session = requests.Session()
+        session.headers["X-Relay-Secret"] = SECRET
+        bench_small(
+            session,
+            f"{internal}/devices/{first_id}/api/system/deps",
+            f"{demo_url}/api/system/deps",
+            args.small,
+        )
+        bench_large(
+            relay.pid,
+            f"{internal}/devices/{first_id}/api/demo/blob",
+            f"{demo_url}/api/demo/blob",
+            args.mib,
+        )
+        if args.tunnels:
+            agents += bench_many(relay.pid, internal, devices[1:], tunnel_url)
+    finally:
+        for agent in agents:
+            agent.kill()
+        relay.terminate()
+        relay.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
