@@ -34,6 +34,11 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=4).status == 200 else 1)"
 
+# A tunnel relay node is a second process from this image (README, "Relay nodes"):
+#   python manage.py run_relay --host 0.0.0.0 --tunnel-port 3800 --internal-port 3801
+# 3800 is where agents dial (TLS in front, passing WebSocket upgrades); 3801 is for
+# web instances only (RELAY_INTERNAL_SECRET), never published.
+
 # gthread: the sync worker's timeout would kill long uploads; threads serve
 # other requests while one streams a model to the converter.
 CMD ["sh", "-c", "exec gunicorn visiona.wsgi:application --bind 0.0.0.0:${PORT} --worker-class gthread --workers ${GUNICORN_WORKERS:-2} --threads ${GUNICORN_THREADS:-8} --timeout ${GUNICORN_TIMEOUT:-120} --graceful-timeout 30 --access-logfile -"]

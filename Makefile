@@ -1,16 +1,22 @@
 # The two commands for a fresh machine (Python 3.11 and make):
 #   make run    set up, migrate, create the sample account, serve on 127.0.0.1:8000
+#               with a tunnel relay beside it (agents dial 127.0.0.1:3800)
 #   make test   set up and run the test suite
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The relay's ports: agents dial the tunnel port (the default RELAY_PUBLIC_URL),
+# the web server reaches it on the internal one.
+RELAY_TUNNEL_PORT ?= 3800
+RELAY_INTERNAL_PORT ?= 3801
 
 # Development defaults for `make run`: SQLite, local-memory cache, the sandbox
 # stand-ins as upstreams. Anything already set in the environment wins.
 RUN_ENV := DEBUG=$${DEBUG:-1} VISIONA_SANDBOX=$${VISIONA_SANDBOX:-1} \
-	VISIONA_SANDBOX_BASE_URL=$${VISIONA_SANDBOX_BASE_URL:-http://$(HOST):$(PORT)}
+	VISIONA_SANDBOX_BASE_URL=$${VISIONA_SANDBOX_BASE_URL:-http://$(HOST):$(PORT)} \
+	RELAY_PUBLIC_URL=$${RELAY_PUBLIC_URL:-ws://$(HOST):$(RELAY_TUNNEL_PORT)/tunnel}
 
 .PHONY: run test install install-dev lint check messages clean
 
@@ -28,6 +34,11 @@ run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py ensure_sample_user
 	$(RUN_ENV) $(BIN)/python manage.py build_client
+	@# The relay runs in the background and stops with the web server (Ctrl-C, or
+	@# its exit): a background job ignores Ctrl-C, so the trap ends it.
+	$(RUN_ENV) $(BIN)/python manage.py run_relay --host $(HOST) \
+		--tunnel-port $(RELAY_TUNNEL_PORT) --internal-port $(RELAY_INTERNAL_PORT) & relay=$$!; \
+	trap 'kill $$relay 2>/dev/null; wait $$relay 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev

@@ -48,3 +48,49 @@ class TooManyPairingCodes(AppError):
     message = _(
         "You already have several pairing codes waiting. Use one or wait until they expire."
     )
+
+
+# Reaching a device through the tunnel (docs/tunnel.md). The relay node names
+# the same codes in its X-Relay-Error header; devices/relay_client.py maps them.
+
+
+class DeviceOffline(AppError):
+    status = 503
+    code = "device_offline"
+    message = _("This device is not connected right now. Start its agent and try again.")
+
+
+class DeviceUnreachable(AppError):
+    status = 502
+    code = "device_unreachable"
+    message = _("The device did not answer: its connection was lost or its local API is down.")
+
+
+class DeviceTimeout(AppError):
+    status = 504
+    code = "device_timeout"
+    message = _("The device took too long to answer.")
+
+
+class RelayBodyTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    message = _("The request is too large to send to the device.")
+
+
+class RelayRequestInterrupted(AppError):
+    status = 400
+    code = "request_interrupted"
+    message = _("The request was interrupted before its body was sent in full.")
+
+
+class RelayPathInvalid(AppError):
+    status = 400
+    code = "malformed_request"
+    message = _("This path cannot be relayed to the device.")
+
+
+class TunnelUnavailable(AppError):
+    status = 503
+    code = "tunnel_unavailable"
+    message = _("Devices cannot be reached right now. Please try again in a moment.")

@@ -4,7 +4,7 @@ and /downloads/ (the agent's package)."""
 from django.urls import path
 
 from devices import views
-from devices.api import agent
+from devices.api import agent, relay
 from devices.api import views as api
 
 page_urlpatterns = [
@@ -34,6 +34,16 @@ api_urlpatterns = [
         api.DeviceTokenRevokeApi.as_view(),
         name="api-devices-token-revoke",
     ),
+    path(
+        "<uuid:device_id>/agent/<path:path>",
+        relay.DeviceAgentApi.as_view(),
+        name="api-devices-agent",
+    ),
+]
+
+# Mounted at /api/system/ beside the health and info endpoints.
+system_api_urlpatterns = [
+    path("deps", relay.SystemDepsApi.as_view(), name="api-system-deps"),
 ]
 
 agent_api_urlpatterns = [

@@ -19,7 +19,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from devices import agent_commands, client_package, selectors, services
+from devices import agent_commands, client_package, selectors, services, tunnel
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
 from devices.forms import DeviceRenameForm
 from devices.models import Device
@@ -38,12 +38,25 @@ def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
 @login_required
 @require_GET
 def device_list(request):
-    devices = selectors.device_list_for_user(user=request.user)
+    devices = list(selectors.device_list_for_user(user=request.user))
+    # The live state from the registry, and what each connected device reports
+    # through its tunnel (asked all at once, each bounded: a slow one shows as such).
+    registrations = tunnel.tunnel_registrations(devices=devices)
+    reports = tunnel.device_reports(devices=devices, registrations=registrations)
+    rows = [
+        {
+            "device": device,
+            "tunnel": registrations.get(str(device.pk)),
+            "report": reports[str(device.pk)],
+        }
+        for device in devices
+    ]
     return render(
         request,
         "devices/list.html",
         {
             "devices": devices,
+            "rows": rows,
             "summary": selectors.device_connection_summary(user=request.user),
             "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
         },
@@ -107,10 +120,19 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 @require_GET
 def device_detail(request, device_id: uuid.UUID):
     device = _get_device_for_user(request, device_id)
+    registration = tunnel.tunnel_registrations(devices=[device]).get(str(device.pk))
     return render(
         request,
         "devices/detail.html",
-        {"device": device, "tokens": selectors.device_tokens_for_device(device=device)},
+        {
+            "device": device,
+            "tokens": selectors.device_tokens_for_device(device=device),
+            "tunnel": registration,
+            "report": tunnel.device_report(device=device, registration=registration),
+            "run_command": agent_commands.run_command(
+                server_url=request.build_absolute_uri("/")
+            ).split(" "),
+        },
     )
 
 

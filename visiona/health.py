@@ -119,6 +119,15 @@ class SystemHealthSerializer(serializers.Serializer):
     checks = serializers.DictField(child=serializers.CharField())
     conversion_enabled = serializers.BooleanField()
     devices = DeviceSummarySerializer()
+    tunnel_connected = serializers.BooleanField(
+        help_text="Whether one of your devices holds a tunnel now (false if unknown)."
+    )
+    agent_last_seen_at = serializers.DateTimeField(
+        allow_null=True, help_text="Your agents' latest heartbeat or tunnel sign of life."
+    )
+    agent_session_count = serializers.IntegerField(
+        help_text="How many of your devices hold a tunnel now."
+    )
 
 
 class SystemInfoApi(APIView):
@@ -144,6 +153,7 @@ class SystemHealthApi(APIView):
     @extend_schema(responses=SystemHealthSerializer)
     def get(self, request):
         from devices.selectors import device_connection_summary
+        from devices.tunnel import tunnel_summary
 
         checks = run_checks()
         return Response(
@@ -152,5 +162,7 @@ class SystemHealthApi(APIView):
                 "checks": checks,
                 "conversion_enabled": bool(settings.CONVERTER_BASE_URL and settings.FAA_BASE_URL),
                 "devices": device_connection_summary(user=request.user),
+                # From the tunnel registry, bounded: a failing one is not fatal.
+                **tunnel_summary(user=request.user),
             }
         )

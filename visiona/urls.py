@@ -16,6 +16,7 @@ urlpatterns = [
     path(health.HEALTHZ_PATH.lstrip("/"), health.healthz, name="healthz"),
     path("api/system/info", health.SystemInfoApi.as_view(), name="api-system-info"),
     path("api/system/health", health.SystemHealthApi.as_view(), name="api-system-health"),
+    path("api/system/", include(devices_urls.system_api_urlpatterns)),
     path("accounts/login/", auth_views.login_page, name="login"),
     path("accounts/logout/", auth_views.logout_view, name="logout"),
     path(

@@ -19,6 +19,9 @@ from django.test import Client
 
 from tests.conftest import CHROMIUM
 
+# The relay and demo agents in their own processes (for the web side's tunnel tests).
+from tests.relay.conftest import agents, connected_agent, fast_heartbeats, relay  # noqa: F401
+
 BOUNDARY = "e2eBoundary7MA4YWxkTrZu0gW"
 # Screenshots of browser tests (not committed).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"

@@ -1,0 +1,286 @@
+"""Reaching a user's device through its tunnel: who may, where it is, what it says.
+
+The registry (``devices.tunnel_registry``, written by the relay nodes) names the
+node holding each device's live tunnel; ``devices.relay_client`` talks to that
+node. Ownership comes first: another user's device is "not found", never "offline".
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connections
+from django.db.models import Max
+
+from devices import relay_client, selectors, tunnel_registry
+from devices.errors import DeviceOffline, TunnelUnavailable
+from devices.models import Device
+from devices.tunnel_registry import TunnelRegistration
+from visiona.errors import AppError
+
+logger = logging.getLogger(__name__)
+
+# The health answer waits this long for the registry (the original's 2 s).
+HEALTH_REGISTRY_TIMEOUT = 2.0
+# Pages wait this long for a device's own report, so a slow device never holds them.
+PAGE_REPORT_TIMEOUT = 3.0
+DEPS_PATH = "api/system/deps"
+
+# Few threads: the registry answers in milliseconds; a hung store only ever
+# holds these, while each health answer still returns after its timeout.
+_registry_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tunnel-registry")
+
+
+def tunnel_registrations(*, devices: Iterable[Device]) -> dict[str, TunnelRegistration]:
+    """The live tunnels of these devices, by device id; empty when the registry fails.
+
+    For pages: a registry outage shows the devices as offline (and is logged),
+    it does not break the page.
+    """
+    device_ids = [str(device.pk) for device in devices]
+    if not device_ids:
+        return {}
+    try:
+        return tunnel_registry.lookup_many(device_ids)
+    except Exception:
+        logger.warning("tunnel registry unavailable", exc_info=True)
+        return {}
+
+
+def device_relay(
+    *,
+    user,
+    device_id: uuid.UUID | str,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: relay_client.ReadableStream | None,
+    content_length: int | None,
+    request_id: str,
+) -> relay_client.RelayedAnswer:
+    """One request to the user's device's local API; the answer is streamed."""
+    device = selectors.device_get_for_user(user=user, device_id=device_id)
+    registration = _registration_or_offline(device)
+    return relay_client.relay(
+        node_url=registration.node_url,
+        device_id=str(device.pk),
+        method=method,
+        path=path,
+        query=query,
+        headers=headers,
+        body=body,
+        content_length=content_length,
+        request_id=request_id,
+    )
+
+
+def system_deps_relay(
+    *,
+    user,
+    device_id: uuid.UUID | str | None,
+    query: str,
+    headers: Mapping[str, str],
+    request_id: str,
+) -> relay_client.RelayedAnswer:
+    """``GET /api/system/deps`` of the user's device ``device_id``, or of their most
+    recently connected device."""
+    device, registration = connected_device_for_user(user=user, device_id=device_id)
+    return relay_client.relay(
+        node_url=registration.node_url,
+        device_id=str(device.pk),
+        method="GET",
+        path=DEPS_PATH,
+        query=query,
+        headers=headers,
+        request_id=request_id,
+    )
+
+
+def connected_device_for_user(
+    *, user, device_id: uuid.UUID | str | None = None
+) -> tuple[Device, TunnelRegistration]:
+    """The device ``device_id`` if given (its owner's only), else the user's most
+    recently connected one. Raises ``DeviceNotFound`` or ``DeviceOffline``."""
+    if device_id is not None:
+        device = selectors.device_get_for_user(user=user, device_id=device_id)
+        return device, _registration_or_offline(device)
+    devices = {str(device.pk): device for device in selectors.device_list_for_user(user=user)}
+    registrations = _lookup_many_or_unavailable(list(devices))
+    if not registrations:
+        raise DeviceOffline()
+    newest = max(registrations.values(), key=lambda registration: registration.connected_at)
+    return devices[newest.device_id], newest
+
+
+def _registration_or_offline(device: Device) -> TunnelRegistration:
+    registration = _lookup_many_or_unavailable([str(device.pk)]).get(str(device.pk))
+    if registration is None:
+        raise DeviceOffline()  # at once: nothing to wait for
+    return registration
+
+
+def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegistration]:
+    if not device_ids:
+        return {}
+    try:
+        return tunnel_registry.lookup_many(device_ids)
+    except Exception as exc:
+        logger.warning("tunnel registry unavailable", exc_info=True)
+        raise TunnelUnavailable() from exc
+
+
+# --- The health answer -------------------------------------------------------------
+
+
+def tunnel_summary(*, user) -> dict[str, Any]:
+    """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
+    user's devices. The registry gets ``HEALTH_REGISTRY_TIMEOUT``; slower or failing,
+    the tunnel counts as not connected and a warning is logged."""
+    devices = selectors.device_list_for_user(user=user)
+    device_ids = [str(pk) for pk in devices.values_list("pk", flat=True)]
+    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"] if device_ids else None
+    registrations = _bounded_lookup(device_ids) if device_ids else {}
+    return {
+        "tunnel_connected": bool(registrations),
+        # The agent's latest sign of life: a heartbeat, or its node refreshing the tunnel.
+        "agent_last_seen_at": _latest(
+            [last_heartbeat, *(r.refreshed_at for r in registrations.values())]
+        ),
+        "agent_session_count": len(registrations),
+    }
+
+
+def _bounded_lookup(device_ids: list[str]) -> dict[str, TunnelRegistration]:
+    future = _registry_pool.submit(_lookup_in_worker, device_ids)
+    try:
+        return future.result(timeout=HEALTH_REGISTRY_TIMEOUT)
+    except FutureTimeout:
+        logger.warning("tunnel registry too slow", extra={"timeout": HEALTH_REGISTRY_TIMEOUT})
+    except Exception:
+        logger.warning("tunnel registry unavailable", exc_info=True)
+    return {}
+
+
+def _lookup_in_worker(device_ids: list[str]) -> dict[str, TunnelRegistration]:
+    try:
+        return tunnel_registry.lookup_many(device_ids)
+    finally:
+        # The database registry opened this thread's own connection: do not leave it.
+        connections.close_all()
+
+
+# --- What a connected device reports (pages) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    """What a device's local API says about itself (``GET /api/system/deps``), for a page.
+
+    ``state``: "ok", "offline", "unreachable" (no good answer in time) or "unknown"
+    (an answer in a shape this page does not know).
+    """
+
+    state: str
+    demo: bool = False
+    versions: list[tuple[str, str]] = field(default_factory=list)
+    dongles: list[dict[str, str]] = field(default_factory=list)
+
+
+_DONGLE_FIELDS = ("chip", "serial", "firmware_version", "usb_port", "status")
+
+
+def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
+    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+    if registration is None:
+        return DeviceReport(state="offline")
+    try:
+        answer = relay_client.relay(
+            node_url=registration.node_url,
+            device_id=str(device.pk),
+            method="GET",
+            path=DEPS_PATH,
+            headers={"Accept": "application/json"},
+            request_id=uuid.uuid4().hex,
+            read_timeout=PAGE_REPORT_TIMEOUT,
+        )
+        body = answer.read_json(limit=256 * 1024) if answer.status == 200 else None
+    except DeviceOffline:
+        return DeviceReport(state="offline")
+    except (AppError, relay_client.RelayAnswerInterrupted):
+        # Unreachable, too slow, or a path refused: the page says so, nothing more.
+        return DeviceReport(state="unreachable")
+    return _report_from_json(body)
+
+
+def device_reports(
+    *, devices: Iterable[Device], registrations: Mapping[str, TunnelRegistration]
+) -> dict[str, DeviceReport]:
+    """``device_report`` for several devices at once, all within ``PAGE_REPORT_TIMEOUT``."""
+    connected = [device for device in devices if str(device.pk) in registrations]
+    reports = {str(device.pk): DeviceReport(state="offline") for device in devices}
+    if not connected:
+        return reports
+    with ThreadPoolExecutor(max_workers=min(8, len(connected))) as pool:
+        futures = {
+            str(device.pk): pool.submit(
+                device_report, device=device, registration=registrations[str(device.pk)]
+            )
+            for device in connected
+        }
+        for device_id, future in futures.items():
+            try:
+                # Each call is bounded by its own timeouts; this only guards the sum.
+                reports[device_id] = future.result(timeout=PAGE_REPORT_TIMEOUT + 1)
+            except FutureTimeout:
+                reports[device_id] = DeviceReport(state="unreachable")
+    return reports
+
+
+def _report_from_json(body: object) -> DeviceReport:
+    if not isinstance(body, dict):
+        return DeviceReport(state="unknown")
+    versions = []
+    for name, value in body.items():
+        if name in {"dongles", "demo"}:
+            continue
+        versions += _versions(name, value)
+    dongles = [
+        {name: _text(dongle.get(name)) for name in _DONGLE_FIELDS}
+        for dongle in body.get("dongles") or []
+        if isinstance(dongle, dict)
+    ]
+    return DeviceReport(
+        state="ok", demo=body.get("demo") is True, versions=versions[:20], dongles=dongles[:16]
+    )
+
+
+def _versions(name: str, value: object) -> list[tuple[str, str]]:
+    # {"driver": {"name": ..., "version": "1.3.0"}} -> ("driver", "1.3.0");
+    # {"toolchain": {"kneron_plus": "3.1.2"}} -> ("toolchain kneron_plus", "3.1.2").
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return [(name[:64], _text(value))]
+    if not isinstance(value, dict):
+        return []
+    if "version" in value:
+        return [(name[:64], _text(value["version"]))]
+    return [
+        (f"{name} {key}"[:64], _text(item))
+        for key, item in value.items()
+        if isinstance(item, str | int | float) and not isinstance(item, bool)
+    ]
+
+
+def _text(value: object) -> str:
+    return str(value)[:128] if value is not None else ""
+
+
+def _latest(moments: Iterable[datetime | None]) -> datetime | None:
+    return max((moment for moment in moments if moment), default=None)

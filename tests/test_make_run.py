@@ -1,0 +1,136 @@
+"""`make run` serves the web app and a tunnel relay, and Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.live
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
+def _serve_command(ports: dict[str, int]) -> str:
+    """The recipe's last command (relay + runserver), as `make -n run` prints it."""
+    arguments = [f"{name}={value}" for name, value in ports.items()]
+    dry_run = subprocess.run(
+        ["make", "-n", "run", "HOST=127.0.0.1", f"BIN={Path(sys.executable).parent}", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = dry_run.splitlines()
+    start = next(index for index, line in enumerate(lines) if "manage.py run_relay" in line)
+    return "\n".join(lines[start:])
+
+
+def _environment(tmp_path) -> dict[str, str]:
+    """Embedded defaults, as on a fresh machine, with a data folder of the test's own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["VISIONA_DATA_DIR"] = str(tmp_path / "var")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "1"},
+        check=True,
+        timeout=120,
+    )
+    return env
+
+
+def _start(command: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["sh", "-c", command],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C sees it
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # A terminal delivers SIGINT to processes that have not ignored it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _kill_group(shell: subprocess.Popen) -> None:
+    # The whole group: a relay left behind outlives the shell that started it.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(shell.pid, signal.SIGKILL)
+    shell.wait(timeout=10)
+
+
+def _wait_closed(ports, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_listening(port) for port in ports):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {name: _free_port() for name in ("PORT", "RELAY_TUNNEL_PORT", "RELAY_INTERNAL_PORT")}
+
+
+needs_make = pytest.mark.skipif(not shutil.which("make"), reason="needs make")
+
+
+@needs_make
+def test_make_run_starts_a_relay_and_ctrl_c_stops_both(tmp_path, ports):
+    command = _serve_command(ports)
+    assert f"ws://127.0.0.1:{ports['RELAY_TUNNEL_PORT']}/tunnel" in command
+    shell = _start(command, _environment(tmp_path))
+    try:
+        deadline = time.monotonic() + 60
+        while not all(_listening(port) for port in ports.values()):
+            assert shell.poll() is None, "make run's command exited"
+            assert time.monotonic() < deadline, "the web server and the relay did not start"
+            time.sleep(0.2)
+        os.killpg(shell.pid, signal.SIGINT)
+        shell.wait(timeout=20)
+        assert _wait_closed(ports.values(), 10), "something still listens"
+    finally:
+        _kill_group(shell)
+
+
+@needs_make
+def test_the_relay_stops_when_the_web_server_does(tmp_path, ports):
+    relay_ports = [ports["RELAY_TUNNEL_PORT"], ports["RELAY_INTERNAL_PORT"]]
+    with socket.socket() as taken:  # the web server cannot start: its port is in use
+        taken.bind(("127.0.0.1", ports["PORT"]))
+        taken.listen()
+        shell = _start(_serve_command(ports), _environment(tmp_path))
+        try:
+            shell.wait(timeout=60)
+            time.sleep(3)  # time enough for a relay left behind to start listening
+            assert _wait_closed(relay_ports, 1), "the relay outlived the web server"
+        finally:
+            _kill_group(shell)
