@@ -51,6 +51,17 @@ DEBUG = env_bool("DEBUG", False)
 VISIONA_ENVIRONMENT = env_str("VISIONA_ENVIRONMENT", "development" if DEBUG else "production")
 
 
+def _development_secret(file_name: str) -> str:
+    """Development only: one secret generated into the data folder and kept there,
+    so sessions (and the relay's shared secret) survive a restart without anyone
+    committing a value."""
+    secret_file = DATA_DIR / file_name
+    if not secret_file.exists():
+        secret_file.write_text(get_random_secret_key())
+        secret_file.chmod(0o600)
+    return secret_file.read_text().strip()
+
+
 def _secret_key() -> str:
     key = env_str("SECRET_KEY")
     if key:
@@ -59,13 +70,7 @@ def _secret_key() -> str:
         return key
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    # Development only: keep one generated key in the data folder so sessions
-    # survive a restart without anyone committing a key.
-    key_file = DATA_DIR / "dev_secret_key"
-    if not key_file.exists():
-        key_file.write_text(get_random_secret_key())
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return _development_secret("dev_secret_key")
 
 
 SECRET_KEY = _secret_key()
@@ -393,11 +398,7 @@ def _relay_internal_secret() -> str:
         return secret
     if not DEBUG:
         return ""
-    secret_file = DATA_DIR / "relay_secret"
-    if not secret_file.exists():
-        secret_file.write_text(get_random_secret_key())
-        secret_file.chmod(0o600)
-    return secret_file.read_text().strip()
+    return _development_secret("relay_secret")
 
 
 RELAY_INTERNAL_SECRET = _relay_internal_secret()
