@@ -1,6 +1,6 @@
 """The tunnel relay's benchmarks (issue 11): overhead, a large answer, many tunnels.
 
-    .venv/bin/python bench/relay_bench.py [--small N] [--mib M] [--tunnels T]
+    .venv/bin/python bench/relay_bench.py [--small N] [--mib M] [--pairs P] [--tunnels T]
 
 Everything runs on loopback in a temporary data folder (SQLite, no Redis): a relay
 node (`manage.py run_relay`) in its own process, agents in their own processes
@@ -10,8 +10,9 @@ tunnel URL is given), and this process as the internal port's client.
 1. A small JSON request (`GET /api/system/deps` of the demo device) through the
    relay's internal port versus straight to the demo device, same client, pairs in
    alternating order: p50 and p99 of each, and the median of the pairs' differences.
-2. An M MiB answer (`/api/demo/blob`) through the tunnel versus straight: time and
-   throughput of each, and the relay's RSS growth while it streams.
+2. An M MiB answer (`/api/demo/blob`) through the tunnel versus straight, P pairs in
+   alternating order: throughput of each, the median (min, max) of the pairs' ratios,
+   and the relay's RSS growth while it streams.
 3. T idle tunnels on one relay process: its RSS; then 100 concurrent requests spread
    over 100 of those devices: errors, p50 and p99.
 """
@@ -168,36 +169,51 @@ def bench_small(session: requests.Session, relayed: str, direct: str, rounds: in
     )
 
 
-def bench_large(relay_pid: int, relayed: str, direct: str, mib: int) -> None:
-    print(f"\n2. a {mib} MiB answer")
-    results = {}
-    for name, url in [
-        ("direct", direct),
-        ("relay", relayed),
-        ("direct", direct),
-        ("relay", relayed),
-    ]:
-        rss_before, peak = rss_mib(relay_pid), 0.0
-        started = time.perf_counter()
-        with requests.get(
-            f"{url}?bytes={mib * MIB}", stream=True, headers={"X-Relay-Secret": SECRET}
-        ) as r:
-            total = 0
-            for index, chunk in enumerate(r.iter_content(1024 * 1024)):
-                total += len(chunk)
-                if index % 8 == 0:
-                    peak = max(peak, rss_mib(relay_pid))
-        seconds = time.perf_counter() - started
-        assert total == mib * MIB, total
-        results.setdefault(name, []).append(seconds)
-        growth = (
-            f", relay RSS {rss_before:.1f} -> peak {peak:.1f} MiB (+{peak - rss_before:.1f})"
-            if name == "relay"
-            else ""
+def fetch_large(url: str, mib: int, relay_pid: int) -> tuple[float, float]:
+    """Seconds to read the answer, and the relay's peak RSS meanwhile (MiB)."""
+    peak = 0.0
+    started = time.perf_counter()
+    with requests.get(
+        f"{url}?bytes={mib * MIB}", stream=True, headers={"X-Relay-Secret": SECRET}
+    ) as r:
+        total = 0
+        for index, chunk in enumerate(r.iter_content(1024 * 1024)):
+            total += len(chunk)
+            if index % 8 == 0:
+                peak = max(peak, rss_mib(relay_pid))
+    seconds = time.perf_counter() - started
+    assert total == mib * MIB, total
+    return seconds, peak
+
+
+def bench_large(relay_pid: int, relayed: str, direct: str, mib: int, pairs: int) -> None:
+    print(f"\n2. a {mib} MiB answer, {pairs} pairs")
+    fetch_large(direct, mib, relay_pid)  # warm both paths
+    fetch_large(relayed, mib, relay_pid)
+    ratios, speeds, growth = [], {"relay": [], "direct": []}, []
+    for index in range(pairs):
+        order = [("relay", relayed), ("direct", direct)]
+        if index % 2:
+            order.reverse()
+        pair = {}
+        for name, url in order:
+            rss_before = rss_mib(relay_pid)
+            pair[name], peak = fetch_large(url, mib, relay_pid)
+            speeds[name].append(mib / pair[name])
+            if name == "relay":
+                growth.append(peak - rss_before)
+        ratios.append(pair["direct"] / pair["relay"])
+    for name, values in speeds.items():
+        print(
+            f"   {name:6} median {statistics.median(values):7.1f} MiB/s"
+            f"  (min {min(values):.1f}, max {max(values):.1f})"
         )
-        print(f"   {name:6} {seconds:6.2f} s  {mib / seconds:7.1f} MiB/s{growth}")
-    ratio = min(results["direct"]) / min(results["relay"])
-    print(f"   relay throughput = {ratio * 100:.0f} % of direct (best of each)")
+    print(
+        f"   relay throughput = {statistics.median(ratios) * 100:.0f} % of direct "
+        f"(median of pairs; min {min(ratios) * 100:.0f} %, max {max(ratios) * 100:.0f} %)"
+    )
+    print(f"   relay RSS growth while streaming: max {max(growth):.1f} MiB")
+    print(f"   load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def bench_many(
@@ -249,6 +265,7 @@ def main() -> None:
     )
     parser.add_argument("--small", type=int, default=500, help="pairs of small requests")
     parser.add_argument("--mib", type=int, default=100, help="size of the large answer")
+    parser.add_argument("--pairs", type=int, default=10, help="pairs of large answers")
     parser.add_argument("--tunnels", type=int, default=1000, help="idle tunnels")
     args = parser.parse_args()
 
@@ -306,6 +323,7 @@ def main() -> None:
             f"{internal}/devices/{first_id}/api/demo/blob",
             f"{demo_url}/api/demo/blob",
             args.mib,
+            args.pairs,
         )
         if args.tunnels:
             agents += bench_many(relay.pid, internal, devices[1:], tunnel_url)

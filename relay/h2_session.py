@@ -8,7 +8,7 @@ Flow control, so that a slow reader neither blocks the others nor fills memory:
 - a stream's receive window opens only as its consumer (the internal port's
   client) takes the data (``RelayStream.release``): a slow reader stops its own
   stream's sender at STREAM_WINDOW bytes in flight and no more is buffered;
-- the connection's receive window is given back as soon as data arrives (it
+- the connection's receive window is given back as data arrives (it
   is already bounded per stream), so one stalled stream never starves the rest;
 - request bodies are sent only as the agent's windows allow.
 
@@ -31,16 +31,28 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hyperframe.frame
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 logger = logging.getLogger(__name__)
 
-STREAM_WINDOW = 1024 * 1024  # bytes in flight per stream, agent -> relay
+
+def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
+    return f"<{len(self.data)} bytes: {self.data[:10].hex()}...>"
+
+
+# h2 formats every frame it receives for a trace log line, logged or not
+# (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
+# DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
+# time on a large answer. A repr of the first bytes costs nothing.
+hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+
+STREAM_WINDOW = 4 * 1024 * 1024  # bytes in flight per stream, agent -> relay
 CONNECTION_WINDOW = 16 * 1024 * 1024
-MAX_FRAME_SIZE = 256 * 1024
+MAX_FRAME_SIZE = 1024 * 1024
 # The most bytes of the HTTP/2 connection one WebSocket message carries.
-MESSAGE_BYTES = 1024 * 1024
+MESSAGE_BYTES = 2 * 1024 * 1024
 PING_INTERVAL_SECONDS = 15.0
 
 
@@ -119,6 +131,7 @@ class TunnelSession:
         self.closed = asyncio.Event()
         self.close_reason = ""
         self._last_ping_ack = time.monotonic()
+        self._connection_credit = 0  # received bytes not yet given back to the agent
         self._closer: asyncio.Future | None = None
         # The preamble first, before any stream can be opened (even before ``run``).
         self.conn.initiate_connection()
@@ -266,8 +279,8 @@ class TunnelSession:
                 stream.headers.set_result(event.headers)
         elif isinstance(event, h2.events.DataReceived):
             if event.flow_controlled_length:
-                # The connection window comes back at once; the stream's when read.
-                self.conn.increment_flow_control_window(event.flow_controlled_length)
+                # The connection window comes back on arrival; the stream's when read.
+                self._return_connection_window(event.flow_controlled_length)
             if stream:
                 stream._data(event.data, event.flow_controlled_length)
             elif event.data:
@@ -290,6 +303,14 @@ class TunnelSession:
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.close("the agent said GOAWAY")
 
+    def _return_connection_window(self, length: int) -> None:
+        # In steps of a quarter of the window, not one WINDOW_UPDATE per DATA frame:
+        # the agent always has three quarters of it to send with.
+        self._connection_credit += length
+        if self._connection_credit >= CONNECTION_WINDOW // 4:
+            self.conn.increment_flow_control_window(self._connection_credit)
+            self._connection_credit = 0
+
     # Writing --------------------------------------------------------------------
 
     def _flush(self) -> None:
@@ -307,8 +328,12 @@ class TunnelSession:
             while True:
                 await self._want_write.wait()
                 self._want_write.clear()
-                while data := self.conn.data_to_send(MESSAGE_BYTES):
-                    await self.websocket.send(data)
+                # All of it at once (``data_to_send(amount)`` copies the buffer twice),
+                # sent in messages of at most MESSAGE_BYTES.
+                while data := self.conn.data_to_send():
+                    view = memoryview(data)
+                    for start in range(0, len(view), MESSAGE_BYTES):
+                        await self.websocket.send(view[start : start + MESSAGE_BYTES])
         except ConnectionClosed:
             self._fail_all("the tunnel closed")
 

@@ -33,6 +33,7 @@ from relay.node import RelayNode
 logger = logging.getLogger(__name__)
 
 READ_BYTES = 256 * 1024
+PASSTHROUGH_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 # Hop-by-hop and routing headers stay on this side; the caller's identity never
 # crosses (the web side strips them too).
@@ -321,10 +322,17 @@ class _Client:
     async def send(self, event) -> None:
         if self.aborted:
             raise _Abort()
-        data = self.conn.send(event)
-        if data:
-            self.writer.write(data)
-            await self.writer.drain()
+        pieces = self.conn.send_with_data_passthrough(event)
+        if not pieces:
+            return
+        if sum(map(len, pieces)) < PASSTHROUGH_BYTES:
+            self.writer.write(b"".join(pieces))
+        else:
+            # A large body chunk goes to the socket as it is, not joined to its
+            # chunk header (a copy of every byte of the answer).
+            for piece in pieces:
+                self.writer.write(piece)
+        await self.writer.drain()
 
     def abort(self) -> None:
         self.aborted = True

@@ -32,6 +32,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hyperframe.frame
 import requests
 import requests.adapters
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -41,12 +42,23 @@ from visiona_client.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
+
+def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
+    return f"<{len(self.data)} bytes: {self.data[:10].hex()}...>"
+
+
+# h2 formats every frame it receives for a trace log line, logged or not
+# (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
+# DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
+# time on a large answer. A repr of the first bytes costs nothing.
+hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+
 MAX_STREAMS = 100
 STREAM_WINDOW = 1024 * 1024
 CONNECTION_WINDOW = 16 * 1024 * 1024
 MAX_FRAME_SIZE = 256 * 1024
-MESSAGE_BYTES = 1024 * 1024
-READ_BYTES = 256 * 1024
+MESSAGE_BYTES = 2 * 1024 * 1024
+READ_BYTES = 1024 * 1024
 LOCAL_CONNECT_TIMEOUT_SECONDS = 5.0
 LOCAL_READ_TIMEOUT_SECONDS = 300.0
 _HOP_BY_HOP = frozenset(
@@ -168,6 +180,7 @@ class _H2Server:
         # Guards the h2 state and the order of what goes on the wire.
         self.lock = threading.Condition()
         self.bodies: dict[int, queue.Queue] = {}
+        self.connection_credit = 0  # received bytes not yet given back to the relay
         self.closed = False
         self.http = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=MAX_STREAMS)
@@ -219,8 +232,12 @@ class _H2Server:
             workers.submit(self._exchange, event.stream_id, event.headers, body)
         elif isinstance(event, h2.events.DataReceived):
             if event.flow_controlled_length:
-                # Connection window back at once; the stream's as requests reads it.
-                self.conn.increment_flow_control_window(event.flow_controlled_length)
+                # Connection window back on arrival, in steps of a quarter of it (not
+                # one WINDOW_UPDATE per DATA frame); the stream's as requests reads it.
+                self.connection_credit += event.flow_controlled_length
+                if self.connection_credit >= CONNECTION_WINDOW // 4:
+                    self.conn.increment_flow_control_window(self.connection_credit)
+                    self.connection_credit = 0
             body = self.bodies.get(event.stream_id)
             if body is not None:
                 body.put((event.data, event.flow_controlled_length))
@@ -237,11 +254,16 @@ class _H2Server:
             logger.info("the relay closed the tunnel (GOAWAY)")
 
     def _flush(self) -> None:
-        while True:
-            data = self.conn.data_to_send(MESSAGE_BYTES)
-            if not data:
-                return
-            self.websocket.send(data)
+        # All of it at once (``data_to_send(amount)`` copies the buffer twice), sent in
+        # messages of at most MESSAGE_BYTES.
+        data = self.conn.data_to_send()
+        if len(data) <= MESSAGE_BYTES:
+            if data:
+                self.websocket.send(data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(view), MESSAGE_BYTES):
+            self.websocket.send(view[start : start + MESSAGE_BYTES])
 
     # In a stream's worker thread ----------------------------------------------
 
@@ -374,7 +396,9 @@ class _H2Server:
                     # Backpressure: wait for the relay's WINDOW_UPDATE (or a reset).
                     self.lock.wait(timeout=5.0)
                     continue
-                self.conn.send_data(stream_id, view[:size].tobytes())
+                # A whole chunk goes as it is: no copy of it.
+                piece = data if size == len(data) else view[:size].tobytes()
+                self.conn.send_data(stream_id, piece)
                 view = view[size:]
                 self._flush()
 
