@@ -36,17 +36,21 @@ class RelayNode:
             asyncio.create_task(self._every(RECHECK_INTERVAL_SECONDS, self.recheck_tokens)),
         ]
 
+    async def _register(self, session: TunnelSession) -> None:
+        """Name this node as the holder of ``session``'s device, for every web instance."""
+        await in_thread(
+            tunnel_registry.register,
+            device_id=session.device_id,
+            node_url=self.node_url,
+            connection_id=session.connection_id,
+            ttl_seconds=REGISTRY_TTL_SECONDS,
+        )
+
     async def serve_tunnel(self, session: TunnelSession) -> None:
         """Hold this tunnel until it closes; the device's previous one is replaced."""
         try:
             # Registered first: a tunnel this node lists is one web instances can find.
-            await in_thread(
-                tunnel_registry.register,
-                device_id=session.device_id,
-                node_url=self.node_url,
-                connection_id=session.connection_id,
-                ttl_seconds=REGISTRY_TTL_SECONDS,
-            )
+            await self._register(session)
         except Exception:
             logger.exception("registry write failed; closing the tunnel so the agent retries")
             await session.websocket.close(code=1011, reason="registry unavailable")
@@ -95,13 +99,7 @@ class RelayNode:
                 session.close("the device connected again elsewhere")
             else:
                 # The entry expired (a registry outage): write it again.
-                await in_thread(
-                    tunnel_registry.register,
-                    device_id=session.device_id,
-                    node_url=self.node_url,
-                    connection_id=session.connection_id,
-                    ttl_seconds=REGISTRY_TTL_SECONDS,
-                )
+                await self._register(session)
 
     async def recheck_tokens(self) -> None:
         sessions = list(self.sessions.values())
