@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from devices.relay_client import ERROR_HEADER, HOP_BY_HOP, SECRET_HEADER
 from relay.h2_session import RelayStream, StreamFailed
 from relay.node import RelayNode
 
@@ -35,37 +36,21 @@ logger = logging.getLogger(__name__)
 READ_BYTES = 256 * 1024
 PASSTHROUGH_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 64 * 1024
+# The protocol's header names and the hop-by-hop list are the web side's, defined
+# once in devices/relay_client.py (the client of this port).
+_SECRET_HEADER = SECRET_HEADER.lower().encode()
+_ERROR_HEADER = ERROR_HEADER.lower().encode()
+_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)
 # Hop-by-hop and routing headers stay on this side; the caller's identity never
 # crosses (the web side strips them too).
-_NOT_FORWARDED = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
-        b"host",
-        b"x-relay-secret",
-        b"cookie",
-        b"authorization",
-        b"x-csrftoken",
-        b"proxy-authorization",
-    }
-)
-_NOT_ANSWERED = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-connection",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
-        b"content-length",
-    }
-)
+_NOT_FORWARDED = _HOP_BY_HOP | {
+    b"host",
+    _SECRET_HEADER,
+    b"cookie",
+    b"authorization",
+    b"x-csrftoken",
+}
+_NOT_ANSWERED = _HOP_BY_HOP | {b"content-length"}
 _MESSAGES = {
     "device_offline": "The device is not connected.",
     "device_unreachable": "The device's tunnel or local API failed during the exchange.",
@@ -123,7 +108,7 @@ class InternalServer:
     async def _exchange(self, client: _Client, request: h11.Request) -> None:
         headers = {name.lower(): value for name, value in request.headers}
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
-        if not hmac.compare_digest(headers.get(b"x-relay-secret", b""), self._secret):
+        if not hmac.compare_digest(headers.get(_SECRET_HEADER, b""), self._secret):
             await client.send_simple(401, [], b"")
             return
         target = urlsplit(request.target.decode("latin-1"))
@@ -362,7 +347,7 @@ class _Client:
                 "request_id": request_id,
             }
         }
-        await self.send_json(status, envelope, [(b"x-relay-error", code.encode())])
+        await self.send_json(status, envelope, [(_ERROR_HEADER, code.encode())])
 
 
 def _content_length(request: h11.Request) -> int | None:
