@@ -4,15 +4,16 @@
 
 Everything runs on loopback in a temporary data folder (SQLite, no Redis): a relay
 node (`manage.py run_relay`) in its own process, agents in their own processes
-(`visiona_client.tunnel.TunnelClient` beside a demo device, no web server: the
-tunnel URL is given), and this process as the internal port's client.
+(`visiona_client.tunnel.TunnelClient` with the allocator set as `visiona-agent run`
+sets it; no web server: the tunnel URL is given), the demo device in a process of
+its own (as a device's local API is), and this process as the internal port's client.
 
 1. A small JSON request (`GET /api/system/deps` of the demo device) through the
    relay's internal port versus straight to the demo device, same client, pairs in
    alternating order: p50 and p99 of each, and the median of the pairs' differences.
 2. An M MiB answer (`/api/demo/blob`) through the tunnel versus straight, P pairs in
    alternating order: throughput of each, the median (min, max) of the pairs' ratios,
-   and the relay's RSS growth while it streams.
+   the CPU seconds each process spends on one answer, and the relay's RSS growth.
 3. T idle tunnels on one relay process: its RSS; then 100 concurrent requests spread
    over 100 of those devices: errors, p50 and p99.
 """
@@ -96,35 +97,62 @@ def make_devices(count: int) -> list[tuple[str, str]]:
     return [(str(d.pk), t) for d, t in zip(devices, tokens, strict=True)]
 
 
-AGENT_SCRIPT = textwrap.dedent(
+# The local device API is a program of its own on a device, so the demo device runs in
+# a process of its own here too: "direct" and "through the tunnel" read the same server.
+DEMO_SCRIPT = textwrap.dedent(
     """
-    import sys, threading, time
+    import sys
     from visiona_client.demo_device import DemoDevice
-    from visiona_client.tunnel import TunnelClient
-    url, tokens = sys.argv[1], sys.argv[2:]
     demo = DemoDevice().start()
-    stopping = threading.Event()
-    for token in tokens:
-        client = TunnelClient(token=token, local_url=demo.url, user_agent="bench",
-                              tunnel_url=lambda: url, stopping=stopping)
-        threading.Thread(target=client.run, daemon=True).start()
-        time.sleep(0.002)
     print(demo.url, flush=True)
     sys.stdin.read()
     """
 )
 
+# What `visiona-agent run` does before it dials: the allocator set for large buffers.
+AGENT_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading, time
+    from visiona_client import allocator
+    from visiona_client.tunnel import TunnelClient
+    allocator.keep_large_blocks()
+    url, local_url, tokens = sys.argv[1], sys.argv[2], sys.argv[3:]
+    stopping = threading.Event()
+    for token in tokens:
+        client = TunnelClient(token=token, local_url=local_url, user_agent="bench",
+                              tunnel_url=lambda: url, stopping=stopping)
+        threading.Thread(target=client.run, daemon=True).start()
+        time.sleep(0.002)
+    print("ready", flush=True)
+    sys.stdin.read()
+    """
+)
 
-def start_agents(tunnel_url: str, tokens: list[str]) -> tuple[subprocess.Popen, str]:
+
+def _client_process(script: str, *args: str) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "client")}
     process = subprocess.Popen(
-        [sys.executable, "-c", AGENT_SCRIPT, tunnel_url, *tokens],
+        [sys.executable, "-c", script, *args],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     return process, process.stdout.readline().strip()
+
+
+def start_demo() -> tuple[subprocess.Popen, str]:
+    return _client_process(DEMO_SCRIPT)
+
+
+def start_agents(tunnel_url: str, local_url: str, tokens: list[str]) -> subprocess.Popen:
+    return _client_process(AGENT_SCRIPT, tunnel_url, local_url, *tokens)[0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_sessions(internal: str, count: int, timeout: float) -> int:
@@ -186,11 +214,13 @@ def fetch_large(url: str, mib: int, relay_pid: int) -> tuple[float, float]:
     return seconds, peak
 
 
-def bench_large(relay_pid: int, relayed: str, direct: str, mib: int, pairs: int) -> None:
+def bench_large(pids: dict[str, int], relayed: str, direct: str, mib: int, pairs: int) -> None:
     print(f"\n2. a {mib} MiB answer, {pairs} pairs")
+    relay_pid = pids["relay"]
     fetch_large(direct, mib, relay_pid)  # warm both paths
     fetch_large(relayed, mib, relay_pid)
     ratios, speeds, growth = [], {"relay": [], "direct": []}, []
+    cpu = {name: [] for name in pids}
     for index in range(pairs):
         order = [("relay", relayed), ("direct", direct)]
         if index % 2:
@@ -198,10 +228,13 @@ def bench_large(relay_pid: int, relayed: str, direct: str, mib: int, pairs: int)
         pair = {}
         for name, url in order:
             rss_before = rss_mib(relay_pid)
+            cpu_before = {process: cpu_seconds(pid) for process, pid in pids.items()}
             pair[name], peak = fetch_large(url, mib, relay_pid)
             speeds[name].append(mib / pair[name])
             if name == "relay":
                 growth.append(peak - rss_before)
+                for process, pid in pids.items():
+                    cpu[process].append(cpu_seconds(pid) - cpu_before[process])
         ratios.append(pair["direct"] / pair["relay"])
     for name, values in speeds.items():
         print(
@@ -212,12 +245,20 @@ def bench_large(relay_pid: int, relayed: str, direct: str, mib: int, pairs: int)
         f"   relay throughput = {statistics.median(ratios) * 100:.0f} % of direct "
         f"(median of pairs; min {min(ratios) * 100:.0f} %, max {max(ratios) * 100:.0f} %)"
     )
+    print(
+        "   CPU seconds per answer through the tunnel (median): "
+        + ", ".join(f"{name} {statistics.median(v):.3f}" for name, v in cpu.items())
+    )
     print(f"   relay RSS growth while streaming: max {max(growth):.1f} MiB")
     print(f"   load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def bench_many(
-    relay_pid: int, internal: str, devices: list[tuple[str, str]], tunnel_url: str
+    relay_pid: int,
+    internal: str,
+    devices: list[tuple[str, str]],
+    tunnel_url: str,
+    local_url: str,
 ) -> list:
     print(f"\n3. {len(devices)} idle tunnels on one relay process")
     rss_idle = rss_mib(relay_pid)
@@ -225,9 +266,8 @@ def bench_many(
     per_process = 250
     started = time.monotonic()
     for start in range(0, len(devices), per_process):
-        agents.append(
-            start_agents(tunnel_url, [t for _d, t in devices[start : start + per_process]])[0]
-        )
+        tokens = [t for _d, t in devices[start : start + per_process]]
+        agents.append(start_agents(tunnel_url, local_url, tokens))
     seen = wait_sessions(internal, len(devices), timeout=180)
     print(f"   {seen} tunnels up in {time.monotonic() - started:.1f} s")
     time.sleep(3)
@@ -305,7 +345,9 @@ def main() -> None:
     try:
         time.sleep(3)
         first_id, first_token = devices[0]
-        agent, demo_url = start_agents(tunnel_url, [first_token])
+        demo, demo_url = start_demo()
+        agents.append(demo)
+        agent = start_agents(tunnel_url, demo_url, [first_token])
         agents.append(agent)
         wait_sessions(internal, 1, timeout=30)
         print(f"relay pid {relay.pid}: RSS {rss_mib(relay.pid):.1f} MiB with one tunnel")
@@ -319,14 +361,19 @@ def main() -> None:
             args.small,
         )
         bench_large(
-            relay.pid,
+            {
+                "relay": relay.pid,
+                "agent": agent.pid,
+                "demo device": demo.pid,
+                "client": os.getpid(),
+            },
             f"{internal}/devices/{first_id}/api/demo/blob",
             f"{demo_url}/api/demo/blob",
             args.mib,
             args.pairs,
         )
         if args.tunnels:
-            agents += bench_many(relay.pid, internal, devices[1:], tunnel_url)
+            agents += bench_many(relay.pid, internal, devices[1:], tunnel_url, demo_url)
     finally:
         for agent in agents:
             agent.kill()

@@ -35,6 +35,8 @@ import hyperframe.frame
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from relay.h2_input import DataFrameBuffer
+
 logger = logging.getLogger(__name__)
 
 
@@ -125,6 +127,7 @@ class TunnelSession:
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)
         )
+        self.conn.incoming_buffer = DataFrameBuffer(server=False)
         self.streams: dict[int, RelayStream] = {}
         self._want_write = asyncio.Event()
         self._changed = asyncio.Event()  # windows opened, streams closed, session closing

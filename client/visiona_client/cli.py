@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from visiona_client import __version__, state
+from visiona_client import __version__, allocator, state
 from visiona_client.agent import AGENT_VERSION, Agent, DeviceRefused
 from visiona_client.demo_device import DemoDevice, system_deps
 from visiona_client.local_device import (
@@ -188,6 +188,7 @@ def command_run(args: argparse.Namespace) -> int:
     _warn_if_plain_http(current.server)
     # A service manager stops with SIGTERM: the same clean exit as Ctrl-C.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    allocator.keep_large_blocks()  # before the tunnel moves its first large answer
     demo = DemoDevice(args.demo_port).start() if args.demo else None
     try:
         agent = Agent(

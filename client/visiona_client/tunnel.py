@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
@@ -39,6 +38,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from visiona_client.backoff import Backoff
+from visiona_client.h2_output import PiecewiseH2Connection
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class _H2Server:
     def __init__(self, websocket: ClientConnection, local_url: str) -> None:
         self.websocket = websocket
         self.local_url = local_url
-        self.conn = h2.connection.H2Connection(
+        self.conn = PiecewiseH2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="latin-1")
         )
         # Guards the h2 state and the order of what goes on the wire.
@@ -254,16 +254,15 @@ class _H2Server:
             logger.info("the relay closed the tunnel (GOAWAY)")
 
     def _flush(self) -> None:
-        # All of it at once (``data_to_send(amount)`` copies the buffer twice), sent in
-        # messages of at most MESSAGE_BYTES.
-        data = self.conn.data_to_send()
-        if len(data) <= MESSAGE_BYTES:
-            if data:
-                self.websocket.send(data)
-            return
-        view = memoryview(data)
-        for start in range(0, len(view), MESSAGE_BYTES):
-            self.websocket.send(view[start : start + MESSAGE_BYTES])
+        # Each piece as a message of its own (a large DATA payload as the local API
+        # gave it: see h2_output), none longer than MESSAGE_BYTES.
+        for piece in self.conn.pieces_to_send():
+            if len(piece) <= MESSAGE_BYTES:
+                self.websocket.send(piece)
+                continue
+            view = memoryview(piece)
+            for start in range(0, len(view), MESSAGE_BYTES):
+                self.websocket.send(view[start : start + MESSAGE_BYTES])
 
     # In a stream's worker thread ----------------------------------------------
 

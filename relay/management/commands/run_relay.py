@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from relay import allocator
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
@@ -52,6 +54,10 @@ class Command(BaseCommand):
             or settings.RELAY_NODE_INTERNAL_URL
             or f"http://{internal_host}:{options['internal_port']}"
         ).rstrip("/")
+        allocator.keep_large_blocks()  # before the first large answer passes
+        # Django's objects, loaded once, never become garbage: out of the collector's
+        # sight, so a collection walks only the relay's own (perf: 10 % of its CPU).
+        gc.freeze()
         asyncio.run(
             self._serve(
                 host=options["host"],
