@@ -219,8 +219,9 @@ def _record_reported_active_job(*, user, details: dict) -> None:
 def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
-    The model whose ``source_job`` is this job is the source of truth: repeated
-    or simultaneous calls return it and create nothing new.
+    The job's link to its saved model (``ConversionJob.saved_model``) is the source
+    of truth: repeated or simultaneous calls return that model and create nothing
+    new; saving again after deleting it brings it back.
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
@@ -238,7 +239,7 @@ def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
         )
     except SingleFlightTimeout:
         raise errors.ConverterUnavailable() from None
-    return NefModel.objects.get(pk=model_pk)
+    return NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
 
 
 def job_download_url(*, user, job_id: str) -> str:
@@ -264,11 +265,18 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
 
 
 def _saved_model(job: ConversionJob) -> NefModel | None:
-    model = NefModel.objects.filter(source_job=job).first()
-    if model is not None and model.deleted_at is not None:
-        # Saving again after deleting brings the model back (renamed if its name was reused).
-        model = model_restore(model=model)
-    return model
+    """The model the job was saved as, read afresh, or None if it never was (or is gone).
+
+    Saving again after deleting brings the model back: the repository's restore,
+    renamed if its name was reused meanwhile.
+    """
+    model_pk = ConversionJob.objects.filter(pk=job.pk).values_list("saved_model", flat=True).first()
+    model = NefModel.objects.filter(pk=model_pk).first() if model_pk is not None else None
+    return model_restore(model=model) if model is not None else None
+
+
+class _SavedElsewhere(Exception):
+    """Another request linked this job to a model first: ours is undone."""
 
 
 def _ensure_promoted(*, user, job: ConversionJob) -> str:
@@ -289,6 +297,16 @@ def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
         return existing.pk
     object_key = _ensure_promoted(user=user, job=job)
     stem = PurePosixPath(job.filename or "model.onnx").stem or "model"
+
+    def link_to_job(model: NefModel) -> None:
+        # In the model's transaction: if the job is already linked, the new model
+        # and its file are undone and the first one stands.
+        linked = ConversionJob.objects.filter(pk=job.pk, saved_model__isnull=True).update(
+            saved_model=model
+        )
+        if not linked:
+            raise _SavedElsewhere()
+
     with faa.open_file(object_key) as download:
         try:
             model = model_create_from_stream(
@@ -299,11 +317,13 @@ def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
                 filename=f"{stem}.nef",
                 chunks=download.iter_chunks(FAA_READ_CHUNK),
                 faa_object_key=object_key,
-                source_job=job,
+                source_reference=job.job_id,
+                source_label=job.filename or job.job_id,
+                on_created=link_to_job,
             )
-        except IntegrityError:
+        except (_SavedElsewhere, IntegrityError):
             # Another instance saved it first (or took the name): theirs stands.
-            model = NefModel.objects.filter(source_job=job).first()
+            model = _saved_model(job)
             if model is None:
                 raise
             return model.pk

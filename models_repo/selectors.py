@@ -47,12 +47,7 @@ def model_get_for_user(*, user, model_id: int | str) -> NefModel:
     if not getattr(user, "is_authenticated", False):
         raise ModelNotFound()
     try:
-        return (
-            NefModel.objects.live()
-            .select_related("source_job")
-            .prefetch_related("platforms")
-            .get(owner=user, pk=model_id)
-        )
+        return NefModel.objects.live().prefetch_related("platforms").get(owner=user, pk=model_id)
     except (NefModel.DoesNotExist, ValueError, TypeError):
         raise ModelNotFound() from None
 
