@@ -145,8 +145,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The site's own, then each app's (registered in its AppConfig.ready()).
                 "visiona.context_processors.site",
-                "conversion.context_processors.active_conversion",
             ],
         },
     },
