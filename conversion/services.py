@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone, translation
 
-from conversion import errors, selectors
+from conversion import errors, limits, selectors
 from conversion.choices import JobStatus
 from conversion.clients import converter, faa, member_center, require_enabled
 from conversion.clients.converter import JobSnapshot
@@ -64,7 +64,7 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
     require_enabled()
     if content_length is None:
         raise LengthRequired()
-    limit = settings.CONVERSION_MAX_UPLOAD_BYTES
+    limit = limits.max_upload_bytes()
     if content_length > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
     boundary = boundary_from_content_type(content_type)
