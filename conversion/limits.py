@@ -30,7 +30,6 @@ JOB_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 DEFAULT_VERSION = "0001"
 
 
-
 def max_upload_bytes() -> int:
     """The largest body ``/api/conversion/init`` reads: the setting, or what the
     converter can accept (``MAX_UPLOAD_BYTES``) when it is 0 (the default)."""
