@@ -10,8 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000
 
 WORKDIR /app
+# The runtime lock: every package pinned and hashed (docs/dependencies.md).
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point

@@ -18,17 +18,43 @@ RUN_ENV := DEBUG=$${DEBUG:-1} VISIONA_SANDBOX=$${VISIONA_SANDBOX:-1} \
 	VISIONA_SANDBOX_BASE_URL=$${VISIONA_SANDBOX_BASE_URL:-http://$(HOST):$(PORT)} \
 	RELAY_PUBLIC_URL=$${RELAY_PUBLIC_URL:-ws://$(HOST):$(RELAY_TUNNEL_PORT)/tunnel}
 
-.PHONY: run test install install-dev lint check messages clean
+.PHONY: run test install install-dev lint check messages clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+# The locks (requirements.txt, requirements-dev.txt: every package pinned and hashed)
+# are installed only when they changed since the last install: a stamp in the venv
+# records it (a new venv has none). See docs/dependencies.md.
+INSTALLED := $(VENV)/.installed-runtime
+INSTALLED_DEV := $(VENV)/.installed-dev
 
-install-dev: $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(INSTALLED): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	touch $@
+
+# The agent (client/) is a local folder, which no hash pins: installed editable, with
+# --no-deps, after the locks (its dependencies are in the runtime lock).
+$(INSTALLED_DEV): requirements.txt requirements-dev.txt client/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e ./client
+	touch $@
+
+install: $(INSTALLED)
+
+install-dev: $(INSTALLED_DEV)
+
+# Recompile the locks after changing requirements.in or requirements-dev.in (or to take
+# newer transitive releases: delete a lock first). Pins already in a lock are kept when
+# they still fit. Hashes come from LOCK_INDEX (PyPI), whatever pip.conf says.
+LOCK_INDEX ?= https://pypi.org/simple
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --index-url $(LOCK_INDEX)
+
+lock: install-dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input

@@ -51,5 +51,5 @@ class ConversionJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("saved as"))
     def saved_as(self, job: ConversionJob) -> str | None:
-        model = getattr(job, "saved_model", None)
+        model = job.saved_model
         return model.name if model is not None else None  # the admin's empty value

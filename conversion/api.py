@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from conversion import limits, services
 from conversion.models import ConversionJob
+from models_repo.serializers import ModelOutputSerializer
 from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.chips import Chip
@@ -96,17 +97,6 @@ class JobOutputSerializer(serializers.ModelSerializer):
         return {"id": model.pk, "name": model.name} if model is not None else None
 
 
-class SavedModelOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    chips = serializers.ListField(child=serializers.CharField())
-    source = serializers.CharField()
-    size_bytes = serializers.IntegerField()
-    sha256 = serializers.CharField()
-    source_job_id = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
 class ConversionUploadSerializer(serializers.Serializer):
     """The conversion upload form (multipart/form-data)."""
 
@@ -132,7 +122,7 @@ class ActiveConversionSerializer(serializers.Serializer):
 
 
 class PromotedModelSerializer(serializers.Serializer):
-    model = SavedModelOutputSerializer()
+    model = ModelOutputSerializer()
 
 
 class ConversionInitApi(APIView):
@@ -250,17 +240,7 @@ class ConversionPromoteApi(APIView):
         model = services.job_promote(
             user=request.user, job_id=job_id, name=data.validated_data.get("name") or None
         )
-        output = {
-            "id": model.pk,
-            "name": model.name,
-            "chips": model.chips,
-            "source": model.source,
-            "size_bytes": model.size_bytes,
-            "sha256": model.sha256,
-            "source_job_id": job_id,
-            "created_at": model.created_at,
-        }
-        return Response({"model": SavedModelOutputSerializer(output).data})
+        return Response({"model": ModelOutputSerializer(model).data})
 
 
 class ConversionDownloadApi(APIView):

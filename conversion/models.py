@@ -33,6 +33,16 @@ class ConversionJob(models.Model):
 
     # Set once the NEF has been promoted into FAA (by a download or a save).
     faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
+    # The model in My models this job was saved as: conversion owns the link, the
+    # repository only knows the model came from a conversion. One job, one model.
+    saved_model = models.OneToOneField(
+        "models_repo.NefModel",
+        verbose_name=_("saved as"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     created_at = models.DateTimeField(_("started"))
     updated_at = models.DateTimeField(_("updated upstream"), null=True, blank=True)
@@ -64,8 +74,8 @@ class ConversionJob(models.Model):
     @property
     def live_saved_model(self):
         """The model this job was saved as, unless it has been deleted since."""
-        model = getattr(self, "saved_model", None)  # None when never saved
-        return model if model is not None and model.deleted_at is None else None
+        model = self.saved_model  # None when never saved
+        return model if model is not None and model.is_live else None
 
     @property
     def error_text(self) -> str:

@@ -8,18 +8,19 @@ from django.db.models import QuerySet
 from conversion.choices import UNFINISHED_STATUSES
 from conversion.errors import JobNotFound
 from conversion.models import ConversionJob
+from visiona.models import User
 
 
-def job_list_for_user(*, user) -> QuerySet[ConversionJob]:
+def job_list_for_user(*, user: User) -> QuerySet[ConversionJob]:
     return ConversionJob.objects.filter(owner=user).select_related("saved_model")
 
 
-def job_get_for_user(*, user, job_id: str) -> ConversionJob:
+def job_get_for_user(*, user: User, job_id: str) -> ConversionJob:
     try:
         return job_list_for_user(user=user).get(job_id=job_id)
     except ConversionJob.DoesNotExist:
         raise JobNotFound() from None
 
 
-def jobs_unfinished_for_user(*, user) -> QuerySet[ConversionJob]:
+def jobs_unfinished_for_user(*, user: User) -> QuerySet[ConversionJob]:
     return ConversionJob.objects.filter(owner=user, status__in=UNFINISHED_STATUSES)

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone, translation
 
-from conversion import errors, selectors
+from conversion import errors, limits, selectors
 from conversion.choices import JobStatus
 from conversion.clients import converter, faa, member_center, require_enabled
 from conversion.clients.converter import JobSnapshot
@@ -36,6 +36,7 @@ from models_repo.services import (
 )
 from visiona.chips import Chip
 from visiona.errors import LengthRequired, PayloadTooLarge
+from visiona.models import User
 from visiona.single_flight import SingleFlightTimeout, single_flight
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,16 @@ LOST_JOB_CODE = errors.JobLost.code
 FAA_READ_CHUNK = 1024 * 1024
 
 
-def _active_cache_key(user) -> str:
+def _active_cache_key(user: User) -> str:
     return f"conversion:active:{user.pk}"
 
 
 # --- Starting a job ----------------------------------------------------------
 
 
-def job_start(*, user, stream, content_type: str, content_length: int | None) -> ConversionJob:
+def job_start(
+    *, user: User, stream, content_type: str, content_length: int | None
+) -> ConversionJob:
     """Stream the browser's multipart upload to the converter as it arrives.
 
     One upload per user at a time (``upload_lease``), and none while the user
@@ -64,7 +67,7 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
     require_enabled()
     if content_length is None:
         raise LengthRequired()
-    limit = settings.CONVERSION_MAX_UPLOAD_BYTES
+    limit = limits.max_upload_bytes()
     if content_length > limit:
         raise PayloadTooLarge(details={"limit_bytes": limit})
     boundary = boundary_from_content_type(content_type)
@@ -89,7 +92,7 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
     return job
 
 
-def _create_job(*, user, upload: RewrittenUpload) -> ConversionJob:
+def _create_job(*, user: User, upload: RewrittenUpload) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
     except errors.ActiveJobExists as exc:
@@ -159,12 +162,12 @@ def _mark_lost(job: ConversionJob) -> ConversionJob:
     return job
 
 
-def job_get(*, user, job_id: str) -> ConversionJob:
+def job_get(*, user: User, job_id: str) -> ConversionJob:
     require_enabled()
     return job_refresh(job=selectors.job_get_for_user(user=user, job_id=job_id))
 
 
-def active_job_find(*, user) -> ConversionJob | None:
+def active_job_find(*, user: User) -> ConversionJob | None:
     """The user's unfinished job, confirmed with the converter, or None.
 
     When the database knows none (data lost, job started elsewhere) the
@@ -191,7 +194,7 @@ def active_job_find(*, user) -> ConversionJob | None:
     return job if job is not None and not job.is_finished else None
 
 
-def _rebuild_active_job(*, user) -> str:
+def _rebuild_active_job(*, user: User) -> str:
     found = ""
     for snapshot in converter.list_in_progress(user_id=user.upstream_id):
         job = _record_snapshot(user=user, snapshot=snapshot)
@@ -202,7 +205,7 @@ def _rebuild_active_job(*, user) -> str:
     return found
 
 
-def _record_reported_active_job(*, user, details: dict) -> None:
+def _record_reported_active_job(*, user: User, details: dict) -> None:
     job_id = details.get("job_id")
     if not job_id:
         return
@@ -216,11 +219,12 @@ def _record_reported_active_job(*, user, details: dict) -> None:
 # --- Saving and downloading --------------------------------------------------
 
 
-def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
+def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
-    The model whose ``source_job`` is this job is the source of truth: repeated
-    or simultaneous calls return it and create nothing new.
+    The job's link to its saved model (``ConversionJob.saved_model``) is the source
+    of truth: repeated or simultaneous calls return that model and create nothing
+    new; saving again after deleting it brings it back.
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
@@ -238,10 +242,10 @@ def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
         )
     except SingleFlightTimeout:
         raise errors.ConverterUnavailable() from None
-    return NefModel.objects.get(pk=model_pk)
+    return NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
 
 
-def job_download_url(*, user, job_id: str) -> str:
+def job_download_url(*, user: User, job_id: str) -> str:
     """Where the browser fetches the NEF from FAA, with a short-lived delegated token.
 
     The URL carries a secret: it goes into a 302 Location only, never a body or a log.
@@ -264,14 +268,21 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
 
 
 def _saved_model(job: ConversionJob) -> NefModel | None:
-    model = NefModel.objects.filter(source_job=job).first()
-    if model is not None and model.deleted_at is not None:
-        # Saving again after deleting brings the model back (renamed if its name was reused).
-        model = model_restore(model=model)
-    return model
+    """The model the job was saved as, read afresh, or None if it never was (or is gone).
+
+    Saving again after deleting brings the model back: the repository's restore,
+    renamed if its name was reused meanwhile.
+    """
+    model_pk = ConversionJob.objects.filter(pk=job.pk).values_list("saved_model", flat=True).first()
+    model = NefModel.objects.filter(pk=model_pk).first() if model_pk is not None else None
+    return model_restore(model=model) if model is not None else None
 
 
-def _ensure_promoted(*, user, job: ConversionJob) -> str:
+class _SavedElsewhere(Exception):
+    """Another request linked this job to a model first: ours is undone."""
+
+
+def _ensure_promoted(*, user: User, job: ConversionJob) -> str:
     if job.faa_object_key:
         return job.faa_object_key
     object_key = faa.object_key_for_job(
@@ -283,12 +294,22 @@ def _ensure_promoted(*, user, job: ConversionJob) -> str:
     return object_key
 
 
-def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
+def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> int:
     existing = _saved_model(job)  # someone finished while we waited for the lock
     if existing is not None:
         return existing.pk
     object_key = _ensure_promoted(user=user, job=job)
     stem = PurePosixPath(job.filename or "model.onnx").stem or "model"
+
+    def link_to_job(model: NefModel) -> None:
+        # In the model's transaction: if the job is already linked, the new model
+        # and its file are undone and the first one stands.
+        linked = ConversionJob.objects.filter(pk=job.pk, saved_model__isnull=True).update(
+            saved_model=model
+        )
+        if not linked:
+            raise _SavedElsewhere()
+
     with faa.open_file(object_key) as download:
         try:
             model = model_create_from_stream(
@@ -299,11 +320,13 @@ def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
                 filename=f"{stem}.nef",
                 chunks=download.iter_chunks(FAA_READ_CHUNK),
                 faa_object_key=object_key,
-                source_job=job,
+                source_reference=job.job_id,
+                source_label=job.filename or job.job_id,
+                on_created=link_to_job,
             )
-        except IntegrityError:
+        except (_SavedElsewhere, IntegrityError):
             # Another instance saved it first (or took the name): theirs stands.
-            model = NefModel.objects.filter(source_job=job).first()
+            model = _saved_model(job)
             if model is None:
                 raise
             return model.pk
@@ -317,7 +340,7 @@ def _promote_and_store(*, user, job: ConversionJob, name: str | None) -> int:
 # --- Snapshots ----------------------------------------------------------------
 
 
-def _record_snapshot(*, user, snapshot: JobSnapshot, defaults: dict | None = None):
+def _record_snapshot(*, user: User, snapshot: JobSnapshot, defaults: dict | None = None):
     """Create or refresh the ownership row for a job the converter says is ``user``'s."""
     job = ConversionJob.objects.filter(job_id=snapshot.job_id).first()
     if job is None:

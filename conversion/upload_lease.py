@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from django.core.cache import cache
 
 from conversion import errors
+from visiona.models import User
 
 LEASE_SECONDS = 60
 # Renewed this often while bytes flow, so a slow upload never outlives it.
 RENEW_EVERY_SECONDS = 15
 
 
-def _key(user) -> str:
+def _key(user: User) -> str:
     return f"conversion:upload-lease:{user.pk}"
 
 
@@ -60,7 +61,7 @@ class UploadLease:
 
 
 @contextmanager
-def upload_lease(*, user) -> Iterator[UploadLease]:
+def upload_lease(*, user: User) -> Iterator[UploadLease]:
     """Hold the user's one upload slot, or raise ``UploadInProgress``."""
     lease = UploadLease(_key(user))
     if not lease.acquire():

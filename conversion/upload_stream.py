@@ -33,7 +33,7 @@ from visiona.errors import (
     ValidationFailed,
 )
 
-# The converter's create-job form, as ../shared/spec/upstreams.md describes it.
+# The converter's create-job form, as docs/upstreams.md describes it.
 # Every other module takes these names from here.
 USER_ID_FIELD = "user_id"
 USER_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")

@@ -3,3 +3,10 @@ from django.apps import AppConfig
 
 class DevicesConfig(AppConfig):
     name = "devices"
+
+    def ready(self) -> None:
+        from devices import health
+        from devices.api import schema  # noqa: F401  (registers the device-token scheme)
+        from visiona.registry import register_health_part
+
+        register_health_part("devices", fields=health.health_fields, values=health.health_values)

@@ -32,7 +32,7 @@ logger = logging.getLogger("devices.relay")
 _local = threading.local()
 
 # 1 MiB reads: gunicorn copies its buffer on every read, so small reads of a
-# large body cost (../shared/spec/engineering.md); the answer uses the same size.
+# large body cost (docs/architecture.md, "Read size"); the answer uses the same size.
 CHUNK_SIZE = 1024 * 1024
 # The node is on our own network: a connection that takes longer is a dead node.
 CONNECT_TIMEOUT = 3.0

@@ -6,20 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, PairingCodeNotFound
 from devices.models import Device, DeviceToken, PairingCode
+from visiona.models import User
 
 
-def device_list_for_user(*, user) -> QuerySet[Device]:
+def device_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Device]:
     if not getattr(user, "is_authenticated", False):
         return Device.objects.none()
     return Device.objects.live().filter(owner=user)
 
 
-def device_get_for_user(*, user, device_id: uuid.UUID | str) -> Device:
+def device_get_for_user(*, user: User | AnonymousUser, device_id: uuid.UUID | str) -> Device:
     try:
         return device_list_for_user(user=user).get(pk=device_id)
     except (Device.DoesNotExist, ValueError):
@@ -39,7 +41,9 @@ def device_token_get_for_device(*, device: Device, token_id: uuid.UUID | str) ->
         raise DeviceTokenNotFound() from None
 
 
-def pairing_code_get_for_user(*, user, pairing_code_id: uuid.UUID | str) -> PairingCode:
+def pairing_code_get_for_user(
+    *, user: User | AnonymousUser, pairing_code_id: uuid.UUID | str
+) -> PairingCode:
     try:
         return PairingCode.objects.select_related("device").get(
             owner=user, public_id=pairing_code_id
@@ -48,13 +52,13 @@ def pairing_code_get_for_user(*, user, pairing_code_id: uuid.UUID | str) -> Pair
         raise PairingCodeNotFound() from None
 
 
-def pairing_codes_pending_count(*, user) -> int:
+def pairing_codes_pending_count(*, user: User) -> int:
     return PairingCode.objects.filter(
         owner=user, used_at__isnull=True, expires_at__gt=timezone.now()
     ).count()
 
 
-def device_connection_summary(*, user) -> dict[str, Any]:
+def device_connection_summary(*, user: User) -> dict[str, Any]:
     """How many of the user's devices are paired and online, and the latest heartbeat."""
     devices = device_list_for_user(user=user)
     now = timezone.now()

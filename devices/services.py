@@ -25,6 +25,7 @@ from devices.errors import (
 )
 from devices.models import Device, DeviceToken, PairingCode
 from devices.ratelimit import FailureLimit, failure_limited
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _pairing_limits() -> tuple[FailureLimit, FailureLimit]:
     )
 
 
-def pairing_code_create(*, user) -> IssuedPairingCode:
+def pairing_code_create(*, user: User) -> IssuedPairingCode:
     """A new one-time code for ``user``; expires after DEVICE_PAIRING_CODE_TTL_MINUTES."""
     if selectors.pairing_codes_pending_count(user=user) >= settings.DEVICE_PAIRING_MAX_ACTIVE_CODES:
         raise TooManyPairingCodes()

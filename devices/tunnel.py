@@ -24,6 +24,7 @@ from devices.errors import DeviceOffline, TunnelUnavailable
 from devices.models import Device
 from devices.tunnel_registry import TunnelRegistration
 from visiona.errors import AppError
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def tunnel_registrations(*, devices: Iterable[Device]) -> dict[str, TunnelRegist
 
 def device_relay(
     *,
-    user,
+    user: User,
     device_id: uuid.UUID | str,
     method: str,
     path: str,
@@ -84,7 +85,7 @@ def device_relay(
 
 def system_deps_relay(
     *,
-    user,
+    user: User,
     device_id: uuid.UUID | str | None,
     query: str,
     headers: Mapping[str, str],
@@ -105,7 +106,7 @@ def system_deps_relay(
 
 
 def connected_device_for_user(
-    *, user, device_id: uuid.UUID | str | None = None
+    *, user: User, device_id: uuid.UUID | str | None = None
 ) -> tuple[Device, TunnelRegistration]:
     """The device ``device_id`` if given (its owner's only), else the user's most
     recently connected one. Raises ``DeviceNotFound`` or ``DeviceOffline``."""
@@ -140,7 +141,7 @@ def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegist
 # --- The health answer -------------------------------------------------------------
 
 
-def tunnel_summary(*, user) -> dict[str, Any]:
+def tunnel_summary(*, user: User) -> dict[str, Any]:
     """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
     user's devices. The registry gets ``HEALTH_REGISTRY_TIMEOUT``; slower or failing,
     the tunnel counts as not connected and a warning is logged."""

@@ -42,14 +42,15 @@ class NefModelAdmin(admin.ModelAdmin):
         "deleted_at",
     ]
     list_filter = ["source", "platforms__chip", DeletedFilter]
-    search_fields = ["name", "owner__username", "owner__email", "sha256", "source_job__job_id"]
+    search_fields = ["name", "owner__username", "owner__email", "sha256", "source_reference"]
     list_select_related = ["owner"]
     readonly_fields = [
         "file",
         "size_bytes",
         "sha256",
         "faa_object_key",
-        "source_job",
+        "source_reference",
+        "source_label",
         "created_at",
         "updated_at",
         "deleted_at",

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 from models_repo import selectors, services
 from models_repo.choices import ModelSource
 from models_repo.errors import ModelFileTooLarge
-from models_repo.models import NefModel
 from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
+from models_repo.serializers import ModelOutputSerializer
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
@@ -29,31 +29,6 @@ class ModelPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-class ModelOutputSerializer(serializers.ModelSerializer):
-    chips = serializers.ListField(
-        child=serializers.ChoiceField(choices=Chip.choices), read_only=True
-    )
-    source_job_id = serializers.CharField(
-        read_only=True, allow_null=True, help_text="The conversion job it was saved from."
-    )
-
-    class Meta:
-        model = NefModel
-        fields = [
-            "id",
-            "name",
-            "description",
-            "chips",
-            "source",
-            "size_bytes",
-            "sha256",
-            "source_job_id",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
 
 
 class ModelPageSerializer(serializers.Serializer):

@@ -25,16 +25,11 @@ class NefModel(models.Model):
     size_bytes = models.BigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
-    source_job = models.OneToOneField(
-        "conversion.ConversionJob",
-        verbose_name=_("conversion job"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="saved_model",
-        to_field="job_id",
-        db_column="source_job_id",
-    )
+    # Provenance, as data of its own: the repository knows nothing of how a model was
+    # made. ``source_reference`` is the source's id for it (for a converted model, the
+    # conversion job's id), ``source_label`` what to call it (the file it was made from).
+    source_reference = models.CharField(_("source reference"), max_length=128, blank=True)
+    source_label = models.CharField(_("source label"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
@@ -61,6 +56,11 @@ class NefModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_live(self) -> bool:
+        """Not deleted (a deleted model leaves every list and frees its name)."""
+        return self.deleted_at is None
 
     @property
     def chips(self) -> list[str]:

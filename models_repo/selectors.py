@@ -3,12 +3,14 @@ model is indistinguishable from an unknown one, and deleted models are gone."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from models_repo.errors import ModelNotFound
 from models_repo.models import NefModel
+from visiona.models import User
 
 # Sort keys offered by the list (page and API); the primary key breaks ties so
 # pagination is stable.
@@ -22,7 +24,7 @@ DEFAULT_SORT = "newest"
 
 def model_list_for_user(
     *,
-    user,
+    user: User | AnonymousUser,
     chip: str | None = None,
     source: str | None = None,
     search: str | None = None,
@@ -43,16 +45,11 @@ def model_list_for_user(
     return models.order_by(*ordering)
 
 
-def model_get_for_user(*, user, model_id: int | str) -> NefModel:
+def model_get_for_user(*, user: User | AnonymousUser, model_id: int | str) -> NefModel:
     if not getattr(user, "is_authenticated", False):
         raise ModelNotFound()
     try:
-        return (
-            NefModel.objects.live()
-            .select_related("source_job")
-            .prefetch_related("platforms")
-            .get(owner=user, pk=model_id)
-        )
+        return NefModel.objects.live().prefetch_related("platforms").get(owner=user, pk=model_id)
     except (NefModel.DoesNotExist, ValueError, TypeError):
         raise ModelNotFound() from None
 

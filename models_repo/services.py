@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -23,6 +23,7 @@ from models_repo.storage import (
     store_stream,
 )
 from visiona.chips import Chip
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ NAME_MAX_LENGTH = NefModel._meta.get_field("name").max_length
 
 def model_create_from_stream(
     *,
-    owner,
+    owner: User,
     name: str,
     chips: Sequence[str],
     source: ModelSource,
@@ -39,14 +40,18 @@ def model_create_from_stream(
     chunks: Iterable[bytes],
     description: str = "",
     faa_object_key: str = "",
-    source_job=None,
+    source_reference: str = "",
+    source_label: str = "",
+    on_created: Callable[[NefModel], None] | None = None,
     max_bytes: int | None = None,
 ) -> NefModel:
     """Store the file (streamed, hashed on the way), then create the record.
 
     The file is written first and removed again if the record cannot be
     created, so a failure never leaves a record without a file or the reverse.
-    Raises IntegrityError on a duplicate live name or source job.
+    ``on_created`` runs in the record's transaction: the caller links the new
+    model to what it came from there, and whatever it raises undoes the record
+    and removes the file. Raises IntegrityError on a duplicate live name.
     """
     stored_name, size, sha256 = store_stream(
         model_file_name(owner_id=owner.pk, filename=filename), chunks, max_bytes=max_bytes
@@ -62,11 +67,14 @@ def model_create_from_stream(
                 size_bytes=size,
                 sha256=sha256,
                 faa_object_key=faa_object_key,
-                source_job=source_job,
+                source_reference=source_reference[:128],
+                source_label=source_label[:255],
             )
             ModelPlatform.objects.bulk_create(
                 ModelPlatform(model=model, chip=chip) for chip in sorted(set(chips))
             )
+            if on_created is not None:
+                on_created(model)
     except BaseException:
         delete_stored_file(stored_name)
         raise
@@ -77,15 +85,14 @@ def model_create_from_stream(
     return model
 
 
-def model_available_name(*, owner, wanted: str) -> str:
+def model_available_name(*, owner: User, wanted: str, exclude_pk: int | None = None) -> str:
     """``wanted``, or ``wanted (2)``, ``(3)``… if a live model already has it."""
     wanted = wanted[:NAME_MAX_LENGTH]
     base = wanted[: NAME_MAX_LENGTH - 8]  # room for " (9999)" within the column
-    taken = set(
-        NefModel.objects.live()
-        .filter(owner=owner, name__startswith=base)
-        .values_list("name", flat=True)
-    )
+    candidates = NefModel.objects.live().filter(owner=owner, name__startswith=base)
+    if exclude_pk is not None:
+        candidates = candidates.exclude(pk=exclude_pk)
+    taken = set(candidates.values_list("name", flat=True))
     if wanted not in taken:
         return wanted
     number = 2
@@ -101,7 +108,7 @@ NEF_EXTENSION = ".nef"
 
 def model_upload(
     *,
-    owner,
+    owner: User,
     upload: UploadedFile,
     chips: Iterable[str],
     name: str = "",
@@ -196,18 +203,36 @@ def model_delete(*, model: NefModel) -> None:
 
 
 def model_restore(*, model: NefModel) -> NefModel:
-    """Bring a deleted model back, renamed ``name (2)`` if its name was reused meanwhile."""
+    """Bring a deleted model back, renamed ``name (2)`` if its name was reused meanwhile.
+
+    The one way a deleted model comes back: the admin's restore, and saving again
+    what was saved as this model (a conversion saved twice). A live model is
+    returned as it is. The row is locked while it is renamed, so two restores at
+    once bring it back once, under one name.
+    """
     if model.deleted_at is None:
         return model
+    restored = False
     try:
         with transaction.atomic():
-            model.name = model_available_name(owner=model.owner, wanted=model.name)
-            model.deleted_at = None
-            model.save(update_fields=["name", "deleted_at", "updated_at"])
+            current = NefModel.objects.select_for_update().get(pk=model.pk)
+            if current.deleted_at is not None:
+                current.name = model_available_name(
+                    owner=current.owner, wanted=current.name, exclude_pk=current.pk
+                )
+                current.deleted_at = None
+                current.save(update_fields=["name", "deleted_at", "updated_at"])
+                restored = True
     except IntegrityError:
-        model.refresh_from_db(fields=["name", "deleted_at"])
+        # Another request took the name between the check and the write.
         raise ModelNameTaken() from None
-    logger.info("model restored", extra={"model_id": model.pk})
+    model.name, model.deleted_at, model.updated_at = (
+        current.name,
+        current.deleted_at,
+        current.updated_at,
+    )
+    if restored:
+        logger.info("model restored", extra={"model_id": model.pk})
     return model
 
 
@@ -238,7 +263,7 @@ def _clean_chips(chips: Iterable[str]) -> list[str]:
     return cleaned
 
 
-def _require_free_name(*, owner, name: str, exclude_pk: int | None = None) -> None:
+def _require_free_name(*, owner: User, name: str, exclude_pk: int | None = None) -> None:
     """A friendly refusal before writing; the database constraint still decides races."""
     taken = NefModel.objects.live().filter(owner=owner, name=name)
     if exclude_pk is not None:

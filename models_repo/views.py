@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,6 +16,7 @@ from models_repo import selectors, services
 from models_repo.errors import ModelFileTooLarge, ModelNotFound
 from models_repo.forms import ModelEditForm, ModelFilterForm, ModelUploadForm
 from models_repo.models import NefModel
+from models_repo.provenance import source_link
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.errors import AppError
 
@@ -104,20 +104,8 @@ def model_detail(request, model_id: int):
     return render(
         request,
         "models_repo/detail.html",
-        {"model": model, "job_url": _conversion_page_url(model)},
+        {"model": model, "source_url": source_link(model)},
     )
-
-
-def _conversion_page_url(model: NefModel) -> str | None:
-    """The conversion's page, when this deployment has one (a link never 404s)."""
-    if model.source_job is None:
-        return None
-    path = f"/convert/{model.source_job.job_id}/"
-    try:
-        resolve(path)
-    except Resolver404:
-        return None
-    return path
 
 
 @login_required

@@ -171,11 +171,7 @@ def _receive_job(request: HttpRequest, body) -> HttpResponse:
 
 
 def _create_from_upload(request: HttpRequest, body, folder: Path) -> HttpResponse:
-    limits = uploads.Limits(
-        model_bytes=settings.SANDBOX_MAX_MODEL_BYTES,
-        image_bytes=settings.SANDBOX_MAX_IMAGE_BYTES,
-        images=settings.SANDBOX_MAX_IMAGES,
-    )
+    limits = uploads.Limits.from_settings()
     try:
         parts = uploads.receive(body, request.META.get("CONTENT_TYPE", ""), folder, limits)
     except uploads.UploadRejected as exc:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import multipart
+from django.conf import settings
 
+from conversion import limits as converter
 from sandbox.http import CHUNK_SIZE
 
 MODEL_FIELD = "model"
@@ -27,6 +29,16 @@ class Limits:
     model_bytes: int
     image_bytes: int
     images: int
+
+    @classmethod
+    def from_settings(cls) -> Limits:
+        """The real converter's limits, as visionA states them (conversion/limits.py);
+        a test shrinks one by setting SANDBOX_MAX_MODEL_BYTES, _IMAGE_BYTES or _IMAGES."""
+        return cls(
+            model_bytes=getattr(settings, "SANDBOX_MAX_MODEL_BYTES", converter.MAX_MODEL_BYTES),
+            image_bytes=getattr(settings, "SANDBOX_MAX_IMAGE_BYTES", converter.MAX_IMAGE_BYTES),
+            images=getattr(settings, "SANDBOX_MAX_IMAGES", converter.MAX_IMAGES),
+        )
 
 
 @dataclass

@@ -28,3 +28,14 @@ def test_the_scan_finds_settings():
 def test_every_setting_is_in_env_example():
     missing = variables_read_by_the_code() - variables_documented()
     assert not missing, f"add to .env.example: {sorted(missing)}"
+
+
+def variables_in_configuration_docs() -> set[str]:
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", text, re.M))
+
+
+def test_every_setting_is_in_the_configuration_docs():
+    missing = variables_read_by_the_code() - variables_in_configuration_docs()
+    assert not missing, f"add to docs/configuration.md: {sorted(missing)}"
+    assert variables_in_configuration_docs() == variables_documented()

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import visiona
+from visiona.registry import health_parts
 
 logger = logging.getLogger(__name__)
 
@@ -107,27 +108,17 @@ class SystemInfoSerializer(serializers.Serializer):
     environment = serializers.CharField()
 
 
-class DeviceSummarySerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    online = serializers.IntegerField()
-    offline = serializers.IntegerField()
-    last_seen_at = serializers.DateTimeField(allow_null=True)
-
-
 class SystemHealthSerializer(serializers.Serializer):
+    """The app's own state, then the fields each app registered (visiona/registry.py)."""
+
     status = serializers.ChoiceField(choices=["ok", "degraded"])
     checks = serializers.DictField(child=serializers.CharField())
-    conversion_enabled = serializers.BooleanField()
-    devices = DeviceSummarySerializer()
-    tunnel_connected = serializers.BooleanField(
-        help_text="Whether one of your devices holds a tunnel now (false if unknown)."
-    )
-    agent_last_seen_at = serializers.DateTimeField(
-        allow_null=True, help_text="Your agents' latest heartbeat or tunnel sign of life."
-    )
-    agent_session_count = serializers.IntegerField(
-        help_text="How many of your devices hold a tunnel now."
-    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for part in health_parts():
+            fields.update(part.fields())
+        return fields
 
 
 class SystemInfoApi(APIView):
@@ -148,21 +139,16 @@ class SystemInfoApi(APIView):
 
 
 class SystemHealthApi(APIView):
-    """The app's health as a signed-in user sees it, with their devices' connection."""
+    """The app's health as a signed-in user sees it, with what each app adds
+    (conversion: whether it is configured; devices: the user's devices' connection)."""
 
     @extend_schema(responses=SystemHealthSerializer)
     def get(self, request):
-        from devices.selectors import device_connection_summary
-        from devices.tunnel import tunnel_summary
-
         checks = run_checks()
-        return Response(
-            {
-                "status": "ok" if all(v == "ok" for v in checks.values()) else "degraded",
-                "checks": checks,
-                "conversion_enabled": bool(settings.CONVERTER_BASE_URL and settings.FAA_BASE_URL),
-                "devices": device_connection_summary(user=request.user),
-                # From the tunnel registry, bounded: a failing one is not fatal.
-                **tunnel_summary(user=request.user),
-            }
-        )
+        answer = {
+            "status": "ok" if all(v == "ok" for v in checks.values()) else "degraded",
+            "checks": checks,
+        }
+        for part in health_parts():
+            answer.update(part.values(request.user))
+        return Response(SystemHealthSerializer(answer).data)

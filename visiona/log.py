@@ -45,6 +45,15 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def extra_fields(record: logging.LogRecord) -> dict:
+    """The fields a caller passed with ``extra={...}``, in their order."""
+    return {
+        key: value
+        for key, value in vars(record).items()
+        if key not in _STANDARD_ATTRS and not key.startswith("_")
+    }
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; ``extra={...}`` fields become top-level keys."""
 
@@ -56,19 +65,40 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", request_id_var.get()),
             "message": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = value
+        payload.update(extra_fields(record))
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return redact(json.dumps(payload, default=str, ensure_ascii=False))
 
 
+# runserver's own extra: its time is already the line's. Objects (Django's request, a
+# socket) are left out too: the text line shows plain values only; None is left out.
+_NOT_IN_TEXT = {"server_time"}
+
+
 class TextFormatter(logging.Formatter):
-    """The development format, masked like the JSON one."""
+    """The development format, masked like the JSON one. The ``extra={...}`` fields
+    follow the message as ``key=value`` (a value with spaces or quotes quoted), so
+    "upstream call" shows its endpoint, job id, status, attempt and duration."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        fields = " ".join(
+            f"{key}={_text_value(value)}"
+            for key, value in extra_fields(record).items()
+            if isinstance(value, str | int | float) and key not in _NOT_IN_TEXT
+        )
+        return f"{line} {fields}" if fields else line
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+
+def _text_value(value) -> str:
+    text = str(value)
+    if not text or any(char.isspace() or char in "\"'=" for char in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
 
 
 # Django logs these to django.security.<name> at ERROR, with a traceback, when it

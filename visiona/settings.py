@@ -145,8 +145,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The site's own, then each app's (registered in its AppConfig.ready()).
                 "visiona.context_processors.site",
-                "conversion.context_processors.active_conversion",
             ],
         },
     },
@@ -320,10 +320,9 @@ MC_TENANT_ID = env_str("MC_TENANT_ID", "default")
 MC_SERVICE_CLIENT_ID = env_str("MC_SERVICE_CLIENT_ID")
 MC_SERVICE_CLIENT_SECRET = env_str("MC_SERVICE_CLIENT_SECRET")
 _MIB = 1024 * 1024
-# 500 MB model + 100 images of 10 MB + 16 MB for form fields and part headers.
-CONVERSION_MAX_UPLOAD_BYTES = env_int(
-    "CONVERSION_MAX_UPLOAD_BYTES", 500 * _MIB + 100 * 10 * _MIB + 16 * _MIB, minimum=1
-)
+# The largest upload /api/conversion/init reads; 0 (the default): what the converter
+# can accept, from its limits in conversion/limits.py (the one place they are stated).
+CONVERSION_MAX_UPLOAD_BYTES = env_int("CONVERSION_MAX_UPLOAD_BYTES", 0, minimum=0)
 # Base URL for service tokens and delegated download tokens; people sign in at MC_ISSUER.
 MC_SERVICE_ISSUER = (env_str("MC_SERVICE_ISSUER") or MC_ISSUER).rstrip("/")
 
@@ -348,10 +347,8 @@ SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1
 # Each of the stages onnx, bie and nef takes this long in the fake converter.
 SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
 SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
-# The real converter's limits (tests shrink them).
-SANDBOX_MAX_MODEL_BYTES = 500 * _MIB
-SANDBOX_MAX_IMAGE_BYTES = 10 * _MIB
-SANDBOX_MAX_IMAGES = 100
+# The stand-in converter enforces the real one's limits (conversion/limits.py); tests
+# shrink them by setting SANDBOX_MAX_MODEL_BYTES, SANDBOX_MAX_IMAGE_BYTES, SANDBOX_MAX_IMAGES.
 
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).

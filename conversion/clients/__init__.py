@@ -1,4 +1,4 @@
-"""Clients of the three upstream services (../shared/spec/upstreams.md).
+"""Clients of the three upstream services (docs/upstreams.md).
 
 One module per service; each keeps its paths, field names and codes, and maps
 every answer onto ``conversion.errors``.

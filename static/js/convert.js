@@ -133,9 +133,13 @@
     return "";
   }
 
+  // Model id and version are optional, as for the API: empty, they are not sent.
   function checkModelId() {
     var value = form.elements.model_id.value.trim();
     var number = Number(value);
+    if (value === "") {
+      return "";
+    }
     if (!/^\d+$/.test(value) || number < limits.minModelId || number > limits.maxModelId) {
       return text.modelId;
     }
@@ -143,7 +147,8 @@
   }
 
   function checkVersion() {
-    return new RegExp(limits.versionPattern).test(form.elements.version.value.trim()) ? "" : text.version;
+    var value = form.elements.version.value.trim();
+    return value === "" || new RegExp(limits.versionPattern).test(value) ? "" : text.version;
   }
 
   function checkChip() {
@@ -193,8 +198,12 @@
     var chip = form.querySelector('input[name="chip"]:checked').value;
     var payload = new FormData();
     payload.append("platform", data.platforms[chip]);
-    payload.append("model_id", form.elements.model_id.value.trim());
-    payload.append("version", form.elements.version.value.trim());
+    ["model_id", "version"].forEach(function (name) {
+      var value = form.elements[name].value.trim();
+      if (value !== "") {
+        payload.append(name, value);
+      }
+    });
     payload.append("model", modelInput.files[0]);
     Array.prototype.forEach.call(imagesInput.files, function (file) {
       payload.append("ref_images", file);

@@ -26,19 +26,6 @@ def post_upload(client, body: bytes, **extra):
     return client.generic("POST", "/api/conversion/init", body, content_type=CONTENT_TYPE, **extra)
 
 
-@pytest.fixture
-def converter_accepts(upstream):
-    seen = []
-
-    def create(request):
-        seen.append(parse_upstream_form(request))
-        return 201, {}, json.dumps(job_json(status="created", stage=None))
-
-    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
-    upstream.add_callback(responses.POST, f"{CONVERTER}/api/v1/jobs", callback=create)
-    return seen
-
-
 def test_it_streams_the_form_with_the_session_users_id(alice_client, alice, converter_accepts):
     parts = standard_parts()
     response = post_upload(alice_client, multipart_body(parts))

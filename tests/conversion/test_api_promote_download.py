@@ -87,7 +87,8 @@ def test_promote_stores_the_nef_and_creates_the_model(alice_client, alice, faa_s
     assert model.size_bytes == len(NEF)
     assert model.sha256 == hashlib.sha256(NEF).hexdigest()
     assert model.file.read() == NEF
-    assert model.source_job_id == job["job_id"]
+    assert (model.source_reference, model.source_label) == (job["job_id"], "yolo.onnx")
+    assert ConversionJob.objects.get(job_id=job["job_id"]).saved_model == model
     assert faa_serves_promoted["body"]["user_id"] == alice.upstream_id
     assert faa_serves_promoted["body"]["targets"][0]["source"] == "nef"
     key = faa_serves_promoted["key"]

@@ -1,4 +1,4 @@
-"""The retry schedule of each upstream call (../shared/spec/conversion.md), without sleeping."""
+"""The retry schedule of each upstream call (docs/conversion.md), without sleeping."""
 
 from __future__ import annotations
 

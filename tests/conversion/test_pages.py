@@ -120,14 +120,10 @@ def test_a_completed_job_offers_download_and_save(alice_client, alice):
 
 def test_a_saved_job_links_to_its_model(alice_client, alice):
     job = make_job(alice, status="completed")
-    NefModel.objects.create(
-        owner=alice,
-        name="yolo v8",
-        source="converted",
-        source_job=job,
-        size_bytes=1,
-        sha256="0" * 64,
+    job.saved_model = NefModel.objects.create(
+        owner=alice, name="yolo v8", source="converted", size_bytes=1, sha256="0" * 64
     )
+    job.save()
     content = alice_client.get(f"/convert/{job.job_id}/").content.decode()
     assert "yolo v8" in content
     assert 'id="save-form"' not in content
@@ -194,14 +190,10 @@ def test_history_query_count_does_not_grow_with_jobs(
 ):
     for _ in range(15):
         job = make_job(alice, status="completed")
-        NefModel.objects.create(
-            owner=alice,
-            name=f"n{job.pk}",
-            source="converted",
-            source_job=job,
-            size_bytes=1,
-            sha256="0" * 64,
+        job.saved_model = NefModel.objects.create(
+            owner=alice, name=f"n{job.pk}", source="converted", size_bytes=1, sha256="0" * 64
         )
+        job.save()
     with django_assert_max_num_queries(8):
         alice_client.get("/conversions/")
 

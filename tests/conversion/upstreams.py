@@ -1,6 +1,6 @@
 """Fake upstreams for API tests, at the HTTP boundary (``responses``).
 
-The URLs and shapes follow ../shared/spec/upstreams.md, independently of the
+The URLs and shapes follow docs/upstreams.md, independently of the
 client code, so these tests check the clients' real requests.
 """
 

@@ -58,7 +58,9 @@ def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
     page.wait_for_selector("#saved-note a")
     page.shot("saved")
     model = NefModel.objects.get(owner=alice)
-    assert (model.name, model.source_job_id) == ("Tiny YOLO", job.job_id)
+    assert (model.name, model.source_reference) == ("Tiny YOLO", job.job_id)
+    job.refresh_from_db()
+    assert job.saved_model == model
 
     with page.expect_download() as download_info:
         page.click("#download-nef")

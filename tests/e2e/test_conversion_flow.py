@@ -132,7 +132,9 @@ def test_the_whole_journey_ends_in_my_models(alice_http, alice):
     assert saved.status_code == 200, saved.text
     model = saved.json()["model"]
     record = NefModel.objects.get(pk=model["id"])
-    assert (record.owner, record.name, record.source_job_id) == (alice, "ResNet", job_id)
+    assert (record.owner, record.name, record.source_reference) == (alice, "ResNet", job_id)
+    assert (model["source_reference"], model["source_label"]) == (job_id, "resnet.onnx")
+    assert ConversionJob.objects.get(job_id=job_id).saved_model == record
     with record.file.open("rb") as stored:
         data = stored.read()
     assert hashlib.sha256(data).hexdigest() == record.sha256 == model["sha256"]

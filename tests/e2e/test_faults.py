@@ -81,7 +81,7 @@ def test_faa_failing_on_pull_is_faa_unavailable_and_saves_nothing(alice_http, al
     # Once FAA is back, the same request saves the model.
     again = alice_http.post(f"/api/conversion/{job_id}/promote-to-models")
     assert again.status_code == 200
-    assert NefModel.objects.get().source_job_id == job_id
+    assert NefModel.objects.get().source_reference == job_id
 
 
 def test_a_stage_failure_shows_as_a_failed_job_with_its_code_and_message(alice_http):

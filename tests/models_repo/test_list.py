@@ -106,7 +106,8 @@ def test_the_api_output(alice_client, catalogue):
         "source": "uploaded",
         "size_bytes": 3000,
         "sha256": model.sha256,
-        "source_job_id": None,
+        "source_reference": "",
+        "source_label": "",
         "created_at": item["created_at"],
         "updated_at": item["updated_at"],
     }

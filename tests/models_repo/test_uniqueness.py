@@ -42,23 +42,6 @@ def test_the_database_refuses_restoring_into_a_taken_name(alice):
         NefModel.objects.filter(pk=old.pk).update(deleted_at=None)
 
 
-def test_the_database_refuses_one_job_saved_twice(alice):
-    from conversion.models import ConversionJob
-
-    now = timezone.now()
-    job = ConversionJob.objects.create(
-        job_id="job-1",
-        owner=alice,
-        chip="KL520",
-        status="completed",
-        created_at=now,
-        expires_at=now,
-    )
-    _raw(alice, "first", source_job=job)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        _raw(alice, "second", source_job=job)
-
-
 @pytest.mark.parametrize("fields", [{"name": ""}, {"size_bytes": -1}])
 def test_the_database_checks_names_and_sizes(alice, fields):
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -108,3 +91,15 @@ def test_updates_never_change_created_at(alice, alice_api, make_model):
     services.model_restore(model=model)
     model.refresh_from_db()
     assert model.created_at == created_at
+
+
+def test_two_restores_of_one_model_bring_it_back_once_under_its_name(alice):
+    """Saving a conversion again revives its deleted model; a second, stale revival
+    (another request that read the model while it was deleted) changes nothing."""
+    model = _raw(alice, "Detector")
+    services.model_delete(model=model)
+    stale = NefModel.objects.get(pk=model.pk)
+    services.model_restore(model=model)
+    services.model_restore(model=stale)
+    assert NefModel.objects.get(pk=model.pk).name == "Detector"
+    assert (stale.name, stale.deleted_at) == ("Detector", None)

@@ -11,7 +11,9 @@ The errors every operation shares (401/403 where sign-in is needed, 415 and
 outage) are added in one place, ``add_common_errors``, not on each view.
 
 This module is imported through SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"],
-which registers the authentication extensions before any view is described.
+which registers the session authentication's extension before any view is
+described. An app with an authentication of its own describes it in its own
+module, imported from its ``AppConfig.ready()`` (devices: ``devices/api/schema.py``).
 """
 
 from __future__ import annotations
@@ -119,11 +121,3 @@ class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME}
-
-
-class DeviceTokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "devices.authentication.DeviceTokenAuthentication"
-    name = "deviceToken"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A device session token."}

@@ -1,0 +1,40 @@
+"""The one JSON shape of a model in My models: the models API's and the answer of
+saving a conversion (``POST /api/conversion/{job_id}/promote-to-models``)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from models_repo.models import NefModel
+from visiona.chips import Chip
+
+
+class ModelOutputSerializer(serializers.ModelSerializer):
+    chips = serializers.ListField(
+        child=serializers.ChoiceField(choices=Chip.choices), read_only=True
+    )
+    source_reference = serializers.CharField(
+        read_only=True,
+        help_text="Its source's id for it: for a converted model, the conversion job id; "
+        "empty for an upload.",
+    )
+    source_label = serializers.CharField(
+        read_only=True, help_text="What it was made from, e.g. the ONNX file's name."
+    )
+
+    class Meta:
+        model = NefModel
+        fields = [
+            "id",
+            "name",
+            "description",
+            "chips",
+            "source",
+            "source_reference",
+            "source_label",
+            "size_bytes",
+            "sha256",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,65 @@
+"""Where apps add to core features.
+
+Core (``visiona/``) imports no app: only the root URLconf names them. An app that
+adds to a core feature registers here, from its ``AppConfig.ready()``:
+
+- ``register_health_part``: fields of ``GET /api/system/health`` (the signed-in
+  user's view of the app), with their serializer fields for the OpenAPI document;
+- ``register_page_context``: a context processor every page's template gets
+  (``visiona.context_processors.site`` runs them).
+
+Registering again under the same name replaces the entry (``ready()`` may run
+more than once in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework import serializers
+
+    from visiona.models import User
+
+
+@dataclass(frozen=True)
+class HealthPart:
+    """Some fields of the user's health answer.
+
+    ``fields()`` builds fresh serializer fields (DRF binds a field to one
+    serializer) describing what ``values(user)`` answers.
+    """
+
+    name: str
+    fields: Callable[[], dict[str, serializers.Field]]
+    values: Callable[[User], dict[str, Any]]
+
+
+PageContext = Callable[["HttpRequest"], dict[str, Any]]
+
+_health_parts: dict[str, HealthPart] = {}
+_page_contexts: dict[str, PageContext] = {}
+
+
+def register_health_part(
+    name: str,
+    *,
+    fields: Callable[[], dict[str, serializers.Field]],
+    values: Callable[[User], dict[str, Any]],
+) -> None:
+    _health_parts[name] = HealthPart(name=name, fields=fields, values=values)
+
+
+def health_parts() -> list[HealthPart]:
+    return list(_health_parts.values())
+
+
+def register_page_context(name: str, processor: PageContext) -> None:
+    _page_contexts[name] = processor
+
+
+def page_contexts() -> list[PageContext]:
+    return list(_page_contexts.values())
