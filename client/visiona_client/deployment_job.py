@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -26,6 +25,7 @@ from visiona_client.downloads import (
     DownloadInterrupted,
     DownloadNotFound,
     DownloadRefused,
+    Interrupt,
     Partial,
     download,
 )
@@ -91,7 +91,7 @@ class Job:
     def __init__(self, item: WorkItem) -> None:
         self.item = item
         self.acked = item.state  # the last state visionA took
-        self.interrupt = threading.Event()
+        self.interrupt = Interrupt()
         self.cancelled = False
 
     def cancel(self) -> None:

@@ -7,10 +7,13 @@ first, at most 20), which the agent gets two ways:
 - ``POST /_visiona/deployments/sync`` through the tunnel (``sync``) wakes the worker
   to ask for it at once (``GET /api/agent/deployments``): a nudge, never the truth.
 
-One deployment at a time, in its own thread, so heartbeats and the tunnel never wait
-for a download. A deployment that disappears from a whole list (fewer than 20) while
-it runs was cancelled (or finished) on visionA: its download stops and its partial
-file is deleted; so are partial files of deployments no longer listed.
+One deployment at a time, in a thread of its own (``deployments``), so heartbeats and
+the tunnel never wait for a download; the lists the nudge asks for are fetched in
+another (``deployments-list``), so a cancel is seen while a download runs.
+
+A deployment that disappears from a whole list (fewer than 20) while it runs was
+cancelled (or finished) on visionA: its download stops and its partial file is
+deleted; so are partial files of deployments no longer listed.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class DeploymentWorker:
         self._queue: OrderedDict[str, WorkItem] = OrderedDict()
         self._finished: OrderedDict[str, None] = OrderedDict()  # ids this agent is done with
         self._current: Job | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.fetches = 0  # lists asked for so far (tests and logs)
 
     # From the agent's other threads ------------------------------------------------
@@ -66,36 +69,44 @@ class DeploymentWorker:
     def sync(self) -> None:
         """The tunnel's nudge: ask visionA for the list now."""
         self._fetch.set()
-        self._wake.set()
 
     def start(self) -> DeploymentWorker:
         self._fetch.set()  # work left from before a restart resumes at once
-        self._thread = threading.Thread(target=self.run, name="deployments", daemon=True)
-        self._thread.start()
+        for target, name in ((self.run, "deployments"), (self._list_loop, "deployments-list")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
         self._wake.set()
+        self._fetch.set()
         with self._lock:
             if self._current is not None:
                 self._current.interrupt.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
-    # In the worker's thread --------------------------------------------------------
+    # In the worker's threads -------------------------------------------------------
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            if self._fetch.is_set():
-                self._fetch.clear()
-                self._fetch_list()
             item = self._next()
             if item is None:
                 self._wake.wait()
                 self._wake.clear()
                 continue
             self._run(item)
+
+    def _list_loop(self) -> None:
+        while True:
+            self._fetch.wait()
+            if self._stopping.is_set():
+                return
+            self._fetch.clear()
+            self._fetch_list()
 
     def _fetch_list(self) -> None:
         try:
@@ -135,7 +146,8 @@ class DeploymentWorker:
             if not self._stopping.is_set():
                 # A refused token, say: wait for the next list rather than spin.
                 self._wake.clear()
-                self._wake.wait()
+                if not self._stopping.is_set():
+                    self._wake.wait()
             return
         with self._lock:
             self._finished[item.id] = None

@@ -165,11 +165,12 @@ class TunnelClient:
         self.connections += 1
         logger.info("tunnel open to %s", url)
         self.backoff.reset()
-        try:
-            _H2Server(websocket, self.local_url, self.control).serve()
-        finally:
-            self._websocket = None
-            websocket.close()
+        # As a context manager: websockets 17.1 deprecates using connect()'s result bare.
+        with websocket:
+            try:
+                _H2Server(websocket, self.local_url, self.control).serve()
+            finally:
+                self._websocket = None
 
 
 class _H2Server:

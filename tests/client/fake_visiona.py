@@ -3,7 +3,8 @@
 A real HTTP server (``http.server`` on a free loopback port) so the agent's
 downloads go over real sockets. It holds deployments in memory and answers:
 
-- ``POST /api/agent/heartbeat``: ``{"device_id", ..., "deployments": [work items]}``;
+- ``POST /api/agent/heartbeat``: ``{"device_id", ..., "deployments": [work items]}``,
+  and ``GET /api/agent/me``;
 - ``GET /api/agent/deployments``: ``{"deployments": [work items]}`` (pending,
   downloading, verifying; oldest first; at most 20);
 - ``GET /api/agent/deployments/<id>/file``: the bytes, with a single ``Range:
@@ -18,7 +19,9 @@ Knobs on a deployment make the network misbehave: ``cut_at`` (drop the connectio
 once that many bytes of the file were sent), ``pause_at`` (hold there until
 ``resume`` is set), ``corrupt`` (flip one byte of what is sent), ``ignore_range``
 (answer 200 to everything), ``fail_file`` / ``fail_reports`` (statuses to answer
-first). It counts the file bytes it sent (``served``) and keeps each request.
+first). It counts the file bytes it sent (``served``, and ``served_per_request``: written to
+the socket, so a piece written just as the agent went away counts too) and keeps
+each request's headers.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class Deployment:
     events: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     served: int = 0
+    served_per_request: list[int] = field(default_factory=list)
     cut_at: int | None = None
     pause_at: int | None = None
     resume: threading.Event = field(default_factory=threading.Event)
@@ -128,7 +132,6 @@ class FakeVisiona:
         with self.lock:
             deployment.state = "cancelled"
             deployment.events.append({"state": "cancelled"})
-        deployment.resume.set()
 
     def work_items(self, token: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -186,6 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self._token() not in (DEVICE_TOKEN, OTHER_TOKEN):
             self._error(401, "device_token_invalid")
+            return
+        if self.path == "/api/agent/me":
+            me = {"name": "demo", "connection_status": "online", "last_seen_at": None}
+            self._json(200, me)
             return
         if self.path == "/api/agent/deployments":
             self.fake.list_calls += 1
@@ -267,6 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()
+        deployment.served_per_request.append(0)
         self._send_bytes(deployment, start, end + 1)
 
     def _send_bytes(self, deployment: Deployment, start: int, stop: int) -> None:
@@ -294,4 +302,5 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 return
             deployment.served += len(piece)
+            deployment.served_per_request[-1] += len(piece)
             position += len(piece)

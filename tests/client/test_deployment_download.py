@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from visiona_client.backoff import Backoff
 from visiona_client.deployment_job import Job, Stopped, WorkItem
 
+from tests.client.conftest import wait_for
 from tests.client.fake_visiona import OTHER_TOKEN, Deployment, nef_bytes
 
 SIZE = 3 * 1024 * 1024 + 123
@@ -167,3 +169,29 @@ def test_a_partial_of_another_file_is_not_resumed(deploy, deployment, models):
     deploy(deployment)
     assert installed_bytes(models, deployment) == deployment.data
     assert "Range" not in deployment.requests[0]
+
+
+def test_a_stop_during_a_stalled_read_records_the_bytes_at_once(make_runner, deployment, models):
+    half = SIZE // 2
+    deployment.pause_at = half  # the server stalls there: the agent's read blocks
+    job = Job(WorkItem.parse(deployment.work_item()))
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_run(make_runner(), job)))
+    thread.start()
+    wait_for(lambda: deployment.served >= half)
+    time.sleep(0.2)
+    started = time.monotonic()
+    job.interrupt.set()
+    thread.join(5)
+    assert time.monotonic() - started < 2  # not the 30 s read timeout
+    assert outcome == ["stopped"]
+    meta = json.loads(models.part_meta_path(deployment.id).read_text())
+    assert meta["bytes_on_disk"] == half == models.part_path(deployment.id).stat().st_size
+
+
+def _run(runner, job):
+    try:
+        runner.run(job)
+    except Stopped:
+        return "stopped"
+    return "ended"
