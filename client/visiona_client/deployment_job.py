@@ -219,9 +219,6 @@ class JobRunner:
             partial.discard()
             self._fail(job, "install_failed" if error.disk else "download_failed", str(error))
             return False
-        except ServerError as error:  # the download URL leaves visionA
-            self._fail(job, "download_failed", error.message)
-            return False
         job.check()
         return True
 

@@ -212,16 +212,19 @@ class ServerApi:
         )
 
     def download_url(self, url: str) -> str:
-        """A work item's ``download_url`` made absolute; ServerError if it leaves visionA.
+        """A work item's ``download_url`` as this agent fetches it: always from visionA.
 
-        A root-relative URL is joined to the server's origin (as a browser would). The
-        device token goes only to the server's own scheme, host and port.
+        A root-relative URL is joined to the server's origin (as a browser would). An
+        absolute one keeps only its path and query, on the server's own scheme, host and
+        port: the device token never goes anywhere else (and a URL built with an
+        internal host name behind a proxy still works).
         """
-        absolute = urljoin(self.server_url + "/", url)
-        ours, theirs = urlsplit(self.server_url), urlsplit(absolute)
-        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
-            raise ServerError(f"the download URL {absolute} is not on {self.server_url}")
-        return absolute
+        parts = urlsplit(urljoin(self.server_url + "/", url))
+        ours = urlsplit(self.server_url)
+        if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+            logger.debug("download URL on %s: fetched from %s instead", parts.netloc, ours.netloc)
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{ours.scheme}://{ours.netloc}{parts.path}{query}"
 
     def open_download(self, url: str, headers: dict[str, str]) -> requests.Response:
         """The file endpoint's answer, streamed, whatever its status (the caller decides).

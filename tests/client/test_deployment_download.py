@@ -195,3 +195,43 @@ def _run(runner, job):
     except Stopped:
         return "stopped"
     return "ended"
+
+
+@pytest.mark.parametrize(
+    ("given", "fetched"),
+    [
+        ("/api/agent/deployments/x/file", "https://visiona.example/api/agent/deployments/x/file"),
+        ("https://visiona.example/p/file?a=1", "https://visiona.example/p/file?a=1"),
+        ("http://web:8000/api/agent/d/file", "https://visiona.example/api/agent/d/file"),
+        ("https://evil.example/steal", "https://visiona.example/steal"),
+    ],
+)
+def test_the_token_only_goes_to_visiona(given, fetched):
+    from visiona_client.server_api import ServerApi
+
+    assert ServerApi("https://visiona.example").download_url(given) == fetched
+
+
+def test_progress_reports_come_once_a_second_or_every_5_percent():
+    from visiona_client.deployment_job import _Throttle
+
+    now = [0.0]
+    throttle = _Throttle(1000, lambda: now[0])
+    assert not throttle.due(10)  # 1 % after 0 s
+    assert throttle.due(50)  # 5 %
+    assert not throttle.due(60)
+    now[0] = 1.0
+    assert throttle.due(61)  # a second
+    assert not throttle.due(62)
+    assert not throttle.due(1000)  # the end: ``verifying`` says it
+
+
+def test_a_download_sends_at_most_one_report_per_5_percent_or_second(deploy, deployment):
+    started = time.monotonic()
+    deploy(deployment)
+    seconds = time.monotonic() - started
+    downloading = [e for e in deployment.events if e["state"] == "downloading"]
+    # The first, then at most 20 steps of 5 %, plus one a second on a slow machine.
+    assert 1 <= len(downloading) <= 21 + int(seconds)
+    done = [e["bytes_done"] for e in downloading]
+    assert done == sorted(done)
