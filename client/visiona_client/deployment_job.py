@@ -159,7 +159,7 @@ class JobRunner:
             self._fail(job, "too_large", f"{item.size} bytes do not fit in {self.models.root}")
             return
         self._report(job, "downloading", reliable=True, bytes_done=offset, bytes_total=item.size)
-        if not self._download(job, partial):
+        if not self._download(job, partial, offset):
             return
         self._report(job, "verifying", reliable=True, bytes_done=item.size, bytes_total=item.size)
         try:
@@ -185,10 +185,10 @@ class JobRunner:
         logger.info("deployment %s: installed %s as %s", item.id, item.name, entry["file"])
         self._installed(job)
 
-    def _download(self, job: Job, partial: Partial) -> bool:
+    def _download(self, job: Job, partial: Partial, offset: int) -> bool:
         """True once the file is whole; False when the deployment failed (reported)."""
         item = job.item
-        throttle = _Throttle(item.size, self.clock)
+        throttle = _Throttle(item.size, self.clock, offset)
 
         def progress(done: int) -> None:
             if throttle.due(done):
@@ -278,11 +278,11 @@ class JobRunner:
 class _Throttle:
     """Due once a second, or when 5 % more of the file came since the last report."""
 
-    def __init__(self, total: int, clock: Callable[[], float]) -> None:
+    def __init__(self, total: int, clock: Callable[[], float], start: int = 0) -> None:
         self.total = total
         self.clock = clock
         self.last_at = clock()
-        self.last_done = 0
+        self.last_done = start  # the ``downloading`` report at the start said this much
 
     def due(self, done: int) -> bool:
         now = self.clock()

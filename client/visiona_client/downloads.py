@@ -19,6 +19,7 @@ crash or a restart of the agent resumes from there:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import IO, Callable
 
 import requests
-import urllib3
 
 from visiona_client.backoff import Backoff
 from visiona_client.server_api import ServerError
@@ -314,16 +314,16 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
     """The body as it arrives: with urllib3 2, every byte that came before a cut.
 
     ``iter_content`` reads whole chunks, and a cut loses the part of a chunk already
-    received; ``read1`` hands over what is there. urllib3 1.26 has no ``read1``.
+    received; ``read1`` (urllib3 2) hands over what is there.
     """
     read1 = getattr(response.raw, "read1", None)
-    if read1 is None:
+    if read1 is None or "decode_content" not in inspect.signature(read1).parameters:
         yield from response.iter_content(CHUNK_BYTES)
         return
     while True:
         try:
             chunk = read1(CHUNK_BYTES, decode_content=True)
-        except urllib3.exceptions.HTTPError as exc:
+        except Exception as exc:  # urllib3's own protocol errors, or the socket's
             raise requests.ConnectionError(exc) from None
         if not chunk:
             return

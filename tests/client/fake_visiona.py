@@ -45,7 +45,7 @@ FINAL = ("installed", "failed", "cancelled")
 ALLOWED = {
     "pending": {"downloading", "failed"},
     "downloading": {"downloading", "verifying", "failed"},
-    "verifying": {"downloading", "installed", "failed"},
+    "verifying": {"downloading", "verifying", "installed", "failed"},
 }
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _FILE = re.compile(r"^/api/agent/deployments/([0-9a-f-]{36})/file$")
