@@ -17,8 +17,10 @@ import requests
 
 from visiona_client import __version__
 from visiona_client.backoff import Backoff
+from visiona_client.deployments import DeploymentWorker
 from visiona_client.server_api import ServerApi, ServerError
 from visiona_client.tunnel import TunnelClient, TunnelRefused
+from visiona_client.tunnel_control import SYNC_PATH, ControlPaths
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,11 @@ class Agent:
       (``tunnel_url`` in ``last_answer``; no flag for the user to know),
       authenticates with the same device token, forwards each relayed request to
       ``local_url``, and reconnects with its own ``Backoff``. A refusal in either
-      stops both: ``run`` then raises ``DeviceRefused``.
+      stops both: ``run`` then raises ``DeviceRefused``;
+    - the deployment worker (``visiona_client.deployments``), when given, in its own
+      thread: each heartbeat's answer hands it visionA's list of the device's
+      unfinished deployments, and the tunnel's ``POST /_visiona/deployments/sync``
+      wakes it to ask for that list at once.
     """
 
     def __init__(
@@ -65,6 +71,7 @@ class Agent:
         wait: Callable[[float], bool] | None = None,
         local_check: Callable[[str], bool] | None = None,
         tunnel: bool = True,
+        deployments: DeploymentWorker | None = None,
     ) -> None:
         self.api = api
         self.local_url = local_url.rstrip("/")
@@ -76,6 +83,8 @@ class Agent:
         self._local_check = local_check or local_api_answers
         self.last_answer: dict[str, Any] = {}
         self._refused: DeviceRefused | None = None
+        self.deployments = deployments
+        control = ControlPaths({SYNC_PATH: deployments.sync} if deployments else {})
         self.tunnel: TunnelClient | None = None
         if tunnel and getattr(api, "token", None):
             self.tunnel = TunnelClient(
@@ -84,14 +93,19 @@ class Agent:
                 user_agent=AGENT_VERSION,
                 tunnel_url=lambda: self.last_answer.get("tunnel_url"),
                 stopping=self._stopping,
+                control=control,
             )
 
     def stop(self) -> None:
         self._stopping.set()
         if self.tunnel is not None:
             self.tunnel.stop()
+        if self.deployments is not None:
+            self.deployments.stop(timeout=0)
 
     def run(self) -> None:
+        if self.deployments is not None:
+            self.deployments.start()
         thread = None
         if self.tunnel is not None:
             thread = threading.Thread(target=self._tunnel_loop, name="tunnel", daemon=True)
@@ -102,6 +116,8 @@ class Agent:
             self.stop()
             if thread is not None:
                 thread.join(timeout=5)
+            if self.deployments is not None:
+                self.deployments.stop(timeout=5)
         if self._refused is not None:
             raise self._refused
 
@@ -142,6 +158,8 @@ class Agent:
             logger.info("connected to %s: device %s", self.api.server_url, answer.get("device_id"))
         self.backoff.reset()
         self.last_answer = answer
+        if self.deployments is not None and "deployments" in answer:
+            self.deployments.offer(answer["deployments"])
         if status != STATUS_READY:
             logger.warning("the local device API at %s does not answer", self.local_url)
         with contextlib.suppress(KeyError, TypeError, ValueError):

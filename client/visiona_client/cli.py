@@ -20,6 +20,8 @@ from typing import Any
 from visiona_client import __version__, allocator, state
 from visiona_client.agent import AGENT_VERSION, Agent, DeviceRefused
 from visiona_client.demo_device import DemoDevice, system_deps
+from visiona_client.deployment_job import JobRunner
+from visiona_client.deployments import DeploymentWorker
 from visiona_client.local_device import (
     DEFAULT_LOCAL_URL,
     LocalDeviceError,
@@ -27,6 +29,7 @@ from visiona_client.local_device import (
     fetch_deps,
     pick_dongle,
 )
+from visiona_client.models_folder import ModelsFolder
 from visiona_client.server_api import ServerApi, ServerError, is_loopback, normalize_server_url
 
 logger = logging.getLogger("visiona_client")
@@ -82,6 +85,13 @@ def _warn_if_plain_http(server: str) -> None:
 
 def _state_dir(args: argparse.Namespace) -> Path:
     return Path(args.state_dir).expanduser() if args.state_dir else state.default_state_dir()
+
+
+def _models_dir(args: argparse.Namespace) -> Path:
+    """``--models-dir``, default ``<state dir>/models``."""
+    if args.models_dir:
+        return Path(args.models_dir).expanduser().resolve()
+    return _state_dir(args) / "models"
 
 
 # pair ------------------------------------------------------------------------
@@ -189,18 +199,27 @@ def command_run(args: argparse.Namespace) -> int:
     # A service manager stops with SIGTERM: the same clean exit as Ctrl-C.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     allocator.keep_large_blocks()  # before the tunnel moves its first large answer
-    demo = DemoDevice(args.demo_port).start() if args.demo else None
+    models = ModelsFolder(_models_dir(args))
     try:
+        models.ensure()
+    except OSError as exc:
+        raise CommandError(f"cannot use the models folder {models.root}: {exc.strerror}") from None
+    demo = DemoDevice(args.demo_port, models_dir=models.root).start() if args.demo else None
+    try:
+        api = ServerApi(current.server, token=current.token)
+        runner = JobRunner(api=api, models=models, chip=current.chip)
         agent = Agent(
-            api=ServerApi(current.server, token=current.token),
+            api=api,
             local_url=demo.url if demo else args.local_url,
             heartbeat_interval=current.heartbeat_interval_seconds,
+            deployments=DeploymentWorker(api=api, runner=runner),
         )
         logger.info(
-            "agent for device %s: heartbeats to %s, local device API %s",
+            "agent for device %s: heartbeats to %s, local device API %s, models in %s",
             current.device_id,
             current.server,
             agent.local_url,
+            models.root,
         )
         agent.run()
     except DeviceRefused as exc:
@@ -219,6 +238,9 @@ def command_run(args: argparse.Namespace) -> int:
 def command_status(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     report: dict[str, Any] = {"state_file": str(state.state_path(state_dir)), "paired": False}
+    models = ModelsFolder(_models_dir(args))
+    report["models_dir"] = str(models.root)
+    report["models"] = models.entries()
     try:
         current = state.load(state_dir)
     except state.StateError as exc:
@@ -272,7 +294,20 @@ def _print_status(args: argparse.Namespace, report: dict[str, Any], *, exit_code
         print(f"visionA:       refuses the token ({error['code'] or error['status']}): pair again")
     else:
         print(f"visionA:       no answer ({report['server_error']['message']})")
+    _print_models(report)
     return exit_code
+
+
+def _print_models(report: dict[str, Any]) -> None:
+    if not report["models"]:
+        print(f"Models:        none installed in {report['models_dir']}")
+        return
+    print(f"Models:        in {report['models_dir']}")
+    for entry in report["models"]:
+        print(
+            f"  {entry.get('name')} ({entry.get('file')}, {entry.get('size_bytes')} bytes, "
+            f"sha256 {str(entry.get('sha256'))[:12]}…, installed {entry.get('installed_at')})"
+        )
 
 
 # parser ----------------------------------------------------------------------
@@ -291,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--state-dir",
             help=f"the pairing and device token's folder (default: {state.default_state_dir()})",
+        )
+
+    def add_models_dir(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--models-dir",
+            help="the folder the local device API loads models from (default: <state-dir>/models)",
         )
 
     pair = commands.add_parser("pair", help="pair this machine with a code from visionA")
@@ -318,11 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-port", type=int, default=0, help="the demo's port (default: any free one)"
     )
     add_state_dir(run)
+    add_models_dir(run)
     run.set_defaults(handler=command_run)
 
     status = commands.add_parser("status", help="show the pairing and whether visionA accepts it")
     status.add_argument("--json", action="store_true", help="print JSON, for scripts")
     add_state_dir(status)
+    add_models_dir(status)
     status.set_defaults(handler=command_status)
     return parser
 

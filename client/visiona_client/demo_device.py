@@ -2,7 +2,9 @@
 
 It serves on the loopback interface only, and every answer says it is a demo:
 ``"demo": true`` in the JSON and an ``X-Visiona-Demo: 1`` header. Its versions
-and its dongle are made up.
+and its dongle are made up. ``GET /api/models`` lists the models the agent
+installed in its models folder (from its ``manifest.json``), as a real local
+device API does.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from visiona_client import __version__
+from visiona_client.models_folder import ModelsFolder
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ def device_info() -> dict[str, Any]:
 
 
 ROUTES = {"/api/system/deps": system_deps, "/api/device/info": device_info}
+MODELS_PATH = "/api/models"
 # GET /api/demo/blob?bytes=N[&delay=S]: N zero bytes, streamed, after S seconds
 # (for trying large and slow answers).
 BLOB_PATH = "/api/demo/blob"
@@ -100,6 +105,10 @@ class DemoHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == BLOB_PATH:
             self._blob()
+            return
+        if self.path.split("?", 1)[0] == MODELS_PATH:
+            folder = self.server.models  # type: ignore[attr-defined]
+            self._answer(200, {"demo": True, "models": folder.entries() if folder else []})
             return
         route = ROUTES.get(self.path.split("?", 1)[0])
         if route is None:
@@ -180,13 +189,15 @@ class _DemoServer(ThreadingHTTPServer):
     # Many requests at once come through one tunnel: the default backlog (5) refuses them.
     request_queue_size = 128
     daemon_threads = True
+    models: ModelsFolder | None = None
 
 
 class DemoDevice:
     """The demo local API in a thread: ``with DemoDevice(port) as demo: demo.url``."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, models_dir: Path | None = None) -> None:
         self.httpd = _DemoServer((DEMO_HOST, port), DemoHandler)
+        self.httpd.models = ModelsFolder(models_dir) if models_dir else None
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="demo-device", daemon=True
         )

@@ -1,4 +1,4 @@
-"""visionA's agent API (``/api/agent/…``): pair, heartbeat, me.
+"""visionA's agent API (``/api/agent/…``): pair, heartbeat, me, deployments.
 
 Every call has a timeout. Every failure is one ServerError carrying the HTTP
 status and the error envelope's ``code`` when visionA sent one, so callers
@@ -8,9 +8,10 @@ decide on those, never on message text.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -25,6 +26,13 @@ USER_AGENT = f"visiona-agent/{__version__}"
 RETRYABLE_STATUSES = frozenset({408, 429})
 # The device is not (or no longer) allowed in: revoked or expired token, unpaired device.
 REFUSED_STATUSES = frozenset({401, 403, 404})
+# A deployment's id is visionA's UUID: checked before it goes into a URL or a file name.
+DEPLOYMENT_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+# A download's answer may take this long between two reads before it counts as cut.
+DOWNLOAD_TIMEOUT_SECONDS = (10.0, 30.0)
+ERROR_MESSAGE_MAX_CHARS = 500
 
 
 class ServerError(Exception):
@@ -90,11 +98,17 @@ class ServerApi:
         self.timeout = timeout
         self.session = session or requests.Session()
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
-        url = f"{self.server_url}/api/agent/{path}"
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, "User-Agent": USER_AGENT}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _call(
+        self, method: str, path: str, body: dict | None = None, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        url = f"{self.server_url}/api/agent/{path}"
+        headers = self._headers("application/json")
         try:
             # No redirects: requests would turn a redirected POST into a GET, and a
             # token must not follow a redirect to somewhere else.
@@ -103,7 +117,7 @@ class ServerApi:
                 url,
                 json=body,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout or self.timeout,
                 allow_redirects=False,
             )
         except requests.Timeout:
@@ -162,3 +176,76 @@ class ServerApi:
 
     def me(self) -> dict[str, Any]:
         return self._call("GET", "me")
+
+    # Deployments ---------------------------------------------------------------
+
+    def deployments(self) -> list[dict[str, Any]]:
+        """The device's unfinished deployments, oldest first (at most 20)."""
+        payload = self._call("GET", "deployments")
+        items = payload.get("deployments")
+        if not isinstance(items, list):
+            raise ServerError("visionA's deployments answer holds no list")
+        return items
+
+    def deployment_report(
+        self,
+        deployment_id: str,
+        state: str,
+        *,
+        bytes_done: int | None = None,
+        bytes_total: int | None = None,
+        error_code: str = "",
+        error_message: str = "",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """``POST deployments/<id>/state``; a 409 is a ServerError with its code."""
+        body: dict[str, Any] = {"state": state}
+        if bytes_done is not None:
+            body["bytes_done"] = bytes_done
+        if bytes_total is not None:
+            body["bytes_total"] = bytes_total
+        if error_code:
+            body["error_code"] = error_code
+            body["error_message"] = error_message[:ERROR_MESSAGE_MAX_CHARS]
+        return self._call(
+            "POST", f"deployments/{_deployment_id(deployment_id)}/state", body, timeout=timeout
+        )
+
+    def download_url(self, url: str) -> str:
+        """A work item's ``download_url`` as this agent fetches it: always from visionA.
+
+        A root-relative URL is joined to the server's origin (as a browser would). An
+        absolute one keeps only its path and query, on the server's own scheme, host and
+        port: the device token never goes anywhere else (and a URL built with an
+        internal host name behind a proxy still works).
+        """
+        parts = urlsplit(urljoin(self.server_url + "/", url))
+        ours = urlsplit(self.server_url)
+        if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+            logger.debug("download URL on %s: fetched from %s instead", parts.netloc, ours.netloc)
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{ours.scheme}://{ours.netloc}{parts.path}{query}"
+
+    def open_download(self, url: str, headers: dict[str, str]) -> requests.Response:
+        """The file endpoint's answer, streamed, whatever its status (the caller decides).
+
+        ServerError when no answer came at all. The caller closes the response.
+        """
+        try:
+            return self.session.get(
+                self.download_url(url),
+                headers={**self._headers("application/octet-stream"), **headers},
+                stream=True,
+                timeout=DOWNLOAD_TIMEOUT_SECONDS,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise ServerError(
+                f"cannot download from visionA at {self.server_url} ({exc.__class__.__name__})"
+            ) from None
+
+
+def _deployment_id(value: str) -> str:
+    if not DEPLOYMENT_ID.match(str(value)):
+        raise ValueError(f"not a deployment id: {value!r}")
+    return quote(str(value), safe="")

@@ -13,7 +13,8 @@ HTTP/2 stream is one request for the local device API, forwarded with
 
 The token goes in the handshake's Authorization header only; it is never logged.
 A 401/403 handshake is a refusal (``TunnelRefused``); any other failure is retried
-with ``Backoff`` (full jitter, 1 s up to 60 s).
+with ``Backoff`` (full jitter, 1 s up to 60 s). Paths under ``/_visiona/`` are the
+agent's own (``visiona_client.tunnel_control``): answered here, never forwarded.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from visiona_client.backoff import Backoff
 from visiona_client.h2_output import PiecewiseH2Connection
+from visiona_client.tunnel_control import ControlPaths, is_control_path
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +101,10 @@ class TunnelClient:
         tunnel_url: Callable[[], str | None],
         stopping: threading.Event,
         backoff: Backoff | None = None,
+        control: ControlPaths | None = None,
     ) -> None:
         self._token = token
+        self.control = control or ControlPaths()
         self.local_url = local_url.rstrip("/")
         self.user_agent = user_agent
         self._tunnel_url = tunnel_url
@@ -161,19 +165,21 @@ class TunnelClient:
         self.connections += 1
         logger.info("tunnel open to %s", url)
         self.backoff.reset()
-        try:
-            _H2Server(websocket, self.local_url).serve()
-        finally:
-            self._websocket = None
-            websocket.close()
+        # As a context manager: websockets 17.1 deprecates using connect()'s result bare.
+        with websocket:
+            try:
+                _H2Server(websocket, self.local_url, self.control).serve()
+            finally:
+                self._websocket = None
 
 
 class _H2Server:
     """One tunnel connection: the HTTP/2 server side, a thread per live stream."""
 
-    def __init__(self, websocket: ClientConnection, local_url: str) -> None:
+    def __init__(self, websocket: ClientConnection, local_url: str, control: ControlPaths) -> None:
         self.websocket = websocket
         self.local_url = local_url
+        self.control = control
         self.conn = PiecewiseH2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="latin-1")
         )
@@ -290,6 +296,13 @@ class _H2Server:
         first = body.get()
         if isinstance(first, _StreamGone):
             raise first
+        if is_control_path(path):
+            if first is not None:
+                for _ in self._body_chunks(stream_id, first, body):
+                    pass  # read (its window given back) and set aside
+            request_id = dict(headers).get("x-request-id", "")
+            self._send_json(stream_id, *self.control.answer(method, path, request_id))
+            return
         data = None
         if first is not None:
             data = self._body_chunks(stream_id, first, body)
@@ -362,8 +375,11 @@ class _H2Server:
                 "request_id": request_id,
             }
         }
+        self._send_json(stream_id, 502, payload)
+
+    def _send_json(self, stream_id: int, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
-        headers = [(":status", "502"), ("content-type", "application/json")]
+        headers = [(":status", str(status)), ("content-type", "application/json")]
         self._send_headers(stream_id, headers, end_stream=False)
         self._send_data(stream_id, data)
         self._end(stream_id)

@@ -98,3 +98,51 @@ def built_wheel_dir(tmp_path_factory) -> Path:
     with override_settings(CLIENT_DOWNLOADS_DIR=folder):
         client_package.build_wheel()
     return folder
+
+
+# Deployments: the agent against a fake of visionA's agent endpoints ---------------
+
+
+@pytest.fixture
+def fake_visiona():
+    from tests.client.fake_visiona import FakeVisiona
+
+    with FakeVisiona() as fake:
+        yield fake
+
+
+@pytest.fixture
+def models(tmp_path):
+    from visiona_client.models_folder import ModelsFolder
+
+    return ModelsFolder(tmp_path / "models")
+
+
+@pytest.fixture
+def make_runner(fake_visiona, models):
+    """A JobRunner talking to the fake with the device token, with fast backoffs."""
+    from visiona_client.backoff import Backoff
+    from visiona_client.deployment_job import JobRunner
+    from visiona_client.server_api import ServerApi
+
+    from tests.client.fake_visiona import DEVICE_TOKEN
+
+    def make(**options):
+        api = ServerApi(fake_visiona.url, token=options.pop("token", DEVICE_TOKEN), timeout=5)
+        options.setdefault("backoff", lambda: Backoff(base=0.01, cap=0.05))
+        return JobRunner(api=api, models=models, chip=options.pop("chip", "KL720"), **options)
+
+    return make
+
+
+@pytest.fixture
+def deploy(make_runner):
+    """Run one of the fake's deployments to its end in this thread: ``deploy(d)``."""
+    from visiona_client.deployment_job import Job, WorkItem
+
+    def run(deployment, runner=None):
+        job = Job(WorkItem.parse(deployment.work_item()))
+        (runner or make_runner()).run(job)
+        return job
+
+    return run

@@ -81,3 +81,29 @@ def test_echo_says_what_it_was_sent(demo):
     expected = {"demo": True, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
     assert sized == expected
     assert chunked.json() == expected
+
+
+def test_it_lists_the_models_installed_in_its_models_folder(tmp_path):
+    import json
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    entry = {
+        "name": "Person detector",
+        "file": "person-detector.nef",
+        "sha256": "a" * 64,
+        "size_bytes": 1234,
+        "installed_at": "2026-01-02T03:04:05+00:00",
+        "deployment_id": "0b6f7a39-8a3c-4c57-a3a9-4d2f6c1e0d11",
+        "model_id": 7,
+    }
+    (folder / "manifest.json").write_text(json.dumps([entry]))
+    with DemoDevice(models_dir=folder) as device:
+        response = get(device, "/api/models")
+    assert response.status_code == 200
+    assert response.headers["X-Visiona-Demo"] == "1"
+    assert response.json() == {"demo": True, "models": [entry]}
+
+
+def test_without_a_models_folder_it_lists_none(demo):
+    assert get(demo, "/api/models").json() == {"demo": True, "models": []}
