@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 from django.utils.dateparse import parse_datetime
 
-from devices import relay_client
+from devices import relay_client, tunnel
 from devices.errors import DeviceOffline
 from devices.models import Device
-from devices.tunnel import PAGE_REPORT_TIMEOUT
 from devices.tunnel_registry import TunnelRegistration
 from visiona.errors import AppError
 
@@ -42,7 +41,7 @@ def installed_models(*, device: Device, registration: TunnelRegistration | None)
             path=MODELS_PATH,
             headers={"Accept": "application/json"},
             request_id=uuid.uuid4().hex,
-            read_timeout=PAGE_REPORT_TIMEOUT,
+            read_timeout=tunnel.PAGE_REPORT_TIMEOUT,  # the same bound as the report
         )
         body = answer.read_json(limit=512 * 1024) if answer.status == 200 else None
     except DeviceOffline:

@@ -58,7 +58,7 @@ from tests.models_repo.conftest import make_model, nef_bytes  # noqa: E402, F401
 
 
 @pytest.fixture
-def alice_kl720(alice, make_model):
+def alice_kl720(alice, make_model):  # noqa: F811 (the imported fixture)
     """Alice's model built for KL720 (the fixture devices' chip)."""
     return make_model(alice, "detector", chips=("KL720",), size=300_000)
 
