@@ -64,7 +64,10 @@ class DeploymentListApi(APIView):
     class FilterSerializer(fields.QuerySerializer):
         device = serializers.UUIDField(required=False)
         model = serializers.IntegerField(required=False, min_value=1)
-        state = serializers.ChoiceField(choices=DeploymentState.choices, required=False)
+        # An empty value (``?state=``, as a form's "any" option sends) means no filter.
+        state = serializers.ChoiceField(
+            choices=DeploymentState.choices, required=False, allow_blank=True
+        )
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
