@@ -116,7 +116,10 @@ def setup_fixtures(mib: int, agents: int):
     )
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+    # The model backend (django-axes' comes first and cannot load a user).
+    session["_auth_user_backend"] = next(
+        name for name in settings.AUTHENTICATION_BACKENDS if "axes" not in name.lower()
+    )
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
     cookie = {settings.SESSION_COOKIE_NAME: session.session_key}
@@ -154,12 +157,26 @@ def fetch(url: str, *, headers=None, cookies=None, stop_at: int | None = None) -
 
 
 def all_at_once(calls) -> float:
-    threads = [threading.Thread(target=call) for call in calls]
+    """Run the calls in threads started together; the wall time. Any failure stops the bench."""
+    errors: list[BaseException] = []
+
+    def guarded(call):
+        def run() -> None:
+            try:
+                call()
+            except BaseException as exc:
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(call)) for call in calls]
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(calls)} transfers failed: {errors[0]!r}")
     return time.monotonic() - started
 
 
