@@ -128,6 +128,8 @@ def test_a_range_through_the_live_server_sends_only_the_rest(
     assert session.get(url, headers=headers, timeout=30).status_code == 416
 
 
+# SQLite's one writer at a time answers concurrent reports "database is locked" (503).
+@pytest.mark.postgres
 def test_ten_devices_at_once(live_server, alice, make_model, alice_devices, tmp_path):
     model = make_model(alice, "shared", chips=("KL720",), size=2 * 1024 * 1024)
     devices = alice_devices(10)
