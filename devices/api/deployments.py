@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -70,6 +71,14 @@ class DeploymentListApi(APIView):
         )
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+        def to_internal_value(self, data):
+            # A form's empty value would read as "absent"; the document says an id.
+            empty = [name for name in ("device", "model") if data.get(name, None) == ""]
+            if empty:
+                message = _("Give an id, or leave the parameter out.")
+                raise serializers.ValidationError({name: [message] for name in empty})
+            return super().to_internal_value(data)
 
     @extend_schema_serializer(component_name="DeploymentCreateInput")
     class InputSerializer(serializers.Serializer):

@@ -152,6 +152,9 @@ def test_the_list_is_newest_first_filtered_and_only_mine(
     assert [d["state"] for d in cancelled] == ["cancelled"]
     assert api.get("/api/deployments?state=nope").status_code == 400
     assert api.get("/api/deployments?device=nope").status_code == 400
+    assert api.get("/api/deployments?device=").status_code == 400
+    assert api.get("/api/deployments?model=").status_code == 400
+    assert api.get("/api/deployments?state=").json()["count"] == 3
     assert bob_api.get("/api/deployments").json()["count"] == 0
     assert api.get("/api/deployments?page_size=1").json()["next"]
 
