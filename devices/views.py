@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,13 +20,23 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from devices import agent_commands, client_package, selectors, services, tunnel
+from devices import (
+    agent_commands,
+    client_package,
+    deployment_selectors,
+    installed_models,
+    selectors,
+    services,
+    tunnel,
+)
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
 from devices.forms import DeviceRenameForm
 from devices.models import Device
 
 # How often the pair page asks whether the device has appeared.
 PAIRING_POLL_INTERVAL_MS = 3000
+# The device page shows this many of its latest deployments.
+DEPLOYMENT_HISTORY_LENGTH = 20
 
 
 def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
@@ -121,6 +132,16 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 def device_detail(request, device_id: uuid.UUID):
     device = _get_device_for_user(request, device_id)
     registration = tunnel.tunnel_registrations(devices=[device]).get(str(device.pk))
+    # Both asked of the device at once, each bounded by its own timeout.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        report = pool.submit(tunnel.device_report, device=device, registration=registration)
+        models = pool.submit(
+            installed_models.installed_models, device=device, registration=registration
+        )
+        report, models = report.result(), models.result()
+    deployments = deployment_selectors.deployment_list_for_user(
+        user=request.user, device_id=device.pk
+    )[:DEPLOYMENT_HISTORY_LENGTH]
     return render(
         request,
         "devices/detail.html",
@@ -128,7 +149,9 @@ def device_detail(request, device_id: uuid.UUID):
             "device": device,
             "tokens": selectors.device_tokens_for_device(device=device),
             "tunnel": registration,
-            "report": tunnel.device_report(device=device, registration=registration),
+            "report": report,
+            "installed": models,
+            "deployments": deployments,
             "run_command": agent_commands.run_command(
                 server_url=request.build_absolute_uri("/")
             ).split(" "),

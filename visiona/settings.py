@@ -301,7 +301,12 @@ SPECTACULAR_SETTINGS = {
         "visiona.api.schema.add_common_errors",
     ],
     # One name for the chip enumeration wherever a chip or a list of chips appears.
-    "ENUM_NAME_OVERRIDES": {"ChipEnum": "visiona.chips.Chip"},
+    # Named by dotted path (looked up by drf-spectacular): two "state" enums, one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "ChipEnum": "visiona.chips.Chip",
+        "DeploymentStateEnum": "devices.choices.DeploymentState",
+        "DeploymentReportStateEnum": "devices.deployment_services.REPORTABLE",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     # Django's <int:...> matches [0-9]+; ids are bigint (a larger one is a 404).
     "PATH_CONVERTER_OVERRIDES": {

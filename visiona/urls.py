@@ -37,6 +37,7 @@ urlpatterns = [
     path("devices/", include(devices_urls.page_urlpatterns)),
     path("api/devices/", include(devices_urls.api_urlpatterns)),
     path("api/agent/", include(devices_urls.agent_api_urlpatterns)),
+    path("api/", include(devices_urls.deployment_api_urlpatterns)),
     path("downloads/", include(devices_urls.download_urlpatterns)),
     path("models/", include(models_repo_urls.page_urlpatterns)),
     path("api/models/", include(models_repo_urls.api_urlpatterns)),

@@ -13,7 +13,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import services
+from devices import deployment_selectors, services
+from devices.api.deployment_serializers import WorkItemSerializer, work_items
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
 from visiona.api import fields
@@ -66,6 +67,9 @@ class AgentHeartbeatSerializer(serializers.Serializer):
     last_seen_at = serializers.DateTimeField()
     heartbeat_interval_seconds = serializers.IntegerField()
     tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
+    deployments = WorkItemSerializer(
+        many=True, help_text="Unfinished deployments to this device, oldest first (at most 20)."
+    )
 
 
 DEVICE_TOKEN_INVALID = error_response(
@@ -160,6 +164,10 @@ class AgentHeartbeatApi(AgentApiView):
                 "heartbeat_interval_seconds": heartbeat_interval_seconds(),
                 # From the server, so the agent needs no flag to find the relay.
                 "tunnel_url": settings.RELAY_PUBLIC_URL,
+                # The pull: work reaches the agent even without a tunnel.
+                "deployments": work_items(
+                    deployment_selectors.deployment_work_for_device(device=device)
+                ),
             }
         )
 

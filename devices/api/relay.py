@@ -20,13 +20,15 @@ from rest_framework.views import APIView
 
 from devices import relay_client, tunnel
 from visiona.api.schema import error_response
-from visiona.errors import LengthRequired, ValidationFailed
+from visiona.errors import LengthRequired, NotFound, ValidationFailed
 
 # What a relayed answer may not do on our origin: run script or plugins (sandbox,
 # and nothing may load), be sniffed into another type, or be kept by a cache.
 ANSWER_SECURITY_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 # When the agent names no type: bytes, never HTML.
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# The agent answers paths under this segment itself (the deployment push).
+CONTROL_SEGMENT = "_visiona"
 
 DEVICE_ID = OpenApiParameter("device_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 PATH = OpenApiParameter(
@@ -48,7 +50,10 @@ RELAY_ERRORS = {
         "malformed_request: the path cannot be relayed; request_interrupted: the body "
         "stopped before its end."
     ),
-    404: error_response("device_not_found: unknown, unpaired or another user's device."),
+    404: error_response(
+        "device_not_found: unknown, unpaired or another user's device; not_found: a path "
+        "under _visiona/ (the agent's own, never relayed)."
+    ),
     411: error_response("length_required: a body must state its Content-Length."),
     413: error_response("payload_too_large: the body is over the relay's limit."),
     502: error_response("device_unreachable: the tunnel was lost or the local API is down."),
@@ -144,6 +149,14 @@ def _relay(request, *, device_id, path: str, query: str):
     return _served_safely(answer)
 
 
+def is_agent_control_path(path: str) -> bool:
+    """The agent's own paths (``/_visiona/...``, docs/deployments.md): visionA's, not the user's.
+
+    Leading slashes and case do not matter: ``//_visiona/`` would reach the agent too.
+    """
+    return path.lstrip("/").lower().split("/", 1)[0] == CONTROL_SEGMENT
+
+
 def _request_id(request) -> str:
     # Set by RequestIdMiddleware; forwarded so the agent's logs and ours meet.
     return getattr(request._request, "request_id", "") or uuid.uuid4().hex
@@ -167,6 +180,8 @@ class DeviceAgentApi(_RelayApi):
     """
 
     def _relay(self, request, device_id: uuid.UUID, path: str):
+        if is_agent_control_path(path):
+            raise NotFound()
         return _relay(request, device_id=device_id, path=path, query=request.META["QUERY_STRING"])
 
     @_relay_schema("get")
