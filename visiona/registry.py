@@ -6,7 +6,9 @@ adds to a core feature registers here, from its ``AppConfig.ready()``:
 - ``register_health_part``: fields of ``GET /api/system/health`` (the signed-in
   user's view of the app), with their serializer fields for the OpenAPI document;
 - ``register_page_context``: a context processor every page's template gets
-  (``visiona.context_processors.site`` runs them).
+  (``visiona.context_processors.site`` runs them);
+- ``register_schema_enum``: the OpenAPI component name of an app's choices, where
+  two enums of one field name would clash (drf-spectacular's ENUM_NAME_OVERRIDES).
 
 Registering again under the same name replaces the entry (``ready()`` may run
 more than once in tests).
@@ -63,3 +65,16 @@ def register_page_context(name: str, processor: PageContext) -> None:
 
 def page_contexts() -> list[PageContext]:
     return list(_page_contexts.values())
+
+
+def register_schema_enum(component_name: str, choices_path: str) -> None:
+    """Name an app's choices (a dotted path to them) in the OpenAPI document.
+
+    drf-spectacular reads its overrides from settings when it builds the document,
+    so the entry goes there; settings themselves name no app.
+    """
+    from django.conf import settings
+
+    settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[component_name] = (
+        choices_path
+    )

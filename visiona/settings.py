@@ -304,8 +304,6 @@ SPECTACULAR_SETTINGS = {
     # Named by dotted path (looked up by drf-spectacular): two "state" enums, one name each.
     "ENUM_NAME_OVERRIDES": {
         "ChipEnum": "visiona.chips.Chip",
-        "DeploymentStateEnum": "devices.choices.DeploymentState",
-        "DeploymentReportStateEnum": "devices.deployment_services.REPORTABLE",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     # Django's <int:...> matches [0-9]+; ids are bigint (a larger one is a 404).
