@@ -10,7 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000
 
 WORKDIR /app
+# requirements.txt installs the client distribution (./client): the server imports its
+# ONNX pre-flight scanner, so client/ is copied before the install.
 COPY requirements.txt .
+COPY client ./client
 RUN pip install -r requirements.txt
 
 COPY . .

@@ -29,6 +29,8 @@ install: $(BIN)/python
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@# requirements.txt installs client/ as a copy (as in production); here it is editable.
+	$(BIN)/pip install --quiet --no-deps -e ./client
 
 run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
