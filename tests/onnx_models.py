@@ -4,7 +4,7 @@ hand-encoded one of any size that is generated as a stream (never held whole).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -141,10 +141,15 @@ def _value_info(name: str, dims: list[int]) -> bytes:
 
 
 def large_model_stream(
-    weight_bytes: int, *, block: int = 1024 * 1024, op: str = "Add"
+    weight_bytes: int,
+    *,
+    block: int = 1024 * 1024,
+    op: str = "Add",
+    payload: Iterable[bytes] | None = None,
 ) -> Iterator[bytes]:
     """A valid ONNX model (``x + w``, w a uint8 tensor of ``weight_bytes`` bytes),
-    generated block by block: one reused block of zeros, never the whole model."""
+    generated block by block: one reused block of zeros (or the ``payload`` blocks,
+    which must come to ``weight_bytes``), never the whole model."""
     node = _field(1, b"x") + _field(1, b"w") + _field(2, b"y") + _field(4, op.encode())
     tensor_head = _int_field(1, weight_bytes) + _int_field(2, TensorProto.UINT8)
     tensor_head += _field(8, b"w")
@@ -157,6 +162,10 @@ def large_model_stream(
     graph_length = len(graph_head) + len(initializer_head) + weight_bytes + len(graph_tail)
     yield _int_field(1, 8) + _field(2, b"visiona-bench")
     yield _varint(7 << 3 | 2) + _varint(graph_length) + graph_head + initializer_head
+    if payload is not None:
+        yield from payload
+        yield graph_tail + _field(8, _field(1, b"") + _int_field(2, 13))
+        return
     zeros = bytes(block)
     left = weight_bytes
     while left > 0:
@@ -164,6 +173,12 @@ def large_model_stream(
         yield zeros if step == block else zeros[:step]
         left -= step
     yield graph_tail + _field(8, _field(1, b"") + _int_field(2, 13))
+
+
+def weights_model(weight_bytes: int, fill: bytes | None = None) -> bytes:
+    """A small valid model of about ``weight_bytes`` bytes (random weights if ``fill``)."""
+    payload = [fill] if fill is not None else None
+    return b"".join(large_model_stream(weight_bytes, payload=payload))
 
 
 def write_large_model(path: Path, weight_bytes: int) -> Path:
