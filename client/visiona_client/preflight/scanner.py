@@ -154,6 +154,7 @@ class Scanner:
         self._skip = 0  # bytes still to skip
         self._carry = b""  # an incomplete field, re-read when more bytes come
         self._head = bytearray()
+        self._head_full = False
         self._error = ""
         self._graph_seen = False
         self._finished = False
@@ -164,11 +165,18 @@ class Scanner:
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> None:
         size = len(chunk)
+        if size <= self._skip and not self._carry and self._head_full:
+            # The common case inside a weight tensor: nothing to read, only to count.
+            self._skip -= size
+            self._base += size
+            self.summary.size_bytes += size
+            return
         if not size or self._finished:
             return
         self.summary.size_bytes += size
-        if len(self._head) < _HEAD_BYTES:
+        if not self._head_full:
             self._head += chunk[: _HEAD_BYTES - len(self._head)]
+            self._head_full = len(self._head) >= _HEAD_BYTES
         if self._error:
             return
         try:
