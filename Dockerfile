@@ -15,6 +15,9 @@ COPY requirements.txt .
 RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
+# The client distribution (client/): the server imports its ONNX pre-flight; a local
+# folder no hash pins, its dependencies are in the lock.
+RUN pip install --no-deps ./client
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
 # (a copied .env.example works), owned by the app's user; mount a volume there.
 # collectstatic writes /app/staticfiles and build_client the agent's wheel to /app/downloads

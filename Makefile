@@ -30,12 +30,14 @@ $(BIN)/python:
 INSTALLED := $(VENV)/.installed-runtime
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-$(INSTALLED): requirements.txt | $(BIN)/python
+# The client distribution (client/) is a local folder, which no hash pins: installed
+# editable, with --no-deps, after the locks (its dependencies are in the runtime
+# lock). The server imports its ONNX pre-flight (visiona_client.preflight).
+$(INSTALLED): requirements.txt client/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e ./client
 	touch $@
 
-# The agent (client/) is a local folder, which no hash pins: installed editable, with
-# --no-deps, after the locks (its dependencies are in the runtime lock).
 $(INSTALLED_DEV): requirements.txt requirements-dev.txt client/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e ./client

@@ -8,6 +8,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -15,7 +16,7 @@ from rest_framework.parsers import BaseParser, DataAndFiles
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversion import limits, services
+from conversion import limits, preflight, services
 from conversion.models import ConversionJob
 from models_repo.serializers import ModelOutputSerializer
 from visiona.api import fields
@@ -48,6 +49,17 @@ class UnparsedMultipartParser(BaseParser):
         return DataAndFiles({}, {})
 
 
+class PreflightWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="cpu_operator, unlisted_operator, dynamic_shape, batch_size, near_nef_cap…"
+    )
+    message = serializers.CharField(help_text="In the user's language.")
+    note = serializers.CharField(
+        allow_blank=True, help_text="Kneron's condition note for the operator, or empty."
+    )
+    details = serializers.DictField()
+
+
 class JobOutputSerializer(serializers.ModelSerializer):
     # Declared, not derived from the model: DRF takes integer bounds from the database
     # (none on SQLite, smallint on PostgreSQL), and the document must not depend on it.
@@ -58,6 +70,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
     stage = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     saved_model = serializers.SerializerMethodField()
+    preflight_warnings = serializers.SerializerMethodField()
 
     class Meta:
         model = ConversionJob
@@ -78,6 +91,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "finished_at",
             "expires_at",
             "saved_model",
+            "preflight_warnings",
         ]
 
     def get_stage(self, job: ConversionJob) -> str | None:
@@ -91,6 +105,10 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "message": job.error_text,
             "stage": job.error_stage or None,
         }
+
+    @extend_schema_field(PreflightWarningSerializer(many=True))
+    def get_preflight_warnings(self, job: ConversionJob) -> list[dict]:
+        return preflight.warnings_for_display(job.preflight_warnings)
 
     def get_saved_model(self, job: ConversionJob) -> dict | None:
         model = job.live_saved_model
@@ -141,7 +159,9 @@ class ConversionInitApi(APIView):
             201: JobOutputSerializer,
             400: error_response(
                 "validation_failed: a field is missing or refused (chip, file type, too many "
-                "images…); malformed_request, upload_interrupted: the form could not be read."
+                "images…), or the ONNX pre-flight found a blocker (details.preflight is its "
+                "report: chip, blockers, warnings, summary); malformed_request, "
+                "upload_interrupted: the form could not be read."
             ),
             409: error_response(
                 "active_job_exists: details.active_job is the unfinished job; "

@@ -31,6 +31,10 @@ class ConversionJob(models.Model):
     error_message = models.TextField(_("error message"), blank=True)
     error_stage = models.CharField(_("failed stage"), max_length=8, blank=True)
 
+    # The ONNX pre-flight's warnings at upload (operators on the CPU, dynamic shapes…):
+    # [{"code", "message" (English), "details"}], worded per language when shown.
+    preflight_warnings = models.JSONField(_("pre-flight warnings"), default=list, blank=True)
+
     # Set once the NEF has been promoted into FAA (by a download or a save).
     faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)
     # The model in My models this job was saved as: conversion owns the link, the

@@ -19,6 +19,7 @@ from conversion.choices import JobStatus
 from conversion.clients import converter, faa, member_center, require_enabled
 from conversion.clients.converter import JobSnapshot
 from conversion.models import ConversionJob
+from conversion.preflight import UploadPreflight
 from conversion.upload_lease import upload_lease
 from conversion.upload_stream import (
     USER_ID_PATTERN,
@@ -79,12 +80,15 @@ def job_start(
         active = active_job_find(user=user)
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
+        checks = UploadPreflight()
         upload = rewrite_upload(
             lease.keep_alive(iter_stream(stream, expected_length=content_length)),
             boundary=boundary,
             user_id=user.upstream_id,
+            part_observer=checks.observer_for,
         )
-        job = _create_job(user=user, upload=upload)
+        checks.fields = upload.summary.fields  # the chip, once its field has been read
+        job = _create_job(user=user, upload=upload, checks=checks)
     logger.info(
         "conversion job started",
         extra={"job_id": job.job_id, "bytes": content_length, "images": upload.summary.image_count},
@@ -92,7 +96,7 @@ def job_start(
     return job
 
 
-def _create_job(*, user: User, upload: RewrittenUpload) -> ConversionJob:
+def _create_job(*, user: User, upload: RewrittenUpload, checks: UploadPreflight) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
     except errors.ActiveJobExists as exc:
@@ -104,14 +108,18 @@ def _create_job(*, user: User, upload: RewrittenUpload) -> ConversionJob:
         cache.delete(_active_cache_key(user))
 
     fields = upload.summary.fields
+    platform = snapshot.platform or fields.get("platform")
+    with translation.override("en"):  # stored neutral; pages word them per language
+        warnings = checks.warnings(platform)
     job = _record_snapshot(
         user=user,
         snapshot=snapshot,
         defaults={
-            "chip": _chip_for(snapshot.platform or fields.get("platform")),
+            "chip": _chip_for(platform),
             "filename": snapshot.filename or upload.summary.model_filename or "",
             "model_id": _int_or_none(fields.get("model_id")),
             "version": (fields.get("version") or "")[:32],
+            "preflight_warnings": warnings,
         },
     )
     if job is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -79,6 +79,26 @@ class ReadableStream(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+# --- The per-part observer hook (the ONNX pre-flight uses it) --------------------
+
+
+class PartObserver(Protocol):
+    """Sees a file part's bytes as they pass; ``finish`` may raise an ``AppError``.
+
+    A part with an observer has its last piece held back until ``finish`` returns,
+    so an observer that refuses the file ends the upload before the converter has
+    the whole form (it never creates the job).
+    """
+
+    def feed(self, data: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+# (field name, file name) -> an observer for that part, or None.
+ObserverFactory = Callable[[str, str], PartObserver | None]
+
+
 @dataclass
 class UploadSummary:
     """What went through, filled in while the rewritten form is consumed."""
@@ -137,7 +157,12 @@ def iter_stream(
 
 
 def rewrite_upload(
-    chunks: Iterable[bytes], *, boundary: str, user_id: str, max_parts: int = MAX_PARTS
+    chunks: Iterable[bytes],
+    *,
+    boundary: str,
+    user_id: str,
+    max_parts: int = MAX_PARTS,
+    part_observer: ObserverFactory | None = None,
 ) -> RewrittenUpload:
     """The converter's form, built lazily from the client's as ``chunks`` arrive.
 
@@ -159,7 +184,7 @@ def rewrite_upload(
     # Unguessable, so no file body the client chose can contain our delimiter.
     new_boundary = f"visiona-{secrets.token_hex(16)}"
     summary = UploadSummary()
-    form = _Form(new_boundary, summary, max_parts)
+    form = _Form(new_boundary, summary, max_parts, part_observer)
     return RewrittenUpload(
         chunks=_rewrite(chunks, parser, form, user_id),
         content_type=f"multipart/form-data; boundary={new_boundary}",
@@ -253,20 +278,31 @@ class _UnchosenFile(_Part):
 
 
 class _FilePart(_Part):
-    def __init__(self, head: bytes, name: str, max_bytes: int) -> None:
+    def __init__(
+        self, head: bytes, name: str, max_bytes: int, observer: PartObserver | None = None
+    ) -> None:
         self.head = head
         self._name = name
         self._left = max_bytes
+        self._observer = observer
+        self._held = b""
 
     def feed(self, data: bytes) -> bytes:
         # Refused as soon as it is too large: the converter never gets the rest.
         self._left -= len(data)
         if self._left < 0:
             raise PayloadTooLarge(details={"field": self._name})
-        return data
+        if self._observer is None:
+            return data
+        self._observer.feed(data)
+        held, self._held = self._held, data  # the last piece waits for the verdict
+        return held
 
     def finish(self) -> bytes:
-        return b"\r\n"
+        if self._observer is None:
+            return b"\r\n"
+        self._observer.finish()  # raises to refuse the file
+        return self._held + b"\r\n"
 
 
 class _TextPart(_Part):
@@ -298,11 +334,18 @@ class _TextPart(_Part):
 class _Form:
     """The rules of the outgoing form, and what has been seen of the incoming one."""
 
-    def __init__(self, boundary: str, summary: UploadSummary, max_parts: int) -> None:
+    def __init__(
+        self,
+        boundary: str,
+        summary: UploadSummary,
+        max_parts: int,
+        part_observer: ObserverFactory | None = None,
+    ) -> None:
         self._delimiter = f"--{boundary}".encode("ascii")
         self.summary = summary
         self._max_parts = max_parts
         self._part_count = 0
+        self._part_observer = part_observer
 
     def open_part(self, segment: MultipartSegment) -> _Part:
         self._part_count += 1
@@ -352,7 +395,8 @@ class _Form:
         media_type = segment.content_type or ""
         if not _MEDIA_TYPE.fullmatch(media_type):
             media_type = _DEFAULT_MEDIA_TYPE
-        return _FilePart(self._head(name, filename, media_type), name, max_bytes)
+        observer = self._part_observer(name, filename) if self._part_observer else None
+        return _FilePart(self._head(name, filename, media_type), name, max_bytes, observer)
 
     def check_complete(self) -> None:
         if not self.summary.fields.get(PLATFORM_FIELD):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from conversion import limits, selectors, services
+from conversion import limits, preflight, selectors, services
 from conversion.choices import JobStage, JobStatus
 from conversion.clients import conversion_enabled
 from conversion.hints import failure_hint
@@ -116,6 +116,7 @@ def job_page(request, job_id: str):
         "enabled": enabled,
         "stages": _stages(job),
         "saved_model": job.live_saved_model,
+        "preflight_warnings": preflight.warnings_for_display(job.preflight_warnings),
         "elapsed": _elapsed(job),
         "hint": failure_hint(job) if job.status == JobStatus.FAILED else None,
         "default_name": PurePosixPath(job.filename or "model").stem or "model",

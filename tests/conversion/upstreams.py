@@ -14,6 +14,7 @@ import multipart
 import pytest
 import responses
 
+from tests import onnx_models
 from tests.multipart import multipart_body as build_multipart
 
 CONVERTER = "http://converter.test"
@@ -72,7 +73,11 @@ def multipart_body(parts: list[tuple[str, str | None, bytes]], boundary: str = B
     return build_multipart(parts, boundary, file_content_type="application/octet-stream")
 
 
-def standard_parts(model: bytes = b"onnx-bytes" * 100, images: int = 2) -> list:
+# A real (tiny) ONNX model: the upload proxy's pre-flight refuses anything else.
+TINY_MODEL = onnx_models.bytes_of(onnx_models.model(("Relu",)))
+
+
+def standard_parts(model: bytes = TINY_MODEL, images: int = 2) -> list:
     parts = [
         ("platform", None, b"720"),
         ("model_id", None, b"32769"),

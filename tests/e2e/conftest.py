@@ -17,6 +17,7 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client
 
+from tests import onnx_models
 from tests.conftest import CHROMIUM
 
 # The relay and demo agents in their own processes (for the web side's tunnel tests).
@@ -118,7 +119,8 @@ def file(name: str, filename: str, content: bytes):
     return (name, filename, content, len(content))
 
 
-def standard_form(model: bytes = b"onnx-model" * 1000, *, filename="yolo.onnx", images=3):
+def standard_form(model: bytes | None = None, *, filename="yolo.onnx", images=3):
+    model = model if model is not None else onnx_models.weights_model(10_000)
     parts = [
         text("platform", "720"),
         text("model_id", "32769"),

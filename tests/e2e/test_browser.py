@@ -16,6 +16,7 @@ from django.conf import settings
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
 from sandbox import nef
+from tests import onnx_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,7 @@ MIB = 1024 * 1024
 @pytest.fixture
 def files(tmp_path):
     model = tmp_path / "tiny-yolo.onnx"
-    model.write_bytes(b"\x08\x07onnx-model" + os.urandom(200_000))
+    model.write_bytes(onnx_models.weights_model(200_000, os.urandom(200_000)))
     images = []
     for i in range(3):
         image = tmp_path / f"ref{i}.jpg"
@@ -75,7 +76,7 @@ def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
 
 def test_a_failing_conversion_shows_the_converters_message(page, files):
     failing = files["folder"] / "net-fail-bie.onnx"
-    failing.write_bytes(b"\x08\x07onnx" + os.urandom(1000))
+    failing.write_bytes(onnx_models.weights_model(1000, os.urandom(1000)))
     page.set_input_files("#id_model", str(failing))
     page.set_input_files("#id_ref_images", files["images"])
     page.click("#convert-submit")
@@ -115,7 +116,7 @@ def test_cancel_aborts_an_upload_in_flight(page, files):
     from sandbox import store
 
     big = files["folder"] / "big.onnx"
-    big.write_bytes(os.urandom(8 * MIB))
+    big.write_bytes(onnx_models.weights_model(8 * MIB, os.urandom(8 * MIB)))
     # A slow uplink (1 MiB/s), so the upload is still going when Cancel is pressed.
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")

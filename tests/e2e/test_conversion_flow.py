@@ -12,6 +12,7 @@ import requests
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
 from sandbox import clock, nef
+from tests import onnx_models
 from tests.e2e.conftest import file, standard_form, text
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -36,15 +37,20 @@ def wait_until_finished(http, job_id: str, timeout: float = 20) -> dict:
 
 def test_the_proxy_streams_every_byte_and_only_the_session_users_id(alice_http, alice):
     block = hashlib.sha256(b"seed").digest() * (MIB // 32)  # 1 MiB, not all one byte
-    model_size = 12 * MIB
-    model_sha = hashlib.sha256(block * 12).hexdigest()
+    # A real ONNX model (the pre-flight reads it on the way) whose weights are 12 blocks.
+    pieces = list(onnx_models.large_model_stream(12 * MIB, payload=[block] * 12))
+    model_size = sum(len(piece) for piece in pieces)
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    model_sha = digest.hexdigest()
     images = [bytes([i]) * (300_000 + i) for i in range(3)]
     parts = [
         text("user_id", "victim"),
         text("platform", "720"),
         text("model_id", "32769"),
         text("version", "00a1"),
-        ("model", "big.onnx", (block for _ in range(12)), model_size),
+        ("model", "big.onnx", iter(pieces), model_size),
         *[file("ref_images", f"img{i}.png", image) for i, image in enumerate(images)],
         file("user_id", "forged.txt", b"victim"),
     ]

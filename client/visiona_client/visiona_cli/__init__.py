@@ -1,0 +1,1 @@
+"""The ``visiona`` command line: one module per command, each with ``register``."""
