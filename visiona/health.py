@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import visiona
+from visiona.api.scopes import PUBLIC, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class SystemHealthSerializer(serializers.Serializer):
 class SystemInfoApi(APIView):
     """Which service this is, its version and environment. Public."""
 
+    token_scope = PUBLIC
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -149,6 +152,8 @@ class SystemInfoApi(APIView):
 
 class SystemHealthApi(APIView):
     """The app's health as a signed-in user sees it, with their devices' connection."""
+
+    token_scope = Scope.READ
 
     @extend_schema(responses=SystemHealthSerializer)
     def get(self, request):

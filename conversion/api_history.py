@@ -1,0 +1,98 @@
+"""``GET /api/conversion/``: the user's conversions, newest first, filtered, with
+cursor pagination (stable while new jobs arrive, unlike page numbers)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import ISO_8601, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
+
+from conversion import selectors
+from conversion.api import JobOutputSerializer
+from conversion.choices import JobStatus
+from visiona.api import fields
+from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
+from visiona.chips import Chip
+from visiona.errors import ValidationFailed
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class JobCursorPagination(CursorPagination):
+    # created_at then the primary key: a unique order, so no job is skipped or repeated.
+    ordering = ("-created_at", "-id")
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationFailed.for_fields(
+                [{"field": "cursor", "message": str(_("This cursor is not valid."))}]
+            ) from None
+
+
+class JobPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The newer page, or null.")
+    results = JobOutputSerializer(many=True)
+
+
+class ConversionListApi(APIView):
+    """Your conversions, newest first: the history page's data."""
+
+    token_scope = Scope.READ
+
+    class FilterSerializer(fields.QuerySerializer):
+        # An empty value means no filter, as a form's "any" option sends it.
+        status = serializers.ChoiceField(
+            choices=JobStatus.choices, required=False, allow_blank=True
+        )
+        platform = serializers.ChoiceField(
+            choices=[chip.platform_code for chip in Chip], required=False, allow_blank=True
+        )
+        created_after = serializers.DateTimeField(
+            required=False,
+            input_formats=[ISO_8601, "%Y-%m-%d"],
+            help_text="Started at or after this time (ISO 8601; a date means its midnight).",
+        )
+        created_before = serializers.DateTimeField(
+            required=False,
+            input_formats=[ISO_8601, "%Y-%m-%d"],
+            help_text="Started before this time (ISO 8601; a date means its midnight).",
+        )
+        cursor = serializers.CharField(
+            required=False, max_length=500, help_text="From a previous answer's next link."
+        )
+        page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
+
+    @extend_schema(
+        operation_id="conversion_list",
+        parameters=[FilterSerializer],
+        responses={
+            200: JobPageSerializer,
+            400: error_response("validation_failed: a filter or the cursor is not valid."),
+        },
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        platform = values.get("platform") or ""
+        jobs = selectors.job_history_for_user(
+            user=request.user,
+            status=values.get("status") or "",
+            chip=Chip.from_platform_code(platform).value if platform else "",
+            created_after=values.get("created_after"),
+            created_before=values.get("created_before"),
+        )
+        paginator = JobCursorPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobOutputSerializer(page, many=True).data)
