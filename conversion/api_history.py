@@ -3,10 +3,10 @@ cursor pagination (stable while new jobs arrive, unlike page numbers)."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
+import re
+
 from drf_spectacular.utils import extend_schema
-from rest_framework import ISO_8601, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
@@ -17,10 +17,22 @@ from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
 from visiona.chips import Chip
-from visiona.errors import ValidationFailed
 
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", re.ASCII
+)
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+class _Rfc3339DateTimeField(serializers.DateTimeField):
+    """The document says format date-time (RFC 3339): a full date, time and offset.
+    DRF's ISO 8601 parser also takes looser forms, which the document would not."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _RFC3339.match(value):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm:ss[.ffffff]Z or ±hh:mm")
+        return super().to_internal_value(value)
 
 
 class JobCursorPagination(CursorPagination):
@@ -29,14 +41,6 @@ class JobCursorPagination(CursorPagination):
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
-
-    def decode_cursor(self, request):
-        try:
-            return super().decode_cursor(request)
-        except NotFound:
-            raise ValidationFailed.for_fields(
-                [{"field": "cursor", "message": str(_("This cursor is not valid."))}]
-            ) from None
 
 
 class JobPageSerializer(serializers.Serializer):
@@ -58,15 +62,11 @@ class ConversionListApi(APIView):
         platform = serializers.ChoiceField(
             choices=[chip.platform_code for chip in Chip], required=False, allow_blank=True
         )
-        created_after = serializers.DateTimeField(
-            required=False,
-            input_formats=[ISO_8601, "%Y-%m-%d"],
-            help_text="Started at or after this time (ISO 8601; a date means its midnight).",
+        created_after = _Rfc3339DateTimeField(
+            required=False, help_text="Started at or after this time (RFC 3339)."
         )
-        created_before = serializers.DateTimeField(
-            required=False,
-            input_formats=[ISO_8601, "%Y-%m-%d"],
-            help_text="Started before this time (ISO 8601; a date means its midnight).",
+        created_before = _Rfc3339DateTimeField(
+            required=False, help_text="Started before this time (RFC 3339)."
         )
         cursor = serializers.CharField(
             required=False, max_length=500, help_text="From a previous answer's next link."
@@ -78,7 +78,8 @@ class ConversionListApi(APIView):
         parameters=[FilterSerializer],
         responses={
             200: JobPageSerializer,
-            400: error_response("validation_failed: a filter or the cursor is not valid."),
+            400: error_response("validation_failed: a filter is not valid."),
+            404: error_response("not_found: the cursor is not valid."),
         },
     )
     def get(self, request):

@@ -62,8 +62,11 @@ class TokenListApi(APIView):
 
     @extend_schema_serializer(component_name="TokenCreate")
     class InputSerializer(serializers.Serializer):
-        name = fields.CharField(max_length=100)
-        scopes = serializers.MultipleChoiceField(choices=Scope.choices, allow_empty=False)
+        # A pattern, so the document says what the check does: not only spaces.
+        name = fields.RegexField(r"\S", max_length=100)
+        scopes = serializers.ListField(
+            child=serializers.ChoiceField(choices=Scope.choices), min_length=1, max_length=3
+        )
         expires_in_days = serializers.IntegerField(
             min_value=1, max_value=services.MAX_EXPIRY_DAYS, default=services.DEFAULT_EXPIRY_DAYS
         )

@@ -59,7 +59,7 @@ def test_filters(alice_client, history, query, expected):
 
 def test_date_range(alice_client, history):
     after = (timezone.now() - timedelta(days=2, hours=12)).isoformat()
-    before = (timezone.now() - timedelta(hours=12)).isoformat()
+    before = (timezone.now() - timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
     response = alice_client.get(
         "/api/conversion/", {"created_after": after, "created_before": before}
     )
@@ -87,7 +87,10 @@ def test_cursor_pages_cover_every_job_once(alice_client, history):
         "status=done",
         "platform=999",
         "created_after=yesterday",
-        "cursor=garbage",
+        "created_after=2026-01-01",
+        "created_before=2026-01-01T00:00",
+        "created_after=",
+        "page_size=",
         "page_size=0",
         "status=failed&status=completed",
     ],
@@ -96,6 +99,12 @@ def test_bad_filters_are_400(alice_client, history, query):
     response = alice_client.get(f"/api/conversion/?{query}")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_failed"
+
+
+def test_an_invalid_cursor_is_404(alice_client, history):
+    response = alice_client.get("/api/conversion/?cursor=garbage")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_signed_out_is_401(client, history):

@@ -3,6 +3,7 @@ and its NEF fetched with --download / --save."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from visiona_client.visiona_cli import exit_codes
@@ -20,13 +21,25 @@ def register(subparsers, common) -> None:
     parser.add_argument("job_id", nargs="?", help="one job: show it (and follow it with --wait)")
     parser.add_argument("--status", choices=STATUSES)
     parser.add_argument("--chip", type=chip_code, help="only this chip (e.g. 720)")
-    parser.add_argument("--since", metavar="DATE", help="started on or after (ISO 8601)")
-    parser.add_argument("--until", metavar="DATE", help="started before (ISO 8601)")
+    parser.add_argument("--since", type=moment, metavar="DATE", help="started on or after")
+    parser.add_argument("--until", type=moment, metavar="DATE", help="started before")
     parser.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     parser.add_argument("--wait", action="store_true")
     parser.add_argument("--download", type=Path, metavar="PATH")
     parser.add_argument("--save", metavar="NAME")
     parser.set_defaults(func=run)
+
+
+def moment(raw: str) -> str:
+    """YYYY-MM-DD (midnight UTC) or an RFC 3339 time, as the API takes it."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        return f"{raw}T00:00:00Z"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", raw):
+        raise ValueError(raw)
+    return raw
+
+
+moment.__name__ = "date"
 
 
 def run(args) -> int:
