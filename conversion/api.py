@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
+    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser, DataAndFiles
@@ -17,10 +18,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversion import limits, preflight, services
+from conversion.choices import JobStatus
+from conversion.hints import failure_hint
 from conversion.models import ConversionJob
 from models_repo.serializers import ModelOutputSerializer
 from visiona.api import fields
 from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
 from visiona.chips import Chip
 
 JOB_ID = OpenApiParameter(
@@ -97,6 +101,20 @@ class JobOutputSerializer(serializers.ModelSerializer):
     def get_stage(self, job: ConversionJob) -> str | None:
         return job.stage or None
 
+    @extend_schema_field(
+        inline_serializer(
+            "JobError",
+            {
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "stage": serializers.CharField(allow_null=True),
+                "hint": serializers.CharField(
+                    allow_null=True, help_text="What to try next, for a failed job."
+                ),
+            },
+            allow_null=True,
+        )
+    )
     def get_error(self, job: ConversionJob) -> dict | None:
         if not job.error_code and not job.error_message:
             return None
@@ -104,6 +122,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "code": job.error_code,
             "message": job.error_text,
             "stage": job.error_stage or None,
+            "hint": str(failure_hint(job)) if job.status == JobStatus.FAILED else None,
         }
 
     @extend_schema_field(PreflightWarningSerializer(many=True))
@@ -146,6 +165,8 @@ class PromotedModelSerializer(serializers.Serializer):
 class ConversionInitApi(APIView):
     """Upload an ONNX model and reference images (multipart), streamed to the converter."""
 
+    token_scope = Scope.CONVERT
+
     parser_classes = [UnparsedMultipartParser]
 
     @extend_schema(
@@ -185,9 +206,11 @@ class ConversionInitApi(APIView):
     )
     def post(self, request):
         # Save the session now: a long upload may outlive it, and a failing save
-        # at the end would turn an accepted job into an error.
-        request.session.save()
-        request.session.modified = False
+        # at the end would turn an accepted job into an error. A token's request has
+        # no session to keep (saving would store an empty one).
+        if request.auth is None:
+            request.session.save()
+            request.session.modified = False
         job = services.job_start(
             user=request.user,
             stream=request._request,
@@ -208,6 +231,8 @@ def _content_length(request) -> int | None:
 class ConversionActiveApi(APIView):
     """The signed-in user's unfinished job, or null."""
 
+    token_scope = Scope.READ
+
     @extend_schema(
         responses={
             200: ActiveConversionSerializer,
@@ -221,6 +246,8 @@ class ConversionActiveApi(APIView):
 
 
 class ConversionJobApi(APIView):
+    token_scope = Scope.READ
+
     @extend_schema(
         parameters=[JOB_ID],
         responses={
@@ -237,6 +264,8 @@ class ConversionJobApi(APIView):
 
 class ConversionPromoteApi(APIView):
     """Save the job's NEF into My models. Idempotent: always the same model."""
+
+    token_scope = Scope.CONVERT
 
     @extend_schema_serializer(component_name="PromoteInput")
     class InputSerializer(serializers.Serializer):
@@ -265,6 +294,8 @@ class ConversionPromoteApi(APIView):
 
 class ConversionDownloadApi(APIView):
     """302 to FAA with a short-lived delegated token; the token is in Location only."""
+
+    token_scope = Scope.READ
 
     @extend_schema(
         parameters=[

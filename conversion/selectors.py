@@ -15,6 +15,22 @@ def job_list_for_user(*, user: User) -> QuerySet[ConversionJob]:
     return ConversionJob.objects.filter(owner=user).select_related("saved_model")
 
 
+def job_history_for_user(
+    *, user: User, status: str = "", chip: str = "", created_after=None, created_before=None
+) -> QuerySet[ConversionJob]:
+    """The user's jobs for the history (page and API), filtered; the caller orders."""
+    jobs = job_list_for_user(user=user)
+    if status:
+        jobs = jobs.filter(status=status)
+    if chip:
+        jobs = jobs.filter(chip=chip)
+    if created_after is not None:
+        jobs = jobs.filter(created_at__gte=created_after)
+    if created_before is not None:
+        jobs = jobs.filter(created_at__lt=created_before)
+    return jobs
+
+
 def job_get_for_user(*, user: User, job_id: str) -> ConversionJob:
     try:
         return job_list_for_user(user=user).get(job_id=job_id)

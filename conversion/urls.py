@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from conversion import api, limits, views
+from conversion import api, api_history, limits, views
 
 
 class JobIdConverter:
@@ -16,6 +16,7 @@ class JobIdConverter:
 register_converter(JobIdConverter, "job_id")
 
 api_urlpatterns = [
+    path("", api_history.ConversionListApi.as_view(), name="api-conversion-list"),
     path("init", api.ConversionInitApi.as_view(), name="api-conversion-init"),
     path("active", api.ConversionActiveApi.as_view(), name="api-conversion-active"),
     path("<job_id:job_id>", api.ConversionJobApi.as_view(), name="api-conversion-job"),

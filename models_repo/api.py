@@ -20,6 +20,7 @@ from models_repo.transfer import limit_upload_size, model_file_response, upload_
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
 from visiona.chips import Chip
 
 NOT_FOUND = error_response("model_not_found: unknown, deleted or another user's model.")
@@ -42,6 +43,8 @@ class ModelPageSerializer(serializers.Serializer):
 
 class ModelListApi(APIView):
     """The signed-in user's models (GET), or upload a NEF they already have (POST)."""
+
+    token_scope = {"get": Scope.READ, "post": Scope.CONVERT}
 
     parser_classes = [MultiPartParser, FormParser]
 
@@ -127,6 +130,8 @@ class ModelListApi(APIView):
 class ModelDetailApi(APIView):
     """One model: read it, change its name, description or chips (PATCH), delete it."""
 
+    token_scope = {"get": Scope.READ, "patch": Scope.CONVERT, "delete": Scope.CONVERT}
+
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ModelUpdate")
@@ -173,6 +178,8 @@ class ModelDetailApi(APIView):
 
 class ModelDownloadApi(APIView):
     """The model's NEF file, streamed (``<name>.nef``)."""
+
+    token_scope = Scope.READ
 
     def perform_content_negotiation(self, request, force=False):
         # The answer is a file whatever the client accepts (no 406); errors stay JSON.

@@ -63,6 +63,7 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
         "models_repo",
         "relay",
         "sandbox",
+        "tokens",
         "templates",
     ):
         shutil.copytree(root / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))

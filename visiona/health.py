@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import visiona
+from visiona.api.scopes import PUBLIC, Scope
 from visiona.registry import health_parts
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,8 @@ class SystemHealthSerializer(serializers.Serializer):
 class SystemInfoApi(APIView):
     """Which service this is, its version and environment. Public."""
 
+    token_scope = PUBLIC
+
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -141,6 +144,8 @@ class SystemInfoApi(APIView):
 class SystemHealthApi(APIView):
     """The app's health as a signed-in user sees it, with what each app adds
     (conversion: whether it is configured; devices: the user's devices' connection)."""
+
+    token_scope = Scope.READ
 
     @extend_schema(responses=SystemHealthSerializer)
     def get(self, request):

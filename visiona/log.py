@@ -28,9 +28,17 @@ _SECRET_QUERY_VALUE = re.compile(
 )
 
 
+# Bearer credentials wherever they appear: an Authorization header quoted in a line,
+# or a personal API token (vap_) or device token (vad_) by its prefix.
+_BEARER_VALUE = re.compile(r"(\bBearer\s+)[^\s\"',;]+", re.IGNORECASE)
+_PREFIXED_TOKEN = re.compile(r"\b(va[pd]_)[A-Za-z0-9_-]{6,}")
+
+
 def redact(text: str) -> str:
-    """``text`` with the values of secret query parameters replaced."""
-    return _SECRET_QUERY_VALUE.sub(r"\1[redacted]", text)
+    """``text`` with the values of secret query parameters and bearer tokens replaced."""
+    text = _SECRET_QUERY_VALUE.sub(r"\1[redacted]", text)
+    text = _BEARER_VALUE.sub(r"\1[redacted]", text)
+    return _PREFIXED_TOKEN.sub(r"\1[redacted]", text)
 
 
 def current_request_id() -> str:

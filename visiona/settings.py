@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "conversion",
     "models_repo",
     "devices",
+    # Personal API tokens (Authorization: Bearer vap_... on /api/), beside visiona.
+    "tokens",
     # The tunnel relay process (manage.py run_relay); it serves no URLs of the web app.
     "relay",
     # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
@@ -268,8 +270,16 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["visiona.api.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A personal API token first: a request that carries one is judged by it alone (no
+    # CSRF); otherwise the session. Scopes: each view declares them (visiona/api/scopes.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tokens.authentication.PersonalTokenAuthentication",
+        "visiona.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "tokens.permissions.TokenScopeRequired",
+    ],
     # DRF's own, but the JSON one also refuses JSON nested too deeply (visiona/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "visiona.api.parsers.JSONParser",
@@ -290,8 +300,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": visiona.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     # Like every /api/ view: signed-in users only, through the same session.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "SERVE_AUTHENTICATION": ["visiona.api.authentication.SessionAuthentication"],
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.IsAuthenticated",
+        "tokens.permissions.TokenScopeRequired",
+    ],
+    "SERVE_AUTHENTICATION": [
+        "tokens.authentication.PersonalTokenAuthentication",
+        "visiona.api.authentication.SessionAuthentication",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/",
     # Keeps the document to /api/; importing the module also registers our extensions.
     "PREPROCESSING_HOOKS": ["visiona.api.schema.only_api_paths"],

@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from conversion import urls as conversion_urls
 from devices import urls as devices_urls
 from models_repo import urls as models_repo_urls
+from tokens import urls as tokens_urls
 from visiona import health, views
 from visiona.api.schema import SchemaDocsView, SchemaView
 from visiona.auth import oidc
@@ -41,6 +42,9 @@ urlpatterns = [
     path("downloads/", include(devices_urls.download_urlpatterns)),
     path("models/", include(models_repo_urls.page_urlpatterns)),
     path("api/models/", include(models_repo_urls.api_urlpatterns)),
+    path("tokens/", include(tokens_urls.page_urlpatterns)),
+    path("api/tokens/", include(tokens_urls.api_urlpatterns)),
+    path("api/auth/", include(tokens_urls.auth_api_urlpatterns)),
     # OpenAPI document and its Swagger UI (assets from static files), for signed-in users.
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),

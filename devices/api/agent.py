@@ -20,6 +20,7 @@ from devices.choices import Chip
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
+from visiona.api.scopes import NOT_FOR_TOKENS, PUBLIC
 from visiona.client_address import client_address
 
 SERIAL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -83,6 +84,8 @@ AGENT_PARSERS = [JSONParser]
 
 
 class AgentApiView(APIView):
+    token_scope = NOT_FOR_TOKENS
+
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDeviceAgent]
     parser_classes = AGENT_PARSERS
@@ -90,6 +93,8 @@ class AgentApiView(APIView):
 
 class AgentPairApi(APIView):
     """Exchange a pairing code for a device and its token (shown this once)."""
+
+    token_scope = PUBLIC  # the one-time pairing code is the credential
 
     authentication_classes = []
     permission_classes = [AllowAny]

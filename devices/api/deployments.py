@@ -23,6 +23,7 @@ from devices.choices import DeploymentState
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
 
 NOT_FOUND = error_response("deployment_not_found: unknown, or another user's deployment.")
 MAX_DEVICES = 50
@@ -60,6 +61,7 @@ class DeploymentPageSerializer(serializers.Serializer):
 class DeploymentListApi(APIView):
     """The user's deployments, newest first (GET); deploy a model to devices (POST)."""
 
+    token_scope = {"get": Scope.READ, "post": Scope.DEPLOY}
     parser_classes = [JSONParser]
 
     class FilterSerializer(fields.QuerySerializer):
@@ -146,6 +148,8 @@ class DeploymentListApi(APIView):
 class DeploymentDetailApi(APIView):
     """One deployment, with its history (``events``, oldest first)."""
 
+    token_scope = Scope.READ
+
     @extend_schema(
         operation_id="deployments_retrieve",
         responses={200: DeploymentDetailSerializer, 404: NOT_FOUND},
@@ -159,6 +163,8 @@ class DeploymentDetailApi(APIView):
 
 class DeploymentCancelApi(APIView):
     """Cancel an unfinished deployment; the device stops and deletes its partial file."""
+
+    token_scope = Scope.DEPLOY
 
     @extend_schema(
         operation_id="deployments_cancel",

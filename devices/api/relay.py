@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from devices import relay_client, tunnel
 from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
 from visiona.errors import LengthRequired, NotFound, ValidationFailed
 
 # What a relayed answer may not do on our origin: run script or plugins (sandbox,
@@ -179,6 +180,8 @@ class DeviceAgentApi(_RelayApi):
     The answer's status is the device's, whatever it is.
     """
 
+    token_scope = Scope.DEPLOY
+
     def _relay(self, request, device_id: uuid.UUID, path: str):
         if is_agent_control_path(path):
             raise NotFound()
@@ -215,6 +218,8 @@ class DeviceAgentApi(_RelayApi):
 
 class SystemDepsApi(_RelayApi):
     """The connected device's dependencies (its local API's ``/api/system/deps``)."""
+
+    token_scope = Scope.READ
 
     @extend_schema(
         operation_id="system_deps",

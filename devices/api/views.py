@@ -21,11 +21,14 @@ from devices.api.serializers import (
 )
 from visiona.api import fields
 from visiona.api.schema import error_response
+from visiona.api.scopes import Scope
 
 DEVICE_NOT_FOUND = error_response("device_not_found: unknown, unpaired or another user's device.")
 
 
 class DeviceListApi(APIView):
+    token_scope = Scope.READ
+
     # Its own id: the detail view's GET would otherwise take devices_retrieve too.
     @extend_schema(operation_id="devices_list", responses=DeviceListSerializer)
     def get(self, request):
@@ -40,6 +43,8 @@ class DeviceListApi(APIView):
 
 class DeviceDetailApi(APIView):
     """One device: read it (with its tokens), rename it (PATCH), unpair it (DELETE)."""
+
+    token_scope = {"get": Scope.READ, "patch": Scope.DEPLOY, "delete": Scope.DEPLOY}
 
     class RenameInputSerializer(serializers.Serializer):
         name = fields.CharField(max_length=100, trim_whitespace=True)
@@ -78,6 +83,8 @@ class DeviceDetailApi(APIView):
 class DeviceTokenRevokeApi(APIView):
     """Revoke one of the device's tokens; the device stays paired."""
 
+    token_scope = Scope.DEPLOY
+
     @extend_schema(
         request=None,
         responses={
@@ -94,6 +101,8 @@ class DeviceTokenRevokeApi(APIView):
 
 class PairingCodeCreateApi(APIView):
     """A new one-time pairing code. The plain code is in this answer only."""
+
+    token_scope = Scope.DEPLOY
 
     @extend_schema(
         request=None,
@@ -117,6 +126,8 @@ class PairingCodeCreateApi(APIView):
 
 class PairingCodeStatusApi(APIView):
     """Whether a code is still waiting, used (and by which device) or expired. For polling."""
+
+    token_scope = Scope.READ
 
     @extend_schema(
         responses={

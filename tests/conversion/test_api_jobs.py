@@ -48,7 +48,9 @@ def test_a_failed_job_shows_the_converters_error(alice_client, alice, upstream):
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
     body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
     assert body["status"] == "failed"
+    hint = body["error"].pop("hint")
     assert body["error"] == error
+    assert "reference images" in hint  # what to try next, as the job page says
     assert ConversionJob.objects.get(job_id=job["job_id"]).finished_at is not None
 
 

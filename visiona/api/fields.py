@@ -33,4 +33,14 @@ class QuerySerializer(serializers.Serializer):
         if repeated:
             message = _("Send this parameter once.")
             raise serializers.ValidationError({name: [message] for name in repeated})
+        # DRF reads ``?page=`` as absent for an optional field; the document says an
+        # integer (or a date-time...), so an empty value is refused unless blank is allowed.
+        blank = [
+            name
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        ]
+        if blank:
+            message = _("Give a value, or leave the parameter out.")
+            raise serializers.ValidationError({name: [message] for name in blank})
         return super().to_internal_value(data)

@@ -25,6 +25,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from visiona.api.scopes import Scope
+
 
 class ErrorEnvelopeSerializer(serializers.Serializer):
     """Every API error: ``{"error": {code, message, details, request_id}}`` (visiona/errors.py)."""
@@ -46,9 +48,11 @@ def error_response(description: str) -> OpenApiResponse:
 
 ERROR_COMPONENT = "#/components/schemas/ErrorEnvelope"
 _SIGN_IN_ERRORS = {
-    "401": "unauthenticated: not signed in, or the session ended.",
-    "403": "csrf_failed: the X-CSRFToken header is missing or wrong; "
-    "permission_denied: not allowed.",
+    "401": "unauthenticated: not signed in, or the session ended; token_invalid, "
+    "token_expired, token_revoked: the personal API token cannot be used.",
+    "403": "csrf_failed: the X-CSRFToken header is missing or wrong (sessions only); "
+    "token_scope_missing: the token lacks the scope (details.required); token_not_allowed: "
+    "tokens cannot do this; permission_denied: not allowed.",
 }
 _BODY_ERRORS = {
     "400": "malformed_request: the body could not be read (invalid JSON or form, too many "
@@ -103,10 +107,14 @@ class _ErrorsAsJson:
 
 
 class SchemaView(_ErrorsAsJson, SpectacularAPIView):
+    token_scope = Scope.READ
+
     pass
 
 
 class SchemaDocsView(_ErrorsAsJson, SpectacularSwaggerSplitView):
+    token_scope = Scope.READ
+
     pass
 
 

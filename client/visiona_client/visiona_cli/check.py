@@ -21,9 +21,10 @@ def _chip(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def register(subparsers) -> None:
+def register(subparsers, common) -> None:
     parser = subparsers.add_parser(
         "check",
+        parents=[common],
         help="check an ONNX model for a chip before uploading it (offline)",
         description=(
             "Scan an ONNX model and report, for the chip, what stops its conversion "
@@ -35,8 +36,6 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--chip", required=True, type=_chip, help="KL520, KL720, KL530, KL630, KL730 (or 720)"
     )
-    # SUPPRESS: a --json given before the command (if the main parser has one) survives.
-    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     parser.set_defaults(func=run)
 
 

@@ -1,34 +1,86 @@
-"""``visiona``: the argparse tree; each command module registers itself."""
+"""``visiona``'s argparse tree and the one place errors become exit codes.
+
+Exit codes: exit_codes.py (0 ok, 1 failure reported by the server, 2 bad input,
+3 auth, 4 server or network, 130 interrupted).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from visiona_client import __version__
-from visiona_client.visiona_cli import check, exit_codes
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import CliError
+from visiona_client.visiona_cli.config import ConfigError
+from visiona_client.visiona_cli.output import Output
 
-COMMANDS = (check,)
+# Each module has register(subparsers, common): ``common`` holds the options every
+# command accepts after its name (--json, --server).
+COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(exit_codes.BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _common(parser: argparse.ArgumentParser, default=None) -> None:
+    # Accepted before and after the command; a subcommand's absent option must not
+    # overwrite one given earlier, hence SUPPRESS below the root.
+    parser.add_argument(
+        "--json", action="store_true", default=default or False, help="one JSON object on stdout"
+    )
+    parser.add_argument(
+        "--server", default=default, help="visionA's URL (default: the one from login)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="visiona", description="visionA Cloud from scripts.")
+    parser = _Parser(prog="visiona", description="visionA Cloud from the command line.")
     parser.add_argument("--version", action="version", version=f"visiona {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        command.register(subparsers)
+    _common(parser)
+    common = _Parser(add_help=False)
+    _common(common, default=argparse.SUPPRESS)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for name in COMMANDS:
+        module = importlib.import_module(f"visiona_client.visiona_cli.{name}")
+        module.register(subparsers, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, **injected) -> int:
+    """``injected``: test doubles handed to the command (e.g. ``checker=`` for convert)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, value in injected.items():
+        setattr(args, name, value)
+    output = Output(as_json=getattr(args, "json", False))
+    args.output = output
     try:
         return args.func(args)
+    except CliError as error:
+        return _failed(output, error)
+    except ConfigError as error:
+        return _failed(output, CliError(str(error), exit_code=exit_codes.BAD_INPUT))
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        output.note("Interrupted.")
+        output.result({"error": {"code": "interrupted", "exit_code": exit_codes.INTERRUPTED}})
         return exit_codes.INTERRUPTED
 
 
-if __name__ == "__main__":
+def _failed(output: Output, error: CliError) -> int:
+    output.note(f"Error: {error.message}" + (f" ({error.code})" if error.code else ""))
+    hint = error.details.get("hint") if isinstance(error.details, dict) else None
+    if hint:
+        output.note(f"Hint: {hint}")
+    output.result({"error": error.to_dict()})
+    return error.exit_code
+
+
+def entry_point() -> None:
     sys.exit(main())

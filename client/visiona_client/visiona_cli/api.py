@@ -1,0 +1,148 @@
+"""visionA's user API with a personal token: every failure is one ``CliError``
+with the exit code it stands for, the envelope's ``code`` and its message."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from visiona_client import __version__
+from visiona_client.visiona_cli import exit_codes
+
+USER_AGENT = f"visiona-cli/{__version__}"
+TIMEOUT_SECONDS = 30.0
+# Uploads stream a large body: the connect timeout stays short, the read one is long
+# (the converter answers once it has the whole upload).
+UPLOAD_TIMEOUT = (10.0, 600.0)
+# urllib3 sends a streamed body in blocks of this size (its default is 16 KiB). 128 KiB
+# measured best: fewer calls than 16 KiB, and below glibc's mmap threshold, so each block
+# is not a fresh mapping to fault in (1 MiB cost 50 % more CPU, bench/README.md).
+SEND_BLOCK_SIZE = 1 << 17
+
+_BAD_INPUT_STATUSES = frozenset({400, 404, 405, 411, 413, 415, 422})
+_AUTH_STATUSES = frozenset({401, 403})
+
+
+class CliError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int = exit_codes.FAILURE,
+        code: str = "",
+        status: int | None = None,
+        details: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+        self.code = code
+        self.status = status
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code or "cli_error",
+            "message": self.message,
+            "status": self.status,
+            "details": self.details,
+            "exit_code": self.exit_code,
+        }
+
+
+def exit_code_for_status(status: int) -> int:
+    if status in _AUTH_STATUSES:
+        return exit_codes.AUTH
+    if status in _BAD_INPUT_STATUSES:
+        return exit_codes.BAD_INPUT
+    if status >= 500 or status == 429:
+        return exit_codes.SERVER
+    return exit_codes.FAILURE
+
+
+def error_from_response(response: requests.Response) -> CliError:
+    try:
+        error = response.json().get("error") or {}
+    except ValueError:
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    message = str(error.get("message") or f"visionA answered HTTP {response.status_code}")
+    return CliError(
+        message,
+        exit_code=exit_code_for_status(response.status_code),
+        code=str(error.get("code") or ""),
+        status=response.status_code,
+        details=error.get("details") if isinstance(error.get("details"), dict) else {},
+    )
+
+
+class _BigBlocks(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.setdefault("blocksize", SEND_BLOCK_SIZE)
+        super().init_poolmanager(*args, **kwargs)
+
+
+class Api:
+    """A session with ``Authorization: Bearer <token>`` for one server."""
+
+    def __init__(self, server: str, token: str) -> None:
+        if not server:
+            raise CliError(
+                "No server: run `visiona login --server URL` or set VISIONA_SERVER.",
+                exit_code=exit_codes.AUTH,
+                code="not_logged_in",
+            )
+        if not token:
+            raise CliError(
+                "No token: run `visiona login` or set VISIONA_TOKEN.",
+                exit_code=exit_codes.AUTH,
+                code="not_logged_in",
+            )
+        self.server = server.rstrip("/") + "/"
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+        self.http.headers["User-Agent"] = USER_AGENT
+        self.http.mount("http://", _BigBlocks())
+        self.http.mount("https://", _BigBlocks())
+
+    def url(self, path: str) -> str:
+        return urljoin(self.server, path.lstrip("/"))
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT_SECONDS)
+        url = path if path.startswith(("http://", "https://")) else self.url(path)
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise CliError(
+                f"Could not reach {self.server} ({exc.__class__.__name__}).",
+                exit_code=exit_codes.SERVER,
+                code="network_error",
+            ) from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def get_json(self, path: str, **kwargs) -> Any:
+        return self._json(self.request("GET", path, **kwargs))
+
+    def post_json(self, path: str, body: Any = None, **kwargs) -> Any:
+        return self._json(self.request("POST", path, json=body, **kwargs))
+
+    def delete(self, path: str) -> None:
+        self.request("DELETE", path)
+
+    @staticmethod
+    def _json(response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise CliError(
+                f"visionA answered something that is not JSON (HTTP {response.status_code}).",
+                exit_code=exit_codes.SERVER,
+                code="not_json",
+            ) from None

@@ -1,0 +1,74 @@
+"""``visiona deploy MODEL --device DEVICE [--wait]``: send a model from My models to a
+device (the deployments API), and with --wait follow it until installed or failed."""
+
+from __future__ import annotations
+
+import time
+
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.output import human_bytes
+from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
+from visiona_client.visiona_cli.session import api_for
+
+POLL_SECONDS = 1.0
+FINAL = ("installed", "failed", "cancelled")
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("deploy", parents=[common], help="send a model to a device")
+    parser.add_argument("model", help="the model's id or name (visiona models ls)")
+    parser.add_argument("--device", required=True, help="the device's id or name")
+    parser.add_argument("--wait", action="store_true", help="follow it until it is installed")
+    parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
+
+
+def run(args) -> int:
+    out = args.output
+    api = api_for(args)
+    model = model_by_id_or_name(api, args.model)
+    device = device_by_id_or_name(api, args.device)
+    body = api.post_json(
+        "/api/deployments", {"model_id": model["id"], "device_ids": [device["id"]]}
+    )
+    result = body["results"][0]
+    deployment = result["deployment"]
+    out.note(
+        f"Deployment {deployment['id']}: {model['name']} to {device['name']} "
+        f"({result['outcome'].replace('_', ' ')}, {deployment['state']})."
+    )
+    if args.wait and deployment["state"] not in FINAL:
+        deployment = _wait(api, out, deployment, args.poll_seconds)
+    out.result({"outcome": result["outcome"], "deployment": deployment})
+    if deployment["state"] in ("failed", "cancelled"):
+        message = deployment.get("error_message") or deployment["state"]
+        code = deployment.get("error_code") or ""
+        suffix = f" ({code})" if code else ""
+        out.note(f"The deployment {deployment['state']}: {message}{suffix}")
+        return exit_codes.FAILURE
+    out.say(f"{deployment['id']} {deployment['state']}")
+    return exit_codes.OK
+
+
+def _wait(api, out, deployment: dict, poll_seconds: float) -> dict:
+    last = ""
+    try:
+        while deployment["state"] not in FINAL:
+            time.sleep(poll_seconds)
+            deployment = api.get_json(f"/api/deployments/{deployment['id']}")
+            line = deployment["state"]
+            if deployment["state"] == "downloading" and deployment.get("bytes_total"):
+                line += (
+                    f" {human_bytes(deployment.get('bytes_done') or 0)}"
+                    f" / {human_bytes(deployment['bytes_total'])}"
+                )
+            if line != last:
+                out.note(f"Deployment {deployment['id']}: {line}")
+                last = line
+    except KeyboardInterrupt:
+        out.note(
+            f"Stopped following. Deployment {deployment['id']} goes on on the server "
+            f"({deployment['state']}); the device installs it when it next checks in. "
+            f"To stop it: POST /api/deployments/{deployment['id']}/cancel."
+        )
+        raise
+    return deployment

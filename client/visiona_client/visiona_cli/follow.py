@@ -1,0 +1,94 @@
+"""A conversion job after its upload: its stages until it ends, then the NEF
+downloaded and/or saved to My models. Used by ``convert`` and ``jobs``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import requests
+
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.transfer import download_to
+
+POLL_SECONDS = 1.0
+FINISHED = ("completed", "failed")
+_STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
+
+
+def job_line(job: dict) -> str:
+    stage = _STAGES.get(job.get("stage") or "", job.get("stage") or "")
+    progress = job.get("progress")
+    parts = [job["status"]]
+    if stage and job["status"] not in FINISHED:
+        parts.append(stage)
+    if progress is not None and job["status"] not in FINISHED:
+        parts.append(f"{progress}%")
+    return " · ".join(parts)
+
+
+def wait_for_job(api: Api, output, job: dict, *, poll_seconds: float = POLL_SECONDS) -> dict:
+    """Poll until the job completes or fails; Ctrl-C tells what continues on the server."""
+    last = ""
+    try:
+        while True:
+            line = job_line(job)
+            if line != last:
+                output.note(f"Job {job['job_id']}: {line}")
+                last = line
+            if job["status"] in FINISHED:
+                return job
+            time.sleep(poll_seconds)
+            job = api.get_json(f"/api/conversion/{job['job_id']}")
+    except KeyboardInterrupt:
+        output.note(
+            f"Stopped following. Job {job['job_id']} goes on on the server ({job['status']}); "
+            f"follow it again with: visiona jobs {job['job_id']} --wait"
+        )
+        raise
+
+
+def download_nef(api: Api, output, job_id: str, target: Path) -> dict:
+    """The job's NEF into ``target`` (written to a .part file, renamed when complete)."""
+    redirect = api.request("GET", f"/api/conversion/{job_id}/download", allow_redirects=False)
+    location = redirect.headers.get("Location")
+    if redirect.status_code != 302 or not location:
+        raise CliError("visionA gave no download link.", exit_code=exit_codes.SERVER)
+    # The link carries its own short-lived token: fetched without the bearer.
+    url = api.url(location) if location.startswith("/") else location
+    done = download_to(requests.Session(), output, url, target)
+    output.note(f"Saved the NEF to {target} ({done} bytes).")
+    return {"path": str(target), "size_bytes": done}
+
+
+def save_to_models(api: Api, output, job_id: str, name: str | None) -> dict:
+    body = api.post_json(
+        f"/api/conversion/{job_id}/promote-to-models", {"name": name} if name else {}
+    )
+    model = body["model"]
+    output.note(f"Saved to My models as “{model['name']}” (id {model['id']}).")
+    return model
+
+
+def finish_job(api: Api, output, job: dict, *, download: Path | None, save: str | None) -> int:
+    """After the job ended: its outcome, the download and the save. The exit code."""
+    result: dict = {"job": job}
+    if job["status"] == "failed":
+        error = job.get("error") or {}
+        output.note(f"The conversion failed: {error.get('message') or error.get('code')}")
+        if error.get("hint"):
+            output.note(f"Hint: {error['hint']}")
+        output.result(result)
+        return exit_codes.FAILURE
+    if job["status"] != "completed":
+        output.say(f"Job {job['job_id']}: {job_line(job)}")
+        output.result(result)
+        return exit_codes.OK
+    output.say(f"Job {job['job_id']} completed.")
+    if download is not None:
+        result["download"] = download_nef(api, output, job["job_id"], download)
+    if save is not None:
+        result["model"] = save_to_models(api, output, job["job_id"], save or None)
+    output.result(result)
+    return exit_codes.OK

@@ -1,0 +1,53 @@
+"""``visiona login``: check a personal token with the server and store it (0600)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from visiona_client.server_api import normalize_server_url
+from visiona_client.visiona_cli import config, exit_codes
+from visiona_client.visiona_cli.api import Api, CliError
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser(
+        "login",
+        parents=[common],
+        help="store a personal API token",
+        description="Store a personal API token (from the API tokens page). The token is "
+        "read from VISIONA_TOKEN, else asked for without echo.",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    out = args.output
+    stored = config.load_stored()
+    raw_server = args.server or os.environ.get("VISIONA_SERVER") or stored.server
+    if not raw_server:
+        raise CliError("Give --server URL.", exit_code=exit_codes.BAD_INPUT, code="no_server")
+    try:
+        server = normalize_server_url(raw_server)
+    except ValueError as exc:
+        raise CliError(str(exc), exit_code=exit_codes.BAD_INPUT, code="bad_server") from None
+    token = os.environ.get("VISIONA_TOKEN") or _prompt()
+    me = Api(server, token).get_json("/api/auth/me")
+    if me.get("means") != "token":
+        raise CliError("The server did not take this as a token.", exit_code=exit_codes.AUTH)
+    path = config.save(config.Config(server=server, token=token))
+    user = me["user"]["username"]
+    out.say(f"Logged in to {server} as {user} (scopes: {', '.join(me['scopes'])}).")
+    out.say(f"Token stored in {path}.")
+    out.result({"server": server, "user": me["user"], "scopes": me["scopes"], "config": str(path)})
+    return exit_codes.OK
+
+
+def _prompt() -> str:
+    try:
+        token = getpass.getpass("Personal API token: ").strip()
+    except EOFError:
+        token = ""
+    if not token:
+        raise CliError("No token given.", exit_code=exit_codes.AUTH, code="no_token")
+    return token

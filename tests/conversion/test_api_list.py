@@ -1,0 +1,111 @@
+"""GET /api/conversion/: the user's jobs, newest first, filtered, cursor-paginated."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.conversion.factories import make_job
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(alice, bob):
+    now = timezone.now()
+    jobs = [
+        make_job(alice, status="completed", chip="KL720", created_at=now - timedelta(days=3)),
+        make_job(
+            alice,
+            status="failed",
+            chip="KL520",
+            created_at=now - timedelta(days=2),
+            error_code="bie_failed",
+            error_message="bad images",
+            error_stage="bie",
+        ),
+        make_job(alice, status="completed", chip="KL520", created_at=now - timedelta(days=1)),
+        make_job(alice, status="running", chip="KL720", created_at=now - timedelta(hours=1)),
+    ]
+    make_job(bob, status="completed")
+    return jobs
+
+
+def _ids(response) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [job["job_id"] for job in response.json()["results"]]
+
+
+def test_newest_first_and_only_the_users(alice_client, history):
+    assert _ids(alice_client.get("/api/conversion/")) == [j.job_id for j in reversed(history)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=completed", [2, 0]),
+        ("platform=520", [2, 1]),
+        ("status=completed&platform=720", [0]),
+        ("status=&platform=", [3, 2, 1, 0]),
+    ],
+)
+def test_filters(alice_client, history, query, expected):
+    assert _ids(alice_client.get(f"/api/conversion/?{query}")) == [
+        history[i].job_id for i in expected
+    ]
+
+
+def test_date_range(alice_client, history):
+    after = (timezone.now() - timedelta(days=2, hours=12)).isoformat()
+    before = (timezone.now() - timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = alice_client.get(
+        "/api/conversion/", {"created_after": after, "created_before": before}
+    )
+    assert _ids(response) == [history[2].job_id, history[1].job_id]
+
+
+def test_a_failed_job_carries_its_hint(alice_client, history):
+    failed = alice_client.get("/api/conversion/?status=failed").json()["results"][0]
+    assert failed["error"]["code"] == "bie_failed"
+    assert "reference images" in failed["error"]["hint"]
+
+
+def test_cursor_pages_cover_every_job_once(alice_client, history):
+    seen, url = [], "/api/conversion/?page_size=3"
+    while url:
+        body = alice_client.get(url).json()
+        seen += [job["job_id"] for job in body["results"]]
+        url = body["next"]
+    assert seen == [j.job_id for j in reversed(history)]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=done",
+        "platform=999",
+        "created_after=yesterday",
+        "created_after=2026-01-01",
+        "created_before=2026-01-01T00:00",
+        "created_after=",
+        "page_size=",
+        "page_size=0",
+        "status=failed&status=completed",
+    ],
+)
+def test_bad_filters_are_400(alice_client, history, query):
+    response = alice_client.get(f"/api/conversion/?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_failed"
+
+
+def test_an_invalid_cursor_is_404(alice_client, history):
+    response = alice_client.get("/api/conversion/?cursor=garbage")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_signed_out_is_401(client, history):
+    assert client.get("/api/conversion/").status_code == 401

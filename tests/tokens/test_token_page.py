@@ -1,0 +1,62 @@
+"""The API tokens page: create shows the secret once, list, revoke; owner only."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tokens.models import PersonalToken
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(client, **data):
+    data = {"name": "laptop", "scopes": ["read", "deploy"], "expires_in_days": "30", **data}
+    return client.post("/tokens/", data)
+
+
+def test_create_shows_the_token_once(alice_client):
+    response = _create(alice_client)
+    assert response.status_code == 200
+    html = response.content.decode()
+    secret = re.search(r'id="issued-token">(vap_[\w-]+)<', html).group(1)
+    token = PersonalToken.objects.get()
+    assert token.scopes == ["read", "deploy"]
+    assert token.name == "laptop"
+    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    again = alice_client.get("/tokens/").content.decode()
+    assert secret not in again
+    assert token.display_prefix in again
+    assert "laptop" in again
+
+
+def test_a_bad_form_is_shown_again_with_errors(alice_client):
+    response = _create(alice_client, name="  ", scopes=[])
+    assert response.status_code == 400
+    assert not PersonalToken.objects.exists()
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_revoke_from_the_page(alice_client, alice, make_token):
+    issued = make_token(alice, name="old")
+    response = alice_client.post(f"/tokens/{issued.token.pk}/revoke/")
+    assert response.status_code == 302
+    assert PersonalToken.objects.get().revoked_at is not None
+    assert "Revoked" in alice_client.get("/tokens/").content.decode()
+
+
+def test_another_users_token_cannot_be_revoked(alice_client, bob, make_token):
+    issued = make_token(bob)
+    response = alice_client.post(f"/tokens/{issued.token.pk}/revoke/")
+    assert response.status_code == 404
+    assert PersonalToken.objects.get().revoked_at is None
+    assert issued.token.name not in alice_client.get("/tokens/").content.decode()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, alice, make_token):
+    issued = make_token(alice)
+    for response in (client.get("/tokens/"), client.post(f"/tokens/{issued.token.pk}/revoke/")):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    assert PersonalToken.objects.get().revoked_at is None
