@@ -10,6 +10,11 @@ from devices.api import views as api
 page_urlpatterns = [
     path("", views.device_list, name="devices"),
     path("pair/", views.device_pair, name="devices-pair"),
+    path(
+        "pair/codes/<uuid:pairing_code_id>/revoke/",
+        views.pairing_code_revoke,
+        name="devices-pairing-code-revoke",
+    ),
     path("<uuid:device_id>/", views.device_detail, name="devices-detail"),
     path("<uuid:device_id>/rename/", views.device_rename, name="devices-rename"),
     path("<uuid:device_id>/unpair/", views.device_unpair, name="devices-unpair"),
@@ -27,6 +32,11 @@ api_urlpatterns = [
         "pairing-codes/<uuid:pairing_code_id>",
         api.PairingCodeStatusApi.as_view(),
         name="api-devices-pairing-code",
+    ),
+    path(
+        "pairing-codes/<uuid:pairing_code_id>/revoke",
+        api.PairingCodeRevokeApi.as_view(),
+        name="api-devices-pairing-code-revoke",
     ),
     path("<uuid:device_id>", api.DeviceDetailApi.as_view(), name="api-devices-detail"),
     path(
