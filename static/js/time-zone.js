@@ -45,11 +45,11 @@
     function (response) {
       // At most one reload per tab until the zone sticks: a session that cannot keep
       // it must not reload pages forever.
-      if (!response.ok || !store || store.getItem(marker) === zone) {
+      if (!response.ok || !store || !document.querySelector("time[data-local]")) {
         return;
       }
-      store.setItem(marker, zone);
-      if (document.querySelector("time[data-local]")) {
+      if (store.getItem(marker) !== zone) {
+        store.setItem(marker, zone);
         window.location.reload();
       }
     },
