@@ -12,6 +12,7 @@
   var data = JSON.parse(source.textContent);
   var text = data.messages;
   var submit = document.getElementById("upload-submit");
+  var leave = document.getElementById("upload-leave");
   var formError = document.getElementById("form-error");
   var fileInput = form.elements.file;
   var xhr = null;
@@ -106,6 +107,7 @@
 
   function setBusy(busy) {
     submit.disabled = busy;
+    leave.hidden = busy; // during the upload, its own Cancel is the one to press
     Array.prototype.forEach.call(form.querySelectorAll("input, textarea"), function (input) {
       input.disabled = busy;
     });
