@@ -1,8 +1,25 @@
-"""What to try next when a conversion fails, by the converter's code or stage."""
+"""What a failed conversion's page says: the stage's label, a summary in the user's
+language by the converter's error code (its own message, in English, goes beside it),
+and what to try next, by code or stage."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from conversion.choices import JobStage
+from conversion.errors import JobLost
+
+# The converter's job error codes (the sandbox fails with the same ones).
+_SUMMARY_BY_CODE = {
+    "onnx_invalid": _(
+        "The converter could not read the ONNX model, or it uses operators the chip "
+        "does not support."
+    ),
+    "quantization_failed": _("Quantization failed: the model could not be converted to BIE."),
+    "compile_failed": _("Compilation failed: the model could not be compiled to NEF."),
+    JobLost.code: JobLost.message,
+}
 
 _BY_STAGE = {
     "onnx": _(
@@ -31,3 +48,27 @@ def failure_hint(job) -> str:
     if job.error_code in _BY_CODE:
         return _BY_CODE[job.error_code]
     return _BY_STAGE.get(job.error_stage or job.stage, _GENERIC)
+
+
+def stage_label(stage: str) -> str:
+    """The stage's name in the user's language; an unknown stage as it came."""
+    return str(JobStage(stage).label) if stage in JobStage.values else stage
+
+
+def failure_summary(job) -> str:
+    """One sentence in the user's language: by the converter's code, else by the stage."""
+    if job.error_code in _SUMMARY_BY_CODE:
+        return str(_SUMMARY_BY_CODE[job.error_code])
+    stage = job.error_stage or job.stage
+    if stage:
+        return gettext("The conversion failed during this stage: %(stage)s.") % {
+            "stage": stage_label(stage)
+        }
+    return gettext("The conversion failed.")
+
+
+def converter_message(job) -> str:
+    """The converter's own words, when they add to the summary (never our own text twice)."""
+    if job.error_code == JobLost.code:
+        return ""
+    return job.error_message

@@ -10,17 +10,25 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from conversion import limits, preflight, selectors, services
+from conversion import hints, limits, preflight, selectors, services
 from conversion.choices import JobStage, JobStatus
 from conversion.clients import conversion_enabled
-from conversion.hints import failure_hint
 from conversion.templatetags.conversion_format import duration_messages
 from visiona.chips import CHIP_DESCRIPTIONS, Chip
 from visiona.errors import AppError
+from visiona.upload_progress import upload_progress_messages
 
 HISTORY_PAGE_SIZE = 20
+# What a screen reader hears after each stage's name (the stepper's hidden text).
+STEP_STATES = {
+    "done": gettext_lazy("done"),
+    "current": gettext_lazy("in progress"),
+    "failed": gettext_lazy("failed"),
+    "pending": gettext_lazy("not started"),
+}
 POLL_INTERVAL_MS = 2000
 
 
@@ -83,10 +91,6 @@ def _convert_page_data() -> dict:
             % {"min": limits.MIN_USER_MODEL_ID, "max": limits.MAX_MODEL_ID},
             "version": _("Enter four hexadecimal digits, e.g. 0001."),
             "chooseChip": _("Choose the target chip."),
-            "uploading": _("Uploading…"),
-            "progress": _("%(percent)s · %(sent)s of %(total)s · %(speed)s/s · %(left)s left"),
-            "processing": _("Upload complete. Waiting for the converter to accept the job…"),
-            "cancelled": _("Upload cancelled. Nothing was sent to the converter."),
             "networkError": _(
                 "The upload failed: the connection was lost. Check your network and try again."
             ),
@@ -94,8 +98,11 @@ def _convert_page_data() -> dict:
             "fixErrors": _("Please correct the marked fields."),
             "activeJob": _("You already have a conversion in progress."),
             "openActive": _("Open it"),
-            "duration": duration_messages(),
         },
+        "upload": upload_progress_messages(
+            processing=_("Upload complete. Waiting for the converter to accept the job…"),
+            cancelled=_("Upload cancelled. Nothing was sent to the converter."),
+        ),
     }
 
 
@@ -118,11 +125,20 @@ def job_page(request, job_id: str):
         "saved_model": job.live_saved_model,
         "preflight_warnings": preflight.warnings_for_display(job.preflight_warnings),
         "elapsed": _elapsed(job),
-        "hint": failure_hint(job) if job.status == JobStatus.FAILED else None,
+        "failure": _failure(job) if job.status == JobStatus.FAILED else None,
         "default_name": PurePosixPath(job.filename or "model").stem or "model",
         "page_data": _job_page_data(job),
     }
     return render(request, "conversion/job.html", context)
+
+
+def _failure(job) -> dict:
+    return {
+        "stage": hints.stage_label(job.error_stage) if job.error_stage else "",
+        "summary": hints.failure_summary(job),
+        "converter_message": hints.converter_message(job),
+        "hint": hints.failure_hint(job),
+    }
 
 
 def _stages(job) -> list[dict]:
@@ -144,7 +160,9 @@ def _stages(job) -> list[dict]:
             state = "failed" if job.status == JobStatus.FAILED else "current"
         else:
             state = "pending"
-        stages.append({"value": value, "label": label, "state": state})
+        stages.append(
+            {"value": value, "label": label, "state": state, "state_label": STEP_STATES[state]}
+        )
     return stages
 
 
@@ -166,7 +184,11 @@ def _job_page_data(job) -> dict:
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
         "stageLabels": dict(JobStage.choices),
         "statusLabels": dict(JobStatus.choices),
+        "stepStates": {state: str(label) for state, label in STEP_STATES.items()},
         "messages": {
+            "stageNow": _("Now: %(stage)s."),
+            "completed": _("The conversion is complete."),
+            "failed": _("The conversion failed."),
             "reloadToSee": _("The conversion has finished. Reload the page to see the result."),
             "connectionProblem": _("Lost contact with the server; retrying in %(seconds)s s…"),
             "saving": _("Saving…"),

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DevicesConfig(AppConfig):
     name = "devices"
+    verbose_name = _("Devices")
 
     def ready(self) -> None:
         from devices import health

@@ -46,8 +46,15 @@ class TooManyPairingCodes(AppError):
     status = 429
     code = "too_many_pairing_codes"
     message = _(
-        "You already have several pairing codes waiting. Use one or wait until they expire."
+        "You already have several pairing codes waiting. Use one, revoke the ones you do "
+        "not need, or wait until they expire."
     )
+
+
+class PairingCodeAlreadyUsed(AppError):
+    status = 409
+    code = "pairing_code_used"
+    message = _("This pairing code has already paired a device. Unpair the device to undo it.")
 
 
 # Reaching a device through the tunnel (docs/tunnel.md). The relay node names

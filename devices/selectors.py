@@ -52,10 +52,15 @@ def pairing_code_get_for_user(
         raise PairingCodeNotFound() from None
 
 
-def pairing_codes_pending_count(*, user: User) -> int:
+def pairing_codes_live_for_user(*, user: User) -> QuerySet[PairingCode]:
+    """The user's codes still waiting for a device (unused, unexpired), soonest to expire first."""
     return PairingCode.objects.filter(
         owner=user, used_at__isnull=True, expires_at__gt=timezone.now()
-    ).count()
+    ).order_by("expires_at")
+
+
+def pairing_codes_pending_count(*, user: User) -> int:
+    return pairing_codes_live_for_user(user=user).count()
 
 
 def device_connection_summary(*, user: User) -> dict[str, Any]:

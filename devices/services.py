@@ -19,6 +19,7 @@ from devices.choices import PairingCodeStatus, RegistrationStatus
 from devices.errors import (
     DeviceNotFound,
     DeviceTokenInvalid,
+    PairingCodeAlreadyUsed,
     PairingCodeInvalid,
     SerialAlreadyPaired,
     TooManyPairingCodes,
@@ -77,6 +78,33 @@ def pairing_code_create(*, user: User) -> IssuedPairingCode:
         )
         return IssuedPairingCode(pairing_code, credentials.pairing_code_display(code))
     raise IntegrityError("could not find a free pairing code")  # pragma: no cover
+
+
+def pairing_code_revoke(*, pairing_code: PairingCode) -> PairingCode:
+    """Ends a waiting code now: it expires this moment, so no agent can pair with it and
+    it no longer counts against DEVICE_PAIRING_MAX_ACTIVE_CODES. An expired code stays
+    as it is; a used one is refused (PairingCodeAlreadyUsed).
+
+    Conditional on "still waiting", so it and a concurrent exchange cannot both win: the
+    exchange locks the row, and this update then finds the code used (or the exchange
+    finds it expired).
+    """
+    now = timezone.now()
+    ended = PairingCode.objects.filter(
+        pk=pairing_code.pk, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+    pairing_code.refresh_from_db()
+    if not ended and pairing_code.used_at is not None:
+        raise PairingCodeAlreadyUsed()
+    if ended:
+        logger.info(
+            "pairing code revoked",
+            extra={
+                "pairing_code_id": str(pairing_code.public_id),
+                "user_id": pairing_code.owner_id,
+            },
+        )
+    return pairing_code
 
 
 def device_pair(

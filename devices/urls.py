@@ -10,6 +10,11 @@ from devices.api import views as api
 page_urlpatterns = [
     path("", views.device_list, name="devices"),
     path("pair/", views.device_pair, name="devices-pair"),
+    path(
+        "pair/codes/<uuid:pairing_code_id>/revoke/",
+        views.pairing_code_revoke,
+        name="devices-pairing-code-revoke",
+    ),
     path("<uuid:device_id>/", views.device_detail, name="devices-detail"),
     path("deploy/<int:model_id>/", deployment_views.deploy, name="devices-deploy"),
     path(
@@ -38,6 +43,11 @@ api_urlpatterns = [
         "pairing-codes/<uuid:pairing_code_id>",
         api.PairingCodeStatusApi.as_view(),
         name="api-devices-pairing-code",
+    ),
+    path(
+        "pairing-codes/<uuid:pairing_code_id>/revoke",
+        api.PairingCodeRevokeApi.as_view(),
+        name="api-devices-pairing-code-revoke",
     ),
     path("<uuid:device_id>", api.DeviceDetailApi.as_view(), name="api-devices-detail"),
     path(

@@ -29,7 +29,13 @@ from devices import (
     services,
     tunnel,
 )
-from devices.errors import DeviceNotFound, DeviceTokenNotFound, TooManyPairingCodes
+from devices.errors import (
+    DeviceNotFound,
+    DeviceTokenNotFound,
+    PairingCodeAlreadyUsed,
+    PairingCodeNotFound,
+    TooManyPairingCodes,
+)
 from devices.forms import DeviceRenameForm
 from devices.models import Device
 
@@ -78,13 +84,15 @@ def device_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def device_pair(request):
-    """GET explains; POST makes a code and shows it this once (a reload makes a new one)."""
+    """GET explains; POST makes a code and shows it this once (a reload makes a new one).
+    Both list the codes still waiting, each with its expiry and a Revoke button."""
     context = {"ttl_minutes": settings.DEVICE_PAIRING_CODE_TTL_MINUTES}
     if request.method == "POST":
         try:
             issued = services.pairing_code_create(user=request.user)
         except TooManyPairingCodes as exc:
             messages.error(request, exc.message)
+            context["live_codes"] = selectors.pairing_codes_live_for_user(user=request.user)
             return render(request, "devices/pair.html", context, status=exc.status)
         pairing_code = issued.pairing_code
         server_url = request.build_absolute_uri("/")
@@ -109,7 +117,26 @@ def device_pair(request):
                 },
             },
         }
+    context["live_codes"] = selectors.pairing_codes_live_for_user(user=request.user)
     return render(request, "devices/pair.html", context)
+
+
+@login_required
+@require_POST
+def pairing_code_revoke(request, pairing_code_id: uuid.UUID):
+    try:
+        pairing_code = selectors.pairing_code_get_for_user(
+            user=request.user, pairing_code_id=pairing_code_id
+        )
+    except PairingCodeNotFound:
+        raise Http404() from None
+    try:
+        services.pairing_code_revoke(pairing_code=pairing_code)
+    except PairingCodeAlreadyUsed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The pairing code is revoked: no device can pair with it."))
+    return redirect("devices-pair")
 
 
 def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[str]]:

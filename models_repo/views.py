@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,6 +20,7 @@ from models_repo.models import NefModel
 from models_repo.provenance import source_link
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.errors import AppError
+from visiona.upload_progress import upload_progress_messages
 
 PAGE_SIZE = 20
 
@@ -92,9 +94,33 @@ def _model_upload(request):
                 messages.success(request, _("%(name)s is in your models.") % {"name": model.name})
                 return redirect("models-detail", model_id=model.pk)
     status = 400 if form.errors else 200
-    return render(
-        request, "models_repo/upload.html", {"form": form, "limit_bytes": limit}, status=status
-    )
+    context = {"form": form, "limit_bytes": limit, "page_data": _upload_page_data(limit)}
+    return render(request, "models_repo/upload.html", context, status=status)
+
+
+def _upload_page_data(limit: int) -> dict:
+    """For models-upload.js: the page then sends the form to the API with a progress bar
+    (without JavaScript, the form posts here as before)."""
+    too_large = ModelFileTooLarge(limit_bytes=limit).message
+    return {
+        "apiUrl": reverse("api-models"),
+        # The script puts the new model's id in place of the 0.
+        "detailUrlTemplate": reverse("models-detail", args=[0]),
+        "maxBytes": limit,
+        "extension": services.NEF_EXTENSION,
+        "messages": {
+            "chooseFile": _("Choose a .nef file to upload."),
+            "notNef": _("Choose a .nef file (a model compiled for Kneron chips)."),
+            "empty": _("The file is empty."),
+            "tooLarge": str(too_large),
+            "chooseChip": _("Choose at least one chip the model runs on."),
+            "fixErrors": _("Please correct the marked fields."),
+        },
+        "upload": upload_progress_messages(
+            processing=_("Upload complete. Checking and storing the model…"),
+            cancelled=_("Upload cancelled. Nothing was saved."),
+        ),
+    }
 
 
 @login_required

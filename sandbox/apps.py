@@ -2,13 +2,14 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
-    verbose_name = "Sandbox upstreams"
+    verbose_name = _("Sandbox upstreams")
 
     def ready(self) -> None:
         from sandbox import checks  # importing registers the system check

@@ -16,11 +16,12 @@ def entries(po_text: str) -> dict[str, str]:
     def join(quoted: str) -> str:
         return "".join(json.loads(line) for line in quoted.split("\n"))
 
-    pattern = r'^msgid (".*"(?:\n".*")*)\nmsgstr (".*"(?:\n".*")*)'
+    # Keyed as the compiled catalogue keys them: "context\x04msgid" for a pgettext entry.
+    pattern = r'^(?:msgctxt (".*")\n)?msgid (".*"(?:\n".*")*)\nmsgstr (".*"(?:\n".*")*)'
     return {
-        join(m.group(1)): join(m.group(2))
+        (join(m.group(1)) + "\x04" if m.group(1) else "") + join(m.group(2)): join(m.group(3))
         for m in re.finditer(pattern, po_text, re.M)
-        if m.group(1) != '""'
+        if m.group(2) != '""'
     }
 
 
@@ -45,6 +46,13 @@ def test_the_compiled_catalogue_matches_the_source(path):
 def test_django_serves_the_translation():
     with translation.override("zh-hant"):
         assert translation.gettext("Sign in") == "登入"
+
+
+def test_the_language_switchs_change_leaves_django_admins_change_alone():
+    """Our "Change" (switch the language) has its own context; Django admin's stays 修改."""
+    with translation.override("zh-hant"):
+        assert translation.pgettext("language switch", "Change") == "切換"
+        assert translation.gettext("Change") == "修改"
 
 
 def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):

@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
+    # The browser's time zone, remembered on the session (visiona/time_zone.py).
+    "visiona.time_zone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "visiona.middleware.AppErrorMiddleware",
@@ -206,6 +208,8 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# A refused form gets the site's page (the csrf_failed envelope under /api/).
+CSRF_FAILURE_VIEW = "visiona.views.csrf_failure"
 
 # --- Authentication -------------------------------------------------------
 AUTH_USER_MODEL = "visiona.User"
@@ -432,7 +436,10 @@ RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, min
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hant", _("Traditional Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Times show in the browser's zone (sent once, kept on the session); this one until then.
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# One date-and-time format per language (visiona/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["visiona.formats"]
 USE_I18N = True
 USE_TZ = True
 

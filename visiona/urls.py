@@ -31,6 +31,7 @@ urlpatterns = [
         name="oidc_authentication_callback",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/time-zone/", views.time_zone_set, name="time-zone-set"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("", include(conversion_urls.page_urlpatterns)),

@@ -140,3 +140,24 @@ class PairingCodeStatusApi(APIView):
             user=request.user, pairing_code_id=pairing_code_id
         )
         return Response(PairingCodeOutputSerializer(pairing_code).data)
+
+
+class PairingCodeRevokeApi(APIView):
+    """End one of your waiting codes now, so no agent can pair with it (owner only)."""
+
+    token_scope = Scope.DEPLOY
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PairingCodeOutputSerializer,
+            404: error_response("pairing_code_not_found: unknown, or another user's code."),
+            409: error_response("pairing_code_used: the code has already paired a device."),
+        },
+    )
+    def post(self, request, pairing_code_id: uuid.UUID):
+        pairing_code = selectors.pairing_code_get_for_user(
+            user=request.user, pairing_code_id=pairing_code_id
+        )
+        pairing_code = services.pairing_code_revoke(pairing_code=pairing_code)
+        return Response(PairingCodeOutputSerializer(pairing_code).data)

@@ -14,6 +14,10 @@
   var createdAt = new Date(data.createdAt).getTime();
   var interval = data.pollIntervalMs;
   var lastStatus = document.getElementById("job").getAttribute("data-status");
+  var announcer = document.getElementById("job-announcer");
+  var currentStep = document.querySelector("#job-stepper .step-current");
+  var announcedStage = currentStep ? currentStep.getAttribute("data-stage") : null;
+  var FINISHED_KEY = "visiona-job-finished";
 
   var format = window.visionaText.format;
 
@@ -38,12 +42,37 @@
     status.className = "status status-" + job.status;
     setBar("overall", job.progress);
     setBar("stage", job.stage_progress);
+    renderSteps(job);
+  }
+
+  // The stepper: class, hidden state text and aria-current stay true together, and a
+  // stage change is announced (the announcer is a polite live region).
+  function renderSteps(job) {
     var order = Object.keys(data.stageLabels);
-    var current = job.stage ? order.indexOf(job.stage) : job.status === "running" ? 0 : -1;
+    var failedAt = job.status === "failed" && job.error && job.error.stage ? job.error.stage : null;
+    var stage = failedAt || job.stage;
+    var current = job.status === "completed" ? order.length : stage ? order.indexOf(stage) : job.status === "running" ? 0 : -1;
     Array.prototype.forEach.call(document.querySelectorAll("#job-stepper .step"), function (step, index) {
-      var state = index < current ? "done" : index === current ? "current" : "pending";
+      var state = index < current ? "done" : index === current ? (failedAt ? "failed" : "current") : "pending";
       step.className = "step step-" + state;
+      step.querySelector(".step-state").textContent = data.stepStates[state];
+      if (state === "current") {
+        step.setAttribute("aria-current", "step");
+      } else {
+        step.removeAttribute("aria-current");
+      }
     });
+    var running = job.status === "running" && current >= 0 && current < order.length ? order[current] : null;
+    if (running && running !== announcedStage) {
+      announce(format(text.stageNow, { stage: data.stageLabels[running] }));
+    }
+    announcedStage = running || announcedStage;
+  }
+
+  function announce(message) {
+    if (announcer) {
+      announcer.textContent = message;
+    }
   }
 
   function setBar(name, value) {
@@ -57,9 +86,33 @@
 
   function finished(job) {
     // The result (download, save, failure details) is rendered by the server:
-    // one reload shows it, and works the same without JavaScript.
+    // one reload shows it, and works the same without JavaScript. The reloaded page
+    // moves the focus to the result, so a screen reader reads it out.
+    announce(job.status === "completed" ? text.completed : text.failed);
     live.textContent = text.reloadToSee;
-    window.location.reload();
+    try {
+      window.sessionStorage.setItem(FINISHED_KEY, data.jobUrl);
+    } catch (error) {
+      // no storage: the result is still there, only not focused
+    }
+    window.setTimeout(function () {
+      window.location.reload();
+    }, 600);
+  }
+
+  function focusResultAfterReload() {
+    var result = document.querySelector("#job-completed h2, #job-failed h2");
+    var stored = null;
+    try {
+      stored = window.sessionStorage.getItem(FINISHED_KEY);
+      window.sessionStorage.removeItem(FINISHED_KEY);
+    } catch (error) {
+      return;
+    }
+    if (result && stored === data.jobUrl) {
+      result.setAttribute("tabindex", "-1");
+      result.focus();
+    }
   }
 
   function poll() {
@@ -104,6 +157,7 @@
     window.setTimeout(poll, interval);
   }
 
+  focusResultAfterReload();
   if (!data.finished && (lastStatus === "created" || lastStatus === "running")) {
     window.setInterval(showElapsed, 1000);
     window.setTimeout(poll, interval);

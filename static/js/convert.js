@@ -1,5 +1,5 @@
 // Convert page: check the files before sending, then stream the form to
-// /api/conversion/init with a real progress bar and a Cancel button.
+// /api/conversion/init with the shared progress box (upload-progress.js).
 // Texts and limits come from the json_script element "convert-data".
 (function () {
   "use strict";
@@ -13,30 +13,13 @@
   var text = data.messages;
   var submit = document.getElementById("convert-submit");
   var formError = document.getElementById("form-error");
-  var progressBox = document.getElementById("upload-progress");
-  var bar = document.getElementById("upload-bar");
-  var statusLine = document.getElementById("upload-status");
-  var cancel = document.getElementById("upload-cancel");
   var modelInput = document.getElementById("id_model");
   var imagesInput = document.getElementById("id_ref_images");
   var imagesSummary = document.getElementById("ref_images-summary");
   var xhr = null;
 
   var format = window.visionaText.format;
-
-  function bytes(n) {
-    var units = ["B", "KB", "MB", "GB"];
-    var i = 0;
-    while (n >= 1024 && i < units.length - 1) {
-      n /= 1024;
-      i += 1;
-    }
-    return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
-  }
-
-  function duration(seconds) {
-    return isFinite(seconds) ? window.visionaText.duration(seconds, text.duration) : "–";
-  }
+  var bytes = window.visionaUpload.bytes;
 
   function hasExtension(name, extensions) {
     var lower = name.toLowerCase();
@@ -213,7 +196,6 @@
 
   function setBusy(busy) {
     submit.disabled = busy;
-    progressBox.hidden = !busy;
     Array.prototype.forEach.call(form.querySelectorAll("input"), function (input) {
       input.disabled = busy;
     });
@@ -243,64 +225,29 @@
   }
 
   function upload() {
-    var started = Date.now();
-    xhr = new XMLHttpRequest();
-    xhr.open("POST", data.initUrl);
-    xhr.setRequestHeader("X-CSRFToken", form.elements.csrfmiddlewaretoken.value);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.responseType = "json";
-    xhr.upload.addEventListener("progress", function (event) {
-      if (!event.lengthComputable) {
-        return;
-      }
-      var seconds = (Date.now() - started) / 1000;
-      var speed = seconds > 0 ? event.loaded / seconds : 0;
-      var percent = Math.floor((event.loaded / event.total) * 100);
-      bar.value = percent;
-      if (event.loaded >= event.total) {
-        statusLine.textContent = text.processing;
-        return;
-      }
-      statusLine.textContent = format(text.progress, {
-        percent: percent + "%",
-        sent: bytes(event.loaded),
-        total: bytes(event.total),
-        speed: bytes(speed),
-        left: duration(speed > 0 ? (event.total - event.loaded) / speed : Infinity),
-      });
-    });
-    xhr.addEventListener("load", function () {
-      var response = xhr.response;
-      if (xhr.status === 201 && response && response.job_id) {
-        window.location.assign(data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(response.job_id)));
-        return;
-      }
-      var status = xhr.status;
-      xhr = null;
-      setBusy(false);
-      handleError(status, response);
-    });
-    xhr.addEventListener("error", function () {
-      xhr = null;
-      setBusy(false);
-      showFormError(text.networkError);
-    });
-    xhr.addEventListener("abort", function () {
-      xhr = null;
-      setBusy(false);
-      showFormError(text.cancelled);
-    });
-    statusLine.textContent = text.uploading;
-    bar.value = 0;
     setBusy(true);
-    xhr.send(body());
+    xhr = window.visionaUpload.send({
+      url: data.initUrl,
+      body: body(),
+      csrfToken: form.elements.csrfmiddlewaretoken.value,
+      messages: data.upload,
+      onLoad: function (status, response) {
+        if (status === 201 && response && response.job_id) {
+          window.location.assign(data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(response.job_id)));
+          return true;
+        }
+        xhr = null;
+        setBusy(false);
+        handleError(status, response);
+        return false;
+      },
+      onFailure: function (message) {
+        xhr = null;
+        setBusy(false);
+        showFormError(message);
+      },
+    });
   }
-
-  cancel.addEventListener("click", function () {
-    if (xhr) {
-      xhr.abort();
-    }
-  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();

@@ -181,3 +181,22 @@ def page(browser, live_server, sandbox, alice, password, request):
     # connection (asgiref sees an async context); close it, or it outlives the run.
     connections.close_all()
     context.close()
+
+
+@pytest.fixture
+def open_tab(browser, live_server, sandbox, alice, password, request):
+    """``open_tab(timezone_id=..., viewport=(w, h), language=...)``: a tab signed in as
+    alice with those browser settings (tests/e2e/signed_in.py); closed after the test."""
+    from tests.e2e.signed_in import signed_in_tab
+
+    tabs = []
+
+    def open_one(**options):
+        tab = signed_in_tab(browser, live_server.url, alice, password, request, **options)
+        tabs.append(tab)
+        return tab
+
+    yield open_one
+    connections.close_all()  # as the page fixture: ORM calls made under Playwright's loop
+    for tab in tabs:
+        tab.context.close()

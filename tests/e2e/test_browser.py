@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
@@ -143,25 +142,6 @@ def test_cancel_aborts_an_upload_in_flight(page, files):
     page.wait_for_timeout(1000)
     assert ConversionJob.objects.count() == 0
     assert list(store.all_jobs()) == []
-
-
-@pytest.mark.parametrize("language", ["en", "zh-hant"])
-@pytest.mark.parametrize("path", ["/", "/convert/", "/conversions/", "/models/", "/devices/"])
-def test_pages_fit_a_narrow_phone_screen(page, live_server, alice, path, language):
-    from tests.conversion.factories import make_job
-
-    # A long name in the header's user menu is what pushed the page sideways.
-    alice.email = "alexandra.konstantinopoulou@example.com"
-    alice.save()
-    make_job(alice, status="completed", filename="a-model-with-a-rather-long-name.onnx")
-    page.context.add_cookies(
-        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}]
-    )
-    page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(live_server.url + path)
-    page.shot("narrow")
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
 
 
 def test_the_convert_form_works_from_the_keyboard(page, files):
