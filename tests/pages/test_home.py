@@ -1,21 +1,16 @@
-"""Home promises only what exists, and keeps a marked place for deploying."""
+"""Home promises what exists: deploying a saved model to devices, from the model's page."""
 
 import pytest
 
 pytestmark = pytest.mark.django_db
 
 
-def test_home_promises_no_deploying_yet(alice_client):
-    content = alice_client.get("/").content.decode().lower()
-    assert "deploy" not in content
-    assert "download them" in content
+def test_home_says_models_deploy_to_devices(alice_client):
+    content = alice_client.get("/").content.decode()
+    assert "deploy it to your paired devices" in content
 
 
-def test_home_keeps_a_marked_place_for_deploying():
-    from pathlib import Path
-
-    from django.conf import settings
-
-    template = (Path(settings.BASE_DIR) / "templates" / "home.html").read_text()
-    assert "{% block home_deploy %}" in template
-    assert "DEPLOY:" in template  # the note saying what goes there
+def test_home_says_it_in_chinese(alice_client):
+    alice_client.cookies["django_language"] = "zh-hant"
+    content = alice_client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert "部署到已配對的裝置" in content
