@@ -17,6 +17,9 @@ SHA-256, CRC, install) is not in these figures.
    <= 32 MB).
 2. A download cut at 50 % and resumed with Range + If-Range: the bytes sent again
    (target: only the missing half, i.e. ~0 re-sent).
+
+The same with ten real agents (``visiona-agent run --demo``) through the relay:
+bench/deploy_agents_bench.py.
 """
 
 from __future__ import annotations

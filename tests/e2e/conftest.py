@@ -19,6 +19,7 @@ from django.test import Client
 
 from tests import onnx_models
 from tests.conftest import CHROMIUM
+from tests.models_repo.conftest import make_model  # noqa: F401  (stored models)
 
 # The relay and demo agents in their own processes (for the web side's tunnel tests).
 from tests.relay.conftest import agents, connected_agent, fast_heartbeats, relay  # noqa: F401

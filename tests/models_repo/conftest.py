@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ def stored_files(folder: Path) -> list[Path]:
 
 
 def nef_bytes(size: int = 4096, seed: int = 1) -> bytes:
+    """NEF-shaped bytes: content, then its big-endian CRC-32 (as an agent verifies)."""
     block = hashlib.sha256(str(seed).encode()).digest()
-    return (block * (size // len(block) + 1))[:size]
+    body = (block * (size // len(block) + 1))[: max(size - 4, 0)]
+    return body + zlib.crc32(body).to_bytes(4, "big")
 
 
 @pytest.fixture

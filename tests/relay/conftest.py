@@ -158,10 +158,12 @@ class Agents:
         command = [sys.executable, "-m", "visiona_client", *arguments]
         return [*command, "--state-dir", str(state_dir)]
 
-    def pair(self) -> Path:
+    def pair(self, *, serial: str = "") -> Path:
+        """Pair a demo agent; ``serial`` (with chip KL720) tells several of them apart."""
         self.count += 1
         state_dir = self.tmp_path / f"agent-{self.count}"
         issued = services.pairing_code_create(user=self.user)
+        dongle = ["--serial", serial, "--chip", "KL720"] if serial else []
         result = subprocess.run(
             self._command(
                 "pair",
@@ -170,6 +172,7 @@ class Agents:
                 "--code",
                 issued.code,
                 "--demo",
+                *dongle,
                 state_dir=state_dir,
             ),
             env=agent_environment(self.tmp_path),
@@ -181,13 +184,20 @@ class Agents:
         assert result.returncode == 0, result.stderr
         return state_dir
 
-    def run(self, state_dir: Path) -> subprocess.Popen:
+    def run(self, state_dir: Path, *extra: str) -> subprocess.Popen:
+        """``visiona-agent -v run --demo``, with ``extra`` arguments (``--models-dir``...)."""
         # Its log goes to a file: a pipe nobody reads would fill up and block the agent.
         log = self.tmp_path / f"agent-log-{len(self.processes)}.txt"
         with log.open("w") as stream:
             process = subprocess.Popen(
                 self._command(
-                    "-v", "run", "--server", self.live_server.url, "--demo", state_dir=state_dir
+                    "-v",
+                    "run",
+                    "--server",
+                    self.live_server.url,
+                    "--demo",
+                    *extra,
+                    state_dir=state_dir,
                 ),
                 env=agent_environment(self.tmp_path),
                 stdout=stream,

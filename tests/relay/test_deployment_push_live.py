@@ -1,15 +1,19 @@
 """The deployment nudge crosses the real relay to a demo agent's tunnel.
 
-What the agent answers is its side's (202 {"accepted": true} once client/ serves
-``/_visiona/``); here: the nudge reaches the agent through the node the registry
-names, after the create commits, and the user-facing relay refuses the path.
+The agent's tunnel answers ``POST /_visiona/deployments/sync`` itself: 202
+``{"accepted": true}``, through the node the registry names (the user-facing relay
+refusing that path is tests/e2e/test_deploy_push_live.py's).
 """
 
 from __future__ import annotations
 
+import io
+import uuid
+
 import pytest
 
-from devices import deployment_push, deployment_services
+from devices import deployment_push, deployment_services, relay_client, tunnel_registry
+from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -21,7 +25,23 @@ def test_the_nudge_reaches_the_agent_through_the_relay(connected_agent, alice, m
         user=alice, model_id=model.pk, device_ids=[connected_agent.device_id]
     )
     assert results[0].outcome == "created"
+    registration = wait_for(lambda: tunnel_registry.lookup(connected_agent.device_id))
     (future,) = deployment_push.push([connected_agent.device_id])
-    status = future.result(timeout=10)
-    # An answer from the agent's end of the tunnel (not None: the relay reached it).
-    assert isinstance(status, int), status
+    assert future.result(timeout=10) == 202
+
+    answer = relay_client.relay(
+        node_url=registration.node_url,
+        device_id=connected_agent.device_id,
+        method="POST",
+        path=deployment_push.PUSH_PATH,
+        headers={"Content-Type": "application/json"},
+        body=io.BytesIO(b"{}"),
+        content_length=2,
+        request_id=uuid.uuid4().hex,
+        read_timeout=deployment_push.PUSH_TIMEOUT,
+    )
+    try:
+        assert answer.status == 202
+        assert answer.read_json(limit=1024) == {"accepted": True}
+    finally:
+        answer.close()
