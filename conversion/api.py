@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.http import HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -16,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from conversion import limits, services
+from conversion.choices import JobStatus
 from conversion.models import ConversionJob
 from visiona.api import fields
 from visiona.api.schema import error_response
@@ -47,37 +51,51 @@ class UnparsedMultipartParser(BaseParser):
         return DataAndFiles({}, {})
 
 
-class JobOutputSerializer(serializers.ModelSerializer):
-    # Declared, not derived from the model: DRF takes integer bounds from the database
-    # (none on SQLite, smallint on PostgreSQL), and the document must not depend on it.
+class StageTimingsSerializer(serializers.Serializer):
+    onnx = serializers.FloatField(required=False, help_text="Seconds in the ONNX stage.")
+    bie = serializers.FloatField(required=False, help_text="Seconds in quantization (BIE).")
+    nef = serializers.FloatField(required=False, help_text="Seconds in compilation (NEF).")
+
+
+class JobOutputSerializer(serializers.Serializer):
+    # Declared fields, not a ModelSerializer: building a ModelSerializer's fields from
+    # the model on every answer was a third of a poll's CPU time. The bounds are
+    # declared too: DRF would take them from the database (none on SQLite, smallint
+    # on PostgreSQL), and the document must not depend on it.
+    job_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    stage = serializers.SerializerMethodField()
     progress = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
     stage_progress = serializers.IntegerField(min_value=0, max_value=100, allow_null=True)
-    model_id = serializers.IntegerField(min_value=0, max_value=limits.MAX_MODEL_ID, allow_null=True)
+    chip = serializers.ChoiceField(choices=Chip.choices, allow_blank=True)
     platform = serializers.CharField(source="platform_code", read_only=True)
-    stage = serializers.SerializerMethodField()
+    filename = serializers.CharField(allow_blank=True)
+    model_id = serializers.IntegerField(min_value=0, max_value=limits.MAX_MODEL_ID, allow_null=True)
+    version = serializers.CharField(allow_blank=True)
     error = serializers.SerializerMethodField()
+    stage_timings = StageTimingsSerializer(
+        allow_null=True, help_text="Time per stage, where the converter gives it (when finished)."
+    )
+    queue_position = serializers.IntegerField(
+        min_value=0,
+        allow_null=True,
+        help_text="The job's place in the converter's queue while it waits, where given.",
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+    checked_at = serializers.SerializerMethodField(
+        help_text="When the converter was last asked about this job (null when unknown)."
+    )
     saved_model = serializers.SerializerMethodField()
 
-    class Meta:
-        model = ConversionJob
-        fields = [
-            "job_id",
-            "status",
-            "stage",
-            "progress",
-            "stage_progress",
-            "chip",
-            "platform",
-            "filename",
-            "model_id",
-            "version",
-            "error",
-            "created_at",
-            "updated_at",
-            "finished_at",
-            "expires_at",
-            "saved_model",
-        ]
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_checked_at(self, job: ConversionJob) -> str | None:
+        checked = getattr(job, "checked_at", None)
+        if checked is None:
+            return None
+        return datetime.fromtimestamp(checked, UTC).isoformat().replace("+00:00", "Z")
 
     def get_stage(self, job: ConversionJob) -> str | None:
         return job.stage or None

@@ -324,6 +324,17 @@ _MIB = 1024 * 1024
 CONVERSION_MAX_UPLOAD_BYTES = env_int(
     "CONVERSION_MAX_UPLOAD_BYTES", 500 * _MIB + 100 * 10 * _MIB + 16 * _MIB, minimum=1
 )
+# The converter's published rate limit on /api/v1 for our one client id (its README:
+# 300 requests per 5 minutes); its X-RateLimit-Limit answers replace the number.
+CONVERTER_RATE_LIMIT = env_int("CONVERTER_RATE_LIMIT", 300, minimum=1)
+CONVERTER_RATE_WINDOW_SECONDS = env_int("CONVERTER_RATE_WINDOW_SECONDS", 300, minimum=1)
+# Share of that budget kept for users' own calls (uploads, promotes, cancels): background
+# refreshes of watched jobs use the rest, stretching their interval when it runs short.
+CONVERTER_BUDGET_RESERVE_PERCENT = min(
+    env_int("CONVERTER_BUDGET_RESERVE_PERCENT", 20, minimum=0), 90
+)
+# Seconds between two refreshes of one watched job from the converter, when the budget allows.
+CONVERSION_REFRESH_SECONDS = env_int("CONVERSION_REFRESH_SECONDS", 2, minimum=1)
 # Base URL for service tokens and delegated download tokens; people sign in at MC_ISSUER.
 MC_SERVICE_ISSUER = (env_str("MC_SERVICE_ISSUER") or MC_ISSUER).rstrip("/")
 
@@ -348,6 +359,11 @@ SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1
 # Each of the stages onnx, bie and nef takes this long in the fake converter.
 SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
 SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
+# The fake converter's rate limit on /api/v1, like the real one's (0: none).
+SANDBOX_RATE_LIMIT = env_int("SANDBOX_RATE_LIMIT", 300, minimum=0)
+SANDBOX_RATE_WINDOW_SECONDS = env_int("SANDBOX_RATE_WINDOW_SECONDS", 300, minimum=1)
+# Whether the fake converter cancels jobs (DELETE /api/v1/jobs/{id}); off: 501 like today's.
+SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 # The real converter's limits (tests shrink them).
 SANDBOX_MAX_MODEL_BYTES = 500 * _MIB
 SANDBOX_MAX_IMAGE_BYTES = 10 * _MIB

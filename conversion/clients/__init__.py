@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from conversion import errors
+from conversion.errors import ConversionDisabled
 
 
 def conversion_enabled() -> bool:
@@ -18,4 +18,4 @@ def conversion_enabled() -> bool:
 
 def require_enabled() -> None:
     if not conversion_enabled():
-        raise errors.ConversionDisabled()
+        raise ConversionDisabled()

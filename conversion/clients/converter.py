@@ -19,12 +19,22 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversion import errors
-from conversion.clients import http, member_center
+from conversion.clients import budget, http, member_center
+from conversion.clients.errors import BudgetExhausted
 from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
 
 JOBS_PATH = "/api/v1/jobs"
 JOB_PATH = "/api/v1/jobs/{job_id}"
 PROMOTE_PATH = "/api/v1/jobs/{job_id}/promote"
+HEALTH_PATH = "/health"
+# The in-progress list's next page: the cursor it answered, sent back as this parameter.
+CURSOR_PARAM = "cursor"
+MAX_LIST_PAGES = 50
+HEALTH_STATES = ("healthy", "degraded", "unhealthy")
+# A finished job's time per stage: {"onnx": seconds, ...} (our reading of its README).
+STAGE_TIMINGS_FIELD = "stage_timings"
+# Where the converter gives it, a created job's place in its queue.
+QUEUE_POSITION_FIELD = "queue_position"
 
 STATUSES = ("created", "running", "completed", "failed")
 STAGES = ("onnx", "bie", "nef")
@@ -55,6 +65,8 @@ class JobSnapshot:
     error_code: str | None = None
     error_message: str | None = None
     error_stage: str | None = None
+    stage_timings: dict | None = None
+    queue_position: int | None = None
 
     @classmethod
     def from_json(cls, data: object) -> JobSnapshot:
@@ -83,7 +95,34 @@ class JobSnapshot:
             error_code=_text(error.get("code")),
             error_message=_text(error.get("message"), limit=2000),
             error_stage=error.get("stage") if error.get("stage") in STAGES else None,
+            stage_timings=_stage_timings(data.get(STAGE_TIMINGS_FIELD)),
+            queue_position=_queue_position(data.get(QUEUE_POSITION_FIELD)),
         )
+
+
+@dataclass(frozen=True)
+class JobAnswer:
+    """A job lookup: the snapshot, or None when unchanged since ``etag`` (304)."""
+
+    snapshot: JobSnapshot | None
+    etag: str
+
+
+def _stage_timings(value: object) -> dict | None:
+    if not isinstance(value, dict):
+        return None
+    timings = {}
+    for stage in STAGES:
+        seconds = value.get(stage)
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
+            timings[stage] = round(float(seconds), 3)
+    return timings or None
+
+
+def _queue_position(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000:
+        return value
+    return None
 
 
 def _valid_job_id(value: str) -> bool:
@@ -173,11 +212,14 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
             timeout=UPLOAD_TIMEOUT,
             data=iter(wrapped),
             headers=headers,
+            **_budget_hooks(budget.USER),
         )
     except http.UpstreamUnreachable:
         if wrapped.error is not None:
             raise wrapped.error from None
         raise errors.ConverterUnavailable() from None
+    except BudgetExhausted as exc:
+        raise errors.ServiceBusy(headers={"Retry-After": str(exc.retry_after)}) from None
     if wrapped.error is not None:
         # The converter answered before we finished sending (it may have
         # rejected early); what broke on our side is the real story.
@@ -192,27 +234,78 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
     return JobSnapshot.from_json(http.json_or_none(response))
 
 
-def get_job(job_id: str) -> JobSnapshot:
+def get_job(job_id: str, *, etag: str = "", priority: str = budget.USER) -> JobAnswer:
+    """One job; with ``etag``, a conditional request (None snapshot: unchanged).
+
+    A background lookup the budget has no room for raises ``BudgetExhausted``.
+    """
     path = JOB_PATH.format(job_id=quote(job_id, safe=""))
-    response = _read(path, job_id=job_id, backoff=GET_BACKOFF)
+    headers = {"If-None-Match": etag} if etag else {}
+    response = _read(
+        path, job_id=job_id, backoff=GET_BACKOFF, priority=priority, headers=headers, ok=(200, 304)
+    )
+    new_etag = response.headers.get("ETag", "")[:128]
+    if response.status_code == 304:
+        return JobAnswer(None, new_etag or etag)
     snapshot = JobSnapshot.from_json(http.json_or_none(response))
     if snapshot.job_id != job_id:
         raise errors.ConverterUnavailable()
-    return snapshot
+    return JobAnswer(snapshot, new_etag)
 
 
 def list_in_progress(*, user_id: str) -> list[JobSnapshot]:
-    """The user's unfinished jobs (the recovery list)."""
-    response = _read(
-        JOBS_PATH,
-        backoff=LIST_BACKOFF,
-        params={"user_id": user_id, "status": "in_progress"},
+    """The user's unfinished jobs (the recovery list), every page of it."""
+    found: list[JobSnapshot] = []
+    params = {"user_id": user_id, "status": "in_progress"}
+    for _page in range(MAX_LIST_PAGES):
+        response = _read(JOBS_PATH, backoff=LIST_BACKOFF, params=params)
+        body = http.json_or_none(response)
+        jobs = body.get("jobs") if isinstance(body, dict) else None
+        if not isinstance(jobs, list):
+            raise errors.ConverterUnavailable()
+        found += [JobSnapshot.from_json(job) for job in jobs]
+        cursor = body.get("next_cursor")
+        if not isinstance(cursor, str | int) or isinstance(cursor, bool) or cursor == "":
+            return found
+        params = {**params, CURSOR_PARAM: str(cursor)}
+    http.logger.warning("converter in-progress list: page limit reached")
+    return found
+
+
+def cancel_job(job_id: str, *, user_id: str) -> None:
+    """Ask the converter to cancel the job: ``CancelNotSupported`` where it answers 501."""
+    path = JOB_PATH.format(job_id=quote(job_id, safe=""))
+    response = _authorized_call(
+        "DELETE",
+        path,
+        scope=member_center.SCOPE_JOB_WRITE,
+        endpoint=JOB_PATH,
+        job_id=job_id,
+        params={"user_id": user_id},
     )
+    if response.status_code in (200, 202, 204):
+        return
+    if response.status_code == 501:
+        raise errors.CancelNotSupported()
+    if response.status_code == 409:
+        raise errors.JobNotCancellable()
+    _fail(response)
+
+
+def health() -> str:
+    """The converter's own health (public, no token, not counted in the budget):
+    healthy / degraded / unhealthy, or "unreachable" when it gives no answer."""
+    try:
+        response = http.call(
+            "GET", _url(HEALTH_PATH), service="converter", endpoint=HEALTH_PATH, timeout=(2, 3)
+        )
+    except http.UpstreamUnreachable:
+        return "unreachable"
     body = http.json_or_none(response)
-    jobs = body.get("jobs") if isinstance(body, dict) else None
-    if not isinstance(jobs, list):
-        raise errors.ConverterUnavailable()
-    return [JobSnapshot.from_json(job) for job in jobs]
+    status = body.get("status") if isinstance(body, dict) else None
+    if status in HEALTH_STATES:
+        return status
+    return "unhealthy" if response.status_code >= 500 else "unreachable"
 
 
 def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
@@ -241,7 +334,15 @@ def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
     return promoted[0]
 
 
-def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> requests.Response:
+def _read(
+    path: str,
+    *,
+    backoff,
+    job_id: str | None = None,
+    priority: str = budget.USER,
+    ok: tuple[int, ...] = (200,),
+    **kwargs,
+) -> requests.Response:
     response = _authorized_call(
         "GET",
         path,
@@ -249,20 +350,40 @@ def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> request
         endpoint=JOB_PATH if job_id else path,
         job_id=job_id,
         backoff=backoff,
+        priority=priority,
         **kwargs,
     )
-    if response.status_code != 200:
+    if response.status_code not in ok:
         _fail(response)
     return response
 
 
-def _authorized_call(method: str, path: str, **kwargs) -> requests.Response:
+def _budget_hooks(priority: str) -> dict:
+    def before_attempt() -> None:
+        if not budget.take(priority):
+            raise BudgetExhausted(retry_after=budget.retry_after_seconds())
+
+    def after_answer(response: requests.Response) -> None:
+        budget.observe(response.status_code, response.headers)
+
+    return {"before_attempt": before_attempt, "after_answer": after_answer}
+
+
+def _authorized_call(
+    method: str, path: str, *, priority: str = budget.USER, **kwargs
+) -> requests.Response:
+    """A converter ``/api/v1`` call within the shared budget. A background call the
+    budget has no room for raises ``BudgetExhausted``; a user's is ``service_busy``."""
     try:
         return member_center.call_with_service_token(
-            method, _url(path), service="converter", **kwargs
+            method, _url(path), service="converter", **_budget_hooks(priority), **kwargs
         )
     except http.UpstreamUnreachable:
         raise errors.ConverterUnavailable() from None
+    except BudgetExhausted as exc:
+        if priority == budget.BACKGROUND:
+            raise
+        raise errors.ServiceBusy(headers={"Retry-After": str(exc.retry_after)}) from None
 
 
 # Converter error code → our error, where the status alone does not decide.

@@ -125,9 +125,11 @@ def call_with_service_token(method: str, url: str, *, scope: str, **kwargs) -> r
     our own credentials are wrong. Raises ``http.UpstreamUnreachable`` like
     ``http.call``.
     """
+    extra_headers = kwargs.pop("headers", None) or {}
     for attempt in (1, 2):
         token = bearer(scope)
-        response = http.call(method, url, headers=token.authorization, **kwargs)
+        headers = {**extra_headers, **token.authorization}
+        response = http.call(method, url, headers=headers, **kwargs)
         if response.status_code not in REFUSED_STATUSES:
             return response
         credentials_wrong = drop_refused_token(token, status=response.status_code)

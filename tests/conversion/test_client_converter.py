@@ -33,7 +33,7 @@ def test_get_job_sends_a_read_token_and_parses_the_job(upstream):
         json=job_json(JOB, status="running", stage="bie", progress=55, stage_progress=20),
         match=[matchers.header_matcher({"Authorization": "Bearer svc-token"})],
     )
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert (job.job_id, job.status, job.stage, job.progress, job.stage_progress) == (
         JOB,
         "running",
@@ -52,7 +52,7 @@ def test_missing_fields_get_the_contracts_defaults(upstream):
     for key in ("progress", "stage_progress", "expires_at", "stage"):
         body.pop(key, None)
     upstream.get(JOB_URL, json=body)
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert job.stage is None
     assert job.progress == 100
     assert (job.expires_at - job.created_at).days == 7
@@ -67,7 +67,7 @@ def test_a_failed_job_carries_the_converters_error(upstream):
             error={"code": "quantization_failed", "message": "m", "stage": "bie"},
         ),
     )
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert (job.error_code, job.error_message, job.error_stage) == (
         "quantization_failed",
         "m",
@@ -101,7 +101,7 @@ def test_get_job_retries_twice_on_5xx_then_gives_up(upstream):
 def test_get_job_retries_network_errors_and_recovers(upstream):
     upstream.get(JOB_URL, body=requests.ConnectionError("refused"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
 
 
 def test_4xx_is_never_retried(upstream):
@@ -304,7 +304,7 @@ def token_fetches(upstream) -> int:
 def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
     upstream.get(JOB_URL, status=401, json=envelope("token_expired"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
     assert token_fetches(upstream) == 2  # the refused token was dropped, a new one used
 
 
@@ -312,7 +312,7 @@ def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
 def test_a_refused_read_token_is_replaced_too(upstream, status):
     upstream.get(JOB_URL, status=status, json=envelope("insufficient_scope"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
     assert token_fetches(upstream) == 2
 
 
