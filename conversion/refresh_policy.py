@@ -89,38 +89,24 @@ _scripts: dict[int, object] = {}
 
 
 class _LocalWatch:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._watched: dict[str, float] = {}
-        self._claims: dict[str, tuple[float, float]] = {}  # job -> (checked at, until)
+    """The embedded default: the same in the local-memory cache, under a process lock."""
+
+    _lock = threading.Lock()
 
     def claim(self, job_id, now, base, window, share) -> Claim:
         with self._lock:
-            self._watched[job_id] = now
-            for other, seen in list(self._watched.items()):
-                if seen < now - WATCH_SECONDS:
-                    del self._watched[other]
-            watched = len(self._watched)
-            interval = max(base, window * watched / share)
-            checked, until = self._claims.get(job_id, (None, 0.0))
-            if now >= until:
-                self._claims[job_id] = (now, now + interval)
-                return Claim(True, now, watched, interval)
-            return Claim(False, checked, watched, interval)
-
-    def release(self, job_id: str) -> None:
-        with self._lock:
-            self._claims.pop(job_id, None)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._watched.clear()
-            self._claims.clear()
+            watched = {
+                job: seen
+                for job, seen in cache.get(_WATCHED_KEY, {}).items()
+                if seen >= now - WATCH_SECONDS
+            }
+            watched[job_id] = now
+            cache.set(_WATCHED_KEY, watched, timeout=WATCH_SECONDS + 1)
+            interval = max(base, window * len(watched) / share)
+            key = _CLAIM_KEY.format(job_id=job_id)
+            if cache.add(key, now, timeout=interval):
+                return Claim(True, now, len(watched), interval)
+            return Claim(False, cache.get(key), len(watched), interval)
 
 
 _local = _LocalWatch()
-
-
-def reset_local() -> None:
-    """Tests: forget this process's watch list and claims."""
-    _local.reset()

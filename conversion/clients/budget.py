@@ -167,32 +167,32 @@ class _RedisLog:
 
 
 class _LocalLog:
-    """The embedded default (no Redis): one process is the whole deployment."""
+    """The embedded default (no Redis): one process is the whole deployment. The
+    log lives in the local-memory cache (so clearing the cache forgets it), and a
+    lock makes each step atomic within the process."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._times: list[float] = []
+    _lock = threading.Lock()
 
-    def _trim(self, now: float, window: float) -> None:
-        self._times = [t for t in self._times if t > now - window]
+    def _times(self, now: float, window: float) -> list[float]:
+        return [t for t in cache.get(_LOG_KEY, []) if t > now - window]
 
     def take(self, now: float, window: float, allowed: int) -> int:
         with self._lock:
-            self._trim(now, window)
-            if len(self._times) >= allowed:
+            times = self._times(now, window)
+            if len(times) >= allowed:
                 return -1
-            self._times.append(now)
-            return len(self._times)
+            cache.set(_LOG_KEY, [*times, now], timeout=max(1, math.ceil(window)))
+            return len(times) + 1
 
     def sync(self, now: float, window: float, used_upstream: int) -> None:
         with self._lock:
-            self._trim(now, window)
-            self._times += [now] * max(0, min(used_upstream - len(self._times), 1000))
+            times = self._times(now, window)
+            times += [now] * max(0, min(used_upstream - len(times), 1000))
+            cache.set(_LOG_KEY, times, timeout=max(1, math.ceil(window)))
 
     def used(self, now: float, window: float) -> int:
         with self._lock:
-            self._trim(now, window)
-            return len(self._times)
+            return len(self._times(now, window))
 
 
 _local_log = _LocalLog()
@@ -217,7 +217,6 @@ def redis_client():
     return cache.client.get_client(write=True)
 
 
-def reset_local() -> None:
-    """Tests: forget this process's log and memo."""
-    _local_log._times.clear()
+def forget_published_limit() -> None:
+    """Tests: read the published limit from the cache again at the next call."""
     _memo.clear()
