@@ -281,6 +281,28 @@ class ConversionPromoteApi(APIView):
         return Response({"model": SavedModelOutputSerializer(output).data})
 
 
+class ConversionCancelApi(APIView):
+    """Cancel the unfinished job, where the converter can (today's answers 501)."""
+
+    @extend_schema(
+        parameters=[JOB_ID],
+        request=None,
+        responses={
+            200: JobOutputSerializer,
+            404: JOB_NOT_FOUND,
+            409: error_response("job_not_cancellable: the job has already finished."),
+            501: error_response(
+                "cancel_not_supported: the converter cannot cancel jobs yet; "
+                "conversion_disabled: conversion is not configured here."
+            ),
+            502: CONVERTER_UNAVAILABLE,
+        },
+    )
+    def post(self, request, job_id: str):
+        job = services.job_cancel(user=request.user, job_id=job_id)
+        return Response(JobOutputSerializer(job).data)
+
+
 class ConversionDownloadApi(APIView):
     """302 to FAA with a short-lived delegated token; the token is in Location only."""
 

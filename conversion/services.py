@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone, translation
 
-from conversion import errors, refresh_policy, selectors, snapshots
+from conversion import converter_status, errors, refresh_policy, selectors, snapshots
 from conversion.choices import JobStatus
 from conversion.clients import budget, converter, faa, member_center, require_enabled
 from conversion.clients.errors import BudgetExhausted
@@ -224,6 +224,23 @@ def _record_reported_active_job(*, user, details: dict) -> None:
     except errors.AppError:
         return  # best effort: /active will rebuild it later
     snapshots.record(user=user, snapshot=answer.snapshot, etag=answer.etag)
+
+
+def job_cancel(*, user, job_id: str) -> ConversionJob:
+    """Cancel the user's unfinished job where the converter can (501 ``cancel_not_supported``
+    where it cannot: today's converter)."""
+    require_enabled()
+    job = selectors.job_get_for_user(user=user, job_id=job_id)
+    if job.is_finished:
+        raise errors.JobNotCancellable()
+    try:
+        converter.cancel_job(job.job_id)
+    except errors.CancelNotSupported:
+        converter_status.remember_cancel_support(False)
+        raise
+    converter_status.remember_cancel_support(True)
+    logger.info("conversion job cancelled", extra={"job_id": job.job_id})
+    return job_refresh(job=job, priority=budget.USER)
 
 
 # --- Saving and downloading --------------------------------------------------

@@ -147,6 +147,17 @@ class SystemInfoApi(APIView):
         )
 
 
+# Apps add fields of their own to the health answer: ``name`` is the key, ``field``
+# its serializer field (for the schema), ``provider(request)`` its value. Core
+# knows no app; an app registers in its AppConfig.ready().
+_sections: dict[str, Callable] = {}
+
+
+def register_health_section(name: str, field: serializers.Field, provider: Callable) -> None:
+    SystemHealthSerializer._declared_fields[name] = field
+    _sections[name] = provider
+
+
 class SystemHealthApi(APIView):
     """The app's health as a signed-in user sees it, with their devices' connection."""
 
@@ -164,5 +175,6 @@ class SystemHealthApi(APIView):
                 "devices": device_connection_summary(user=request.user),
                 # From the tunnel registry, bounded: a failing one is not fatal.
                 **tunnel_summary(user=request.user),
+                **{name: provider(request) for name, provider in _sections.items()},
             }
         )

@@ -272,7 +272,7 @@ def list_in_progress(*, user_id: str) -> list[JobSnapshot]:
     return found
 
 
-def cancel_job(job_id: str, *, user_id: str) -> None:
+def cancel_job(job_id: str, *, priority: str = budget.USER) -> None:
     """Ask the converter to cancel the job: ``CancelNotSupported`` where it answers 501."""
     path = JOB_PATH.format(job_id=quote(job_id, safe=""))
     response = _authorized_call(
@@ -281,7 +281,7 @@ def cancel_job(job_id: str, *, user_id: str) -> None:
         scope=member_center.SCOPE_JOB_WRITE,
         endpoint=JOB_PATH,
         job_id=job_id,
-        params={"user_id": user_id},
+        priority=priority,
     )
     if response.status_code in (200, 202, 204):
         return
