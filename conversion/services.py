@@ -21,11 +21,11 @@ from conversion.clients import budget, converter, faa, member_center, require_en
 from conversion.clients.errors import BudgetExhausted
 from conversion.models import ConversionJob
 from conversion.upload_lease import upload_lease
+from conversion.upload_reading import request_body_blocks
 from conversion.upload_stream import (
     USER_ID_PATTERN,
     RewrittenUpload,
     boundary_from_content_type,
-    iter_stream,
     rewrite_upload,
 )
 from models_repo.choices import ModelSource
@@ -78,7 +78,7 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
         upload = rewrite_upload(
-            lease.keep_alive(iter_stream(stream, expected_length=content_length)),
+            lease.keep_alive(request_body_blocks(stream, expected_length=content_length)),
             boundary=boundary,
             user_id=user.upstream_id,
         )
