@@ -15,10 +15,8 @@ from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from conversion import errors
 from conversion.clients import budget, conversion_enabled, converter
-from conversion.clients.errors import BudgetExhausted
-from visiona.errors import AppError
+from conversion.clients import errors as client_errors
 from visiona.single_flight import SingleFlightTimeout, single_flight
 
 HEALTH_KEY = "conversion:converter-health"
@@ -63,16 +61,16 @@ def cancel_supported() -> bool:
         return single_flight(
             CANCEL_SUPPORT_KEY, _probe_cancel, ttl=CANCEL_SUPPORT_TTL_SECONDS, wait=5
         )
-    except (SingleFlightTimeout, BudgetExhausted, AppError):
+    except (SingleFlightTimeout, client_errors.ClientError):
         return False
 
 
 def _probe_cancel() -> bool:
     try:
         converter.cancel_job(str(uuid.uuid4()), priority=budget.BACKGROUND)
-    except errors.CancelNotSupported:
+    except client_errors.CancelNotSupported:
         return False
-    except errors.JobNotFound:
+    except client_errors.JobNotFound:
         return True
     return True
 

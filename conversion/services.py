@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 
 from conversion import converter_status, errors, refresh_policy, selectors, snapshots
 from conversion.choices import JobStatus
-from conversion.clients import budget, converter, faa, member_center, require_enabled
-from conversion.clients.errors import BudgetExhausted
+from conversion.clients import budget, converter, faa, member_center
+from conversion.clients import errors as client_errors
 from conversion.models import ConversionJob
 from conversion.upload_lease import upload_lease
 from conversion.upload_reading import request_body_blocks
@@ -28,6 +28,7 @@ from conversion.upload_stream import (
     boundary_from_content_type,
     rewrite_upload,
 )
+from conversion.upstream_errors import maps_upstream_errors, require_enabled
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
 from models_repo.services import (
@@ -55,6 +56,7 @@ def _active_cache_key(user) -> str:
 # --- Starting a job ----------------------------------------------------------
 
 
+@maps_upstream_errors
 def job_start(*, user, stream, content_type: str, content_length: int | None) -> ConversionJob:
     """Stream the browser's multipart upload to the converter as it arrives.
 
@@ -93,7 +95,7 @@ def job_start(*, user, stream, content_type: str, content_length: int | None) ->
 def _create_job(*, user, upload: RewrittenUpload) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
-    except errors.ActiveJobExists as exc:
+    except client_errors.UserHasActiveJob as exc:
         # Started elsewhere (another tab, another client): the converter just told
         # us it is this user's, so record it and show it.
         _record_reported_active_job(user=user, details=exc.details.get("active_job") or {})
@@ -131,6 +133,7 @@ def active_job_details(job: ConversionJob) -> dict:
 # --- Following jobs --------------------------------------------------------
 
 
+@maps_upstream_errors
 def job_refresh(*, job: ConversionJob, priority: str = budget.BACKGROUND) -> ConversionJob:
     """Update the snapshot from the converter while the job is unfinished.
 
@@ -148,9 +151,9 @@ def job_refresh(*, job: ConversionJob, priority: str = budget.BACKGROUND) -> Con
         return job
     try:
         answer = converter.get_job(job.job_id, etag=job.upstream_etag, priority=priority)
-    except BudgetExhausted:
+    except client_errors.BudgetExhausted:
         return job  # the budget is for users now: the snapshot stands until next time
-    except errors.JobNotFound:
+    except client_errors.JobNotFound:
         # Expired or lost upstream while we last saw it running: it will never
         # finish, and left unfinished it would block every new upload.
         logger.warning("converter no longer knows job", extra={"job_id": job.job_id})
@@ -172,11 +175,13 @@ def _mark_lost(job: ConversionJob) -> ConversionJob:
     return job
 
 
+@maps_upstream_errors
 def job_get(*, user, job_id: str) -> ConversionJob:
     require_enabled()
     return job_refresh(job=selectors.job_get_for_user(user=user, job_id=job_id))
 
 
+@maps_upstream_errors
 def active_job_find(*, user, priority: str = budget.BACKGROUND) -> ConversionJob | None:
     """The user's unfinished job, confirmed with the converter, or None.
 
@@ -221,11 +226,12 @@ def _record_reported_active_job(*, user, details: dict) -> None:
         return
     try:
         answer = converter.get_job(job_id)
-    except errors.AppError:
+    except client_errors.ClientError:
         return  # best effort: /active will rebuild it later
     snapshots.record(user=user, snapshot=answer.snapshot, etag=answer.etag)
 
 
+@maps_upstream_errors
 def job_cancel(*, user, job_id: str) -> ConversionJob:
     """Cancel the user's unfinished job where the converter can (501 ``cancel_not_supported``
     where it cannot: today's converter)."""
@@ -235,7 +241,7 @@ def job_cancel(*, user, job_id: str) -> ConversionJob:
         raise errors.JobNotCancellable()
     try:
         converter.cancel_job(job.job_id)
-    except errors.CancelNotSupported:
+    except client_errors.CancelNotSupported:
         converter_status.remember_cancel_support(False)
         raise
     converter_status.remember_cancel_support(True)
@@ -246,6 +252,7 @@ def job_cancel(*, user, job_id: str) -> ConversionJob:
 # --- Saving and downloading --------------------------------------------------
 
 
+@maps_upstream_errors
 def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
@@ -271,6 +278,7 @@ def job_promote(*, user, job_id: str, name: str | None = None) -> NefModel:
     return NefModel.objects.get(pk=model_pk)
 
 
+@maps_upstream_errors
 def job_download_url(*, user, job_id: str) -> str:
     """Where the browser fetches the NEF from FAA, with a short-lived delegated token.
 

@@ -18,10 +18,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from conversion import errors
-from conversion.clients import budget, http, member_center
+from conversion.clients import budget, errors, http, member_center
 from conversion.clients.errors import BudgetExhausted
-from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
 
 JOBS_PATH = "/api/v1/jobs"
 JOB_PATH = "/api/v1/jobs/{job_id}"
@@ -219,7 +217,7 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
             raise wrapped.error from None
         raise errors.ConverterUnavailable() from None
     except BudgetExhausted as exc:
-        raise errors.ServiceBusy(headers={"Retry-After": str(exc.retry_after)}) from None
+        raise errors.ConverterBusy(headers=exc.headers) from None
     if wrapped.error is not None:
         # The converter answered before we finished sending (it may have
         # rejected early); what broke on our side is the real story.
@@ -227,7 +225,7 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
     if response.status_code in member_center.REFUSED_STATUSES:
         # Dropped, so the next upload carries a new token; this one cannot be replayed.
         if member_center.drop_refused_token(token, status=response.status_code):
-            raise errors.IdpMisconfigured()
+            raise errors.CredentialsRefused()
         raise errors.UploadNotAccepted()
     if response.status_code not in (200, 201):
         _fail(response)
@@ -383,13 +381,13 @@ def _authorized_call(
     except BudgetExhausted as exc:
         if priority == budget.BACKGROUND:
             raise
-        raise errors.ServiceBusy(headers={"Retry-After": str(exc.retry_after)}) from None
+        raise errors.ConverterBusy(headers=exc.headers) from None
 
 
 # Converter error code → our error, where the status alone does not decide.
-_CONFLICTS: dict[str, type[AppError]] = {
-    "job_not_ready_for_promote": errors.JobNotCompleted,
-    "source_not_available": errors.ArtifactUnavailable,
+_CONFLICTS: dict[str, type[errors.ClientError]] = {
+    "job_not_ready_for_promote": errors.JobNotReady,
+    "source_not_available": errors.SourceNotAvailable,
 }
 
 
@@ -403,23 +401,23 @@ def _fail(response: requests.Response) -> None:
     code = http.error_code(response)
     details = http.error_details(response)
     if status in (400, 422):
-        raise ValidationFailed.for_fields(_field_errors(details))
+        raise errors.InvalidRequest(details={"fields": _field_errors(details)})
     if status in member_center.REFUSED_STATUSES:
-        raise errors.IdpMisconfigured()
+        raise errors.CredentialsRefused()
     if status == 404:
         raise errors.JobNotFound()
     elif status == 409 and code == "user_has_active_job":
-        raise errors.ActiveJobExists(details={"active_job": _active_job(details)})
+        raise errors.UserHasActiveJob(details={"active_job": _active_job(details)})
     elif status == 409 and code in _CONFLICTS:
         raise _CONFLICTS[code]()
     elif status == 413:
-        raise PayloadTooLarge()
+        raise errors.FileTooLarge()
     elif status == 429 or (status == 503 and code == "service_busy"):
-        raise errors.ServiceBusy(headers={"Retry-After": http.retry_after(response)})
+        raise errors.ConverterBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()
     elif status == 503 and code == "auth_service_unavailable":
-        raise errors.IdpUnavailable()  # the converter could not check our token with MC
+        raise errors.TokenServiceUnavailable()  # the converter could not check our token with MC
     http.logger.error("converter answered an error", extra={"status": status, "code": code})
     raise errors.ConverterUnavailable()
 
