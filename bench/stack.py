@@ -147,6 +147,7 @@ class Stack:
             [str(ROOT / ".ci/ensure-database"), DATABASE_URL], check=True, capture_output=True
         )
         self.manage("migrate", "-v0")
+        self._clear_cache()  # a run that was killed leaves its tokens and budget behind
         self.sandbox_proc = subprocess.Popen(
             [PYTHON, "manage.py", "run_sandbox", f"127.0.0.1:{self.sandbox_port}"],
             cwd=ROOT,
@@ -199,10 +200,11 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     proc.kill()
         with contextlib.suppress(subprocess.CalledProcessError):
-            self.manage(
-                "shell", "-c", "from django.core.cache import cache; cache.delete_pattern('*')"
-            )
+            self._clear_cache()
         shutil.rmtree(self.work, ignore_errors=True)
+
+    def _clear_cache(self) -> None:
+        self.manage("shell", "-c", "from django.core.cache import cache; cache.delete_pattern('*')")
 
     @property
     def workers_pids(self) -> list[int]:

@@ -1,6 +1,6 @@
 """Every error the conversion flow can answer, with its code, status and message.
 
-The codes and statuses follow the table in ../shared/spec/conversion.md. A
+The codes and statuses follow the table in docs/conversion.md. A
 message is what the user reads: it never carries an upstream body or a secret.
 """
 

@@ -38,7 +38,7 @@ STATUSES = ("created", "running", "completed", "failed")
 STAGES = ("onnx", "bie", "nef")
 JOB_LIFETIME = timedelta(days=7)
 
-# Timeouts (connect, read) and retry schedules: ../shared/spec/conversion.md.
+# Timeouts (connect, read) and retry schedules: docs/conversion.md ("Upstream clients").
 UPLOAD_TIMEOUT = (10, 30 * 60)
 PROMOTE_TIMEOUT = (10, 5 * 60)
 GET_BACKOFF = (0.5, 1)
