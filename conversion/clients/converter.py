@@ -7,19 +7,17 @@ status, body or exception.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from conversion.clients import budget, errors, http, member_center
+from conversion.clients.converter_job import STAGES, JobAnswer, JobSnapshot, percent, text_value
 from conversion.clients.errors import BudgetExhausted
+
+__all__ = ["STAGES", "JobAnswer", "JobSnapshot", "cancel_job", "create_job", "get_job", "health"]
 
 JOBS_PATH = "/api/v1/jobs"
 JOB_PATH = "/api/v1/jobs/{job_id}"
@@ -29,14 +27,7 @@ HEALTH_PATH = "/health"
 CURSOR_PARAM = "cursor"
 MAX_LIST_PAGES = 50
 HEALTH_STATES = ("healthy", "degraded", "unhealthy")
-# A finished job's time per stage: {"onnx": seconds, ...} (our reading of its README).
-STAGE_TIMINGS_FIELD = "stage_timings"
-# Where the converter gives it, a created job's place in its queue.
-QUEUE_POSITION_FIELD = "queue_position"
 
-STATUSES = ("created", "running", "completed", "failed")
-STAGES = ("onnx", "bie", "nef")
-JOB_LIFETIME = timedelta(days=7)
 
 # Timeouts (connect, read) and retry schedules: docs/conversion.md ("Upstream clients").
 UPLOAD_TIMEOUT = (10, 30 * 60)
@@ -44,126 +35,6 @@ PROMOTE_TIMEOUT = (10, 5 * 60)
 GET_BACKOFF = (0.5, 1)
 PROMOTE_BACKOFF = (0.5, 1)
 LIST_BACKOFF = (0.5,)
-
-
-@dataclass(frozen=True)
-class JobSnapshot:
-    """What the converter says about a job at one moment."""
-
-    job_id: str
-    status: str
-    stage: str | None
-    progress: int
-    stage_progress: int
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    filename: str | None = None
-    platform: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    error_stage: str | None = None
-    stage_timings: dict | None = None
-    queue_position: int | None = None
-
-    @classmethod
-    def from_json(cls, data: object) -> JobSnapshot:
-        """Parse a job; anything malformed is the converter misbehaving."""
-        if not isinstance(data, dict):
-            raise errors.ConverterUnavailable()
-        job_id = data.get("job_id")
-        status = data.get("status")
-        if not isinstance(job_id, str) or not _valid_job_id(job_id) or status not in STATUSES:
-            raise errors.ConverterUnavailable()
-        created_at = _datetime(data.get("created_at")) or timezone.now()
-        stage = data.get("stage") if data.get("stage") in STAGES else None
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        completed = status == "completed"
-        return cls(
-            job_id=job_id,
-            status=status,
-            stage=None if completed else stage,
-            progress=100 if completed else _percent(data.get("progress")),
-            stage_progress=100 if completed else _percent(data.get("stage_progress")),
-            created_at=created_at,
-            updated_at=_datetime(data.get("updated_at")) or created_at,
-            expires_at=_datetime(data.get("expires_at")) or created_at + JOB_LIFETIME,
-            filename=_text(_nested(data, "input", "filename")),
-            platform=_text(_nested(data, "parameters", "platform")),
-            error_code=_text(error.get("code")),
-            error_message=_text(error.get("message"), limit=2000),
-            error_stage=error.get("stage") if error.get("stage") in STAGES else None,
-            stage_timings=_stage_timings(data.get(STAGE_TIMINGS_FIELD)),
-            queue_position=_queue_position(data.get(QUEUE_POSITION_FIELD)),
-        )
-
-
-@dataclass(frozen=True)
-class JobAnswer:
-    """A job lookup: the snapshot, or None when unchanged since ``etag`` (304)."""
-
-    snapshot: JobSnapshot | None
-    etag: str
-
-
-def _stage_timings(value: object) -> dict | None:
-    if not isinstance(value, dict):
-        return None
-    timings = {}
-    for stage in STAGES:
-        seconds = value.get(stage)
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
-            timings[stage] = round(float(seconds), 3)
-    return timings or None
-
-
-def _queue_position(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1_000_000:
-        return value
-    return None
-
-
-def _valid_job_id(value: str) -> bool:
-    # The converter's ids are UUIDs; refusing anything else keeps odd strings
-    # out of our URLs and database.
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _nested(data: dict, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _text(value: object, limit: int = 255) -> str | None:
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)[:limit]
-    return None
-
-
-def _percent(value: object) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return max(0, min(100, int(value)))
-    return 0
-
-
-def _datetime(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed is None:
-        return None
-    # A time without an offset is the converter's UTC (its clock and JSON are UTC).
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 # --- Calls ---------------------------------------------------------------------
@@ -441,9 +312,9 @@ def _field_errors(details: dict) -> list[dict[str, str]]:
 
 def _active_job(details: dict) -> dict:
     return {
-        "job_id": _text(details.get("active_job_id")),
-        "status": _text(details.get("active_job_status")),
-        "stage": _text(details.get("active_job_stage")),
-        "progress": _percent(details.get("active_job_progress")),
-        "created_at": _text(details.get("active_job_created_at")),
+        "job_id": text_value(details.get("active_job_id")),
+        "status": text_value(details.get("active_job_status")),
+        "stage": text_value(details.get("active_job_stage")),
+        "progress": percent(details.get("active_job_progress")),
+        "created_at": text_value(details.get("active_job_created_at")),
     }
