@@ -155,3 +155,20 @@ def test_the_recovery_list_follows_next_cursor_to_the_end(alice_client, alice, u
         first["job_id"],
         second["job_id"],
     }
+
+
+def test_polls_do_not_write_the_session(alice_client, alice, upstream, settings, monkeypatch):
+    from importlib import import_module
+
+    row = make_job(alice)
+    upstream.add(responses.GET, job_url(row.job_id), json=job_json(row.job_id))
+    alice_client.get(f"/api/conversion/{row.job_id}")  # the first may start the session clock
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    saves = []
+    original = store.save
+    monkeypatch.setattr(
+        store, "save", lambda self, *a, **k: (saves.append(1), original(self, *a, **k))
+    )
+    for _ in range(5):
+        assert alice_client.get(f"/api/conversion/{row.job_id}").status_code == 200
+    assert saves == []
