@@ -25,3 +25,7 @@ class ConversionConfig(AppConfig):
             fields=lambda: {"conversion_enabled": serializers.BooleanField()},
             values=lambda user: {"conversion_enabled": conversion_enabled()},
         )
+        # The converter's own health, as ``converter``.
+        from conversion.converter_status import register_health
+
+        register_health()

@@ -123,3 +123,16 @@ class AccountNotUsable(AppError):
     status = 500
     code = "account_not_usable"
     message = _("Your account id cannot be used with the converter. Please contact support.")
+
+
+class CancelNotSupported(AppError):
+    # The converter answers DELETE /api/v1/jobs/{id} with 501 (not implemented yet).
+    status = 501
+    code = "cancel_not_supported"
+    message = _("The converter cannot cancel jobs yet.")
+
+
+class JobNotCancellable(AppError):
+    status = 409
+    code = "job_not_cancellable"
+    message = _("This conversion has already finished, so it cannot be cancelled.")

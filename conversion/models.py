@@ -11,7 +11,8 @@ class ConversionJob(models.Model):
     """Who owns a converter job, and the last state we saw of it.
 
     The converter forgets jobs after 7 days and does no access control, so
-    ownership and history live here; every poll refreshes the snapshot.
+    ownership and history live here. Polls refresh the snapshot at most once per
+    interval per job (``conversion.refresh_policy``), and only a change is written.
     """
 
     job_id = models.CharField(_("converter job id"), max_length=64, unique=True)
@@ -34,6 +35,12 @@ class ConversionJob(models.Model):
     # The ONNX pre-flight's warnings at upload (operators on the CPU, dynamic shapes…):
     # [{"code", "message" (English), "details"}], worded per language when shown.
     preflight_warnings = models.JSONField(_("pre-flight warnings"), default=list, blank=True)
+    # The converter's time per stage ({"onnx": seconds, ...}) and, while queued, the job's
+    # place in its queue, where the converter gives them.
+    stage_timings = models.JSONField(_("stage timings"), null=True, blank=True)
+    queue_position = models.PositiveIntegerField(_("queue position"), null=True, blank=True)
+    # The converter's ETag for the snapshot above: the next lookup asks If-None-Match.
+    upstream_etag = models.CharField(_("converter ETag"), max_length=128, blank=True)
 
     # Set once the NEF has been promoted into FAA (by a download or a save).
     faa_object_key = models.CharField(_("FAA object key"), max_length=512, blank=True)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from visiona_client import preflight
 
-from conversion.upload_stream import MODEL_FIELD, PLATFORM_FIELD
+from conversion.upload_policy import MODEL_FIELD, PLATFORM_FIELD
 from visiona.errors import ValidationFailed
 
 logger = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ visionA is the trust boundary: the user id sent to the converter is always
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -14,20 +15,21 @@ from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone, translation
 
-from conversion import errors, limits, selectors
+from conversion import converter_status, errors, limits, refresh_policy, selectors, snapshots
 from conversion.choices import JobStatus
-from conversion.clients import converter, faa, member_center, require_enabled
-from conversion.clients.converter import JobSnapshot
+from conversion.clients import budget, converter, faa, member_center
+from conversion.clients import errors as client_errors
 from conversion.models import ConversionJob
 from conversion.preflight import UploadPreflight
 from conversion.upload_lease import upload_lease
+from conversion.upload_reading import request_body_blocks
 from conversion.upload_stream import (
     USER_ID_PATTERN,
     RewrittenUpload,
     boundary_from_content_type,
-    iter_stream,
     rewrite_upload,
 )
+from conversion.upstream_errors import maps_upstream_errors, require_enabled
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
 from models_repo.services import (
@@ -35,7 +37,6 @@ from models_repo.services import (
     model_create_from_stream,
     model_restore,
 )
-from visiona.chips import Chip
 from visiona.errors import LengthRequired, PayloadTooLarge
 from visiona.models import User
 from visiona.single_flight import SingleFlightTimeout, single_flight
@@ -57,6 +58,7 @@ def _active_cache_key(user: User) -> str:
 # --- Starting a job ----------------------------------------------------------
 
 
+@maps_upstream_errors
 def job_start(
     *, user: User, stream, content_type: str, content_length: int | None
 ) -> ConversionJob:
@@ -77,15 +79,16 @@ def job_start(
         raise errors.AccountNotUsable()
 
     with upload_lease(user=user) as lease:
-        active = active_job_find(user=user)
+        # Confirmed with the converter now: a snapshot a few seconds old must not refuse it.
+        active = active_job_find(user=user, priority=budget.USER)
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
         checks = UploadPreflight()
         upload = rewrite_upload(
-            lease.keep_alive(iter_stream(stream, expected_length=content_length)),
+            lease.keep_alive(request_body_blocks(stream, expected_length=content_length)),
             boundary=boundary,
             user_id=user.upstream_id,
-            part_observer=checks.observer_for,
+            observers=[checks.observer_for],
         )
         checks.fields = upload.summary.fields  # the chip, once its field has been read
         job = _create_job(user=user, upload=upload, checks=checks)
@@ -99,7 +102,7 @@ def job_start(
 def _create_job(*, user: User, upload: RewrittenUpload, checks: UploadPreflight) -> ConversionJob:
     try:
         snapshot = converter.create_job(body=upload.chunks, content_type=upload.content_type)
-    except errors.ActiveJobExists as exc:
+    except client_errors.UserHasActiveJob as exc:
         # Started elsewhere (another tab, another client): the converter just told
         # us it is this user's, so record it and show it.
         _record_reported_active_job(user=user, details=exc.details.get("active_job") or {})
@@ -111,11 +114,11 @@ def _create_job(*, user: User, upload: RewrittenUpload, checks: UploadPreflight)
     platform = snapshot.platform or fields.get("platform")
     with translation.override("en"):  # stored neutral; pages word them per language
         warnings = checks.warnings(platform)
-    job = _record_snapshot(
+    job = snapshots.record(
         user=user,
         snapshot=snapshot,
         defaults={
-            "chip": _chip_for(platform),
+            "chip": snapshots.chip_for(platform),
             "filename": snapshot.filename or upload.summary.model_filename or "",
             "model_id": _int_or_none(fields.get("model_id")),
             "version": (fields.get("version") or "")[:32],
@@ -141,22 +144,35 @@ def active_job_details(job: ConversionJob) -> dict:
 # --- Following jobs --------------------------------------------------------
 
 
-def job_refresh(*, job: ConversionJob) -> ConversionJob:
+@maps_upstream_errors
+def job_refresh(*, job: ConversionJob, priority: str = budget.BACKGROUND) -> ConversionJob:
     """Update the snapshot from the converter while the job is unfinished.
 
     A finished job never changes, and the converter forgets it after 7 days:
-    its last snapshot is then the history.
+    its last snapshot is then the history. A background refresh (a poll, a page)
+    asks the converter at most once per job per interval, whoever watches it
+    (``refresh_policy``), within the shared budget; everyone else is served the
+    stored snapshot. A user's action (``budget.USER``) always asks.
     """
     if job.is_finished:
         return job
+    claim = refresh_policy.claim(job.job_id)
+    job.checked_at = claim.checked_at
+    if priority == budget.BACKGROUND and not claim.claimed:
+        return job
     try:
-        snapshot = converter.get_job(job.job_id)
-    except errors.JobNotFound:
+        answer = converter.get_job(job.job_id, etag=job.upstream_etag, priority=priority)
+    except client_errors.BudgetExhausted:
+        return job  # the budget is for users now: the snapshot stands until next time
+    except client_errors.JobNotFound:
         # Expired or lost upstream while we last saw it running: it will never
         # finish, and left unfinished it would block every new upload.
         logger.warning("converter no longer knows job", extra={"job_id": job.job_id})
         return _mark_lost(job)
-    return _apply_snapshot(job, snapshot)
+    job.checked_at = time.time()
+    if answer.snapshot is None:
+        return job  # 304: unchanged, nothing to write
+    return snapshots.apply(job, answer.snapshot, etag=answer.etag)
 
 
 def _mark_lost(job: ConversionJob) -> ConversionJob:
@@ -170,12 +186,14 @@ def _mark_lost(job: ConversionJob) -> ConversionJob:
     return job
 
 
+@maps_upstream_errors
 def job_get(*, user: User, job_id: str) -> ConversionJob:
     require_enabled()
     return job_refresh(job=selectors.job_get_for_user(user=user, job_id=job_id))
 
 
-def active_job_find(*, user: User) -> ConversionJob | None:
+@maps_upstream_errors
+def active_job_find(*, user: User, priority: str = budget.BACKGROUND) -> ConversionJob | None:
     """The user's unfinished job, confirmed with the converter, or None.
 
     When the database knows none (data lost, job started elsewhere) the
@@ -184,7 +202,7 @@ def active_job_find(*, user: User) -> ConversionJob | None:
     """
     require_enabled()
     for job in selectors.jobs_unfinished_for_user(user=user).order_by("-created_at"):
-        job = job_refresh(job=job)
+        job = job_refresh(job=job, priority=priority)
         if not job.is_finished:
             return job
     try:
@@ -205,7 +223,7 @@ def active_job_find(*, user: User) -> ConversionJob | None:
 def _rebuild_active_job(*, user: User) -> str:
     found = ""
     for snapshot in converter.list_in_progress(user_id=user.upstream_id):
-        job = _record_snapshot(user=user, snapshot=snapshot)
+        job = snapshots.record(user=user, snapshot=snapshot)
         if job is not None and not job.is_finished and not found:
             found = job.job_id
     if found:
@@ -218,15 +236,34 @@ def _record_reported_active_job(*, user: User, details: dict) -> None:
     if not job_id:
         return
     try:
-        snapshot = converter.get_job(job_id)
-    except errors.AppError:
+        answer = converter.get_job(job_id)
+    except client_errors.ClientError:
         return  # best effort: /active will rebuild it later
-    _record_snapshot(user=user, snapshot=snapshot)
+    snapshots.record(user=user, snapshot=answer.snapshot, etag=answer.etag)
+
+
+@maps_upstream_errors
+def job_cancel(*, user, job_id: str) -> ConversionJob:
+    """Cancel the user's unfinished job where the converter can (501 ``cancel_not_supported``
+    where it cannot: today's converter)."""
+    require_enabled()
+    job = selectors.job_get_for_user(user=user, job_id=job_id)
+    if job.is_finished:
+        raise errors.JobNotCancellable()
+    try:
+        converter.cancel_job(job.job_id)
+    except client_errors.CancelNotSupported:
+        converter_status.remember_cancel_support(False)
+        raise
+    converter_status.remember_cancel_support(True)
+    logger.info("conversion job cancelled", extra={"job_id": job.job_id})
+    return job_refresh(job=job, priority=budget.USER)
 
 
 # --- Saving and downloading --------------------------------------------------
 
 
+@maps_upstream_errors
 def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
@@ -253,6 +290,7 @@ def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel
     return NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
 
 
+@maps_upstream_errors
 def job_download_url(*, user: User, job_id: str) -> str:
     """Where the browser fetches the NEF from FAA, with a short-lived delegated token.
 
@@ -269,7 +307,7 @@ def job_download_url(*, user: User, job_id: str) -> str:
 
 
 def _require_completed(job: ConversionJob) -> ConversionJob:
-    job = job_refresh(job=job)
+    job = job_refresh(job=job, priority=budget.USER)
     if job.status != JobStatus.COMPLETED:
         raise errors.JobNotCompleted()
     return job
@@ -343,63 +381,6 @@ def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> i
             raise errors.StorageUnavailable() from exc
     logger.info("conversion saved as model", extra={"job_id": job.job_id, "model_id": model.pk})
     return model.pk
-
-
-# --- Snapshots ----------------------------------------------------------------
-
-
-def _record_snapshot(*, user: User, snapshot: JobSnapshot, defaults: dict | None = None):
-    """Create or refresh the ownership row for a job the converter says is ``user``'s."""
-    job = ConversionJob.objects.filter(job_id=snapshot.job_id).first()
-    if job is None:
-        fields = {
-            "chip": _chip_for(snapshot.platform),
-            "filename": snapshot.filename or "",
-            **(defaults or {}),
-        }
-        try:
-            job = ConversionJob.objects.create(
-                job_id=snapshot.job_id, owner=user, **fields, **_snapshot_fields(snapshot)
-            )
-        except IntegrityError:
-            job = ConversionJob.objects.get(job_id=snapshot.job_id)
-    if job.owner_id != user.pk:
-        # The converter filed it under this user's id, but the row says otherwise:
-        # never hand one user's job to another.
-        logger.error("job ownership conflict", extra={"job_id": snapshot.job_id})
-        return None
-    return _apply_snapshot(job, snapshot)
-
-
-def _apply_snapshot(job: ConversionJob, snapshot: JobSnapshot) -> ConversionJob:
-    for field, value in _snapshot_fields(snapshot).items():
-        setattr(job, field, value)
-    if job.is_finished and job.finished_at is None:
-        job.finished_at = snapshot.updated_at or timezone.now()
-    job.save()
-    return job
-
-
-def _snapshot_fields(snapshot: JobSnapshot) -> dict:
-    return {
-        "status": snapshot.status,
-        "stage": snapshot.stage or "",
-        "progress": snapshot.progress,
-        "stage_progress": snapshot.stage_progress,
-        "error_code": (snapshot.error_code or "")[:64],
-        "error_message": snapshot.error_message or "",
-        "error_stage": (snapshot.error_stage or "")[:8],
-        "created_at": snapshot.created_at,
-        "updated_at": snapshot.updated_at,
-        "expires_at": snapshot.expires_at,
-    }
-
-
-def _chip_for(platform_code: str | None) -> str:
-    try:
-        return Chip.from_platform_code(str(platform_code)).value
-    except ValueError:
-        return ""
 
 
 def _int_or_none(value: str | None) -> int | None:

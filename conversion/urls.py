@@ -25,6 +25,7 @@ api_urlpatterns = [
         api.ConversionPromoteApi.as_view(),
         name="api-conversion-promote",
     ),
+    path("<job_id:job_id>/cancel", api.ConversionCancelApi.as_view(), name="api-conversion-cancel"),
     path(
         "<job_id:job_id>/download",
         api.ConversionDownloadApi.as_view(),

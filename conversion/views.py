@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from conversion import hints, limits, preflight, selectors, services
+from conversion import converter_status, hints, limits, preflight, selectors, services
 from conversion.choices import JobStage, JobStatus
 from conversion.clients import conversion_enabled
 from conversion.templatetags.conversion_format import duration_messages
@@ -37,6 +37,7 @@ POLL_INTERVAL_MS = 2000
 def convert_page(request):
     enabled = conversion_enabled()
     active, problem = None, None
+    health = converter_status.health()
     if enabled:
         try:
             active = services.active_job_find(user=request.user)
@@ -47,6 +48,10 @@ def convert_page(request):
         "enabled": enabled,
         "active": active,
         "problem": problem,
+        "converter_health": health,
+        # The form is disabled, with the reason, before anyone uploads 500 MB in vain.
+        "upload_blocked": converter_status.upload_blocked_reason(health),
+        "degraded_note": converter_status.DEGRADED_NOTE if health["status"] == "degraded" else None,
         "chips": [(chip.value, chip.value, CHIP_DESCRIPTIONS[chip]) for chip in Chip],
         "default_chip": Chip.KL720.value,
         "limits": limits,
@@ -126,6 +131,9 @@ def job_page(request, job_id: str):
         "preflight_warnings": preflight.warnings_for_display(job.preflight_warnings),
         "elapsed": _elapsed(job),
         "failure": _failure(job) if job.status == JobStatus.FAILED else None,
+        "stage_timings": _stage_timings(job),
+        "queue_position": job.queue_position if job.status == JobStatus.CREATED else None,
+        "can_cancel": enabled and not job.is_finished and converter_status.cancel_supported(),
         "default_name": PurePosixPath(job.filename or "model").stem or "model",
         "page_data": _job_page_data(job),
     }
@@ -166,6 +174,16 @@ def _stages(job) -> list[dict]:
     return stages
 
 
+def _stage_timings(job) -> list[dict]:
+    """The converter's time per stage, in pipeline order, for the stages it reports."""
+    timings = job.stage_timings or {}
+    return [
+        {"label": label, "seconds": round(timings[value])}
+        for value, label in JobStage.choices
+        if isinstance(timings.get(value), int | float)
+    ]
+
+
 def _elapsed(job) -> int:
     end = job.finished_at if job.is_finished and job.finished_at else timezone.now()
     return max(0, int((end - job.created_at).total_seconds()))
@@ -175,6 +193,7 @@ def _job_page_data(job) -> dict:
     return {
         "jobUrl": reverse("api-conversion-job", args=[job.job_id]),
         "promoteUrl": reverse("api-conversion-promote", args=[job.job_id]),
+        "cancelUrl": reverse("api-conversion-cancel", args=[job.job_id]),
         # The script puts the saved model's id in place of the 0.
         "modelUrlTemplate": reverse("models-detail", args=[0]),
         "pollIntervalMs": POLL_INTERVAL_MS,
@@ -190,6 +209,9 @@ def _job_page_data(job) -> dict:
             "completed": _("The conversion is complete."),
             "failed": _("The conversion failed."),
             "reloadToSee": _("The conversion has finished. Reload the page to see the result."),
+            "queuePosition": _("Waiting in the converter's queue: position %(position)s."),
+            "cancelling": _("Cancelling…"),
+            "confirmCancel": _("Cancel this conversion? It cannot be resumed."),
             "connectionProblem": _("Lost contact with the server; retrying in %(seconds)s s…"),
             "saving": _("Saving…"),
             "saved": _("Saved to My models as “%(name)s”."),

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseNotFound
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -52,10 +53,16 @@ def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
         raise Http404() from None
 
 
+# One page of devices, each asked for its live state: the page stays fast at 1,000 devices.
+DEVICE_PAGE_SIZE = 50
+
+
 @login_required
 @require_GET
 def device_list(request):
-    devices = list(selectors.device_list_for_user(user=request.user))
+    ordered = selectors.device_list_for_user(user=request.user).order_by("-created_at", "pk")
+    page = Paginator(ordered, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
+    devices = list(page.object_list)
     # The live state from the registry, and what each connected device reports
     # through its tunnel (asked all at once, each bounded: a slow one shows as such).
     registrations = tunnel.tunnel_registrations(devices=devices)
@@ -73,6 +80,7 @@ def device_list(request):
         "devices/list.html",
         {
             "devices": devices,
+            "page": page,
             "rows": rows,
             "summary": selectors.device_connection_summary(user=request.user),
             "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,

@@ -31,6 +31,7 @@ from sandbox.http import (
     request_body,
     validation_error,
 )
+from sandbox.rate_limit import limited
 
 WRITE_SCOPE = "converter:job.write"
 READ_SCOPE = "converter:job.read"
@@ -44,6 +45,8 @@ _LIST_STATUSES = {
     **{status: (status,) for status in ("created", "running", "completed", "failed")},
 }
 RETRY_AFTER_SECONDS = 5
+# The in-progress list's page size; ``next_cursor`` is the next page's offset.
+LIST_PAGE_SIZE = 20
 
 
 @csrf_exempt
@@ -52,6 +55,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@limited
 def job_collection(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _create_job(request)
@@ -61,12 +65,10 @@ def job_collection(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@limited
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     if request.method == "DELETE":
-        refused = check_service_token(request, WRITE_SCOPE)
-        return refused or error(
-            request, 501, "not_implemented", "Cancelling a job is not implemented yet."
-        )
+        return _cancel_job(request, job_id)
     if request.method != "GET":
         return _method_not_allowed(request, "GET, DELETE")
     if refused := check_service_token(request, READ_SCOPE):
@@ -84,6 +86,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @csrf_exempt
+@limited
 def promote(request: HttpRequest, job_id: str) -> HttpResponse:
     if request.method != "POST":
         return _method_not_allowed(request, "POST")
@@ -136,6 +139,24 @@ def inspect_job(request: HttpRequest, job_id: str) -> HttpResponse:
             "received": record["received"],
         }
     )
+
+
+def _cancel_job(request: HttpRequest, job_id: str) -> HttpResponse:
+    """DELETE: today's converter answers 501; the stand-in cancels unless told not to."""
+    if refused := check_service_token(request, WRITE_SCOPE):
+        return refused
+    if not settings.SANDBOX_CANCEL_SUPPORTED:
+        return error(request, 501, "not_implemented", "Cancelling a job is not implemented yet.")
+    record = _live_job(job_id)
+    if record is None:
+        return _job_not_found(request)
+    with store.user_lock(record["user_id"]):
+        record = store.load_job(job_id)
+        if jobs.state(record)["status"] not in jobs.UNFINISHED:
+            return error(request, 409, "job_not_cancellable", "The job has already finished.")
+        record["cancelled_at"] = clock.now()
+        store.save_job(record)
+    return json_answer(jobs.as_json(record))
 
 
 # --- Create -------------------------------------------------------------------
@@ -301,7 +322,12 @@ def _list_jobs(request: HttpRequest) -> HttpResponse:
         if record["user_id"] == user_id and not jobs.is_expired(record, now)
     ]
     found = [job for job in found if job["status"] in _LIST_STATUSES[status]]
-    return json_answer({"jobs": found, "total": len(found), "next_cursor": None})
+    cursor = request.GET.get("cursor", "0")
+    start = int(cursor) if cursor.isdigit() else 0
+    page = found[start : start + LIST_PAGE_SIZE]
+    more = start + LIST_PAGE_SIZE < len(found)
+    next_cursor = str(start + LIST_PAGE_SIZE) if more else None
+    return json_answer({"jobs": page, "total": len(found), "next_cursor": next_cursor})
 
 
 def _promote_problems(user_id: object, targets: object) -> list[dict]:

@@ -7,6 +7,7 @@ has to run. A model file named like ``yolo-fail-bie.onnx`` fails at that stage.
 
 from __future__ import annotations
 
+import math
 import re
 
 from sandbox import clock
@@ -41,16 +42,47 @@ def state(record: dict, now: float | None = None) -> dict:
     fail_stage = record.get("fail_stage")
     if fail_stage:
         finished = started + (STAGES.index(fail_stage) + _FAILS_AT_SHARE) * stage_seconds
-    if now < started:
-        return _state("created", "onnx", 0, 0, record["created"])
+    cancelled = record.get("cancelled_at")
+    if cancelled is not None and cancelled < finished:
+        finished = cancelled
+        fail_stage = None
+    if now < started and (cancelled is None or now < cancelled):
+        queued = _state("created", "onnx", 0, 0, record["created"])
+        # Simulated: the job moves up its queue as its wait runs out (3, 2, 1).
+        left = (started - now) / max(started - record["created"], 1e-9)
+        return {**queued, "queue_position": max(1, math.ceil(3 * left))}
+    if cancelled is not None and now >= cancelled:
+        return _cancelled(record, started, cancelled, stage_seconds)
     if now >= finished:
         if not fail_stage:
-            return _state("completed", None, 100, 100, finished)
+            done = _state("completed", None, 100, 100, finished)
+            return {**done, "stage_timings": dict.fromkeys(STAGES, float(stage_seconds))}
         progress = int(100 * (STAGES.index(fail_stage) + _FAILS_AT_SHARE) / len(STAGES))
         failed = _state("failed", fail_stage, progress, int(100 * _FAILS_AT_SHARE), finished)
-        return {**failed, "error": _error(fail_stage)}
+        timings = _timings(finished - started, stage_seconds)
+        return {**failed, "error": _error(fail_stage), "stage_timings": timings}
     stage_index = min(int((now - started) // stage_seconds), len(STAGES) - 1)
     return _state("running", STAGES[stage_index], *_progress(now - started, stage_seconds), now)
+
+
+def _timings(elapsed: float, stage_seconds: float) -> dict:
+    """Seconds spent in each stage reached within ``elapsed`` seconds of running."""
+    timings = {}
+    for index, stage in enumerate(STAGES):
+        spent = min(stage_seconds, elapsed - index * stage_seconds)
+        if spent <= 0:
+            break
+        timings[stage] = round(spent, 3)
+    return timings
+
+
+def _cancelled(record: dict, started: float, cancelled: float, stage_seconds: float) -> dict:
+    ran = max(0.0, cancelled - started)
+    stage_index = min(int(ran // stage_seconds), len(STAGES) - 1) if stage_seconds else 0
+    progress, stage_progress = _progress(ran, stage_seconds) if stage_seconds else (0, 0)
+    failed = _state("failed", STAGES[stage_index], progress, stage_progress, cancelled)
+    error = {"code": "cancelled", "message": "The job was cancelled.", "stage": STAGES[stage_index]}
+    return {**failed, "error": error, "stage_timings": _timings(ran, stage_seconds)}
 
 
 def _progress(elapsed: float, stage_seconds: float) -> tuple[int, int]:
@@ -100,4 +132,7 @@ def as_json(record: dict, now: float | None = None) -> dict:
     }
     if "error" in current:
         job["error"] = current["error"]
+    for optional in ("stage_timings", "queue_position"):
+        if optional in current:
+            job[optional] = current[optional]
     return job

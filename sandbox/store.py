@@ -125,6 +125,10 @@ def create_job(job: dict, upload_folder: Path) -> None:
     write_json(folder / "job.json", job)
 
 
+def save_job(job: dict) -> None:
+    write_json(_folder("jobs") / job["job_id"] / "job.json", job)
+
+
 def load_job(job_id: str) -> dict | None:
     folder = _job_folder(job_id)
     return _read_json(folder / "job.json") if folder else None

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from sandbox import converter_views, faa_views, faults, mc_views
+from sandbox import converter_views, faa_views, faults, mc_views, rate_limit
 
 app_name = "sandbox"
 
@@ -16,6 +16,7 @@ converter = [
     path("api/v1/jobs/<str:job_id>", converter_views.job_detail, name="converter-job"),
     path("api/v1/jobs/<str:job_id>/promote", converter_views.promote, name="converter-promote"),
     path("_inspect/jobs/<str:job_id>", converter_views.inspect_job, name="converter-inspect"),
+    path("_inspect/stats", rate_limit.stats_view, name="converter-stats"),
 ]
 file_access_agent = [
     path("files/<path:key>", faa_views.file, name="faa-file"),

@@ -27,6 +27,9 @@ from visiona.settings import *  # noqa: F403
 # FAA_BASE_URL or MC_SERVICE_* apply: tests set upstreams themselves.
 VISIONA_SANDBOX = True
 
+# The fake converter's rate limit counts the whole run's requests: off, except in its tests.
+SANDBOX_RATE_LIMIT = 0
+
 # Tests build the agent's wheel where they choose, never into the checkout.
 CLIENT_DOWNLOADS_DIR = DATA_DIR / "downloads"  # noqa: F405
 

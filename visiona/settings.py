@@ -346,6 +346,17 @@ _MIB = 1024 * 1024
 # The largest upload /api/conversion/init reads; 0 (the default): what the converter
 # can accept, from its limits in conversion/limits.py (the one place they are stated).
 CONVERSION_MAX_UPLOAD_BYTES = env_int("CONVERSION_MAX_UPLOAD_BYTES", 0, minimum=0)
+# The converter's published rate limit on /api/v1 for our one client id (its README:
+# 300 requests per 5 minutes); its X-RateLimit-Limit answers replace the number.
+CONVERTER_RATE_LIMIT = env_int("CONVERTER_RATE_LIMIT", 300, minimum=1)
+CONVERTER_RATE_WINDOW_SECONDS = env_int("CONVERTER_RATE_WINDOW_SECONDS", 300, minimum=1)
+# Share of that budget kept for users' own calls (uploads, promotes, cancels): background
+# refreshes of watched jobs use the rest, stretching their interval when it runs short.
+CONVERTER_BUDGET_RESERVE_PERCENT = min(
+    env_int("CONVERTER_BUDGET_RESERVE_PERCENT", 20, minimum=0), 90
+)
+# Seconds between two refreshes of one watched job from the converter, when the budget allows.
+CONVERSION_REFRESH_SECONDS = env_int("CONVERSION_REFRESH_SECONDS", 2, minimum=1)
 # Base URL for service tokens and delegated download tokens; people sign in at MC_ISSUER.
 MC_SERVICE_ISSUER = (env_str("MC_SERVICE_ISSUER") or MC_ISSUER).rstrip("/")
 
@@ -372,6 +383,11 @@ SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
 SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
 # The stand-in converter enforces the real one's limits (conversion/limits.py); tests
 # shrink them by setting SANDBOX_MAX_MODEL_BYTES, SANDBOX_MAX_IMAGE_BYTES, SANDBOX_MAX_IMAGES.
+# The fake converter's rate limit on /api/v1, like the real one's (0: none).
+SANDBOX_RATE_LIMIT = env_int("SANDBOX_RATE_LIMIT", 300, minimum=0)
+SANDBOX_RATE_WINDOW_SECONDS = env_int("SANDBOX_RATE_WINDOW_SECONDS", 300, minimum=1)
+# Whether the fake converter cancels jobs (DELETE /api/v1/jobs/{id}); off: 501 like today's.
+SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).

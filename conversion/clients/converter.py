@@ -7,28 +7,27 @@ status, body or exception.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import requests
 from django.conf import settings
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from conversion import errors
-from conversion.clients import http, member_center
-from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
+from conversion.clients import budget, errors, http, member_center
+from conversion.clients.converter_job import STAGES, JobAnswer, JobSnapshot, percent, text_value
+from conversion.clients.errors import BudgetExhausted
+
+__all__ = ["STAGES", "JobAnswer", "JobSnapshot", "cancel_job", "create_job", "get_job", "health"]
 
 JOBS_PATH = "/api/v1/jobs"
 JOB_PATH = "/api/v1/jobs/{job_id}"
 PROMOTE_PATH = "/api/v1/jobs/{job_id}/promote"
+HEALTH_PATH = "/health"
+# The in-progress list's next page: the cursor it answered, sent back as this parameter.
+CURSOR_PARAM = "cursor"
+MAX_LIST_PAGES = 50
+HEALTH_STATES = ("healthy", "degraded", "unhealthy")
 
-STATUSES = ("created", "running", "completed", "failed")
-STAGES = ("onnx", "bie", "nef")
-JOB_LIFETIME = timedelta(days=7)
 
 # Timeouts (connect, read) and retry schedules: docs/conversion.md ("Upstream clients").
 UPLOAD_TIMEOUT = (10, 30 * 60)
@@ -36,97 +35,6 @@ PROMOTE_TIMEOUT = (10, 5 * 60)
 GET_BACKOFF = (0.5, 1)
 PROMOTE_BACKOFF = (0.5, 1)
 LIST_BACKOFF = (0.5,)
-
-
-@dataclass(frozen=True)
-class JobSnapshot:
-    """What the converter says about a job at one moment."""
-
-    job_id: str
-    status: str
-    stage: str | None
-    progress: int
-    stage_progress: int
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime
-    filename: str | None = None
-    platform: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    error_stage: str | None = None
-
-    @classmethod
-    def from_json(cls, data: object) -> JobSnapshot:
-        """Parse a job; anything malformed is the converter misbehaving."""
-        if not isinstance(data, dict):
-            raise errors.ConverterUnavailable()
-        job_id = data.get("job_id")
-        status = data.get("status")
-        if not isinstance(job_id, str) or not _valid_job_id(job_id) or status not in STATUSES:
-            raise errors.ConverterUnavailable()
-        created_at = _datetime(data.get("created_at")) or timezone.now()
-        stage = data.get("stage") if data.get("stage") in STAGES else None
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        completed = status == "completed"
-        return cls(
-            job_id=job_id,
-            status=status,
-            stage=None if completed else stage,
-            progress=100 if completed else _percent(data.get("progress")),
-            stage_progress=100 if completed else _percent(data.get("stage_progress")),
-            created_at=created_at,
-            updated_at=_datetime(data.get("updated_at")) or created_at,
-            expires_at=_datetime(data.get("expires_at")) or created_at + JOB_LIFETIME,
-            filename=_text(_nested(data, "input", "filename")),
-            platform=_text(_nested(data, "parameters", "platform")),
-            error_code=_text(error.get("code")),
-            error_message=_text(error.get("message"), limit=2000),
-            error_stage=error.get("stage") if error.get("stage") in STAGES else None,
-        )
-
-
-def _valid_job_id(value: str) -> bool:
-    # The converter's ids are UUIDs; refusing anything else keeps odd strings
-    # out of our URLs and database.
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _nested(data: dict, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _text(value: object, limit: int = 255) -> str | None:
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        return str(value)[:limit]
-    return None
-
-
-def _percent(value: object) -> int:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return max(0, min(100, int(value)))
-    return 0
-
-
-def _datetime(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = parse_datetime(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed is None:
-        return None
-    # A time without an offset is the converter's UTC (its clock and JSON are UTC).
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
 
 
 # --- Calls ---------------------------------------------------------------------
@@ -173,11 +81,14 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
             timeout=UPLOAD_TIMEOUT,
             data=iter(wrapped),
             headers=headers,
+            **_budget_hooks(budget.USER),
         )
     except http.UpstreamUnreachable:
         if wrapped.error is not None:
             raise wrapped.error from None
         raise errors.ConverterUnavailable() from None
+    except BudgetExhausted as exc:
+        raise errors.ConverterBusy(headers=exc.headers) from None
     if wrapped.error is not None:
         # The converter answered before we finished sending (it may have
         # rejected early); what broke on our side is the real story.
@@ -185,34 +96,85 @@ def create_job(*, body: Iterable[bytes], content_type: str) -> JobSnapshot:
     if response.status_code in member_center.REFUSED_STATUSES:
         # Dropped, so the next upload carries a new token; this one cannot be replayed.
         if member_center.drop_refused_token(token, status=response.status_code):
-            raise errors.IdpMisconfigured()
+            raise errors.CredentialsRefused()
         raise errors.UploadNotAccepted()
     if response.status_code not in (200, 201):
         _fail(response)
     return JobSnapshot.from_json(http.json_or_none(response))
 
 
-def get_job(job_id: str) -> JobSnapshot:
+def get_job(job_id: str, *, etag: str = "", priority: str = budget.USER) -> JobAnswer:
+    """One job; with ``etag``, a conditional request (None snapshot: unchanged).
+
+    A background lookup the budget has no room for raises ``BudgetExhausted``.
+    """
     path = JOB_PATH.format(job_id=quote(job_id, safe=""))
-    response = _read(path, job_id=job_id, backoff=GET_BACKOFF)
+    headers = {"If-None-Match": etag} if etag else {}
+    response = _read(
+        path, job_id=job_id, backoff=GET_BACKOFF, priority=priority, headers=headers, ok=(200, 304)
+    )
+    new_etag = response.headers.get("ETag", "")[:128]
+    if response.status_code == 304:
+        return JobAnswer(None, new_etag or etag)
     snapshot = JobSnapshot.from_json(http.json_or_none(response))
     if snapshot.job_id != job_id:
         raise errors.ConverterUnavailable()
-    return snapshot
+    return JobAnswer(snapshot, new_etag)
 
 
 def list_in_progress(*, user_id: str) -> list[JobSnapshot]:
-    """The user's unfinished jobs (the recovery list)."""
-    response = _read(
-        JOBS_PATH,
-        backoff=LIST_BACKOFF,
-        params={"user_id": user_id, "status": "in_progress"},
+    """The user's unfinished jobs (the recovery list), every page of it."""
+    found: list[JobSnapshot] = []
+    params = {"user_id": user_id, "status": "in_progress"}
+    for _page in range(MAX_LIST_PAGES):
+        response = _read(JOBS_PATH, backoff=LIST_BACKOFF, params=params)
+        body = http.json_or_none(response)
+        jobs = body.get("jobs") if isinstance(body, dict) else None
+        if not isinstance(jobs, list):
+            raise errors.ConverterUnavailable()
+        found += [JobSnapshot.from_json(job) for job in jobs]
+        cursor = body.get("next_cursor")
+        if not isinstance(cursor, str | int) or isinstance(cursor, bool) or cursor == "":
+            return found
+        params = {**params, CURSOR_PARAM: str(cursor)}
+    http.logger.warning("converter in-progress list: page limit reached")
+    return found
+
+
+def cancel_job(job_id: str, *, priority: str = budget.USER) -> None:
+    """Ask the converter to cancel the job: ``CancelNotSupported`` where it answers 501."""
+    path = JOB_PATH.format(job_id=quote(job_id, safe=""))
+    response = _authorized_call(
+        "DELETE",
+        path,
+        scope=member_center.SCOPE_JOB_WRITE,
+        endpoint=JOB_PATH,
+        job_id=job_id,
+        priority=priority,
     )
+    if response.status_code in (200, 202, 204):
+        return
+    if response.status_code == 501:
+        raise errors.CancelNotSupported()
+    if response.status_code == 409:
+        raise errors.JobNotCancellable()
+    _fail(response)
+
+
+def health() -> str:
+    """The converter's own health (public, no token, not counted in the budget):
+    healthy / degraded / unhealthy, or "unreachable" when it gives no answer."""
+    try:
+        response = http.call(
+            "GET", _url(HEALTH_PATH), service="converter", endpoint=HEALTH_PATH, timeout=(2, 3)
+        )
+    except http.UpstreamUnreachable:
+        return "unreachable"
     body = http.json_or_none(response)
-    jobs = body.get("jobs") if isinstance(body, dict) else None
-    if not isinstance(jobs, list):
-        raise errors.ConverterUnavailable()
-    return [JobSnapshot.from_json(job) for job in jobs]
+    status = body.get("status") if isinstance(body, dict) else None
+    if status in HEALTH_STATES:
+        return status
+    return "unhealthy" if response.status_code >= 500 else "unreachable"
 
 
 def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
@@ -241,7 +203,15 @@ def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
     return promoted[0]
 
 
-def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> requests.Response:
+def _read(
+    path: str,
+    *,
+    backoff,
+    job_id: str | None = None,
+    priority: str = budget.USER,
+    ok: tuple[int, ...] = (200,),
+    **kwargs,
+) -> requests.Response:
     response = _authorized_call(
         "GET",
         path,
@@ -249,26 +219,46 @@ def _read(path: str, *, backoff, job_id: str | None = None, **kwargs) -> request
         endpoint=JOB_PATH if job_id else path,
         job_id=job_id,
         backoff=backoff,
+        priority=priority,
         **kwargs,
     )
-    if response.status_code != 200:
+    if response.status_code not in ok:
         _fail(response)
     return response
 
 
-def _authorized_call(method: str, path: str, **kwargs) -> requests.Response:
+def _budget_hooks(priority: str) -> dict:
+    def before_attempt() -> None:
+        if not budget.take(priority):
+            raise BudgetExhausted(retry_after=budget.retry_after_seconds())
+
+    def after_answer(response: requests.Response) -> None:
+        budget.observe(response.status_code, response.headers)
+
+    return {"before_attempt": before_attempt, "after_answer": after_answer}
+
+
+def _authorized_call(
+    method: str, path: str, *, priority: str = budget.USER, **kwargs
+) -> requests.Response:
+    """A converter ``/api/v1`` call within the shared budget. A background call the
+    budget has no room for raises ``BudgetExhausted``; a user's is ``service_busy``."""
     try:
         return member_center.call_with_service_token(
-            method, _url(path), service="converter", **kwargs
+            method, _url(path), service="converter", **_budget_hooks(priority), **kwargs
         )
     except http.UpstreamUnreachable:
         raise errors.ConverterUnavailable() from None
+    except BudgetExhausted as exc:
+        if priority == budget.BACKGROUND:
+            raise
+        raise errors.ConverterBusy(headers=exc.headers) from None
 
 
 # Converter error code → our error, where the status alone does not decide.
-_CONFLICTS: dict[str, type[AppError]] = {
-    "job_not_ready_for_promote": errors.JobNotCompleted,
-    "source_not_available": errors.ArtifactUnavailable,
+_CONFLICTS: dict[str, type[errors.ClientError]] = {
+    "job_not_ready_for_promote": errors.JobNotReady,
+    "source_not_available": errors.SourceNotAvailable,
 }
 
 
@@ -282,23 +272,23 @@ def _fail(response: requests.Response) -> None:
     code = http.error_code(response)
     details = http.error_details(response)
     if status in (400, 422):
-        raise ValidationFailed.for_fields(_field_errors(details))
+        raise errors.InvalidRequest(details={"fields": _field_errors(details)})
     if status in member_center.REFUSED_STATUSES:
-        raise errors.IdpMisconfigured()
+        raise errors.CredentialsRefused()
     if status == 404:
         raise errors.JobNotFound()
     elif status == 409 and code == "user_has_active_job":
-        raise errors.ActiveJobExists(details={"active_job": _active_job(details)})
+        raise errors.UserHasActiveJob(details={"active_job": _active_job(details)})
     elif status == 409 and code in _CONFLICTS:
         raise _CONFLICTS[code]()
     elif status == 413:
-        raise PayloadTooLarge()
+        raise errors.FileTooLarge()
     elif status == 429 or (status == 503 and code == "service_busy"):
-        raise errors.ServiceBusy(headers={"Retry-After": http.retry_after(response)})
+        raise errors.ConverterBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()
     elif status == 503 and code == "auth_service_unavailable":
-        raise errors.IdpUnavailable()  # the converter could not check our token with MC
+        raise errors.TokenServiceUnavailable()  # the converter could not check our token with MC
     http.logger.error("converter answered an error", extra={"status": status, "code": code})
     raise errors.ConverterUnavailable()
 
@@ -322,9 +312,9 @@ def _field_errors(details: dict) -> list[dict[str, str]]:
 
 def _active_job(details: dict) -> dict:
     return {
-        "job_id": _text(details.get("active_job_id")),
-        "status": _text(details.get("active_job_status")),
-        "stage": _text(details.get("active_job_stage")),
-        "progress": _percent(details.get("active_job_progress")),
-        "created_at": _text(details.get("active_job_created_at")),
+        "job_id": text_value(details.get("active_job_id")),
+        "status": text_value(details.get("active_job_status")),
+        "stage": text_value(details.get("active_job_stage")),
+        "progress": percent(details.get("active_job_progress")),
+        "created_at": text_value(details.get("active_job_created_at")),
     }

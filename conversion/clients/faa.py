@@ -13,8 +13,7 @@ from urllib.parse import quote, urlencode
 import requests
 from django.conf import settings
 
-from conversion import errors
-from conversion.clients import http, member_center
+from conversion.clients import errors, http, member_center
 
 FILES_PATH = "/files/{key}"
 GET_BACKOFF = (0.5, 1)
@@ -71,7 +70,7 @@ def open_file(key: str) -> Iterator[Download]:
     try:
         if response.status_code != 200:
             if response.status_code == 404:
-                raise errors.ArtifactUnavailable()
+                raise errors.SourceNotAvailable()
             raise errors.FaaUnavailable()
         yield Download(response)
     finally:

@@ -18,8 +18,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from conversion import errors
-from conversion.clients import http
+from conversion.clients import errors, http
 from visiona.single_flight import SingleFlightTimeout, single_flight
 
 TOKEN_PATH = "/oauth/token"
@@ -105,7 +104,7 @@ def bearer(scope: str) -> ServiceToken:
                 wait=20,
             )
         except SingleFlightTimeout:
-            raise errors.IdpUnavailable() from None
+            raise errors.TokenServiceUnavailable() from None
         # An entry cached before refresh_at existed falls back to the fixed margin.
         refresh_at = cached.get("refresh_at", cached["expires_at"] - REFRESH_MARGIN_SECONDS)
         if time.time() < refresh_at:
@@ -125,9 +124,11 @@ def call_with_service_token(method: str, url: str, *, scope: str, **kwargs) -> r
     our own credentials are wrong. Raises ``http.UpstreamUnreachable`` like
     ``http.call``.
     """
+    extra_headers = kwargs.pop("headers", None) or {}
     for attempt in (1, 2):
         token = bearer(scope)
-        response = http.call(method, url, headers=token.authorization, **kwargs)
+        headers = {**extra_headers, **token.authorization}
+        response = http.call(method, url, headers=headers, **kwargs)
         if response.status_code not in REFUSED_STATUSES:
             return response
         credentials_wrong = drop_refused_token(token, status=response.status_code)
@@ -168,7 +169,7 @@ def _drop(scope: str, token: str) -> None:
 
 def _fetch_service_token(scope: str) -> dict:
     if not settings.MC_SERVICE_CLIENT_ID:
-        raise errors.IdpMisconfigured()
+        raise errors.CredentialsRefused()
     after_refusal = cache.get(_refusal_key(scope)) is not None
     try:
         response = http.call(
@@ -181,20 +182,20 @@ def _fetch_service_token(scope: str) -> dict:
             auth=(settings.MC_SERVICE_CLIENT_ID, settings.MC_SERVICE_CLIENT_SECRET),
         )
     except http.UpstreamUnreachable:
-        raise errors.IdpUnavailable() from None
+        raise errors.TokenServiceUnavailable() from None
     if response.status_code >= 500:
-        raise errors.IdpUnavailable()
+        raise errors.TokenServiceUnavailable()
     if response.status_code != 200:
         # Our client id, secret or scopes are wrong: nothing the user can fix.
         http.logger.error(
             "member center refused client credentials",
             extra={"status": response.status_code, "code": http.error_code(response)},
         )
-        raise errors.IdpMisconfigured()
+        raise errors.CredentialsRefused()
     body = http.json_or_none(response)
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise errors.IdpUnavailable()
+        raise errors.TokenServiceUnavailable()
     expires_in = body.get("expires_in")
     if not isinstance(expires_in, int | float) or expires_in <= 0:
         expires_in = 60  # unknown lifetime: use it briefly, then ask again
@@ -230,18 +231,18 @@ def download_token(
             headers=service.authorization,
         )
     except http.UpstreamUnreachable:
-        raise errors.McTokenUnavailable() from None
+        raise errors.DownloadTokenUnavailable() from None
     if response.status_code in REFUSED_STATUSES:
         # Maybe our service token (rotated keys): the next download gets a new one.
         _drop(service.scope, service.value)
     if response.status_code >= 500:
-        raise errors.McTokenUnavailable()
+        raise errors.DownloadTokenUnavailable()
     if response.status_code not in (200, 201):
-        raise errors.DownloadTokenFailed()
+        raise errors.DownloadTokenRefused()
     body = http.json_or_none(response)
     token = body.get("token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise errors.McTokenUnavailable()
+        raise errors.DownloadTokenUnavailable()
     return DownloadToken(token=token, expires_at=_expiry(body, ttl_seconds))
 
 

@@ -62,6 +62,13 @@
         step.removeAttribute("aria-current");
       }
     });
+    var queue = document.getElementById("queue-position");
+    if (queue) {
+      queue.hidden = !(job.status === "created" && job.queue_position);
+      if (!queue.hidden) {
+        queue.textContent = format(text.queuePosition, { position: job.queue_position });
+      }
+    }
     var running = job.status === "running" && current >= 0 && current < order.length ? order[current] : null;
     if (running && running !== announcedStage) {
       announce(format(text.stageNow, { stage: data.stageLabels[running] }));
@@ -161,6 +168,45 @@
   if (!data.finished && (lastStatus === "created" || lastStatus === "running")) {
     window.setInterval(showElapsed, 1000);
     window.setTimeout(poll, interval);
+  }
+
+  // --- cancel ------------------------------------------------------------------
+
+  var cancelForm = document.getElementById("cancel-form");
+  if (cancelForm) {
+    cancelForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!window.confirm(text.confirmCancel)) {
+        return;
+      }
+      var cancelButton = document.getElementById("cancel-button");
+      var cancelError = document.getElementById("cancel-error");
+      cancelButton.disabled = true;
+      live.textContent = text.cancelling;
+      fetch(data.cancelUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(cancelForm) },
+      })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            return { ok: response.ok, body: body };
+          });
+        })
+        .then(function (result) {
+          if (result.ok) {
+            finished(result.body);
+            return;
+          }
+          throw result.body;
+        })
+        .catch(function (body) {
+          cancelButton.disabled = false;
+          live.textContent = "";
+          cancelError.textContent = errorMessage(body);
+          cancelError.hidden = false;
+        });
+    });
   }
 
   // --- save to My models ---------------------------------------------------------

@@ -26,3 +26,12 @@ def converter_accepts(upstream):  # noqa: F811  (the fixture above)
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
     upstream.add_callback(responses.POST, f"{CONVERTER}/api/v1/jobs", callback=create)
     return seen
+
+
+@pytest.fixture(autouse=True)
+def _fresh_budget_memo():
+    from conversion.clients import budget
+
+    budget.forget_published_limit()
+    yield
+    budget.forget_published_limit()

@@ -124,6 +124,10 @@ def test_concurrent_rebuilds_for_one_user_make_one_converter_call(alice, bob, up
         return 200, {}, json.dumps({"jobs": [by_user[request.params["user_id"]]], "total": 1})
 
     upstream.add_callback(responses.GET, f"{CONVERTER}/api/v1/jobs", callback=in_progress)
+    # A caller that arrives once the rebuild has recorded the job (a loaded machine
+    # starts threads late) confirms the recorded job instead.
+    for job in (alice_job, bob_job):
+        upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
     results = []
 
     def poll(user):

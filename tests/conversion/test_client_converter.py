@@ -13,10 +13,8 @@ import requests
 import responses
 from responses import matchers
 
-from conversion import errors
-from conversion.clients import converter
+from conversion.clients import converter, errors
 from tests.conversion.upstreams import CONVERTER, MC, job_json
-from visiona.errors import PayloadTooLarge, ValidationFailed
 
 JOB = str(uuid.uuid4())
 JOB_URL = f"{CONVERTER}/api/v1/jobs/{JOB}"
@@ -33,7 +31,7 @@ def test_get_job_sends_a_read_token_and_parses_the_job(upstream):
         json=job_json(JOB, status="running", stage="bie", progress=55, stage_progress=20),
         match=[matchers.header_matcher({"Authorization": "Bearer svc-token"})],
     )
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert (job.job_id, job.status, job.stage, job.progress, job.stage_progress) == (
         JOB,
         "running",
@@ -52,7 +50,7 @@ def test_missing_fields_get_the_contracts_defaults(upstream):
     for key in ("progress", "stage_progress", "expires_at", "stage"):
         body.pop(key, None)
     upstream.get(JOB_URL, json=body)
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert job.stage is None
     assert job.progress == 100
     assert (job.expires_at - job.created_at).days == 7
@@ -67,7 +65,7 @@ def test_a_failed_job_carries_the_converters_error(upstream):
             error={"code": "quantization_failed", "message": "m", "stage": "bie"},
         ),
     )
-    job = converter.get_job(JOB)
+    job = converter.get_job(JOB).snapshot
     assert (job.error_code, job.error_message, job.error_stage) == (
         "quantization_failed",
         "m",
@@ -101,7 +99,7 @@ def test_get_job_retries_twice_on_5xx_then_gives_up(upstream):
 def test_get_job_retries_network_errors_and_recovers(upstream):
     upstream.get(JOB_URL, body=requests.ConnectionError("refused"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
 
 
 def test_4xx_is_never_retried(upstream):
@@ -230,17 +228,17 @@ def test_a_whole_body_arrives_chunked(real_converter):
         (
             400,
             envelope("validation_error", fields=[{"field": "platform", "message": "bad"}]),
-            ValidationFailed,
+            errors.InvalidRequest,
         ),
-        (400, envelope("invalid_multipart"), ValidationFailed),
-        (422, envelope("invalid_object_key"), ValidationFailed),
-        (413, envelope("file_too_large"), PayloadTooLarge),
-        (409, envelope("user_has_active_job", active_job_id=JOB), errors.ActiveJobExists),
-        (503, envelope("service_busy"), errors.ServiceBusy),
-        (429, envelope("rate_limit_exceeded"), errors.ServiceBusy),
+        (400, envelope("invalid_multipart"), errors.InvalidRequest),
+        (422, envelope("invalid_object_key"), errors.InvalidRequest),
+        (413, envelope("file_too_large"), errors.FileTooLarge),
+        (409, envelope("user_has_active_job", active_job_id=JOB), errors.UserHasActiveJob),
+        (503, envelope("service_busy"), errors.ConverterBusy),
+        (429, envelope("rate_limit_exceeded"), errors.ConverterBusy),
         (401, envelope("invalid_token"), errors.UploadNotAccepted),
         (403, envelope("insufficient_scope"), errors.UploadNotAccepted),
-        (503, envelope("auth_service_unavailable"), errors.IdpUnavailable),
+        (503, envelope("auth_service_unavailable"), errors.TokenServiceUnavailable),
         (500, envelope("internal_error"), errors.ConverterUnavailable),
         (501, envelope("not_implemented"), errors.ConverterUnavailable),
         (502, b"<html>", errors.ConverterUnavailable),
@@ -259,7 +257,7 @@ def test_validation_details_name_the_fields(upstream):
         status=400,
         json=envelope("validation_error", fields=[{"field": "platform", "message": "unknown"}]),
     )
-    with pytest.raises(ValidationFailed) as caught:
+    with pytest.raises(errors.InvalidRequest) as caught:
         converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
     assert caught.value.details == {"fields": [{"field": "platform", "message": "unknown"}]}
 
@@ -277,7 +275,7 @@ def test_active_job_details_are_passed_on(upstream):
             active_job_created_at="2026-11-24T10:00:00Z",
         ),
     )
-    with pytest.raises(errors.ActiveJobExists) as caught:
+    with pytest.raises(errors.UserHasActiveJob) as caught:
         converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
     assert caught.value.details["active_job"] == {
         "job_id": JOB,
@@ -292,7 +290,7 @@ def test_service_busy_passes_a_sane_retry_after(upstream):
     upstream.post(
         JOBS_URL, status=503, json=envelope("service_busy"), headers={"Retry-After": "12"}
     )
-    with pytest.raises(errors.ServiceBusy) as caught:
+    with pytest.raises(errors.ConverterBusy) as caught:
         converter.create_job(body=iter([b"x"]), content_type="multipart/form-data; boundary=z")
     assert caught.value.headers == {"Retry-After": "12"}
 
@@ -304,7 +302,7 @@ def token_fetches(upstream) -> int:
 def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
     upstream.get(JOB_URL, status=401, json=envelope("token_expired"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
     assert token_fetches(upstream) == 2  # the refused token was dropped, a new one used
 
 
@@ -312,14 +310,14 @@ def test_a_refused_token_is_replaced_once_and_the_call_succeeds(upstream):
 def test_a_refused_read_token_is_replaced_too(upstream, status):
     upstream.get(JOB_URL, status=status, json=envelope("insufficient_scope"))
     upstream.get(JOB_URL, json=job_json(JOB))
-    assert converter.get_job(JOB).job_id == JOB
+    assert converter.get_job(JOB).snapshot.job_id == JOB
     assert token_fetches(upstream) == 2
 
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_replaced_token_refused_too_means_our_credentials_are_wrong(upstream, status):
     calls = upstream.get(JOB_URL, status=status, json=envelope("invalid_token"))
-    with pytest.raises(errors.IdpMisconfigured):
+    with pytest.raises(errors.CredentialsRefused):
         converter.get_job(JOB)
     assert (calls.call_count, token_fetches(upstream)) == (2, 2)
 
@@ -333,7 +331,7 @@ def test_promote_replaces_a_refused_token_too(upstream):
 
 def test_promote_answered_auth_service_unavailable_is_idp_unavailable(upstream):
     upstream.post(f"{JOB_URL}/promote", status=503, json=envelope("auth_service_unavailable"))
-    with pytest.raises(errors.IdpUnavailable):
+    with pytest.raises(errors.TokenServiceUnavailable):
         converter.promote(JOB, user_id="u", target_object_key="k")
 
 
@@ -373,7 +371,7 @@ def test_an_upload_refusing_the_replacement_token_is_idp_misconfigured(upstream)
     upstream.post(JOBS_URL, status=403, json=envelope("insufficient_scope"))
     with pytest.raises(errors.UploadNotAccepted):
         create()
-    with pytest.raises(errors.IdpMisconfigured):
+    with pytest.raises(errors.CredentialsRefused):
         create()
     assert token_fetches(upstream) == 2
 
@@ -396,8 +394,8 @@ def test_promote_sends_the_target_and_user(upstream):
 @pytest.mark.parametrize(
     ("code", "error"),
     [
-        ("job_not_ready_for_promote", errors.JobNotCompleted),
-        ("source_not_available", errors.ArtifactUnavailable),
+        ("job_not_ready_for_promote", errors.JobNotReady),
+        ("source_not_available", errors.SourceNotAvailable),
     ],
 )
 def test_promote_conflicts(upstream, code, error):

@@ -8,8 +8,7 @@ import pytest
 import requests
 from responses import matchers
 
-from conversion import errors
-from conversion.clients import faa
+from conversion.clients import errors, faa
 from tests.conversion.upstreams import FAA
 
 KEY = "tenants/t 1/users/u/models/j/model.nef"
@@ -50,7 +49,7 @@ def test_open_file_retries_before_the_first_byte(upstream):
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(404, errors.ArtifactUnavailable), (403, errors.FaaUnavailable), (500, errors.FaaUnavailable)],
+    [(404, errors.SourceNotAvailable), (403, errors.FaaUnavailable), (500, errors.FaaUnavailable)],
 )
 def test_open_file_failures(upstream, status, error):
     upstream.get(URL, status=status)

@@ -12,8 +12,7 @@ import pytest
 import responses
 from responses import matchers
 
-from conversion import errors
-from conversion.clients import member_center
+from conversion.clients import errors, member_center
 from tests.conversion.upstreams import MC
 
 TOKEN_URL = f"{MC}/oauth/token"
@@ -128,7 +127,7 @@ def test_failures_are_not_cached(mc):
     mc.post(TOKEN_URL, status=503)
     mc.post(TOKEN_URL, status=503)
     mc.post(TOKEN_URL, status=503)
-    with pytest.raises(errors.IdpUnavailable):
+    with pytest.raises(errors.TokenServiceUnavailable):
         member_center.service_token("s")
     mc.post(TOKEN_URL, json=token_answer("after-outage"))
     assert member_center.service_token("s") == "after-outage"
@@ -136,7 +135,7 @@ def test_failures_are_not_cached(mc):
 
 def test_an_outage_is_retried_twice(mc):
     calls = mc.post(TOKEN_URL, status=502)
-    with pytest.raises(errors.IdpUnavailable):
+    with pytest.raises(errors.TokenServiceUnavailable):
         member_center.service_token("s")
     assert calls.call_count == 3
 
@@ -144,7 +143,7 @@ def test_an_outage_is_retried_twice(mc):
 @pytest.mark.parametrize("status", [400, 401, 403])
 def test_refused_credentials_are_our_misconfiguration_and_not_retried(mc, status):
     calls = mc.post(TOKEN_URL, status=status, json={"error": "invalid_client"})
-    with pytest.raises(errors.IdpMisconfigured):
+    with pytest.raises(errors.CredentialsRefused):
         member_center.service_token("s")
     assert calls.call_count == 1
 
@@ -152,7 +151,7 @@ def test_refused_credentials_are_our_misconfiguration_and_not_retried(mc, status
 @pytest.mark.parametrize("body", [b"<html>oops</html>", b'{"token_type": "Bearer"}', b"[]"])
 def test_a_malformed_answer_is_an_outage_not_a_crash(mc, body):
     mc.post(TOKEN_URL, body=body, status=200)
-    with pytest.raises(errors.IdpUnavailable):
+    with pytest.raises(errors.TokenServiceUnavailable):
         member_center.service_token("s")
 
 
@@ -177,7 +176,7 @@ def test_concurrent_callers_share_one_fetch(mc):
 
 def test_the_secret_never_reaches_the_logs(mc, caplog):
     mc.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
-    with pytest.raises(errors.IdpMisconfigured):
+    with pytest.raises(errors.CredentialsRefused):
         member_center.service_token("s")
     assert "service-secret" not in caplog.text
     assert "upstream call" in caplog.text
@@ -233,9 +232,9 @@ def test_expiry_falls_back_to_expires_in_seconds_then_the_requested_ttl(mc):
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (400, errors.DownloadTokenFailed),
-        (403, errors.DownloadTokenFailed),
-        (500, errors.McTokenUnavailable),
+        (400, errors.DownloadTokenRefused),
+        (403, errors.DownloadTokenRefused),
+        (500, errors.DownloadTokenUnavailable),
     ],
 )
 def test_download_token_failures(mc, status, error):
@@ -249,7 +248,7 @@ def test_download_token_failures(mc, status, error):
 def test_a_refused_download_token_drops_the_service_token(mc, status):
     first = mc.post(TOKEN_URL, json=token_answer("rotated-away"))
     mc.post(DOWNLOAD_URL, status=status, json={"error": "invalid_token"})
-    with pytest.raises(errors.DownloadTokenFailed):
+    with pytest.raises(errors.DownloadTokenRefused):
         member_center.download_token(tenant_id="t", user_id="u", object_key="k")
     mc.remove(first)
     mc.post(TOKEN_URL, json=token_answer("new-svc"))

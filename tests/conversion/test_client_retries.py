@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from conversion import errors
-from conversion.clients import converter, faa, http, member_center
+from conversion.clients import converter, errors, faa, http, member_center
 from tests.conversion.upstreams import CONVERTER, FAA, MC
 
 JOB = str(uuid.uuid4())
@@ -24,14 +23,14 @@ def waits(upstream_settings, monkeypatch):
 
 def test_token_fetches_wait_one_then_two_seconds(upstream, waits):
     upstream.replace("POST", f"{MC}/oauth/token", status=503)
-    with pytest.raises(errors.IdpUnavailable):
+    with pytest.raises(errors.TokenServiceUnavailable):
         member_center.service_token("s")
     assert waits == [1, 2]
 
 
 def test_download_tokens_wait_one_then_two_seconds(upstream, waits):
     upstream.post(f"{MC}/file-access/download-tokens", status=500)
-    with pytest.raises(errors.McTokenUnavailable):
+    with pytest.raises(errors.DownloadTokenUnavailable):
         member_center.download_token(tenant_id="t", user_id="u", object_key="k")
     assert waits == [1, 2]
 

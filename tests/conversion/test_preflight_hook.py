@@ -36,7 +36,7 @@ def run(model: bytes, refuse: bool, chunk: int = 4096):
 
     body = multipart_body(standard_parts(model))
     chunks = (body[i : i + chunk] for i in range(0, len(body), chunk))
-    upload = rewrite_upload(chunks, boundary=BOUNDARY, user_id="alice", part_observer=observe)
+    upload = rewrite_upload(chunks, boundary=BOUNDARY, user_id="alice", observers=[observe])
     out = bytearray()
     try:
         for piece in upload.chunks:
@@ -65,5 +65,5 @@ def test_a_refusal_holds_back_the_parts_end():
 
 def test_parts_without_an_observer_pass_as_before():
     body = multipart_body(standard_parts())
-    upload = rewrite_upload([body], boundary=BOUNDARY, user_id="alice", part_observer=None)
+    upload = rewrite_upload([body], boundary=BOUNDARY, user_id="alice", observers=())
     assert b"".join(upload.chunks).endswith(b"--\r\n")

@@ -124,7 +124,8 @@ def test_listing_needs_a_user_and_a_known_status(client, token):
     assert fields == ["user_id", "status"]
 
 
-def test_cancelling_is_not_implemented(client, token, create_job):
+def test_cancelling_is_not_implemented_where_switched_off(client, token, create_job, settings):
+    settings.SANDBOX_CANCEL_SUPPORTED = False
     job_id = create_job().json()["job_id"]
     response = client.delete(f"{CONVERTER}/api/v1/jobs/{job_id}", **bearer(token))
     assert response.status_code == 501
