@@ -111,6 +111,12 @@ def bytes_of(built: onnx.ModelProto) -> bytes:
     return built.SerializeToString()
 
 
+def save(built: onnx.ModelProto, path: Path) -> Path:
+    """The model as a single .onnx file at ``path``."""
+    path.write_bytes(bytes_of(built))
+    return path
+
+
 # --- A model of any size, as a stream --------------------------------------------
 
 

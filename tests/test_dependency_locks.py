@@ -7,9 +7,11 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", re.M)
@@ -67,12 +69,28 @@ def test_every_install_uses_the_locks_with_hashes():
     assert "--no-deps -e ./client" in makefile
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "RUN pip install --require-hashes -r requirements.txt" in dockerfile
+    # The locks, then the client distribution (the server imports its pre-flight): a
+    # local folder no hash pins, so without its dependencies (they are in the lock).
     assert re.findall(r"pip install[^\n]*", dockerfile) == [
-        "pip install --require-hashes -r requirements.txt"
+        "pip install --require-hashes -r requirements.txt",
+        "pip install --no-deps ./client",
     ]
     # CI runs the same make targets.
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make lint" in ci and "make test" in ci and "pip install" not in ci
+
+
+def test_the_client_installed_without_deps_finds_its_dependencies_in_the_lock():
+    dependencies = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    lock = locked("requirements.txt")
+    assert len(dependencies) >= 4
+    for line in dependencies:
+        requirement = Requirement(line)
+        version = lock.get(_name(requirement.name))
+        assert version is not None, f"{requirement.name} (the client's) is not in the lock"
+        assert requirement.specifier.contains(version), f"{requirement.name}=={version}: {line}"
 
 
 # --- make installs only when a lock changed ---------------------------------------

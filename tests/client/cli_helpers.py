@@ -1,5 +1,6 @@
 """Running ``visiona`` against the live server: in this process (so a test can hand
-``convert`` a fake pre-flight checker), or as its own process like a user's shell."""
+``convert`` a pre-flight checker that records its calls), or as its own process like a
+user's shell."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from visiona_client import preflight
 
 from tests.client.conftest import CLIENT_DIR
 
@@ -20,44 +23,19 @@ class Ran:
     data: dict = field(default_factory=dict)
 
 
-class FakeReport:
-    def __init__(self, blockers=(), warnings=()) -> None:
-        self.blockers = list(blockers)
-        self.warnings = list(warnings)
+class RecordingChecker:
+    """The real pre-flight (``visiona_client.preflight``: scan_file + check), recording
+    each call, so a test sees that ``convert`` ran it and on what."""
 
-    @property
-    def ok(self) -> bool:
-        return not self.blockers
-
-    def to_dict(self) -> dict:
-        def finding(f):
-            return {"code": f.code, "message": f.message, "details": f.details}
-
-        return {
-            "chip": "KL720",
-            "blockers": [finding(f) for f in self.blockers],
-            "warnings": [finding(f) for f in self.warnings],
-            "summary": {},
-        }
-
-
-@dataclass
-class FakeFinding:
-    code: str
-    message: str
-    details: dict = field(default_factory=dict)
-
-
-class FakeChecker:
-    """Stands in for visiona_client.preflight (scan_file + check) and records calls."""
-
-    def __init__(self, report: FakeReport | None = None) -> None:
-        self.report = report or FakeReport()
+    def __init__(self) -> None:
         self.calls: list[tuple[Path, str]] = []
+        self.reports: list[preflight.Report] = []
 
-    def __call__(self, path: Path, chip: str) -> FakeReport:
+    def __call__(self, path: Path, chip: str) -> preflight.Report:
         self.calls.append((path, chip))
-        return self.report
+        report = preflight.check(preflight.scan_file(path), chip)
+        self.reports.append(report)
+        return report
 
 
 def run_process(*arguments: str, env: dict[str, str], cwd: Path) -> Ran:

@@ -1,6 +1,8 @@
 """``visiona`` against a live visionA with the sandbox as its upstreams: login, whoami,
 convert end to end (upload, stages, download, save), jobs, models, devices, exit codes,
-Ctrl-C. The pre-flight checker is a fake handed in (the scanner has its own tests)."""
+Ctrl-C. The models are real ONNX files (tests/onnx_models.py), since the server's upload
+refuses anything else; the pre-flight is the real one, wrapped to record its calls (the
+scanner has its own tests). The sandbox fails a model by its file name (net-fail-bie)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from conversion.models import ConversionJob
 from devices import services as device_services
 from models_repo.models import NefModel
 from sandbox import nef
-from tests.client.cli_helpers import FakeChecker, FakeFinding, FakeReport, Ran, _ran, run_process
+from tests import onnx_models
+from tests.client.cli_helpers import Ran, RecordingChecker, _ran, run_process
 from tests.client.conftest import agent_environment
 from tests.e2e.conftest import sandbox  # noqa: F401  (a fixture)
 from tokens import services as token_services
@@ -61,14 +64,14 @@ def cli(env, capsys):
 @pytest.fixture
 def files(tmp_path) -> dict[str, Path]:
     model = tmp_path / "model.onnx"
-    model.write_bytes(b"onnx-model-bytes" * 4096)
+    onnx_models.save(onnx_models.model(("Relu",), weights=16 * 1024), model)
     calib = tmp_path / "calib"
     calib.mkdir()
     for index in range(3):
         (calib / f"img{index}.jpg").write_bytes(bytes([index + 1]) * 3000)
     (calib / "notes.txt").write_text("not an image")
-    failing = tmp_path / "net-fail-bie.onnx"
-    failing.write_bytes(b"onnx" * 100)
+    failing = tmp_path / "net-fail-bie.onnx"  # the sandbox fails it at the BIE stage
+    onnx_models.save(onnx_models.model(("Relu",)), failing)
     return {"model": model, "calib": calib, "failing": failing}
 
 
@@ -91,7 +94,7 @@ def test_login_stores_the_token_privately_and_whoami_reads_it(env, tmp_path, tok
 
 
 def test_the_one_command_converts_and_downloads(cli, files, tmp_path, alice):
-    checker = FakeChecker()
+    checker = RecordingChecker()
     ran = cli(
         "convert",
         str(files["model"]),
@@ -106,6 +109,9 @@ def test_the_one_command_converts_and_downloads(cli, files, tmp_path, alice):
     )
     assert ran.code == 0, ran.err
     assert checker.calls == [(files["model"], "720")]
+    [report] = checker.reports
+    assert (report.ok, report.warnings, report.summary.node_count) == (True, [], 1)
+    assert "Pre-flight" not in ran.err  # a clean report is not printed
     assert "Uploading model.onnx" in ran.err
     assert "completed" in ran.out
     header = nef.parse((tmp_path / "model.nef").read_bytes())
@@ -126,7 +132,7 @@ def test_convert_json_with_save(cli, files):
         "--save",
         "yolo-720",
         "--json",
-        checker=FakeChecker(),
+        checker=RecordingChecker(),
     )
     assert ran.code == 0, ran.err
     assert ran.data["job"]["status"] == "completed"
@@ -135,39 +141,46 @@ def test_convert_json_with_save(cli, files):
     assert NefModel.objects.get().name == "yolo-720"
 
 
-def test_a_preflight_blocker_uploads_nothing(cli, files):
-    blocker = FakeFinding("custom_domain", "Operator MyOp from domain com.acme is not supported.")
-    ran = cli(
-        "convert",
-        str(files["model"]),
-        "--chip",
-        "720",
-        "--json",
-        checker=FakeChecker(FakeReport(blockers=[blocker])),
+def test_a_preflight_blocker_uploads_nothing(cli, tmp_path):
+    custom = onnx_models.save(
+        onnx_models.model(("MyOp",), domain="com.acme"), tmp_path / "custom.onnx"
     )
+    checker = RecordingChecker()
+    ran = cli("convert", str(custom), "--chip", "720", "--json", checker=checker)
     assert ran.code == 2
+    assert checker.calls == [(custom, "720")]
     assert ran.data["preflight"]["blockers"][0]["code"] == "custom_domain"
-    assert "MyOp" in ran.err
+    assert ran.data["job"] is None
+    assert "Pre-flight for KL720: BLOCKED" in ran.err
+    assert "com.acme::MyOp" in ran.err
     assert not ConversionJob.objects.exists()
 
 
-def test_warnings_are_shown_and_the_upload_goes_on(cli, files):
-    warning = FakeFinding("cpu_fallback", "Softmax runs on the CPU on KL720.")
-    ran = cli(
-        "convert",
-        str(files["model"]),
-        "--chip",
-        "720",
-        "--json",
-        checker=FakeChecker(FakeReport(warnings=[warning])),
-    )
+def test_warnings_are_shown_and_the_upload_goes_on(cli, tmp_path):
+    # Softmax is on the KL720's CPU in Kneron's table: a warning, not a blocker.
+    softmax = onnx_models.save(onnx_models.model(("Softmax",)), tmp_path / "softmax.onnx")
+    ran = cli("convert", str(softmax), "--chip", "720", "--json", checker=RecordingChecker())
     assert ran.code == 0, ran.err
-    assert "Softmax" in ran.err
+    assert "Pre-flight for KL720: OK" in ran.err
+    assert "[cpu_operator] Softmax (1 node) runs on the KL720's CPU" in ran.err
+    assert [w["code"] for w in ran.data["preflight"]["warnings"]] == ["cpu_operator"]
     assert ran.data["job"]["job_id"] == ConversionJob.objects.get().job_id
 
 
+def test_the_server_refuses_a_file_that_is_not_onnx_even_without_the_check(cli, tmp_path):
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(b"onnx-model-bytes" * 4096)
+    ran = cli("convert", str(fake), "--chip", "720", "--no-check", "--json")
+    assert ran.code == 2
+    assert ran.data["error"]["code"] == "validation_failed"
+    assert "not an ONNX model" in ran.data["error"]["message"]
+    assert not ConversionJob.objects.exists()
+
+
 def test_a_failed_conversion_exits_1_with_the_message_and_hint(cli, files):
-    ran = cli("convert", str(files["failing"]), "--chip", "720", "--wait", checker=FakeChecker())
+    ran = cli(
+        "convert", str(files["failing"]), "--chip", "720", "--wait", checker=RecordingChecker()
+    )
     assert ran.code == 1
     assert "The conversion failed" in ran.err
     assert "Hint: Quantization failed" in ran.err
@@ -178,7 +191,7 @@ def test_a_read_only_token_cannot_convert(cli, files, alice, monkeypatch):
         owner=alice, name="ro", scopes=["read"], expires_in_days=1
     ).secret
     monkeypatch.setenv("VISIONA_TOKEN", read_only)
-    ran = cli("convert", str(files["model"]), "--chip", "720", "--json", checker=FakeChecker())
+    ran = cli("convert", str(files["model"]), "--chip", "720", "--json", checker=RecordingChecker())
     assert ran.code == 3
     assert ran.data["error"]["code"] == "token_scope_missing"
     assert not ConversionJob.objects.exists()
@@ -222,8 +235,7 @@ def test_bad_input_exits_2(cli, files, arguments):
 
 
 def test_ctrl_c_during_the_upload_says_nothing_was_started(cli, files, monkeypatch):
-    big = files["model"].parent / "big.onnx"
-    big.write_bytes(b"x" * (8 << 20))
+    big = onnx_models.write_large_model(files["model"].parent / "big.onnx", 8 << 20)
 
     def interrupt(self, done):
         if done > (1 << 20):

@@ -3,20 +3,20 @@ and refuses a given one that breaks the API's rules before uploading."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from conversion.models import ConversionJob
+from tests import onnx_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def model_file(tmp_path):
-    model = tmp_path / "tiny.onnx"
-    model.write_bytes(b"\x08\x07onnx-model" + os.urandom(20_000))
+    # A real model: the upload proxy refuses a file that is not ONNX.
+    model = onnx_models.save(onnx_models.model(("Relu",), weights=5_000), tmp_path / "tiny.onnx")
     return str(model)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
+from tests import onnx_models
 from tests.e2e.signed_in import in_viewport, slow_uplink
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -24,7 +25,10 @@ PROGRESS = re.compile(r"\d+% · .+ of [\d.]+ MB · .+/s · .+ left")
 def big_file(tmp_path):
     def make(name: str, size: int = 6 * MIB) -> str:
         path = tmp_path / name
-        path.write_bytes(os.urandom(size))
+        if path.suffix == ".onnx":  # the upload proxy refuses a file that is not ONNX
+            path.write_bytes(onnx_models.weights_model(size, os.urandom(size)))
+        else:
+            path.write_bytes(os.urandom(size))
         return str(path)
 
     return make
