@@ -243,7 +243,7 @@ def _record_reported_active_job(*, user: User, details: dict) -> None:
 
 
 @maps_upstream_errors
-def job_cancel(*, user, job_id: str) -> ConversionJob:
+def job_cancel(*, user: User, job_id: str) -> ConversionJob:
     """Cancel the user's unfinished job where the converter can (501 ``cancel_not_supported``
     where it cannot: today's converter)."""
     require_enabled()

@@ -10,11 +10,12 @@ from django.utils import timezone
 from conversion.clients.converter import JobSnapshot
 from conversion.models import ConversionJob
 from visiona.chips import Chip
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
 
-def record(*, user, snapshot: JobSnapshot, defaults: dict | None = None, etag: str = ""):
+def record(*, user: User, snapshot: JobSnapshot, defaults: dict | None = None, etag: str = ""):
     """Create or refresh the ownership row for a job the converter says is ``user``'s."""
     job = ConversionJob.objects.filter(job_id=snapshot.job_id).first()
     if job is None:

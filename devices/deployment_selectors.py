@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from devices.choices import DeploymentState
 from devices.errors import DeploymentNotFound
 from devices.models import Deployment, Device
+from visiona.models import User
 
 # What an agent is handed at once: the oldest unfinished first.
 WORK_ITEMS_LIMIT = 20
@@ -59,14 +60,14 @@ def deployment_list_for_user(
     return queryset.order_by("-created_at", "-pk")
 
 
-def deployment_get_for_user(*, user, deployment_id: uuid.UUID | str) -> Deployment:
+def deployment_get_for_user(*, user: User, deployment_id: uuid.UUID | str) -> Deployment:
     try:
         return deployment_list_for_user(user=user).prefetch_related("events").get(pk=deployment_id)
     except (Deployment.DoesNotExist, ValueError, TypeError, ValidationError):
         raise DeploymentNotFound() from None
 
 
-def deployments_latest_per_device(*, user, model_id: int) -> dict[str, Deployment]:
+def deployments_latest_per_device(*, user: User, model_id: int) -> dict[str, Deployment]:
     """For the model's progress page: each device's newest deployment of the model."""
     latest: dict[str, Deployment] = {}
     for deployment in deployment_list_for_user(user=user, model_id=model_id):

@@ -30,6 +30,7 @@ from devices.errors import (
 from devices.models import Deployment, DeploymentEvent, Device
 from models_repo import selectors as model_selectors
 from visiona.errors import NotFound, ValidationFailed
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def deployments_create(
     return results
 
 
-def _devices_or_not_found(*, user, device_ids: list[str]) -> dict[str, Device]:
+def _devices_or_not_found(*, user: User, device_ids: list[str]) -> dict[str, Device]:
     try:
         found = selectors.device_list_for_user(user=user).in_bulk(device_ids)
     except Exception:  # a malformed id (ValidationError) is as unknown as another user's
@@ -119,7 +120,7 @@ def _refuse_chip_mismatch(*, model, devices: list[Device]) -> None:
         )
 
 
-def _create_locked(*, user, model, device_ids: list[str]) -> list[DeploymentResult]:
+def _create_locked(*, user: User, model, device_ids: list[str]) -> list[DeploymentResult]:
     # Locked in one order (primary key), so two creates for overlapping devices
     # cannot deadlock; a device unpaired meanwhile is no longer found.
     locked = {
@@ -136,7 +137,7 @@ def _create_locked(*, user, model, device_ids: list[str]) -> list[DeploymentResu
     ]
 
 
-def _create_one(*, user, model, device: Device) -> DeploymentResult:
+def _create_one(*, user: User, model, device: Device) -> DeploymentResult:
     unfinished = Deployment.objects.filter(
         device=device, model=model, state__in=S.unfinished()
     ).first()
@@ -161,7 +162,7 @@ def _create_one(*, user, model, device: Device) -> DeploymentResult:
     return DeploymentResult(device, Outcome.CREATED, deployment)
 
 
-def deployment_cancel(*, user, deployment_id: uuid.UUID | str) -> Deployment:
+def deployment_cancel(*, user: User, deployment_id: uuid.UUID | str) -> Deployment:
     """Cancel the user's unfinished deployment; a finished one is 409 ``deployment_finished``."""
     with transaction.atomic():
         deployment = _locked(Deployment.objects.filter(device__owner=user), deployment_id)

@@ -9,13 +9,14 @@ from django.db.models import QuerySet
 
 from tokens.errors import TokenNotFound
 from tokens.models import PersonalToken
+from visiona.models import User
 
 
 def token_list_for_user(*, user) -> QuerySet[PersonalToken]:
     return PersonalToken.objects.filter(owner=user).order_by("-created_at")
 
 
-def token_get_for_user(*, user, token_id: uuid.UUID) -> PersonalToken:
+def token_get_for_user(*, user: User, token_id: uuid.UUID) -> PersonalToken:
     try:
         return token_list_for_user(user=user).get(pk=token_id)
     except PersonalToken.DoesNotExist:
