@@ -28,6 +28,9 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.onnx_models import large_model_stream
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from upload_proxy_memory import SINK, free_port
 
@@ -42,9 +45,12 @@ def make_files(folder: Path, mib: int) -> tuple[Path, list[Path]]:
     model_mib = min(mib, MAX_MODEL_MIB)
     block = os.urandom(1 << 20)
     model = folder / "model.onnx"
+    # A real ONNX model (the server's pre-flight refuses anything else) whose weights are
+    # random bytes, as a model's are; written as a stream, never held whole.
+    stream = large_model_stream(model_mib << 20, payload=(block for _ in range(model_mib)))
     with model.open("wb") as handle:
-        for _ in range(model_mib):
-            handle.write(block)
+        for piece in stream:
+            handle.write(piece)
     images = []
     left = mib - model_mib
     while left > 0:
