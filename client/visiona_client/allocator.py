@@ -9,7 +9,8 @@ the next block of the same size page-faults in 256 new pages: measured with
 ``perf``, those faults were most of the agent's and much of the relay's CPU time on
 a 100 MiB answer (bench/README.md). Fixed thresholds keep such blocks in the heap for reuse.
 
-The relay has its twin (relay/allocator.py): the two are separate distributions.
+The agent (`visiona-agent run`) and the relay (`manage.py run_relay`, whose server
+installs this distribution too) call it at start.
 """
 
 from __future__ import annotations

@@ -52,17 +52,16 @@ def _faults(module: str, mode: str, **env: str) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
-@pytest.mark.parametrize("module", ["visiona_client.allocator", "relay.allocator"])
-def test_a_large_block_is_reused_not_faulted_in_again(module):
+def test_a_large_block_is_reused_not_faulted_in_again():
+    module = "visiona_client.allocator"
     untuned, tuned = _faults(module, "default"), _faults(module, "tuned")
     # Untuned: ~1,000 faults a round (200,000); tuned: the first block's only.
     assert untuned > 50_000
     assert tuned < untuned / 10
 
 
-@pytest.mark.parametrize("module", ["visiona_client.allocator", "relay.allocator"])
-def test_the_operators_own_setting_wins(module, monkeypatch):
+def test_the_operators_own_setting_wins(monkeypatch):
     import importlib
 
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
-    assert importlib.import_module(module).keep_large_blocks() is False
+    assert importlib.import_module("visiona_client.allocator").keep_large_blocks() is False

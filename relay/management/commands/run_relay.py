@@ -10,8 +10,8 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from visiona_client import allocator
 
-from relay import allocator
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
