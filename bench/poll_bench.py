@@ -24,12 +24,18 @@ import json
 import pstats
 import sys
 import uuid
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import loadgen
 import requests
 from stack import Stack, cpu_seconds, load_average
 
+from tests.onnx_models import weights_model
+
 BOUNDARY = "pollBenchBoundary0123456789"
+# A valid ONNX model of 1 KiB of weights: the upload proxy's pre-flight refuses other bytes.
+MODEL = weights_model(1024)
 
 
 def small_form(user_id: str = "forged") -> bytes:
@@ -37,7 +43,7 @@ def small_form(user_id: str = "forged") -> bytes:
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="platform"\r\n\r\n720\r\n',
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="model"; '
         f'filename="bench.onnx"\r\nContent-Type: application/octet-stream\r\n\r\n'
-        + "x" * 1024
+        + MODEL.decode("latin-1")
         + "\r\n",
         f"--{BOUNDARY}--\r\n",
     ]
@@ -46,7 +52,7 @@ def small_form(user_id: str = "forged") -> bytes:
             0,
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="user_id"\r\n\r\n{user_id}\r\n',
         )
-    return "".join(parts).encode()
+    return "".join(parts).encode("latin-1")
 
 
 def start_jobs(stack: Stack, sessions: list[str]) -> list[str]:
@@ -125,6 +131,15 @@ def _polls(stack: Stack, sessions, job_ids, args) -> dict:
 
 
 def _run(host, port, paths, cookie_by_path, args) -> dict:
+    if args.client == "wrk":
+        return loadgen.run_wrk(
+            host,
+            port,
+            [(path, {"Cookie": f"visiona_session={cookie_by_path[path]}"}) for path in paths],
+            connections=args.connections,
+            threads=args.processes,
+            seconds=args.seconds,
+        )
     # A cookie header per path: loadgen builds the raw requests once per process.
     original = loadgen._request
 
@@ -157,6 +172,12 @@ def main() -> None:
     parser.add_argument(
         "--profile", choices=["running", "finished"], help="cProfile one worker's polls"
     )
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if loadgen.wrk_available() else "python",
+        help="load generator: wrk (default where installed) or the asyncio one",
+    )
     args = parser.parse_args()
 
     profile_out = "/dev/shm/visiona-poll.prof"
@@ -176,7 +197,11 @@ def main() -> None:
         names = [f"poll{uuid.uuid4().hex[:8]}" for _ in range(args.jobs)]
         sessions = stack.sessions(names)
         job_ids = start_jobs(stack, sessions)
-        report: dict = {"jobs": args.jobs, "connections": args.connections}
+        report: dict = {
+            "jobs": args.jobs,
+            "connections": args.connections,
+            "client": args.client,
+        }
         if args.profile:
             if args.profile == "finished":
                 finish_jobs(stack, job_ids)
@@ -189,15 +214,25 @@ def main() -> None:
         direct_paths = [f"/sandbox/converter/api/v1/jobs/{job_id}" for job_id in job_ids]
         report["load_before"] = load_average()
         sandbox_cpu = cpu_seconds(stack.sandbox_proc.pid)
-        report["stand_in_lookup"] = loadgen.run(
-            "127.0.0.1",
-            stack.sandbox_port,
-            direct_paths,
-            {"Authorization": f"Bearer {token}"},
-            connections=args.connections,
-            processes=args.processes,
-            seconds=args.seconds,
-        )
+        if args.client == "wrk":
+            report["stand_in_lookup"] = loadgen.run_wrk(
+                "127.0.0.1",
+                stack.sandbox_port,
+                [(path, {"Authorization": f"Bearer {token}"}) for path in direct_paths],
+                connections=args.connections,
+                threads=args.processes,
+                seconds=args.seconds,
+            )
+        else:
+            report["stand_in_lookup"] = loadgen.run(
+                "127.0.0.1",
+                stack.sandbox_port,
+                direct_paths,
+                {"Authorization": f"Bearer {token}"},
+                connections=args.connections,
+                processes=args.processes,
+                seconds=args.seconds,
+            )
         report["stand_in_lookup"]["cpu_ms_per_lookup"] = round(
             1000
             * (cpu_seconds(stack.sandbox_proc.pid) - sandbox_cpu)

@@ -26,6 +26,9 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.onnx_models import large_model_stream
+
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARY = "benchBoundary7MA4YWxkTrZu0gW"
 # High-entropy bytes, like a model's weights. (A run of one byte value that occurs in the
@@ -112,16 +115,22 @@ class Upload:
         for index, size in enumerate(self.images):
             yield self.file_head("ref_images", f"{index}.jpg"), size
 
+    def model_stream(self, blocks):
+        """The model part: a valid ONNX model (the pre-flight refuses other bytes)
+        whose weights are ``blocks``."""
+        return large_model_stream(self.model_mib * len(BLOCK), payload=blocks)
+
     def __len__(self) -> int:
+        framing = sum(len(piece) for piece in self.model_stream(()))
         body = sum(len(head) + size * len(BLOCK) + 2 for head, size in self.files())
-        return len(self.head) + body + len(self.tail)
+        return len(self.head) + framing + body + len(self.tail)
 
     def __iter__(self):
         yield self.head
-        for head, size in self.files():
+        for index, (head, size) in enumerate(self.files()):
             yield head
-            for _ in range(size):
-                yield BLOCK
+            blocks = (BLOCK for _ in range(size))
+            yield from self.model_stream(blocks) if index == 0 else blocks
             yield b"\r\n"
         yield self.tail
 
