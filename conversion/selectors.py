@@ -32,8 +32,10 @@ def job_history_for_user(
 
 
 def job_get_for_user(*, user: User, job_id: str) -> ConversionJob:
+    # Without the saved model's join (what the lists need against N+1): this is every
+    # poll's query, the saved model is asked for only when there is one.
     try:
-        return job_list_for_user(user=user).get(job_id=job_id)
+        return ConversionJob.objects.get(owner=user, job_id=job_id)
     except ConversionJob.DoesNotExist:
         raise JobNotFound() from None
 
