@@ -4,9 +4,10 @@ visionA under gunicorn (gthread, DEBUG=0, PostgreSQL, Redis) streams each upload
 a stand-in converter that discards the body (bench/upload_proxy_memory.py's sink).
 The same model and images are uploaded by the CLI (``visiona convert --no-check``,
 its own process, personal token) and by ``curl -F`` with the same token, in pairs
-whose order alternates (A B, B A, ...). Printed: each pair's times, the median of
-the per-pair ratios (CLI / curl) with min and max, the load average, and the
-processes' peak RSS (os.wait4's ru_maxrss) at two sizes to show it stays flat.
+whose order alternates (A B, B A, ...). Printed: each pair's times and CPU seconds,
+the median of the per-pair ratios (CLI / curl) with min and max, the same less the
+CLI's fixed start (``visiona --version``: the interpreter and its imports), the load
+average, and the processes' peak RSS at two sizes to show it stays flat.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/visiona_bench \\
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python bench/cli_upload_vs_curl.py
@@ -84,12 +85,13 @@ def create_tokens(env: dict, count: int) -> list[str]:
     return [line for line in out.stdout.split() if line.startswith("vap_")]
 
 
-def timed(command: list[str], env: dict, rss_file: Path) -> tuple[float, int, str]:
+def timed(command: list[str], env: dict, rss_file: Path) -> tuple[float, int, float, str]:
     """Wall time, peak RSS (KiB, from /usr/bin/time: a fork of this process would count
-    this process's own memory in ru_maxrss) and stdout of one process."""
+    this process's own memory in ru_maxrss), CPU seconds (user + system) and stdout of
+    one process."""
     started = time.monotonic()
     result = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *command],
+        ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file), *command],
         env=env,
         capture_output=True,
         check=False,
@@ -97,7 +99,8 @@ def timed(command: list[str], env: dict, rss_file: Path) -> tuple[float, int, st
     elapsed = time.monotonic() - started
     if result.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({result.returncode}): {result.stderr[-500:]}")
-    return elapsed, int(rss_file.read_text().split()[-1]), result.stdout.decode()
+    rss, user, system = rss_file.read_text().split()[-3:]
+    return elapsed, int(rss), float(user) + float(system), result.stdout.decode()
 
 
 def cli_command(model: Path, images: list[Path]) -> list[str]:
@@ -186,22 +189,27 @@ def main() -> None:
         small = make_files(work / "small", args.small_mib)
         large = make_files(work / "large", args.mib)
 
-        def run(kind: str, files) -> tuple[float, int]:
+        def run(kind: str, files) -> tuple[float, int, float]:
             token = tokens.pop()
             if kind == "cli":
                 command, extra = cli_command(*files), {"VISIONA_TOKEN": token}
             else:
                 command, extra = curl_command(base, token, *files), {}
-            seconds, rss, _out = timed(command, {**client_env, **extra}, work / "rss.txt")
-            return seconds, rss
+            seconds, rss, cpu, _out = timed(command, {**client_env, **extra}, work / "rss.txt")
+            return seconds, rss, cpu
 
+        # The CLI's fixed cost: the interpreter and its imports, before any byte is sent.
+        version = [sys.executable, "-m", "visiona_client.visiona_cli", "--version"]
+        startup = statistics.median(
+            timed(version, client_env, work / "rss.txt")[0] for _ in range(7)
+        )
         small_rss = {kind: run(kind, small)[1] for kind in ("cli", "curl")}
         pairs = []
         for index in range(args.pairs):
             order = ("cli", "curl") if index % 2 == 0 else ("curl", "cli")
-            times, rss = {}, {}
+            times, rss, cpu = {}, {}, {}
             for kind in order:
-                times[kind], rss[kind] = run(kind, large)
+                times[kind], rss[kind], cpu[kind] = run(kind, large)
             pairs.append(
                 {
                     "first": order[0],
@@ -209,9 +217,14 @@ def main() -> None:
                     "ratio": round(times["cli"] / times["curl"], 3),
                     "cli_rss_kib": rss["cli"],
                     "curl_rss_kib": rss["curl"],
+                    "cli_cpu_s": round(cpu["cli"], 2),
+                    "curl_cpu_s": round(cpu["curl"], 2),
                 }
             )
         ratios = [pair["ratio"] for pair in pairs]
+        # The same, less the CLI's fixed start (interpreter and imports, measured above):
+        # what the streaming itself costs against curl's.
+        transfer = [(p["cli_s"] - startup) / p["curl_s"] for p in pairs]
         print(
             json.dumps(
                 {
@@ -220,6 +233,16 @@ def main() -> None:
                     "ratio_median": round(statistics.median(ratios), 3),
                     "ratio_min": min(ratios),
                     "ratio_max": max(ratios),
+                    "cli_startup_s_median": round(startup, 3),
+                    "ratio_less_startup_median": round(statistics.median(transfer), 3),
+                    "ratio_less_startup_min": round(min(transfer), 3),
+                    "ratio_less_startup_max": round(max(transfer), 3),
+                    "cli_cpu_s_per_gib_median": round(
+                        statistics.median(p["cli_cpu_s"] for p in pairs) * 1024 / args.mib, 2
+                    ),
+                    "curl_cpu_s_per_gib_median": round(
+                        statistics.median(p["curl_cpu_s"] for p in pairs) * 1024 / args.mib, 2
+                    ),
                     "cli_mib_per_s_median": round(
                         args.mib / statistics.median(p["cli_s"] for p in pairs), 1
                     ),

@@ -65,3 +65,16 @@ def test_the_operators_own_setting_wins(monkeypatch):
 
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
     assert importlib.import_module("visiona_client.allocator").keep_large_blocks() is False
+
+
+def test_the_visiona_cli_keeps_large_blocks_before_any_command(monkeypatch, capsys):
+    from visiona_client import allocator
+    from visiona_client.visiona_cli import main as cli_main
+
+    calls = []
+    monkeypatch.setattr(allocator, "keep_large_blocks", lambda: calls.append("tuned") or True)
+    monkeypatch.setattr(sys, "argv", ["visiona", "--version"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main.entry_point()
+    assert exit_info.value.code == 0
+    assert calls == ["tuned"]

@@ -17,10 +17,11 @@ TIMEOUT_SECONDS = 30.0
 # Uploads stream a large body: the connect timeout stays short, the read one is long
 # (the converter answers once it has the whole upload).
 UPLOAD_TIMEOUT = (10.0, 600.0)
-# urllib3 sends a streamed body in blocks of this size (its default is 16 KiB). 128 KiB
-# measured best: fewer calls than 16 KiB, and below glibc's mmap threshold, so each block
-# is not a fresh mapping to fault in (1 MiB cost 50 % more CPU, bench/README.md).
-SEND_BLOCK_SIZE = 1 << 17
+# urllib3 sends a streamed body in blocks of this size (its default is 16 KiB). With the
+# allocator keeping large blocks (visiona_client.allocator, set by entry_point) a 1 MiB
+# block is reused, not a fresh mapping to fault in; and requests-toolbelt's encoder
+# spends most of its time on bookkeeping per read (six fstat calls), so fewer reads win.
+SEND_BLOCK_SIZE = 1 << 20
 
 _BAD_INPUT_STATUSES = frozenset({400, 404, 405, 411, 413, 415, 422})
 _AUTH_STATUSES = frozenset({401, 403})

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from visiona_client import __version__
+from visiona_client import __version__, allocator
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import CliError
 from visiona_client.visiona_cli.config import ConfigError
@@ -83,4 +83,8 @@ def _failed(output: Output, error: CliError) -> int:
 
 
 def entry_point() -> None:
+    # Uploads and downloads pass through 1 MiB buffers (requests-toolbelt's encoder
+    # rewrites one for every block): with glibc's defaults each is a fresh mmap that
+    # faults its pages in: 0.66 CPU-seconds per GiB in the encoder instead of 0.14.
+    allocator.keep_large_blocks()
     sys.exit(main())
