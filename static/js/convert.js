@@ -226,26 +226,21 @@
 
   function upload() {
     setBusy(true);
-    xhr = window.visionaUpload.send({
+    xhr = window.visionaUpload.sendAndFollow({
       url: data.initUrl,
       body: body(),
       csrfToken: form.elements.csrfmiddlewaretoken.value,
       messages: data.upload,
-      onLoad: function (status, response) {
-        if (status === 201 && response && response.job_id) {
-          window.location.assign(data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(response.job_id)));
-          return true;
-        }
+      next: function (status, response) {
+        var created = status === 201 && response && response.job_id;
+        return created ? data.jobUrlTemplate.replace("JOB_ID", encodeURIComponent(response.job_id)) : null;
+      },
+      settled: function () {
         xhr = null;
         setBusy(false);
-        handleError(status, response);
-        return false;
       },
-      onFailure: function (message) {
-        xhr = null;
-        setBusy(false);
-        showFormError(message);
-      },
+      onError: handleError,
+      onFailure: showFormError,
     });
   }
 

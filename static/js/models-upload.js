@@ -130,26 +130,21 @@
     var body = new FormData(form); // read before the fields are disabled
     body.delete("csrfmiddlewaretoken");
     setBusy(true);
-    xhr = window.visionaUpload.send({
+    xhr = window.visionaUpload.sendAndFollow({
       url: data.apiUrl,
       body: body,
       csrfToken: form.elements.csrfmiddlewaretoken.value,
       messages: data.upload,
-      onLoad: function (status, response) {
-        if (status === 201 && response && response.id) {
-          window.location.assign(data.detailUrlTemplate.replace(/0\/$/, response.id + "/"));
-          return true;
-        }
+      next: function (status, response) {
+        var created = status === 201 && response && response.id;
+        return created ? data.detailUrlTemplate.replace(/0\/$/, response.id + "/") : null;
+      },
+      settled: function () {
         xhr = null;
         setBusy(false);
-        handleError(status, response);
-        return false;
       },
-      onFailure: function (message) {
-        xhr = null;
-        setBusy(false);
-        showFormError(message);
-      },
+      onError: handleError,
+      onFailure: showFormError,
     });
   }
 

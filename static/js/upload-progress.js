@@ -97,5 +97,33 @@ window.visionaUpload = (function () {
     return xhr;
   }
 
-  return { send: send, bytes: bytes };
+  // send(), and what a page does with the answer: go where it leads, or give the
+  // page its form back with the error. options: url, body, csrfToken, messages (as
+  // send's); next(status, response): the URL of the page to go to, or null;
+  // settled(): the upload is over and the page stays (the form usable again);
+  // onError(status, response) and onFailure(message): what to show then.
+  function sendAndFollow(options) {
+    return send({
+      url: options.url,
+      body: options.body,
+      csrfToken: options.csrfToken,
+      messages: options.messages,
+      onLoad: function (status, response) {
+        var next = options.next(status, response);
+        if (next) {
+          window.location.assign(next);
+          return true;
+        }
+        options.settled();
+        options.onError(status, response);
+        return false;
+      },
+      onFailure: function (message) {
+        options.settled();
+        options.onFailure(message);
+      },
+    });
+  }
+
+  return { send: send, sendAndFollow: sendAndFollow, bytes: bytes };
 })();
