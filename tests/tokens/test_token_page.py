@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 import pytest
 
@@ -60,3 +61,14 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, alice, make_token):
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
     assert PersonalToken.objects.get().revoked_at is None
+
+
+def test_the_list_shows_times_in_the_users_zone_as_every_page_does(alice_client):
+    # <time data-local>: the page reloads itself in the browser's zone when the
+    # session's differs, like the other lists (visiona/templatetags/local_time.py).
+    _create(alice_client)
+    token = PersonalToken.objects.get()
+    html = alice_client.get("/tokens/").content.decode()
+    iso = token.created_at.astimezone(UTC).isoformat(timespec="seconds")
+    assert f'<time datetime="{iso}"' in html
+    assert html.count("data-local") >= 2  # created and expires
