@@ -8,10 +8,12 @@ value as JSON on its last line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -41,6 +43,14 @@ def run_in_processes(code: str, *, processes: int, overrides: dict | None = None
     body = textwrap.dedent(code).strip().splitlines()
     *statements, last = body
     script = _PRELUDE + "\n".join(statements) + f"\nprint(json.dumps({last}), flush=True)\n"
+    # Each child's stderr goes to a file (a pipe nobody reads could fill and block it),
+    # and its end is in the error when the child does not do its part.
+    with contextlib.ExitStack() as files:
+        errors = [files.enter_context(tempfile.TemporaryFile("w+")) for _ in range(processes)]
+        return _run(script, env, errors)
+
+
+def _run(script: str, env: dict, errors: list) -> list:
     children = [
         subprocess.Popen(
             [sys.executable, "-c", script],
@@ -48,22 +58,29 @@ def run_in_processes(code: str, *, processes: int, overrides: dict | None = None
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=error,
             text=True,
         )
-        for _ in range(processes)
+        for error in errors
     ]
+
+    def failed(what: str, index: int) -> RuntimeError:
+        children[index].wait(timeout=30)
+        errors[index].seek(0)
+        return RuntimeError(f"{what}; its stderr ended: {errors[index].read()[-2000:]}")
+
     try:
-        for child in children:
+        for index, child in enumerate(children):
             if child.stdout.readline().strip() != "ready":
-                raise RuntimeError("a child process did not start")
+                raise failed(f"a child process did not start ({child.poll()})", index)
         for child in children:
             child.stdin.write("go\n")
             child.stdin.flush()
         results = []
-        for child in children:
+        for index, child in enumerate(children):
             out, _ = child.communicate(timeout=120)
             if child.returncode != 0:
-                raise RuntimeError(f"a child process failed ({child.returncode})")
+                raise failed(f"a child process failed ({child.returncode})", index)
             results.append(json.loads(out.strip().splitlines()[-1]))
         return results
     finally:
