@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC
 
 import pytest
 import responses
@@ -166,3 +167,16 @@ def test_another_user_cannot_cancel(bob_client, deployment):
     assert bob_client.post(f"/devices/deployments/{deployment.pk}/cancel/").status_code == 404
     deployment.refresh_from_db()
     assert deployment.state == "pending"
+
+
+def test_deployment_times_are_local_time_elements(
+    alice_client, alice_kl720, alice_device, deployment
+):
+    # As on every list: <time data-local>, so a page in the session's zone reloads in the
+    # browser's when they differ (visiona/templatetags/local_time.py).
+    iso = deployment.created_at.astimezone(UTC).isoformat(timespec="seconds")
+    history = page(alice_client, f"/devices/{alice_device.device.pk}/")
+    assert f'<time datetime="{iso}"' in history
+    deploy = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/")
+    assert "Last deployment of this model" in deploy
+    assert "data-local" in deploy.split("Last deployment of this model")[1][:400]
