@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from models_repo import nef
 from models_repo.choices import ModelSource
 from models_repo.errors import ModelFileTooLarge, ModelNameTaken, invalid_field
 from models_repo.models import ModelPlatform, NefModel
@@ -131,7 +132,8 @@ def model_upload(
             chips=chips,
             source=ModelSource.UPLOADED,
             filename=filename,
-            chunks=upload.chunks(CHUNK),
+            # Refused at the end if its CRC-32 is wrong, before any record exists.
+            chunks=nef.checked_chunks(upload.chunks(CHUNK)),
             description=description.strip(),
             max_bytes=limit,
         )

@@ -77,11 +77,20 @@ def test_the_api_download_ignores_the_accept_header(alice_api, alice, make_model
     assert response["Content-Disposition"] == 'attachment; filename="tiny.nef"'
 
 
+def _damaged(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1 :]
+
+
 BAD_FILES = [
     ("empty.nef", b"", "The file is empty."),
     ("model.onnx", nef_bytes(), "Choose a .nef file"),
     (".nef", nef_bytes(), "Choose a .nef file"),
     ("big.nef", nef_bytes(20_001), "larger than the limit of"),
+    # The NEF's trailing CRC-32 (models_repo/nef.py): a flipped byte, a cut, a stub.
+    ("damaged.nef", _damaged(nef_bytes(5_000)), "not a complete NEF file"),
+    ("cut.nef", nef_bytes(5_000)[:-100], "not a complete NEF file"),
+    ("stub.nef", b"NEF", "not a complete NEF file"),
 ]
 
 
