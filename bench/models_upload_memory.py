@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,7 @@ class MultipartStream:
         self._pending = b""
         self.length = len(self._parts[0]) + size + len(self._parts[2])
         self.sha256 = hashlib.sha256()
+        self._crc = 0
 
     def _next_piece(self) -> bytes:
         while self._parts:
@@ -81,9 +83,16 @@ class MultipartStream:
             if part is not None:
                 self._parts.pop(0)
                 return part
-            if self._file_left:
-                piece = BLOCK[: min(len(BLOCK), self._file_left)]
+            if self._file_left > 4:
+                piece = BLOCK[: min(len(BLOCK), self._file_left - 4)]
                 self._file_left -= len(piece)
+                self._crc = zlib.crc32(piece, self._crc)
+                self.sha256.update(piece)
+                return piece
+            if self._file_left:
+                # A NEF ends with the CRC-32 of what came before (My models checks it).
+                piece = self._crc.to_bytes(4, "big")[-self._file_left :]
+                self._file_left = 0
                 self.sha256.update(piece)
                 return piece
             self._parts.pop(0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 
 import pytest
 
@@ -27,8 +28,9 @@ def big_file(tmp_path):
         path = tmp_path / name
         if path.suffix == ".onnx":  # the upload proxy refuses a file that is not ONNX
             path.write_bytes(onnx_models.weights_model(size, os.urandom(size)))
-        else:
-            path.write_bytes(os.urandom(size))
+        else:  # a NEF: random content, then its CRC-32 (My models checks it)
+            body = os.urandom(size - 4)
+            path.write_bytes(body + zlib.crc32(body).to_bytes(4, "big"))
         return str(path)
 
     return make
