@@ -7,6 +7,7 @@ DEBUG off the app refuses to start without a real SECRET_KEY and ALLOWED_HOSTS.
 
 import contextlib
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,9 +35,11 @@ def _data_dir() -> Path:
     path = (path if path.is_absolute() else BASE_DIR / path).resolve()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-check"
-        probe.touch()
-        probe.unlink()
+        # A probe of its own: gunicorn's workers (or any processes) start side by side,
+        # and with one shared name one process's unlink took the file from under
+        # another's, which then refused to start.
+        with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
+            pass
     except OSError as exc:
         raise ImproperlyConfigured(
             f"VISIONA_DATA_DIR {path} must be a folder this user (uid {os.getuid()}) "
