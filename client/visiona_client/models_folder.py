@@ -25,10 +25,11 @@ import re
 import shutil
 import tempfile
 import unicodedata
-import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from visiona_client.nef import TrailingCrc
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ MANIFEST_NAME = "manifest.json"
 PREVIOUS_DIR = ".previous"
 PARTIAL_DIR = ".partial"
 MODEL_SUFFIX = ".nef"
-CRC_BYTES = 4
 _READ_BYTES = 1024 * 1024
 _SLUG_MAX_CHARS = 80
 
@@ -64,28 +64,22 @@ def model_slug(name: str, model_id: Any) -> str:
 def verify(path: Path, *, sha256: str, size: int) -> None:
     """Raise VerifyError unless ``path`` has ``size`` bytes, that sha256 and a valid CRC-32.
 
-    The NEF's last 4 bytes are the big-endian CRC-32 of everything before them.
+    The NEF's last 4 bytes are the big-endian CRC-32 of everything before them
+    (``visiona_client.nef``).
     """
     actual = path.stat().st_size
     if actual != size:
         raise VerifyError("checksum_mismatch", f"the file has {actual} bytes, not {size}")
-    digest, crc, read, body = hashlib.sha256(), 0, 0, size - CRC_BYTES
+    digest, crc = hashlib.sha256(), TrailingCrc()
     with open(path, "rb") as handle:
-        while True:
-            chunk = handle.read(_READ_BYTES)
-            if not chunk:
-                break
+        while chunk := handle.read(_READ_BYTES):
             digest.update(chunk)
-            if read < body:
-                crc = zlib.crc32(chunk[: body - read], crc)
-            read += len(chunk)
-        handle.seek(max(body, 0))
-        trailer = handle.read(CRC_BYTES)
+            crc.feed(chunk)
     if digest.hexdigest() != sha256.lower():
         raise VerifyError(
             "checksum_mismatch", f"sha256 {digest.hexdigest()} is not the model's {sha256}"
         )
-    if body < 0 or crc.to_bytes(4, "big") != trailer:
+    if not crc.matches():
         raise VerifyError("crc_mismatch", "the NEF's trailing CRC-32 does not match its content")
 
 

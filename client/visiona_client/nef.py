@@ -1,0 +1,38 @@
+"""The NEF's own integrity check: its last 4 bytes are the big-endian CRC-32 of
+everything before them.
+
+One implementation for both ends: the agent verifies a download with it before it
+installs a model (``models_folder.verify``), and visionA checks an upload to My models
+with it as the bytes stream through (``models_repo.nef``).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+CRC_BYTES = 4
+
+
+class TrailingCrc:
+    """Fed a file's bytes in order; ``matches()`` once all of them went in.
+    Holds only the last 4 bytes, never a copy of a chunk."""
+
+    def __init__(self) -> None:
+        self._crc = 0
+        self._tail = b""  # the last bytes seen, not in the CRC yet (at most 4)
+
+    def feed(self, chunk: bytes) -> None:
+        if len(chunk) >= CRC_BYTES:
+            # The held bytes are not the file's last 4 any more.
+            self._crc = zlib.crc32(self._tail, self._crc)
+            self._crc = zlib.crc32(memoryview(chunk)[:-CRC_BYTES], self._crc)
+            self._tail = bytes(chunk[-CRC_BYTES:])
+            return
+        joined = self._tail + bytes(chunk)
+        cut = max(len(joined) - CRC_BYTES, 0)
+        self._crc = zlib.crc32(joined[:cut], self._crc)
+        self._tail = joined[cut:]
+
+    def matches(self) -> bool:
+        """False too for a file shorter than the 4 bytes of its CRC."""
+        return len(self._tail) == CRC_BYTES and int.from_bytes(self._tail, "big") == self._crc
