@@ -119,41 +119,39 @@ def polls(stack: Stack, sessions, job_ids, args) -> dict:
 
 def _polls(stack: Stack, sessions, job_ids, args) -> dict:
     # Each connection is one user polling their own job.
-    host, port = "127.0.0.1", stack.app_port
-    results = []
-    for session, job_id in zip(sessions, job_ids, strict=True):
-        results.append((session, f"/api/conversion/{job_id}"))
-    # loadgen sends one cookie per process: run one user per connection by giving each
-    # connection its own path and cookie header inline.
-    paths = [path for _session, path in results]
-    cookie_by_path = {path: session for session, path in results}
-    return _run(host, port, paths, cookie_by_path, args)
+    requests_ = [
+        (f"/api/conversion/{job_id}", {"Cookie": f"visiona_session={session}"})
+        for session, job_id in zip(sessions, job_ids, strict=True)
+    ]
+    return load("127.0.0.1", stack.app_port, requests_, args)
 
 
-def _run(host, port, paths, cookie_by_path, args) -> dict:
+def load(host, port, requests_: list[tuple[str, dict]], args) -> dict:
+    """``requests_`` ((path, headers) pairs) in turn on every connection, with the
+    load generator ``--client`` chose."""
     if args.client == "wrk":
         return loadgen.run_wrk(
             host,
             port,
-            [(path, {"Cookie": f"visiona_session={cookie_by_path[path]}"}) for path in paths],
+            requests_,
             connections=args.connections,
             threads=args.processes,
             seconds=args.seconds,
         )
-    # A cookie header per path: loadgen builds the raw requests once per process.
+    # loadgen.run sends the same headers on every path: the headers of each path go in
+    # through the raw requests it builds once per process.
+    headers_by_path = dict(requests_)
     original = loadgen._request
 
     def request(host_, port_, path, headers):
-        return original(
-            host_, port_, path, {**headers, "Cookie": f"visiona_session={cookie_by_path[path]}"}
-        )
+        return original(host_, port_, path, {**headers, **headers_by_path[path]})
 
     loadgen._request = request
     try:
         return loadgen.run(
             host,
             port,
-            paths,
+            list(headers_by_path),
             {},
             connections=args.connections,
             processes=args.processes,
@@ -214,25 +212,12 @@ def main() -> None:
         direct_paths = [f"/sandbox/converter/api/v1/jobs/{job_id}" for job_id in job_ids]
         report["load_before"] = load_average()
         sandbox_cpu = cpu_seconds(stack.sandbox_proc.pid)
-        if args.client == "wrk":
-            report["stand_in_lookup"] = loadgen.run_wrk(
-                "127.0.0.1",
-                stack.sandbox_port,
-                [(path, {"Authorization": f"Bearer {token}"}) for path in direct_paths],
-                connections=args.connections,
-                threads=args.processes,
-                seconds=args.seconds,
-            )
-        else:
-            report["stand_in_lookup"] = loadgen.run(
-                "127.0.0.1",
-                stack.sandbox_port,
-                direct_paths,
-                {"Authorization": f"Bearer {token}"},
-                connections=args.connections,
-                processes=args.processes,
-                seconds=args.seconds,
-            )
+        report["stand_in_lookup"] = load(
+            "127.0.0.1",
+            stack.sandbox_port,
+            [(path, {"Authorization": f"Bearer {token}"}) for path in direct_paths],
+            args,
+        )
         report["stand_in_lookup"]["cpu_ms_per_lookup"] = round(
             1000
             * (cpu_seconds(stack.sandbox_proc.pid) - sandbox_cpu)
