@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 
 import pytest
 
@@ -14,6 +13,7 @@ from conversion.models import ConversionJob
 from models_repo.models import NefModel
 from tests import onnx_models
 from tests.e2e.signed_in import in_viewport, slow_uplink
+from tests.models_repo.conftest import nef_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +28,8 @@ def big_file(tmp_path):
         path = tmp_path / name
         if path.suffix == ".onnx":  # the upload proxy refuses a file that is not ONNX
             path.write_bytes(onnx_models.weights_model(size, os.urandom(size)))
-        else:  # a NEF: random content, then its CRC-32 (My models checks it)
-            body = os.urandom(size - 4)
-            path.write_bytes(body + zlib.crc32(body).to_bytes(4, "big"))
+        else:  # a NEF ends with its CRC-32, which My models checks
+            path.write_bytes(nef_bytes(size))
         return str(path)
 
     return make
