@@ -8,9 +8,10 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from devices.choices import DeploymentState
-from devices.errors import DeploymentNotFound
-from devices.models import Deployment, Device
+from deployments.choices import DeploymentState
+from deployments.errors import DeploymentNotFound
+from deployments.models import Deployment
+from devices.models import Device
 from visiona.models import User
 
 # What an agent is handed at once: the oldest unfinished first.
