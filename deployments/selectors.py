@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -43,7 +44,7 @@ def deployment_get_for_device(
 
 def deployment_list_for_user(
     *,
-    user,
+    user: User | AnonymousUser,
     device_id: uuid.UUID | str | None = None,
     model_id: int | None = None,
     state: str | None = None,

@@ -62,7 +62,7 @@ class DeploymentResult:
 
 
 def deployments_create(
-    *, user, model_id: int, device_ids: Sequence[uuid.UUID | str]
+    *, user: User, model_id: int, device_ids: Sequence[uuid.UUID | str]
 ) -> list[DeploymentResult]:
     """Deploy the user's model to several of their devices: one deployment per device.
 
