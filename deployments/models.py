@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from deployments.choices import DeploymentState
+from deployments.rollout_choices import DeploymentKind, RestoredFrom
 from devices.models import Device
 
 
@@ -59,6 +60,41 @@ class Deployment(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=DeploymentKind.choices, default=DeploymentKind.INSTALL
+    )
+    # The server's record of what the device had: when this one is installed, the
+    # device's installed deployment just before it (what a rollback brings back).
+    previous = models.ForeignKey(
+        "self",
+        verbose_name=_("previous installed deployment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A rollback: the deployment it undoes.
+    rolls_back = models.ForeignKey(
+        "self",
+        verbose_name=_("rolls back"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # A rollback, once installed: where the agent found the model it brought back.
+    restored_from = models.CharField(
+        _("restored from"), max_length=16, choices=RestoredFrom.choices, blank=True
+    )
+    # The rollout that made it: its reports wake that rollout (deployments/rollout_tasks.py).
+    rollout = models.ForeignKey(
+        "deployments.Rollout",
+        verbose_name=_("rollout"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         db_table = "devices_deployment"
@@ -118,3 +154,13 @@ class DeploymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}: {self.state}"
+
+
+# Groups, pins and rollouts live in modules of their own; Django finds models through this one.
+from deployments.group_models import DeviceGroup, DevicePin  # noqa: E402, F401
+from deployments.rollout_models import (  # noqa: E402, F401
+    Rollout,
+    RolloutPhase,
+    RolloutTarget,
+    RolloutWake,
+)

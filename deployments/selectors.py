@@ -20,7 +20,9 @@ WORK_ITEMS_LIMIT = 20
 
 
 def _with_relations(queryset: QuerySet[Deployment]) -> QuerySet[Deployment]:
-    return queryset.select_related("device", "model").prefetch_related("model__platforms")
+    return queryset.select_related("device", "model", "rolls_back").prefetch_related(
+        "model__platforms"
+    )
 
 
 def deployment_work_for_device(*, device: Device) -> list[Deployment]:

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from deployments import push
+from deployments import push, rollout_wakes
 from deployments.choices import DeploymentState
 from deployments.errors import (
     DeploymentCancelled,
@@ -27,6 +27,7 @@ from deployments.errors import (
     DeploymentNotFound,
 )
 from deployments.models import Deployment, DeploymentEvent
+from deployments.rollout_choices import DeploymentKind, RestoredFrom
 from devices import selectors
 from devices.errors import DeviceNotFound
 from devices.models import Device
@@ -123,33 +124,50 @@ def _refuse_chip_mismatch(*, model, devices: list[Device]) -> None:
 
 
 def _create_locked(*, user: User, model, device_ids: list[str]) -> list[DeploymentResult]:
-    # Locked in one order (primary key), so two creates for overlapping devices
-    # cannot deadlock; a device unpaired meanwhile is no longer found.
-    locked = {
-        str(device.pk): device
-        for device in Device.objects.live()
-        .select_for_update()
-        .filter(pk__in=device_ids)
-        .order_by("pk")
-    }
+    locked = devices_lock(device_ids)
     if len(locked) != len(device_ids):
         raise DeviceNotFound()
     return [
-        _create_one(user=user, model=model, device=locked[device_id]) for device_id in device_ids
+        deployment_create_locked(user=user, model=model, device=locked[device_id])
+        for device_id in device_ids
     ]
 
 
-def _create_one(*, user: User, model, device: Device) -> DeploymentResult:
+def devices_lock(device_ids: Sequence[str]) -> dict[str, Device]:
+    """Lock these live devices' rows, in one order (primary key), so two writers over
+    overlapping devices cannot deadlock; an unpaired one is left out. In a transaction."""
+    return {
+        str(device.pk): device
+        for device in Device.objects.live()
+        .select_for_update()
+        .filter(pk__in=list(device_ids))
+        .order_by("pk")
+    }
+
+
+def current_installed(*, device_id: uuid.UUID | str) -> Deployment | None:
+    """The server's record of what the device has: its latest installed deployment."""
+    return (
+        Deployment.objects.filter(device_id=device_id, state=S.INSTALLED)
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+
+
+def deployment_create_locked(
+    *, user: User, model, device: Device, rollout=None
+) -> DeploymentResult:
+    """One install of ``model`` on a device whose row the caller locked (devices_lock):
+    the unfinished one of that model, the installed one with its SHA-256, or a new one."""
     unfinished = Deployment.objects.filter(
         device=device, model=model, state__in=S.unfinished()
     ).first()
     if unfinished is not None:
+        if rollout is not None and unfinished.rollout_id is None:
+            unfinished.rollout = rollout  # its reports now wake the rollout too
+            unfinished.save(update_fields=["rollout", "updated_at"])
         return DeploymentResult(device, Outcome.ALREADY_IN_PROGRESS, unfinished)
-    last_installed = (
-        Deployment.objects.filter(device=device, state=S.INSTALLED)
-        .order_by("-finished_at", "-created_at")
-        .first()
-    )
+    last_installed = current_installed(device_id=device.pk)
     if last_installed is not None and last_installed.sha256 == model.sha256:
         return DeploymentResult(device, Outcome.ALREADY_INSTALLED, last_installed)
     deployment = Deployment.objects.create(
@@ -159,8 +177,9 @@ def _create_one(*, user: User, model, device: Device) -> DeploymentResult:
         sha256=model.sha256,
         size_bytes=model.size_bytes,
         bytes_total=model.size_bytes,
+        rollout=rollout,
     )
-    _event(deployment)
+    record_event(deployment)
     return DeploymentResult(device, Outcome.CREATED, deployment)
 
 
@@ -172,10 +191,18 @@ def deployment_cancel(*, user: User, deployment_id: uuid.UUID | str) -> Deployme
             raise DeploymentNotFound()
         if deployment.is_final:
             raise DeploymentFinished()
-        _finish(deployment, S.CANCELLED)
-        push.push_after_commit([str(deployment.device_id)])
+        deployment_cancel_locked(deployment)
     logger.info("deployment cancelled", extra={"deployment_id": str(deployment.pk)})
     return deployment
+
+
+def deployment_cancel_locked(deployment: Deployment) -> None:
+    """Cancel an unfinished deployment whose row the caller locked; the device is told
+    and its rollout woken after the commit."""
+    _finish(deployment, S.CANCELLED)
+    push.push_after_commit([str(deployment.device_id)])
+    if deployment.rollout_id:
+        rollout_wakes.wake_after_commit(deployment.rollout_id)
 
 
 def deployment_report(
@@ -187,10 +214,12 @@ def deployment_report(
     bytes_total: int | None = None,
     error_code: str = "",
     error_message: str = "",
+    restored_from: str = "",
 ) -> Deployment:
     """The agent's report of where a deployment to its own device is.
 
     Another device's deployment is 404 ``not_found``; see ALLOWED_REPORTS for the rest.
+    ``restored_from``: with ``installed`` of a rollback, where the model came from.
     """
     with transaction.atomic():
         deployment = _locked(Deployment.objects.filter(device=device), deployment_id)
@@ -201,7 +230,15 @@ def deployment_report(
         if state == S.DOWNLOADING:
             _progress(deployment, bytes_done=bytes_done, bytes_total=bytes_total)
         elif state in S.final():
-            _finish(deployment, state, error_code=error_code, error_message=error_message)
+            _finish(
+                deployment,
+                state,
+                error_code=error_code,
+                error_message=error_message,
+                restored_from=restored_from,
+            )
+            if deployment.rollout_id:
+                rollout_wakes.wake_after_commit(deployment.rollout_id)
         else:
             _move(deployment, state, bytes_done=deployment.size_bytes)
     logger.info(
@@ -254,7 +291,7 @@ def _progress(deployment: Deployment, *, bytes_done: int | None, bytes_total: in
     deployment.bytes_done, deployment.bytes_total = done, total
     deployment.save(update_fields=["state", "bytes_done", "bytes_total", "updated_at"])
     if changed:
-        _event(deployment)
+        record_event(deployment)
 
 
 def _move(deployment: Deployment, state: str, *, bytes_done: int) -> None:
@@ -263,30 +300,35 @@ def _move(deployment: Deployment, state: str, *, bytes_done: int) -> None:
     deployment.bytes_done = bytes_done
     deployment.save(update_fields=["state", "bytes_done", "updated_at"])
     if changed:
-        _event(deployment)
+        record_event(deployment)
 
 
-def _finish(deployment: Deployment, state: str, *, error_code: str = "", error_message: str = ""):
+def _finish(
+    deployment: Deployment,
+    state: str,
+    *,
+    error_code: str = "",
+    error_message: str = "",
+    restored_from: str = "",
+) -> None:
     deployment.state = state
     deployment.finished_at = timezone.now()
+    fields = ["state", "finished_at", "bytes_done", "error_code", "error_message", "updated_at"]
     if state == S.INSTALLED:
         deployment.bytes_done = deployment.size_bytes
+        # What the device had just before: what a rollback of this one brings back.
+        deployment.previous = current_installed(device_id=deployment.device_id)
+        fields.append("previous")
+        if deployment.kind == DeploymentKind.ROLLBACK and restored_from in RestoredFrom.values:
+            deployment.restored_from = restored_from
+            fields.append("restored_from")
     deployment.error_code = error_code if state == S.FAILED else ""
     deployment.error_message = error_message[:500] if state == S.FAILED else ""
-    deployment.save(
-        update_fields=[
-            "state",
-            "finished_at",
-            "bytes_done",
-            "error_code",
-            "error_message",
-            "updated_at",
-        ]
-    )
-    _event(deployment)
+    deployment.save(update_fields=fields)
+    record_event(deployment)
 
 
-def _event(deployment: Deployment) -> DeploymentEvent:
+def record_event(deployment: Deployment) -> DeploymentEvent:
     return DeploymentEvent.objects.create(
         deployment=deployment,
         state=deployment.state,
@@ -305,4 +347,6 @@ def deployments_cancel_for_device(*, device: Device) -> int:
     )
     for deployment in unfinished:
         _finish(deployment, S.CANCELLED)
+        if deployment.rollout_id:
+            rollout_wakes.wake_after_commit(deployment.rollout_id)
     return len(unfinished)

@@ -27,6 +27,7 @@ from deployments.api.serializers import (
 )
 from deployments.choices import DeploymentState
 from deployments.errors import DeploymentFinished
+from deployments.rollout_choices import RestoredFrom
 from devices.api.agent import DEVICE_TOKEN_INVALID, AgentApiView
 from visiona.api import fields
 from visiona.api.schema import error_response
@@ -108,6 +109,14 @@ class AgentDeploymentStateApi(AgentApiView):
         bytes_total = serializers.IntegerField(min_value=0, required=False)
         error_code = fields.RegexField(ERROR_CODE_PATTERN, required=False)
         error_message = fields.CharField(max_length=500, required=False, allow_blank=True)
+        restored_from = serializers.ChoiceField(
+            choices=RestoredFrom.choices,
+            required=False,
+            help_text=(
+                "With installed, for a rollback: where the model came from (still in place, "
+                "the kept copy in .previous/, or a fresh download)."
+            ),
+        )
 
     @extend_schema(
         operation_id="agent_deployments_state",
@@ -135,5 +144,6 @@ class AgentDeploymentStateApi(AgentApiView):
             bytes_total=values.get("bytes_total"),
             error_code=values.get("error_code", ""),
             error_message=values.get("error_message", ""),
+            restored_from=values.get("restored_from", ""),
         )
         return Response(AgentDeploymentStateSerializer(deployment).data)

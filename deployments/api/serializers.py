@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deployments.choices import DeploymentState
 from deployments.models import Deployment, DeploymentEvent
+from deployments.rollout_choices import DeploymentKind, RestoredFrom
 from visiona.chips import Chip
 
 
@@ -26,21 +28,39 @@ class DeploymentDeviceSerializer(serializers.Serializer):
 
 class DeploymentOutputSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(choices=DeploymentState.choices)
+    kind = serializers.ChoiceField(
+        choices=DeploymentKind.choices,
+        help_text="install, or rollback: the model the device had before, brought back.",
+    )
     model = DeploymentModelSerializer(source="*")
     device = DeploymentDeviceSerializer(source="*")
     bytes_total = serializers.IntegerField(allow_null=True)
+    rolls_back = serializers.UUIDField(
+        source="rolls_back_id", allow_null=True, help_text="A rollback: the deployment it undoes."
+    )
+    restored_from = serializers.ChoiceField(
+        choices=[("", ""), *RestoredFrom.choices],
+        help_text="A rollback, once installed: where the agent found the model; else empty.",
+    )
+    rollout = serializers.UUIDField(
+        source="rollout_id", allow_null=True, help_text="The rollout that made it, if any."
+    )
 
     class Meta:
         model = Deployment
         fields = [
             "id",
             "state",
+            "kind",
             "model",
             "device",
             "bytes_done",
             "bytes_total",
             "error_code",
             "error_message",
+            "rolls_back",
+            "restored_from",
+            "rollout",
             "created_at",
             "updated_at",
             "finished_at",
@@ -75,17 +95,57 @@ class WorkItemModelSerializer(DeploymentModelSerializer):
         return deployment.model.chips
 
 
+class WorkItemRemoveSerializer(serializers.Serializer):
+    model_id = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class WorkItemRollbackSerializer(serializers.Serializer):
+    remove = WorkItemRemoveSerializer(
+        allow_null=True,
+        help_text=(
+            "The model of the deployment rolled back, to take off the device (its file "
+            "goes to .previous/); null when nothing is to be taken off."
+        ),
+    )
+
+
 class WorkItemSerializer(serializers.Serializer):
     id = serializers.UUIDField()
+    kind = serializers.ChoiceField(
+        choices=DeploymentKind.choices,
+        help_text=(
+            "install: put the model on the device. rollback: bring back this model, the "
+            "one the device had before (its kept copy in .previous/ when its SHA-256 is "
+            "the model's, else download_url), then take off rollback.remove."
+        ),
+    )
     state = serializers.ChoiceField(choices=DeploymentState.choices)
     model = WorkItemModelSerializer(source="*")
     download_url = serializers.SerializerMethodField(
         help_text="Root-relative: join it to the server's URL."
     )
+    rollback = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
 
     def get_download_url(self, deployment: Deployment) -> str:
         return reverse("api-agent-deployment-file", args=[deployment.pk])
+
+    @extend_schema_field(WorkItemRollbackSerializer(allow_null=True))
+    def get_rollback(self, deployment: Deployment) -> dict | None:
+        if deployment.kind != DeploymentKind.ROLLBACK:
+            return None
+        undone = deployment.rolls_back
+        remove = None
+        # Only an install of another model is taken off: a rollback undone leaves what it
+        # restored (that model was on the device before it too).
+        if (
+            undone is not None
+            and undone.kind == DeploymentKind.INSTALL
+            and undone.model_id != deployment.model_id
+        ):
+            remove = {"model_id": undone.model_id, "sha256": undone.sha256}
+        return {"remove": remove}
 
 
 class WorkItemListSerializer(serializers.Serializer):

@@ -27,3 +27,7 @@ def alice_devices(alice, issue_code, pair):  # noqa: F811 (the imported fixtures
         ]
 
     return make
+
+
+# Groups, rollouts, rollback (tests/deployments/test_rollout_*.py).
+from tests.deployments.rollout_support import committing, fleet  # noqa: E402, F401

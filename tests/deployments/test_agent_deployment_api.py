@@ -43,6 +43,7 @@ def test_the_heartbeat_and_the_list_carry_the_work_item(agent, deployment, alice
     (item,) = listed["deployments"]
     assert item == {
         "id": str(deployment.pk),
+        "kind": "install",
         "state": "pending",
         "model": {
             "id": alice_kl720.pk,
@@ -52,6 +53,7 @@ def test_the_heartbeat_and_the_list_carry_the_work_item(agent, deployment, alice
             "chips": ["KL720"],
         },
         "download_url": f"/api/agent/deployments/{deployment.pk}/file",
+        "rollback": None,
         "created_at": item["created_at"],
     }
 

@@ -50,6 +50,10 @@ def test_create_for_several_devices(api, alice_kl720, alice_devices):
     assert set(deployment) == {
         "id",
         "state",
+        "kind",
+        "rolls_back",
+        "restored_from",
+        "rollout",
         "model",
         "device",
         "bytes_done",

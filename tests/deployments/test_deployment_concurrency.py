@@ -129,13 +129,13 @@ def test_a_report_racing_a_cancel_never_leaves_both(alice, alice_device, verifyi
 
 
 def test_two_creates_at_once_make_one_deployment(alice, alice_kl720, alice_device, monkeypatch):
-    create_one = services._create_one
+    create_one = services.deployment_create_locked
 
     def slowly(**kwargs):
         time.sleep(0.3)
         return create_one(**kwargs)
 
-    monkeypatch.setattr(services, "_create_one", slowly)
+    monkeypatch.setattr(services, "deployment_create_locked", slowly)
 
     def create():
         return services.deployments_create(

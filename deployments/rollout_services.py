@@ -1,0 +1,184 @@
+"""Writes about rollouts: create, pause, resume, retry, roll back (docs/deployments.md).
+
+Each one locks the rollout's row (``SELECT ... FOR UPDATE``) before it decides, as the
+background worker's advance does (deployments/rollout_engine.py), so a user's action and
+the worker never act on two different ideas of the rollout's state. None of them waits
+for a device: they change rows, then the worker is woken after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from deployments import group_selectors, rollout_phases, rollout_wakes
+from deployments.group_models import DeviceGroup
+from deployments.rollout_checks import connected_ids
+from deployments.rollout_choices import RolloutState, TargetState
+from deployments.rollout_errors import (
+    GroupEmpty,
+    NoDeviceOfChip,
+    NoEligibleDevice,
+    RolloutInProgress,
+    RolloutNotFound,
+)
+from deployments.rollout_models import (
+    DEFAULT_MAX_FAILURE_PERCENT,
+    DEFAULT_PHASES,
+    DEFAULT_WAIT_SECONDS,
+    Rollout,
+    RolloutPhase,
+    RolloutTarget,
+    RolloutWake,
+)
+from devices.models import Device
+from models_repo import selectors as model_selectors
+from visiona.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def rollout_create(
+    *,
+    user: User,
+    model_id: int,
+    group_id: uuid.UUID | str,
+    phases: Sequence[str] = DEFAULT_PHASES,
+    max_failure_percent: int = DEFAULT_MAX_FAILURE_PERCENT,
+    wait_seconds: int = DEFAULT_WAIT_SECONDS,
+) -> Rollout:
+    """Plan a rollout of the user's model to their group; the worker starts phase 1.
+
+    Refused whole, with nothing made: an unknown group or model (404), an empty group
+    (``group_empty``), no device of the model's chips (``no_device_of_chip``), every such
+    device pinned (``no_eligible_devices``), the group's other rollout under way (409
+    ``rollout_in_progress``).
+    """
+    model = model_selectors.model_get_for_user(user=user, model_id=model_id)
+    group = group_selectors.group_get_for_user(user=user, group_id=group_id)
+    phases = rollout_phases.clean_phases(phases)
+    try:
+        with transaction.atomic():
+            rollout = _create_locked(
+                user=user,
+                model=model,
+                group=group,
+                phases=phases,
+                max_failure_percent=max_failure_percent,
+                wait_seconds=wait_seconds,
+            )
+            rollout_wakes.wake_after_commit(rollout.pk)
+    except IntegrityError:
+        # The one-active-rollout rule, where row locks did not serialize (SQLite).
+        raise RolloutInProgress() from None
+    logger.info(
+        "rollout created",
+        extra={"rollout_id": str(rollout.pk), "group_id": str(group.pk), "model_id": model.pk},
+    )
+    return rollout
+
+
+def _create_locked(
+    *, user: User, model, group: DeviceGroup, phases, max_failure_percent, wait_seconds
+) -> Rollout:
+    # Two creates for one group wait for each other here; the second sees the first.
+    DeviceGroup.objects.select_for_update().filter(pk=group.pk).first()
+    active = Rollout.objects.filter(group=group, state__in=RolloutState.active()).first()
+    if active is not None:
+        raise RolloutInProgress(details={"rollout_id": str(active.pk)})
+    devices = list(group_selectors.group_devices(group=group))
+    if not devices:
+        raise GroupEmpty()
+    eligible, skipped = _eligible(model=model, devices=devices)
+    if len(skipped) == len(devices) and all(s[1] == "chip_mismatch" for s in skipped):
+        raise NoDeviceOfChip(details=_chip_details(model, devices))
+    if not eligible:
+        raise NoEligibleDevice()
+    rollout = Rollout.objects.create(
+        owner=user,
+        group=group,
+        group_name=group.name,
+        model=model,
+        max_failure_percent=max_failure_percent,
+        wait_seconds=wait_seconds,
+    )
+    RolloutWake.objects.create(rollout=rollout)
+    targets = [
+        RolloutTarget(
+            rollout=rollout,
+            device=device,
+            state=TargetState.SKIPPED,
+            reason_code=code,
+            reason=reason,
+        )
+        for device, code, reason in skipped
+    ]
+    remaining = iter(_ordered(eligible))
+    sizes = rollout_phases.phase_sizes(phases, len(eligible))
+    for number, (size, count) in enumerate(sizes, start=1):
+        phase = RolloutPhase.objects.create(rollout=rollout, number=number, size=size)
+        targets += [
+            RolloutTarget(rollout=rollout, device=next(remaining), phase=phase)
+            for _index in range(count)
+        ]
+    RolloutTarget.objects.bulk_create(targets)
+    return rollout
+
+
+def skip_reason(*, model, device: Device, pin) -> tuple[str, str] | None:
+    """Why ``device`` is left out of a rollout of ``model``: a code and what the sentence
+    for it needs that the rows do not hold (a pin's reason); None when it takes part."""
+    if device.chip not in model.chips:
+        return "chip_mismatch", ""
+    if pin is not None:
+        return "pinned", pin.reason
+    return None
+
+
+def _eligible(*, model, devices: list[Device]):
+    pins = group_selectors.pins_for_devices(devices=devices)
+    eligible, skipped = [], []
+    for device in devices:
+        why = skip_reason(model=model, device=device, pin=pins.get(str(device.pk)))
+        if why is None:
+            eligible.append(device)
+        else:
+            skipped.append((device, *why))
+    return eligible, skipped
+
+
+def _ordered(devices: list[Device]) -> list[Device]:
+    """Connected devices first (the first phase's few should be able to answer), by name."""
+    online = connected_ids(devices)
+    return sorted(
+        devices, key=lambda device: (str(device.pk) not in online, device.name.lower(), device.pk)
+    )
+
+
+def _chip_details(model, devices: list[Device]) -> dict:
+    return {
+        "devices": [
+            {"id": str(device.pk), "name": device.name, "chip": device.chip} for device in devices
+        ],
+        "model_chips": model.chips,
+    }
+
+
+def locked_rollout(*, user: User, rollout_id: uuid.UUID | str) -> Rollout:
+    """The user's rollout, its row locked until the transaction ends; 404 otherwise."""
+    try:
+        rollout = (
+            Rollout.objects.select_for_update(of=("self",))
+            .select_related("model")
+            .filter(owner=user, pk=rollout_id)
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):  # a malformed id
+        rollout = None
+    if rollout is None:
+        raise RolloutNotFound()
+    return rollout
