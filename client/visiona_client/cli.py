@@ -36,6 +36,8 @@ logger = logging.getLogger("visiona_client")
 
 EXIT_ERROR = 1
 EXIT_REFUSED = 3
+# What a deployment to a demo device run with --demo-refuse-installs fails with.
+REFUSED_INSTALL = "the demo device refuses installs (visiona-agent run --demo-refuse-installs)"
 _TOKEN_PATTERN = re.compile(r"vad_[A-Za-z0-9_-]+")
 
 
@@ -194,6 +196,8 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    if args.demo_refuse_installs and not args.demo:
+        raise CommandError("--demo-refuse-installs is for the demo device: add --demo", 2)
     current = _load_for_server(args)
     _warn_if_plain_http(current.server)
     # A service manager stops with SIGTERM: the same clean exit as Ctrl-C.
@@ -207,7 +211,12 @@ def command_run(args: argparse.Namespace) -> int:
     demo = DemoDevice(args.demo_port, models_dir=models.root).start() if args.demo else None
     try:
         api = ServerApi(current.server, token=current.token)
-        runner = JobRunner(api=api, models=models, chip=current.chip)
+        runner = JobRunner(
+            api=api,
+            models=models,
+            chip=current.chip,
+            refuse_installs=REFUSED_INSTALL if args.demo and args.demo_refuse_installs else "",
+        )
         agent = Agent(
             api=api,
             local_url=demo.url if demo else args.local_url,
@@ -357,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--demo-port", type=int, default=0, help="the demo's port (default: any free one)"
+    )
+    run.add_argument(
+        "--demo-refuse-installs",
+        action="store_true",
+        help="with --demo: every deployment fails (install_failed), for trying rollouts",
     )
     add_state_dir(run)
     add_models_dir(run)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from visiona_client import rollback
 from visiona_client.backoff import Backoff
 from visiona_client.downloads import (
     DownloadFailed,
@@ -42,6 +43,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ORDER = ("downloading", "verifying", "installed")
 
 
+KINDS = ("install", "rollback")
+
+
 @dataclass(frozen=True)
 class WorkItem:
     id: str
@@ -52,6 +56,9 @@ class WorkItem:
     size: int
     chips: tuple[str, ...]
     download_url: str
+    # "rollback": bring back this model (visiona_client.rollback), take off ``remove``.
+    kind: str = "install"
+    remove: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, raw: Any) -> WorkItem | None:
@@ -67,6 +74,8 @@ class WorkItem:
                 size=int(model["size_bytes"]),
                 chips=tuple(str(chip).upper() for chip in model.get("chips") or ()),
                 download_url=str(raw["download_url"]),
+                kind=str(raw.get("kind") or "install"),
+                remove=_remove(raw.get("rollback")),
             )
         except (KeyError, TypeError, ValueError):
             logger.warning("ignoring a deployment visionA sent without its fields")
@@ -74,7 +83,21 @@ class WorkItem:
         if not DEPLOYMENT_ID.match(item.id) or not _SHA256.match(item.sha256) or item.size < 0:
             logger.warning("ignoring deployment %r: a malformed id, sha256 or size", item.id[:40])
             return None
+        if item.kind not in KINDS:
+            logger.warning("ignoring deployment %s of an unknown kind %r", item.id, item.kind[:20])
+            return None
         return item
+
+
+def _remove(rollback_part: Any) -> dict[str, Any] | None:
+    """``rollback.remove`` of a work item: the model to take off, or None."""
+    remove = rollback_part.get("remove") if isinstance(rollback_part, dict) else None
+    if not isinstance(remove, dict):
+        return None
+    sha256 = str(remove["sha256"]).lower()
+    if not _SHA256.match(sha256):
+        raise ValueError("a malformed sha256 to remove")
+    return {"model_id": remove["model_id"], "sha256": sha256}
 
 
 class Stopped(Exception):
@@ -115,10 +138,13 @@ class JobRunner:
         give_up_after: float | None = None,
         backoff: Callable[[], Backoff] = Backoff,
         clock: Callable[[], float] = time.monotonic,
+        refuse_installs: str = "",
     ) -> None:
         self.api = api
         self.models = models
         self.chip = chip.upper()
+        # The demo's --demo-refuse-installs: every install fails with this message.
+        self.refuse_installs = refuse_installs
         self.give_up_after = give_up_after
         self.backoff = backoff
         self.clock = clock
@@ -139,7 +165,7 @@ class JobRunner:
         item = job.item
         if self.models.installed_by(item.id, item.sha256) is not None:
             # Installed before the agent stopped, but visionA never heard of it.
-            self._installed(job)
+            self._done(job, rollback.IN_PLACE)
             return
         if item.chips and self.chip and self.chip not in item.chips:
             chips = ", ".join(item.chips)
@@ -147,6 +173,18 @@ class JobRunner:
                 job, "chip_mismatch", f"the model is for {chips}, this device is {self.chip}"
             )
             return
+        if self.refuse_installs:
+            self._fail(job, "install_failed", self.refuse_installs)
+            return
+        if item.kind == "rollback":
+            try:
+                restored = rollback.restore_locally(self.models, item)
+            except (InstallError, OSError) as error:
+                self._fail(job, "install_failed", str(error))
+                return
+            if restored is not None:
+                self._done(job, restored)
+                return
         partial = Partial(
             self.models.part_path(item.id),
             self.models.part_meta_path(item.id),
@@ -183,7 +221,19 @@ class JobRunner:
             return
         partial.discard()
         logger.info("deployment %s: installed %s as %s", item.id, item.name, entry["file"])
-        self._installed(job)
+        self._done(job, rollback.DOWNLOAD)
+
+    def _done(self, job: Job, source: str) -> None:
+        """The model is in place: a rollback takes the undone model off, then report."""
+        restored_from = ""
+        if job.item.kind == "rollback":
+            try:
+                rollback.take_off(self.models, job.item.remove)
+            except OSError as error:
+                self._fail(job, "install_failed", f"cannot take the model off: {error}")
+                return
+            restored_from = source
+        self._installed(job, restored_from=restored_from)
 
     def _download(self, job: Job, partial: Partial, offset: int) -> bool:
         """True once the file is whole; False when the deployment failed (reported)."""
@@ -228,12 +278,15 @@ class JobRunner:
         logger.warning("deployment %s failed: %s (%s)", job.item.id, message, code)
         self._report(job, "failed", reliable=True, error_code=code, error_message=message)
 
-    def _installed(self, job: Job) -> None:
+    def _installed(self, job: Job, *, restored_from: str = "") -> None:
         """``installed``, after whichever of the states before it visionA has not taken."""
         order = _ORDER.index(job.acked) + 1 if job.acked in _ORDER else 0
         size = job.item.size
         for step in _ORDER[order:]:
-            self._report(job, step, reliable=True, bytes_done=size, bytes_total=size)
+            extra = (
+                {"restored_from": restored_from} if step == "installed" and restored_from else {}
+            )
+            self._report(job, step, reliable=True, bytes_done=size, bytes_total=size, **extra)
 
     def _report(self, job: Job, state: str, *, reliable: bool = False, **fields: Any) -> None:
         backoff = self.backoff()

@@ -187,6 +187,84 @@ class ModelsFolder:
             ) from None
         return entry
 
+    # Rollback (visiona_client/rollback.py) -------------------------------------
+
+    def installed_copy(self, *, model_id: Any, sha256: str, size: int) -> dict[str, Any] | None:
+        """The manifest's entry of this model whose file is in place and verifies."""
+        for entry in self.entries():
+            if str(entry.get("model_id")) != str(model_id) or entry.get("sha256") != sha256:
+                continue
+            if _is_model_file(entry.get("file")) and _verifies(
+                self.root / entry["file"], sha256=sha256, size=size
+            ):
+                return entry
+        return None
+
+    def kept_copy(self, *, sha256: str, size: int) -> Path | None:
+        """A file in ``.previous/`` listed with this sha256 and whose bytes verify (its
+        digest, size and CRC-32); a listed one that differs is logged and passed over."""
+        if not self.previous_dir.is_dir():
+            return None
+        for record in sorted(self.previous_dir.glob("*.json")):
+            try:
+                entry = json.loads(record.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(entry, dict) or entry.get("sha256") != sha256:
+                continue
+            name = entry.get("file")
+            if not _is_model_file(name):
+                continue
+            path = self.previous_dir / name
+            if _verifies(path, sha256=sha256, size=size):
+                return path
+            logger.warning("the kept copy %s is not the model it should be: not used", path)
+        return None
+
+    def stage_copy(self, source: Path, deployment_id: str) -> Path:
+        """``source`` as the partial file of a deployment, ready to install (a hard link
+        when the disk allows: the kept copy itself stays where it is)."""
+        self.ensure()
+        part = self.part_path(deployment_id)
+        _link_or_copy(source, part)
+        return part
+
+    def relabel(self, file: str, *, deployment_id: str) -> None:
+        """The entry of ``file`` now names ``deployment_id`` (a rollback found it in place)."""
+        entries = self.entries()
+        for entry in entries:
+            if entry.get("file") == file:
+                entry["deployment_id"] = deployment_id
+        _write_json(self.manifest_path, entries)
+
+    def take_off(self, *, model_id: Any, sha256: str) -> list[str]:
+        """Take this model off the device: its file moves to ``.previous/`` (with its
+        entry beside it) and leaves the manifest. Another version of it stays. The files
+        taken off (none when it is not installed)."""
+        entries = self.entries()
+        gone = [
+            entry
+            for entry in entries
+            if str(entry.get("model_id")) == str(model_id)
+            and entry.get("sha256") == sha256
+            and _is_model_file(entry.get("file"))
+        ]
+        if not gone:
+            return []
+        self.previous_dir.mkdir(exist_ok=True)
+        for entry in gone:
+            path = self.root / entry["file"]
+            if path.is_file():
+                _link_or_copy(path, self.previous_dir / entry["file"])
+                _write_json(self.previous_dir / f"{Path(entry['file']).stem}.json", entry)
+        names = {entry["file"] for entry in gone}
+        _write_json(self.manifest_path, [e for e in entries if e.get("file") not in names])
+        for name in names:
+            with contextlib.suppress(OSError):
+                (self.root / name).unlink()
+        _fsync_folder(self.root)
+        return sorted(names)
+
     def _undo(self, target: Path, had_previous: bool) -> None:
         """The manifest could not be written: put the old model back (best effort)."""
         with contextlib.suppress(OSError):
@@ -194,6 +272,25 @@ class ModelsFolder:
                 _link_or_copy(self.previous_dir / target.name, target)
             else:
                 target.unlink()
+
+
+def _is_model_file(name: object) -> bool:
+    """A plain ``<name>.nef`` in the folder itself (a manifest is not trusted with paths)."""
+    return (
+        isinstance(name, str)
+        and name.endswith(MODEL_SUFFIX)
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(".")
+    )
+
+
+def _verifies(path: Path, *, sha256: str, size: int) -> bool:
+    try:
+        verify(path, sha256=sha256, size=size)
+    except (OSError, VerifyError):
+        return False
+    return True
 
 
 def _fsync_file(path: Path) -> None:

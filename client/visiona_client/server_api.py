@@ -196,10 +196,13 @@ class ServerApi:
         bytes_total: int | None = None,
         error_code: str = "",
         error_message: str = "",
+        restored_from: str = "",
         timeout: float | None = None,
     ) -> dict[str, Any]:
         """``POST deployments/<id>/state``; a 409 is a ServerError with its code."""
         body: dict[str, Any] = {"state": state}
+        if restored_from:
+            body["restored_from"] = restored_from
         if bytes_done is not None:
             body["bytes_done"] = bytes_done
         if bytes_total is not None:

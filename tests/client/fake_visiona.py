@@ -86,6 +86,8 @@ class Deployment:
     fail_file: list[int] = field(default_factory=list)
     fail_reports: dict[str, list[int]] = field(default_factory=dict)
     before_file: Callable[[Deployment], None] | None = None  # called on each file request
+    kind: str = "install"
+    remove: dict | None = None  # a rollback's model to take off
 
     def __post_init__(self) -> None:
         self.sha256 = self.sha256 or hashlib.sha256(self.data).hexdigest()
@@ -102,6 +104,8 @@ class Deployment:
                 "chips": list(self.chips),
             },
             "download_url": f"/api/agent/deployments/{self.id}/file",
+            "kind": self.kind,
+            "rollback": {"remove": self.remove} if self.kind == "rollback" else None,
             "created_at": self.created_at,
         }
 
