@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from deployments import selectors, services
+from deployments import group_selectors, rollback_services, selectors, services
 from deployments.api.serializers import WorkItemSerializer, work_items
 from devices import registry
 from devices.models import Device
@@ -37,6 +37,20 @@ def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
     return {"deployments": deployments[:DEPLOYMENT_HISTORY_LENGTH]}
 
 
+def fleet_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
+    """The device page's "Groups, pin and rollback": what a rollback would bring back."""
+    plan = rollback_services.rollback_plan(device=device)
+    return {
+        "fleet": {
+            "groups": list(group_selectors.groups_of_device(device=device)),
+            "pin": group_selectors.pin_of_device(device=device),
+            "current": plan.undo,
+            "restore": plan.restore,
+            "rollback_refusal": str(plan.error.message) if plan.error is not None else "",
+        }
+    }
+
+
 def register() -> None:
     registry.register_heartbeat_part(
         "deployments", fields=heartbeat_fields, values=heartbeat_values
@@ -46,4 +60,7 @@ def register() -> None:
         "deployments",
         template="deployments/_deployment_history.html",
         context=history_context,
+    )
+    registry.register_device_page_section(
+        "fleet", template="deployments/_device_fleet.html", context=fleet_context, order=90
     )

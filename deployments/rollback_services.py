@@ -17,11 +17,16 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from deployments import push
+from deployments import group_selectors, push, rollout_selectors
 from deployments.choices import DeploymentState
 from deployments.models import Deployment
 from deployments.rollout_choices import DeploymentKind
-from deployments.rollout_errors import NothingToRollBack, RollbackInProgress
+from deployments.rollout_errors import (
+    GroupEmpty,
+    NothingToRollBack,
+    RollbackInProgress,
+    RolloutInProgress,
+)
 from deployments.services import (
     current_installed,
     deployment_cancel_locked,
@@ -137,4 +142,29 @@ def devices_rollback(*, user: User, devices: list[Device]) -> list[GroupRollback
                 user=user, device=current, undo=plan.undo, restore=plan.restore
             )
             results.append(GroupRollbackResult(current, rollback))
+    return results
+
+
+def group_rollback(*, user: User, group_id: uuid.UUID | str) -> list[GroupRollbackResult]:
+    """Roll back every device of the user's group (each to what it had before its
+    current model). Refused while a rollout of the group is under way: roll that back."""
+    group = group_selectors.group_get_for_user(user=user, group_id=group_id)
+    active = rollout_selectors.active_rollout_of_group(group_id=group.pk)
+    if active is not None:
+        raise RolloutInProgress(
+            _("This group has a rollout under way: roll back the rollout instead."),
+            details={"rollout_id": str(active.pk)},
+        )
+    devices = list(group_selectors.group_devices(group=group))
+    if not devices:
+        raise GroupEmpty()
+    results = devices_rollback(user=user, devices=devices)
+    logger.info(
+        "group rollback",
+        extra={
+            "group_id": str(group.pk),
+            "sent": sum(1 for result in results if result.deployment is not None),
+            "devices": len(results),
+        },
+    )
     return results

@@ -1,0 +1,68 @@
+"""The forms of the groups and rollouts pages. The rules are the services'; these only
+read the fields and name them for the page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from deployments.group_models import GROUP_NAME_MAX_CHARS, PIN_REASON_MAX_CHARS
+from deployments.rollout_models import (
+    DEFAULT_MAX_FAILURE_PERCENT,
+    DEFAULT_PHASES,
+    DEFAULT_WAIT_SECONDS,
+)
+
+
+class GroupNameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=GROUP_NAME_MAX_CHARS, strip=True)
+
+
+class PinForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why (shown where rollouts leave it out)"),
+        max_length=PIN_REASON_MAX_CHARS,
+        required=False,
+        strip=True,
+    )
+
+
+class RolloutForm(forms.Form):
+    group = forms.ChoiceField(label=_("Group"))
+    model = forms.ChoiceField(label=_("Model"))
+    phases = forms.CharField(
+        label=_("Phases"),
+        initial=", ".join(DEFAULT_PHASES),
+        max_length=120,
+        help_text=_(
+            "Separated by commas: a number of devices (1), a share of them (20%), and the "
+            "rest. The last phase always takes the rest."
+        ),
+    )
+    max_failure_percent = forms.IntegerField(
+        label=_("Allowed failures per phase (%)"),
+        min_value=0,
+        max_value=100,
+        initial=DEFAULT_MAX_FAILURE_PERCENT,
+        help_text=_("A phase with more failed devices than this share pauses the rollout."),
+    )
+    wait_minutes = forms.IntegerField(
+        label=_("Wait for offline devices (minutes)"),
+        min_value=1,
+        max_value=7 * 24 * 60,
+        initial=DEFAULT_WAIT_SECONDS // 60,
+        help_text=_(
+            "After this, a phase goes on without the devices that have not taken the model; "
+            "they get it when they connect."
+        ),
+    )
+
+    def __init__(self, *args, groups=(), models=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"].choices = [(str(g.pk), g.name) for g in groups]
+        self.fields["model"].choices = [
+            (str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models
+        ]
+
+    def phase_list(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["phases"].split(",") if part.strip()]

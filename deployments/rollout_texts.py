@@ -1,0 +1,85 @@
+"""The sentences a rollout shows, written when read, in the reader's language.
+
+The rows keep codes and figures (``pause_code`` and ``pause_details``, a device's
+``reason_code``, ``rollback_code``) and only what no code says: the agent's own error
+message, a pin's reason, a check's words. Pages and the API both use these.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from deployments.rollout_models import Rollout, RolloutTarget
+
+
+def pause_message(rollout: Rollout) -> str:
+    details = rollout.pause_details or {}
+    if rollout.pause_code == "phase_failed":
+        return _(
+            "Phase %(phase)s: %(failed)s of %(count)s devices failed, more than the "
+            "%(percent)s%% allowed. Retry the failed devices, resume anyway, or roll back."
+        ) % {
+            "phase": details.get("phase"),
+            "failed": details.get("failed"),
+            "count": details.get("count"),
+            "percent": details.get("max_failure_percent"),
+        }
+    if rollout.pause_code == "phase_unconfirmed":
+        return _(
+            "Phase %(phase)s: no device installed the model and came back connected before "
+            "the deadline (%(offline)s offline). Resume to go on anyway, or roll back."
+        ) % {"phase": details.get("phase"), "offline": details.get("offline")}
+    if rollout.pause_code == "by_user":
+        return _("Paused by you: no further phase starts until you resume.")
+    return ""
+
+
+def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
+    """Why the device is skipped, failed, offline or waiting; empty when nothing to say."""
+    code, detail = target.reason_code, target.reason
+    if code == "chip_mismatch":
+        return _("Built for %(chips)s; this device has a %(chip)s.") % {
+            "chips": ", ".join(model_chips),
+            "chip": target.device.chip,
+        }
+    if code == "pinned":
+        if detail:
+            return _("Pinned: %(reason)s") % {"reason": detail}
+        return _("Pinned: it keeps the model it has.")
+    fixed = {
+        "unpaired": _("Unpaired before its phase began."),
+        "offline": _(
+            "Offline when its phase's deadline passed: it gets the model when it connects."
+        ),
+        "already_installed": _("It already had this model."),
+        "cancelled": _("Its deployment was cancelled."),
+        "deployment_gone": _("Its deployment no longer exists."),
+    }
+    if code in fixed:
+        return fixed[code]
+    if code == "not_connected":
+        if target.state == "failed":
+            return _("Installed, but it did not come back connected before the deadline.")
+        return _("Installed; waiting for the device to come back connected.")
+    if detail:
+        return f"{detail} ({code})" if code else detail
+    return code
+
+
+ROLLBACK_REASONS = {
+    "not_started": lambda: _("Its phase had not begun: nothing was sent to it."),
+    "cancelled": lambda: _("Its deployment was cancelled before it installed."),
+    "not_installed": lambda: _("The model was not installed: it still has what it had."),
+    "installed_before": lambda: _("It had this model before the rollout: left as it is."),
+    "replaced_since": lambda: _(
+        "Another model was installed on it since: roll it back from its own page."
+    ),
+    "nothing_to_roll_back": lambda: _("It had no model before this one."),
+    "rollback_in_progress": lambda: _("A rollback of it was already under way."),
+}
+
+
+def rollback_reason(target: RolloutTarget) -> str:
+    """Why no rollback was sent to the device (empty when one was, or none asked)."""
+    reason = ROLLBACK_REASONS.get(target.rollback_code)
+    return reason() if reason else target.rollback_code
