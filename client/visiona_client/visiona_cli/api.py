@@ -134,6 +134,9 @@ class Api:
     def post_json(self, path: str, body: Any = None, **kwargs) -> Any:
         return self._json(self.request("POST", path, json=body, **kwargs))
 
+    def patch_json(self, path: str, body: Any = None, **kwargs) -> Any:
+        return self._json(self.request("PATCH", path, json=body, **kwargs))
+
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
 

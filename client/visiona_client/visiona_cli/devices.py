@@ -1,14 +1,41 @@
-"""``visiona devices``: your paired devices and whether they are online."""
+"""``visiona devices``: your paired devices; roll one back, pin or unpin it.
+
+visiona devices [ls]
+visiona devices rollback DEVICE [--wait]
+visiona devices pin DEVICE [--reason TEXT]
+visiona devices unpin DEVICE
+"""
 
 from __future__ import annotations
 
+import time
+
 from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
+
+POLL_SECONDS = 1.0
+FINAL = ("installed", "failed", "cancelled")
 
 
 def register(subparsers, common) -> None:
     parser = subparsers.add_parser("devices", parents=[common], help="your paired devices")
     parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("ls", parents=[common], help="list them").set_defaults(func=run)
+    rollback = actions.add_parser(
+        "rollback", parents=[common], help="bring back the model it had before"
+    )
+    rollback.add_argument("device", help="id or name")
+    rollback.add_argument("--wait", action="store_true", help="follow it until installed")
+    rollback.set_defaults(func=run_rollback, poll_seconds=POLL_SECONDS)
+    pin = actions.add_parser("pin", parents=[common], help="keep it out of rollouts")
+    pin.add_argument("device", help="id or name")
+    pin.add_argument("--reason", default="", help="shown where rollouts leave it out")
+    pin.set_defaults(func=run_pin)
+    unpin = actions.add_parser("unpin", parents=[common], help="let rollouts include it again")
+    unpin.add_argument("device", help="id or name")
+    unpin.set_defaults(func=run_unpin)
 
 
 def run(args) -> int:
@@ -20,4 +47,45 @@ def run(args) -> int:
     ]
     args.output.table(rows, ["ID", "NAME", "CHIP", "CONNECTION", "LAST SEEN"])
     args.output.result({"devices": devices})
+    return exit_codes.OK
+
+
+def run_rollback(args) -> int:
+    api = api_for(args)
+    device = device_by_id_or_name(api, args.device)
+    rollback = api.post_json(f"/api/devices/{device['id']}/rollback")
+    args.output.note(
+        f"Rollback {rollback['id']}: {device['name']} back to {rollback['model']['name']}."
+    )
+    try:
+        while args.wait and rollback["state"] not in FINAL:
+            time.sleep(args.poll_seconds)
+            rollback = api.get_json(f"/api/deployments/{rollback['id']}")
+    except KeyboardInterrupt:
+        args.output.note(f"Stopped following. Rollback {rollback['id']} goes on on the server.")
+        raise
+    args.output.result({"deployment": rollback})
+    if rollback["state"] in ("failed", "cancelled"):
+        args.output.note(f"The rollback {rollback['state']}: {rollback['error_message']}")
+        return exit_codes.FAILURE
+    source = f" from {rollback['restored_from']}" if rollback["restored_from"] else ""
+    args.output.say(f"{rollback['id']} {rollback['state']}{source}")
+    return exit_codes.OK
+
+
+def run_pin(args) -> int:
+    api = api_for(args)
+    device = device_by_id_or_name(api, args.device)
+    pin = api.post_json(f"/api/devices/{device['id']}/pin", {"reason": args.reason})
+    args.output.note(f"Pinned {device['name']}: rollouts leave it out.")
+    args.output.result({"pin": pin})
+    return exit_codes.OK
+
+
+def run_unpin(args) -> int:
+    api = api_for(args)
+    device = device_by_id_or_name(api, args.device)
+    pin = api.post_json(f"/api/devices/{device['id']}/unpin")
+    args.output.note(f"Unpinned {device['name']}: rollouts include it again.")
+    args.output.result({"pin": pin})
     return exit_codes.OK

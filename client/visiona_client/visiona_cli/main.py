@@ -19,7 +19,18 @@ from visiona_client.visiona_cli.output import Output
 
 # Each module has register(subparsers, common): ``common`` holds the options every
 # command accepts after its name (--json, --server).
-COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices")
+COMMANDS = (
+    "login",
+    "whoami",
+    "convert",
+    "check",
+    "jobs",
+    "models",
+    "deploy",
+    "devices",
+    "groups",
+    "rollout",
+)
 
 
 class _Parser(argparse.ArgumentParser):

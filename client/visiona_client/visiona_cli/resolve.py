@@ -41,3 +41,24 @@ def device_by_id_or_name(api, ref: str) -> dict:
             code="device_ambiguous",
         )
     return matches[0]
+
+
+def group_by_id_or_name(api, ref: str) -> dict:
+    """A group of yours by id, or by its name (names are unique whatever their case)."""
+    groups = api.get_json("/api/groups")["groups"]
+    try:
+        wanted = str(uuid.UUID(ref))
+    except ValueError:
+        wanted = None
+    matches = [
+        g
+        for g in groups
+        if g["id"] == wanted or (not wanted and g["name"].casefold() == ref.casefold())
+    ]
+    if not matches:
+        raise CliError(
+            f"No group {ref!r} (visiona groups).",
+            exit_code=exit_codes.BAD_INPUT,
+            code="group_not_found",
+        )
+    return matches[0]

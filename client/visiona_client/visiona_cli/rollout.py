@@ -1,0 +1,215 @@
+"""``visiona rollout``: a saved model to a group of devices in phases, followed to its end.
+
+    visiona rollout create MODEL --group GROUP [--phases 1,20%,rest] [--max-failures 10]
+                                 [--wait-minutes 30] [--wait]
+    visiona rollout ls [--group GROUP]
+    visiona rollout show ROLLOUT [--wait]
+    visiona rollout pause|resume|retry|rollback ROLLOUT [--wait]
+
+With ``--wait`` the command follows the rollout until it stops moving, then its exit
+code says how it ended: 0 completed (for ``rollback``: rolled back with every rollback
+installed), 1 paused (the reason is printed), a rollback that failed somewhere, or
+rolled back when that was not what was asked. The rollout goes on on the server
+whatever the command does: Ctrl-C only stops following it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
+from visiona_client.visiona_cli.session import api_for
+
+POLL_SECONDS = 2.0
+MOVING = ("running", "rolling_back")
+ACTIONS = ("pause", "resume", "retry", "rollback")
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser(
+        "rollout", parents=[common], help="a model to a group of devices in phases"
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    create = actions.add_parser("create", parents=[common], help="start one")
+    create.add_argument("model", help="the model's id or name")
+    create.add_argument("--group", required=True, help="the group's id or name")
+    create.add_argument(
+        "--phases", help="comma-separated: N devices, N%% of them, rest (default 1,20%%,rest)"
+    )
+    create.add_argument(
+        "--max-failures", type=int, help="a phase with a larger share (%%) failed pauses it"
+    )
+    create.add_argument(
+        "--wait-minutes", type=int, help="how long a phase waits for offline devices"
+    )
+    create.add_argument("--wait", action="store_true", help="follow it to its end")
+    create.set_defaults(func=run_create, poll_seconds=POLL_SECONDS)
+    ls = actions.add_parser("ls", parents=[common], help="your rollouts, newest first")
+    ls.add_argument("--group", help="only this group's (id or name)")
+    ls.set_defaults(func=run_ls)
+    show = actions.add_parser("show", parents=[common], help="one rollout: phases, devices")
+    show.add_argument("rollout", help="its id")
+    show.add_argument("--wait", action="store_true", help="follow it to its end")
+    show.set_defaults(func=run_show, poll_seconds=POLL_SECONDS)
+    for name in ACTIONS:
+        action = actions.add_parser(name, parents=[common], help=f"{name} a rollout")
+        action.add_argument("rollout", help="its id")
+        action.add_argument("--wait", action="store_true", help="follow it to its end")
+        action.set_defaults(func=run_action, verb=name, poll_seconds=POLL_SECONDS)
+
+
+def run_create(args) -> int:
+    api = api_for(args)
+    model = model_by_id_or_name(api, args.model)
+    group = group_by_id_or_name(api, args.group)
+    body: dict = {"model_id": model["id"], "group_id": group["id"]}
+    if args.phases:
+        body["phases"] = [part.strip() for part in args.phases.split(",") if part.strip()]
+    if args.max_failures is not None:
+        body["max_failure_percent"] = args.max_failures
+    if args.wait_minutes is not None:
+        body["wait_seconds"] = args.wait_minutes * 60
+    rollout = api.post_json("/api/rollouts", body)
+    args.output.note(
+        f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "
+        f"{len(rollout['phases'])} phases."
+    )
+    return _finish(args, api, rollout, goal="completed")
+
+
+def run_ls(args) -> int:
+    api = api_for(args)
+    params = {"page_size": 100}
+    if args.group:
+        params["group"] = group_by_id_or_name(api, args.group)["id"]
+    rollouts = api.get_json("/api/rollouts", params=params)["results"]
+    rows = [
+        [
+            r["id"],
+            r["model"]["name"],
+            r["group"]["name"],
+            r["state"],
+            f"{r['counts']['passed']}/{r['counts']['total']}",
+            r["created_at"][:19],
+        ]
+        for r in rollouts
+    ]
+    args.output.table(rows, ["ID", "MODEL", "GROUP", "STATE", "PASSED", "CREATED"])
+    args.output.result({"rollouts": rollouts})
+    return exit_codes.OK
+
+
+def run_show(args) -> int:
+    api = api_for(args)
+    rollout = api.get_json(f"/api/rollouts/{args.rollout}")
+    return _finish(args, api, rollout, goal="completed")
+
+
+def run_action(args) -> int:
+    api = api_for(args)
+    rollout = api.post_json(f"/api/rollouts/{args.rollout}/{args.verb}")
+    args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {rollout['state']}.")
+    goal = "rolled_back" if args.verb == "rollback" else "completed"
+    return _finish(args, api, rollout, goal=goal)
+
+
+def _finish(args, api, rollout: dict, *, goal: str) -> int:
+    if args.wait:
+        rollout = _follow(api, args.output, rollout, args.poll_seconds)
+    _print(args.output, rollout)
+    args.output.result({"rollout": rollout})
+    if not args.wait:
+        return exit_codes.OK
+    return _exit_code(args.output, rollout, goal)
+
+
+def _exit_code(out, rollout: dict, goal: str) -> int:
+    state = rollout["state"]
+    if state == "paused":
+        out.note(f"The rollout is paused: {rollout['pause']['message']}")
+        return exit_codes.FAILURE
+    if state != goal:
+        out.note(f"The rollout ended {state.replace('_', ' ')}.")
+        return exit_codes.FAILURE
+    failed = [
+        d
+        for d in rollout.get("devices", [])
+        if (goal == "rolled_back" and _rollback_state(d) == "failed")
+        or (goal == "completed" and d["state"] == "failed")
+    ]
+    if failed and goal == "rolled_back":
+        out.note(f"{len(failed)} devices could not roll back.")
+        return exit_codes.FAILURE
+    if failed:
+        out.note(f"Completed; {len(failed)} devices failed, within the allowed share.")
+    return exit_codes.OK
+
+
+def _rollback_state(device: dict) -> str:
+    rollback = device.get("rollback") or {}
+    deployment = rollback.get("deployment") or {}
+    return deployment.get("state", "")
+
+
+def _follow(api, out, rollout: dict, poll_seconds: float) -> dict:
+    last = ""
+    try:
+        while True:
+            counts = rollout["counts"]
+            line = (
+                f"{rollout['state']}: {counts['passed']} passed, {counts['failed']} failed, "
+                f"{counts['deploying'] + counts['checking']} under way, "
+                f"{counts['offline']} offline, {counts['planned']} to come"
+            )
+            if line != last:
+                out.note(f"Rollout {rollout['id']}: {line}")
+                last = line
+            if rollout["state"] not in MOVING:
+                return rollout
+            time.sleep(poll_seconds)
+            rollout = api.get_json(f"/api/rollouts/{rollout['id']}")
+    except KeyboardInterrupt:
+        out.note(
+            f"Stopped following. Rollout {rollout['id']} goes on on the server "
+            f"({rollout['state']}); follow it again with: visiona rollout show "
+            f"{rollout['id']} --wait"
+        )
+        raise
+
+
+def _print(out, rollout: dict) -> None:
+    out.say(
+        f"{rollout['id']} {rollout['state']}: {rollout['model']['name']} to "
+        f"{rollout['group']['name']}"
+    )
+    if rollout.get("pause"):
+        out.say(f"Paused: {rollout['pause']['message']}")
+    for phase in rollout["phases"]:
+        counts = phase["counts"]
+        out.say(
+            f"  phase {phase['number']} ({phase['size']}): {phase['state']}, "
+            f"{counts['passed']}/{counts['total']} passed, {counts['failed']} failed"
+        )
+    rows = [
+        [
+            d["device"]["name"],
+            str(d["phase"] or "-"),
+            d["state"],
+            (d["rollback"] or {}).get("state", "") and _rollback_label(d),
+            d["reason"],
+        ]
+        for d in rollout.get("devices", [])
+    ]
+    if rows:
+        out.table(rows, ["DEVICE", "PHASE", "STATE", "ROLLBACK", "REASON"])
+
+
+def _rollback_label(device: dict) -> str:
+    rollback = device["rollback"]
+    if rollback["state"] == "skipped":
+        return "skipped"
+    state = _rollback_state(device)
+    source = rollback.get("restored_from")
+    return f"{state} ({source})" if source else state

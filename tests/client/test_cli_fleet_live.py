@@ -1,0 +1,154 @@
+"""``visiona groups``, ``visiona rollout`` and ``visiona devices rollback|pin|unpin``
+against a live visionA. The devices' agents are played by the deployment service (the
+reports an agent sends), so each step is the server's real answer; the tests' task
+backend advances the rollout at once, in the live server."""
+
+# The fixtures come from other test modules (imported below): their names are reused.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+
+from deployments.models import Deployment, DevicePin, Rollout
+from deployments.services import deployments_create
+from devices import services as device_services
+from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
+from tests.deployments.conftest import alice_devices, alice_kl720, make_model  # noqa: F401
+from tests.deployments.rollout_support import fail, report
+from tests.devices.conftest import issue_code, pair  # noqa: F401
+from tests.e2e.conftest import sandbox  # noqa: F401
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def devices(alice_devices):
+    paired = [result.device for result in alice_devices(3)]
+    for device in paired:
+        device_services.device_heartbeat(device=device, agent_status="ready")
+    return sorted(paired, key=lambda device: device.name)
+
+
+def answer_rollbacks(stop: threading.Event) -> None:
+    """Play the agents: install every rollback deployment as it appears."""
+    try:
+        while not stop.wait(0.2):
+            for rollback in Deployment.objects.filter(kind="rollback", state="pending"):
+                report(rollback.device, rollback, "installed", restored_from="kept_copy")
+    finally:
+        connections.close_all()  # this thread's own connection
+
+
+@pytest.fixture
+def agents_answer_rollbacks():
+    stop = threading.Event()
+    thread = threading.Thread(target=answer_rollbacks, args=(stop,), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
+
+
+def test_groups_from_the_command_line(cli, devices):
+    made = cli("groups", "create", "Rack A", "--device", devices[0].name, "--json")
+    assert made.code == 0, made.err
+    assert made.data["group"]["device_count"] == 1
+
+    added = cli("groups", "add", "rack a", "--chip", "720", "--json")
+    assert added.data["group"]["device_count"] == 3
+    removed = cli("groups", "remove", "Rack A", "--device", str(devices[2].pk), "--json")
+    assert removed.data["group"]["device_count"] == 2
+    renamed = cli("groups", "rename", "Rack A", "Rack B", "--json")
+    assert renamed.data["group"]["name"] == "Rack B"
+    listed = cli("groups")
+    assert "Rack B" in listed.out and listed.code == 0
+    unknown = cli("groups", "show", "Nowhere", "--json")
+    assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
+
+
+def test_a_rollout_followed_to_its_end_and_its_exit_codes(
+    cli,
+    alice,
+    devices,
+    make_model,
+    agents_answer_rollbacks,
+):
+    old = make_model(alice, "detector v1", chips=("KL720",))
+    new = make_model(alice, "detector v2", chips=("KL720",))
+    for result in deployments_create(
+        user=alice, model_id=old.pk, device_ids=[d.pk for d in devices]
+    ):
+        report(result.device, result.deployment, "installed")
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+
+    started = cli("rollout", "create", "detector v2", "--group", "Rack A", "--phases", "1,rest")
+    assert started.code == 0, started.err
+    rollout = Rollout.objects.get()
+    first = Deployment.objects.get(rollout=rollout)
+    fail(first.device, first)
+
+    paused = cli("rollout", "show", str(rollout.pk), "--wait", "--json")
+    assert paused.code == 1
+    assert paused.data["rollout"]["state"] == "paused"
+    assert "Phase 1: 1 of 1 devices failed" in paused.err
+
+    retried = cli("rollout", "retry", str(rollout.pk), "--json")
+    assert retried.code == 0
+    for deployment in Deployment.objects.filter(rollout=rollout, state="pending"):
+        report(deployment.device, deployment, "installed")
+    for deployment in Deployment.objects.filter(rollout=rollout, state="pending"):
+        report(deployment.device, deployment, "installed")  # the second phase's
+    done = cli("rollout", "show", str(rollout.pk), "--wait", "--json")
+    assert (done.code, done.data["rollout"]["state"]) == (0, "completed")
+    assert Deployment.objects.filter(rollout=rollout, model=new, state="installed").count() == 3
+
+    rolled = cli("rollout", "rollback", str(rollout.pk), "--wait", "--json")
+
+    assert rolled.code == 0, rolled.err
+    assert rolled.data["rollout"]["state"] == "rolled_back"
+    backs = [d["rollback"] for d in rolled.data["rollout"]["devices"]]
+    assert {(b["model"]["id"], b["restored_from"]) for b in backs} == {(old.pk, "kept_copy")}
+    again = cli("rollout", "rollback", str(rollout.pk), "--json")
+    assert (again.code, again.data["error"]["code"]) == (1, "rollout_state_conflict")
+
+
+def test_a_rollout_refused_says_why(cli, alice, devices, make_model):
+    make_model(alice, "for 520", chips=("KL520",))
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    refused = cli("rollout", "create", "for 520", "--group", "Rack A", "--json")
+    assert (refused.code, refused.data["error"]["code"]) == (2, "no_device_of_chip")
+    assert not Rollout.objects.exists()
+
+
+def test_a_device_rolled_back_pinned_and_unpinned(
+    cli,
+    alice,
+    devices,
+    make_model,
+    agents_answer_rollbacks,
+):
+    device = devices[0]
+    for name in ("v1", "v2"):
+        model = make_model(alice, name, chips=("KL720",))
+        (result,) = deployments_create(user=alice, model_id=model.pk, device_ids=[device.pk])
+        report(device, result.deployment, "installed")
+
+    rolled = cli("devices", "rollback", device.name, "--wait", "--json")
+    assert rolled.code == 0, rolled.err
+    assert (rolled.data["deployment"]["state"], rolled.data["deployment"]["kind"]) == (
+        "installed",
+        "rollback",
+    )
+    assert rolled.data["deployment"]["model"]["name"] == "v1"
+    nothing = cli("devices", "rollback", devices[1].name, "--json")
+    assert (nothing.code, nothing.data["error"]["code"]) == (1, "nothing_to_roll_back")
+
+    assert cli("devices", "pin", device.name, "--reason", "field trial").code == 0
+    assert DevicePin.objects.get(device=device).reason == "field trial"
+    assert cli("devices", "unpin", device.name).code == 0
+    assert not DevicePin.objects.filter(device=device).exists()
+    assert cli("devices").code == 0
