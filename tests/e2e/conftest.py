@@ -19,6 +19,9 @@ from django.test import Client
 
 from tests import onnx_models
 from tests.conftest import CHROMIUM
+
+# The background worker in its own process (the fleet's tests).
+from tests.e2e.fleet_support import worker  # noqa: F401
 from tests.models_repo.conftest import make_model  # noqa: F401  (stored models)
 
 # The relay and demo agents in their own processes (for the web side's tunnel tests).
