@@ -59,10 +59,10 @@ class RolloutForm(forms.Form):
 
     def __init__(self, *args, groups=(), models=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["group"].choices = [(str(g.pk), g.name) for g in groups]
-        self.fields["model"].choices = [
-            (str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models
-        ]
+        group, model = self.fields["group"], self.fields["model"]
+        assert isinstance(group, forms.ChoiceField) and isinstance(model, forms.ChoiceField)
+        group.choices = [(str(g.pk), g.name) for g in groups]
+        model.choices = [(str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models]
 
     def phase_list(self) -> list[str]:
         return [part.strip() for part in self.cleaned_data["phases"].split(",") if part.strip()]

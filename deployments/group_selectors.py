@@ -4,6 +4,7 @@ indistinguishable from an unknown one; unpaired devices are in no group."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from visiona.models import User
 
 def group_list_for_user(*, user: User | AnonymousUser) -> QuerySet[DeviceGroup]:
     """The user's groups by name, each with ``device_count`` (paired devices only)."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         return DeviceGroup.objects.none()
     live = Q(devices__deleted_at__isnull=True)
     return (
@@ -46,7 +47,7 @@ def groups_of_device(*, device: Device) -> QuerySet[DeviceGroup]:
     )
 
 
-def pins_for_devices(*, devices: list[Device]) -> dict[str, DevicePin]:
+def pins_for_devices(*, devices: Sequence[Device]) -> dict[str, DevicePin]:
     """The pins of these devices, by device id."""
     pins = DevicePin.objects.filter(device__in=devices)
     return {str(pin.device_id): pin for pin in pins}

@@ -50,6 +50,14 @@ class RollbackPlan:
     restore: Deployment | None
     error: NothingToRollBack | RollbackInProgress | None
 
+    def steps(self) -> tuple[Deployment, Deployment]:
+        """``(undo, restore)``; the reason it cannot, raised."""
+        if self.error is not None:
+            raise self.error
+        if self.undo is None or self.restore is None:
+            raise NothingToRollBack()
+        return self.undo, self.restore
+
 
 def rollback_plan(*, device: Device) -> RollbackPlan:
     current = current_installed(device_id=device.pk)
@@ -102,12 +110,8 @@ def device_rollback(*, user: User, device_id: uuid.UUID | str) -> Deployment:
         locked = devices_lock([str(device.pk)]).get(str(device.pk))
         if locked is None:
             raise DeviceNotFound()
-        plan = rollback_plan(device=locked)
-        if plan.error is not None:
-            raise plan.error
-        rollback = rollback_create_locked(
-            user=user, device=locked, undo=plan.undo, restore=plan.restore
-        )
+        undo, restore = rollback_plan(device=locked).steps()
+        rollback = rollback_create_locked(user=user, device=locked, undo=undo, restore=restore)
     logger.info(
         "device rollback",
         extra={"device_id": str(device.pk), "deployment_id": str(rollback.pk), "user_id": user.pk},
@@ -133,14 +137,12 @@ def devices_rollback(*, user: User, devices: list[Device]) -> list[GroupRollback
             current = locked.get(str(device.pk))
             if current is None:
                 continue  # unpaired meanwhile
-            plan = rollback_plan(device=current)
-            if plan.error is not None:
-                error = plan.error
+            try:
+                undo, restore = rollback_plan(device=current).steps()
+            except (NothingToRollBack, RollbackInProgress) as error:
                 results.append(GroupRollbackResult(current, None, error.code, str(error.message)))
                 continue
-            rollback = rollback_create_locked(
-                user=user, device=current, undo=plan.undo, restore=plan.restore
-            )
+            rollback = rollback_create_locked(user=user, device=current, undo=undo, restore=restore)
             results.append(GroupRollbackResult(current, rollback))
     return results
 

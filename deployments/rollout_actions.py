@@ -19,7 +19,12 @@ from deployments.choices import DeploymentState
 from deployments.models import Deployment
 from deployments.rollback_services import rollback_create_locked, rollback_plan
 from deployments.rollout_choices import PhaseState, RollbackState, RolloutState, TargetState
-from deployments.rollout_errors import NothingToRetry, RolloutStateConflict
+from deployments.rollout_errors import (
+    NothingToRetry,
+    NothingToRollBack,
+    RollbackInProgress,
+    RolloutStateConflict,
+)
 from deployments.rollout_models import Rollout, RolloutTarget
 from deployments.rollout_services import locked_rollout
 from deployments.services import (
@@ -170,10 +175,12 @@ def _roll_back_target(rollout, target, user, locked, unfinished) -> int:
     plan = rollback_plan(device=device)
     if plan.undo is None or plan.undo.pk != deployment.pk:
         return _skip(target, "replaced_since")
-    if plan.error is not None:
-        return _skip(target, plan.error.code)
+    try:
+        _undo, restore = plan.steps()
+    except (NothingToRollBack, RollbackInProgress) as error:
+        return _skip(target, error.code)
     target.rollback = rollback_create_locked(
-        user=user, device=device, undo=deployment, restore=plan.restore, rollout=rollout
+        user=user, device=device, undo=deployment, restore=restore, rollout=rollout
     )
     target.rollback_state, target.rollback_code = RollbackState.SENT, ""
     return 1

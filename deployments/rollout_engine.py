@@ -71,7 +71,8 @@ def _set(target: RolloutTarget, state: str, code: str = "", reason: str = "") ->
 
 
 def _past_deadline(target: RolloutTarget, now: datetime) -> bool:
-    deadline = target.phase.deadline_at if target.phase_id else None
+    phase = target.phase
+    deadline = phase.deadline_at if phase is not None else None
     return deadline is not None and now >= deadline
 
 

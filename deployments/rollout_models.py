@@ -85,6 +85,10 @@ class Rollout(models.Model):
         ]
         indexes = [models.Index(fields=["owner", "-created_at"], name="deployments_rollout_owner")]
 
+    # Set by deployments/rollout_selectors.py for one rollout's page: each device with its
+    # phase, deployment and rollback.
+    device_rows: list[RolloutTarget]
+
     def __str__(self) -> str:
         return str(self.pk)
 

@@ -25,7 +25,7 @@ def rollout_list_for_user(
     state: str | None = None,
 ) -> QuerySet[Rollout]:
     """The user's rollouts, newest first, with their phases and devices' states."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         return Rollout.objects.none()
     queryset = (
         Rollout.objects.filter(owner=user)
@@ -37,12 +37,11 @@ def rollout_list_for_user(
                 queryset=RolloutTarget.objects.only(
                     "pk", "rollout_id", "phase_id", "state", "rollback_state"
                 ),
-                to_attr="target_states",
             ),
         )
     )
     if group_id:
-        queryset = queryset.filter(group_id=group_id)
+        queryset = queryset.filter(group_id=uuid.UUID(str(group_id)))
     if state:
         queryset = queryset.filter(state=state)
     return queryset.order_by("-created_at", "-pk")
@@ -63,7 +62,9 @@ def rollout_get_for_user(*, user: User | AnonymousUser, rollout_id: uuid.UUID | 
 
 
 def active_rollout_of_group(*, group_id: uuid.UUID | str) -> Rollout | None:
-    return Rollout.objects.filter(group_id=group_id, state__in=RolloutState.active()).first()
+    return Rollout.objects.filter(
+        group_id=uuid.UUID(str(group_id)), state__in=RolloutState.active()
+    ).first()
 
 
 def active_rollouts_by_group(*, groups) -> dict:
@@ -92,9 +93,9 @@ class Counts:
 
 
 def counts(rollout: Rollout, *, phase_id: int | None = None) -> Counts:
-    """From the prefetched ``target_states`` (rollout_list_for_user)."""
+    """From the prefetched ``targets`` (rollout_list_for_user)."""
     result = Counts()
-    for target in rollout.target_states:
+    for target in rollout.targets.all():
         if phase_id is not None and target.phase_id != phase_id:
             continue
         result.by_state[target.state] += 1

@@ -213,7 +213,7 @@ class ModelsFolder:
             if not isinstance(entry, dict) or entry.get("sha256") != sha256:
                 continue
             name = entry.get("file")
-            if not _is_model_file(name):
+            if not isinstance(name, str) or not _is_model_file(name):
                 continue
             path = self.previous_dir / name
             if _verifies(path, sha256=sha256, size=size):

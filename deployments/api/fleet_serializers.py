@@ -285,7 +285,7 @@ def _device(rollout: Rollout, target: RolloutTarget, chips: list[str]) -> dict:
             "pinned": target.reason_code == "pinned",
             "pin_reason": target.reason if target.reason_code == "pinned" else "",
         },
-        "phase": target.phase.number if target.phase_id else None,
+        "phase": target.phase.number if target.phase is not None else None,
         "state": target.state,
         "reason_code": target.reason_code,
         "reason": rollout_texts.target_reason(target, model_chips=chips),

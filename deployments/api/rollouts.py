@@ -122,7 +122,7 @@ class RolloutListApi(APIView):
         )
         paginator = RolloutPagination()
         page = paginator.paginate_queryset(rollouts, request, view=self)
-        rows = [rollout_data(rollout) for rollout in page]
+        rows = [rollout_data(rollout) for rollout in page or []]
         return paginator.get_paginated_response(RolloutSerializer(rows, many=True).data)
 
     @extend_schema(

@@ -8,6 +8,7 @@ visiona devices unpin DEVICE
 
 from __future__ import annotations
 
+import argparse
 import time
 
 from visiona_client.visiona_cli import exit_codes
@@ -18,7 +19,9 @@ POLL_SECONDS = 1.0
 FINAL = ("installed", "failed", "cancelled")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("devices", parents=[common], help="your paired devices")
     parser.set_defaults(func=run)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -38,7 +41,7 @@ def register(subparsers, common) -> None:
     unpin.set_defaults(func=run_unpin)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     api = api_for(args)
     devices = api.get_json("/api/devices/")["devices"]
     rows = [
@@ -50,7 +53,7 @@ def run(args) -> int:
     return exit_codes.OK
 
 
-def run_rollback(args) -> int:
+def run_rollback(args: argparse.Namespace) -> int:
     api = api_for(args)
     device = device_by_id_or_name(api, args.device)
     rollback = api.post_json(f"/api/devices/{device['id']}/rollback")
@@ -73,7 +76,7 @@ def run_rollback(args) -> int:
     return exit_codes.OK
 
 
-def run_pin(args) -> int:
+def run_pin(args: argparse.Namespace) -> int:
     api = api_for(args)
     device = device_by_id_or_name(api, args.device)
     pin = api.post_json(f"/api/devices/{device['id']}/pin", {"reason": args.reason})
@@ -82,7 +85,7 @@ def run_pin(args) -> int:
     return exit_codes.OK
 
 
-def run_unpin(args) -> int:
+def run_unpin(args: argparse.Namespace) -> int:
     api = api_for(args)
     device = device_by_id_or_name(api, args.device)
     pin = api.post_json(f"/api/devices/{device['id']}/unpin")

@@ -14,7 +14,12 @@ GROUP is an id or a name; D a device's id or name.
 
 from __future__ import annotations
 
+import argparse
+from typing import Any
+
 from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, group_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -24,7 +29,9 @@ def _chip(value: str) -> str:
     return chip if chip.startswith("KL") else f"KL{chip}"
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("groups", parents=[common], help="groups of your devices")
     parser.set_defaults(func=run_ls)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
@@ -58,16 +65,16 @@ def register(subparsers, common) -> None:
     rollback.set_defaults(func=run_rollback)
 
 
-def _device_options(parser) -> None:
+def _device_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", action="append", default=[], help="id or name (repeat)")
     parser.add_argument("--chip", type=_chip, help="and every device of yours with this chip")
 
 
-def _device_ids(api, refs) -> list[str]:
+def _device_ids(api: Api, refs: list[str]) -> list[str]:
     return [device_by_id_or_name(api, ref)["id"] for ref in refs]
 
 
-def _print_group(out, group: dict) -> None:
+def _print_group(out: Output, group: dict[str, Any]) -> None:
     out.say(f"{group['name']} ({group['id']}): {group['device_count']} devices")
     if group.get("active_rollout"):
         out.say(f"Rollout under way: {group['active_rollout']}")
@@ -80,7 +87,7 @@ def _print_group(out, group: dict) -> None:
     out.table(rows, ["ID", "NAME", "CHIP", "CONNECTION", "PINNED"])
 
 
-def run_ls(args) -> int:
+def run_ls(args: argparse.Namespace) -> int:
     groups = api_for(args).get_json("/api/groups")["groups"]
     rows = [
         [g["id"], g["name"], str(g["device_count"]), g["active_rollout"] or "-"] for g in groups
@@ -90,7 +97,7 @@ def run_ls(args) -> int:
     return exit_codes.OK
 
 
-def run_create(args) -> int:
+def run_create(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = api.post_json(
         "/api/groups", {"name": args.name, "device_ids": _device_ids(api, args.device)}
@@ -102,7 +109,7 @@ def run_create(args) -> int:
     return exit_codes.OK
 
 
-def run_show(args) -> int:
+def run_show(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = api.get_json(f"/api/groups/{group_by_id_or_name(api, args.group)['id']}")
     _print_group(args.output, group)
@@ -110,10 +117,10 @@ def run_show(args) -> int:
     return exit_codes.OK
 
 
-def run_add(args) -> int:
+def run_add(args: argparse.Namespace) -> int:
     api = api_for(args)
     group_id = group_by_id_or_name(api, args.group)["id"]
-    body = {"device_ids": _device_ids(api, args.device)}
+    body: dict[str, Any] = {"device_ids": _device_ids(api, args.device)}
     if args.chip:
         body["chip"] = args.chip
     group = api.post_json(f"/api/groups/{group_id}/devices/add", body)
@@ -122,7 +129,7 @@ def run_add(args) -> int:
     return exit_codes.OK
 
 
-def run_remove(args) -> int:
+def run_remove(args: argparse.Namespace) -> int:
     api = api_for(args)
     group_id = group_by_id_or_name(api, args.group)["id"]
     body = {"device_ids": _device_ids(api, args.device)}
@@ -132,7 +139,7 @@ def run_remove(args) -> int:
     return exit_codes.OK
 
 
-def run_rename(args) -> int:
+def run_rename(args: argparse.Namespace) -> int:
     api = api_for(args)
     group_id = group_by_id_or_name(api, args.group)["id"]
     group = api.patch_json(f"/api/groups/{group_id}", {"name": args.name})
@@ -141,7 +148,7 @@ def run_rename(args) -> int:
     return exit_codes.OK
 
 
-def run_delete(args) -> int:
+def run_delete(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = group_by_id_or_name(api, args.group)
     api.delete(f"/api/groups/{group['id']}")
@@ -150,7 +157,7 @@ def run_delete(args) -> int:
     return exit_codes.OK
 
 
-def run_rollback(args) -> int:
+def run_rollback(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = group_by_id_or_name(api, args.group)
     results = api.post_json(f"/api/groups/{group['id']}/rollback")["results"]

@@ -15,9 +15,13 @@ whatever the command does: Ctrl-C only stops following it.
 
 from __future__ import annotations
 
+import argparse
 import time
+from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -26,7 +30,9 @@ MOVING = ("running", "rolling_back")
 ACTIONS = ("pause", "resume", "retry", "rollback")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "rollout", parents=[common], help="a model to a group of devices in phases"
     )
@@ -60,11 +66,11 @@ def register(subparsers, common) -> None:
         action.set_defaults(func=run_action, verb=name, poll_seconds=POLL_SECONDS)
 
 
-def run_create(args) -> int:
+def run_create(args: argparse.Namespace) -> int:
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     group = group_by_id_or_name(api, args.group)
-    body: dict = {"model_id": model["id"], "group_id": group["id"]}
+    body: dict[str, Any] = {"model_id": model["id"], "group_id": group["id"]}
     if args.phases:
         body["phases"] = [part.strip() for part in args.phases.split(",") if part.strip()]
     if args.max_failures is not None:
@@ -79,9 +85,9 @@ def run_create(args) -> int:
     return _finish(args, api, rollout, goal="completed")
 
 
-def run_ls(args) -> int:
+def run_ls(args: argparse.Namespace) -> int:
     api = api_for(args)
-    params = {"page_size": 100}
+    params: dict[str, Any] = {"page_size": 100}
     if args.group:
         params["group"] = group_by_id_or_name(api, args.group)["id"]
     rollouts = api.get_json("/api/rollouts", params=params)["results"]
@@ -101,13 +107,13 @@ def run_ls(args) -> int:
     return exit_codes.OK
 
 
-def run_show(args) -> int:
+def run_show(args: argparse.Namespace) -> int:
     api = api_for(args)
     rollout = api.get_json(f"/api/rollouts/{args.rollout}")
     return _finish(args, api, rollout, goal="completed")
 
 
-def run_action(args) -> int:
+def run_action(args: argparse.Namespace) -> int:
     api = api_for(args)
     rollout = api.post_json(f"/api/rollouts/{args.rollout}/{args.verb}")
     args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {rollout['state']}.")
@@ -115,7 +121,7 @@ def run_action(args) -> int:
     return _finish(args, api, rollout, goal=goal)
 
 
-def _finish(args, api, rollout: dict, *, goal: str) -> int:
+def _finish(args: argparse.Namespace, api: Api, rollout: dict[str, Any], *, goal: str) -> int:
     if args.wait:
         rollout = _follow(api, args.output, rollout, args.poll_seconds)
     _print(args.output, rollout)
@@ -125,7 +131,7 @@ def _finish(args, api, rollout: dict, *, goal: str) -> int:
     return _exit_code(args.output, rollout, goal)
 
 
-def _exit_code(out, rollout: dict, goal: str) -> int:
+def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
     state = rollout["state"]
     if state == "paused":
         out.note(f"The rollout is paused: {rollout['pause']['message']}")
@@ -147,13 +153,13 @@ def _exit_code(out, rollout: dict, goal: str) -> int:
     return exit_codes.OK
 
 
-def _rollback_state(device: dict) -> str:
+def _rollback_state(device: dict[str, Any]) -> str:
     rollback = device.get("rollback") or {}
     deployment = rollback.get("deployment") or {}
-    return deployment.get("state", "")
+    return str(deployment.get("state", ""))
 
 
-def _follow(api, out, rollout: dict, poll_seconds: float) -> dict:
+def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
     last = ""
     try:
         while True:
@@ -179,7 +185,7 @@ def _follow(api, out, rollout: dict, poll_seconds: float) -> dict:
         raise
 
 
-def _print(out, rollout: dict) -> None:
+def _print(out: Output, rollout: dict[str, Any]) -> None:
     out.say(
         f"{rollout['id']} {rollout['state']}: {rollout['model']['name']} to "
         f"{rollout['group']['name']}"
@@ -206,7 +212,7 @@ def _print(out, rollout: dict) -> None:
         out.table(rows, ["DEVICE", "PHASE", "STATE", "ROLLBACK", "REASON"])
 
 
-def _rollback_label(device: dict) -> str:
+def _rollback_label(device: dict[str, Any]) -> str:
     rollback = device["rollback"]
     if rollback["state"] == "skipped":
         return "skipped"
