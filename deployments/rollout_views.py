@@ -28,6 +28,7 @@ from deployments.choices import DeploymentState
 from deployments.fleet_forms import RolloutForm
 from deployments.rollout_choices import PhaseState, RestoredFrom, RolloutState, TargetState
 from deployments.rollout_errors import RolloutNotFound
+from deployments.rollout_phases import REST
 from models_repo import selectors as model_selectors
 from visiona.errors import AppError
 
@@ -112,7 +113,11 @@ def rollout_detail(request, rollout_id: uuid.UUID):
         "rows": rows,
         "counts": rollout_selectors.counts(rollout),
         "phases": [
-            {"phase": phase, "counts": rollout_selectors.counts(rollout, phase_id=phase.pk)}
+            {
+                "phase": phase,
+                "size": _("the rest") if phase.size == REST else phase.size,
+                "counts": rollout_selectors.counts(rollout, phase_id=phase.pk),
+            }
             for phase in rollout.phases.all()
         ],
         "pause_message": rollout_texts.pause_message(rollout),
