@@ -7,7 +7,14 @@ from django.utils.translation import ngettext
 
 from deployments import services
 from deployments.errors import DeploymentFinished
-from deployments.models import Deployment, DeploymentEvent
+from deployments.models import (
+    Deployment,
+    DeploymentEvent,
+    DeviceGroup,
+    DevicePin,
+    Rollout,
+    RolloutPhase,
+)
 
 
 class DeploymentEventInline(admin.TabularInline):
@@ -29,8 +36,8 @@ class DeploymentAdmin(admin.ModelAdmin):
     """Read-only: deployments change only through the services (the agent, the user,
     or the cancel action here)."""
 
-    list_display = ["id", "model", "device", "owner", "state", "progress", "created_at"]
-    list_filter = ["state", "device__chip", "created_at"]
+    list_display = ["id", "model", "device", "owner", "state", "kind", "progress", "created_at"]
+    list_filter = ["state", "kind", "device__chip", "created_at"]
     search_fields = ["id", "device__name", "device__serial", "model__name", "sha256"]
     list_select_related = ["model", "device", "device__owner"]
     fields = [
@@ -45,6 +52,11 @@ class DeploymentAdmin(admin.ModelAdmin):
         "bytes_total",
         "error_code",
         "error_message",
+        "kind",
+        "previous",
+        "rolls_back",
+        "restored_from",
+        "rollout",
         "created_at",
         "updated_at",
         "finished_at",
@@ -92,3 +104,75 @@ class DeploymentAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+# Groups, pins and rollouts: read only (they change through their services, from the
+# pages, the API and the worker; docs/deployments.md).
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DeviceGroup)
+class DeviceGroupAdmin(_ReadOnly):
+    list_display = ["name", "owner", "created_at"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    fields = ["id", "owner", "name", "devices", "created_at", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(DevicePin)
+class DevicePinAdmin(_ReadOnly):
+    list_display = ["device", "reason", "pinned_by", "pinned_at"]
+    list_select_related = ["device", "pinned_by"]
+    fields = ["device", "reason", "pinned_by", "pinned_at"]
+    readonly_fields = fields
+
+
+class RolloutPhaseInline(admin.TabularInline):
+    model = RolloutPhase
+    fields = ["number", "size", "state", "started_at", "deadline_at", "finished_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Rollout)
+class RolloutAdmin(_ReadOnly):
+    list_display = ["id", "model", "group_name", "owner", "state", "created_at"]
+    list_filter = ["state", "created_at"]
+    search_fields = ["id", "group_name", "model__name", "owner__username"]
+    list_select_related = ["model", "owner"]
+    fields = [
+        "id",
+        "owner",
+        "group",
+        "group_name",
+        "model",
+        "state",
+        "max_failure_percent",
+        "wait_seconds",
+        "pause_code",
+        "pause_details",
+        "next_look_at",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+    inlines = [RolloutPhaseInline]

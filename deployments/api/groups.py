@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -135,7 +134,8 @@ class GroupDetailApi(APIView):
 
 
 class GroupDevicesAddApi(APIView):
-    """Add devices to a group: by id, and/or every one of your devices with a chip."""
+    """Add devices to a group: by id, and/or every one of your devices with a chip (with
+    neither, nothing is added)."""
 
     token_scope = Scope.DEPLOY
     parser_classes = [JSONParser]
@@ -148,11 +148,6 @@ class GroupDevicesAddApi(APIView):
         chip = serializers.ChoiceField(
             choices=Chip.choices, required=False, help_text="Every device of yours with it."
         )
-
-        def validate(self, attrs):
-            if not attrs.get("device_ids") and not attrs.get("chip"):
-                raise serializers.ValidationError(_("Give device_ids, a chip, or both."))
-            return attrs
 
     @extend_schema(
         operation_id="groups_devices_add",

@@ -34,6 +34,8 @@ from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
 
 NOT_FOUND = error_response("rollout_not_found: unknown, or another user's rollout.")
+# A phase: N devices (1 to 99999), N% (1 to 100) or rest (the last phase only).
+PHASE_PATTERN = r"^(?:[1-9][0-9]{0,4}|(?:100|[1-9][0-9]?)%|rest)$"
 MIN_WAIT_SECONDS = 10
 MAX_WAIT_SECONDS = 7 * 24 * 3600
 
@@ -75,7 +77,7 @@ class RolloutListApi(APIView):
         model_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         group_id = serializers.UUIDField()
         phases = serializers.ListField(
-            child=fields.CharField(max_length=8),
+            child=fields.RegexField(PHASE_PATTERN, max_length=6),
             required=False,
             min_length=1,
             max_length=MAX_PHASES,

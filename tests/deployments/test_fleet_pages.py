@@ -159,3 +159,24 @@ def test_the_rollout_page_in_chinese(alice_client, alice, alice_kl720, fleet, co
     assert 'data-role="rollout-state">執行中' in html
     assert "共 1 台：0 台通過" in html  # noqa: RUF001
     assert "重試失敗的裝置" in html
+
+
+def test_staff_see_rollouts_and_groups_read_only(
+    admin_client, alice, alice_kl720, fleet, committing
+):
+    from django.urls import reverse
+
+    from deployments.rollout_services import rollout_create
+
+    group, _devices = fleet(2)
+    rollout = committing(rollout_create, user=alice, model_id=alice_kl720.pk, group_id=group.pk)
+
+    listed = admin_client.get(reverse("admin:deployments_rollout_changelist")).content.decode()
+    assert str(rollout.pk) in listed
+    detail = admin_client.get(reverse("admin:deployments_rollout_change", args=[rollout.pk]))
+    assert detail.status_code == 200
+    assert "Add rollout" not in listed
+    groups = admin_client.get(reverse("admin:deployments_devicegroup_changelist")).content
+    assert group.name in groups.decode()
+    refused = admin_client.post(reverse("admin:deployments_rollout_delete", args=[rollout.pk]))
+    assert refused.status_code == 403

@@ -104,9 +104,12 @@ def test_rename_and_delete(api):
     assert api.get(f"/api/groups/{group['id']}").status_code == 404
 
 
-def test_add_needs_devices_or_a_chip(api):
+def test_add_with_neither_devices_nor_a_chip_adds_nothing(api):
     group = api.post("/api/groups", {"name": "Lab"}, format="json").json()
-    refused = api.post(f"/api/groups/{group['id']}/devices/add", {}, format="json")
+    answer = api.post(f"/api/groups/{group['id']}/devices/add", {}, format="json")
+    assert answer.status_code == 200
+    assert answer.json()["devices"] == []
+    refused = api.post(f"/api/groups/{group['id']}/devices/add", {"chip": "KL999"}, format="json")
     assert refused.status_code == 400
     assert refused.json()["error"]["code"] == "validation_failed"
 
