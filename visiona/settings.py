@@ -384,6 +384,8 @@ SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1
 # Each of the stages onnx, bie and nef takes this long in the fake converter.
 SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
 SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
+# The stand-in NEF carries an int8 version of models up to this size (sandbox.quantize).
+SANDBOX_QUANTIZE_MAX_BYTES = env_int("SANDBOX_QUANTIZE_MAX_BYTES", 64 * 1024 * 1024, minimum=0)
 # The stand-in converter enforces the real one's limits (conversion/limits.py); tests
 # shrink them by setting SANDBOX_MAX_MODEL_BYTES, SANDBOX_MAX_IMAGE_BYTES, SANDBOX_MAX_IMAGES.
 # The fake converter's rate limit on /api/v1, like the real one's (0: none).
