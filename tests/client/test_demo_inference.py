@@ -149,7 +149,6 @@ def test_too_large_an_input_is_refused_before_it_is_read(demo):
 
 
 def test_a_real_nef_is_refused_not_faked(tmp_path):
-    from visiona_client.nef import TrailingCrc  # noqa: F401 (the real layout's only check)
     import zlib
 
     body = b"KNERON-NEF\x00" + bytes(4096)

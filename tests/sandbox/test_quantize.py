@@ -13,7 +13,7 @@ from visiona_client.tensors import TensorSpec, image_to_tensor
 from sandbox import nef
 from tests import onnx_models
 
-from .conftest import CONVERTER, FAA, bearer
+from .conftest import FAA, bearer
 from .test_converter_promote import KEY, promote
 
 IMAGES = onnx_models.png_images(4)
