@@ -397,6 +397,9 @@ SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
+# The original ONNX kept beside a model as its reference (docs/runs.md): as large as the
+# converter takes.
+MODELS_MAX_REFERENCE_BYTES = env_int("MODELS_MAX_REFERENCE_BYTES", 500 * _MIB, minimum=1)
 # Uploaded files past this size go to a temporary file, not memory (Django's default).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.

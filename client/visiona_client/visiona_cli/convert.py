@@ -12,7 +12,9 @@ from pathlib import Path
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import CliError
-from visiona_client.visiona_cli.follow import finish_job, wait_for_job
+from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, wait_for_job
+from visiona_client.visiona_cli.run import add_run_options
+from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
 
@@ -46,7 +48,16 @@ def register(subparsers, common) -> None:
     parser.add_argument("--download", type=Path, metavar="PATH", help="save the NEF here")
     parser.add_argument("--save", metavar="NAME", help="save the NEF to My models as NAME")
     parser.add_argument("--no-check", action="store_true", help="skip the local pre-flight")
-    parser.set_defaults(func=run, checker=None)
+    parser.add_argument(
+        "--keep-onnx", action="store_true", help="with --save: keep the ONNX beside the NEF"
+    )
+    parser.add_argument(
+        "--run-on",
+        metavar="DEVICE",
+        help="then save (with the ONNX), deploy to this device and run it (visiona run)",
+    )
+    add_run_options(parser, device_required=False)
+    parser.set_defaults(func=run, checker=None, poll_seconds=POLL_SECONDS)
 
 
 def chip_code(raw: str) -> str:
@@ -110,6 +121,8 @@ def run(args) -> int:
     if not args.model.is_file():
         raise CliError(f"No such file: {args.model}", exit_code=exit_codes.BAD_INPUT)
     images = collect_images(args.images)
+    if args.run_on:
+        run_inputs, expectations = check_run_on(args)
     report = None
     if not args.no_check:
         report = (args.checker or preflight)(args.model, args.chip)
@@ -122,14 +135,18 @@ def run(args) -> int:
     job = _upload(api, out, args, images)
     result_extra = {"preflight": report.to_dict() if report is not None else None}
     out.note(f"Uploaded. Job {job['job_id']} ({job['status']}).")
-    if not (args.wait or args.download or args.save is not None):
+    if not (args.wait or args.download or args.save is not None or args.run_on):
         out.say(job["job_id"])
         out.note(f"Follow it with: visiona jobs {job['job_id']} --wait")
         out.result({"job": job, **result_extra})
         return exit_codes.OK
     job = wait_for_job(api, out, job)
     output = _WithExtra(out, result_extra)
-    return finish_job(api, output, job, download=args.download, save=args.save)
+    if args.run_on:
+        return convert_and_run(api, output, args, job, run_inputs, expectations)
+    return finish_job(
+        api, output, job, download=args.download, save=args.save, keep_onnx=args.keep_onnx
+    )
 
 
 def _upload(api, out, args, images) -> dict:

@@ -62,16 +62,27 @@ def download_nef(api: Api, output, job_id: str, target: Path) -> dict:
     return {"path": str(target), "size_bytes": done}
 
 
-def save_to_models(api: Api, output, job_id: str, name: str | None) -> dict:
-    body = api.post_json(
-        f"/api/conversion/{job_id}/promote-to-models", {"name": name} if name else {}
-    )
+def save_to_models(
+    api: Api, output, job_id: str, name: str | None, *, keep_onnx: bool = False
+) -> dict:
+    request = {"name": name} if name else {}
+    if keep_onnx:
+        request["keep_onnx"] = True  # the source ONNX beside it, as the runs' reference
+    body = api.post_json(f"/api/conversion/{job_id}/promote-to-models", request)
     model = body["model"]
     output.note(f"Saved to My models as “{model['name']}” (id {model['id']}).")
     return model
 
 
-def finish_job(api: Api, output, job: dict, *, download: Path | None, save: str | None) -> int:
+def finish_job(
+    api: Api,
+    output,
+    job: dict,
+    *,
+    download: Path | None,
+    save: str | None,
+    keep_onnx: bool = False,
+) -> int:
     """After the job ended: its outcome, the download and the save. The exit code."""
     result: dict = {"job": job}
     if job["status"] == "failed":
@@ -89,6 +100,8 @@ def finish_job(api: Api, output, job: dict, *, download: Path | None, save: str 
     if download is not None:
         result["download"] = download_nef(api, output, job["job_id"], download)
     if save is not None:
-        result["model"] = save_to_models(api, output, job["job_id"], save or None)
+        result["model"] = save_to_models(
+            api, output, job["job_id"], save or None, keep_onnx=keep_onnx
+        )
     output.result(result)
     return exit_codes.OK

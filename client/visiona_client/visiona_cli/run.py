@@ -51,8 +51,11 @@ def register(subparsers, common) -> None:
 
 
 def add_run_options(parser, *, device_required: bool) -> None:
+    """The run's options; ``convert --run-on`` takes them too (without --device and
+    --reference: the device is --run-on's, the reference the converted ONNX)."""
     if device_required:
         parser.add_argument("--device", required=True, help="the device's id or name")
+        parser.add_argument("--reference", type=Path, help="the original .onnx, run here")
     parser.add_argument(
         "--inputs",
         nargs="+",
@@ -61,7 +64,6 @@ def add_run_options(parser, *, device_required: bool) -> None:
         metavar="DIR_OR_FILE",
         help="images (PNG, JPEG, BMP), .npy or .npz files, or folders of them",
     )
-    parser.add_argument("--reference", type=Path, help="the original .onnx, run here")
     parser.add_argument("--expect", help='e.g. "cosine>=0.99,top1>=0.98,p50_ms<=20"')
     parser.add_argument(
         "--repeat", type=int, default=DEFAULT_REPEAT, help="timed repetitions per input"
@@ -99,11 +101,11 @@ def collect_inputs(sources: list[Path]) -> list[Path]:
 
 def run(args) -> int:
     """The command: check what was given, then run (``run_and_report``)."""
-    expectations = _expectations(args.expect)
+    expectations = expectations_of(args.expect)
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise CliError(f"--repeat: 1 to {MAX_REPEAT}", exit_code=exit_codes.BAD_INPUT)
     inputs = collect_inputs(args.inputs)
-    reference = _local_reference(args.reference)
+    reference = local_reference(args.reference)
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     device = device_by_id_or_name(api, args.device)
@@ -135,7 +137,7 @@ def run_and_report(api, args, model, device, inputs, reference, expectations) ->
     return exit_codes.OK
 
 
-def _expectations(text: str | None) -> list:
+def expectations_of(text: str | None) -> list:
     if not text:
         return []
     try:
@@ -144,7 +146,7 @@ def _expectations(text: str | None) -> list:
         raise CliError(f"--expect: {exc}", exit_code=exit_codes.BAD_INPUT) from None
 
 
-def _local_reference(path: Path | None):
+def local_reference(path: Path | None):
     if path is None:
         return None
     from visiona_client.visiona_cli.reference import LocalReference
