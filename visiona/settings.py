@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "conversion",
     "models_repo",
     "devices",
+    # Deployments of models to devices (above devices and models_repo).
+    "deployments",
     # Personal API tokens (Authorization: Bearer vap_... on /api/), beside visiona.
     "tokens",
     # The tunnel relay process (manage.py run_relay); it serves no URLs of the web app.
