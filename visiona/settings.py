@@ -403,6 +403,11 @@ SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
+# Runs (docs/runs.md): inputs per run, bytes per input (the local device API's contract
+# takes at most 16 MiB) and per run.
+RUNS_MAX_INPUTS = env_int("RUNS_MAX_INPUTS", 100, minimum=1)
+RUNS_MAX_INPUT_BYTES = env_int("RUNS_MAX_INPUT_BYTES", 16 * _MIB, minimum=1)
+RUNS_MAX_TOTAL_BYTES = env_int("RUNS_MAX_TOTAL_BYTES", 256 * _MIB, minimum=1)
 # The original ONNX kept beside a model as its reference (docs/runs.md): as large as the
 # converter takes.
 MODELS_MAX_REFERENCE_BYTES = env_int("MODELS_MAX_REFERENCE_BYTES", 500 * _MIB, minimum=1)
