@@ -137,7 +137,7 @@ def test_an_input_the_device_refuses_is_that_inputs_error(
 
 
 def test_a_cancelled_run_stops_the_agent(alice_client, alice_device, agent_client, setup):
-    model, _, nef = setup
+    model, _, _ = setup
     run = create(alice_client, model, alice_device.device).json()
     assert alice_client.post(f"/api/runs/{run['id']}/cancel").json()["state"] == "cancelled"
     agent = agent_client(alice_device.token)
