@@ -138,6 +138,8 @@ def _new_page(request, model_id: int, *, error=None, error_text: str = "", statu
 def run_detail(request, run_id):
     run = _run_or_404(request, run_id)
     inputs = list(run_selectors.run_inputs(run=run))
+    for item in inputs:
+        item.figures = _input_figures(item.agreement)
     timings = [timing for item in inputs for timing in item.timings_ms or []]
     waiting = not run.is_final or run.reference_state in (
         ReferenceState.PENDING,
@@ -157,6 +159,19 @@ def run_detail(request, run_id):
         },
     }
     return render(request, "deployments/run_detail.html", context)
+
+
+def _input_figures(agreement) -> dict | None:
+    """An input's row: the worst of its outputs (lowest cosine, largest error)."""
+    figures = [f for f in (agreement or {}).values() if isinstance(f, dict) and "cosine" in f]
+    if not figures:
+        return None
+    top1 = [f["top1"] for f in figures if f.get("top1") is not None]
+    return {
+        "cosine": min(f["cosine"] for f in figures),
+        "max_abs": max(f["max_abs"] for f in figures),
+        "top1": all(top1) if top1 else None,
+    }
 
 
 @login_required
