@@ -78,3 +78,25 @@ def test_convert_deploy_run_and_gate(cli, demo_device, tmp_path):  # noqa: F811
     assert strict.code == 5, strict.err
     checks = {c["expectation"]: c["passed"] for c in strict.data["expectations"]}
     assert checks == {"cosine>=0.99": True, "max_abs<=0": False}
+
+
+def test_a_real_nef_is_refused_by_the_demo_and_the_run_fails_saying_so(
+    demo_device, alice, alice_http, make_model
+):
+    from tests.e2e.deployment_support import deploy, wait_state
+
+    model = make_model(alice, "Real NEF", chips=("KL720",), size=64 * 1024)
+    created = deploy(alice_http, model.pk, str(demo_device.pk)).json()["results"][0]
+    assert wait_state(created["deployment"]["id"], "installed", "failed").state == "installed"
+    image = (SAMPLES / "calibration" / "red-disc.png").read_bytes()
+    answer = alice_http.post(
+        "/api/runs",
+        data={"model_id": model.pk, "device_id": str(demo_device.pk)},
+        files=[("inputs", ("red-disc.png", image, "image/png"))],
+    )
+    assert answer.status_code == 201, answer.text
+    run = wait_for(
+        lambda: Run.objects.filter(pk=answer.json()["id"], state="failed").first(), timeout=30
+    )
+    assert run.error_code == "model_not_runnable"
+    assert "real Kneron NEF" in run.error_message
