@@ -64,6 +64,12 @@ class RunCancelled(AppError):
     message = _("This run was cancelled. Stop running it.")
 
 
+class RunNotCompleted(AppError):
+    status = 409
+    code = "run_not_completed"
+    message = _("Only a completed run can be compared with the original ONNX.")
+
+
 class RunInputMissing(AppError):
     status = 404
     code = "not_found"

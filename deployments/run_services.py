@@ -32,9 +32,11 @@ from deployments.choices import DeploymentState
 from deployments.errors import (
     DeploymentChipMismatch,
     ModelNotInstalled,
+    NoReference,
     RunCancelled,
     RunFinished,
     RunInputMissing,
+    RunNotCompleted,
     RunNotFound,
 )
 from deployments.models import Deployment
@@ -170,12 +172,10 @@ def run_cancel(*, user: User, run_id: uuid.UUID | str) -> Run:
 
 def run_agreement_request(*, user: User, run_id: uuid.UUID | str) -> Run:
     """Compute (again) the agreement of a completed run with the model's original ONNX."""
-    from deployments.errors import NoReference
-
     with transaction.atomic():
         run = _locked(Run.objects.filter(owner=user), run_id)
         if run.state != RunState.COMPLETED:
-            raise RunFinished(_("Only a completed run can be compared."))
+            raise RunNotCompleted()
         if not run.model.has_reference:
             raise NoReference()
         _queue_agreement(run)

@@ -4,6 +4,8 @@ name (models_repo does not import deployments)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,14 +19,16 @@ from visiona_client.inference_contract import (
     DEFAULT_REPEAT,
     MAX_REPEAT,
     SCALES,
+    ContractError,
     InferOptions,
 )
 
 from deployments import run_charts, run_selectors, run_services
 from deployments.choices import DeploymentState
 from deployments.errors import RunNotFound
-from deployments.models import Deployment
+from deployments.models import Deployment, Run
 from deployments.run_choices import ReferenceState
+from deployments.run_uploads import files_to_disk
 from deployments.views import _model_or_404
 from devices import selectors as device_selectors
 from models_repo.storage import CHUNK
@@ -53,23 +57,14 @@ def _installed_devices(request, model) -> list:
     ]
 
 
-class _Request:
-    """What files_to_disk expects of a DRF request: the Django request inside."""
-
-    def __init__(self, request) -> None:
-        self._request = request
-
-
 # The inputs go to temporary files before the CSRF check reads the body.
 @csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def run_new(request, model_id: int):
-    from deployments.api.runs import files_to_disk
-
     if request.method == "POST":
         try:
-            files_to_disk(_Request(request))
+            files_to_disk(request)
         except PayloadTooLarge as exc:
             return _new_page(request, model_id, error=exc, status=413)
     return _run_new(request, model_id)
@@ -104,9 +99,7 @@ def _run_new(request, model_id: int):
         )
     except AppError as exc:
         return _new_page(request, model_id, error=exc, status=exc.status)
-    except Exception as exc:  # the contract's ContractError for a bad option
-        if exc.__class__.__name__ != "ContractError":
-            raise
+    except ContractError as exc:  # a repetition count or scale the contract refuses
         return _new_page(request, model_id, error_text=exc.message, status=400)
     messages.success(request, _("The run is sent to %(device)s.") % {"device": run.device.name})
     return redirect("runs-detail", run_id=run.pk)
@@ -177,19 +170,18 @@ def _input_figures(agreement) -> dict | None:
 @login_required
 @require_GET
 def run_list(request):
-    model_id = request.GET.get("model")
-    device_id = request.GET.get("device")
+    model_id, device_id = request.GET.get("model", ""), request.GET.get("device", "")
     try:
+        device = str(uuid.UUID(device_id)) if device_id else None
+    except ValueError:
+        device = "malformed"
+    if (model_id and not model_id.isdigit()) or device == "malformed":
+        runs = Run.objects.none()  # a malformed filter matches nothing
+    else:
         runs = run_selectors.run_list_for_user(
-            user=request.user,
-            model_id=int(model_id) if model_id else None,
-            device_id=device_id or None,
+            user=request.user, model_id=int(model_id) if model_id else None, device_id=device
         )
-        page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    except (ValueError, Exception) as exc:  # a malformed filter lists nothing
-        if isinstance(exc, Http404):
-            raise
-        runs, page = [], Paginator([], PAGE_SIZE).get_page(1)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "deployments/run_list.html", {"page": page})
 
 

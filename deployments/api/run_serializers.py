@@ -111,11 +111,6 @@ class RunWorkListSerializer(serializers.Serializer):
     runs = RunWorkItemSerializer(many=True)
 
 
-def run_output(run: Run) -> dict:
-    data = RunOutputSerializer(run).data
-    return data
-
-
 def work_items(runs: list[Run]) -> list[dict]:
     return [
         {

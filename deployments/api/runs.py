@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
@@ -35,17 +34,16 @@ from deployments.api.run_serializers import (
 )
 from deployments.errors import RunInputMissing
 from deployments.run_choices import RunInputState
+from deployments.run_uploads import files_to_disk
 from deployments.run_zip import outputs_zip
 from models_repo.storage import CHUNK
-from models_repo.transfer import UploadSizeLimitHandler, upload_was_too_large
+from models_repo.transfer import upload_was_too_large
 from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
 from visiona.errors import PayloadTooLarge
 
 NOT_FOUND = error_response("run_not_found: unknown, or another user's run.")
-# The multipart's own bytes (boundaries, headers, fields) on top of the inputs' limit.
-_FORM_OVERHEAD = 1024 * 1024
 
 
 class RunPagination(PageNumberPagination):
@@ -59,20 +57,6 @@ class RunPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = RunOutputSerializer(many=True)
-
-
-def files_to_disk(request) -> None:
-    """Before anything reads the body: every input goes to a temporary file (never to
-    memory, whatever its size), and one over the per-input limit is skipped and noted."""
-    raw = request._request
-    length = raw.META.get("CONTENT_LENGTH") or ""
-    limit = settings.RUNS_MAX_TOTAL_BYTES + _FORM_OVERHEAD
-    if length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(details={"limit_bytes": settings.RUNS_MAX_TOTAL_BYTES})
-    raw.upload_handlers = [
-        UploadSizeLimitHandler(raw, settings.RUNS_MAX_INPUT_BYTES),
-        TemporaryFileUploadHandler(raw),
-    ]
 
 
 class RunListApi(APIView):
@@ -101,7 +85,7 @@ class RunListApi(APIView):
 
     def initial(self, request, *args, **kwargs):
         if request.method == "POST":
-            files_to_disk(request)
+            files_to_disk(request._request)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
@@ -251,7 +235,7 @@ class RunAgreementApi(APIView):
         responses={
             202: RunOutputSerializer,
             404: NOT_FOUND,
-            409: error_response("reference_not_found, run_finished: not completed"),
+            409: error_response("reference_not_found; run_not_completed"),
         },
     )
     def post(self, request, run_id: uuid.UUID):
