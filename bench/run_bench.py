@@ -174,22 +174,10 @@ def main() -> None:
     user, _, devices, cookie = setup_fixtures(1, 0)
     (device, token) = devices[0]
     model = setup(user)
-    command = [sys.executable, "-m", "gunicorn", "visiona.wsgi", "-k", "gthread", "-w", "1"]
-    command += ["--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "600"]
-    relay = [sys.executable, "manage.py", "run_relay", "--tunnel-port", str(tunnel_port)]
-    relay += ["--internal-port", str(internal_port)]
     base = f"http://127.0.0.1:{port}"
-    processes = [subprocess.Popen(command, cwd=ROOT, env=env)]
-    processes.append(subprocess.Popen(relay, cwd=ROOT, env=env))
-    tasks = subprocess.Popen([sys.executable, "manage.py", "db_worker"], cwd=ROOT, env=env)
-    processes.append(tasks)
+    processes = start_stack(env, port, tunnel_port, internal_port)
+    tasks = processes[-1]
     try:
-        for _ in range(300):
-            try:
-                requests.get(f"{base}/healthz", timeout=10)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
         web = worker_pid(processes[0].pid)
         agent = start_agent_on(data_dir, base, device, token, demo_port)
         processes.append(agent)
@@ -198,45 +186,8 @@ def main() -> None:
         wait_installed(api.deploy(model, [device]))
         from visiona_client.models_folder import model_slug
 
-        stem, demo = model_slug(model.name, model.pk), f"http://127.0.0.1:{demo_port}"
-        calibration = sorted((SAMPLES / "calibration").glob("*.png"))
-        inputs = [calibration[i % len(calibration)].read_bytes() for i in range(args.inputs)]
-        direct_round(demo, stem, inputs[:1], 1)  # warm up: the demo loads the model
-        ratios, direct, through, p50 = [], [], [], []
-        for pair in range(args.pairs):
-            order = ["direct", "run"] if pair % 2 == 0 else ["run", "direct"]
-            times = {}
-            for kind in order:
-                if kind == "direct":
-                    times[kind] = direct_round(demo, stem, inputs, args.repeat)
-                else:
-                    times[kind], run_id = run_round(api, model, device, inputs, args.repeat)
-            from deployments.models import Run
-
-            p50.append(Run.objects.get(pk=run_id).latency["p50_ms"])
-            direct.append(times["direct"])
-            through.append(times["run"])
-            ratios.append(times["run"] / times["direct"])
-            print(
-                f"pair {pair + 1} ({' '.join(order)}): direct {times['direct']:.3f} s, "
-                f"run {times['run']:.3f} s, ratio {ratios[-1]:.2f}",
-                flush=True,
-            )
-        compared = wait_compared(run_id)
-        overhead = [(t - d) / args.inputs * 1000 for t, d in zip(through, direct, strict=True)]
-        print(f"\n{args.inputs} inputs x {args.repeat} timed repetitions per round")
-        print(
-            f"direct to the demo: median {statistics.median(direct):.3f} s; through visionA "
-            f"and the tunnel: median {statistics.median(through):.3f} s"
-        )
-        print(
-            f"run / direct: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, "
-            f"max {max(ratios):.2f}) over {args.pairs} pairs; overhead per input: median "
-            f"{statistics.median(overhead):.1f} ms (min {min(overhead):.1f}, "
-            f"max {max(overhead):.1f}); the demo's own p50 per inference "
-            f"{statistics.median(p50):.3f} ms"
-        )
-        print(f"background comparison: {compared}")
+        demo = f"http://127.0.0.1:{demo_port}"
+        overhead_rounds(api, model, device, args, demo, model_slug(model.name, model.pk))
         memory_round(api, model, device, args, web, agent.pid, tasks.pid)
         print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
@@ -248,6 +199,67 @@ def main() -> None:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def start_stack(env: dict, port: int, tunnel_port: int, internal_port: int) -> list:
+    """gunicorn, the relay and the background worker (last), once the web answers."""
+    command = [sys.executable, "-m", "gunicorn", "visiona.wsgi", "-k", "gthread", "-w", "1"]
+    command += ["--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "600"]
+    relay = [sys.executable, "manage.py", "run_relay", "--tunnel-port", str(tunnel_port)]
+    relay += ["--internal-port", str(internal_port)]
+    processes = [subprocess.Popen(command, cwd=ROOT, env=env)]
+    processes.append(subprocess.Popen(relay, cwd=ROOT, env=env))
+    processes.append(
+        subprocess.Popen([sys.executable, "manage.py", "db_worker"], cwd=ROOT, env=env)
+    )
+    for _ in range(300):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+            break
+        except requests.RequestException:
+            time.sleep(0.1)
+    return processes
+
+
+def overhead_rounds(api: Api, model, device, args, demo: str, stem: str) -> None:
+    """A (straight to the demo) and B (a run through visionA) in alternating pairs."""
+    from deployments.models import Run
+
+    calibration = sorted((SAMPLES / "calibration").glob("*.png"))
+    inputs = [calibration[i % len(calibration)].read_bytes() for i in range(args.inputs)]
+    direct_round(demo, stem, inputs[:1], 1)  # warm up: the demo loads the model
+    ratios, direct, through, p50 = [], [], [], []
+    for pair in range(args.pairs):
+        order = ["direct", "run"] if pair % 2 == 0 else ["run", "direct"]
+        times = {}
+        for kind in order:
+            if kind == "direct":
+                times[kind] = direct_round(demo, stem, inputs, args.repeat)
+            else:
+                times[kind], run_id = run_round(api, model, device, inputs, args.repeat)
+        p50.append(Run.objects.get(pk=run_id).latency["p50_ms"])
+        direct.append(times["direct"])
+        through.append(times["run"])
+        ratios.append(times["run"] / times["direct"])
+        print(
+            f"pair {pair + 1} ({' '.join(order)}): direct {times['direct']:.3f} s, "
+            f"run {times['run']:.3f} s, ratio {ratios[-1]:.2f}",
+            flush=True,
+        )
+    overhead = [(t - d) / args.inputs * 1000 for t, d in zip(through, direct, strict=True)]
+    print(f"\n{args.inputs} inputs x {args.repeat} timed repetitions per round")
+    print(
+        f"direct to the demo: median {statistics.median(direct):.3f} s; through visionA "
+        f"and the tunnel: median {statistics.median(through):.3f} s"
+    )
+    print(
+        f"run / direct: median {statistics.median(ratios):.2f} (min {min(ratios):.2f}, "
+        f"max {max(ratios):.2f}) over {args.pairs} pairs; overhead per input: median "
+        f"{statistics.median(overhead):.1f} ms (min {min(overhead):.1f}, "
+        f"max {max(overhead):.1f}); the demo's own p50 per inference "
+        f"{statistics.median(p50):.3f} ms"
+    )
+    print(f"background comparison: {wait_compared(run_id)}")
 
 
 def start_agent_on(root: Path, server: str, device, token: str, demo_port: int):
