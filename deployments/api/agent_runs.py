@@ -10,7 +10,12 @@ import json
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser, DataAndFiles
 from rest_framework.response import Response
@@ -81,6 +86,25 @@ class AgentRunInputApi(AgentApiView):
         return response
 
 
+class _InputErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64, help_text="The local device API's code.")
+    message = serializers.CharField(allow_blank=True, max_length=500)
+
+
+@extend_schema_serializer(component_name="AgentRunInputError")
+class AgentRunInputErrorSerializer(serializers.Serializer):
+    error = _InputErrorSerializer()
+
+
+TIMINGS = OpenApiParameter(
+    TIMINGS_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="With an .npz: milliseconds, one per repetition, comma-separated.",
+    pattern=r"^[0-9]{1,6}(\.[0-9]{1,6})?(,[0-9]{1,6}(\.[0-9]{1,6})?){0,99}$",
+)
+
+
 class AgentRunResultApi(AgentApiView):
     """One input's outputs (``application/x-npz`` with the timings header) or the error
     the local device API gave for it (``application/json`` ``{"error": {code, message}}``)."""
@@ -89,7 +113,8 @@ class AgentRunResultApi(AgentApiView):
 
     @extend_schema(
         operation_id="agent_runs_result",
-        request={NPZ_TYPE: OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
+        parameters=[TIMINGS],
+        request={NPZ_TYPE: OpenApiTypes.BINARY, "application/json": AgentRunInputErrorSerializer},
         responses={
             200: OpenApiResponse(description='{"index", "state"}'),
             400: error_response("validation_failed: no timings, or a bad error body."),
@@ -101,6 +126,11 @@ class AgentRunResultApi(AgentApiView):
         },
     )
     def post(self, request, run_id: uuid.UUID, index: int):
+        device = request.auth.device
+        # Another device's run, or no such input: not found, before the body is read.
+        run_selectors.run_input_get(
+            run=run_selectors.run_get_for_device(device=device, run_id=run_id), index=index
+        )
         raw = request._request
         length = raw.META.get("CONTENT_LENGTH") or ""
         if not length.isdigit():
@@ -108,7 +138,6 @@ class AgentRunResultApi(AgentApiView):
         if int(length) > MAX_OUTPUT_BYTES:
             raise PayloadTooLarge(details={"limit_bytes": MAX_OUTPUT_BYTES})
         media = (raw.META.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
-        device = request.auth.device
         if media == "application/json":
             code, message = _error_body(raw.read(64 * 1024))
             item = run_services.run_record_input_error(

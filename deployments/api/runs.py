@@ -91,7 +91,11 @@ class RunListApi(APIView):
     @extend_schema(
         operation_id="runs_list",
         parameters=[FilterSerializer],
-        responses={200: RunPageSerializer},
+        responses={
+            200: RunPageSerializer,
+            400: error_response("validation_failed: a filter is not valid."),
+            404: error_response("not_found: the page is past the last one."),
+        },
     )
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
