@@ -87,8 +87,8 @@ def run_create(
     run_id = uuid.uuid4()
     stored: list[RunInput] = []
     try:
-        for index, item in enumerate(inputs):
-            stored.append(_store_input(run_id, index, item))
+        for index, given in enumerate(inputs):
+            stored.append(_store_input(run_id, index, given))
         with transaction.atomic():
             run = Run.objects.create(
                 id=run_id,
@@ -100,13 +100,13 @@ def run_create(
                 channel_order=options.channel_order,
                 scale=options.scale,
                 inputs_count=len(stored),
-                inputs_bytes=sum(item.size_bytes for item in stored),
+                inputs_bytes=sum(row.size_bytes for row in stored),
             )
-            for item in stored:
-                item.run = run
+            for row in stored:
+                row.run = run
             RunInput.objects.bulk_create(stored)
     except BaseException:
-        run_files.delete(item.file for item in stored)
+        run_files.delete(row.file for row in stored)
         raise
     transaction.on_commit(lambda: push.push([str(device.pk)], path=RUNS_PUSH_PATH))
     logger.info("run created", extra={"run_id": str(run.pk), "inputs": len(stored)})

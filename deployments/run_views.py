@@ -131,8 +131,7 @@ def _new_page(request, model_id: int, *, error=None, error_text: str = "", statu
 def run_detail(request, run_id):
     run = _run_or_404(request, run_id)
     inputs = list(run_selectors.run_inputs(run=run))
-    for item in inputs:
-        item.figures = _input_figures(item.agreement)
+    rows = [{"item": item, "figures": _input_figures(item.agreement)} for item in inputs]
     timings = [timing for item in inputs for timing in item.timings_ms or []]
     waiting = not run.is_final or run.reference_state in (
         ReferenceState.PENDING,
@@ -140,7 +139,7 @@ def run_detail(request, run_id):
     )
     context = {
         "run": run,
-        "inputs": inputs,
+        "inputs": rows,
         "latency_chart": run_charts.latency_histogram(timings),
         "agreement_chart": run_charts.agreement_bars(inputs),
         "chart_width": run_charts.WIDTH,

@@ -94,7 +94,7 @@ def model_reference_delete(*, model: NefModel) -> NefModel:
 def reference_response(model: NefModel) -> FileResponse:
     """The reference ONNX streamed in chunks, as ``<name>.onnx``."""
     try:
-        stored = open_stored_file(model.reference_file.name)
+        stored = open_stored_file(model.reference_file.name or "")
     except Exception as exc:  # a missing file, a full disk, an S3 error
         logger.exception("stored reference unreadable", extra={"model_id": model.pk})
         raise ModelFileUnavailable() from exc

@@ -16,6 +16,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from visiona_client.inference_contract import (
@@ -47,7 +48,7 @@ class _Loaded:
     stamp: tuple[int, int]
     sha256: str
     session: Any
-    quantization: dict
+    quantization: dict[str, Any]
 
 
 class DemoRuntime:
@@ -116,14 +117,14 @@ class DemoRuntime:
                 loaded = self._loaded[stem] = self._open(path, stamp)
         return loaded
 
-    def _path(self, stem: str):
+    def _path(self, stem: str) -> Path:
         if self.models is None or not is_model_stem(stem):
             raise ContractError(
                 404, MODEL_NOT_FOUND, f"no model {stem!r} is installed on this device"
             )
         return self.models.root / f"{stem}{MODEL_SUFFIX}"
 
-    def _open(self, path, stamp: tuple[int, int]) -> _Loaded:
+    def _open(self, path: Path, stamp: tuple[int, int]) -> _Loaded:
         try:
             import onnxruntime
         except ImportError:

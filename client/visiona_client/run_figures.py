@@ -213,7 +213,9 @@ def parse_expectations(text: str) -> list[Expectation]:
     return found
 
 
-def gate_figures(agreement: Mapping[str, Any] | None, latency: Mapping[str, Any] | None) -> dict:
+def gate_figures(
+    agreement: Mapping[str, Any] | None, latency: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The flat figures expectations are checked against (None: not measured)."""
     figures: dict[str, Any] = dict.fromkeys(FIGURES)
     for source in (agreement or {}, latency or {}):

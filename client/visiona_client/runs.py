@@ -28,8 +28,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import requests
 
@@ -57,6 +58,7 @@ _STOP_CODES = frozenset({"run_cancelled", "run_finished"})
 LOCAL_TIMEOUT_SECONDS = (5.0, 300.0)
 _CHUNK = 256 * 1024
 _REPORT_TRIES = 8
+_Result = TypeVar("_Result")
 
 
 class _RunEnded(Exception):
@@ -176,7 +178,8 @@ class RunWorker:
         with source:
             size = int(source.headers.get("Content-Length") or entry.get("size_bytes") or 0)
             if size > MAX_INPUT_BYTES:
-                return self._input_error(run_id, index, "input_too_large", "over the limit")
+                self._input_error(run_id, index, "input_too_large", "over the limit")
+                return None
             try:
                 answer = self.http.post(
                     self.local_url + infer_path(stem),
@@ -197,20 +200,19 @@ class RunWorker:
                     MODEL_SHA256_HEADER: answer.headers.get(MODEL_SHA256_HEADER, ""),
                 }
                 length = answer.headers.get("Content-Length")
-                body = answer.iter_content(_CHUNK)
-                if length and length.isdigit():
-                    body = _Sized(body, int(length))
+                chunks = answer.iter_content(_CHUNK)
+                body: Any = _Sized(chunks, int(length)) if length and length.isdigit() else chunks
                 self._send(run_id, index, body=body, headers=headers)
                 return None
             code, message = _envelope(answer)
         if code in _FATAL_CODES:
             return code, message
-        return self._input_error(run_id, index, code, message)
+        self._input_error(run_id, index, code, message)
+        return None
 
     def _input_error(self, run_id: str, index: int, code: str, message: str) -> None:
         body = json.dumps({"error": {"code": code, "message": message[:500]}}).encode()
         self._send(run_id, index, body=body, headers={"Content-Type": "application/json"})
-        return None
 
     def _send(self, run_id: str, index: int, *, body: Any, headers: dict[str, str]) -> None:
         # Streamed bodies cannot be replayed: one try, the input is run again after a
@@ -227,7 +229,7 @@ class RunWorker:
             lambda: self.api.report(run_id, state, error_code=code, error_message=message)
         )
 
-    def _retrying(self, call):
+    def _retrying(self, call: Callable[[], _Result]) -> _Result:
         for _ in range(_REPORT_TRIES):
             try:
                 result = call()
@@ -249,11 +251,11 @@ class RunWorker:
 class _Sized:
     """An iterable body with a length: requests then sends Content-Length, not chunks."""
 
-    def __init__(self, chunks, length: int) -> None:
+    def __init__(self, chunks: Iterable[bytes], length: int) -> None:
         self._chunks = chunks
         self._length = length
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self._chunks)
 
     def __len__(self) -> int:

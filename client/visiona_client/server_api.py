@@ -105,7 +105,12 @@ class ServerApi:
         return headers
 
     def _call(
-        self, method: str, path: str, body: dict | None = None, *, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         url = f"{self.server_url}/api/agent/{path}"
         headers = self._headers("application/json")
@@ -267,7 +272,9 @@ class RunApi:
             raise ServerError("visionA's runs answer holds no list")
         return items
 
-    def report(self, run_id: str, state: str, *, error_code: str = "", error_message: str = ""):
+    def report(
+        self, run_id: str, state: str, *, error_code: str = "", error_message: str = ""
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"state": state}
         if error_code:
             body["error_code"] = error_code
@@ -298,9 +305,12 @@ class RunApi:
             if response.status_code >= 400:
                 raise _error_of(response)
             try:
-                return response.json()
+                answer = response.json()
             except ValueError:
                 raise ServerError("visionA's result answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise ServerError("visionA's result answer is not a JSON object")
+        return answer
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:

@@ -56,7 +56,7 @@ class TensorSpec:
     and numpy element type."""
 
     name: str
-    shape: tuple
+    shape: tuple[int | None, ...]
     dtype: Any
 
     @classmethod
@@ -136,13 +136,13 @@ def image_to_tensor(data: bytes, spec: TensorSpec, options: InferOptions) -> np.
             f"the input {spec.name} has no fixed height and width to resize to: send a .npy",
         )
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
+        opened = Image.open(io.BytesIO(data))
+        if opened.width * opened.height > MAX_IMAGE_PIXELS:
             raise ContractError(
                 413, INPUT_TOO_LARGE, f"the image has more than {MAX_IMAGE_PIXELS} pixels"
             )
-        image = image.convert("L" if channels == 1 else "RGB")
-        image = image.resize((width, height), Image.BILINEAR)
+        image = opened.convert("L" if channels == 1 else "RGB")
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise ContractError(400, INVALID_INPUT, "the body is not a readable image") from None
     pixels = np.asarray(image, dtype=np.float32)
@@ -172,7 +172,7 @@ def outputs_to_npz(outputs: dict[str, np.ndarray]) -> bytes:
             507, OUTPUT_TOO_LARGE, f"the outputs take {total} bytes, over {MAX_OUTPUT_BYTES}"
         )
     buffer = io.BytesIO()
-    np.savez(buffer, **outputs)
+    np.savez(buffer, **outputs)  # type: ignore[arg-type]  # numpy's stub: allow_pickle
     return buffer.getvalue()
 
 
@@ -222,5 +222,5 @@ def _checked(array: np.ndarray, spec: TensorSpec) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
 
-def _shape_text(shape: Sequence) -> str:
+def _shape_text(shape: Sequence[int | None]) -> str:
     return "[" + ", ".join("?" if dim is None else str(dim) for dim in shape) + "]"

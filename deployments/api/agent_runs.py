@@ -109,7 +109,7 @@ class AgentRunResultApi(AgentApiView):
     """One input's outputs (``application/x-npz`` with the timings header) or the error
     the local device API gave for it (``application/json`` ``{"error": {code, message}}``)."""
 
-    parser_classes = [_Unparsed]
+    parser_classes = [_Unparsed]  # type: ignore[list-item]  # DRF's stub wants JSONParser
 
     @extend_schema(
         operation_id="agent_runs_result",

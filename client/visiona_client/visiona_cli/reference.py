@@ -44,7 +44,9 @@ class LocalReference:
         self.names = [node.name for node in self.session.get_outputs()]
         self.totals = AgreementTotals()
 
-    def compare(self, path: Path, content_type: str, options: Any, device_npz: bytes) -> dict:
+    def compare(
+        self, path: Path, content_type: str, options: Any, device_npz: bytes
+    ) -> dict[str, Any]:
         """One input's agreement per output (also added to the run's totals)."""
         from visiona_client.inference_contract import ContractError
         from visiona_client.run_figures import compare
@@ -56,7 +58,7 @@ class LocalReference:
             return {"error": exc.message}
         reference = dict(zip(self.names, self.session.run(self.names, feed)))
         device = read_npz(device_npz)
-        figures = {}
+        figures: dict[str, Any] = {}
         for name, expected in reference.items():
             if name not in device:
                 figures[name] = {"error": "the device gave no such output"}
@@ -69,5 +71,5 @@ class LocalReference:
             self.totals.add(name, figures[name])
         return figures
 
-    def summary(self) -> dict | None:
+    def summary(self) -> dict[str, Any] | None:
         return self.totals.summary()

@@ -9,9 +9,11 @@ extra), else from visionA when the model keeps its source ONNX.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
 
@@ -24,12 +26,16 @@ from visiona_client.inference_contract import (
     InferOptions,
     type_for_filename,
 )
-from visiona_client.run_figures import gate_figures, parse_expectations
+from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, CliError
+from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run_report import report
 from visiona_client.visiona_cli.session import api_for
+
+if TYPE_CHECKING:
+    from visiona_client.visiona_cli.reference import LocalReference
 
 MAX_INPUTS = 100
 POLL_SECONDS = 1.0
@@ -37,7 +43,9 @@ FINAL = ("completed", "failed", "cancelled")
 REFERENCE_WAIT_SECONDS = 300.0
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "run",
         parents=[common],
@@ -50,7 +58,7 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
 
-def add_run_options(parser, *, device_required: bool) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, device_required: bool) -> None:
     """The run's options; ``convert --run-on`` takes them too (without --device and
     --reference: the device is --run-on's, the reference the converted ONNX)."""
     if device_required:
@@ -99,7 +107,7 @@ def collect_inputs(sources: list[Path]) -> list[Path]:
     return found
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """The command: check what was given, then run (``run_and_report``)."""
     expectations = expectations_of(args.expect)
     if not 1 <= args.repeat <= MAX_REPEAT:
@@ -112,7 +120,15 @@ def run(args) -> int:
     return run_and_report(api, args, model, device, inputs, reference, expectations)
 
 
-def run_and_report(api, args, model, device, inputs, reference, expectations) -> int:
+def run_and_report(
+    api: Api,
+    args: argparse.Namespace,
+    model: dict[str, Any],
+    device: dict[str, Any],
+    inputs: list[Path],
+    reference: LocalReference | None,
+    expectations: list[Expectation],
+) -> int:
     out = args.output
     options = InferOptions(args.repeat, args.channel_order, args.scale)
     created = _upload(api, out, model, device, inputs, options)
@@ -137,7 +153,7 @@ def run_and_report(api, args, model, device, inputs, reference, expectations) ->
     return exit_codes.OK
 
 
-def expectations_of(text: str | None) -> list:
+def expectations_of(text: str | None) -> list[Expectation]:
     if not text:
         return []
     try:
@@ -146,7 +162,7 @@ def expectations_of(text: str | None) -> list:
         raise CliError(f"--expect: {exc}", exit_code=exit_codes.BAD_INPUT) from None
 
 
-def local_reference(path: Path | None):
+def local_reference(path: Path | None) -> LocalReference | None:
     if path is None:
         return None
     from visiona_client.visiona_cli.reference import LocalReference
@@ -154,13 +170,20 @@ def local_reference(path: Path | None):
     return LocalReference(path)
 
 
-def _source(reference, run: dict) -> str:
+def _source(reference: LocalReference | None, run: dict[str, Any]) -> str:
     if reference is not None:
         return "computed here (--reference)"
     return "visionA" if run.get("agreement") else "none"
 
 
-def _upload(api, out, model, device, inputs, options: InferOptions) -> dict:
+def _upload(
+    api: Api,
+    out: Output,
+    model: dict[str, Any],
+    device: dict[str, Any],
+    inputs: list[Path],
+    options: InferOptions,
+) -> dict[str, Any]:
     with contextlib.ExitStack() as files:
         fields: list[tuple[str, object]] = [
             ("model_id", str(model["id"])),
@@ -183,10 +206,11 @@ def _upload(api, out, model, device, inputs, options: InferOptions) -> dict:
             )
         finally:
             progress.finish()
-    return api._json(response)
+    created: dict[str, Any] = api._json(response)
+    return created
 
 
-def _wait(api, out, run: dict, poll_seconds: float) -> dict:
+def _wait(api: Api, out: Output, run: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
     last = ""
     try:
         while True:
@@ -206,7 +230,9 @@ def _wait(api, out, run: dict, poll_seconds: float) -> dict:
         raise
 
 
-def _wait_for_server_agreement(api, out, run: dict, poll_seconds: float) -> dict:
+def _wait_for_server_agreement(
+    api: Api, out: Output, run: dict[str, Any], poll_seconds: float
+) -> dict[str, Any]:
     """visionA computes the agreement in its background worker when the model keeps its
     source ONNX: wait for it (bounded)."""
     deadline = time.monotonic() + REFERENCE_WAIT_SECONDS
@@ -219,7 +245,15 @@ def _wait_for_server_agreement(api, out, run: dict, poll_seconds: float) -> dict
     return run
 
 
-def _outputs(api, out, run, inputs, options, reference, folder: Path | None):
+def _outputs(
+    api: Api,
+    out: Output,
+    run: dict[str, Any],
+    inputs: list[Path],
+    options: InferOptions,
+    reference: LocalReference | None,
+    folder: Path | None,
+) -> dict[str, Any] | None:
     """Each input's outputs from visionA, compared with the local reference and/or saved."""
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -232,7 +266,7 @@ def _outputs(api, out, run, inputs, options, reference, folder: Path | None):
         # Inputs are numbered in the order they were sent.
         path = inputs[entry["index"]] if 0 <= entry["index"] < len(inputs) else None
         if reference is not None and path is not None:
-            reference.compare(path, type_for_filename(path.name), options, data)
+            reference.compare(path, type_for_filename(path.name) or "", options, data)
     if folder is not None:
         out.note(f"Saved the outputs to {folder}.")
     return reference.summary() if reference is not None else None

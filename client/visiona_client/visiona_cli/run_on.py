@@ -7,12 +7,18 @@ that failed."""
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+from pathlib import Path
+from typing import Any
 
+from visiona_client.run_figures import Expectation
 from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.deploy import FINAL as DEPLOYMENT_FINAL
 from visiona_client.visiona_cli.deploy import _wait as wait_for_deployment
 from visiona_client.visiona_cli.follow import finish_job
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.run import (
     collect_inputs,
@@ -22,26 +28,30 @@ from visiona_client.visiona_cli.run import (
 )
 
 
-class _Captured:
+class _Captured(Output):
     """An output whose final JSON is kept for the chain's own, not printed."""
 
-    def __init__(self, output) -> None:
-        self._output = output
-        self.data: dict = {}
+    def __init__(self, output: Output) -> None:
+        super().__init__(as_json=output.as_json, out=output.out, err=output.err)
+        self.data: dict[str, Any] = {}
 
-    def __getattr__(self, name):
-        return getattr(self._output, name)
-
-    def result(self, data) -> None:
+    def result(self, data: Any) -> None:
         self.data.update(data)
 
 
-def check_run_on(args) -> tuple[list, list]:
+def check_run_on(args: argparse.Namespace) -> tuple[list[Path], list[Expectation]]:
     """Before anything is uploaded: the inputs and the expectations must be good."""
     return collect_inputs(args.inputs or args.images), expectations_of(args.expect)
 
 
-def convert_and_run(api, out, args, job: dict, inputs: list, expectations: list) -> int:
+def convert_and_run(
+    api: Api,
+    out: Output,
+    args: argparse.Namespace,
+    job: dict[str, Any],
+    inputs: list[Path],
+    expectations: list[Expectation],
+) -> int:
     steps = _Captured(out)
     name = args.save or args.model.stem
     code = finish_job(api, steps, job, download=args.download, save=name, keep_onnx=True)
@@ -62,27 +72,20 @@ def convert_and_run(api, out, args, job: dict, inputs: list, expectations: list)
     else:
         out.note("onnxruntime is not installed here: visionA computes the agreement.")
     final = _Captured(out)
-    code = run_and_report(
-        api, _args_with(args, final), model, device, inputs, reference, expectations
-    )
+    run_args = argparse.Namespace(**{**vars(args), "output": final})
+    code = run_and_report(api, run_args, model, device, inputs, reference, expectations)
     out.result({**steps.data, **final.data})
     return code
 
 
-def _deploy(api, out, model: dict, device: dict, poll_seconds: float) -> dict:
+def _deploy(
+    api: Api, out: Output, model: dict[str, Any], device: dict[str, Any], poll_seconds: float
+) -> dict[str, Any]:
     body = api.post_json(
         "/api/deployments", {"model_id": model["id"], "device_ids": [device["id"]]}
     )
-    deployment = body["results"][0]["deployment"]
+    deployment: dict[str, Any] = body["results"][0]["deployment"]
     out.note(f"Deployment {deployment['id']} to {device['name']}: {deployment['state']}.")
     if deployment["state"] not in DEPLOYMENT_FINAL:
         deployment = wait_for_deployment(api, out, deployment, poll_seconds)
     return deployment
-
-
-class _args_with:
-    def __init__(self, args, output) -> None:
-        self._args, self.output = args, output
-
-    def __getattr__(self, name):
-        return getattr(self._args, name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from visiona_client.visiona_cli.output import Output
+
 
 def _number(value: Any, digits: int = 4) -> str:
     if value is None:
@@ -13,7 +15,14 @@ def _number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def report(out, run: dict, agreement: dict | None, checks: list[dict], *, reference_source: str):
+def report(
+    out: Output,
+    run: dict[str, Any],
+    agreement: dict[str, Any] | None,
+    checks: list[dict[str, Any]],
+    *,
+    reference_source: str,
+) -> None:
     out.say(f"Run {run['id']}: {run['state']}")
     if run.get("error_message"):
         out.say(f"  {run['error_code']}: {run['error_message']}")
