@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from deployments import run_selectors, selectors, services
+from deployments import run_selectors, run_services, selectors, services
 from deployments.api.serializers import WorkItemSerializer, work_items
 from devices import registry
 from devices.models import Device
@@ -70,3 +70,4 @@ def register() -> None:
     registry.register_device_page_section(
         "runs", template="deployments/_run_history.html", context=runs_context
     )
+    registry.register_unpair_step("runs", run_services.runs_cancel_for_device)

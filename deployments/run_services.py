@@ -245,6 +245,17 @@ def run_record_input_error(
     return item
 
 
+def runs_cancel_for_device(*, device: Device) -> int:
+    """Cancel a device's unfinished runs (it is being unpaired): inside the unpair's
+    transaction, no push (its tunnel is closing)."""
+    unfinished = list(
+        Run.objects.select_for_update().filter(device=device, state__in=RunState.unfinished())
+    )
+    for run in unfinished:
+        _finish(run, RunState.CANCELLED)
+    return len(unfinished)
+
+
 def _count_done(run: Run, *, runtime: str) -> None:
     run.inputs_done = run.inputs.exclude(state=RunInputState.PENDING).count()
     if run.state == RunState.PENDING:

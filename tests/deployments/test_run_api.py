@@ -199,3 +199,12 @@ def test_access(
     other = pair(issue_code(alice).code, serial="ALICE-0002")
     assert agent_client(other.token).get(f"/api/agent/runs/{run['id']}/inputs/0").status_code == 404
     assert create(bob_client, model, alice_device.device).status_code == 404
+
+
+def test_unpairing_the_device_cancels_its_unfinished_runs(alice_client, alice_device, setup):
+    from devices import services as device_services
+
+    model, _, _ = setup
+    run = create(alice_client, model, alice_device.device).json()
+    device_services.device_unpair(device=alice_device.device)
+    assert Run.objects.get(pk=run["id"]).state == "cancelled"
