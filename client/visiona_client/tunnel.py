@@ -32,28 +32,18 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
-import hyperframe.frame
 import requests
 import requests.adapters
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from visiona_client.backoff import Backoff
-from visiona_client.h2_output import PiecewiseH2Connection
+from visiona_client.h2_internals import PiecewiseH2Connection, quiet_frame_logging
 from visiona_client.tunnel_control import ControlPaths, is_control_path
 
 logger = logging.getLogger(__name__)
 
-
-def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
-    return f"<{len(self.data)} bytes: {self.data[:10].hex()}...>"
-
-
-# h2 formats every frame it receives for a trace log line, logged or not
-# (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
-# DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
-# time on a large answer. A repr of the first bytes costs nothing.
-hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+quiet_frame_logging()
 
 MAX_STREAMS = 100
 STREAM_WINDOW = 1024 * 1024
@@ -126,8 +116,10 @@ class TunnelClient:
                 raise
             except (OSError, WebSocketException, h2.exceptions.ProtocolError) as exc:
                 delay = self.backoff.next_delay()
-                logger.warning(
-                    "tunnel to %s: %s; dialling again in %.1f s", url, _describe(exc), delay
+                # A relay that cannot check tokens right now (503) is not news: quietly.
+                level = logging.INFO if _unavailable(exc) else logging.WARNING
+                logger.log(
+                    level, "tunnel to %s: %s; dialling again in %.1f s", url, _describe(exc), delay
                 )
                 self._stopping.wait(delay)
                 continue
@@ -334,7 +326,7 @@ class _H2Server:
             ]
             self._send_headers(stream_id, response_headers, end_stream=False)
             try:
-                for chunk in answer.raw.stream(READ_BYTES, decode_content=False):
+                for chunk in answer_pieces(answer.raw):
                     self._send_data(stream_id, chunk)
             except (requests.RequestException, OSError) as exc:
                 logger.warning("the local device API broke off %s %s: %s", method, path, exc)
@@ -447,6 +439,28 @@ class _SizedBody:
 
     def __len__(self) -> int:
         return self._length
+
+
+def answer_pieces(raw) -> Iterator[bytes]:
+    """The local API's answer as it arrives, never held until a block fills.
+
+    A chunked answer yields each chunk once it is whole; any other answer is read
+    with ``read1``, which returns what the socket has (up to READ_BYTES) instead of
+    waiting for READ_BYTES: a device that trickles reaches the user as it trickles.
+    (urllib3 older than 2 has no read1: its blocks, as before.)
+    """
+    if raw.chunked or not hasattr(raw, "read1"):
+        yield from raw.stream(READ_BYTES, decode_content=False)
+        return
+    while True:
+        data = raw.read1(READ_BYTES, decode_content=False)
+        if not data:
+            return
+        yield data
+
+
+def _unavailable(exc: Exception) -> bool:
+    return isinstance(exc, InvalidStatus) and exc.response.status_code in (502, 503, 504)
 
 
 def _describe(exc: Exception) -> str:
