@@ -29,6 +29,13 @@ class RelayNode:
         self.node_url = node_url
         self.sessions: dict[str, TunnelSession] = {}
         self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Future] = set()
+
+    def keep(self, task: asyncio.Future) -> None:
+        """Hold a reference to a fire-and-forget task until it is done (asyncio keeps
+        only weak ones)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def start(self) -> None:
         self._tasks = [
