@@ -1,7 +1,7 @@
 """What a device's answer may be on visionA's origin: the one set of rules, both paths.
 
 A relayed answer reaches the user from our own origin, either through Django
-(``devices/api/relay.py`` streams it) or, with ``RELAY_OFFLOAD=nginx``, straight
+(``devices/api/relay.py`` streams it) or, with ``X-Visiona-Offload: relay``, straight
 from the relay node through nginx (``relay/offload.py``). Both apply the rules
 here, so the two paths cannot drift:
 

@@ -1,6 +1,6 @@
 """The grant: Django's signed word to a relay node that nginx may fetch one answer.
 
-With ``RELAY_OFFLOAD=nginx`` the web app authorizes a relayed request (owner,
+Behind an nginx that relays (``X-Visiona-Offload: relay``) the web app authorizes a relayed request (owner,
 scope, path, caps) and answers nginx with ``X-Accel-Redirect: @visiona_relay``
 and these headers, which the internal location copies (deploy/nginx):
 

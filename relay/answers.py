@@ -4,7 +4,7 @@
   the device's answer nearly as it came (Django applies devices/relay_answer.py
   and its own middleware) and errors as ``X-Relay-Error`` envelopes it maps to its
   own translated errors.
-- ``UserCaller``: nginx with a grant (``RELAY_OFFLOAD=nginx``): the answer goes to
+- ``UserCaller``: nginx with a grant (``X-Visiona-Offload: relay``): the answer goes to
   the user's client as it is, so here it gets what Django would have given it:
   the device's headers under devices/relay_answer.py's rules, the headers the web
   stack gave the handoff (from the grant), and errors in the API's envelope, in

@@ -18,6 +18,7 @@ tunnel (RST_STREAM CANCEL) and the caller's slot freed. A caller that hangs up
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -214,8 +215,7 @@ class Exchange:
                     logger.info("the caller hung up before the answer: stream reset")
                     raise ConnectionAborted()
         finally:
-            if watcher is not None and not watcher.done():
-                watcher.cancel()
+            await _stopped(watcher)
         if upload is not None and not upload.done():
             # The device answered before taking the whole body: the rest is not read.
             upload.cancel()
@@ -240,7 +240,7 @@ class Exchange:
                 self.stream.release(flow_length)
             await self.client.send(h11.EndOfMessage(), timeout=self._left(60))
         finally:
-            watcher.cancel()
+            await _stopped(watcher)
 
     async def _next_chunk(self, watcher: asyncio.Task) -> tuple[bytes, int] | None:
         reading = asyncio.ensure_future(self.stream.read())
@@ -264,6 +264,15 @@ class Exchange:
         except StreamFailed:
             logger.info("tunnel failed mid-answer: cutting the response short")
             raise _Ended(None) from None
+
+
+async def _stopped(task: asyncio.Task | None) -> None:
+    """Cancel ``task`` and wait until it is: only one reader of the socket at a time."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 def relay_answer_status(head: list[tuple[bytes, bytes]]) -> int:

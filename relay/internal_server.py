@@ -8,7 +8,7 @@ HTTP/1.1, parsed by ``h11`` (the python-hyper state machine, twin of ``h2``):
 
 Two callers (relay/answers.py): a web instance with ``X-Relay-Secret`` (the
 streamed path; errors as ``X-Relay-Error`` envelopes), or nginx with
-``X-Relay-Grant`` (``RELAY_OFFLOAD=nginx``): a grant Django signed for this one
+``X-Relay-Grant`` (``X-Visiona-Offload: relay``): a grant Django signed for this one
 method and target (devices/relay_grant.py), used once; the answer then goes to the
 user's client as it is, and this node holds the grant's slot of the caps until the
 exchange ends. Anything else gets a bare 401.

@@ -465,12 +465,6 @@ RELAY_MAX_EXCHANGES_PER_DEVICE = env_int("RELAY_MAX_EXCHANGES_PER_DEVICE", 10, m
 # The lease of a slot: renewed every third of it while its exchange lives; a dead
 # holder's slots stop counting after it.
 RELAY_SLOT_TTL_SECONDS = env_int("RELAY_SLOT_TTL_SECONDS", 10, minimum=2)
-# "nginx": relayed answers go from the relay node to nginx (X-Accel-Redirect to the
-# internal location of deploy/nginx), never through a web worker; empty: Django
-# streams them (make run, a server without nginx in front).
-RELAY_OFFLOAD = env_str("RELAY_OFFLOAD", "")
-if RELAY_OFFLOAD not in {"", "nginx"}:
-    raise ImproperlyConfigured("RELAY_OFFLOAD must be empty or 'nginx'")
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -19,9 +19,13 @@ agent's own (``visiona_client.tunnel_control``): answered here, never forwarded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import queue
+import re
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +68,13 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
     }
+)
+
+
+# RFC 9110 5.1 and 5.5: a token for a name; visible characters, spaces and tabs inside.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HEADER_VALUE = re.compile(
+    r"^([\x21-\x7e\x80-\xff]([\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$"
 )
 
 
@@ -178,6 +189,9 @@ class _H2Server:
         # Guards the h2 state and the order of what goes on the wire.
         self.lock = threading.Condition()
         self.bodies: dict[int, queue.Queue] = {}
+        # The local API's answers being forwarded, by stream: a reset stream's answer is
+        # abandoned at once (its socket shut), so its worker stops reading it.
+        self.answers: dict[int, requests.Response] = {}
         self.connection_credit = 0  # received bytes not yet given back to the relay
         self.closed = False
         self.http = requests.Session()
@@ -216,6 +230,8 @@ class _H2Server:
                 self.closed = True
                 for body in self.bodies.values():
                     body.put(_StreamGone())
+                for answer in self.answers.values():
+                    _abandon(answer)
                 self.lock.notify_all()
             workers.shutdown(wait=False, cancel_futures=True)
             self.http.close()
@@ -247,6 +263,9 @@ class _H2Server:
             body = self.bodies.pop(event.stream_id, None)
             if body is not None:
                 body.put(_StreamGone())
+            answer = self.answers.pop(event.stream_id, None)
+            if answer is not None:
+                _abandon(answer)
         elif isinstance(event, h2.events.ConnectionTerminated):
             # GOAWAY: the relay replaced or closed this tunnel; its close follows.
             logger.info("the relay closed the tunnel (GOAWAY)")
@@ -275,6 +294,7 @@ class _H2Server:
         finally:
             with self.lock:
                 self.bodies.pop(stream_id, None)
+                self.answers.pop(stream_id, None)
 
     def _forward(self, stream_id: int, headers: list, body: queue.Queue) -> None:
         pseudo = {name: value for name, value in headers if name.startswith(":")}
@@ -314,15 +334,42 @@ class _H2Server:
             )
         except requests.RequestException as exc:
             logger.warning("the local device API did not answer %s %s: %s", method, path, exc)
-            self._send_unreachable(stream_id, headers)
+            self._send_error(
+                stream_id,
+                headers,
+                502,
+                "device_unreachable",
+                "The device's local API does not answer.",
+            )
             return
+        if not 200 <= answer.status_code <= 599:
+            # A 1xx as a final answer, or a number HTTP has no meaning for: garbage.
+            logger.warning("the local device API answered status %s", answer.status_code)
+            answer.close()
+            self._send_error(
+                stream_id,
+                headers,
+                502,
+                "device_bad_answer",
+                "The device's local API sent an answer that is not valid HTTP.",
+            )
+            return
+        with self.lock:
+            if self.closed or stream_id not in self.bodies:
+                answer.close()
+                raise _StreamGone()
+            self.answers[stream_id] = answer
         with answer:
             response_headers = [(":status", str(answer.status_code))]
             response_headers += [
                 (name.lower(), value)
                 for name, value in answer.raw.headers.items()
                 # A length we cannot promise: the answer is forwarded as it streams.
-                if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length"
+                if name.lower() not in _HOP_BY_HOP
+                and name.lower() != "content-length"
+                # What HTTP/2 cannot carry would end the whole tunnel: dropped.
+                and _HEADER_NAME.match(name)
+                and _HEADER_VALUE.match(value)
             ]
             self._send_headers(stream_id, response_headers, end_stream=False)
             try:
@@ -357,17 +404,14 @@ class _H2Server:
                         pass
             item = body.get()
 
-    def _send_unreachable(self, stream_id: int, request_headers: list) -> None:
+    def _send_error(
+        self, stream_id: int, request_headers: list, status: int, code: str, message: str
+    ) -> None:
         request_id = dict(request_headers).get("x-request-id", "")
         payload = {
-            "error": {
-                "code": "device_unreachable",
-                "message": "The device's local API does not answer.",
-                "details": {},
-                "request_id": request_id,
-            }
+            "error": {"code": code, "message": message, "details": {}, "request_id": request_id}
         }
-        self._send_json(stream_id, 502, payload)
+        self._send_json(stream_id, status, payload)
 
     def _send_json(self, stream_id: int, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
@@ -457,6 +501,20 @@ def answer_pieces(raw) -> Iterator[bytes]:
         if not data:
             return
         yield data
+
+
+def _abandon(answer: requests.Response) -> None:
+    """Stop a worker reading this answer: shut its socket (a read blocked on it returns).
+
+    Through ``fileno()`` (urllib3's and http.client's public one): an answer that
+    closes its connection when done no longer has it in the pool's connection.
+    """
+    try:
+        duplicate = socket.socket(fileno=os.dup(answer.raw.fileno()))
+    except (OSError, ValueError, AttributeError):
+        return  # already closed
+    with duplicate, contextlib.suppress(OSError):
+        duplicate.shutdown(socket.SHUT_RDWR)
 
 
 def _unavailable(exc: Exception) -> bool:

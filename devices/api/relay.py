@@ -3,10 +3,11 @@
 ``ANY /api/devices/<id>/agent/<path>`` and ``GET /api/system/deps``. Django
 authorizes (owner, token scope per method, path rules, the caps' slot), then:
 
-- with ``RELAY_OFFLOAD=nginx``, hands the transfer to nginx (``RelayHandoff``:
-  ``X-Accel-Redirect`` to the internal location, which fetches the answer from the
-  relay node with a signed grant; devices/relay_grant.py): no byte of it passes
-  through this process;
+- behind an nginx that says it can (``X-Visiona-Offload: relay``, set by
+  deploy/nginx whatever the client sent), hands the transfer to nginx
+  (``RelayHandoff``: ``X-Accel-Redirect`` to the internal location, which fetches
+  the answer from the relay node with a signed grant; devices/relay_grant.py): no
+  byte of it passes through this process;
 - otherwise streams the request body to the device unparsed and the answer back.
 
 The answer is served from visionA's origin, so it may not act there: one set of
@@ -41,8 +42,15 @@ from visiona.middleware import HandoffResponse
 logger = logging.getLogger("devices.relay")
 
 # nginx sends the relayed paths to Django without their body (it keeps it for the
-# relay node) and states its length here (deploy/nginx: the relayed location).
+# relay node) and states its length here (deploy/nginx/visiona/relay-authorize.conf).
 BODY_LENGTH_META = "HTTP_X_RELAY_BODY_LENGTH"
+# What the nginx in front can take over (deploy/nginx/visiona/proxy.conf).
+OFFLOAD_HEADER = "X-Visiona-Offload"
+
+
+def nginx_relays(request) -> bool:
+    """The request came through an nginx with the relay's internal location."""
+    return "relay" in request.headers.get(OFFLOAD_HEADER, "").split()
 # The agent answers paths under this segment itself (the deployment push).
 CONTROL_SEGMENT = "_visiona"
 
@@ -142,7 +150,7 @@ class _Flushed:
 
 
 class RelayHandoff(HandoffResponse):
-    """nginx fetches the answer from the relay node itself (``RELAY_OFFLOAD=nginx``).
+    """nginx fetches the answer from the relay node itself (``nginx_relays``).
 
     The grant is signed last (``seal``), with the headers every middleware added:
     the node gives the user the same headers Django would have.
@@ -215,7 +223,7 @@ def _served_safely(answer: relay_client.RelayedAnswer) -> RelayedResponse:
 def _content_length(request) -> int | None:
     """The body's length; 411 for a body without one (WSGI would hand us nothing)."""
     raw = request.META.get("CONTENT_LENGTH") or ""
-    if settings.RELAY_OFFLOAD == "nginx" and BODY_LENGTH_META in request.META:
+    if nginx_relays(request) and BODY_LENGTH_META in request.META:
         raw = request.META[BODY_LENGTH_META]  # nginx kept the body for the node
     if not raw:
         if request.META.get("HTTP_TRANSFER_ENCODING"):
@@ -241,7 +249,7 @@ def _relay(request, *, route_for: Callable[[], tunnel.RelayRoute], path: str, qu
         raise RelayBodyTooLarge()
     route = route_for()
     request_id = _request_id(request)
-    if settings.RELAY_OFFLOAD == "nginx":
+    if nginx_relays(django_request):
         return RelayHandoff(
             route=route,
             method=request.method,
