@@ -1,8 +1,9 @@
 """The grant: Django's signed word to a relay node that nginx may fetch one answer.
 
-Behind an nginx that relays (``X-Visiona-Offload: relay``) the web app authorizes a relayed request (owner,
-scope, path, caps) and answers nginx with ``X-Accel-Redirect: @visiona_relay``
-and these headers, which the internal location copies (deploy/nginx):
+Behind an nginx that relays (``X-Visiona-Offload: relay``) the web app authorizes a
+relayed request (owner, scope, path, caps) and answers nginx with
+``X-Accel-Redirect: @visiona_relay`` and these headers, which the internal location
+copies (deploy/nginx/visiona/relay-answer.conf):
 
 - ``X-Relay-Node``: ``host:port`` of the node holding the device's tunnel;
 - ``X-Relay-Target``: ``/devices/<id>/<path>?<query>``, the node's path;

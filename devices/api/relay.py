@@ -51,6 +51,8 @@ OFFLOAD_HEADER = "X-Visiona-Offload"
 def nginx_relays(request) -> bool:
     """The request came through an nginx with the relay's internal location."""
     return "relay" in request.headers.get(OFFLOAD_HEADER, "").split()
+
+
 # The agent answers paths under this segment itself (the deployment push).
 CONTROL_SEGMENT = "_visiona"
 
