@@ -39,12 +39,11 @@ _STATUS = {
     "device_timeout": 504,
     "payload_too_large": 413,
 }
-# Hop-by-hop and routing headers stay on this side; the caller's identity never
-# crosses (the web side strips them too; nginx passes the user's headers on).
+# Hop-by-hop and routing headers stay on this side, and every X-Relay-* header (the
+# secret, the grant); the caller's identity never crosses (the web side strips them
+# too; nginx passes the user's own headers on).
 _NOT_FORWARDED = frozenset(name.encode() for name in relay_answer.HOP_BY_HOP) | {
     b"host",
-    b"x-relay-secret",
-    b"x-relay-grant",
     b"cookie",
     b"authorization",
     b"x-csrftoken",
@@ -138,7 +137,7 @@ class Exchange:
         headers += [
             (name.lower(), value)
             for name, value in self.request.headers
-            if name.lower() not in _NOT_FORWARDED
+            if name.lower() not in _NOT_FORWARDED and not name.lower().startswith(b"x-relay-")
         ]
         headers = [(n, v) for n, v in headers if n != b"x-request-id"]
         headers.append((b"x-request-id", self.caller.request_id.encode("latin-1")))
@@ -256,7 +255,7 @@ class Exchange:
                 raise ConnectionAborted()
             logger.info(
                 "device silent or exchange too long: answer cut",
-                extra={"device_id": self.session.device_id, "request_id": self.caller.request_id},
+                extra={"device_id": self.session.device_id},
             )
             raise _Ended(None)
         try:

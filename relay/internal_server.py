@@ -34,6 +34,7 @@ from relay.auth import in_thread
 from relay.exchange import Exchange, Limits
 from relay.http_connection import ConnectionAborted, HttpConnection
 from relay.node import RelayNode
+from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class InternalServer:
             return
         raw_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
         caller = WebCaller(raw_id or uuid.uuid4().hex)
+        request_id_var.set(caller.request_id)
         if request.method == b"GET" and target.path == "/sessions":
             await client.send_json(200, {"sessions": self._sessions()})
         elif relayed:
@@ -114,6 +116,8 @@ class InternalServer:
             logger.warning("relay grant refused (forged, stale, reused or for another request)")
             await client.send_simple(401, [], b"")
             return
+        request_id_var.set(grant.request_id)  # this connection's task: every line of it
+        logger.info("relayed for nginx", extra={"device_id": grant.device_id})
         relay_slots.keeper.hold(_slot(grant))
         caller = UserCaller(grant, on_finish=lambda: self._release(grant))
         await self._relay(client, request, parts, target, caller)

@@ -133,9 +133,9 @@ class StandInDevice:
         elif parts[0] == "headers":
             request.wfile.write(b"HTTP/1.1 302 Found\r\n")
             request.wfile.write(f"Location: {query.get('location', '/x')}\r\n".encode())
+            request.wfile.write(b"X-Fine: yes\r\nContent-Length: 0\r\nConnection: close\r\n")
             request.wfile.write(b"Set-Cookie: sessionid=from-the-device; Path=/\r\n")
-            request.wfile.write(b"Bad Header: no spaces in names\r\n")
-            request.wfile.write(b"X-Fine: yes\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            request.wfile.write(b"Bad Header: no spaces in names\r\n\r\n")
             request.close_connection = True
         elif parts[0] == "slow":
             self._slow(request, parts[1], int(query.get("bytes", "3")), query.get("length"))
