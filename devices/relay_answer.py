@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from devices import errors
 
@@ -192,6 +192,8 @@ def rewrite_location(value: str, *, device_id: str, device_path: str) -> str | N
     if resolved.netloc != "device":
         return None
     path = resolved.path.lstrip("/")
+    if any(unquote(segment) in {".", ".."} for segment in path.split("/")):
+        return None  # a browser reads %2e%2e as "..": it would climb out
     target = relayed_base(device_id) + path
     if resolved.query:
         target += "?" + resolved.query
