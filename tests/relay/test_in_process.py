@@ -265,3 +265,86 @@ def test_a_flood_of_control_frames_closes_that_tunnel_and_not_the_others(
         assert relay.request("GET", device_path(device_token, "ok")).status_code == 200
     finally:
         flooder.close()
+
+
+# --- nginx's grants ------------------------------------------------------------------------
+
+
+def _grant(device_token, *, method="GET", path="echo", user=None, when=None, monkeypatch=None):
+    from devices import relay_grant, relay_slots
+
+    device_id = str(device_token.device.pk)
+    owner = user or device_token.device.owner
+    slot = relay_slots.slot_acquire(user_id=owner.pk, device_id=device_id)
+    grant = relay_grant.Grant(
+        device_id=device_id,
+        user_id=owner.pk,
+        slot_id=slot.id,
+        method=method,
+        target=device_path(device_token, path),
+        language="en",
+        request_id="grant-request-1",
+        site_headers=[("X-Frame-Options", "DENY"), ("Vary", "Accept-Language, Cookie")],
+        error_headers=[("Allow", "GET")],
+    )
+    if when is not None:
+        monkeypatch.setattr("django.core.signing.time.time", lambda: when)
+    value = relay_grant.grant_sign(grant)
+    if when is not None:
+        monkeypatch.undo()
+    return grant, value
+
+
+def test_a_grant_serves_one_answer_once_and_the_relay_frees_its_slot(relay, agent, device_token):
+    from devices import relay_slots
+
+    grant, value = _grant(device_token)
+    owner = device_token.device.owner
+    assert relay_slots.slots_held(user_id=owner.pk) == 1
+    answer = relay.request("GET", grant.target, secret=None, headers={"X-Relay-Grant": value})
+    assert answer.status_code == 200
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Vary"] == "Accept-Language, Cookie"
+    assert answer.headers["Content-Security-Policy"].startswith("sandbox")
+    assert "X-Relay-Error" not in answer.headers
+    wait_for(lambda: relay_slots.slots_held(user_id=owner.pk) == 0)
+    again = relay.request("GET", grant.target, secret=None, headers={"X-Relay-Grant": value})
+    assert again.status_code == 401
+
+
+def test_a_grant_for_something_else_is_refused(relay, agent, device_token, monkeypatch):
+    import time as clock
+
+    grant, value = _grant(device_token)
+    refused = [
+        ("POST", grant.target, value),  # another method
+        ("GET", grant.target + "?x=1", value),  # another target
+        ("GET", device_path(device_token, "ok"), value),
+        ("GET", grant.target, value[:-3] + "abc"),  # not ours
+        (
+            "GET",
+            grant.target,
+            _grant(device_token, when=clock.time() - 60, monkeypatch=monkeypatch)[1],
+        ),
+    ]
+    for method, target, forged in refused:
+        answer = relay.request(method, target, secret=None, headers={"X-Relay-Grant": forged})
+        assert answer.status_code == 401, (method, target)
+        assert answer.content == b""
+
+
+def test_the_relays_errors_for_nginx_are_the_users_envelope(relay, agent, device_token, settings):
+    grant, value = _grant(device_token, path="silent/for-nginx")
+    answer = relay.request("GET", grant.target, secret=None, headers={"X-Relay-Grant": value})
+    assert answer.status_code == 504
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.headers["Allow"] == "GET"
+    assert "X-Relay-Error" not in answer.headers
+    assert answer.json() == {
+        "error": {
+            "code": "device_timeout",
+            "message": "The device took too long to answer.",
+            "details": {},
+            "request_id": "grant-request-1",
+        }
+    }
