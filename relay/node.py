@@ -14,7 +14,7 @@ import contextlib
 import logging
 
 from devices import tunnel_registry
-from relay.auth import in_thread, usable_tokens
+from relay.auth import close_connections, in_thread, usable_tokens
 from relay.h2_session import TunnelSession
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ class RelayNode:
             await asyncio.wait(
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=3
             )
+        await asyncio.get_running_loop().run_in_executor(None, close_connections)
 
     async def _every(self, seconds: float, job) -> None:
         while True:
