@@ -16,6 +16,9 @@ h11 (which would refuse to write it): 502 ``device_bad_answer`` or dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.utils import translation
 
 from devices import errors, relay_answer
@@ -57,7 +60,7 @@ def error_message(code: str, language: str) -> str:
         return str(_ERRORS[code].message)
 
 
-def _envelope(code: str, request_id: str, language: str) -> dict:
+def _envelope(code: str, request_id: str, language: str) -> dict[str, Any]:
     return {
         "error": {
             "code": code,
@@ -73,7 +76,7 @@ class WebCaller:
         self.request_id = request_id
         self.language = "en"
 
-    def error(self, code: str) -> tuple[dict, Headers]:
+    def error(self, code: str) -> tuple[dict[str, Any], Headers]:
         return _envelope(code, self.request_id, self.language), [
             (relay_answer.ERROR_HEADER.lower().encode(), code.encode())
         ]
@@ -92,13 +95,13 @@ class WebCaller:
 
 
 class UserCaller:
-    def __init__(self, grant: Grant, on_finish) -> None:
+    def __init__(self, grant: Grant, on_finish: Callable[[], None]) -> None:
         self.grant = grant
         self.request_id = grant.request_id
         self.language = grant.language
         self._on_finish = on_finish
 
-    def error(self, code: str) -> tuple[dict, Headers]:
+    def error(self, code: str) -> tuple[dict[str, Any], Headers]:
         site = [
             (name, value)
             for name, value in self.grant.site_headers

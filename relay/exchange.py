@@ -22,6 +22,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import h11
 
@@ -88,11 +89,17 @@ class Exchange:
         self.deadline = time.monotonic() + limits.total_seconds
         self.stream: RelayStream | None = None
 
+    @property
+    def _stream(self) -> RelayStream:
+        if self.stream is None:
+            raise RuntimeError("the stream is not open yet")
+        return self.stream
+
     def _left(self, seconds: float) -> float:
         return max(0.0, min(seconds, self.deadline - time.monotonic()))
 
     async def run(self) -> None:
-        upload: asyncio.Task | None = None
+        upload: asyncio.Task[None] | None = None
         try:
             upload = await self._open()
             await self._answer(upload)
@@ -122,7 +129,7 @@ class Exchange:
 
     # The request -------------------------------------------------------------
 
-    async def _open(self) -> asyncio.Task | None:
+    async def _open(self) -> asyncio.Task[None] | None:
         declared = _content_length(self.request)
         if declared is not None and declared > self.limits.max_body_bytes:
             raise _Ended("payload_too_large")
@@ -165,16 +172,16 @@ class Exchange:
                 total += len(event.data)
                 if total > self.limits.max_body_bytes:
                     raise _Ended("payload_too_large")
-                await self.session.send_body(self.stream, event.data)
+                await self.session.send_body(self._stream, event.data)
             elif isinstance(event, h11.EndOfMessage):
-                self.session.end_body(self.stream)
+                self.session.end_body(self._stream)
                 return
             else:
                 raise ConnectionAborted()
 
     # The answer ----------------------------------------------------------------
 
-    async def _answer(self, upload: asyncio.Task | None) -> None:
+    async def _answer(self, upload: asyncio.Task[None] | None) -> None:
         head = await self._head(upload)
         status = relay_answer_status(head)
         headers = self.caller.answer_headers(head, device_path=self.device_path)
@@ -186,9 +193,10 @@ class Exchange:
         )
         await self._body(bodiless)
 
-    async def _head(self, upload: asyncio.Task | None) -> list[tuple[bytes, bytes]]:
+    async def _head(self, upload: asyncio.Task[None] | None) -> list[tuple[bytes, bytes]]:
         """The answer's head, while the body goes out and the caller may hang up."""
-        waiters: set[asyncio.Future] = {asyncio.ensure_future(self.stream.headers)}
+        stream = self._stream
+        waiters: set[asyncio.Future[Any]] = {stream.headers}
         watcher = None if upload is not None else asyncio.create_task(self.client.peer_gone())
         try:
             limit = self._left(self.limits.head_seconds)
@@ -201,7 +209,7 @@ class Exchange:
                 )
                 if not done:
                     raise _Ended("device_timeout")
-                if self.stream.headers in done or self.stream.headers.done():
+                if stream.headers in done or stream.headers.done():
                     break
                 if upload in done:
                     try:
@@ -219,7 +227,7 @@ class Exchange:
             # The device answered before taking the whole body: the rest is not read.
             upload.cancel()
         try:
-            return self.stream.headers.result()
+            return stream.headers.result()
         except StreamFailed:
             raise _Ended("device_unreachable") from None
 
@@ -236,15 +244,18 @@ class Exchange:
                         h11.Data(data=data), timeout=self._left(self.limits.total_seconds)
                     )
                 # Only now, written and drained: the agent may send this much more.
-                self.stream.release(flow_length)
+                self._stream.release(flow_length)
             await self.client.send(h11.EndOfMessage(), timeout=self._left(60))
         finally:
             await _stopped(watcher)
 
-    async def _next_chunk(self, watcher: asyncio.Task) -> tuple[bytes, int] | None:
-        reading = asyncio.ensure_future(self.stream.read())
+    async def _next_chunk(self, watcher: asyncio.Task[None]) -> tuple[bytes, int] | None:
+        reading: asyncio.Future[tuple[bytes, int] | None] = asyncio.ensure_future(
+            self._stream.read()
+        )
+        either: set[asyncio.Future[Any]] = {reading, watcher}
         done, _pending = await asyncio.wait(
-            {reading, watcher},
+            either,
             timeout=self._left(self.limits.idle_seconds),
             return_when=asyncio.FIRST_COMPLETED,
         )
@@ -265,7 +276,7 @@ class Exchange:
             raise _Ended(None) from None
 
 
-async def _stopped(task: asyncio.Task | None) -> None:
+async def _stopped(task: asyncio.Task[None] | None) -> None:
     """Cancel ``task`` and wait until it is: only one reader of the socket at a time."""
     if task is None:
         return

@@ -136,7 +136,7 @@ class TunnelSession:
         self.close_reason = ""
         self._last_ping_ack = time.monotonic()
         self._connection_credit = 0  # received bytes not yet given back to the agent
-        self._closer: asyncio.Future | None = None
+        self._closer: asyncio.Future[None] | None = None
         # The preamble first, before any stream can be opened (even before ``run``).
         self.conn.initiate_connection()
         self.conn.update_settings(

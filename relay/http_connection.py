@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import h11
 
@@ -18,6 +19,7 @@ READ_BYTES = 256 * 1024
 # chunk header (a copy of every byte of the answer).
 PASSTHROUGH_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 64 * 1024
+Headers = list[tuple[bytes, bytes]]
 
 
 class ConnectionAborted(Exception):
@@ -31,15 +33,14 @@ class HttpConnection:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         self.aborted = False
 
-    async def next_event(self):
+    async def next_event(self) -> h11.Event | None:
+        """The next event; None when h11 pauses (the request is complete)."""
         while True:
             event = self.conn.next_event()
             if event is h11.NEED_DATA:
                 self.conn.receive_data(await self.reader.read(READ_BYTES))
                 continue
-            if event is h11.PAUSED:
-                return None
-            return event
+            return event if isinstance(event, h11.Event) else None  # h11.PAUSED
 
     async def peer_gone(self) -> None:
         """Return once the client closed its end (EOF or reset); only while no
@@ -62,7 +63,7 @@ class HttpConnection:
                 return False  # body left unread: this connection cannot carry another
         return self.conn.their_state is h11.DONE
 
-    async def send(self, event, *, timeout: float | None = None) -> None:
+    async def send(self, event: h11.Event, *, timeout: float | None = None) -> None:
         if self.aborted:
             raise ConnectionAborted()
         pieces = self.conn.send_with_data_passthrough(event)
@@ -87,7 +88,7 @@ class HttpConnection:
         """Whether the answer's head went out (an error can no longer be sent)."""
         return self.conn.our_state is not h11.SEND_RESPONSE
 
-    async def send_simple(self, status: int, headers: list, body: bytes) -> None:
+    async def send_simple(self, status: int, headers: Headers, body: bytes) -> None:
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         if self.conn.their_state is not h11.DONE:
             # The body will not be read: say so, and close after the answer.
@@ -97,7 +98,9 @@ class HttpConnection:
             await self.send(h11.Data(data=body))
         await self.send(h11.EndOfMessage())
 
-    async def send_json(self, status: int, payload: dict, headers: list | None = None) -> None:
+    async def send_json(
+        self, status: int, payload: dict[str, Any], headers: Headers | None = None
+    ) -> None:
         # As DRF renders it: compact, UTF-8.
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         has_type = any(name.lower() == b"content-type" for name, _value in headers or [])

@@ -22,7 +22,7 @@ import hmac
 import logging
 import time
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import h11
 
@@ -108,7 +108,14 @@ class InternalServer:
             payload, error_headers = caller.error("not_found")
             await client.send_json(404, payload, error_headers)
 
-    async def _granted(self, client, request, value: str, parts, target) -> None:
+    async def _granted(
+        self,
+        client: HttpConnection,
+        request: h11.Request,
+        value: str,
+        parts: list[str],
+        target: SplitResult,
+    ) -> None:
         grant = grant_verify(
             value, method=request.method.decode("latin-1"), target=request.target.decode("latin-1")
         )
@@ -133,7 +140,9 @@ class InternalServer:
 
     def _release(self, grant: Grant) -> None:
         # Off the loop: the slot store is Redis or the database.
-        task = asyncio.ensure_future(in_thread(relay_slots.keeper.release, _slot(grant)))
+        task: asyncio.Future[object] = asyncio.ensure_future(
+            in_thread(relay_slots.keeper.release, _slot(grant))
+        )
         self.node.keep(task)
 
     def _sessions(self) -> list[dict[str, str]]:
@@ -146,7 +155,14 @@ class InternalServer:
             for session in self.node.sessions.values()
         ]
 
-    async def _relay(self, client, request, parts, target, caller) -> None:
+    async def _relay(
+        self,
+        client: HttpConnection,
+        request: h11.Request,
+        parts: list[str],
+        target: SplitResult,
+        caller: WebCaller | UserCaller,
+    ) -> None:
         try:
             device_id = str(uuid.UUID(parts[2]))
         except ValueError:

@@ -108,12 +108,18 @@ INSTALLED_APPS = [
     "conversion",
     "models_repo",
     "devices",
+    # Deployments of models to devices (above devices and models_repo).
+    "deployments",
     # Personal API tokens (Authorization: Bearer vap_... on /api/), beside visiona.
     "tokens",
     # The tunnel relay process (manage.py run_relay); it serves no URLs of the web app.
     "relay",
     # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
     "sandbox",
+    # The background worker: Django's tasks framework (backport) and its database backend,
+    # whose `manage.py db_worker` runs what request threads must not wait for.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -465,6 +471,18 @@ RELAY_MAX_EXCHANGES_PER_DEVICE = env_int("RELAY_MAX_EXCHANGES_PER_DEVICE", 10, m
 # The lease of a slot: renewed every third of it while its exchange lives; a dead
 # holder's slots stop counting after it.
 RELAY_SLOT_TTL_SECONDS = env_int("RELAY_SLOT_TTL_SECONDS", 10, minimum=2)
+
+# --- Background worker (docs/architecture.md) ------------------------------
+# Tasks are rows in the database, taken by `manage.py db_worker` (a process of its own:
+# `make run` starts one, production runs it as the worker service). Another backend (e.g.
+# django_tasks.backends.immediate.ImmediateBackend, which runs a task at once in the
+# caller) only for tests and debugging.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -23,11 +23,15 @@ from __future__ import annotations
 import struct
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 import h2.config
 import h2.connection
 import hyperframe.frame
 from h2.frame_buffer import FrameBuffer
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
@@ -37,7 +41,7 @@ def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
 def quiet_frame_logging() -> None:
     """A DATA frame's repr from its first bytes (h2 builds one per frame it receives:
     a third of the relay's CPU on a large answer)."""
-    hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+    hyperframe.frame.DataFrame._body_repr = _data_frame_repr  # type: ignore[method-assign,assignment]
 
 
 # A payload at least this large goes out uncopied; smaller frames are joined.
@@ -156,12 +160,12 @@ class DataFrameBuffer(FrameBuffer):
 
     def __init__(self, server: bool = False, budgets: dict[str, int] | None = None) -> None:
         super().__init__(server=server)
-        self._ready: deque = deque()
+        self._ready: deque[hyperframe.frame.DataFrame] = deque()
         self._budgets = budgets
         self._counts: dict[str, int] = {}
         self._window_ends = 0.0
 
-    def add_data(self, data) -> None:
+    def add_data(self, data: Buffer) -> None:
         frame = self._whole_data_frame(data)
         if frame is None:
             super().add_data(data)
@@ -169,7 +173,7 @@ class DataFrameBuffer(FrameBuffer):
         del self._data[:]
         self._ready.append(frame)
 
-    def _whole_data_frame(self, data) -> hyperframe.frame.DataFrame | None:
+    def _whole_data_frame(self, data: Buffer) -> hyperframe.frame.DataFrame | None:
         if self._preamble_len or len(self._data) != 9 or not isinstance(data, bytes):
             return None
         frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(self._data))
@@ -192,21 +196,21 @@ class DataFrameBuffer(FrameBuffer):
 
     def _next_frame(self) -> hyperframe.frame.Frame:
         while self._ready:
-            frame = self._ready.popleft()
+            ready = self._ready.popleft()
             # Here, not on arrival: h2 sets ``max_frame_size`` after ``add_data``.
-            self._validate_frame_length(frame.body_len)
-            frame = self._update_header_buffer(frame)
+            self._validate_frame_length(ready.body_len)
+            frame = self._update_header_buffer(ready)
             if frame is not None:
                 return frame
         return super().__next__()
 
     def _count(self, frame: hyperframe.frame.Frame) -> None:
         kind = type(frame).__name__
-        if kind == "DataFrame":
+        if isinstance(frame, hyperframe.frame.DataFrame):
             if frame.data or "END_STREAM" in frame.flags:
                 return
             kind = "empty DATA"
-        budget = self._budgets.get(kind)
+        budget = self._budgets.get(kind) if self._budgets is not None else None
         if budget is None:
             return
         now = time.monotonic()

@@ -27,9 +27,9 @@ import queue
 import re
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable, Union, cast
 
 import h2.config
 import h2.errors
@@ -88,6 +88,11 @@ class TunnelRefused(Exception):
 
 class _StreamGone(Exception):
     """The relay reset the stream, or the tunnel closed."""
+
+
+# What a stream's body queue carries: (data, flow-controlled length), None at its
+# end, _StreamGone when the relay reset it or the tunnel closed.
+_BodyItem = Union[tuple[bytes, int], _StreamGone, None]
 
 
 class TunnelClient:
@@ -188,7 +193,7 @@ class _H2Server:
         )
         # Guards the h2 state and the order of what goes on the wire.
         self.lock = threading.Condition()
-        self.bodies: dict[int, queue.Queue] = {}
+        self.bodies: dict[int, queue.Queue[_BodyItem]] = {}
         # The local API's answers being forwarded, by stream: a reset stream's answer is
         # abandoned at once (its socket shut), so its worker stops reading it.
         self.answers: dict[int, requests.Response] = {}
@@ -238,12 +243,14 @@ class _H2Server:
 
     # With the lock held ------------------------------------------------------
 
-    def _handle(self, event, workers: ThreadPoolExecutor) -> None:
+    def _handle(self, event: h2.events.Event, workers: ThreadPoolExecutor) -> None:
         if isinstance(event, h2.events.RequestReceived):
-            body: queue.Queue = queue.Queue()
-            self.bodies[event.stream_id] = body
+            stream_body: queue.Queue[_BodyItem] = queue.Queue()
+            self.bodies[event.stream_id] = stream_body
+            # str names and values: the connection decodes them (header_encoding).
+            headers = cast("list[tuple[str, str]]", event.headers)
             # A request without a body ends with its headers: StreamEnded follows.
-            workers.submit(self._exchange, event.stream_id, event.headers, body)
+            workers.submit(self._exchange, event.stream_id, headers, stream_body)
         elif isinstance(event, h2.events.DataReceived):
             if event.flow_controlled_length:
                 # Connection window back on arrival, in steps of a quarter of it (not
@@ -283,7 +290,9 @@ class _H2Server:
 
     # In a stream's worker thread ----------------------------------------------
 
-    def _exchange(self, stream_id: int, headers: list, body: queue.Queue) -> None:
+    def _exchange(
+        self, stream_id: int, headers: list[tuple[str, str]], body: queue.Queue[_BodyItem]
+    ) -> None:
         try:
             self._forward(stream_id, headers, body)
         except _StreamGone:
@@ -296,7 +305,9 @@ class _H2Server:
                 self.bodies.pop(stream_id, None)
                 self.answers.pop(stream_id, None)
 
-    def _forward(self, stream_id: int, headers: list, body: queue.Queue) -> None:
+    def _forward(
+        self, stream_id: int, headers: list[tuple[str, str]], body: queue.Queue[_BodyItem]
+    ) -> None:
         pseudo = {name: value for name, value in headers if name.startswith(":")}
         forwarded = {
             name: value
@@ -315,7 +326,7 @@ class _H2Server:
             request_id = dict(headers).get("x-request-id", "")
             self._send_json(stream_id, *self.control.answer(method, path, request_id))
             return
-        data = None
+        data: Iterable[bytes] | None = None
         if first is not None:
             data = self._body_chunks(stream_id, first, body)
             length = forwarded.pop("content-length", None)
@@ -387,7 +398,9 @@ class _H2Server:
                 return
             self._end(stream_id)
 
-    def _body_chunks(self, stream_id: int, first, body: queue.Queue) -> Iterator[bytes]:
+    def _body_chunks(
+        self, stream_id: int, first: _BodyItem, body: queue.Queue[_BodyItem]
+    ) -> Iterator[bytes]:
         item = first
         while item is not None:
             if isinstance(item, _StreamGone):
@@ -405,7 +418,12 @@ class _H2Server:
             item = body.get()
 
     def _send_error(
-        self, stream_id: int, request_headers: list, status: int, code: str, message: str
+        self,
+        stream_id: int,
+        request_headers: list[tuple[str, str]],
+        status: int,
+        code: str,
+        message: str,
     ) -> None:
         request_id = dict(request_headers).get("x-request-id", "")
         payload = {
@@ -413,7 +431,7 @@ class _H2Server:
         }
         self._send_json(stream_id, status, payload)
 
-    def _send_json(self, stream_id: int, status: int, payload: dict) -> None:
+    def _send_json(self, stream_id: int, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         headers = [(":status", str(status)), ("content-type", "application/json")]
         self._send_headers(stream_id, headers, end_stream=False)
@@ -424,7 +442,9 @@ class _H2Server:
         if self.closed or stream_id not in self.bodies:
             raise _StreamGone()
 
-    def _send_headers(self, stream_id: int, headers: list, *, end_stream: bool) -> None:
+    def _send_headers(
+        self, stream_id: int, headers: list[tuple[str, str]], *, end_stream: bool
+    ) -> None:
         with self.lock:
             self._check(stream_id)
             try:
@@ -485,7 +505,7 @@ class _SizedBody:
         return self._length
 
 
-def answer_pieces(raw) -> Iterator[bytes]:
+def answer_pieces(raw: Any) -> Iterator[bytes]:
     """The local API's answer as it arrives, never held until a block fills.
 
     A chunked answer yields each chunk once it is whole; any other answer is read

@@ -210,7 +210,7 @@ class _RelayApi(APIView):
             # An expected outcome (offline, unreachable, a timeout, a cap): logged at
             # WARNING by the API's handler with the request id, never at ERROR by
             # Django's request logger (ERROR means a bug).
-            response._has_been_logged = True
+            response._has_been_logged = True  # type: ignore[attr-defined]
         return response
 
 

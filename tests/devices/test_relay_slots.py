@@ -21,8 +21,8 @@ def store(request, settings):
 
 
 @pytest.fixture
-def two_devices(alice_devices):
-    return [str(result.device.pk) for result in alice_devices(2)]
+def two_devices(alice, issue_code, pair):
+    return [str(pair(issue_code(alice).code, serial=f"SLOT-{n}").device.pk) for n in range(2)]
 
 
 def acquire(user, device_id):

@@ -7,9 +7,10 @@ import contextlib
 import gc
 import logging
 import signal
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
 
 from relay.exchange import Limits
@@ -23,7 +24,7 @@ logger = logging.getLogger("relay")
 class Command(BaseCommand):
     help = "Run a tunnel relay node: agents dial the tunnel port, web instances the internal port."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tunnel-port", type=int, default=3800)
         parser.add_argument("--internal-port", type=int, default=3801)
         parser.add_argument(
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         # Never below INFO, whatever LOG_LEVEL says: at DEBUG these print the handshake's
         # headers (the device token) and every HTTP/2 header block.
         for name in ("relay.websockets", "hpack", "h2"):

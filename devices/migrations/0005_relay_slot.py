@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0003_deployments'),
+        ('devices', '0004_deployments_move_out'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
