@@ -180,14 +180,15 @@ class StandInDevice:
         for index in range(size):
             if not self._wait(request, gate):
                 return
+            # Counted before it leaves: whoever reads the byte sees it counted.
+            gate.sent = index + 1
+            self.record("sent", name, index + 1)
             try:
                 request.wfile.write(b"x")
                 request.wfile.flush()
             except OSError:
                 self.record("gone", name)
                 return
-            gate.sent = index + 1
-            self.record("sent", name, index + 1)
 
     def _wait(self, request, gate: Gate) -> bool:
         """Until the test releases a step; False when the asker hung up meanwhile."""
