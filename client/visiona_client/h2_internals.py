@@ -1,6 +1,6 @@
 """Every place the tunnel reaches into h2's and hyperframe's private parts: this module.
 
-The relay (relay/h2_session.py) and the agent (visiona_client/tunnel.py) are both
+The relay (relay/h2_session.py) and the agent (visiona_client/tunnel_streams.py) are both
 pure-Python HTTP/2 over a WebSocket; on a large answer what costs is how often each
 byte is copied. Three overrides of h2's internals remove the copies, and a fourth
 limits a flood of control frames. They live here, in the client distribution (the
