@@ -170,13 +170,27 @@ class DataFrameBuffer(FrameBuffer):
         if frame is None:
             super().add_data(data)
             return
-        del self._data[:]
+        self._clear_buffered()
         self._ready.append(frame)
 
+    # h2 4.2 and later buffer in ``_data`` (a bytearray), 4.1 in ``data`` (bytes).
+    def _buffered(self) -> bytes | bytearray:
+        buffered: object = getattr(self, "_data", None)
+        if buffered is None:
+            buffered = getattr(self, "data", b"")
+        return buffered if isinstance(buffered, (bytes, bytearray)) else b""
+
+    def _clear_buffered(self) -> None:
+        if isinstance(getattr(self, "_data", None), bytearray):
+            del self._data[:]
+        else:
+            setattr(self, "data", b"")  # noqa: B010 (h2 4.1's name, unknown to its 4.4 types)
+
     def _whole_data_frame(self, data: Buffer) -> hyperframe.frame.DataFrame | None:
-        if self._preamble_len or len(self._data) != 9 or not isinstance(data, bytes):
+        buffered = self._buffered()
+        if self._preamble_len or len(buffered) != 9 or not isinstance(data, bytes):
             return None
-        frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(self._data))
+        frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(buffered))
         if (
             not isinstance(frame, hyperframe.frame.DataFrame)
             or "PADDED" in frame.flags
