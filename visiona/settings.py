@@ -123,6 +123,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: an answer handed to nginx (X-Accel-Redirect) passes on every header
+    # the stack below gave it (visiona.middleware.HandoffResponse).
+    "visiona.middleware.HandoffMiddleware",
     "visiona.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every answer, error pages included.
@@ -466,6 +469,18 @@ RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
 RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
 # Seconds the relay waits for a device's answer headers (504 device_timeout past them).
 RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+# Seconds without a byte from the device (or of the request body) before the relay
+# ends the exchange: 504 before the answer started, a cut body after.
+RELAY_IDLE_TIMEOUT_SECONDS = env_int("RELAY_IDLE_TIMEOUT_SECONDS", 30, minimum=1)
+# Seconds an exchange may last in all, however it trickles.
+RELAY_EXCHANGE_TIMEOUT_SECONDS = env_int("RELAY_EXCHANGE_TIMEOUT_SECONDS", 600, minimum=1)
+# Concurrent relayed exchanges per user and per device, across every web instance
+# (Redis, else the database): over either, 429 too_many_device_requests at once.
+RELAY_MAX_EXCHANGES_PER_USER = env_int("RELAY_MAX_EXCHANGES_PER_USER", 20, minimum=1)
+RELAY_MAX_EXCHANGES_PER_DEVICE = env_int("RELAY_MAX_EXCHANGES_PER_DEVICE", 10, minimum=1)
+# The lease of a slot: renewed every third of it while its exchange lives; a dead
+# holder's slots stop counting after it.
+RELAY_SLOT_TTL_SECONDS = env_int("RELAY_SLOT_TTL_SECONDS", 10, minimum=2)
 
 # --- Background worker (docs/architecture.md) ------------------------------
 # Tasks are rows in the database, taken by `manage.py db_worker` (a process of its own:
@@ -493,8 +508,9 @@ USE_TZ = True
 # --- Static and stored files ----------------------------------------------
 STATIC_URL = "/static/"
 # Collected files belong to the build (the image), not to the data: a volume mounted
-# on the data folder must not hide them.
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# on the data folder must not hide them. nginx serves them (and the error pages that
+# `manage.py write_error_pages` writes under errors/) in production (docs/streams.md).
+STATIC_ROOT = Path(env_str("VISIONA_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
 with contextlib.suppress(OSError):
