@@ -161,6 +161,8 @@ def _pair_exchange(
         pairing_code = PairingCode.objects.select_for_update().filter(pk=code_hash).first()
         if pairing_code is None or pairing_code.status(now) != PairingCodeStatus.PENDING:
             raise PairingCodeInvalid()
+        if not User.objects.filter(pk=pairing_code.owner_id, is_active=True).exists():
+            raise PairingCodeInvalid()  # a deactivated user pairs nothing
         device = _device_create(
             owner_id=pairing_code.owner_id,
             serial=serial,
