@@ -131,6 +131,15 @@ class DatabaseUnavailable(AppError):
     message = _("The service is temporarily unavailable. Please try again in a moment.")
 
 
+class CacheUnavailable(AppError):
+    """Redis (the shared cache) cannot be reached: every limiter, lease, single-flight
+    lock and budget in it fails closed with this 503, never a 500 or a guess."""
+
+    status = 503
+    code = "cache_unavailable"
+    message = _("The service is temporarily unavailable. Please try again in a moment.")
+
+
 class SessionStoreUnavailable(AppError):
     status = 503
     code = "session_store_unavailable"
@@ -177,7 +186,7 @@ def envelope(error: AppError) -> dict[str, Any]:
 def _user_for_error_page(request: HttpRequest, error: AppError):
     """The user for the error page's header, found without touching the database
     during an outage. (Nothing else on the error page reads the database.)"""
-    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable):
+    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable | CacheUnavailable):
         return AnonymousUser()  # looking the user up would hit the outage again
     try:
         user = request.user

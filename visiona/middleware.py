@@ -8,8 +8,15 @@ import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import UnreadablePostError
+from redis.exceptions import RedisError
 
-from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
+from visiona.errors import (
+    AppError,
+    CacheUnavailable,
+    DatabaseUnavailable,
+    error_response,
+    request_parse_error,
+)
 from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -53,6 +60,9 @@ def as_app_error(exception: BaseException | None) -> AppError | None:
     ):
         logger.error("database unavailable: %s", exception.__class__.__name__, exc_info=exception)
         return DatabaseUnavailable()
+    if isinstance(exception, RedisError):
+        logger.warning("cache unavailable: %s", exception.__class__.__name__)
+        return CacheUnavailable()
     return None
 
 

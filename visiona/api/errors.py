@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -26,6 +27,7 @@ _DRF_TO_APP: list[tuple[type[Exception], type[errors.AppError]]] = [
     (drf.ParseError, errors.MalformedRequest),
     (OperationalError, errors.DatabaseUnavailable),
     (InterfaceError, errors.DatabaseUnavailable),
+    (RedisError, errors.CacheUnavailable),
 ]
 
 
@@ -62,6 +64,9 @@ def to_app_error(exc: Exception) -> errors.AppError:
         return errors.RateLimited(headers=headers)
     for source, target in _DRF_TO_APP:
         if isinstance(exc, source):
+            if target.status >= 500:
+                # An outage of a service we need: one line (no traceback), not a bug.
+                logger.warning("service unavailable: %s", exc.__class__.__name__)
             return target()
     logger.exception("unhandled error in API view")
     return errors.AppError()

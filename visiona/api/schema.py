@@ -63,7 +63,8 @@ _BODY_ERRORS = {
 _WRITES = {"post", "put", "patch"}
 _PATH_ERRORS = {"404": "not_found: no such resource."}
 _OUTAGE_ERRORS = {
-    "503": "database_unavailable, session_store_unavailable: try again in a moment.",
+    "503": "database_unavailable, session_store_unavailable, cache_unavailable: try again "
+    "in a moment.",
 }
 
 
