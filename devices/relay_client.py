@@ -13,7 +13,6 @@ Every failure leaves as one of the AppErrors in ``devices.errors``.
 from __future__ import annotations
 
 import http.cookiejar
-import json
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ import urllib3
 from django.conf import settings
 
 from devices import errors
+from visiona.api import parsers
 
 logger = logging.getLogger("devices.relay")
 
@@ -259,8 +259,8 @@ class RelayedAnswer:
                 self.close()
                 return None
         try:
-            return json.loads(body)
-        except ValueError:
+            return parsers.loads(body)
+        except ValueError:  # not JSON, or text that is not valid Unicode
             return None
 
     def close(self) -> None:
