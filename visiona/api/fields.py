@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+# What a database integer column (bigint) holds, on PostgreSQL and SQLite alike. A
+# larger number reaches neither: SQLite's driver raises OverflowError (a 500), and
+# PostgreSQL compares it without error (a silent empty answer), so it is refused first.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+class IntegerField(serializers.IntegerField):
+    """DRF's IntegerField, bounded to 64 bits unless told a narrower range: a value
+    beyond is a 400 validation_failed, the same on both databases."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_value", INT64_MAX)
+        kwargs.setdefault("min_value", INT64_MIN)
+        super().__init__(**kwargs)
+
+
+def bound_to_64_bits(field: serializers.Field) -> None:
+    """Give an IntegerField declared without bounds the 64-bit ones, validators and all."""
+    if not isinstance(field, serializers.IntegerField):
+        return
+    if field.max_value is None:
+        field.max_value = INT64_MAX
+        message = field.error_messages["max_value"].format(max_value=INT64_MAX)
+        field.validators.append(MaxValueValidator(INT64_MAX, message=message))
+    if field.min_value is None:
+        field.min_value = INT64_MIN
+        message = field.error_messages["min_value"].format(min_value=INT64_MIN)
+        field.validators.append(MinValueValidator(INT64_MIN, message=message))
 
 
 class _TextOnly:
@@ -26,7 +57,14 @@ class RegexField(_TextOnly, serializers.RegexField):
 
 class QuerySerializer(serializers.Serializer):
     """For query parameters: one that is repeated (``?page=1&page=2``) is refused,
-    where a QueryDict would quietly take the last; the document says one value."""
+    where a QueryDict would quietly take the last; the document says one value. Every
+    integer filter is bounded to 64 bits (``bound_to_64_bits``), declared so or not."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            bound_to_64_bits(field)
+        return fields
 
     def to_internal_value(self, data):
         repeated = [name for name in self.fields if len(data.getlist(name)) > 1]
