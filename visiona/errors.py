@@ -18,7 +18,13 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    UnreadablePostError,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -168,6 +174,21 @@ def request_parse_error(exc: BaseException | None) -> AppError | None:
     return None
 
 
+def mark_expected(response: HttpResponseBase, error: AppError) -> None:
+    """The answer is an outcome we chose (RequestIdMiddleware logs it at INFO or
+    WARNING, not ERROR), unless it is the generic 500 of an exception nobody handled."""
+    if type(error) is not AppError:
+        mark_expected_code(response, error.code)
+
+
+def mark_expected_code(response: HttpResponseBase, code: str) -> None:
+    """``code`` names an answer we chose (read by ``visiona.middleware.log_answer``)."""
+    setattr(response, EXPECTED_ERROR, code)
+
+
+EXPECTED_ERROR = "expected_error"
+
+
 def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
@@ -206,6 +227,7 @@ def error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         request.user = _user_for_error_page(request, error)
         context = {"status": error.status, "code": error.code, "message": error.message}
         response = render(request, "errors/error.html", context, status=error.status)
+    mark_expected(response, error)
     for name, value in error.headers.items():
         response[name] = value
     return response

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from devices import relay_client, tunnel
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
-from visiona.errors import LengthRequired, NotFound, ValidationFailed
+from visiona.errors import LengthRequired, NotFound, ValidationFailed, mark_expected_code
 
 # What a relayed answer may not do on our origin: run script or plugins (sandbox,
 # and nothing may load), be sniffed into another type, or be kept by a cache.
@@ -107,6 +107,8 @@ class _RelayApi(APIView):
 
 def _served_safely(answer: relay_client.RelayedAnswer) -> RelayedResponse:
     response = RelayedResponse(answer, status=answer.status)
+    # Whatever the device answered is its outcome, not our error (logged at INFO/WARNING).
+    mark_expected_code(response, "device_answer")
     del response["Content-Type"]  # Django's default is HTML
     for name, value in answer.headers:
         response[name] = value

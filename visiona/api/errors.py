@@ -75,8 +75,10 @@ def to_app_error(exc: Exception) -> errors.AppError:
 def exception_handler(exc: Exception, context) -> Response:
     error = to_app_error(exc)
     if error.status >= 500 and isinstance(exc, errors.AppError):
-        logger.warning("api error %s", error.code, extra={"details": error.details})
+        # Its details here; the answer's own line (visiona.middleware.log_answer) follows.
+        logger.info("api error %s", error.code, extra={"details": error.details})
     response = Response(errors.envelope(error), status=error.status)
+    errors.mark_expected(response, error)
     for name, value in error.headers.items():
         response[name] = value
     if error.status == 401:
