@@ -78,14 +78,14 @@ def job_start(
         logger.error("user id outside the converter's pattern", extra={"user": user.pk})
         raise errors.AccountNotUsable()
 
-    with upload_lease(user=user) as lease:
+    with upload_lease(user=user):
         # Confirmed with the converter now: a snapshot a few seconds old must not refuse it.
         active = active_job_find(user=user, priority=budget.USER)
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
         checks = UploadPreflight()
         upload = rewrite_upload(
-            lease.keep_alive(request_body_blocks(stream, expected_length=content_length)),
+            request_body_blocks(stream, expected_length=content_length),
             boundary=boundary,
             user_id=user.upstream_id,
             observers=[checks.observer_for],
