@@ -181,7 +181,7 @@ class JobOutputSerializer(serializers.Serializer):
             "code": job.error_code,
             "message": job.error_text,
             "stage": job.error_stage or None,
-            "hint": str(failure_hint(job)) if job.status == JobStatus.FAILED else None,
+            "hint": (str(failure_hint(job)) or None) if job.status == JobStatus.FAILED else None,
         }
 
     @extend_schema_field(PreflightWarningSerializer(many=True))
