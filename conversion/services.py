@@ -273,7 +273,7 @@ def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
-    existing = _saved_model(job)
+    existing = _saved_model(job, name=name)
     if existing is not None:
         return existing
     job = _require_completed(job)
@@ -313,15 +313,16 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
     return job
 
 
-def _saved_model(job: ConversionJob) -> NefModel | None:
+def _saved_model(job: ConversionJob, *, name: str | None = None) -> NefModel | None:
     """The model the job was saved as, read afresh, or None if it never was (or is gone).
 
-    Saving again after deleting brings the model back: the repository's restore,
-    renamed if its name was reused meanwhile.
+    Saving again after deleting brings the model back: the repository's restore, under
+    the name asked for this time (else its old one), renamed if that is taken. A live
+    model is returned as it is: saving twice creates nothing and renames nothing.
     """
     model_pk = ConversionJob.objects.filter(pk=job.pk).values_list("saved_model", flat=True).first()
     model = NefModel.objects.filter(pk=model_pk).first() if model_pk is not None else None
-    return model_restore(model=model) if model is not None else None
+    return model_restore(model=model, name=name) if model is not None else None
 
 
 class _SavedElsewhere(Exception):
@@ -341,7 +342,7 @@ def _ensure_promoted(*, user: User, job: ConversionJob) -> str:
 
 
 def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> int:
-    existing = _saved_model(job)  # someone finished while we waited for the lock
+    existing = _saved_model(job, name=name)  # someone finished while we waited for the lock
     if existing is not None:
         return existing.pk
     object_key = _ensure_promoted(user=user, job=job)
