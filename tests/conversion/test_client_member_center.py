@@ -258,3 +258,15 @@ def test_a_refused_download_token_drops_the_service_token(mc, status):
         match=[matchers.header_matcher({"Authorization": "Bearer new-svc"})],
     )
     assert member_center.download_token(tenant_id="t", user_id="u", object_key="k").token == "dl"
+
+
+@pytest.mark.parametrize("lifetime", [0, -1, -3600, 0.0, "3600", True, [60]])
+def test_a_token_without_a_usable_lifetime_is_an_outage(mc, lifetime):
+    mc.post(TOKEN_URL, json=token_answer(expires_in=lifetime))
+    with pytest.raises(errors.TokenServiceUnavailable):
+        member_center.service_token("converter:job.read")
+
+
+def test_a_token_without_a_lifetime_is_used_briefly(mc):
+    mc.post(TOKEN_URL, json={"access_token": "no-lifetime", "token_type": "Bearer"})
+    assert member_center.service_token("converter:job.read") == "no-lifetime"
