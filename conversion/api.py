@@ -327,7 +327,7 @@ class ConversionPromoteApi(APIView):
     token_scope = Scope.CONVERT
 
     @extend_schema_serializer(component_name="PromoteInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(

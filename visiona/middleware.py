@@ -8,6 +8,7 @@ import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import UnreadablePostError
+from django.middleware import common as django_common
 from redis.exceptions import RedisError
 
 from visiona.errors import (
@@ -16,6 +17,7 @@ from visiona.errors import (
     CacheUnavailable,
     DatabaseUnavailable,
     error_response,
+    is_api_request,
     request_parse_error,
 )
 from visiona.log import request_id_var
@@ -93,6 +95,17 @@ def as_app_error(exception: BaseException | None) -> AppError | None:
         logger.warning("cache unavailable: %s", exception.__class__.__name__)
         return CacheUnavailable()
     return None
+
+
+class CommonMiddleware(django_common.CommonMiddleware):
+    """Django's, but an /api/ path without its trailing slash is not redirected: a
+    301 would be an HTML answer, and a client following it would turn a POST into a
+    GET. Such a path is the API's 404 envelope, naming the path with the slash."""
+
+    def should_redirect_with_slash(self, request) -> bool:
+        if is_api_request(request):
+            return False
+        return super().should_redirect_with_slash(request)
 
 
 class AppErrorMiddleware:

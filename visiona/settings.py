@@ -126,7 +126,8 @@ MIDDLEWARE = [
     "visiona.health.HealthzMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, except an /api/ path is never redirected to add its slash.
+    "visiona.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.utils import html
 
 # What a database integer column (bigint) holds, on PostgreSQL and SQLite alike. A
 # larger number reaches neither: SQLite's driver raises OverflowError (a 500), and
@@ -81,4 +82,25 @@ class QuerySerializer(serializers.Serializer):
         if blank:
             message = _("Give a value, or leave the parameter out.")
             raise serializers.ValidationError({name: [message] for name in blank})
+        return super().to_internal_value(data)
+
+
+_LIST_FIELDS = (serializers.ListField, serializers.MultipleChoiceField, serializers.ListSerializer)
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body's serializer: a form (urlencoded or multipart) is read as the same
+    JSON object would be. DRF reads an empty form field of an optional field as absent
+    (``name=`` changes nothing) where the same empty JSON field is validated (``"name":
+    ""`` is refused): here both are validated alike, so the document's one description
+    holds for every content type the operation takes."""
+
+    def to_internal_value(self, data):
+        if html.is_html_input(data):
+            data = {
+                name: data.getlist(name)
+                if isinstance(self.fields.get(name), _LIST_FIELDS)
+                else data.get(name)
+                for name in data
+            }
         return super().to_internal_value(data)
