@@ -14,8 +14,8 @@ import json
 import pytest
 from django.test import Client
 
-from devices import deployment_services
-from tests.devices.conftest import (  # noqa: F401  (fixtures)
+from deployments import services as deployment_services
+from tests.deployments.conftest import (  # noqa: F401  (fixtures)
     agent_client,
     alice_device,
     alice_kl720,

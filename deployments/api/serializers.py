@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from devices.choices import DeploymentState
-from devices.models import Deployment, DeploymentEvent
+from deployments.choices import DeploymentState
+from deployments.models import Deployment, DeploymentEvent
 from visiona.chips import Chip
 
 
@@ -93,7 +93,7 @@ class WorkItemListSerializer(serializers.Serializer):
 
 
 def work_items(deployments) -> list[dict]:
-    return WorkItemSerializer(deployments, many=True).data
+    return list(WorkItemSerializer(deployments, many=True).data)
 
 
 class AgentDeploymentStateSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices import deployment_services
+from deployments import services as deployment_services
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices import deployment_services
+from deployments import services as deployment_services
 from devices.models import DeviceToken
 
 pytestmark = pytest.mark.django_db
