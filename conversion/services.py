@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from conversion import converter_status, errors, limits, refresh_policy, selectors, snapshots
@@ -60,7 +61,7 @@ def _active_cache_key(user: User) -> str:
 
 @maps_upstream_errors
 def job_start(
-    *, user: User, stream, content_type: str, content_length: int | None
+    *, user: User, stream: HttpRequest, content_type: str, content_length: int | None
 ) -> ConversionJob:
     """Stream the browser's multipart upload to the converter as it arrives.
 

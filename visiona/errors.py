@@ -27,6 +27,7 @@ from django.http import (
 )
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from visiona.log import current_request_id
@@ -35,7 +36,8 @@ from visiona.log import current_request_id
 class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
-    message = _("Something went wrong on our side. Please try again later.")
+    # Lazy (translated when the answer is made), or a plain str given per instance.
+    message: str | Promise = _("Something went wrong on our side. Please try again later.")
 
     def __init__(
         self,

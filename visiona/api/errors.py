@@ -60,7 +60,8 @@ def to_app_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, drf.ValidationError):
         return errors.ValidationFailed.for_fields(_field_errors(exc.detail))
     if isinstance(exc, drf.Throttled):
-        headers = {"Retry-After": str(exc.wait)} if exc.wait else {}
+        wait = getattr(exc, "wait", None)
+        headers = {"Retry-After": str(wait)} if wait else {}
         return errors.RateLimited(headers=headers)
     for source, target in _DRF_TO_APP:
         if isinstance(exc, source):

@@ -38,7 +38,7 @@ def bound_to_64_bits(field: serializers.Field) -> None:
         field.validators.append(MinValueValidator(INT64_MIN, message=message))
 
 
-class _TextOnly:
+class _TextOnly(serializers.CharField):
     """DRF's CharField turns a number into text; the document says string, so a
     number (or a boolean) is refused like any other wrong type."""
 
@@ -68,7 +68,8 @@ class QuerySerializer(serializers.Serializer):
         return fields
 
     def to_internal_value(self, data):
-        repeated = [name for name in self.fields if len(data.getlist(name)) > 1]
+        names: list[str] = [str(name) for name in self.fields]
+        repeated = [name for name in names if len(data.getlist(name)) > 1]
         if repeated:
             message = _("Send this parameter once.")
             raise serializers.ValidationError({name: [message] for name in repeated})
@@ -97,10 +98,11 @@ class InputSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         if html.is_html_input(data):
+            names: list[str] = list(data)
             data = {
                 name: data.getlist(name)
                 if isinstance(self.fields.get(name), _LIST_FIELDS)
                 else data.get(name)
-                for name in data
+                for name in names
             }
         return super().to_internal_value(data)

@@ -26,6 +26,7 @@ from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 
 from visiona.api.scopes import Scope
 
@@ -126,7 +127,7 @@ def _merged(response: dict, common: str) -> dict:
     return {**response, "description": "; ".join([own.rstrip(" .;"), *clauses])}
 
 
-class _ErrorsAsJson:
+class _ErrorsAsJson(APIView):
     """Errors leave as the JSON envelope, like everywhere under /api/, rather than
     through the view's own renderer (YAML for the schema, HTML for the docs)."""
 
