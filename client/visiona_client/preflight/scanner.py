@@ -293,7 +293,6 @@ class Scanner:
         model = self._stack[0].values
         summary.ir_version = model.get("ir_version")
         summary.producer_name = model.get("producer", "")
-        summary.declared_input_count = len(self._raw_inputs)
         names = self._initializer_names
         summary.inputs = [value for value in self._raw_inputs if value.name not in names]
         summary.not_onnx_reason = self._reason()
