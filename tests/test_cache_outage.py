@@ -33,6 +33,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def cache_down(settings):
     """The cache in a Redis that is not there (a closed port); sessions in the database."""
+    take_the_cache_down(settings)
+
+
+def take_the_cache_down(settings) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -131,3 +135,20 @@ def test_after_the_outage_everything_works_again():
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "pairing_code_invalid"
+
+
+@pytest.mark.redis
+def test_a_relayed_request_is_503_when_the_tunnel_registry_is_down(settings, alice):
+    # The registry is in Redis when REDIS_URL is set: down, nobody can say where the
+    # device's tunnel is, which is the tunnel's own outage answer (503
+    # tunnel_unavailable), not "offline" and not a 500.
+    code = device_services.pairing_code_create(user=alice).code
+    device = device_services.device_pair(
+        code=code, serial="SN-OUT", chip="KL720", client_address="192.0.2.1"
+    ).device
+    take_the_cache_down(settings)  # after pairing, which needs the limiter
+    client = Client()
+    client.force_login(alice)
+    response = client.get(f"/api/devices/{device.pk}/agent/api/system/deps")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "tunnel_unavailable"
