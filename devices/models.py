@@ -136,9 +136,10 @@ class PairingCode(models.Model):
 
 
 class DeviceTokenQuerySet(models.QuerySet):
-    def usable(self, now: datetime | None = None):
-        # A deactivated owner (is_active=False) ends every token of theirs, as a
-        # revocation does: the agent API, the relay's handshake and its re-check.
+    def usable(self, now: datetime | None = None) -> DeviceTokenQuerySet:
+        """Tokens an agent may use: not revoked or expired, the device paired, and its
+        owner active (a deactivated user loses their devices as a revocation would;
+        the relay's periodic check of open tunnels asks this same query)."""
         return self.filter(
             revoked_at__isnull=True,
             expires_at__gt=now or timezone.now(),
@@ -175,6 +176,7 @@ class DeviceToken(models.Model):
             self.revoked_at is None
             and self.expires_at > (now or timezone.now())
             and self.device.deleted_at is None
+            and self.device.owner.is_active
         )
 
 

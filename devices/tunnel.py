@@ -218,27 +218,51 @@ class DeviceReport:
 _DONGLE_FIELDS = ("chip", "serial", "firmware_version", "usb_port", "status")
 
 
-def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
-    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+@dataclass(frozen=True)
+class DeviceJson:
+    """What a device's local API answered to a GET, for the pages: ``state`` "ok" (with
+    ``body``: the JSON, or None when the answer was not a 200 or not JSON within the
+    limit), "offline" (no tunnel) or "unreachable" (no answer in time, or refused)."""
+
+    state: str
+    body: object = None
+
+
+def read_device_json(
+    *, device: Device, registration: TunnelRegistration | None, path: str, limit: int
+) -> DeviceJson:
+    """GET ``path`` of the device's local API through its tunnel, waiting
+    ``PAGE_REPORT_TIMEOUT`` at most, and read at most ``limit`` bytes of JSON.
+    The JSON is untrusted: text that is not valid Unicode counts as not JSON."""
     if registration is None:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     try:
         answer = relay_client.relay(
             node_url=registration.node_url,
             device_id=str(device.pk),
             method="GET",
-            path=DEPS_PATH,
+            path=path,
             headers={"Accept": "application/json"},
             request_id=uuid.uuid4().hex,
             read_timeout=PAGE_REPORT_TIMEOUT,
         )
-        body = answer.read_json(limit=256 * 1024) if answer.status == 200 else None
+        body = answer.read_json(limit=limit) if answer.status == 200 else None
     except DeviceOffline:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     except (AppError, relay_client.RelayAnswerInterrupted):
         # Unreachable, too slow, or a path refused: the page says so, nothing more.
-        return DeviceReport(state="unreachable")
-    return _report_from_json(body)
+        return DeviceJson("unreachable")
+    return DeviceJson("ok", body)
+
+
+def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
+    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+    answer = read_device_json(
+        device=device, registration=registration, path=DEPS_PATH, limit=256 * 1024
+    )
+    if answer.state != "ok":
+        return DeviceReport(state=answer.state)
+    return _report_from_json(answer.body)
 
 
 def device_reports(

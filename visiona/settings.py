@@ -135,7 +135,8 @@ MIDDLEWARE = [
     "visiona.health.HealthzMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, except an /api/ path is never redirected to add its slash.
+    "visiona.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
@@ -416,6 +417,10 @@ RUNS_MAX_TOTAL_BYTES = env_int("RUNS_MAX_TOTAL_BYTES", 256 * _MIB, minimum=1)
 MODELS_MAX_REFERENCE_BYTES = env_int("MODELS_MAX_REFERENCE_BYTES", 500 * _MIB, minimum=1)
 # Uploaded files past this size go to a temporary file, not memory (Django's default).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Those temporary files go to a folder of ours, not /tmp: a process killed mid-upload
+# leaves its file there, and visiona/upload_tmp.py sweeps it away.
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
 
