@@ -14,13 +14,15 @@ from deployments.models import (
     DevicePin,
     Rollout,
     RolloutPhase,
+    Run,
 )
+from visiona.admin_fields import field_names
 
 
 class DeploymentEventInline(admin.TabularInline):
     model = DeploymentEvent
     fields = ["state", "at", "bytes_done", "error_code", "error_message"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -61,7 +63,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         "updated_at",
         "finished_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     inlines = [DeploymentEventInline]
     actions = ["cancel"]
     date_hierarchy = "created_at"
@@ -106,6 +108,23 @@ class DeploymentAdmin(admin.ModelAdmin):
         )
 
 
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    """Read-only: runs change only through the services (the user, the agent, the worker)."""
+
+    list_display = ["id", "model", "device", "owner", "state", "reference_state", "created_at"]
+    list_filter = ["state", "reference_state", "device__chip", "created_at"]
+    search_fields = ["id", "device__name", "device__serial", "model__name"]
+    list_select_related = ["model", "device", "owner"]
+    readonly_fields = [field.name for field in Run._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 # Groups, pins and rollouts: read only (they change through their services, from the
 # pages, the API and the worker; docs/deployments.md).
 
@@ -127,7 +146,7 @@ class DeviceGroupAdmin(_ReadOnly):
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
     fields = ["id", "owner", "name", "devices", "created_at", "updated_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
 
 
 @admin.register(DevicePin)
@@ -135,13 +154,13 @@ class DevicePinAdmin(_ReadOnly):
     list_display = ["device", "reason", "pinned_by", "pinned_at"]
     list_select_related = ["device", "pinned_by"]
     fields = ["device", "reason", "pinned_by", "pinned_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
 
 
 class RolloutPhaseInline(admin.TabularInline):
     model = RolloutPhase
     fields = ["number", "size", "state", "started_at", "deadline_at", "finished_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -174,5 +193,5 @@ class RolloutAdmin(_ReadOnly):
         "updated_at",
         "finished_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     inlines = [RolloutPhaseInline]

@@ -156,7 +156,8 @@ class DeploymentEvent(models.Model):
         return f"{self.deployment_id}: {self.state}"
 
 
-# Groups, pins and rollouts live in modules of their own; Django finds models through this one.
+# Groups, pins, rollouts and runs live in modules of their own; Django finds models
+# through this one.
 from deployments.group_models import DeviceGroup, DevicePin  # noqa: E402, F401
 from deployments.rollout_models import (  # noqa: E402, F401
     Rollout,
@@ -164,3 +165,4 @@ from deployments.rollout_models import (  # noqa: E402, F401
     RolloutTarget,
     RolloutWake,
 )
+from deployments.run_models import Run, RunInput  # noqa: E402, F401

@@ -171,51 +171,66 @@ class RolloutDetailApi(APIView):
         return Response(_detail(request.user, rollout_id))
 
 
-def _action_view(name: str, action, summary: str, conflicts: str) -> type[APIView]:
-    class RolloutActionApi(APIView):
-        token_scope = Scope.DEPLOY
+class _RolloutActionApi(APIView):
+    """One action on a rollout; the answer is the rollout after it."""
 
-        @extend_schema(
-            operation_id=f"rollouts_{name}",
-            summary=summary,
-            request=None,
-            responses={
-                200: RolloutDetailSerializer,
-                404: NOT_FOUND,
-                409: error_response(conflicts),
-            },
-        )
-        def post(self, request, rollout_id: uuid.UUID):
-            rollout = action(user=request.user, rollout_id=rollout_id)
-            return Response(_detail(request.user, rollout.pk))
+    token_scope = Scope.DEPLOY
 
-    RolloutActionApi.__name__ = RolloutActionApi.__qualname__ = f"Rollout{name.title()}Api"
-    RolloutActionApi.__doc__ = summary
-    return RolloutActionApi
+    def act(self, request, rollout_id: uuid.UUID, action) -> Response:
+        rollout = action(user=request.user, rollout_id=rollout_id)
+        return Response(_detail(request.user, rollout.pk))
 
 
-RolloutPauseApi = _action_view(
-    "pause",
-    rollout_actions.rollout_pause,
-    "Pause: no further phase starts; what was sent goes on.",
-    "rollout_state_conflict: only a running rollout can be paused.",
-)
-RolloutResumeApi = _action_view(
-    "resume",
-    rollout_actions.rollout_resume,
-    "Resume: a failed phase is accepted as it is and the next one starts.",
-    "rollout_state_conflict: only a paused rollout can be resumed.",
-)
-RolloutRetryApi = _action_view(
-    "retry",
-    rollout_actions.rollout_retry,
-    "Send the model again to the devices that failed; their phase waits for them again.",
-    "nothing_to_retry; rollout_state_conflict: rolled back (or rolling back).",
-)
-RolloutRollbackApi = _action_view(
-    "rollback",
-    rollout_actions.rollout_rollback,
-    "Roll back: each device the rollout installed on gets back the model it had before; "
-    "what was not installed yet is cancelled.",
-    "rollout_state_conflict: rolled back already (or rolling back).",
-)
+def _responses(conflicts: str) -> dict:
+    return {200: RolloutDetailSerializer, 404: NOT_FOUND, 409: error_response(conflicts)}
+
+
+class RolloutPauseApi(_RolloutActionApi):
+    """Pause: no further phase starts; what was sent goes on."""
+
+    @extend_schema(
+        operation_id="rollouts_pause",
+        request=None,
+        responses=_responses("rollout_state_conflict: only a running rollout can be paused."),
+    )
+    def post(self, request, rollout_id: uuid.UUID):
+        return self.act(request, rollout_id, rollout_actions.rollout_pause)
+
+
+class RolloutResumeApi(_RolloutActionApi):
+    """Resume: a failed phase is accepted as it is and the next one starts."""
+
+    @extend_schema(
+        operation_id="rollouts_resume",
+        request=None,
+        responses=_responses("rollout_state_conflict: only a paused rollout can be resumed."),
+    )
+    def post(self, request, rollout_id: uuid.UUID):
+        return self.act(request, rollout_id, rollout_actions.rollout_resume)
+
+
+class RolloutRetryApi(_RolloutActionApi):
+    """Send the model again to the devices that failed; their phase waits for them again."""
+
+    @extend_schema(
+        operation_id="rollouts_retry",
+        request=None,
+        responses=_responses(
+            "nothing_to_retry; rollout_state_conflict: rolled back (or rolling back)."
+        ),
+    )
+    def post(self, request, rollout_id: uuid.UUID):
+        return self.act(request, rollout_id, rollout_actions.rollout_retry)
+
+
+class RolloutRollbackApi(_RolloutActionApi):
+    """Roll back: each device the rollout installed on gets back the model it had
+    before; what was not installed yet is cancelled."""
+
+    @extend_schema(
+        operation_id="rollouts_rollback",
+        request=None,
+        responses=_responses("rollout_state_conflict: rolled back already (or rolling back)."),
+    )
+    def post(self, request, rollout_id: uuid.UUID):
+        return self.act(request, rollout_id, rollout_actions.rollout_rollback)

@@ -1,7 +1,7 @@
 """``visiona``'s argparse tree and the one place errors become exit codes.
 
 Exit codes: exit_codes.py (0 ok, 1 failure reported by the server, 2 bad input,
-3 auth, 4 server or network, 130 interrupted).
+3 auth, 4 server or network, 5 an expectation of visiona run failed, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ COMMANDS = (
     "models",
     "deploy",
     "devices",
+    "run",
     "groups",
     "rollout",
 )

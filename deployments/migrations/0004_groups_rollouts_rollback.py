@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deployments', '0002_content_types'),
+        ('deployments', '0003_runs'),
         ('devices', '0004_deployments_move_out'),
         ('models_repo', '0004_remove_nefmodel_source_job'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
