@@ -57,12 +57,32 @@ class RolloutForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, groups=(), models=(), **kwargs) -> None:
+    smoke_run = forms.ChoiceField(
+        label=_("Smoke run on each device (optional)"),
+        required=False,
+        help_text=_(
+            "Each device runs the model on the inputs of this earlier run of it, with its "
+            "options, before its phase passes."
+        ),
+    )
+    smoke_min_cosine = forms.FloatField(
+        label=_("Least cosine with the original ONNX (optional)"),
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        help_text=_("With a smoke run, for a model that keeps its original ONNX, e.g. 0.99."),
+    )
+
+    def __init__(self, *args, groups=(), models=(), runs=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        group, model = self.fields["group"], self.fields["model"]
+        group, model, smoke = self.fields["group"], self.fields["model"], self.fields["smoke_run"]
         assert isinstance(group, forms.ChoiceField) and isinstance(model, forms.ChoiceField)
+        assert isinstance(smoke, forms.ChoiceField)
         group.choices = [(str(g.pk), g.name) for g in groups]
         model.choices = [(str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models]
+        smoke.choices = [("", _("(none)"))] + [
+            (str(r.pk), f"{r.model.name} · {r.device.name} · {r.inputs_count}") for r in runs
+        ]
 
     def phase_list(self) -> list[str]:
         return [part.strip() for part in self.cleaned_data["phases"].split(",") if part.strip()]

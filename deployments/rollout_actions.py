@@ -101,6 +101,7 @@ def rollout_retry(*, user: User, rollout_id: uuid.UUID | str) -> Rollout:
             user=user, model=rollout.model, device=device, rollout=rollout
         )
         target.deployment = result.deployment
+        target.smoke_run = None  # a new smoke run, if the rollout has one
         installed = result.outcome == Outcome.ALREADY_INSTALLED
         target.state = T.CHECKING if installed else T.DEPLOYING
         target.reason_code, target.reason = ("already_installed" if installed else ""), ""
@@ -108,7 +109,7 @@ def rollout_retry(*, user: User, rollout_id: uuid.UUID | str) -> Rollout:
             created.append(str(device.pk))
         target.updated_at = now
     RolloutTarget.objects.bulk_update(
-        failed, ["state", "reason_code", "reason", "deployment", "updated_at"]
+        failed, ["state", "reason_code", "reason", "deployment", "smoke_run", "updated_at"]
     )
     deadline = now + timedelta(seconds=rollout.wait_seconds)
     phase_ids = {target.phase_id for target in failed if target.phase_id}

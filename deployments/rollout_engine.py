@@ -80,11 +80,13 @@ def refresh_targets(rollout: Rollout, *, now: datetime) -> None:
     """Each open device's state from its deployment, the checks and the deadline."""
     targets = list(
         RolloutTarget.objects.filter(rollout=rollout, state__in=T.open()).select_related(
-            "deployment", "device", "phase"
+            "deployment", "device", "phase", "smoke_run"
         )
     )
     if not targets:
         return
+    for target in targets:
+        target.rollout = rollout  # the checks read it: the locked row, not one query each
     late = [
         target
         for target in targets

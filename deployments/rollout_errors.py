@@ -51,6 +51,12 @@ class NoEligibleDevice(AppError):
     )
 
 
+class SmokeRunInvalid(AppError):
+    status = 400
+    code = "smoke_run_invalid"
+    message = _("The smoke run must be a completed run of this model. Nothing was started.")
+
+
 class RolloutStateConflict(AppError):
     """The rollout is not in a state that allows this; ``message`` says which."""
 

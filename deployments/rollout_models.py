@@ -61,6 +61,18 @@ class Rollout(models.Model):
     # (deployments/rollout_texts.py writes it in the reader's language).
     pause_code = models.CharField(_("pause code"), max_length=32, blank=True)
     pause_details = models.JSONField(_("pause details"), default=dict, blank=True)
+    # The health gate's smoke run (deployments/rollout_smoke.py): each device runs the
+    # model on this earlier run's inputs, with its options; with ``smoke_min_cosine``
+    # the run's agreement with the model's original ONNX must reach it.
+    smoke_run = models.ForeignKey(
+        "deployments.Run",
+        verbose_name=_("smoke run's inputs"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    smoke_min_cosine = models.FloatField(_("smoke run's least cosine"), null=True, blank=True)
     # When a task is already set to look at it again (a deadline, a check waiting).
     next_look_at = models.DateTimeField(_("next look"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -154,6 +166,15 @@ class RolloutTarget(models.Model):
     deployment = models.ForeignKey(
         "deployments.Deployment",
         verbose_name=_("deployment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The smoke run on this device, once its install passed the other checks.
+    smoke_run = models.ForeignKey(
+        "deployments.Run",
+        verbose_name=_("smoke run"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

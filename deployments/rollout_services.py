@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
-from deployments import group_selectors, rollout_phases, rollout_wakes
+from deployments import group_selectors, rollout_phases, rollout_wakes, run_selectors
 from deployments.group_models import DeviceGroup
 from deployments.rollout_checks import connected_ids
 from deployments.rollout_choices import RolloutState, TargetState
@@ -25,6 +26,7 @@ from deployments.rollout_errors import (
     NoEligibleDevice,
     RolloutInProgress,
     RolloutNotFound,
+    SmokeRunInvalid,
 )
 from deployments.rollout_models import (
     DEFAULT_MAX_FAILURE_PERCENT,
@@ -35,6 +37,8 @@ from deployments.rollout_models import (
     RolloutTarget,
     RolloutWake,
 )
+from deployments.run_choices import RunState
+from deployments.run_models import Run
 from devices.models import Device
 from models_repo import selectors as model_selectors
 from visiona.models import User
@@ -50,17 +54,21 @@ def rollout_create(
     phases: Sequence[str] = DEFAULT_PHASES,
     max_failure_percent: int = DEFAULT_MAX_FAILURE_PERCENT,
     wait_seconds: int = DEFAULT_WAIT_SECONDS,
+    smoke_run_id: uuid.UUID | str | None = None,
+    smoke_min_cosine: float | None = None,
 ) -> Rollout:
     """Plan a rollout of the user's model to their group; the worker starts phase 1.
 
     Refused whole, with nothing made: an unknown group or model (404), an empty group
     (``group_empty``), no device of the model's chips (``no_device_of_chip``), every such
     device pinned (``no_eligible_devices``), the group's other rollout under way (409
-    ``rollout_in_progress``).
+    ``rollout_in_progress``), a smoke run that is not a completed run of the model, or a
+    least cosine for a model without its original ONNX (``smoke_run_invalid``).
     """
     model = model_selectors.model_get_for_user(user=user, model_id=model_id)
     group = group_selectors.group_get_for_user(user=user, group_id=group_id)
     phases = rollout_phases.clean_phases(phases)
+    smoke_run = _smoke_run(user=user, model=model, run_id=smoke_run_id, least=smoke_min_cosine)
     try:
         with transaction.atomic():
             rollout = _create_locked(
@@ -71,6 +79,9 @@ def rollout_create(
                 max_failure_percent=max_failure_percent,
                 wait_seconds=wait_seconds,
             )
+            if smoke_run is not None:
+                rollout.smoke_run, rollout.smoke_min_cosine = smoke_run, smoke_min_cosine
+                rollout.save(update_fields=["smoke_run", "smoke_min_cosine", "updated_at"])
             rollout_wakes.wake_after_commit(rollout.pk)
     except IntegrityError:
         # The one-active-rollout rule, where row locks did not serialize (SQLite).
@@ -80,6 +91,22 @@ def rollout_create(
         extra={"rollout_id": str(rollout.pk), "group_id": str(group.pk), "model_id": model.pk},
     )
     return rollout
+
+
+def _smoke_run(*, user: User, model, run_id, least: float | None) -> Run | None:
+    """The earlier run whose inputs each device's smoke run takes, checked."""
+    if run_id is None:
+        if least is not None:
+            raise SmokeRunInvalid(_("A least cosine needs a smoke run."))
+        return None
+    run = run_selectors.run_get_for_user(user=user, run_id=run_id)
+    if run.model_id != model.pk or run.state != RunState.COMPLETED:
+        raise SmokeRunInvalid()
+    if least is not None and not model.has_reference:
+        raise SmokeRunInvalid(
+            _("This model has no original ONNX to compare with: leave the least cosine out.")
+        )
+    return run
 
 
 def _create_locked(

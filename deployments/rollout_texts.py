@@ -47,6 +47,10 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
             return _("Pinned: %(reason)s") % {"reason": detail}
         return _("Pinned: it keeps the model it has.")
     fixed = {
+        "smoke_run": _("Installed; its smoke run is under way."),
+        "smoke_comparing": _("Its smoke run is being compared with the original ONNX."),
+        "smoke_run_gone": _("Its smoke run is gone."),
+        "smoke_no_agreement": _("Its smoke run could not be compared with the original ONNX."),
         "unpaired": _("Unpaired before its phase began."),
         "offline": _(
             "Offline when its phase's deadline passed: it gets the model when it connects."

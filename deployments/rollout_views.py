@@ -23,12 +23,14 @@ from deployments import (
     rollout_selectors,
     rollout_services,
     rollout_texts,
+    run_selectors,
 )
 from deployments.choices import DeploymentState
 from deployments.fleet_forms import RolloutForm
 from deployments.rollout_choices import PhaseState, RestoredFrom, RolloutState, TargetState
 from deployments.rollout_errors import RolloutNotFound
 from deployments.rollout_phases import REST
+from deployments.run_choices import RunState
 from models_repo import selectors as model_selectors
 from visiona.errors import AppError
 
@@ -53,8 +55,11 @@ def rollout_list(request):
 def rollout_new(request):
     groups = list(group_selectors.group_list_for_user(user=request.user))
     models = list(model_selectors.model_list_for_user(user=request.user, sort="name"))
+    runs = run_selectors.run_list_for_user(user=request.user).filter(state=RunState.COMPLETED)
     initial = {key: request.GET[key] for key in ("group", "model") if key in request.GET}
-    form = RolloutForm(request.POST or None, initial=initial, groups=groups, models=models)
+    form = RolloutForm(
+        request.POST or None, initial=initial, groups=groups, models=models, runs=runs[:50]
+    )
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:
@@ -65,6 +70,8 @@ def rollout_new(request):
                 phases=form.phase_list(),
                 max_failure_percent=values["max_failure_percent"],
                 wait_seconds=values["wait_minutes"] * 60,
+                smoke_run_id=values["smoke_run"] or None,
+                smoke_min_cosine=values["smoke_min_cosine"],
             )
         except AppError as exc:
             _form_error(form, exc)
@@ -86,6 +93,8 @@ def _form_error(form: RolloutForm, exc: AppError) -> None:
         "no_device_of_chip": "model",
         "no_eligible_devices": "group",
         "model_not_found": "model",
+        "smoke_run_invalid": "smoke_run",
+        "run_not_found": "smoke_run",
     }
     field = fields.get(exc.code)
     detail = exc.details.get("fields") if isinstance(exc.details, dict) else None

@@ -145,6 +145,10 @@ class RolloutSerializer(serializers.Serializer):
     group = RolloutGroupSerializer()
     max_failure_percent = serializers.IntegerField()
     wait_seconds = serializers.IntegerField()
+    smoke_run = serializers.UUIDField(
+        allow_null=True, help_text="The run whose inputs each device's smoke run takes."
+    )
+    smoke_min_cosine = serializers.FloatField(allow_null=True)
     pause = PauseSerializer(allow_null=True, help_text="Why it is paused; null otherwise.")
     counts = CountsSerializer()
     rollback_counts = serializers.DictField(
@@ -187,6 +191,7 @@ class RolloutDeviceSerializer(serializers.Serializer):
     reason_code = serializers.CharField(allow_blank=True)
     reason = serializers.CharField(allow_blank=True)
     deployment = TargetDeploymentSerializer(allow_null=True)
+    smoke_run = serializers.UUIDField(allow_null=True, help_text="Its smoke run, once made.")
     rollback = TargetRollbackSerializer(allow_null=True, help_text="Once rolled back.")
 
 
@@ -211,6 +216,8 @@ def rollout_data(rollout: Rollout) -> dict:
         "group": {"id": rollout.group_id, "name": rollout.group_name},
         "max_failure_percent": rollout.max_failure_percent,
         "wait_seconds": rollout.wait_seconds,
+        "smoke_run": rollout.smoke_run_id,
+        "smoke_min_cosine": rollout.smoke_min_cosine,
         "pause": _pause(rollout),
         "counts": counts.as_dict(),
         "rollback_counts": dict(counts.rollback),
@@ -290,5 +297,6 @@ def _device(rollout: Rollout, target: RolloutTarget, chips: list[str]) -> dict:
         "reason_code": target.reason_code,
         "reason": rollout_texts.target_reason(target, model_chips=chips),
         "deployment": _deployment(target.deployment),
+        "smoke_run": target.smoke_run_id,
         "rollback": rollback,
     }

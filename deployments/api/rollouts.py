@@ -104,6 +104,22 @@ class RolloutListApi(APIView):
                 f"(default {DEFAULT_WAIT_SECONDS})."
             ),
         )
+        smoke_run_id = serializers.UUIDField(
+            required=False,
+            help_text=(
+                "A completed run of this model: each device runs the model on its inputs, "
+                "with its options, before its phase passes (the health gate's smoke run)."
+            ),
+        )
+        smoke_min_cosine = serializers.FloatField(
+            required=False,
+            min_value=0.0,
+            max_value=1.0,
+            help_text=(
+                "With smoke_run_id, for a model that keeps its original ONNX: each smoke "
+                "run's lowest cosine must be at least this."
+            ),
+        )
 
     @extend_schema(
         operation_id="rollouts_list",
@@ -134,10 +150,12 @@ class RolloutListApi(APIView):
             201: RolloutDetailSerializer,
             400: error_response(
                 "validation_failed (phases); group_empty; no_device_of_chip (details: devices, "
-                "model_chips); no_eligible_devices (every device that could is pinned). "
-                "Nothing is started."
+                "model_chips); no_eligible_devices (every device that could is pinned); "
+                "smoke_run_invalid. Nothing is started."
             ),
-            404: error_response("model_not_found, group_not_found: unknown or not yours."),
+            404: error_response(
+                "model_not_found, group_not_found, run_not_found: unknown or not yours."
+            ),
             409: error_response(
                 "rollout_in_progress: the group's rollout is under way (details: rollout_id)."
             ),
@@ -154,6 +172,8 @@ class RolloutListApi(APIView):
             phases=values.get("phases", DEFAULT_PHASES),
             max_failure_percent=values.get("max_failure_percent", DEFAULT_MAX_FAILURE_PERCENT),
             wait_seconds=values.get("wait_seconds", DEFAULT_WAIT_SECONDS),
+            smoke_run_id=values.get("smoke_run_id"),
+            smoke_min_cosine=values.get("smoke_min_cosine"),
         )
         return Response(_detail(request.user, rollout.pk), status=status.HTTP_201_CREATED)
 

@@ -1,7 +1,8 @@
 """``visiona rollout``: a saved model to a group of devices in phases, followed to its end.
 
     visiona rollout create MODEL --group GROUP [--phases 1,20%,rest] [--max-failures 10]
-                                 [--wait-minutes 30] [--wait]
+                                 [--wait-minutes 30] [--smoke-run RUN [--smoke-min-cosine C]]
+                                 [--wait]
     visiona rollout ls [--group GROUP]
     visiona rollout show ROLLOUT [--wait]
     visiona rollout pause|resume|retry|rollback ROLLOUT [--wait]
@@ -50,6 +51,12 @@ def register(
     create.add_argument(
         "--wait-minutes", type=int, help="how long a phase waits for offline devices"
     )
+    create.add_argument(
+        "--smoke-run", help="a completed run of the model: each device runs its inputs first"
+    )
+    create.add_argument(
+        "--smoke-min-cosine", type=float, help="with --smoke-run: the least cosine (e.g. 0.99)"
+    )
     create.add_argument("--wait", action="store_true", help="follow it to its end")
     create.set_defaults(func=run_create, poll_seconds=POLL_SECONDS)
     ls = actions.add_parser("ls", parents=[common], help="your rollouts, newest first")
@@ -77,6 +84,10 @@ def run_create(args: argparse.Namespace) -> int:
         body["max_failure_percent"] = args.max_failures
     if args.wait_minutes is not None:
         body["wait_seconds"] = args.wait_minutes * 60
+    if args.smoke_run:
+        body["smoke_run_id"] = args.smoke_run
+    if args.smoke_min_cosine is not None:
+        body["smoke_min_cosine"] = args.smoke_min_cosine
     rollout = api.post_json("/api/rollouts", body)
     args.output.note(
         f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "

@@ -1,0 +1,132 @@
+"""The health gate's smoke run: each device runs the new model before its phase passes.
+
+A rollout made with ``smoke_run`` (an earlier completed run of the same model: its inputs
+and its options) starts, on each device that installed the model and came back
+connected, a run of the model on those inputs (docs/runs.md). The device passes once
+that run completed with every input answered, and, with ``smoke_min_cosine``, once the
+background worker's comparison with the model's original ONNX found the run's lowest
+cosine at least that. A run that fails, an input the device refused, or too low an
+agreement fails the device, with the reason. The engine looks again every
+``rollout_checks.CHECK_INTERVAL`` while a run is under way, until the phase's deadline.
+
+Registered in ``DeploymentsConfig.ready()`` (``rollout_checks.register_phase_check``):
+rollouts made without a smoke run pass it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+from visiona_client.inference_contract import InferOptions
+
+from deployments import rollout_checks, run_files, run_services
+from deployments.rollout_checks import FAILED, PASSED, WAITING, Verdict
+from deployments.rollout_models import Rollout, RolloutTarget
+from deployments.run_choices import ReferenceState, RunInputState, RunState
+from deployments.run_models import Run
+from visiona.errors import AppError
+
+logger = logging.getLogger(__name__)
+
+ORDER = 50  # after ``connected``: a device that did not come back cannot run anything
+
+
+def smoke_run_check(*, targets: list[RolloutTarget], now: datetime) -> dict[int, Verdict]:
+    verdicts: dict[int, Verdict] = {}
+    for target in targets:
+        rollout = target.rollout
+        if rollout.smoke_run_id is None:
+            verdicts[target.pk] = Verdict(PASSED)
+            continue
+        if target.smoke_run_id is None:
+            verdicts[target.pk] = _start(rollout, target)
+            continue
+        verdicts[target.pk] = _judge(rollout, target.smoke_run)
+    return verdicts
+
+
+def _start(rollout: Rollout, target: RolloutTarget) -> Verdict:
+    """A run of the rollout's model on the device, on the smoke run's inputs."""
+    template = rollout.smoke_run
+    if template is None:  # the template run was deleted meanwhile
+        return Verdict(FAILED, "smoke_run_gone", _("The smoke run's inputs are gone."))
+    inputs = [
+        run_services.NewInput(
+            name=item.name,
+            content_type=item.content_type,
+            size_bytes=item.size_bytes,
+            chunks=run_files.chunks(item.file),
+        )
+        for item in template.inputs.order_by("index")
+    ]
+    options = InferOptions(
+        repeat=template.repeat, channel_order=template.channel_order, scale=template.scale
+    )
+    try:
+        run = run_services.run_create(
+            user=rollout.owner,
+            model_id=rollout.model_id,
+            device_id=str(target.device_id),
+            inputs=inputs,
+            options=options,
+        )
+    except AppError as error:
+        return Verdict(FAILED, "smoke_run_refused", str(error.message))
+    target.smoke_run = run
+    target.save(update_fields=["smoke_run", "updated_at"])
+    logger.info("rollout smoke run", extra={"rollout_id": str(rollout.pk), "run_id": str(run.pk)})
+    return _under_way()
+
+
+def _under_way() -> Verdict:
+    return Verdict(WAITING, "smoke_run", _("Installed; its smoke run is under way."))
+
+
+def _judge(rollout: Rollout, run: Run | None) -> Verdict:
+    if run is None:
+        return Verdict(FAILED, "smoke_run_gone", _("Its smoke run is gone."))
+    if run.state in (RunState.PENDING, RunState.RUNNING):
+        return _under_way()
+    if run.state != RunState.COMPLETED:
+        reason = run.error_message or run.get_state_display()
+        message = _("Its smoke run failed: %(reason)s") % {"reason": reason}
+        return Verdict(FAILED, "smoke_run_failed", message)
+    refused = run.inputs.filter(state=RunInputState.FAILED).count()
+    if refused:
+        message = _("Its smoke run: the device refused %(count)d of %(total)d inputs.")
+        return Verdict(
+            FAILED, "smoke_inputs_failed", message % {"count": refused, "total": run.inputs_count}
+        )
+    if rollout.smoke_min_cosine is None:
+        return Verdict(PASSED)
+    return _agreement(rollout, run)
+
+
+def _agreement(rollout: Rollout, run: Run) -> Verdict:
+    if run.reference_state in (ReferenceState.PENDING, ReferenceState.COMPUTING):
+        return Verdict(
+            WAITING,
+            "smoke_comparing",
+            _("Its smoke run is being compared with the original ONNX."),
+        )
+    cosine = (run.agreement or {}).get("cosine")
+    if run.reference_state != ReferenceState.DONE or cosine is None:
+        return Verdict(
+            FAILED,
+            "smoke_no_agreement",
+            _("Its smoke run could not be compared with the original ONNX."),
+        )
+    if cosine < rollout.smoke_min_cosine:
+        message = _("Its smoke run's lowest cosine %(cosine).4f is under %(least).4f.")
+        return Verdict(
+            FAILED,
+            "smoke_agreement",
+            message % {"cosine": cosine, "least": rollout.smoke_min_cosine},
+        )
+    return Verdict(PASSED)
+
+
+def register() -> None:
+    rollout_checks.register_phase_check("smoke_run", smoke_run_check, order=ORDER)

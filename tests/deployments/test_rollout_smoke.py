@@ -1,0 +1,122 @@
+"""The health gate's smoke run: each device runs the new model on an earlier run's inputs,
+and with a least cosine, its agreement with the original ONNX must reach it (runs:
+issue 24). The agents are played by the test through the agent API."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from deployments import rollout_engine, rollout_services
+from deployments.models import Rollout, RolloutTarget, Run
+from deployments.rollout_choices import RolloutState, TargetState
+from deployments.rollout_errors import SmokeRunInvalid
+from devices import services as device_services
+from tests.deployments.rollout_support import report
+from tests.deployments.run_support import IMAGES, installed_model
+from tests.deployments.test_run_api import agent_runs_all_inputs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def template(alice, alice_client, alice_device, agent_client, committing):
+    """A model with its ONNX, and a completed run of it (with its agreement) on Alice's
+    first device: the smoke run's inputs."""
+    model, _built, nef = installed_model(alice, alice_device.device)
+    files = [
+        SimpleUploadedFile(f"img{i}.png", data, "image/png") for i, data in enumerate(IMAGES[:2])
+    ]
+    body = {"model_id": model.pk, "device_id": str(alice_device.device.pk), "repeat": 2}
+    made = alice_client.post("/api/runs", {**body, "inputs": files}).json()
+    committing(agent_runs_all_inputs, agent_client(alice_device.token), made["id"], nef)
+    run = Run.objects.get(pk=made["id"])
+    assert (run.state, run.reference_state) == ("completed", "done")
+    return model, nef, run
+
+
+@pytest.fixture
+def rack(alice, alice_devices):
+    """Two more devices, online, in a group: their PairingResults (tokens included)."""
+    from deployments import group_services
+
+    paired = alice_devices(2)
+    for result in paired:
+        device_services.device_heartbeat(device=result.device, agent_status="ready")
+    group = group_services.group_create(
+        user=alice, name="rack", device_ids=[r.device.pk for r in paired]
+    )
+    return group, {str(r.device.pk): r for r in paired}
+
+
+def start(alice, model, group, run, committing, least):
+    return committing(
+        rollout_services.rollout_create,
+        user=alice,
+        model_id=model.pk,
+        group_id=group.pk,
+        phases=["1", "rest"],
+        smoke_run_id=run.pk,
+        smoke_min_cosine=least,
+    )
+
+
+def first_target(rollout) -> RolloutTarget:
+    return RolloutTarget.objects.select_related("device", "deployment", "smoke_run").get(
+        rollout=rollout, phase__number=1
+    )
+
+
+def install_and_smoke(rollout, paired, nef, agent_client, committing) -> RolloutTarget:
+    target = first_target(rollout)
+    committing(report, target.device, target.deployment, "installed")
+    target = first_target(rollout)
+    assert (target.state, target.reason_code) == (TargetState.CHECKING, "smoke_run")
+    assert target.smoke_run.model_id == rollout.model_id
+    assert target.smoke_run.inputs_count == 2
+    agent = agent_client(paired[str(target.device_id)].token)
+    committing(agent_runs_all_inputs, agent, str(target.smoke_run_id), nef)
+    rollout_engine.advance(rollout_id=rollout.pk)  # the worker's next look
+    return first_target(rollout)
+
+
+def test_a_device_passes_once_its_smoke_run_agrees(alice, template, rack, agent_client, committing):
+    model, nef, run = template
+    group, paired = rack
+    rollout = start(alice, model, group, run, committing, least=0.9)
+
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+
+    assert target.state == TargetState.PASSED
+    assert target.smoke_run.state == "completed"
+    assert {t.state for t in RolloutTarget.objects.filter(phase__number=2)} == {"deploying"}
+
+
+def test_too_low_an_agreement_fails_the_device_and_pauses(
+    alice, template, rack, agent_client, committing
+):
+    model, nef, run = template
+    group, paired = rack
+    rollout = start(alice, model, group, run, committing, least=0.99999)
+
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_agreement")
+    assert "lowest cosine" in target.reason
+    rollout = Rollout.objects.get(pk=rollout.pk)
+    assert (rollout.state, rollout.pause_code) == (RolloutState.PAUSED, "phase_failed")
+
+
+def test_the_smoke_run_must_be_a_completed_run_of_the_model(alice, template, rack, make_model):
+    model, _nef, run = template
+    group, _paired = rack
+    other = make_model(alice, "other", chips=("KL720",))
+    with pytest.raises(SmokeRunInvalid):
+        rollout_services.rollout_create(
+            user=alice, model_id=other.pk, group_id=group.pk, smoke_run_id=run.pk
+        )
+    with pytest.raises(SmokeRunInvalid):
+        rollout_services.rollout_create(
+            user=alice, model_id=model.pk, group_id=group.pk, smoke_min_cosine=0.9
+        )
+    assert not Rollout.objects.exists()
