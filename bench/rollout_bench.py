@@ -56,6 +56,8 @@ from deploy_bench import (
 
 SECRET_HEADER = "X-Relay-Secret"
 ROUND_TIMEOUT = 1800.0
+# An agent not nudged asks for its work this often (its heartbeat's pull).
+PULL_SECONDS = 30.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -76,13 +78,18 @@ class Agent(threading.Thread):
         self.stopping = threading.Event()
         self.done: set[str] = set()
         self.errors: list[str] = []
+        self.pulls = 0
 
     def run(self) -> None:
         self.http.post(f"{self.base}/api/agent/heartbeat", json={"status": "ready"}, timeout=60)
         while not self.stopping.is_set():
-            if not self.wake.wait(5):
-                continue
+            # Woken by a nudge; else, as the agent's heartbeat would, it asks anyway now
+            # and then (a nudge is best effort: it may be lost under load).
+            nudged = self.wake.wait(PULL_SECONDS)
             self.wake.clear()
+            if self.stopping.is_set():
+                return
+            self.pulls += 0 if nudged else 1
             try:
                 self.work()
             except Exception as exc:  # a bench failure, said at the end
@@ -134,6 +141,7 @@ class Node:
             def log_message(self, *args) -> None:
                 pass
 
+        ThreadingHTTPServer.request_queue_size = 256  # nudges come in bursts
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -332,9 +340,11 @@ def main() -> None:
         http.headers["X-CSRFToken"] = cookie["csrf"]
         results = run_pairs(args, http, base, user, group, devices, pids)
         errors = [error for agent in agents.values() for error in agent.errors]
-        if errors:
-            raise RuntimeError(f"{len(errors)} agent errors, the first: {errors[0]}")
         report(args, results, node)
+        pulls = sum(agent.pulls for agent in agents.values())
+        print(f"agents' own pulls (every {PULL_SECONDS:.0f} s without a nudge): {pulls}")
+        if errors:
+            print(f"{len(errors)} agent errors (retried at the next nudge or pull): {errors[0]}")
     except BaseException:
         worker_log.seek(0)
         print("db_worker's output:\n" + worker_log.read()[-5000:])

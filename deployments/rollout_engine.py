@@ -6,8 +6,9 @@ a check waiting). Under the rollout's row lock it:
 
 1. brings each device's state up to date from its deployment and the phase checks
    (``rollout_checks``): installed and checked -> passed; failed or cancelled -> failed;
-   still not taken at the phase's deadline and not connected -> offline (it gets the
-   model when it connects; the phase no longer waits for it);
+   not taken at the phase's deadline (or under way and no longer connected) -> offline
+   (it gets the model when it asks; the phase no longer waits for it); a device that
+   has not taken its deployment for a minute is nudged again (a push is best effort);
 2. while running, judges the current phase: more failures than the allowed share
    pauses the rollout (``phase_failed``); every device done with at least one passed
    passes it and starts the next (its deployments made and pushed after the commit);
@@ -35,7 +36,10 @@ from deployments.services import Outcome, deployment_create_locked, devices_lock
 logger = logging.getLogger(__name__)
 
 T = TargetState
-TARGET_FIELDS = ["state", "reason_code", "reason", "deployment", "updated_at"]
+TARGET_FIELDS = ["state", "reason_code", "reason", "deployment", "nudged_at", "updated_at"]
+# A device that has not taken its deployment this long after it was made (or nudged) is
+# nudged again: the first push may have been lost, and its heartbeats may be rare.
+NUDGE_AGAIN = timedelta(seconds=60)
 
 
 def advance(*, rollout_id: uuid.UUID | str, now: datetime | None = None) -> Rollout | None:
@@ -95,7 +99,17 @@ def refresh_targets(rollout: Rollout, *, now: datetime) -> None:
         and target.deployment.state in DeploymentState.unfinished()
         and _past_deadline(target, now)
     ]
-    online = rollout_checks.connected_ids([t.device for t in late], now=now) if late else set()
+    # Under way (downloading, verifying) and still connected: waited for. Not taken yet:
+    # offline, or connected without answering; either way no longer waited for.
+    under_way = [
+        t
+        for t in late
+        if t.deployment is not None and t.deployment.state != DeploymentState.PENDING
+    ]
+    online = (
+        rollout_checks.connected_ids([t.device for t in under_way], now=now) if under_way else set()
+    )
+    _nudge_again(targets, now=now)
     installed = []
     for target in targets:
         deployment = target.deployment
@@ -113,6 +127,21 @@ def refresh_targets(rollout: Rollout, *, now: datetime) -> None:
     for target in targets:
         target.updated_at = now
     RolloutTarget.objects.bulk_update(targets, TARGET_FIELDS)
+
+
+def _nudge_again(targets: list[RolloutTarget], *, now: datetime) -> None:
+    stale = [
+        target
+        for target in targets
+        if target.state == T.DEPLOYING
+        and target.deployment is not None
+        and target.deployment.state == DeploymentState.PENDING
+        and (target.nudged_at or target.deployment.created_at) <= now - NUDGE_AGAIN
+    ]
+    for target in stale:
+        target.nudged_at = now
+    if stale:
+        push.push_after_commit([str(target.device_id) for target in stale])
 
 
 def _judge_installed(targets: list[RolloutTarget], *, now: datetime) -> None:
@@ -233,6 +262,11 @@ def _schedule_next_look(rollout: Rollout, *, now: datetime) -> None:
         )
         if deadline is not None and rollout.targets.filter(state=T.DEPLOYING).exists():
             wanted = deadline
+    if rollout.targets.filter(
+        state=T.DEPLOYING, deployment__state=DeploymentState.PENDING
+    ).exists():
+        again = now + NUDGE_AGAIN
+        wanted = min(wanted, again) if wanted else again
     if rollout.targets.filter(state=T.CHECKING).exists():
         soon = now + rollout_checks.CHECK_INTERVAL
         wanted = min(wanted, soon) if wanted else soon

@@ -171,6 +171,8 @@ class RolloutTarget(models.Model):
         blank=True,
         related_name="+",
     )
+    # When its device was last nudged again about its deployment (rollout_engine.py).
+    nudged_at = models.DateTimeField(_("nudged again"), null=True, blank=True)
     # The smoke run on this device, once its install passed the other checks.
     smoke_run = models.ForeignKey(
         "deployments.Run",

@@ -53,7 +53,8 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
         "smoke_no_agreement": _("Its smoke run could not be compared with the original ONNX."),
         "unpaired": _("Unpaired before its phase began."),
         "offline": _(
-            "Offline when its phase's deadline passed: it gets the model when it connects."
+            "Had not taken the model when its phase's deadline passed (offline, or not "
+            "answering): it gets it when it next asks."
         ),
         "already_installed": _("It already had this model."),
         "cancelled": _("Its deployment was cancelled."),

@@ -134,3 +134,38 @@ def test_a_registered_check_takes_part_in_the_gate(alice, alice_kl720, fleet, co
         "the model said no",
     )
     assert fresh(rollout).state == RolloutState.PAUSED
+
+
+def test_a_device_that_does_not_take_its_deployment_is_nudged_again(
+    alice, alice_kl720, fleet, committing, monkeypatch
+):
+    from deployments import push
+
+    group, _devices = fleet(2)
+    rollout = committing(create, alice, alice_kl720, group, wait_seconds=WAIT)
+    (first,) = targets(rollout, 1)
+    nudged: list[list[str]] = []
+    monkeypatch.setattr(push, "push_after_commit", lambda ids: nudged.append(list(ids)))
+
+    advance_at(rollout, seconds_from_now=30)
+    assert nudged == []  # the first push is a minute old only after a minute
+    advance_at(rollout, seconds_from_now=61)
+    assert nudged == [[str(first.device_id)]]
+    advance_at(rollout, seconds_from_now=90)
+    assert nudged == [[str(first.device_id)]]  # not again within the minute
+    assert targets(rollout, 1)[0].nudged_at is not None
+
+
+def test_a_connected_device_that_never_took_the_model_stops_holding_the_phase(
+    alice, alice_kl720, fleet, committing
+):
+    group, _devices = fleet(3)
+    rollout = committing(create, alice, alice_kl720, group, phases=["1", "rest"], wait_seconds=WAIT)
+    (first,) = targets(rollout, 1)
+    later = timezone.now() + timedelta(seconds=WAIT)
+    Device.objects.filter(pk=first.device_id).update(last_seen_at=later)  # it stays online
+
+    advance_at(rollout, seconds_from_now=WAIT + 1)
+
+    target = targets(rollout, 1)[0]
+    assert (target.state, target.reason_code) == (TargetState.OFFLINE, "offline")

@@ -55,17 +55,21 @@ def test_a_burst_of_reports_enqueues_one_advance(alice, alice_kl720, fleet):
     assert not RolloutWake.objects.get(rollout=rollout).requested
 
 
-def test_the_phase_deadline_is_a_task_waiting_for_its_time(alice, alice_kl720, fleet):
+def test_the_next_look_is_a_task_waiting_for_its_time(alice, alice_kl720, fleet):
+    """With the phase's device yet to take its deployment, the next look is in a minute
+    (to nudge it again), before the phase's deadline; a task waits for that time."""
     group, _devices = fleet(2)
     rollout = rollout_services.rollout_create(
         user=alice, model_id=alice_kl720.pk, group_id=group.pk, wait_seconds=900
     )
     run_worker()
 
-    phase = fresh(rollout).phases.get(number=1)
-    deferred = DBTaskResult.objects.filter(task_path=ADVANCE, run_after=phase.deadline_at)
+    rollout = fresh(rollout)
+    phase = rollout.phases.get(number=1)
+    assert rollout.next_look_at is not None
+    assert phase.started_at < rollout.next_look_at < phase.deadline_at
+    deferred = DBTaskResult.objects.filter(task_path=ADVANCE, run_after=rollout.next_look_at)
     assert deferred.count() == 1
     assert deferred.get().args_kwargs["args"] == [str(rollout.pk)]
-    assert fresh(rollout).next_look_at == phase.deadline_at
     run_worker()  # not yet due: it stays
     assert deferred.filter(status="READY").count() == 1
