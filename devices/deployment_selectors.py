@@ -27,6 +27,18 @@ def deployment_work_for_device(*, device: Device) -> list[Deployment]:
     return list(_with_relations(queryset).order_by("created_at", "pk")[:WORK_ITEMS_LIMIT])
 
 
+def devices_with_unfinished_work(device_ids) -> set[str]:
+    """Which of these devices have deployments to do: one query for all of them."""
+    return {
+        str(device_id)
+        for device_id in Deployment.objects.filter(
+            device_id__in=list(device_ids), state__in=DeploymentState.unfinished()
+        )
+        .values_list("device_id", flat=True)
+        .distinct()
+    }
+
+
 def deployment_get_for_device(
     *, device: Device, deployment_id: uuid.UUID | str
 ) -> Deployment | None:

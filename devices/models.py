@@ -25,7 +25,7 @@ from devices.choices import (
 
 
 def online_since(now: datetime | None = None) -> datetime:
-    """The oldest heartbeat that still counts as online."""
+    """The oldest heartbeat that still counts as online (for an agent without a tunnel)."""
     now = now or timezone.now()
     return now - timedelta(seconds=settings.DEVICE_ONLINE_THRESHOLD_SECONDS)
 
@@ -34,8 +34,9 @@ class DeviceQuerySet(models.QuerySet):
     def live(self):
         return self.filter(deleted_at__isnull=True)
 
-    def online(self, now: datetime | None = None):
-        return self.filter(last_seen_at__gte=online_since(now))
+    def heartbeat_recent(self, now: datetime | None = None):
+        """Online by heartbeat (agents without a tunnel); tunnels are in the registry."""
+        return self.filter(last_heartbeat_at__gte=online_since(now))
 
 
 class Device(models.Model):
@@ -60,7 +61,11 @@ class Device(models.Model):
         choices=RegistrationStatus.choices,
         default=RegistrationStatus.PAIRED,
     )
+    # The latest sign of life, a heartbeat or a tunnel; written coarsely (on a change,
+    # or every few minutes while connected: docs/tunnel.md, "Liveness").
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # The latest HTTP heartbeat: what keeps an agent without a tunnel online.
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_at = models.DateTimeField(_("paired"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("unpaired"), null=True, blank=True)
@@ -91,10 +96,23 @@ class Device(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.serial})"
 
+    def heartbeat_is_recent(self, now: datetime | None = None) -> bool:
+        return bool(self.last_heartbeat_at and self.last_heartbeat_at >= online_since(now))
+
     def connection_status(self, now: datetime | None = None) -> ConnectionStatus:
-        if self.deleted_at is None and self.last_seen_at and self.last_seen_at >= online_since(now):
+        """Online while its relay holds its tunnel, or its heartbeat is recent
+        (devices/liveness.py). Lists set ``live`` for all their devices at once
+        (``liveness.with_live_state``); otherwise the registry is asked here."""
+        if self.deleted_at is not None:
+            return ConnectionStatus.OFFLINE
+        if self.heartbeat_is_recent(now):
             return ConnectionStatus.ONLINE
-        return ConnectionStatus.OFFLINE
+        live = getattr(self, "live", None)
+        if live is None:
+            from devices import liveness
+
+            live = liveness.with_live_state([self])[0].live
+        return ConnectionStatus.ONLINE if live.tunnel is not None else ConnectionStatus.OFFLINE
 
     @property
     def is_online(self) -> bool:
@@ -181,28 +199,48 @@ class DeviceToken(models.Model):
         )
 
 
+class TunnelNode(models.Model):
+    """A relay node process's lease: the registry without Redis.
+
+    Renewed by its node every few seconds (devices/tunnel_registry/); the entries
+    under it are valid while ``expires_at`` is in the future. A new id at every start.
+    """
+
+    node_id = models.CharField(_("relay node id"), max_length=32, primary_key=True)
+    node_url = models.CharField(_("relay node"), max_length=200)
+    renewed_at = models.DateTimeField(_("renewed at"))
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("tunnel relay node")
+        verbose_name_plural = _("tunnel relay nodes")
+
+    def __str__(self) -> str:
+        return f"{self.node_url} ({self.node_id})"
+
+
 class TunnelRegistration(models.Model):
     """Which relay node holds a device's live tunnel: the registry without Redis.
 
-    Written by the relay node (devices/tunnel_registry.py), read by any web
-    instance. A row past ``expires_at`` is as good as absent.
+    Written by the relay node (devices/tunnel_registry/), read by any web
+    instance. Valid while its node's lease (``TunnelNode``) has not expired.
     """
 
     device = models.OneToOneField(
         Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="+"
     )
-    node_url = models.CharField(_("tunnel relay node"), max_length=200)
+    node = models.ForeignKey(
+        TunnelNode, verbose_name=_("relay node"), on_delete=models.CASCADE, related_name="+"
+    )
     connection_id = models.CharField(_("tunnel connection id"), max_length=32)
     connected_at = models.DateTimeField(_("tunnel connected at"))
-    refreshed_at = models.DateTimeField(_("tunnel refreshed at"))
-    expires_at = models.DateTimeField(_("tunnel expires at"), db_index=True)
 
     class Meta:
         verbose_name = _("tunnel registration")
         verbose_name_plural = _("tunnel registrations")
 
     def __str__(self) -> str:
-        return f"{self.device_id} @ {self.node_url}"
+        return f"{self.device_id} @ {self.node_id}"
 
 
 class Deployment(models.Model):

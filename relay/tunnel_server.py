@@ -1,8 +1,9 @@
 """The tunnel port: agents dial in over WebSocket, authenticated in the handshake.
 
 ``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
-checked (in a worker thread) before the upgrade: a missing, revoked or expired
-token, or an unpaired device, gets HTTP 401 and no WebSocket.
+checked before the upgrade: a missing, revoked or expired token, or an unpaired
+device, gets HTTP 401 and no WebSocket. A node taking more handshakes than its
+rate, or whose database cannot answer, says 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import bearer_token, identify, in_thread
+from relay.auth import bearer_token
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
+# Seconds an agent is told to wait when the database cannot check its token.
+DATABASE_RETRY_AFTER_SECONDS = 10
 # Pings both ways: a dead connection is noticed within 30 s.
 PING_INTERVAL_SECONDS = 15
 PING_TIMEOUT_SECONDS = 15
@@ -50,8 +53,15 @@ class TunnelServer:
     ) -> Response | None:
         if request.path.split("?", 1)[0] != TUNNEL_PATH:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        retry_after = self.node.admission.admit()
+        if retry_after is not None:
+            return busy(connection, retry_after, "the relay node is busy")
         token = bearer_token(request.headers.get("Authorization"))
-        identity = await in_thread(identify, token) if token else None
+        try:
+            # Cached briefly, asked of the database in batches (relay/token_checks.py).
+            identity = await self.node.tokens.identify(token) if token else None
+        except Exception:
+            return busy(connection, DATABASE_RETRY_AFTER_SECONDS, "the relay cannot check tokens")
         if identity is None:
             logger.info("tunnel refused: no usable device token")
             return connection.respond(
@@ -68,3 +78,12 @@ class TunnelServer:
             connection, device_id=identity.device_id, token_hash=identity.token_hash
         )
         await self.node.serve_tunnel(session)
+
+
+def busy(connection: ServerConnection, retry_after: int, why: str) -> Response:
+    """503 with ``Retry-After``: the agent comes back then (docs/tunnel.md, "Reconnect storms")."""
+    response = connection.respond(
+        http.HTTPStatus.SERVICE_UNAVAILABLE, f"relay_busy: {why}; retry after {retry_after} s\n"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response

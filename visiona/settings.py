@@ -450,6 +450,12 @@ RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
 RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
 # Seconds the relay waits for a device's answer headers (504 device_timeout past them).
 RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+# Tunnel handshakes a relay node takes per second; past it, 503 with Retry-After
+# (a reconnect storm spread out). 0: no limit.
+RELAY_HANDSHAKES_PER_SECOND = env_int("RELAY_HANDSHAKES_PER_SECOND", 200, minimum=0)
+# A relay node writes a connected device's last_seen_at this often (and when its
+# tunnel opens or closes): the database's share of liveness (docs/tunnel.md).
+RELAY_LAST_SEEN_WRITE_SECONDS = env_int("RELAY_LAST_SEEN_WRITE_SECONDS", 600, minimum=10)
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

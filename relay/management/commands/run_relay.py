@@ -72,6 +72,7 @@ class Command(BaseCommand):
         self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
     ) -> None:
         node = RelayNode(node_url=node_url)
+        await node.start()  # its registry lease first: tunnels register under it
         tunnel = await TunnelServer(node).start(host, tunnel_port)
         internal = await InternalServer(
             node,
@@ -79,7 +80,6 @@ class Command(BaseCommand):
             max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
             timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
         ).start(internal_host, internal_port)
-        node.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
