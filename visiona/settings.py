@@ -410,8 +410,12 @@ DEVICE_PAIRING_RATE_LIMIT = env_int("DEVICE_PAIRING_RATE_LIMIT", 10, minimum=1)
 DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS = env_int(
     "DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS", 15 * 60, minimum=1
 )
-# A device is online while its last heartbeat is at most this old.
+# A device without a tunnel is online while its last heartbeat is at most this old.
 DEVICE_ONLINE_THRESHOLD_SECONDS = env_int("DEVICE_ONLINE_THRESHOLD_SECONDS", 90, minimum=3)
+# While its tunnel is open an agent sends a heartbeat this often (or on a change of
+# status): its relay says it is alive. An agent without a tunnel beats at a third of
+# the threshold above.
+DEVICE_TUNNEL_HEARTBEAT_SECONDS = env_int("DEVICE_TUNNEL_HEARTBEAT_SECONDS", 3600, minimum=1)
 # A device token expires this many days after pairing; the agent then pairs again.
 DEVICE_TOKEN_TTL_DAYS = env_int("DEVICE_TOKEN_TTL_DAYS", 365, minimum=1)
 # The agent's wheel (`manage.py build_client`), served at /downloads/. Like STATIC_ROOT

@@ -23,6 +23,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -38,7 +39,7 @@ import requests.adapters
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from visiona_client.backoff import Backoff
+from visiona_client.backoff import Backoff, retry_after_seconds
 from visiona_client.h2_output import PiecewiseH2Connection
 from visiona_client.tunnel_control import ControlPaths, is_control_path
 
@@ -112,6 +113,9 @@ class TunnelClient:
         self.backoff = backoff or Backoff()
         self.connections = 0  # opened so far (tests and logs)
         self._websocket: ClientConnection | None = None
+        # When the tunnel last went down (or this client started): the agent's heartbeats
+        # stay quiet for a while after it (visiona_client.agent).
+        self.down_since = time.monotonic()
 
     def run(self) -> None:
         """Until ``stopping`` is set; raises TunnelRefused on a refused handshake."""
@@ -126,6 +130,8 @@ class TunnelClient:
                 raise
             except (OSError, WebSocketException, h2.exceptions.ProtocolError) as exc:
                 delay = self.backoff.next_delay()
+                # A busy relay names a time to come back (spread over its backlog): no sooner.
+                delay = max(delay, retry_after(exc) or 0.0)
                 logger.warning(
                     "tunnel to %s: %s; dialling again in %.1f s", url, _describe(exc), delay
                 )
@@ -135,6 +141,10 @@ class TunnelClient:
                 delay = self.backoff.next_delay()
                 logger.info("tunnel closed by the relay; dialling again in %.1f s", delay)
                 self._stopping.wait(delay)
+
+    @property
+    def connected(self) -> bool:
+        return self._websocket is not None
 
     def stop(self) -> None:
         websocket = self._websocket
@@ -171,6 +181,7 @@ class TunnelClient:
                 _H2Server(websocket, self.local_url, self.control).serve()
             finally:
                 self._websocket = None
+                self.down_since = time.monotonic()
 
 
 class _H2Server:
@@ -447,6 +458,13 @@ class _SizedBody:
 
     def __len__(self) -> int:
         return self._length
+
+
+def retry_after(exc: Exception) -> float | None:
+    """The seconds a refused handshake's ``Retry-After`` names (503 from a busy relay)."""
+    if not isinstance(exc, InvalidStatus):
+        return None
+    return retry_after_seconds(exc.response.headers.get("Retry-After"))
 
 
 def _describe(exc: Exception) -> str:
