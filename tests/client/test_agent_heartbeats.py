@@ -8,6 +8,7 @@ neither) at every interval.
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from visiona_client.agent import Agent
@@ -131,7 +132,7 @@ def test_a_short_tunnel_outage_sends_nothing_a_long_one_beats_every_interval():
     # The hourly one, nothing for the 60 s outage at 3,000 s; gone at 6,000 s, and after
     # the grace (180 s x 1.5, this agent's spread: 270 s) every 30 s.
     assert times[:3] == [0, 3600, 6000 + 270]
-    assert all(later - earlier == 30 for earlier, later in zip(times[2:], times[3:], strict=False))
+    assert all(later - earlier == 30 for earlier, later in itertools.pairwise(times[2:]))
     assert times[-1] == 230 * 30 - 30
 
 
