@@ -14,11 +14,13 @@ last renewal), each as one UPDATE for a batch of devices.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from devices import tunnel_registry
 from devices.models import Device, DeviceToken, online_since
@@ -130,3 +132,33 @@ def device_tokens_usable(*, token_hashes: Iterable[str]) -> dict[str, str]:
             .values_list("pk", "device_id")
         }
     return found
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def device_tokens_unusable(*, token_hashes: Collection[str]) -> set[str]:
+    """Which of these tokens are no longer usable (the relay's re-check of its tunnels,
+    every 2 s): one query, answering only those, usually none.
+
+    On PostgreSQL the hashes go as one array parameter, not thousands of
+    placeholders (a quarter of the CPU at 10,000 tunnels), and the database returns
+    the difference; elsewhere, ``device_tokens_usable``'s batches.
+    """
+    hashes = [h for h in token_hashes if len(h) == 64 and _HEX.issuperset(h)]
+    if not hashes:
+        return set()
+    if connection.vendor != "postgresql":
+        return set(hashes) - set(device_tokens_usable(token_hashes=hashes))
+    array = "{" + ",".join(hashes) + "}"  # hex digests: nothing to quote
+    usable = (
+        DeviceToken.objects.usable()
+        .filter(pk__in=RawSQL("SELECT unnest(%s::text[])", [array]))
+        .values("pk")
+    )
+    # The ORM's own SQL for usable(), its values still parameters: nothing user-given.
+    sql, params = usable.query.sql_with_params()
+    query = f"SELECT h FROM unnest(%s::text[]) AS h EXCEPT ({sql})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(query, [array, *params])
+        return {row[0] for row in cursor.fetchall()}

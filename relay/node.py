@@ -23,15 +23,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from django.conf import settings
 from django.utils import timezone
 
 from devices import agent_work, liveness, tunnel_registry
 from relay.admission import Admission
-from relay.auth import in_thread, usable_tokens
+from relay.auth import in_thread
 from relay.batching import Batcher
-from relay.h2_session import StreamFailed, TunnelSession
+from relay.h2_session import SILENCE_SECONDS, StreamFailed, TunnelSession
 from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
 from relay.token_checks import TokenChecker
 
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 LEASE_RENEW_SECONDS = tunnel_registry.LEASE_RENEW_SECONDS
 SWEEP_INTERVAL_SECONDS = tunnel_registry.LEASE_TTL_SECONDS
 RECHECK_INTERVAL_SECONDS = 2.0
+# Every tunnel's liveness in one pass (h2_session.TunnelSession.check_liveness).
+LIVENESS_CHECK_SECONDS = 5.0
 WORK_CHECK_SECONDS = 1.0
 NUDGE_TIMEOUT_SECONDS = 5.0
 _CHUNK = 1000
@@ -72,6 +75,7 @@ class RelayNode:
             asyncio.create_task(self._every(FLUSH_SECONDS, self.write_last_seen)),
             asyncio.create_task(self._every(SWEEP_INTERVAL_SECONDS, self.sweep_dead_nodes)),
             asyncio.create_task(self._every(WORK_CHECK_SECONDS, self.push_waiting_work)),
+            asyncio.create_task(self._every(LIVENESS_CHECK_SECONDS, self.check_liveness)),
         ]
 
     # Tunnels ------------------------------------------------------------------------
@@ -142,18 +146,27 @@ class RelayNode:
             if session is not None:
                 session.close("the device connected again elsewhere")
 
+    async def check_liveness(self) -> None:
+        now = time.monotonic()
+        heard_since = now - SILENCE_SECONDS
+        for session in list(self.sessions.values()):
+            # The common case in one comparison each: heard from lately, no PING due.
+            if session.websocket.last_heard >= heard_since and now < session.liveness_due:
+                continue
+            session.check_liveness(now)
+
     async def recheck_tokens(self) -> None:
         sessions = list(self.sessions.values())
         cached = self.tokens.cached_usable()
         token_hashes = {session.token_hash for session in sessions} | cached
         if not token_hashes:
             return
-        usable = await in_thread(usable_tokens, token_hashes)
+        unusable = await in_thread(liveness.device_tokens_unusable, token_hashes=token_hashes)
         for session in sessions:
-            if session.token_hash not in usable:
+            if session.token_hash in unusable:
                 session.close("token revoked or expired, or device unpaired")
         # The handshake cache forgets them too: their next handshake is refused.
-        self.tokens.forget(cached - usable)
+        self.tokens.forget(unusable)
 
     async def write_last_seen(self) -> None:
         device_ids = self.last_seen.take()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http
 import logging
+import time
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
@@ -24,9 +25,24 @@ WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 TUNNEL_PATH = "/tunnel"
 # Seconds an agent is told to wait when the database cannot check its token.
 DATABASE_RETRY_AFTER_SECONDS = 10
-# Pings both ways: a dead connection is noticed within 30 s.
-PING_INTERVAL_SECONDS = 15
-PING_TIMEOUT_SECONDS = 15
+
+
+class TunnelConnection(ServerConnection):
+    """A WebSocket that remembers when its agent was last heard from.
+
+    The agent pings every 15 s; the node closes a tunnel silent for longer than
+    ``h2_session.SILENCE_SECONDS`` (``TunnelSession.check_liveness``). The relay
+    sends no WebSocket pings of its own: a timer, a ping and a pong per tunnel
+    every 15 s were most of an idle node's CPU.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_heard = time.monotonic()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_heard = time.monotonic()
+        super().data_received(data)
 
 
 class TunnelServer:
@@ -41,8 +57,8 @@ class TunnelServer:
             process_request=self._authenticate,
             # Binary HTTP/2 bytes: compression would only cost CPU.
             compression=None,
-            ping_interval=PING_INTERVAL_SECONDS,
-            ping_timeout=PING_TIMEOUT_SECONDS,
+            ping_interval=None,  # the agent pings; see TunnelConnection
+            create_connection=TunnelConnection,
             max_size=MESSAGE_BYTES * 4,
             # Its DEBUG lines hold the handshake's headers, the device token among them.
             logger=WEBSOCKETS_LOGGER,

@@ -459,7 +459,7 @@ RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, min
 RELAY_HANDSHAKES_PER_SECOND = env_int("RELAY_HANDSHAKES_PER_SECOND", 200, minimum=0)
 # A relay node writes a connected device's last_seen_at this often (and when its
 # tunnel opens or closes): the database's share of liveness (docs/tunnel.md).
-RELAY_LAST_SEEN_WRITE_SECONDS = env_int("RELAY_LAST_SEEN_WRITE_SECONDS", 600, minimum=10)
+RELAY_LAST_SEEN_WRITE_SECONDS = env_int("RELAY_LAST_SEEN_WRITE_SECONDS", 900, minimum=10)
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

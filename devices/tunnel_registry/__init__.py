@@ -160,9 +160,9 @@ def lookup_many(device_ids: Sequence[str]) -> dict[str, TunnelRegistration]:
     return {wanted[key]: registration for key, registration in found.items()}
 
 
-def sweep_dead_nodes(*, ttl_seconds: int = LEASE_TTL_SECONDS) -> list[DeadNode]:
+def sweep_dead_nodes() -> list[DeadNode]:
     """Delete the entries of nodes whose lease ran out; what each held."""
-    return _backend().sweep_dead_nodes(ttl_seconds, _now())
+    return _backend().sweep_dead_nodes(_now())
 
 
 def _normalised(connections: Sequence[Connection]) -> list[Connection]:

@@ -127,7 +127,7 @@ class DatabaseStore:
 
     # Dead nodes -------------------------------------------------------------------
 
-    def sweep_dead_nodes(self, ttl: int, now: datetime) -> list[DeadNode]:
+    def sweep_dead_nodes(self, now: datetime) -> list[DeadNode]:
         node, row = _models()
         dead = []
         for node_id in node.objects.filter(expires_at__lte=now).values_list("node_id", flat=True):

@@ -8,8 +8,9 @@ Keys:
   ``node_id`` names exists.
 - ``tunnel:node:<node id>:devices``: the set of device ids registered under a
   node, so a sweeper can find a dead node's entries.
-- ``tunnel:nodes``: a sorted set, node id -> its last renewal (epoch seconds),
-  for the sweeper and for a dead node's devices' ``last_seen_at``.
+- ``tunnel:nodes``: a sorted set, node id -> when its lease expires (epoch
+  seconds), for the sweeper; ``tunnel:node-renewals``: a hash, node id -> its last
+  renewal, for a dead node's devices' ``last_seen_at``.
 
 Every compare-and-act is one Lua script (atomic on the server). The scripts
 name keys they build from their arguments only in the sweep; the registry
@@ -27,14 +28,17 @@ _DEVICE = "tunnel:device:{}"
 _LEASE = "tunnel:node:{}"
 _NODE_DEVICES = "tunnel:node:{}:devices"
 _NODES = "tunnel:nodes"
+_RENEWALS = "tunnel:node-renewals"
 _SWEEP_LOCK = "tunnel:sweep:{}"
 _CHUNK = 500
 _FIELDS = ("device_id", "node_id", "connection_id", "connected_at")
 
-# KEYS lease, nodes; ARGV node id, value, ttl, epoch. Renew only a lease that still exists.
+# KEYS lease, nodes, renewals; ARGV node id, value, ttl, now (epoch), expiry (epoch).
+# Renew only a lease that still exists.
 _RENEW = """
 if redis.call('SET', KEYS[1], ARGV[2], 'XX', 'EX', ARGV[3]) then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
   return 1
 end
 return 0
@@ -77,10 +81,11 @@ for i = 3, #KEYS do
 end
 return gone
 """
-# KEYS lease, node set, nodes; ARGV node id. The node's own bookkeeping, once it is empty.
+# KEYS lease, node set, nodes, renewals; ARGV node id. The node's bookkeeping, once empty.
 _FORGET = """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) > 0 then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 return 1
 """
 
@@ -113,12 +118,14 @@ class RedisStore:
     def lease_acquire(self, lease: NodeLease, ttl: int, now: datetime) -> None:
         with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._key(_LEASE, lease.node_id), self._lease_value(lease, now), ex=ttl)
-            pipe.zadd(self._key(_NODES), {lease.node_id: now.timestamp()})
+            pipe.zadd(self._key(_NODES), {lease.node_id: now.timestamp() + ttl})
+            pipe.hset(self._key(_RENEWALS), lease.node_id, now.timestamp())
             pipe.execute()
 
     def lease_renew(self, lease: NodeLease, ttl: int, now: datetime) -> bool:
-        keys = [self._key(_LEASE, lease.node_id), self._key(_NODES)]
-        args = [lease.node_id, self._lease_value(lease, now), ttl, now.timestamp()]
+        keys = [self._key(_LEASE, lease.node_id), self._key(_NODES), self._key(_RENEWALS)]
+        value = self._lease_value(lease, now)
+        args = [lease.node_id, value, ttl, now.timestamp(), now.timestamp() + ttl]
         return bool(self._script(_RENEW)(keys=keys, args=args))
 
     def lease_release(self, lease: NodeLease) -> list[str]:
@@ -203,18 +210,22 @@ class RedisStore:
 
     # Dead nodes -------------------------------------------------------------------
 
-    def sweep_dead_nodes(self, ttl: int, now: datetime) -> list[DeadNode]:
-        nodes_key = self._key(_NODES)
-        stale = self._redis.zrangebyscore(nodes_key, "-inf", now.timestamp() - ttl, withscores=True)
+    def sweep_dead_nodes(self, now: datetime) -> list[DeadNode]:
+        expired = self._redis.zrangebyscore(self._key(_NODES), "-inf", now.timestamp())
         dead = []
-        for raw_id, score in stale:
+        for raw_id in expired:
             node_id = raw_id.decode()
             # One sweeper per dead node at a time; the others skip it.
-            if not self._redis.set(self._key(_SWEEP_LOCK, node_id), "1", nx=True, ex=60):
+            lock = self._key(_SWEEP_LOCK, node_id)
+            if not self._redis.set(lock, "1", nx=True, ex=60):
                 continue
-            device_ids = self._sweep_node(node_id)
+            try:
+                renewed = self._redis.hget(self._key(_RENEWALS), node_id)
+                device_ids = self._sweep_node(node_id)
+            finally:
+                self._redis.delete(lock)
             if device_ids is not None:
-                last = datetime.fromtimestamp(score, UTC)
+                last = datetime.fromtimestamp(float(renewed), UTC) if renewed else None
                 dead.append(DeadNode(node_id=node_id, last_renewed_at=last, device_ids=device_ids))
         return dead
 
@@ -230,5 +241,6 @@ class RedisStore:
             if result == -1:
                 return None
             gone += [value.decode() for value in result]
-        self._script(_FORGET)(keys=[lease_key, node_set, self._key(_NODES)], args=[node_id])
+        keys = [lease_key, node_set, self._key(_NODES), self._key(_RENEWALS)]
+        self._script(_FORGET)(keys=keys, args=[node_id])
         return gone

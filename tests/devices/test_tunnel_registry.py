@@ -114,7 +114,7 @@ def test_a_lost_lease_is_taken_back_and_its_entries_reclaimed(store, device_id, 
     tunnel_registry.register(lease=lease, device_id=device_id, connection_id=mine)
     tunnel_registry.register(lease=lease, device_id=other_device_id, connection_id=connection())
     wait_for(lambda: tunnel_registry.lookup(device_id) is None, timeout=10, interval=0.1)
-    tunnel_registry.sweep_dead_nodes(ttl_seconds=1)
+    tunnel_registry.sweep_dead_nodes()
     # Meanwhile the other device connected again, to another node.
     tunnel_registry.register(lease=node(), device_id=other_device_id, connection_id=theirs)
 
@@ -142,17 +142,17 @@ def test_a_sweep_clears_dead_nodes_only(store, device_id, other_device_id):
     dead, alive = node(ttl=1), node("http://10.0.0.2:3801")
     tunnel_registry.register(lease=dead, device_id=device_id, connection_id=connection())
     tunnel_registry.register(lease=alive, device_id=other_device_id, connection_id=connection())
-    assert tunnel_registry.sweep_dead_nodes(ttl_seconds=1) == []  # nobody is dead yet
+    assert tunnel_registry.sweep_dead_nodes() == []  # nobody is dead yet
 
     wait_for(lambda: tunnel_registry.lookup(device_id) is None, timeout=10, interval=0.1)
-    swept = wait_for(lambda: tunnel_registry.sweep_dead_nodes(ttl_seconds=1), timeout=10)
+    swept = wait_for(lambda: tunnel_registry.sweep_dead_nodes(), timeout=10)
     assert [(d.node_id, d.device_ids) for d in swept] == [(dead.node_id, [device_id])]
     assert swept[0].last_renewed_at is not None
     assert tunnel_registry.lookup(other_device_id).node_url == alive.node_url
     # Gone from the store, not only invisible: taking the lease back shows nothing.
     tunnel_registry.lease_acquire(dead)
     assert tunnel_registry.lookup(device_id) is None
-    assert tunnel_registry.sweep_dead_nodes(ttl_seconds=1) == []
+    assert tunnel_registry.sweep_dead_nodes() == []
 
 
 def test_lookup_many_returns_the_live_ones_keyed_as_asked(store, device_id, other_device_id):
