@@ -132,7 +132,8 @@ class LoadAgent:
                 delay = retry_after_seconds(exc.response.headers.get("Retry-After"))
             except (OSError, WebSocketException, TimeoutError, h2.exceptions.ProtocolError):
                 self.counters.failed += 1
-            await asyncio.sleep(max(backoff.next_delay(), delay or 0.0))
+            # A busy relay's Retry-After as the agent obeys it (visiona_client.tunnel).
+            await asyncio.sleep(delay if delay is not None else backoff.next_delay())
 
     async def _serve(self, websocket) -> None:
         conn = h2.connection.H2Connection(

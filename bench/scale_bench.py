@@ -50,6 +50,7 @@ from scale_metrics import (
     load_average,
     open_files,
     redis_calls,
+    redis_memory,
     rss_kib,
 )
 from stack import DATABASE_URL, PYTHON, REDIS_URL, ROOT, Stack, children, free_port
@@ -283,6 +284,7 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
         agent = None
         try:
             rss_empty = rss_kib(relay.process.pid)
+            redis_empty = redis_memory(redis_url)
             agent = AgentProcess(
                 [
                     *("--tunnel-url", relay.tunnel_url, "--tokens", str(tokens_file)),
@@ -303,6 +305,8 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
                 f"open files: relay {open_files(relay.process.pid)}, "
                 f"load agent {open_files(agent.process.pid)}"
             )
+            redis_bytes = (redis_memory(redis_url) - redis_empty) / args.devices
+            print(f"   Redis memory: {redis_bytes:.0f} bytes per tunnel (used_memory)")
             healthz = f"{stack.base}/healthz"
             before = Sample(relay=relay, stack=stack, agent=agent, redis_url=redis_url)
             relay.signal_profile(signal.SIGUSR1)

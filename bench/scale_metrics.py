@@ -99,8 +99,9 @@ def redis_calls(url: str) -> dict[str, int]:
     return {name.removeprefix("cmdstat_"): values["calls"] for name, values in stats.items()}
 
 
-def redis_pid(url: str) -> int:
-    return int(redis.Redis.from_url(url).info("server")["process_id"])
+def redis_memory(url: str) -> int:
+    """Bytes the server holds for data (``used_memory``)."""
+    return int(redis.Redis.from_url(url).info("memory")["used_memory"])
 
 
 _DATABASE_SQL = (

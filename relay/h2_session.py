@@ -61,7 +61,7 @@ MESSAGE_BYTES = 2 * 1024 * 1024
 # an HTTP/2 PING every PING_INTERVAL_SECONDS, answered by the agent's own loop (not its
 # WebSocket library), catches a stuck agent within PING_TIMEOUT_SECONDS more.
 SILENCE_SECONDS = 25.0
-PING_INTERVAL_SECONDS = 60.0
+PING_INTERVAL_SECONDS = 120.0
 PING_TIMEOUT_SECONDS = 30.0
 
 

@@ -129,9 +129,11 @@ class TunnelClient:
             except TunnelRefused:
                 raise
             except (OSError, WebSocketException, h2.exceptions.ProtocolError) as exc:
-                delay = self.backoff.next_delay()
-                # A busy relay names a time to come back (spread over its backlog): no sooner.
-                delay = max(delay, retry_after(exc) or 0.0)
+                # A busy relay names when to come back (its own spread over the agents it
+                # turned away): that, not a backoff grown by its refusals.
+                delay = retry_after(exc)
+                if delay is None:
+                    delay = self.backoff.next_delay()
                 logger.warning(
                     "tunnel to %s: %s; dialling again in %.1f s", url, _describe(exc), delay
                 )
