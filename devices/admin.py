@@ -9,15 +9,15 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from devices import deployment_services, services
-from devices.errors import DeploymentFinished
-from devices.models import Deployment, DeploymentEvent, Device, DeviceToken, PairingCode
+from devices import services
+from devices.models import Device, DeviceToken, PairingCode
+from visiona.admin_fields import field_names
 
 
 class DeviceTokenInline(admin.TabularInline):
     model = DeviceToken
     fields = ["public_id", "token_hash", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
     show_change_link = True
@@ -55,14 +55,14 @@ class DeviceAdmin(admin.ModelAdmin):
         "updated_at",
         "deleted_at",
     ]
-    readonly_fields = [field for field in fields if field != "name"]
+    readonly_fields = [name for name in field_names(fields) if name != "name"]
     inlines = [DeviceTokenInline]
     actions = ["unpair"]
     date_hierarchy = "created_at"
 
     @admin.display(description=_("connection"))
     def connection(self, device: Device) -> str:
-        return device.connection_status().label
+        return str(device.connection_status().label)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -92,7 +92,7 @@ class PairingCodeAdmin(admin.ModelAdmin):
     search_fields = ["public_id", "owner__username", "owner__email"]
     list_select_related = ["owner", "device"]
     fields = ["public_id", "code_hash", "owner", "created_at", "expires_at", "used_at", "device"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -116,7 +116,7 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:
@@ -134,90 +134,6 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
-
-
-class DeploymentEventInline(admin.TabularInline):
-    model = DeploymentEvent
-    fields = ["state", "at", "bytes_done", "error_code", "error_message"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
-    """Read-only: deployments change only through the services (the agent, the user,
-    or the cancel action here)."""
-
-    list_display = ["id", "model", "device", "owner", "state", "progress", "created_at"]
-    list_filter = ["state", "device__chip", "created_at"]
-    search_fields = ["id", "device__name", "device__serial", "model__name", "sha256"]
-    list_select_related = ["model", "device", "device__owner"]
-    fields = [
-        "id",
-        "device",
-        "model",
-        "created_by",
-        "state",
-        "sha256",
-        "size_bytes",
-        "bytes_done",
-        "bytes_total",
-        "error_code",
-        "error_message",
-        "created_at",
-        "updated_at",
-        "finished_at",
-    ]
-    readonly_fields = fields
-    inlines = [DeploymentEventInline]
-    actions = ["cancel"]
-    date_hierarchy = "created_at"
-
-    @admin.display(description=_("owner"))
-    def owner(self, deployment: Deployment):
-        return deployment.device.owner
-
-    @admin.display(description=_("progress"))
-    def progress(self, deployment: Deployment) -> str:
-        total = deployment.bytes_total or deployment.size_bytes
-        return f"{deployment.bytes_done * 100 // total}%" if total else "—"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_cancel_permission(self, request) -> bool:
-        return request.user.has_perm("devices.change_deployment")
-
-    @admin.action(description=_("Cancel the selected deployments"), permissions=["cancel"])
-    def cancel(self, request, queryset) -> None:
-        count = 0
-        for deployment in queryset.select_related("device__owner"):
-            try:
-                deployment_services.deployment_cancel(
-                    user=deployment.device.owner, deployment_id=deployment.pk
-                )
-            except DeploymentFinished:
-                continue
-            count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d deployment cancelled.", "%(count)d deployments cancelled.", count)
             % {"count": count},
             messages.SUCCESS,
         )

@@ -79,6 +79,22 @@ class DeviceTimeout(AppError):
     message = _("The device took too long to answer.")
 
 
+class DeviceBadAnswer(AppError):
+    status = 502
+    code = "device_bad_answer"
+    message = _("The device sent an answer that is not valid HTTP.")
+
+
+class RelayTooManyExchanges(AppError):
+    # Over a cap on concurrent relayed exchanges (docs/tunnel.md, "Caps"): at once,
+    # never a wait. Retry-After and details (which cap, its limit) are set per case.
+    status = 429
+    code = "too_many_device_requests"
+    message = _(
+        "Too many requests to your devices are open at once. Wait for some to finish and try again."
+    )
+
+
 class RelayBodyTooLarge(AppError):
     status = 413
     code = "payload_too_large"
@@ -101,38 +117,3 @@ class TunnelUnavailable(AppError):
     status = 503
     code = "tunnel_unavailable"
     message = _("Devices cannot be reached right now. Please try again in a moment.")
-
-
-# Deployments (docs/deployments.md).
-
-
-class DeploymentNotFound(AppError):
-    status = 404
-    code = "deployment_not_found"
-    message = _("This deployment does not exist or is not yours.")
-
-
-class DeploymentChipMismatch(AppError):
-    status = 400
-    code = "chip_mismatch"
-    message = _(
-        "The model is not built for the chip of some of these devices. Nothing was deployed."
-    )
-
-
-class DeploymentFinished(AppError):
-    status = 409
-    code = "deployment_finished"
-    message = _("This deployment has already finished.")
-
-
-class DeploymentCancelled(AppError):
-    status = 409
-    code = "deployment_cancelled"
-    message = _("This deployment was cancelled. Stop its download and delete the partial file.")
-
-
-class DeploymentInvalidTransition(AppError):
-    status = 409
-    code = "invalid_transition"
-    message = _("A deployment cannot go from this state to that one.")

@@ -123,7 +123,7 @@ def device_tokens_usable(*, token_hashes: Iterable[str]) -> dict[str, str]:
     """Which of these tokens are usable now, and their device ids: one query per
     1,000 tokens (the relay's handshakes in batches, and its periodic re-check)."""
     hashes = list(token_hashes)
-    found = {}
+    found: dict[str, str] = {}
     for start in range(0, len(hashes), _CHUNK):
         found |= {
             token_hash: str(device_id)

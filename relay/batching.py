@@ -25,10 +25,9 @@ class Batcher(Generic[T]):
         self._write = write
         self._size = size
         self._name = name
-        self._queue: list[tuple[T, asyncio.Future]] = []
+        self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self.calls = 0  # write calls so far (the benchmark reports them)
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"batch-{self._name}")
@@ -37,9 +36,9 @@ class Batcher(Generic[T]):
         if self._task is not None:
             self._task.cancel()
 
-    def add(self, item: T) -> asyncio.Future:
+    def add(self, item: T) -> asyncio.Future[None]:
         """Queue one item; the future says when its batch was written (or why not)."""
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._wake.set()
         return future
@@ -57,8 +56,7 @@ class Batcher(Generic[T]):
                 batch, self._queue = self._queue[: self._size], self._queue[self._size :]
                 await self._write_batch(batch)
 
-    async def _write_batch(self, batch: list[tuple[T, asyncio.Future]]) -> None:
-        self.calls += 1
+    async def _write_batch(self, batch: list[tuple[T, asyncio.Future[None]]]) -> None:
         try:
             await in_thread(self._write, [item for item, _future in batch])
         except Exception as exc:

@@ -15,7 +15,8 @@ One live tunnel per device on a node: a new connection replaces the old one
 - dead nodes: every ``SWEEP_INTERVAL_SECONDS`` it clears what nodes whose lease
   ran out left in the registry, and writes their devices' ``last_seen_at``;
 - work waiting: devices that just connected are asked about in batches
-  (``devices.agent_work``) and nudged through their tunnel when they have some.
+  (``devices.registry.devices_with_work``) and nudged through their tunnel when they
+  have some.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 from django.utils import timezone
 
-from devices import agent_work, liveness, tunnel_registry
+from devices import liveness, registry, tunnel_registry
 from relay.admission import Admission
-from relay.auth import in_thread
+from relay.auth import close_connections, in_thread
 from relay.batching import Batcher
 from relay.h2_session import SILENCE_SECONDS, StreamFailed, TunnelSession
 from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
@@ -59,9 +61,15 @@ class RelayNode:
         self._registrations = Batcher(self._register, name="registry-register")
         self._removals = Batcher(self._unregister, name="registry-unregister")
         self._just_connected: list[TunnelSession] = []
-        self._nudges: set[asyncio.Task] = set()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Future[object]] = set()
         self._stopping = False
+
+    def keep(self, task: asyncio.Future[object]) -> None:
+        """Hold a reference to a fire-and-forget task until it is done (asyncio keeps
+        only weak ones)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
         """Take the node's lease (before any tunnel is accepted) and start its loops."""
@@ -151,7 +159,8 @@ class RelayNode:
         heard_since = now - SILENCE_SECONDS
         for session in list(self.sessions.values()):
             # The common case in one comparison each: heard from lately, no PING due.
-            if session.websocket.last_heard >= heard_since and now < session.liveness_due:
+            heard = getattr(session.websocket, "last_heard", now)  # TunnelConnection's
+            if heard >= heard_since and now < session.liveness_due:
                 continue
             session.check_liveness(now)
 
@@ -196,12 +205,10 @@ class RelayNode:
         sessions = [s for s in sessions if not s.close_reason and not s.closed.is_set()]
         for start in range(0, len(sessions), _CHUNK):
             chunk = sessions[start : start + _CHUNK]
-            nudges = await in_thread(agent_work.devices_with_work, [s.device_id for s in chunk])
+            nudges = await in_thread(registry.devices_with_work, [s.device_id for s in chunk])
             for session in chunk:
                 for path in nudges.get(session.device_id, []):
-                    task = asyncio.create_task(_nudge(session, path))
-                    self._nudges.add(task)
-                    task.add_done_callback(self._nudges.discard)
+                    self.keep(asyncio.create_task(_nudge(session, path)))
 
     # Stopping -------------------------------------------------------------------------
 
@@ -229,8 +236,9 @@ class RelayNode:
             await asyncio.wait(
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=3
             )
+        await asyncio.get_running_loop().run_in_executor(None, close_connections)
 
-    async def _every(self, seconds: float, job) -> None:
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         while True:
             await asyncio.sleep(seconds)
             try:

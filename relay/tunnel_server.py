@@ -1,21 +1,24 @@
 """The tunnel port: agents dial in over WebSocket, authenticated in the handshake.
 
 ``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
-checked before the upgrade: a missing, revoked or expired token, or an unpaired
-device, gets HTTP 401 and no WebSocket. A node taking more handshakes than its
-rate, or whose database cannot answer, says 503 with ``Retry-After``.
+checked before the upgrade: a missing, revoked or expired token, an unpaired device
+or a deactivated owner, or any scheme but ``Bearer``, gets HTTP 401 and no
+WebSocket. A node taking more handshakes than its rate, or whose database cannot
+check tokens right now, says 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import http
 import logging
+import random
 import time
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import bearer_token
+from relay.auth import TunnelIdentity, bearer_token
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -23,8 +26,9 @@ logger = logging.getLogger(__name__)
 WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
-# Seconds an agent is told to wait when the database cannot check its token.
-DATABASE_RETRY_AFTER_SECONDS = 10
+# Seconds an agent is told to wait when the database cannot check its token (drawn at
+# random in this range: the agents of a database outage come back spread out).
+DATABASE_RETRY_AFTER_SECONDS = (5, 15)
 
 
 class TunnelConnection(ServerConnection):
@@ -36,7 +40,7 @@ class TunnelConnection(ServerConnection):
     every 15 s were most of an idle node's CPU.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_heard = time.monotonic()
 
@@ -71,13 +75,20 @@ class TunnelServer:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         retry_after = self.node.admission.admit()
         if retry_after is not None:
-            return busy(connection, retry_after, "the relay node is busy")
+            return busy(connection, retry_after, "relay_busy: the relay node is busy")
         token = bearer_token(request.headers.get("Authorization"))
         try:
             # Cached briefly, asked of the database in batches (relay/token_checks.py).
             identity = await self.node.tokens.identify(token) if token else None
         except Exception:
-            return busy(connection, DATABASE_RETRY_AFTER_SECONDS, "the relay cannot check tokens")
+            # The database (or what the check needs) is down: not the agent's fault, and
+            # not a refusal. 503: the agent dials again then, quietly.
+            logger.warning("tunnel handshake deferred: the token check failed", exc_info=True)
+            return busy(
+                connection,
+                random.randint(*DATABASE_RETRY_AFTER_SECONDS),
+                "service_unavailable: the relay cannot check tokens right now; try again",
+            )
         if identity is None:
             logger.info("tunnel refused: no usable device token")
             return connection.respond(
@@ -85,11 +96,11 @@ class TunnelServer:
                 "device_token_invalid: the device token is missing, revoked or expired, "
                 "or the device was unpaired\n",
             )
-        connection.visiona_identity = identity  # read by _handler
+        connection.visiona_identity = identity  # type: ignore[attr-defined]  # read by _handler
         return None
 
     async def _handler(self, connection: ServerConnection) -> None:
-        identity = connection.visiona_identity
+        identity: TunnelIdentity = connection.visiona_identity  # type: ignore[attr-defined]
         session = TunnelSession(
             connection, device_id=identity.device_id, token_hash=identity.token_hash
         )
@@ -99,7 +110,7 @@ class TunnelServer:
 def busy(connection: ServerConnection, retry_after: int, why: str) -> Response:
     """503 with ``Retry-After``: the agent comes back then (docs/tunnel.md, "Reconnect storms")."""
     response = connection.respond(
-        http.HTTPStatus.SERVICE_UNAVAILABLE, f"relay_busy: {why}; retry after {retry_after} s\n"
+        http.HTTPStatus.SERVICE_UNAVAILABLE, f"{why}; retry after {retry_after} s\n"
     )
     response.headers["Retry-After"] = str(retry_after)
     return response

@@ -13,8 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import deployment_selectors, services
-from devices.api.deployment_serializers import WorkItemSerializer, work_items
+from devices import registry, services
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
 from visiona.api import fields
@@ -81,9 +80,13 @@ class AgentHeartbeatSerializer(serializers.Serializer):
         "before it sends heartbeats every heartbeat_interval_seconds again."
     )
     tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
-    deployments = WorkItemSerializer(
-        many=True, help_text="Unfinished deployments to this device, oldest first (at most 20)."
-    )
+
+    def get_fields(self):
+        # Then what the apps above registered (devices/registry.py): deployments' work.
+        fields = super().get_fields()
+        for part in registry.heartbeat_parts():
+            fields.update(part.fields())
+        return fields
 
 
 DEVICE_TOKEN_INVALID = error_response(
@@ -114,7 +117,7 @@ class AgentPairApi(APIView):
     parser_classes = AGENT_PARSERS
 
     @extend_schema_serializer(component_name="AgentPairInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         code = fields.CharField(max_length=32)
         serial = fields.RegexField(SERIAL_PATTERN)
         chip = serializers.ChoiceField(choices=Chip.choices)
@@ -154,7 +157,7 @@ class AgentHeartbeatApi(AgentApiView):
     """The agent is alive: records ``last_seen_at``, its status and version."""
 
     @extend_schema_serializer(component_name="AgentHeartbeatInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         status = fields.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
         agent_version = fields.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -174,22 +177,19 @@ class AgentHeartbeatApi(AgentApiView):
             agent_status=data.validated_data["status"],
             agent_version=data.validated_data.get("agent_version", ""),
         )
-        return Response(
-            {
-                "device_id": str(device.pk),
-                "connection_status": device.connection_status(),
-                "last_seen_at": device.last_seen_at,
-                "heartbeat_interval_seconds": heartbeat_interval_seconds(),
-                "tunnel_heartbeat_interval_seconds": settings.DEVICE_TUNNEL_HEARTBEAT_SECONDS,
-                "tunnel_grace_seconds": tunnel_grace_seconds(),
-                # From the server, so the agent needs no flag to find the relay.
-                "tunnel_url": settings.RELAY_PUBLIC_URL,
-                # The pull: work reaches the agent even without a tunnel.
-                "deployments": work_items(
-                    deployment_selectors.deployment_work_for_device(device=device)
-                ),
-            }
-        )
+        answer = {
+            "device_id": str(device.pk),
+            "connection_status": device.connection_status(),
+            "last_seen_at": device.last_seen_at,
+            "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+            "tunnel_heartbeat_interval_seconds": settings.DEVICE_TUNNEL_HEARTBEAT_SECONDS,
+            "tunnel_grace_seconds": tunnel_grace_seconds(),
+            # From the server, so the agent needs no flag to find the relay.
+            "tunnel_url": settings.RELAY_PUBLIC_URL,
+        }
+        for part in registry.heartbeat_parts():
+            answer.update(part.values(device=device))
+        return Response(answer)
 
 
 class AgentMeApi(AgentApiView):

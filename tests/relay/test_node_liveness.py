@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from devices import services, tunnel_registry
@@ -49,15 +47,7 @@ def _close_worker_connections():
     """The node's worker threads opened their own database connections: close them
     (in each thread) before the test database is flushed."""
     yield
-    barrier = threading.Barrier(auth._EXECUTOR._max_workers)
-
-    def close_here() -> None:
-        barrier.wait(timeout=10)
-        connections.close_all()
-
-    futures = [auth._EXECUTOR.submit(close_here) for _ in range(barrier.parties)]
-    for future in futures:
-        future.result(timeout=15)
+    auth.close_connections()
 
 
 def run(coroutine):
@@ -174,7 +164,7 @@ def test_devices_that_connect_with_work_waiting_are_nudged(node, alice, alice_de
 
     async def push_and_settle():
         await node.push_waiting_work()
-        await asyncio.gather(*node._nudges)
+        await asyncio.gather(*node._background)
 
     run(push_and_settle())
     assert idle.opened_paths == []

@@ -1,0 +1,82 @@
+"""What deployments add to devices (registered in DeploymentsConfig.ready() through
+devices/registry.py, since devices imports no app above it): the work list in the
+heartbeat answer, the cancel when a device is unpaired, the device page's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from rest_framework import serializers
+
+from deployments import push, run_selectors, run_services, selectors, services
+from deployments.api.serializers import WorkItemSerializer, work_items
+from devices import registry
+from devices.models import Device
+
+# The device page shows this many of its latest deployments.
+DEPLOYMENT_HISTORY_LENGTH = 20
+
+
+def heartbeat_fields() -> dict[str, serializers.Field]:
+    return {
+        "deployments": WorkItemSerializer(
+            many=True,
+            help_text="Unfinished deployments to this device, oldest first (at most 20).",
+        )
+    }
+
+
+def heartbeat_values(*, device: Device) -> dict[str, Any]:
+    # The pull: work reaches the agent even without a tunnel.
+    return {"deployments": work_items(selectors.deployment_work_for_device(device=device))}
+
+
+def runs_heartbeat_fields() -> dict[str, serializers.Field]:
+    return {
+        "runs_waiting": serializers.IntegerField(
+            help_text="Unfinished runs on this device: the agent lists them (GET /api/agent/runs)."
+        )
+    }
+
+
+def runs_heartbeat_values(*, device: Device) -> dict[str, Any]:
+    return {"runs_waiting": run_selectors.run_waiting_count(device=device)}
+
+
+def runs_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
+    runs = run_selectors.run_list_for_user(user=request.user, device_id=device.pk)
+    return {"runs": runs[:DEPLOYMENT_HISTORY_LENGTH], "runs_device": device}
+
+
+def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
+    deployments = selectors.deployment_list_for_user(user=request.user, device_id=device.pk)
+    return {"deployments": deployments[:DEPLOYMENT_HISTORY_LENGTH]}
+
+
+def register() -> None:
+    registry.register_heartbeat_part(
+        "deployments", fields=heartbeat_fields, values=heartbeat_values
+    )
+    registry.register_unpair_step("deployments", services.deployments_cancel_for_device)
+    registry.register_device_page_section(
+        "deployments",
+        template="deployments/_deployment_history.html",
+        context=history_context,
+    )
+    registry.register_heartbeat_part(
+        "runs", fields=runs_heartbeat_fields, values=runs_heartbeat_values
+    )
+    registry.register_device_page_section(
+        "runs", template="deployments/_run_history.html", context=runs_context
+    )
+    registry.register_unpair_step("runs", run_services.runs_cancel_for_device)
+    # A device that reconnects is told of the work made while it was away.
+    registry.register_work_finder(
+        "deployments", find=selectors.devices_with_unfinished_work, path="/" + push.PUSH_PATH
+    )
+    registry.register_work_finder(
+        "runs",
+        find=run_selectors.devices_with_unfinished_runs,
+        path="/" + run_services.RUNS_PUSH_PATH,
+    )
