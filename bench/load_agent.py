@@ -7,7 +7,7 @@
 Each device speaks the agent's real protocol with the client's own pieces: the
 WebSocket handshake with its device token (``Authorization: Bearer``, ``compression=None``,
 pings every 15 s as ``visiona-agent run`` sends them), HTTP/2 with the agent's
-settings (``visiona_client.tunnel``: 100 streams, its windows and frame size) in
+settings (``visiona_client.tunnel_streams``: 100 streams, its windows and frame size) in
 which the relay is the client, the agent's own paths (``visiona_client.tunnel_control``:
 ``POST /_visiona/deployments/sync`` answers 202), and every other relayed request
 answered at once with a small JSON body (no local device API behind: this
@@ -45,7 +45,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import requests
-from visiona_client import tunnel as agent_tunnel
+from visiona_client import tunnel_streams as agent_tunnel
 from visiona_client.backoff import Backoff, retry_after_seconds
 from visiona_client.server_api import ServerApi, ServerError
 from visiona_client.tunnel_control import SYNC_PATH, ControlPaths, is_control_path

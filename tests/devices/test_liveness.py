@@ -20,6 +20,19 @@ def device(alice_device):
     return alice_device.device
 
 
+@pytest.fixture
+def alice_devices(alice, issue_code, pair):
+    """``alice_devices(n)``: n more of Alice's devices (their PairingResults)."""
+    counter = iter(range(1, 1000))
+
+    def make(count: int):
+        return [
+            pair(issue_code(alice).code, serial=f"LIVE-{next(counter):03d}") for _ in range(count)
+        ]
+
+    return make
+
+
 def connect(device) -> None:
     tunnel_registry.register(device_id=str(device.pk), node_url=NODE, connection_id="c1")
 

@@ -14,7 +14,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from devices import deployment_services, services, tunnel_registry
+from deployments import services as deployment_services
+from devices import services, tunnel_registry
 from relay.h2_session import SILENCE_SECONDS
 from relay.node import LIVENESS_CHECK_SECONDS
 from tests.client.conftest import wait_for
@@ -100,6 +101,7 @@ class LoadAgent:
     def __init__(self, relay: Relay, tokens: list[str], folder: Path) -> None:
         tokens_file = folder / "tokens.txt"
         tokens_file.write_text("\n".join(tokens))
+        self.errors = folder / "load-agent-errors.txt"
         self.process = subprocess.Popen(
             [
                 *(sys.executable, str(ROOT / "bench/load_agent.py")),
@@ -107,14 +109,22 @@ class LoadAgent:
                 *("--ramp", "0", "--report-every", "0.2"),
             ],
             stdout=subprocess.PIPE,
+            stderr=self.errors.open("w"),
             text=True,
         )
-        self.latest: dict = {}
+        self._latest: dict = {}
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         for line in self.process.stdout:
-            self.latest = json.loads(line)
+            self._latest = json.loads(line)
+
+    @property
+    def latest(self) -> dict:
+        """Its latest counters; a load agent that died fails the test with its errors."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"the load agent exited: {self.errors.read_text()}")
+        return self._latest
 
     def stop(self) -> None:
         self.process.kill()

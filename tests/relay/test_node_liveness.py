@@ -153,7 +153,7 @@ def test_a_dead_nodes_devices_are_swept_with_their_last_sign_of_life(node, alice
 
 
 def test_devices_that_connect_with_work_waiting_are_nudged(node, alice, alice_devices, make_model):  # noqa: F811
-    from devices import deployment_services
+    from deployments import services as deployment_services
 
     idle, busy = (StandInSession(str(r.device.pk)) for r in alice_devices(2))
     model = make_model(alice, "detector", chips=("KL720",), size=300_000)
