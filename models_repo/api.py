@@ -223,7 +223,9 @@ class ModelReferenceApi(APIView):
         summary="Download a model's reference ONNX",
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-            404: error_response("model_not_found, or reference_not_found: none is kept."),
+            404: error_response(
+                "model_not_found: no such model of yours; reference_not_found: none is kept."
+            ),
         },
     )
     def get(self, request, model_id: int):
