@@ -47,6 +47,8 @@ service_token  # unused function (conversion/clients/member_center.py)
 sandbox_outside_development  # unused function (sandbox/checks.py)
 exception_handler  # unused function (visiona/api/errors.py)
 add_common_errors  # unused function (visiona/api/schema.py)
+lookup  # unused function (devices/tunnel_registry/__init__.py): one device; read by the tests
+unregister  # unused function (devices/tunnel_registry/__init__.py): one tunnel; read by the tests
 only_api_paths  # unused function (visiona/api/schema.py)
 lockout_parameters  # unused function (visiona/auth/lockout.py)
 lockout_response  # unused function (visiona/auth/lockout.py)
@@ -112,6 +114,7 @@ handler400  # unused variable (visiona/urls.py)
 handler403  # unused variable (visiona/urls.py)
 handler404  # unused variable (visiona/urls.py)
 handler500  # unused variable (visiona/urls.py)
+tunnel_heartbeat_interval_seconds  # unused variable (devices/api/agent.py): the OpenAPI document's
 # Groups, pins and rollouts (deployments): fields DRF serializes or the ORM names in strings.
 _.pinned  # unused variable (deployments/api/fleet_serializers.py)
 _.pin_reason  # unused variable (deployments/api/fleet_serializers.py)

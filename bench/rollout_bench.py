@@ -178,17 +178,18 @@ def new_model(user, mib: int):
 
 
 def register_tunnels(devices, node_url: str, stop: threading.Event) -> None:
-    """Every device's tunnel is on the stand-in node (refreshed while the bench runs)."""
+    """Every device's tunnel is on the stand-in node, under its lease (renewed while the
+    bench runs, as a relay node renews its own)."""
     from devices import tunnel_registry
 
-    ids = {str(device.pk): uuid.uuid4().hex for device, _ in devices}
-    while True:
-        for device_id, connection in ids.items():
-            tunnel_registry.register(
-                device_id=device_id, node_url=node_url, connection_id=connection, ttl_seconds=120
-            )
-        if stop.wait(30):
-            return
+    lease = tunnel_registry.NodeLease.standing(node_url)
+    tunnel_registry.lease_acquire(lease)
+    tunnel_registry.register_many(
+        lease=lease, connections=[(str(device.pk), uuid.uuid4().hex) for device, _ in devices]
+    )
+    while not stop.wait(tunnel_registry.LEASE_RENEW_SECONDS):
+        if not tunnel_registry.lease_renew(lease):
+            tunnel_registry.lease_acquire(lease)
 
 
 def note(text: str) -> None:

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from deployments import (
     group_selectors,
+    push,
     rollback_services,
     run_selectors,
     run_services,
@@ -92,6 +93,15 @@ def register() -> None:
         "runs", template="deployments/_run_history.html", context=runs_context
     )
     registry.register_unpair_step("runs", run_services.runs_cancel_for_device)
+    # A device that reconnects is told of the work made while it was away.
+    registry.register_work_finder(
+        "deployments", find=selectors.devices_with_unfinished_work, path="/" + push.PUSH_PATH
+    )
+    registry.register_work_finder(
+        "runs",
+        find=run_selectors.devices_with_unfinished_runs,
+        path="/" + run_services.RUNS_PUSH_PATH,
+    )
     registry.register_device_page_section(
         "fleet", template="deployments/_device_fleet.html", context=fleet_context, order=90
     )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from devices import tunnel
+from devices import liveness
 from devices.models import Device
 
 if TYPE_CHECKING:
@@ -64,13 +64,15 @@ def phase_checks() -> list[PhaseCheck]:
 
 
 def connected_ids(devices: Iterable[Device], *, now: datetime | None = None) -> set[str]:
-    """The devices connected now: an open tunnel, or a recent heartbeat."""
+    """The devices connected now: an open tunnel (one registry lookup for them all), or
+    a recent heartbeat (an agent without a tunnel); devices/liveness.py's rule."""
     devices = list(devices)
-    tunnels = tunnel.tunnel_registrations(devices=devices)
+    tunnels = liveness.registrations([str(device.pk) for device in devices])
     return {
         str(device.pk)
         for device in devices
-        if str(device.pk) in tunnels or device.connection_status(now) == "online"
+        if device.deleted_at is None
+        and (str(device.pk) in tunnels or device.heartbeat_is_recent(now))
     }
 
 

@@ -244,9 +244,15 @@ def device_token_authenticate(*, token: str) -> DeviceToken:
 
 
 def device_heartbeat(*, device: Device, agent_status: str, agent_version: str = "") -> Device:
-    """Record that the agent is alive; the device reads as online until the threshold passes."""
+    """Record that the agent is alive: without a tunnel, the device reads as online
+    until the threshold passes (with one, its relay says so: devices/liveness.py)."""
     now = timezone.now()
-    fields = {"last_seen_at": now, "agent_status": agent_status, "updated_at": now}
+    fields = {
+        "last_seen_at": now,
+        "last_heartbeat_at": now,
+        "agent_status": agent_status,
+        "updated_at": now,
+    }
     if agent_version:
         fields["agent_version"] = agent_version
     # Filtered on "live" so a heartbeat racing an unpair cannot revive anything.

@@ -161,14 +161,24 @@ def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegist
 # --- The health answer -------------------------------------------------------------
 
 
-def tunnel_summary(*, user: User) -> dict[str, Any]:
+def health_registrations(*, user: User) -> dict[str, TunnelRegistration]:
+    """The user's devices' live tunnels for the health answer: the registry gets
+    ``HEALTH_REGISTRY_TIMEOUT``; slower or failing, none (and a warning is logged)."""
+    device_ids = [
+        str(pk) for pk in selectors.device_list_for_user(user=user).values_list("pk", flat=True)
+    ]
+    return _bounded_lookup(device_ids) if device_ids else {}
+
+
+def tunnel_summary(
+    *, user: User, registrations: Mapping[str, TunnelRegistration] | None = None
+) -> dict[str, Any]:
     """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
-    user's devices. The registry gets ``HEALTH_REGISTRY_TIMEOUT``; slower or failing,
-    the tunnel counts as not connected and a warning is logged."""
+    user's devices (their tunnels from ``health_registrations`` unless given)."""
     devices = selectors.device_list_for_user(user=user)
-    device_ids = [str(pk) for pk in devices.values_list("pk", flat=True)]
-    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"] if device_ids else None
-    registrations = _bounded_lookup(device_ids) if device_ids else {}
+    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"]
+    if registrations is None:
+        registrations = health_registrations(user=user)
     return {
         "tunnel_connected": bool(registrations),
         # The agent's latest sign of life: a heartbeat, or its node refreshing the tunnel.

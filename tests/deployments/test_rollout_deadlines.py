@@ -20,7 +20,7 @@ WAIT = 600
 
 
 def offline(device: Device) -> None:
-    Device.objects.filter(pk=device.pk).update(last_seen_at=None)
+    Device.objects.filter(pk=device.pk).update(last_seen_at=None, last_heartbeat_at=None)
 
 
 def test_an_offline_device_stops_holding_its_phase_at_the_deadline(
@@ -65,7 +65,7 @@ def test_a_device_installing_at_the_deadline_is_still_waited_for(
     committing(report, first.device, first.deployment, "downloading", bytes_done=10)
     # Its heartbeats go on until then.
     later = timezone.now() + timedelta(seconds=WAIT)
-    Device.objects.filter(pk=first.device_id).update(last_seen_at=later)
+    Device.objects.filter(pk=first.device_id).update(last_seen_at=later, last_heartbeat_at=later)
 
     advance_at(rollout, seconds_from_now=WAIT + 1)
 
@@ -163,7 +163,8 @@ def test_a_connected_device_that_never_took_the_model_stops_holding_the_phase(
     rollout = committing(create, alice, alice_kl720, group, phases=["1", "rest"], wait_seconds=WAIT)
     (first,) = targets(rollout, 1)
     later = timezone.now() + timedelta(seconds=WAIT)
-    Device.objects.filter(pk=first.device_id).update(last_seen_at=later)  # it stays online
+    # It stays online.
+    Device.objects.filter(pk=first.device_id).update(last_seen_at=later, last_heartbeat_at=later)
 
     advance_at(rollout, seconds_from_now=WAIT + 1)
 
