@@ -115,6 +115,32 @@ handler403  # unused variable (visiona/urls.py)
 handler404  # unused variable (visiona/urls.py)
 handler500  # unused variable (visiona/urls.py)
 tunnel_heartbeat_interval_seconds  # unused variable (devices/api/agent.py): the OpenAPI document's
+# Issue 20 (streams): set for DRF, read by Django or the tests.
+_._validated_data  # unused attribute (visiona/api/fields.py): DRF's, set by the fast path
+_._errors  # unused attribute (visiona/api/fields.py): DRF's, set by the fast path
+django_paginator_class  # unused variable (visiona/api/pagination.py): read by DRF
+clear_all  # unused function (visiona/auth/user_cache.py): the test suite's cleanup
+StreamStartMiddleware  # unused class (visiona/middleware.py): in MIDDLEWARE
+StreamedUploadMiddleware  # unused class (visiona/uploads.py): in MIDDLEWARE
+HandoffMiddleware  # unused class (visiona/middleware.py): in MIDDLEWARE
+# Merged from the runs and relay work (reported by vulture on the merge): fields DRF and
+# the ORM read, file-like methods zipfile calls, onnxruntime's options, test helpers.
+_.intra_op_num_threads  # unused attribute (client/visiona_client/demo_inference.py)
+_.inter_op_num_threads  # unused attribute (client/visiona_client/demo_inference.py)
+_.runs_done  # unused attribute (client/visiona_client/runs.py)
+RunReferenceSerializer  # unused class (deployments/api/run_serializers.py)
+inputs_count  # unused variable (deployments/api/run_serializers.py, run_models.py)
+inputs_bytes  # unused variable (deployments/api/run_serializers.py, run_models.py)
+started_at  # unused variable (deployments/api/run_serializers.py, run_models.py)
+output_url  # unused variable (deployments/api/run_serializers.py)
+_.started_at  # unused attribute (deployments/run_services.py)
+writable  # unused method (deployments/run_zip.py): zipfile asks
+tell  # unused method (deployments/run_zip.py): zipfile asks
+slots_held  # unused function (devices/relay_slots.py): read by the tests
+reference_sha256  # unused variable (models_repo/models.py)
+reference_added_at  # unused variable (models_repo/models.py)
+_.reference_sha256  # unused attribute (models_repo/reference.py)
+_.reference_added_at  # unused attribute (models_repo/reference.py)
 # Groups, pins and rollouts (deployments): fields DRF serializes or the ORM names in strings.
 _.pinned  # unused variable (deployments/api/fleet_serializers.py)
 _.pin_reason  # unused variable (deployments/api/fleet_serializers.py)
