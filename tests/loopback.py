@@ -67,6 +67,10 @@ class StackFactory:
         stack_env = {
             **TEST_STACK_ENV,
             "VISIONA_TEST_CACHE_KEY_PREFIX": settings.TEST_CACHE_KEY_PREFIX,
+            # The suite's own secrets: its sessions (their auth hash) and its relay calls
+            # are then the stack's too.
+            "SECRET_KEY": settings.SECRET_KEY,
+            "RELAY_INTERNAL_SECRET": settings.RELAY_INTERNAL_SECRET,
             "LOG_LEVEL": "WARNING",
             **(env or {}),
         }
@@ -115,6 +119,20 @@ def loopback_stack_factory(django_db_setup, _stack_static_root, tmp_path) -> Ite
         factory.stop_all()
 
 
+def use_stack_storage(settings, stack: LoopbackStack) -> Path:
+    """Point this process's models storage at the stack's folder: a model the test
+    stores is then the one the stack serves. Returns the folder."""
+    folder = stack.data_dir / "models"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder},
+        },
+    }
+    return folder
+
+
 def signed_in_session(user) -> str:
     """A session key for ``user``, stored as a password sign-in would store it."""
     from visiona.sessions import start_session_clock
@@ -135,4 +153,5 @@ __all__ = [
     "loopback_stack_factory",
     "signed_in_session",
     "stack_database_url",
+    "use_stack_storage",
 ]

@@ -490,7 +490,8 @@ if MODELS_STORAGE_S3_BUCKET:
             # Keys are models/<owner>/<random>/<file>, like the local folder.
             "location": "models",
             # No ACL header: the bucket's own policy applies (and ACL-less buckets accept
-            # the write). Keep the bucket private; downloads stream through visionA.
+            # the write). Keep the bucket private: a download is a presigned redirect
+            # for that one file (models_repo/offload.py).
             "default_acl": None,
             # A download is buffered in a temporary file past this size, not in memory
             # (django-storages' default, 0, never spills to disk).
