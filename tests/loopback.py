@@ -27,6 +27,9 @@ from deploy.loopback import NGINX, LoopbackStack
 # Settings every test stack runs with: short enough for a test to meet them soon.
 TEST_STACK_ENV = {
     "RELAY_REQUEST_TIMEOUT_SECONDS": "2",
+    # A streamed upload is cut after 2 s of waiting that brought less than 4 KiB/s.
+    "UPLOAD_FLOOR_BYTES_PER_SECOND": "4096",
+    "UPLOAD_FLOOR_WINDOW_SECONDS": "2",
 }
 
 
@@ -84,6 +87,18 @@ class StackFactory:
             work_dir=self.work_root / f"stack-{len(self.started)}-{time.monotonic_ns()}",
             **options,
         )
+        # The sandbox's stand-ins (tests.settings mounts them) answer as the upstreams.
+        sandbox = f"{stack.direct_base_url}/sandbox"
+        upstreams = {
+            "CONVERTER_BASE_URL": f"{sandbox}/converter",
+            "FAA_BASE_URL": f"{sandbox}/faa",
+            "MC_SERVICE_ISSUER": f"{sandbox}/mc",
+            "MC_SERVICE_CLIENT_ID": "visiona-stack",
+            "MC_SERVICE_CLIENT_SECRET": "stack-secret",
+            "SANDBOX_STAGE_SECONDS": "0",
+        }
+        for name, value in upstreams.items():
+            stack.env.setdefault(name, value)
         self.started.append(stack)
         stack.start()
         return stack

@@ -127,6 +127,9 @@ MIDDLEWARE = [
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads a page form's body: the cap and floor rate of
+    # streamed uploads (visiona/uploads.py).
+    "visiona.uploads.StreamedUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
@@ -391,6 +394,15 @@ SANDBOX_RATE_LIMIT = env_int("SANDBOX_RATE_LIMIT", 300, minimum=0)
 SANDBOX_RATE_WINDOW_SECONDS = env_int("SANDBOX_RATE_WINDOW_SECONDS", 300, minimum=1)
 # Whether the fake converter cancels jobs (DELETE /api/v1/jobs/{id}); off: 501 like today's.
 SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
+
+# --- Streamed uploads (visiona/uploads.py, docs/streams.md) -----------------
+# The conversion upload and My models' upload are read as they arrive, each holding a
+# web thread: at most this many at once in one process (503 uploads_busy past it).
+STREAMED_UPLOADS_PER_PROCESS = env_int("STREAMED_UPLOADS_PER_PROCESS", 4, minimum=1)
+# A streamed body must bring this many bytes per second, on average over every window
+# of this many seconds spent waiting for it, or it is cut (408 upload_too_slow).
+UPLOAD_FLOOR_BYTES_PER_SECOND = env_int("UPLOAD_FLOOR_BYTES_PER_SECOND", 16 * 1024, minimum=0)
+UPLOAD_FLOOR_WINDOW_SECONDS = env_int("UPLOAD_FLOOR_WINDOW_SECONDS", 30, minimum=1)
 
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
