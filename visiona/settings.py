@@ -410,6 +410,10 @@ STREAMED_UPLOADS_PER_PROCESS = env_int("STREAMED_UPLOADS_PER_PROCESS", 4, minimu
 UPLOAD_FLOOR_BYTES_PER_SECOND = env_int("UPLOAD_FLOOR_BYTES_PER_SECOND", 16 * 1024, minimum=0)
 UPLOAD_FLOOR_WINDOW_SECONDS = env_int("UPLOAD_FLOOR_WINDOW_SECONDS", 30, minimum=1)
 
+# Downloads of a deployment's file the app streams itself (no nginx sending it) at once
+# per device, across instances (429 too_many_downloads past it; deployments/download_slots.py).
+DEPLOYMENT_DOWNLOADS_PER_DEVICE = env_int("DEPLOYMENT_DOWNLOADS_PER_DEVICE", 2, minimum=1)
+
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
