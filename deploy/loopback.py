@@ -145,6 +145,7 @@ class LoopbackStack:
 
     ``env``: more environment for the web app and the relays (settings to try);
     ``nginx_values``: template values to use instead of the run's (``VISIONA_OFFLOAD``...);
+    ``wsgi``: another application for gunicorn (a benchmark's profiled one);
     ``settings_module``: the tests run theirs; ``migrate``: off when the database is
     made elsewhere (pytest-django's test database); ``sandbox``: the upstreams'
     stand-ins in a process of their own (``run_sandbox``), as the upload benchmarks use.
@@ -166,6 +167,7 @@ class LoopbackStack:
         data_dir: Path | None = None,
         work_dir: Path | None = None,
         nginx_values: Mapping[str, str] | None = None,
+        wsgi: str = "visiona.wsgi:application",
     ) -> None:
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
         self.work = Path(work_dir or tempfile.mkdtemp(prefix="visiona-stack-", dir=base))
@@ -180,6 +182,7 @@ class LoopbackStack:
         self.sandbox_port = free_port() if sandbox else None
         self.processes: list[Process] = []
         self.nginx_overrides = dict(nginx_values or {})
+        self.wsgi = wsgi
         self.env = self._app_env(env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
@@ -311,7 +314,7 @@ class LoopbackStack:
             if self.sandbox_port:
                 self._spawn("sandbox", self._sandbox_command(), env=self._sandbox_env())
             gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
-            self._spawn("gunicorn", [*gunicorn, "visiona.wsgi:application"])
+            self._spawn("gunicorn", [*gunicorn, self.wsgi])
             self._spawn("nginx", self._nginx_command())
             self._wait_ready()
         except BaseException:
@@ -416,6 +419,19 @@ class LoopbackStack:
                 process.popen.wait(timeout=10)
         self.processes.clear()
 
+    def sessions(self, usernames: list[str]) -> list[str]:
+        """A signed-in session (its key) for each user (made if new), stored in Redis as a
+        password sign-in stores it: the cookie ``visiona_session`` for benchmarks."""
+        env = {**self.env, "STACK_USERNAMES": " ".join(usernames)}
+        out = self.manage("shell", "-c", _SESSIONS, env=env)
+        return out.stdout.split()[-len(usernames) :]
+
+    def tokens(self, usernames: list[str], *, scopes: str = "read convert deploy") -> list[str]:
+        """A personal API token (its secret) for each user (made if new)."""
+        env = {**self.env, "STACK_USERNAMES": " ".join(usernames)}
+        out = self.manage("shell", "-c", _TOKENS.replace("SCOPES", scopes), env=env)
+        return out.stdout.split()[-len(usernames) :]
+
     def remove(self) -> None:
         """Delete the run's folder (logs included): after ``stop``."""
         shutil.rmtree(self.work, ignore_errors=True)
@@ -435,6 +451,39 @@ print(json.dumps({
     "conversion_upload_limit": limits.max_upload_bytes(),
     "models_upload_limit": settings.MODELS_MAX_UPLOAD_BYTES + 1024 * 1024,
 }))
+"""
+
+
+_SESSIONS = """
+import os, time
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from visiona.sessions import start_session_clock
+Store = import_module(settings.SESSION_ENGINE).SessionStore
+for name in os.environ["STACK_USERNAMES"].split():
+    user, _ = get_user_model().objects.get_or_create(
+        username=name, defaults={"oidc_sub": "sub-" + name}
+    )
+    session = Store()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "visiona.auth.backends.PasswordBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    start_session_clock(session, time.time())
+    session.create()
+    print(session.session_key)
+"""
+
+_TOKENS = """
+import os
+from django.contrib.auth import get_user_model
+from tokens.services import token_create
+for name in os.environ["STACK_USERNAMES"].split():
+    user, _ = get_user_model().objects.get_or_create(
+        username=name, defaults={"oidc_sub": "sub-" + name}
+    )
+    issued = token_create(owner=user, name="bench", scopes="SCOPES".split(), expires_in_days=7)
+    print(issued.secret)
 """
 
 

@@ -6,7 +6,6 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
 from models_repo.serializers import ModelOutputSerializer
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.api import fields
+from visiona.api.pagination import PageNumberPagination
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope

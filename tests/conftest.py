@@ -47,6 +47,9 @@ def clear_own_cache() -> None:
     Redis: only the keys under this run's prefix (tests/settings.py), never FLUSHDB, so
     a database that holds someone else's keys keeps them. Local memory is this process's.
     """
+    from visiona.auth.user_cache import clear_all
+
+    clear_all()  # this process's remembered users and tokens (rows of other tests)
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")  # django-redis puts the key prefix in front of the pattern
     else:

@@ -277,6 +277,12 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Only failures are kept (and dropped after the cool-off), not a row per sign-in forever.
 AXES_DISABLE_ACCESS_LOG = True
 
+# Seconds each process remembers a signed-in user's row, and a personal token's, instead
+# of reading them on every request (visiona/auth/user_cache.py): a deactivated account or
+# a revoked token stops working everywhere within this time (at once in the process that
+# made the change). 0: read them on every request.
+AUTH_CACHE_SECONDS = env_int("AUTH_CACHE_SECONDS", 5, minimum=0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
