@@ -146,6 +146,8 @@ class LoopbackStack:
     ``env``: more environment for the web app and the relays (settings to try);
     ``nginx_values``: template values to use instead of the run's (``VISIONA_OFFLOAD``...);
     ``wsgi``: another application for gunicorn (a benchmark's profiled one);
+    ``tls``: the TLS server too (deploy/nginx/tls/, a self-signed certificate made here),
+    and the plain one redirecting to it;
     ``settings_module``: the tests run theirs; ``migrate``: off when the database is
     made elsewhere (pytest-django's test database); ``sandbox``: the upstreams'
     stand-ins in a process of their own (``run_sandbox``), as the upload benchmarks use.
@@ -168,6 +170,7 @@ class LoopbackStack:
         work_dir: Path | None = None,
         nginx_values: Mapping[str, str] | None = None,
         wsgi: str = "visiona.wsgi:application",
+        tls: bool = False,
     ) -> None:
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
         self.work = Path(work_dir or tempfile.mkdtemp(prefix="visiona-stack-", dir=base))
@@ -183,6 +186,7 @@ class LoopbackStack:
         self.processes: list[Process] = []
         self.nginx_overrides = dict(nginx_values or {})
         self.wsgi = wsgi
+        self.tls_port = free_port() if tls else None
         self.env = self._app_env(env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
@@ -293,7 +297,30 @@ class LoopbackStack:
             "VISIONA_BODY_LIMIT": "4m",
             "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
             "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
+            **self._tls_values(),
             **self.nginx_overrides,
+        }
+
+    @property
+    def https_base_url(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}"
+
+    def _tls_values(self) -> dict[str, str]:
+        if not self.tls_port:
+            return {}
+        tls = self.work / "tls"
+        tls.mkdir(exist_ok=True)
+        certificate, key = tls / "certificate.pem", tls / "key.pem"
+        if not certificate.exists():
+            request = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+            subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+            files = ["-keyout", str(key), "-out", str(certificate)]
+            subprocess.run([*request, *subject, *files], check=True, capture_output=True)
+        return {
+            "VISIONA_TLS_LISTEN": f"127.0.0.1:{self.tls_port}",
+            "VISIONA_TLS_CERTIFICATE": str(certificate),
+            "VISIONA_TLS_CERTIFICATE_KEY": str(key),
+            "VISIONA_HTTPS_ORIGIN": self.https_base_url,
         }
 
     # --- life ------------------------------------------------------------------------
@@ -347,7 +374,10 @@ class LoopbackStack:
         link = run_dir / "visiona"
         if not link.exists():
             link.symlink_to(NGINX_DIR / "visiona", target_is_directory=True)
-        for template in sorted((NGINX_DIR / "templates").glob("*.template")):
+        templates = sorted((NGINX_DIR / "templates").glob("*.template"))
+        if self.tls_port:
+            templates += sorted((NGINX_DIR / "tls").glob("*.template"))
+        for template in templates:
             rendered = render_template(template.read_text(), values)
             (run_dir / "conf.d" / template.name.removesuffix(".template")).write_text(rendered)
         (run_dir / "nginx.conf").write_text(main_config(run_dir))

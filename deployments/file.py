@@ -140,7 +140,11 @@ def _chunks(stored, length: int) -> Iterator[bytes]:
     try:
         remaining = length
         while remaining > 0:
-            chunk = stored.read(min(CHUNK, remaining))
+            try:
+                chunk = stored.read(min(CHUNK, remaining))
+            except Exception as exc:  # a disk or S3 failure mid-file
+                logger.exception("stored model file unreadable")
+                raise ModelFileUnavailable() from exc
             if not chunk:
                 break
             remaining -= len(chunk)

@@ -143,6 +143,9 @@ MIDDLEWARE = [
     "visiona.time_zone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A streamed answer's first block taken here: its failure is the envelope, never
+    # gunicorn's bare 500 (visiona/middleware.py).
+    "visiona.middleware.StreamStartMiddleware",
     "visiona.middleware.AppErrorMiddleware",
     # Last, as axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
