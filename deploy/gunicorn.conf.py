@@ -28,6 +28,10 @@ graceful_timeout = 30
 # header gets nginx's answer in the app's shapes, never gunicorn's bare 400.
 limit_request_line = 8190
 limit_request_field_size = 8190
+# nginx keeps its connections to gunicorn open between requests and closes an idle one
+# after 60 s: gunicorn waits longer, so it never closes one nginx is about to use (an
+# idle kept-alive connection costs a gthread worker a socket in its poller, no thread).
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # The heartbeat file in memory: a container's disk stalls must not look like a hang.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # "-": one line per request on stdout; empty: none (nginx in front logs every request).

@@ -147,7 +147,8 @@ class LoopbackStack:
     ``nginx_values``: template values to use instead of the run's (``VISIONA_OFFLOAD``...);
     ``wsgi``: another application for gunicorn (a benchmark's profiled one);
     ``tls``: the TLS server too (deploy/nginx/tls/, a self-signed certificate made here),
-    and the plain one redirecting to it;
+    and the plain one redirecting to it; ``code_root``: another checkout whose code runs
+    (a benchmark's older commit, side by side), with this one's nginx and gunicorn files;
     ``settings_module``: the tests run theirs; ``migrate``: off when the database is
     made elsewhere (pytest-django's test database); ``sandbox``: the upstreams'
     stand-ins in a process of their own (``run_sandbox``), as the upload benchmarks use.
@@ -171,6 +172,7 @@ class LoopbackStack:
         nginx_values: Mapping[str, str] | None = None,
         wsgi: str = "visiona.wsgi:application",
         tls: bool = False,
+        code_root: Path | None = None,
     ) -> None:
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
         self.work = Path(work_dir or tempfile.mkdtemp(prefix="visiona-stack-", dir=base))
@@ -187,6 +189,9 @@ class LoopbackStack:
         self.nginx_overrides = dict(nginx_values or {})
         self.wsgi = wsgi
         self.tls_port = free_port() if tls else None
+        # Whose code runs (gunicorn, the relays, manage.py): another checkout for a
+        # benchmark's side-by-side run of an older commit; nginx's files are always these.
+        self.code_root = Path(code_root or ROOT).resolve()
         self.env = self._app_env(env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
@@ -272,6 +277,11 @@ class LoopbackStack:
                 MC_SERVICE_CLIENT_ID="visiona-sandbox",
                 MC_SERVICE_CLIENT_SECRET="sandbox-secret",
             )
+        if self.code_root != ROOT:
+            # Its own packages first (the agent's distribution included), then the venv's.
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(self.code_root), str(self.code_root / "client"), env.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep)
         if workers:
             env["GUNICORN_WORKERS"] = str(workers)
         if threads:
@@ -288,6 +298,7 @@ class LoopbackStack:
             # Unused on loopback (addresses only) but required by the directive.
             "VISIONA_RESOLVER": "127.0.0.1",
             "VISIONA_WEB": f"127.0.0.1:{self.web_port}",
+            "VISIONA_WEB_SERVER_OPTIONS": "",
             "VISIONA_RELAY_TUNNEL": f"127.0.0.1:{tunnel}",
             "VISIONA_OFFLOAD": "files",
             "VISIONA_HTTPS_ORIGIN": "",
@@ -359,8 +370,10 @@ class LoopbackStack:
             )
             self.manage("migrate", "--no-input", "-v0")
         if not (self.static_root / "errors").is_dir():
-            self.manage("collectstatic", "--no-input", "-v0")
-            self.manage("write_error_pages")
+            # This checkout's files, whatever code runs: nginx serves them.
+            mine = {**self.env, "PYTHONPATH": str(ROOT)}
+            self.manage("collectstatic", "--no-input", "-v0", env=mine, cwd=ROOT)
+            self.manage("write_error_pages", env=mine, cwd=ROOT)
         facts = json.loads(self.manage("shell", "-c", _FACTS).stdout.strip().splitlines()[-1])
         self.write_nginx_config(self.nginx_values(facts))
 
@@ -399,10 +412,10 @@ class LoopbackStack:
             "SANDBOX_STAGE_SECONDS": "600",
         }
 
-    def manage(self, *args: str, env: Mapping[str, str] | None = None):
+    def manage(self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None):
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=cwd or self.code_root,
             env=dict(env or self.env),
             check=True,
             capture_output=True,
@@ -413,7 +426,11 @@ class LoopbackStack:
         log = self.work / f"{name}.log"
         with log.open("ab") as stream:
             popen = subprocess.Popen(
-                command, cwd=ROOT, env=dict(env or self.env), stdout=stream, stderr=stream
+                command,
+                cwd=self.code_root,
+                env=dict(env or self.env),
+                stdout=stream,
+                stderr=stream,
             )
         self.processes.append(Process(name, popen, log))
 
