@@ -71,7 +71,6 @@ def main_config(run_dir: Path, *, worker_processes: int = 1) -> str:
     return (
         f"{user}daemon off;\n"
         f"worker_processes {worker_processes};\n"
-        "worker_rlimit_nofile 65536;\n"
         f"pid {run_dir / 'nginx.pid'};\n"
         f"error_log {run_dir / 'error.log'} warn;\n"
         "events {\n    worker_connections 16384;\n}\n"
