@@ -80,9 +80,19 @@ stack: install
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Coverage of the relay, the devices app and the agent, their own processes included
+# (pyproject.toml [tool.coverage.run]); COVERAGE_TESTS picks the tests (default: theirs).
+COVERAGE_TESTS ?= tests/relay tests/client tests/devices
+coverage: install-dev
+	rm -rf var/coverage && mkdir -p var/coverage
+	$(BIN)/coverage run -m pytest $(COVERAGE_TESTS) $(PYTEST_ARGS)
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --include='relay/*,client/visiona_client/tunnel*.py,client/visiona_client/h2_internals.py,devices/relay*.py,devices/tunnel*.py'
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py check
 

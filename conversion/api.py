@@ -329,6 +329,12 @@ class ConversionPromoteApi(APIView):
     @extend_schema_serializer(component_name="PromoteInput")
     class InputSerializer(serializers.Serializer):
         name = fields.CharField(max_length=200, required=False, allow_blank=True)
+        keep_onnx = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Also keep the source ONNX beside the NEF, as the reference runs on "
+            "a device are compared with.",
+        )
 
     @extend_schema(
         parameters=[JOB_ID],
@@ -346,7 +352,10 @@ class ConversionPromoteApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = services.job_promote(
-            user=request.user, job_id=job_id, name=data.validated_data.get("name") or None
+            user=request.user,
+            job_id=job_id,
+            name=data.validated_data.get("name") or None,
+            keep_onnx=data.validated_data["keep_onnx"],
         )
         return Response({"model": ModelOutputSerializer(model).data})
 

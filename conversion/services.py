@@ -32,6 +32,7 @@ from conversion.upload_stream import (
 from conversion.upstream_errors import maps_upstream_errors, require_enabled
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
+from models_repo.reference import model_reference_store
 from models_repo.services import (
     model_available_name,
     model_create_from_stream,
@@ -264,18 +265,21 @@ def job_cancel(*, user: User, job_id: str) -> ConversionJob:
 
 
 @maps_upstream_errors
-def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel:
+def job_promote(
+    *, user: User, job_id: str, name: str | None = None, keep_onnx: bool = False
+) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
     The job's link to its saved model (``ConversionJob.saved_model``) is the source
     of truth: repeated or simultaneous calls return that model and create nothing
-    new; saving again after deleting it brings it back.
+    new; saving again after deleting it brings it back. ``keep_onnx`` also keeps the
+    job's source ONNX as the model's reference (docs/runs.md), once.
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
     existing = _saved_model(job)
     if existing is not None:
-        return existing
+        return _keep_onnx(user=user, job=job, model=existing) if keep_onnx else existing
     job = _require_completed(job)
     try:
         model_pk = single_flight(
@@ -287,7 +291,32 @@ def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel
         )
     except SingleFlightTimeout:
         raise errors.ConverterUnavailable() from None
-    return NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
+    model = NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
+    return _keep_onnx(user=user, job=job, model=model) if keep_onnx else model
+
+
+def _keep_onnx(*, user: User, job: ConversionJob, model: NefModel) -> NefModel:
+    """The converter's promote of the ``onnx`` source, streamed from FAA into the
+    model's reference (a model that already keeps one is left as it is)."""
+    if model.has_reference:
+        return model
+    object_key = faa.object_key_for_job(
+        tenant_id=settings.MC_TENANT_ID, user_id=user.upstream_id, job_id=job.job_id, source="onnx"
+    )
+    converter.promote(
+        job.job_id, user_id=user.upstream_id, target_object_key=object_key, source="onnx"
+    )
+    stem = PurePosixPath(job.filename or "model.onnx").stem or "model"
+    with faa.open_file(object_key) as download:
+        try:
+            model = model_reference_store(
+                model=model, filename=f"{stem}.onnx", chunks=download.iter_chunks(FAA_READ_CHUNK)
+            )
+        except OSError as exc:
+            logger.exception("storing a reference failed", extra={"job_id": job.job_id})
+            raise errors.StorageUnavailable() from exc
+    logger.info("conversion source kept", extra={"job_id": job.job_id, "model_id": model.pk})
+    return model
 
 
 @maps_upstream_errors

@@ -299,7 +299,7 @@ class LoopbackStack:
             "VISIONA_WEB": f"127.0.0.1:{self.web_port}",
             "VISIONA_WEB_SERVER_OPTIONS": "",
             "VISIONA_RELAY_TUNNEL": f"127.0.0.1:{tunnel}",
-            "VISIONA_OFFLOAD": "files",
+            "VISIONA_OFFLOAD": "files relay",
             "VISIONA_HTTPS_ORIGIN": "",
             "VISIONA_ACCESS_LOG": str(self.work / "nginx" / "access.log"),
             "VISIONA_STATIC_ROOT": str(self.static_root),
@@ -307,6 +307,7 @@ class LoopbackStack:
             "VISIONA_BODY_LIMIT": "4m",
             "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
             "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
+            "VISIONA_RELAY_BODY_LIMIT": str(facts["relay_body_limit"]),
             **self._tls_values(),
             **self.nginx_overrides,
         }
@@ -496,6 +497,7 @@ print(json.dumps({
     "models_root": str(models),
     "conversion_upload_limit": limits.max_upload_bytes(),
     "models_upload_limit": settings.MODELS_MAX_UPLOAD_BYTES + 1024 * 1024,
+    "relay_body_limit": settings.RELAY_MAX_BODY_BYTES,
 }))
 """
 

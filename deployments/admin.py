@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from deployments import services
 from deployments.errors import DeploymentFinished
-from deployments.models import Deployment, DeploymentEvent
+from deployments.models import Deployment, DeploymentEvent, Run
 
 
 class DeploymentEventInline(admin.TabularInline):
@@ -92,3 +92,20 @@ class DeploymentAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    """Read-only: runs change only through the services (the user, the agent, the worker)."""
+
+    list_display = ["id", "model", "device", "owner", "state", "reference_state", "created_at"]
+    list_filter = ["state", "reference_state", "device__chip", "created_at"]
+    search_fields = ["id", "device__name", "device__serial", "model__name"]
+    list_select_related = ["model", "device", "owner"]
+    readonly_fields = [field.name for field in Run._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -44,10 +44,10 @@ class UploadSizeLimitHandler(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
-def limit_upload_size(request: HttpRequest) -> None:
+def limit_upload_size(request: HttpRequest, limit: int | None = None) -> None:
     """Call before anything reads ``request.POST`` or ``request.FILES``."""
     request.upload_handlers.insert(
-        0, UploadSizeLimitHandler(request, settings.MODELS_MAX_UPLOAD_BYTES)
+        0, UploadSizeLimitHandler(request, limit or settings.MODELS_MAX_UPLOAD_BYTES)
     )
 
 

@@ -2,7 +2,9 @@
 
 ``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
 checked (in a worker thread) before the upgrade: a missing, revoked or expired
-token, or an unpaired device, gets HTTP 401 and no WebSocket.
+token, an unpaired device or a deactivated owner, or any scheme but ``Bearer``,
+gets HTTP 401 and no WebSocket. A check that cannot be made (the database is down)
+gets 503, which the agent retries after its backoff.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import bearer_token, identify, in_thread
+from relay.auth import TunnelIdentity, bearer_token, identify, in_thread
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -51,7 +53,16 @@ class TunnelServer:
         if request.path.split("?", 1)[0] != TUNNEL_PATH:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         token = bearer_token(request.headers.get("Authorization"))
-        identity = await in_thread(identify, token) if token else None
+        try:
+            identity = await in_thread(identify, token) if token else None
+        except Exception:
+            # The database (or what the check needs) is down: not the agent's fault, and
+            # not a refusal. 503: the agent dials again after its backoff, quietly.
+            logger.warning("tunnel handshake deferred: the token check failed", exc_info=True)
+            return connection.respond(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "service_unavailable: the relay cannot check tokens right now; try again\n",
+            )
         if identity is None:
             logger.info("tunnel refused: no usable device token")
             return connection.respond(
@@ -59,11 +70,11 @@ class TunnelServer:
                 "device_token_invalid: the device token is missing, revoked or expired, "
                 "or the device was unpaired\n",
             )
-        connection.visiona_identity = identity  # read by _handler
+        connection.visiona_identity = identity  # type: ignore[attr-defined]  # read by _handler
         return None
 
     async def _handler(self, connection: ServerConnection) -> None:
-        identity = connection.visiona_identity
+        identity: TunnelIdentity = connection.visiona_identity  # type: ignore[attr-defined]
         session = TunnelSession(
             connection, device_id=identity.device_id, token_hash=identity.token_hash
         )

@@ -8,7 +8,7 @@ import re
 import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import UnreadablePostError
+from django.http import HttpResponse, UnreadablePostError
 
 from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
 from visiona.log import request_id_var
@@ -117,4 +117,30 @@ class StreamStartMiddleware:
             return error_response(request, error)
         if first is not None:
             response.streaming_content = itertools.chain((first,), blocks)
+        return response
+
+
+class HandoffResponse(HttpResponse):
+    """An answer whose body the front server fetches elsewhere (``X-Accel-Redirect``).
+
+    nginx keeps almost none of the headers of an answer it redirects internally, yet
+    every middleware has added its own (frame and referrer policies, the language,
+    ``Vary``, the request id). ``HandoffMiddleware``, the outermost, calls ``seal``
+    once they all have: the subclass passes them on to whoever answers in the end.
+    """
+
+    def seal(self) -> None:
+        """Called with every header in place; the default passes nothing on."""
+
+
+class HandoffMiddleware:
+    """Outermost: lets a ``HandoffResponse`` see the headers the whole stack gave it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if isinstance(response, HandoffResponse):
+            response.seal()
         return response

@@ -177,11 +177,11 @@ def health() -> str:
     return "unhealthy" if response.status_code >= 500 else "unreachable"
 
 
-def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
-    """Copy the job's NEF into FAA under ``target_object_key``."""
+def promote(job_id: str, *, user_id: str, target_object_key: str, source: str = "nef") -> dict:
+    """Copy the job's NEF (or its source ``onnx``) into FAA under ``target_object_key``."""
     path = PROMOTE_PATH.format(job_id=quote(job_id, safe=""))
     payload = {
-        "targets": [{"source": "nef", "target_object_key": target_object_key}],
+        "targets": [{"source": source, "target_object_key": target_object_key}],
         "user_id": user_id,
     }
     response = _authorized_call(

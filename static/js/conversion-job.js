@@ -229,7 +229,10 @@
           "Content-Type": "application/json",
           "X-CSRFToken": csrfToken(saveForm),
         },
-        body: JSON.stringify({ name: saveForm.elements.name.value.trim() }),
+        body: JSON.stringify({
+          name: saveForm.elements.name.value.trim(),
+          keep_onnx: Boolean(saveForm.elements.keep_onnx && saveForm.elements.keep_onnx.checked),
+        }),
       })
         .then(function (response) {
           return response.json().then(function (body) {

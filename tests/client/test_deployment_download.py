@@ -68,6 +68,18 @@ def test_a_200_instead_of_206_restarts_from_zero(deploy, deployment, models):
     assert deployment.served == SIZE // 2 + SIZE
 
 
+@pytest.mark.parametrize("shift", [1, 4096])
+def test_a_206_from_another_offset_is_never_appended(deploy, deployment, models, shift):
+    deployment.cut_at = SIZE // 2
+    deployment.range_shift = shift  # the resume's 206 says it starts earlier than asked
+    deploy(deployment)
+    assert installed_bytes(models, deployment) == deployment.data
+    assert deployment.state == "installed"
+    ranges = [request.get("Range") for request in deployment.requests]
+    # The shifted answer is dropped with the partial, and the file is fetched whole.
+    assert ranges == [None, f"bytes={SIZE // 2}-", None]
+
+
 def test_a_416_discards_the_partial_and_starts_again(deploy, deployment, models):
     deployment.cut_at = SIZE // 2
     deployment.force_416 = 1

@@ -7,12 +7,18 @@ says so; during --wait the job goes on and the command to follow it is printed.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
+from typing import Any
 
+from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import CliError
-from visiona_client.visiona_cli.follow import finish_job, wait_for_job
+from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, wait_for_job
+from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.run import add_run_options
+from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
 
@@ -22,7 +28,9 @@ MAX_IMAGES = 200
 _VERSION = re.compile(r"^[0-9A-Fa-f]{4}$")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "convert",
         parents=[common],
@@ -46,7 +54,16 @@ def register(subparsers, common) -> None:
     parser.add_argument("--download", type=Path, metavar="PATH", help="save the NEF here")
     parser.add_argument("--save", metavar="NAME", help="save the NEF to My models as NAME")
     parser.add_argument("--no-check", action="store_true", help="skip the local pre-flight")
-    parser.set_defaults(func=run, checker=None)
+    parser.add_argument(
+        "--keep-onnx", action="store_true", help="with --save: keep the ONNX beside the NEF"
+    )
+    parser.add_argument(
+        "--run-on",
+        metavar="DEVICE",
+        help="then save (with the ONNX), deploy to this device and run it (visiona run)",
+    )
+    add_run_options(parser, device_required=False)
+    parser.set_defaults(func=run, checker=None, poll_seconds=POLL_SECONDS)
 
 
 def chip_code(raw: str) -> str:
@@ -84,7 +101,7 @@ def collect_images(sources: list[Path]) -> list[Path]:
     return images
 
 
-def preflight(model: Path, chip: str):
+def preflight(model: Path, chip: str) -> Report:
     """The interface's pre-flight: scan the file (in blocks), check it for the chip."""
     try:
         from visiona_client import preflight as scanner
@@ -97,7 +114,7 @@ def preflight(model: Path, chip: str):
     return scanner.check(scanner.scan_file(model), chip)
 
 
-def _format_report(report) -> str:
+def _format_report(report: Report) -> str:
     try:
         from visiona_client.preflight import format_report
     except ImportError:  # an injected checker in a build without the scanner
@@ -105,11 +122,13 @@ def _format_report(report) -> str:
     return format_report(report)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output
     if not args.model.is_file():
         raise CliError(f"No such file: {args.model}", exit_code=exit_codes.BAD_INPUT)
     images = collect_images(args.images)
+    if args.run_on:
+        run_inputs, expectations = check_run_on(args)
     report = None
     if not args.no_check:
         report = (args.checker or preflight)(args.model, args.chip)
@@ -122,17 +141,21 @@ def run(args) -> int:
     job = _upload(api, out, args, images)
     result_extra = {"preflight": report.to_dict() if report is not None else None}
     out.note(f"Uploaded. Job {job['job_id']} ({job['status']}).")
-    if not (args.wait or args.download or args.save is not None):
+    if not (args.wait or args.download or args.save is not None or args.run_on):
         out.say(job["job_id"])
         out.note(f"Follow it with: visiona jobs {job['job_id']} --wait")
         out.result({"job": job, **result_extra})
         return exit_codes.OK
     job = wait_for_job(api, out, job)
     output = _WithExtra(out, result_extra)
-    return finish_job(api, output, job, download=args.download, save=args.save)
+    if args.run_on:
+        return convert_and_run(api, output, args, job, run_inputs, expectations)
+    return finish_job(
+        api, output, job, download=args.download, save=args.save, keep_onnx=args.keep_onnx
+    )
 
 
-def _upload(api, out, args, images) -> dict:
+def _upload(api: Api, out: Output, args: argparse.Namespace, images: list[Path]) -> dict[str, Any]:
     try:
         return upload_conversion(
             api,
@@ -148,7 +171,7 @@ def _upload(api, out, args, images) -> dict:
         raise
 
 
-def _what_exists(api) -> str:
+def _what_exists(api: Api) -> str:
     """After a cut upload: is there a job on the server after all (the last bytes may
     have gone through)? Said plainly either way."""
     try:
@@ -163,14 +186,12 @@ def _what_exists(api) -> str:
     return "No conversion was started on visionA; nothing is left behind."
 
 
-class _WithExtra:
+class _WithExtra(Output):
     """The output, with the pre-flight report added to the final JSON."""
 
-    def __init__(self, output, extra: dict) -> None:
+    def __init__(self, output: Output, extra: dict[str, Any]) -> None:
+        super().__init__(as_json=output.as_json, out=output.out, err=output.err)
         self._output, self._extra = output, extra
 
-    def __getattr__(self, name):
-        return getattr(self._output, name)
-
-    def result(self, data) -> None:
+    def result(self, data: dict[str, Any]) -> None:
         self._output.result({**data, **self._extra})

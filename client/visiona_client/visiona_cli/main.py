@@ -1,7 +1,7 @@
 """``visiona``'s argparse tree and the one place errors become exit codes.
 
 Exit codes: exit_codes.py (0 ok, 1 failure reported by the server, 2 bad input,
-3 auth, 4 server or network, 130 interrupted).
+3 auth, 4 server or network, 5 an expectation of visiona run failed, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from visiona_client import __version__, allocator
 from visiona_client.visiona_cli import exit_codes
@@ -19,16 +20,16 @@ from visiona_client.visiona_cli.output import Output
 
 # Each module has register(subparsers, common): ``common`` holds the options every
 # command accepts after its name (--json, --server).
-COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices")
+COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices", "run")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(exit_codes.BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _common(parser: argparse.ArgumentParser, default=None) -> None:
+def _common(parser: argparse.ArgumentParser, default: Any = None) -> None:
     # Accepted before and after the command; a subcommand's absent option must not
     # overwrite one given earlier, hence SUPPRESS below the root.
     parser.add_argument(
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, **injected) -> int:
+def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
     """``injected``: test doubles handed to the command (e.g. ``checker=`` for convert)."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,7 +63,8 @@ def main(argv: Sequence[str] | None = None, **injected) -> int:
     output = Output(as_json=getattr(args, "json", False))
     args.output = output
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except CliError as error:
         return _failed(output, error)
     except ConfigError as error:

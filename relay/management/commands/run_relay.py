@@ -7,11 +7,13 @@ import contextlib
 import gc
 import logging
 import signal
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
 
+from relay.exchange import Limits
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
@@ -22,7 +24,7 @@ logger = logging.getLogger("relay")
 class Command(BaseCommand):
     help = "Run a tunnel relay node: agents dial the tunnel port, web instances the internal port."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tunnel-port", type=int, default=3800)
         parser.add_argument("--internal-port", type=int, default=3801)
         parser.add_argument(
@@ -38,7 +40,7 @@ class Command(BaseCommand):
             "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         # Never below INFO, whatever LOG_LEVEL says: at DEBUG these print the handshake's
         # headers (the device token) and every HTTP/2 header block.
         for name in ("relay.websockets", "hpack", "h2"):
@@ -74,10 +76,7 @@ class Command(BaseCommand):
         node = RelayNode(node_url=node_url)
         tunnel = await TunnelServer(node).start(host, tunnel_port)
         internal = await InternalServer(
-            node,
-            secret=settings.RELAY_INTERNAL_SECRET,
-            max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
-            timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
         ).start(internal_host, internal_port)
         node.start()
         stopping = asyncio.Event()
@@ -101,3 +100,12 @@ class Command(BaseCommand):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
+
+
+def limits_from_settings() -> Limits:
+    return Limits(
+        max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
+        head_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+        idle_seconds=settings.RELAY_IDLE_TIMEOUT_SECONDS,
+        total_seconds=settings.RELAY_EXCHANGE_TIMEOUT_SECONDS,
+    )

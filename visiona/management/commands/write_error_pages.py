@@ -69,7 +69,7 @@ class Command(BaseCommand):
 
 def _envelope(error: errors.AppError) -> str:
     # "request_id": null is what nginx replaces (sub_filter): keep the spacing.
-    body = {
+    body: dict[str, object] = {
         "error": {
             "code": error.code,
             "message": str(error.message),

@@ -24,12 +24,14 @@ from visiona_client.deployment_job import JobRunner
 from visiona_client.deployments import DeploymentWorker
 from visiona_client.local_device import (
     DEFAULT_LOCAL_URL,
+    Dongle,
     LocalDeviceError,
     dongles,
     fetch_deps,
     pick_dongle,
 )
 from visiona_client.models_folder import ModelsFolder
+from visiona_client.runs import RunWorker
 from visiona_client.server_api import ServerApi, ServerError, is_loopback, normalize_server_url
 
 logger = logging.getLogger("visiona_client")
@@ -97,7 +99,7 @@ def _models_dir(args: argparse.Namespace) -> Path:
 # pair ------------------------------------------------------------------------
 
 
-def _dongle_for_pairing(args: argparse.Namespace):
+def _dongle_for_pairing(args: argparse.Namespace) -> Dongle:
     if args.serial and args.chip:
         return pick_dongle([], serial=args.serial, chip=args.chip)
     if args.demo:
@@ -208,11 +210,13 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         api = ServerApi(current.server, token=current.token)
         runner = JobRunner(api=api, models=models, chip=current.chip)
+        local_url = demo.url if demo else args.local_url
         agent = Agent(
             api=api,
-            local_url=demo.url if demo else args.local_url,
+            local_url=local_url,
             heartbeat_interval=current.heartbeat_interval_seconds,
             deployments=DeploymentWorker(api=api, runner=runner),
+            runs=RunWorker(api=api, models=models, local_url=local_url),
         )
         logger.info(
             "agent for device %s: heartbeats to %s, local device API %s, models in %s",
@@ -374,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except (CommandError, state.StateError) as exc:
         logger.error("%s", exc)
         return getattr(exc, "exit_code", EXIT_ERROR)
