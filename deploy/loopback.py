@@ -308,6 +308,8 @@ class LoopbackStack:
             "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
             "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
             "VISIONA_RELAY_BODY_LIMIT": str(facts["relay_body_limit"]),
+            "VISIONA_RUNS_UPLOAD_LIMIT": str(facts["runs_upload_limit"]),
+            "VISIONA_REFERENCE_UPLOAD_LIMIT": str(facts["reference_upload_limit"]),
             **self._tls_values(),
             **self.nginx_overrides,
         }
@@ -498,6 +500,8 @@ print(json.dumps({
     "conversion_upload_limit": limits.max_upload_bytes(),
     "models_upload_limit": settings.MODELS_MAX_UPLOAD_BYTES + 1024 * 1024,
     "relay_body_limit": settings.RELAY_MAX_BODY_BYTES,
+    "runs_upload_limit": getattr(settings, "RUNS_MAX_TOTAL_BYTES", 0) + 1024 * 1024,
+    "reference_upload_limit": getattr(settings, "MODELS_MAX_REFERENCE_BYTES", 0) + 1024 * 1024,
 }))
 """
 

@@ -230,7 +230,7 @@ class ModelReferenceApi(APIView):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         if not model.has_reference:
             raise ReferenceNotFound()
-        return reference.reference_response(model)
+        return reference.reference_response(request, model)
 
     @extend_schema(
         summary="Keep (or replace) a model's reference ONNX",

@@ -56,46 +56,48 @@ def upload_was_too_large(request: HttpRequest) -> bool:
 
 
 def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponse:
-    """The stored file, saved by the browser as ``<name>.nef``: sent by nginx where it
-    can (X-Accel-Redirect), from the bucket where the storage is S3 (a presigned 302),
-    else streamed here in chunks. The headers are the same every way."""
-    filename = model_download_name(model=model)
+    """The stored NEF, saved by the browser as ``<name>.nef``, with its Repr-Digest."""
+    response = attachment_response(
+        request,
+        name=model.file.name,
+        filename=model_download_name(model=model),
+        size=model.size_bytes,
+        log_extra={"model_id": model.pk},
+    )
+    if response.status_code == 200:
+        # RFC 9530: lets a client check the bytes against the checksum it was shown.
+        digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
+        response["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+def attachment_response(
+    request: HttpRequest, *, name: str, filename: str, size: int, log_extra: dict
+) -> HttpResponse:
+    """The stored file ``name`` as an attachment called ``filename``: sent by nginx where
+    it can (X-Accel-Redirect), from the bucket where the storage is S3 (a presigned 302),
+    else streamed here in chunks. The headers are the same whoever sends the bytes."""
+    disposition = content_disposition_header(as_attachment=True, filename=filename)
     if offload.is_object_store():
-        disposition = content_disposition_header(as_attachment=True, filename=filename)
         return offload.presigned_redirect(
-            model.file.name, content_type=MODEL_CONTENT_TYPE, disposition=disposition
+            name, content_type=MODEL_CONTENT_TYPE, disposition=disposition
         )
     if offload.nginx_serves_files(request):
-        _check_stored(model)
-        response = offload.accel_redirect(model.file.name)
+        if not models_storage.exists(name):
+            # nginx's answer would be its 404: say what it is, as the streamed one does.
+            logger.error("stored file missing", extra=log_extra)
+            raise ModelFileUnavailable()
+        response = offload.accel_redirect(name)
         response["Content-Type"] = MODEL_CONTENT_TYPE
-        response["Content-Disposition"] = content_disposition_header(
-            as_attachment=True, filename=filename
-        )
-    else:
-        response = _streamed(model, filename)
-    # RFC 9530: lets a client check the bytes against the checksum it was shown.
-    digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
-    response["Repr-Digest"] = f"sha-256=:{digest}:"
-    return response
-
-
-def _check_stored(model: NefModel) -> None:
-    """The answer nginx would give a missing file is its 404: say what it is, as the
-    streamed answer does."""
-    if not models_storage.exists(model.file.name):
-        logger.error("stored model file missing", extra={"model_id": model.pk})
-        raise ModelFileUnavailable()
-
-
-def _streamed(model: NefModel, filename: str) -> FileResponse:
+        response["Content-Disposition"] = disposition
+        return response
     try:
-        stored = open_stored_file(model.file.name)
+        stored = open_stored_file(name)
     except Exception as exc:  # a missing file, a full disk, an S3 error
-        logger.exception("stored model file unreadable", extra={"model_id": model.pk})
+        logger.exception("stored file unreadable", extra=log_extra)
         raise ModelFileUnavailable() from exc
-    response = FileResponse(
+    streamed = FileResponse(
         stored, as_attachment=True, filename=filename, content_type=MODEL_CONTENT_TYPE
     )
-    response.headers.setdefault("Content-Length", str(model.size_bytes))
-    return response
+    streamed.headers.setdefault("Content-Length", str(size))
+    return streamed

@@ -190,7 +190,7 @@ def _model_reference(request, model_id: int):
     if request.method == "GET":
         if not model.has_reference:
             raise Http404()
-        return reference.reference_response(model)
+        return reference.reference_response(request, model)
     if request.POST.get("forget"):
         reference.model_reference_delete(model=model)
         messages.success(request, _("The original ONNX is forgotten."))

@@ -105,9 +105,9 @@ _tokens = LocalCache()
 def _token_for_hash(token_hash: str) -> PersonalToken | None:
     rows = _tokens.get(token_hash)
     if rows is not None:
-        token = from_row(PersonalToken, rows[0])
-        token.owner = from_row(get_user_model(), rows[1])
-        return token
+        cached = from_row(PersonalToken, rows[0])
+        cached.owner = from_row(get_user_model(), rows[1])
+        return cached
     token = PersonalToken.objects.select_related("owner").filter(token_hash=token_hash).first()
     if token is not None:
         _remember(token)

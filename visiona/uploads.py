@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 10
 _MARK = "streamed_upload"
+_RELEASE = "_streamed_upload_release"
 
 
 def streamed_upload(view: Callable) -> Callable:
@@ -122,7 +124,7 @@ class StreamedUploadMiddleware:
         try:
             return self.get_response(request)
         finally:
-            release = getattr(request, "_streamed_upload_release", None)
+            release = getattr(request, _RELEASE, None)
             if release is not None:
                 release()
 
@@ -139,26 +141,27 @@ class StreamedUploadMiddleware:
             restore()
             slots.give_back()
 
-        request._streamed_upload_release = release
+        setattr(request, _RELEASE, release)
         return None
 
 
 def _enforce_floor(request: HttpRequest) -> Callable[[], None]:
     """Put the floor between gunicorn and its socket for this request; how to undo it."""
     environ = request.META
-    sock = environ.get("gunicorn.socket")
+    sock: socket.socket | None = environ.get("gunicorn.socket")
     unreader = getattr(getattr(environ.get("wsgi.input"), "reader", None), "unreader", None)
-    if sock is None or getattr(unreader, "sock", None) is not sock:
+    if sock is None or unreader is None or getattr(unreader, "sock", None) is not sock:
         return lambda: None  # another server (runserver): its own stream, no floor
+    original = cast(socket.socket, sock)
     floor = FloorRate(
         bytes_per_second=settings.UPLOAD_FLOOR_BYTES_PER_SECOND,
         window_seconds=settings.UPLOAD_FLOOR_WINDOW_SECONDS,
     )
-    guarded = FloorRateSocket(sock, floor)
+    guarded = FloorRateSocket(original, floor)
     environ["gunicorn.socket"] = unreader.sock = guarded
 
     def restore() -> None:
-        environ["gunicorn.socket"] = unreader.sock = sock
-        sock.settimeout(None)
+        environ["gunicorn.socket"] = unreader.sock = original
+        original.settimeout(None)
 
     return restore

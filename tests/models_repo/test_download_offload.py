@@ -91,3 +91,17 @@ def test_an_offer_is_ignored_for_a_file_in_a_bucket(alice_client, alice, make_mo
         assert int(query["X-Amz-Expires"][0]) == 300
     else:
         assert int(query["Expires"][0]) - time.time() <= 300
+
+
+def test_a_models_reference_onnx_is_handed_over_too(alice_client, alice, make_model):
+    from models_repo.reference import model_reference_store
+
+    model = model_reference_store(
+        model=make_model(alice, "with a reference"), filename="net.onnx", chunks=[b"onnx"]
+    )
+    streamed = alice_client.get(f"/api/models/{model.pk}/reference")
+    offloaded = alice_client.get(f"/api/models/{model.pk}/reference", **OFFER)
+    assert b"".join(streamed.streaming_content) == b"onnx"
+    assert offloaded.content == b""
+    assert offloaded["X-Accel-Redirect"] == f"/_internal/files/whole/{model.reference_file.name}"
+    assert offloaded["Content-Disposition"] == streamed["Content-Disposition"]

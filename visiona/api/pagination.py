@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from rest_framework import pagination
 
 
@@ -13,7 +13,7 @@ class CountFirstPaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         if self.count == 0:
-            return self._get_page([], number, self)
+            return Page([], number, self)
         return super().page(number)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -82,7 +82,10 @@ def row_of(instance: models.Model) -> tuple:
     return tuple(getattr(instance, field.attname) for field in instance._meta.concrete_fields)
 
 
-def from_row(model: type[models.Model], row: tuple) -> models.Model:
+ModelType = TypeVar("ModelType", bound=models.Model)
+
+
+def from_row(model: type[ModelType], row: tuple) -> ModelType:
     """A fresh instance, as if the row had just been read from the database."""
     names = [field.attname for field in model._meta.concrete_fields]
     return model.from_db("default", names, row)
