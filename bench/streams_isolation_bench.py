@@ -14,7 +14,8 @@ reading ``--rate`` bytes per second each; once they are all connected, the same 
 are timed again. Prints JSON: p50 / p90 of both, idle and loaded, their ratio (target:
 API GET <= 1.2x idle, /healthz p50 <= 50 ms), what became of the slow clients
 (uploads still streaming, refused 503 uploads_busy, cut 408 upload_too_slow; downloads
-still reading), the RSS of every process of the stack, and the load average.
+still reading), the RSS of every process of the stack, the CPU each role used while the
+loaded figures were taken (cores: 1.0 is one core busy), and the load average.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ PIECE_SECONDS = 0.25  # a slow client acts four times a second
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -90,6 +96,22 @@ def timed_gets(port: int, path: str, headers: dict, seconds: float) -> dict:
         "p90_ms": round(1000 * latencies[int(len(latencies) * 0.9)], 2),
         "statuses": dict(statuses),
     }
+
+
+def timed_phase(stack: LoopbackStack, watched: dict, headers: dict, seconds: float):
+    """The timed GETs, and the CPU each role of ``watched`` used meanwhile (in cores)."""
+    before = {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in watched.items()}
+    started = time.monotonic()
+    figures = {
+        "api_get": timed_gets(stack.nginx_port, "/api/models/", headers, seconds),
+        "healthz": timed_gets(stack.nginx_port, "/healthz", {}, seconds),
+    }
+    elapsed = time.monotonic() - started
+    shares = {
+        role: round((sum(cpu_seconds(pid) for pid in pids) - before[role]) / elapsed, 3)
+        for role, pids in watched.items()
+    }
+    return figures, shares
 
 
 # --- the slow clients, in a process of their own -------------------------------------
@@ -244,10 +266,7 @@ def main() -> None:
         slow_token = stack.tokens([name + "slow"], scopes="read convert")[0]
         other = {"Cookie": f"visiona_session={stack.sessions([name + 'other'])[0]}"}
         model_id = upload_model(stack, slow_token, args.mib)
-        idle = {
-            "api_get": timed_gets(stack.nginx_port, "/api/models/", other, args.seconds),
-            "healthz": timed_gets(stack.nginx_port, "/healthz", {}, args.seconds),
-        }
+        idle, report["cpu_share_idle"] = timed_phase(stack, stack.pids(), other, args.seconds)
         manager = multiprocessing.Manager()
         status, stop = manager.dict(), manager.Event()
         clients = multiprocessing.Process(
@@ -260,10 +279,10 @@ def main() -> None:
         while status.get("connected", 0) < total and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(2)  # let the refusals and the first pieces happen
-        loaded = {
-            "api_get": timed_gets(stack.nginx_port, "/api/models/", other, args.seconds),
-            "healthz": timed_gets(stack.nginx_port, "/healthz", {}, args.seconds),
-        }
+        # Who spends the CPU meanwhile: the two cores are shared by the stack, the slow
+        # clients' process and this one's timed requests.
+        watched = {**stack.pids(), "slow clients": [clients.pid]}
+        loaded, report["cpu_share_loaded"] = timed_phase(stack, watched, other, args.seconds)
         report["slow_clients_during"] = dict(status)
         report["rss_mib"] = {
             role: {pid: rss_mib(pid) for pid in pids} for role, pids in stack.pids().items()
