@@ -181,7 +181,7 @@ class JobOutputSerializer(serializers.Serializer):
             "code": job.error_code,
             "message": job.error_text,
             "stage": job.error_stage or None,
-            "hint": str(failure_hint(job)) if job.status == JobStatus.FAILED else None,
+            "hint": (str(failure_hint(job)) or None) if job.status == JobStatus.FAILED else None,
         }
 
     @extend_schema_field(PreflightWarningSerializer(many=True))
@@ -327,7 +327,7 @@ class ConversionPromoteApi(APIView):
     token_scope = Scope.CONVERT
 
     @extend_schema_serializer(component_name="PromoteInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=200, required=False, allow_blank=True)
         keep_onnx = serializers.BooleanField(
             required=False,

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from conversion import converter_status, errors, limits, refresh_policy, selectors, snapshots
@@ -61,7 +62,7 @@ def _active_cache_key(user: User) -> str:
 
 @maps_upstream_errors
 def job_start(
-    *, user: User, stream, content_type: str, content_length: int | None
+    *, user: User, stream: HttpRequest, content_type: str, content_length: int | None
 ) -> ConversionJob:
     """Stream the browser's multipart upload to the converter as it arrives.
 
@@ -79,14 +80,14 @@ def job_start(
         logger.error("user id outside the converter's pattern", extra={"user": user.pk})
         raise errors.AccountNotUsable()
 
-    with upload_lease(user=user) as lease:
+    with upload_lease(user=user):
         # Confirmed with the converter now: a snapshot a few seconds old must not refuse it.
         active = active_job_find(user=user, priority=budget.USER)
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
         checks = UploadPreflight()
         upload = rewrite_upload(
-            lease.keep_alive(request_body_blocks(stream, expected_length=content_length)),
+            request_body_blocks(stream, expected_length=content_length),
             boundary=boundary,
             user_id=user.upstream_id,
             observers=[checks.observer_for],
@@ -277,7 +278,7 @@ def job_promote(
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
-    existing = _saved_model(job)
+    existing = _saved_model(job, name=name)
     if existing is not None:
         return _keep_onnx(user=user, job=job, model=existing) if keep_onnx else existing
     job = _require_completed(job)
@@ -342,15 +343,16 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
     return job
 
 
-def _saved_model(job: ConversionJob) -> NefModel | None:
+def _saved_model(job: ConversionJob, *, name: str | None = None) -> NefModel | None:
     """The model the job was saved as, read afresh, or None if it never was (or is gone).
 
-    Saving again after deleting brings the model back: the repository's restore,
-    renamed if its name was reused meanwhile.
+    Saving again after deleting brings the model back: the repository's restore, under
+    the name asked for this time (else its old one), renamed if that is taken. A live
+    model is returned as it is: saving twice creates nothing and renames nothing.
     """
     model_pk = ConversionJob.objects.filter(pk=job.pk).values_list("saved_model", flat=True).first()
     model = NefModel.objects.filter(pk=model_pk).first() if model_pk is not None else None
-    return model_restore(model=model) if model is not None else None
+    return model_restore(model=model, name=name) if model is not None else None
 
 
 class _SavedElsewhere(Exception):
@@ -370,7 +372,7 @@ def _ensure_promoted(*, user: User, job: ConversionJob) -> str:
 
 
 def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> int:
-    existing = _saved_model(job)  # someone finished while we waited for the lock
+    existing = _saved_model(job, name=name)  # someone finished while we waited for the lock
     if existing is not None:
         return existing.pk
     object_key = _ensure_promoted(user=user, job=job)

@@ -8,12 +8,13 @@ from django.utils.translation import ngettext
 from deployments import services
 from deployments.errors import DeploymentFinished
 from deployments.models import Deployment, DeploymentEvent, Run
+from visiona.admin_fields import field_names
 
 
 class DeploymentEventInline(admin.TabularInline):
     model = DeploymentEvent
     fields = ["state", "at", "bytes_done", "error_code", "error_message"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -49,7 +50,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         "updated_at",
         "finished_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     inlines = [DeploymentEventInline]
     actions = ["cancel"]
     date_hierarchy = "created_at"

@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from deployments import run_selectors, run_services, selectors, services
+from deployments import push, run_selectors, run_services, selectors, services
 from deployments.api.serializers import WorkItemSerializer, work_items
 from devices import registry
 from devices.models import Device
@@ -71,3 +71,12 @@ def register() -> None:
         "runs", template="deployments/_run_history.html", context=runs_context
     )
     registry.register_unpair_step("runs", run_services.runs_cancel_for_device)
+    # A device that reconnects is told of the work made while it was away.
+    registry.register_work_finder(
+        "deployments", find=selectors.devices_with_unfinished_work, path="/" + push.PUSH_PATH
+    )
+    registry.register_work_finder(
+        "runs",
+        find=run_selectors.devices_with_unfinished_runs,
+        path="/" + run_services.RUNS_PUSH_PATH,
+    )

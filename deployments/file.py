@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from deployments import download_slots
 from deployments.models import Deployment
@@ -58,7 +58,7 @@ def _range_applies(request: HttpRequest, etag: str) -> bool:
     return condition is None or condition.strip() == etag
 
 
-def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponse:
+def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseBase:
     """200 with the whole file, 206 with the range, or 416.
 
     The app decides which (the range, If-Range against the sha256 ETag); an nginx in
@@ -72,10 +72,10 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponse:
     wanted = byte_range(request.headers.get("Range"), size)
     if wanted is not None and not _range_applies(request, etag):
         wanted = None
-    if wanted == UNSATISFIABLE:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return _common_headers(response, etag)
+    if isinstance(wanted, str):  # UNSATISFIABLE
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return _common_headers(refused, etag)
     if offload.nginx_serves_files(request):
         return _common_headers(_offloaded(request, deployment, wanted), etag)
     slot = download_slots.take(device_id=str(deployment.device_id))
@@ -88,7 +88,7 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponse:
 
 
 def _offloaded(request: HttpRequest, deployment: Deployment, wanted) -> HttpResponse:
-    name = deployment.model.file.name
+    name = deployment.model.file.name or ""
     if not models_storage.exists(name):
         logger.error("stored model file missing", extra={"deployment_id": str(deployment.pk)})
         raise ModelFileUnavailable()
@@ -99,7 +99,7 @@ def _offloaded(request: HttpRequest, deployment: Deployment, wanted) -> HttpResp
     return response
 
 
-def _streamed(deployment: Deployment, wanted, slot) -> HttpResponse:
+def _streamed(deployment: Deployment, wanted, slot) -> StreamingHttpResponse:
     size = deployment.size_bytes
     stored = _open(deployment)
     if wanted is None:
@@ -118,7 +118,7 @@ def _streamed(deployment: Deployment, wanted, slot) -> HttpResponse:
     return response
 
 
-def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
+def _common_headers(response: HttpResponseBase, etag: str) -> HttpResponseBase:
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
@@ -128,7 +128,7 @@ def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
 
 def _open(deployment: Deployment):
     try:
-        return open_stored_file(deployment.model.file.name)
+        return open_stored_file(deployment.model.file.name or "")
     except Exception as exc:  # a missing file, a full disk, an S3 error
         logger.exception(
             "stored model file unreadable", extra={"deployment_id": str(deployment.pk)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -68,6 +69,18 @@ def run_work_for_device(*, device: Device) -> list[Run]:
         .prefetch_related("inputs")
         .order_by("created_at", "pk")[:WORK_LIMIT]
     )
+
+
+def devices_with_unfinished_runs(device_ids: Sequence[str]) -> set[str]:
+    """Which of these devices have runs to do: one query for all of them."""
+    return {
+        str(device_id)
+        for device_id in Run.objects.filter(
+            device_id__in=list(device_ids), state__in=RunState.unfinished()
+        )
+        .values_list("device_id", flat=True)
+        .distinct()
+    }
 
 
 def run_waiting_count(*, device: Device) -> int:

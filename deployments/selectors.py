@@ -4,6 +4,7 @@ is indistinguishable from an unknown one."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -29,6 +30,18 @@ def deployment_work_for_device(*, device: Device) -> list[Deployment]:
     return list(_with_relations(queryset).order_by("created_at", "pk")[:WORK_ITEMS_LIMIT])
 
 
+def devices_with_unfinished_work(device_ids: Sequence[str]) -> set[str]:
+    """Which of these devices have deployments to do: one query for all of them."""
+    return {
+        str(device_id)
+        for device_id in Deployment.objects.filter(
+            device_id__in=list(device_ids), state__in=DeploymentState.unfinished()
+        )
+        .values_list("device_id", flat=True)
+        .distinct()
+    }
+
+
 def deployment_get_for_device(
     *, device: Device, deployment_id: uuid.UUID | str
 ) -> Deployment | None:
@@ -52,7 +65,7 @@ def deployment_list_for_user(
     """The user's deployments, newest first, filtered."""
     if not getattr(user, "is_authenticated", False):
         return Deployment.objects.none()
-    queryset = _with_relations(Deployment.objects.filter(device__owner=user))
+    queryset = _with_relations(Deployment.objects.filter(device__owner_id=user.pk))
     if device_id:
         queryset = queryset.filter(device_id=device_id)
     if model_id:

@@ -22,7 +22,7 @@ from deployments import selectors as deployment_selectors
 from deployments import services as deployment_services
 from deployments.choices import DeploymentState
 from deployments.errors import DeploymentFinished, DeploymentNotFound
-from devices import selectors, tunnel
+from devices import liveness, selectors, tunnel
 from models_repo import selectors as model_selectors
 from models_repo.errors import ModelNotFound
 from visiona.errors import AppError
@@ -42,6 +42,7 @@ def _device_choices(request, model) -> list[dict]:
     """The user's devices, each with its state and why it cannot take the model, if so."""
     devices = list(selectors.device_list_for_user(user=request.user))
     registrations = tunnel.tunnel_registrations(devices=devices)
+    liveness.with_live_state(devices, tunnels=registrations)
     latest = deployment_selectors.deployments_latest_per_device(
         user=request.user, model_id=model.pk
     )

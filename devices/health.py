@@ -7,8 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from devices.selectors import device_connection_summary
-from devices.tunnel import tunnel_summary
+from devices.liveness import connection_summary
+from devices.selectors import device_list_for_user
+from devices.tunnel import health_registrations, tunnel_summary
 from visiona.models import User
 
 
@@ -35,8 +36,9 @@ def health_fields() -> dict[str, serializers.Field]:
 
 
 def health_values(user: User) -> dict[str, Any]:
+    # One registry lookup for both parts, bounded: a slow or failing one is not fatal.
+    tunnels = health_registrations(user=user)
     return {
-        "devices": device_connection_summary(user=user),
-        # From the tunnel registry, bounded: a failing one is not fatal.
-        **tunnel_summary(user=user),
+        "devices": connection_summary(devices=device_list_for_user(user=user), tunnels=tunnels),
+        **tunnel_summary(user=user, registrations=tunnels),
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -17,9 +18,12 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.choices import Chip, ConnectionStatus, PairingCodeStatus, RegistrationStatus
 
+if TYPE_CHECKING:
+    from devices.liveness import LiveState
+
 
 def online_since(now: datetime | None = None) -> datetime:
-    """The oldest heartbeat that still counts as online."""
+    """The oldest heartbeat that still counts as online (for an agent without a tunnel)."""
     now = now or timezone.now()
     return now - timedelta(seconds=settings.DEVICE_ONLINE_THRESHOLD_SECONDS)
 
@@ -27,9 +31,6 @@ def online_since(now: datetime | None = None) -> datetime:
 class DeviceQuerySet(models.QuerySet):
     def live(self):
         return self.filter(deleted_at__isnull=True)
-
-    def online(self, now: datetime | None = None):
-        return self.filter(last_seen_at__gte=online_since(now))
 
 
 class Device(models.Model):
@@ -54,12 +55,19 @@ class Device(models.Model):
         choices=RegistrationStatus.choices,
         default=RegistrationStatus.PAIRED,
     )
+    # The latest sign of life, a heartbeat or a tunnel; written coarsely (on a change,
+    # or every few minutes while connected: docs/tunnel.md, "Liveness").
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # The latest HTTP heartbeat: what keeps an agent without a tunnel online.
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_at = models.DateTimeField(_("paired"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("unpaired"), null=True, blank=True)
 
     objects = DeviceQuerySet.as_manager()
+    # Not a field: a list's devices get their live state from one registry lookup
+    # (devices.liveness.with_live_state).
+    live: LiveState
 
     class Meta:
         verbose_name = _("device")
@@ -85,10 +93,23 @@ class Device(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.serial})"
 
+    def heartbeat_is_recent(self, now: datetime | None = None) -> bool:
+        return bool(self.last_heartbeat_at and self.last_heartbeat_at >= online_since(now))
+
     def connection_status(self, now: datetime | None = None) -> ConnectionStatus:
-        if self.deleted_at is None and self.last_seen_at and self.last_seen_at >= online_since(now):
+        """Online while its relay holds its tunnel, or its heartbeat is recent
+        (devices/liveness.py). Lists set ``live`` for all their devices at once
+        (``liveness.with_live_state``); otherwise the registry is asked here."""
+        if self.deleted_at is not None:
+            return ConnectionStatus.OFFLINE
+        if self.heartbeat_is_recent(now):
             return ConnectionStatus.ONLINE
-        return ConnectionStatus.OFFLINE
+        live = getattr(self, "live", None)
+        if live is None:
+            from devices import liveness
+
+            live = liveness.with_live_state([self])[0].live
+        return ConnectionStatus.ONLINE if live.tunnel is not None else ConnectionStatus.OFFLINE
 
     @property
     def is_online(self) -> bool:
@@ -136,9 +157,10 @@ class PairingCode(models.Model):
 
 
 class DeviceTokenQuerySet(models.QuerySet):
-    def usable(self, now: datetime | None = None):
-        # A deactivated owner (is_active=False) ends every token of theirs, as a
-        # revocation does: the agent API, the relay's handshake and its re-check.
+    def usable(self, now: datetime | None = None) -> DeviceTokenQuerySet:
+        """Tokens an agent may use: not revoked or expired, the device paired, and its
+        owner active (a deactivated user loses their devices as a revocation would;
+        the relay's periodic check of open tunnels asks this same query)."""
         return self.filter(
             revoked_at__isnull=True,
             expires_at__gt=now or timezone.now(),
@@ -175,31 +197,52 @@ class DeviceToken(models.Model):
             self.revoked_at is None
             and self.expires_at > (now or timezone.now())
             and self.device.deleted_at is None
+            and self.device.owner.is_active
         )
+
+
+class TunnelNode(models.Model):
+    """A relay node process's lease: the registry without Redis.
+
+    Renewed by its node every few seconds (devices/tunnel_registry/); the entries
+    under it are valid while ``expires_at`` is in the future. A new id at every start.
+    """
+
+    node_id = models.CharField(_("relay node id"), max_length=32, primary_key=True)
+    node_url = models.CharField(_("relay node"), max_length=200)
+    renewed_at = models.DateTimeField(_("renewed at"))
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("tunnel relay node")
+        verbose_name_plural = _("tunnel relay nodes")
+
+    def __str__(self) -> str:
+        return f"{self.node_url} ({self.node_id})"
 
 
 class TunnelRegistration(models.Model):
     """Which relay node holds a device's live tunnel: the registry without Redis.
 
-    Written by the relay node (devices/tunnel_registry.py), read by any web
-    instance. A row past ``expires_at`` is as good as absent.
+    Written by the relay node (devices/tunnel_registry/), read by any web
+    instance. Valid while its node's lease (``TunnelNode``) has not expired.
     """
 
     device = models.OneToOneField(
         Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="+"
     )
-    node_url = models.CharField(_("tunnel relay node"), max_length=200)
+    node = models.ForeignKey(
+        TunnelNode, verbose_name=_("relay node"), on_delete=models.CASCADE, related_name="+"
+    )
     connection_id = models.CharField(_("tunnel connection id"), max_length=32)
     connected_at = models.DateTimeField(_("tunnel connected at"))
-    refreshed_at = models.DateTimeField(_("tunnel refreshed at"))
-    expires_at = models.DateTimeField(_("tunnel expires at"), db_index=True)
 
     class Meta:
         verbose_name = _("tunnel registration")
         verbose_name_plural = _("tunnel registrations")
 
     def __str__(self) -> str:
-        return f"{self.device_id} @ {self.node_url}"
+        return f"{self.device_id} @ {self.node_id}"
 
 
 class RelaySlot(models.Model):

@@ -13,6 +13,11 @@ Like ``visiona/registry.py`` one level up: an app that builds on devices
   rendered after the installed models, in ``order``; ``context(request=...,
   device=...)`` adds its variables to the page's context (a name the page already
   has is refused: sections do not overwrite the page or each other).
+- ``register_work_finder``: which devices have work waiting, and the agent's path
+  that wakes it (``POST /_visiona/...``): when tunnels open, their relay node asks
+  ``devices_with_work`` for all the devices that just connected at once (one query
+  per finder) and nudges those through their new tunnel, so work made while a
+  device was away reaches it without the agent asking the web tier.
 
 Registering again under the same name replaces the entry (``ready()`` may run
 more than once in tests). Not to be confused with ``tunnel_registry.py``, which
@@ -21,7 +26,7 @@ records where a device's tunnel is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,9 +57,17 @@ class DevicePageSection:
     order: int
 
 
+@dataclass(frozen=True)
+class WorkFinder:
+    name: str
+    find: Callable[[Sequence[str]], set[str]]  # device ids -> those with work waiting
+    path: str  # what the relay POSTs through the tunnel, e.g. "/_visiona/deployments/sync"
+
+
 _heartbeat_parts: dict[str, HeartbeatPart] = {}
 _unpair_steps: dict[str, Callable[..., Any]] = {}
 _device_page_sections: dict[str, DevicePageSection] = {}
+_work_finders: dict[str, WorkFinder] = {}
 
 
 def register_heartbeat_part(
@@ -110,3 +123,20 @@ def device_page_context(
         context.update(added)
         templates.append(section.template)
     return context
+
+
+def register_work_finder(
+    name: str, *, find: Callable[[Sequence[str]], set[str]], path: str
+) -> None:
+    """``find(device_ids) -> set[str]``: those of the devices with work waiting, one
+    query for all of them; ``path``: the agent's own path that wakes its worker."""
+    _work_finders[name] = WorkFinder(name=name, find=find, path=path)
+
+
+def devices_with_work(device_ids: Sequence[str]) -> dict[str, list[str]]:
+    """device id -> the paths to nudge it with, for those with work waiting."""
+    nudges: dict[str, list[str]] = {}
+    for finder in _work_finders.values():
+        for device_id in finder.find(device_ids):
+            nudges.setdefault(str(device_id), []).append(finder.path)
+    return nudges

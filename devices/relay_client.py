@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import http.cookiejar
-import json
 import logging
 import threading
 import time
@@ -27,6 +26,7 @@ import urllib3
 from django.conf import settings
 
 from devices import errors, relay_answer
+from visiona.api import parsers
 
 logger = logging.getLogger("devices.relay")
 
@@ -222,8 +222,8 @@ class RelayedAnswer:
                 self.close()
                 return None
         try:
-            return json.loads(body)
-        except ValueError:
+            return parsers.loads(body)
+        except ValueError:  # not JSON, or text that is not valid Unicode
             return None
 
     def close(self) -> None:

@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from devices import liveness
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, PairingCodeNotFound
 from devices.models import Device, DeviceToken, PairingCode
 from visiona.models import User
@@ -64,15 +65,6 @@ def pairing_codes_pending_count(*, user: User) -> int:
 
 
 def device_connection_summary(*, user: User) -> dict[str, Any]:
-    """How many of the user's devices are paired and online, and the latest heartbeat."""
-    devices = device_list_for_user(user=user)
-    now = timezone.now()
-    total = devices.count()
-    online = devices.online(now).count() if total else 0
-    last_seen_at = devices.aggregate(latest=Max("last_seen_at"))["latest"] if total else None
-    return {
-        "total": total,
-        "online": online,
-        "offline": total - online,
-        "last_seen_at": last_seen_at,
-    }
+    """How many of the user's devices are paired and online (a tunnel, or a recent
+    heartbeat), and their latest sign of life."""
+    return liveness.connection_summary(devices=device_list_for_user(user=user))

@@ -161,14 +161,24 @@ def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegist
 # --- The health answer -------------------------------------------------------------
 
 
-def tunnel_summary(*, user: User) -> dict[str, Any]:
+def health_registrations(*, user: User) -> dict[str, TunnelRegistration]:
+    """The user's devices' live tunnels for the health answer: the registry gets
+    ``HEALTH_REGISTRY_TIMEOUT``; slower or failing, none (and a warning is logged)."""
+    device_ids = [
+        str(pk) for pk in selectors.device_list_for_user(user=user).values_list("pk", flat=True)
+    ]
+    return _bounded_lookup(device_ids) if device_ids else {}
+
+
+def tunnel_summary(
+    *, user: User, registrations: Mapping[str, TunnelRegistration] | None = None
+) -> dict[str, Any]:
     """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
-    user's devices. The registry gets ``HEALTH_REGISTRY_TIMEOUT``; slower or failing,
-    the tunnel counts as not connected and a warning is logged."""
+    user's devices (their tunnels from ``health_registrations`` unless given)."""
     devices = selectors.device_list_for_user(user=user)
-    device_ids = [str(pk) for pk in devices.values_list("pk", flat=True)]
-    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"] if device_ids else None
-    registrations = _bounded_lookup(device_ids) if device_ids else {}
+    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"]
+    if registrations is None:
+        registrations = health_registrations(user=user)
     return {
         "tunnel_connected": bool(registrations),
         # The agent's latest sign of life: a heartbeat, or its node refreshing the tunnel.
@@ -218,27 +228,51 @@ class DeviceReport:
 _DONGLE_FIELDS = ("chip", "serial", "firmware_version", "usb_port", "status")
 
 
-def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
-    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+@dataclass(frozen=True)
+class DeviceJson:
+    """What a device's local API answered to a GET, for the pages: ``state`` "ok" (with
+    ``body``: the JSON, or None when the answer was not a 200 or not JSON within the
+    limit), "offline" (no tunnel) or "unreachable" (no answer in time, or refused)."""
+
+    state: str
+    body: object = None
+
+
+def read_device_json(
+    *, device: Device, registration: TunnelRegistration | None, path: str, limit: int
+) -> DeviceJson:
+    """GET ``path`` of the device's local API through its tunnel, waiting
+    ``PAGE_REPORT_TIMEOUT`` at most, and read at most ``limit`` bytes of JSON.
+    The JSON is untrusted: text that is not valid Unicode counts as not JSON."""
     if registration is None:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     try:
         answer = relay_client.relay(
             node_url=registration.node_url,
             device_id=str(device.pk),
             method="GET",
-            path=DEPS_PATH,
+            path=path,
             headers={"Accept": "application/json"},
             request_id=uuid.uuid4().hex,
             read_timeout=PAGE_REPORT_TIMEOUT,
         )
-        body = answer.read_json(limit=256 * 1024) if answer.status == 200 else None
+        body = answer.read_json(limit=limit) if answer.status == 200 else None
     except DeviceOffline:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     except (AppError, relay_client.RelayAnswerInterrupted):
         # Unreachable, too slow, or a path refused: the page says so, nothing more.
-        return DeviceReport(state="unreachable")
-    return _report_from_json(body)
+        return DeviceJson("unreachable")
+    return DeviceJson("ok", body)
+
+
+def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
+    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+    answer = read_device_json(
+        device=device, registration=registration, path=DEPS_PATH, limit=256 * 1024
+    )
+    if answer.state != "ok":
+        return DeviceReport(state=answer.state)
+    return _report_from_json(answer.body)
 
 
 def device_reports(

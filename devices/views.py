@@ -25,6 +25,7 @@ from devices import (
     agent_commands,
     client_package,
     installed_models,
+    liveness,
     registry,
     selectors,
     services,
@@ -64,6 +65,7 @@ def device_list(request):
     # The live state from the registry, and what each connected device reports
     # through its tunnel (asked all at once, each bounded: a slow one shows as such).
     registrations = tunnel.tunnel_registrations(devices=devices)
+    liveness.with_live_state(devices, tunnels=registrations)
     reports = tunnel.device_reports(devices=devices, registrations=registrations)
     rows = [
         {
@@ -165,6 +167,9 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 def device_detail(request, device_id: uuid.UUID):
     device = _get_device_for_user(request, device_id)
     registration = tunnel.tunnel_registrations(devices=[device]).get(str(device.pk))
+    liveness.with_live_state(
+        [device], tunnels={str(device.pk): registration} if registration else {}
+    )
     # Both asked of the device at once, each bounded by its own timeout.
     with ThreadPoolExecutor(max_workers=2) as pool:
         report = pool.submit(tunnel.device_report, device=device, registration=registration)

@@ -63,7 +63,7 @@ class ModelListApi(APIView):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     @extend_schema_serializer(component_name="ModelUpload")
-    class UploadInputSerializer(serializers.Serializer):
+    class UploadInputSerializer(fields.InputSerializer):
         # Empty files pass here so the service refuses them in the pages' words.
         file = serializers.FileField(allow_empty_file=True, help_text="The .nef file.")
         name = serializers.CharField(
@@ -136,7 +136,7 @@ class ModelDetailApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ModelUpdate")
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=200, required=False)
         description = fields.CharField(required=False, allow_blank=True)
         chips = serializers.MultipleChoiceField(
@@ -223,7 +223,9 @@ class ModelReferenceApi(APIView):
         summary="Download a model's reference ONNX",
         responses={
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
-            404: error_response("model_not_found, or reference_not_found: none is kept."),
+            404: error_response(
+                "model_not_found: no such model of yours; reference_not_found: none is kept."
+            ),
         },
     )
     def get(self, request, model_id: int):

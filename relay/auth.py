@@ -1,4 +1,5 @@
-"""Who is at the other end of a tunnel, asked of the database from a worker thread.
+"""Who is at the other end of a tunnel, asked of the database from a worker thread
+(the handshake's checks: relay/token_checks.py; the re-check: relay/node.py).
 
 The relay's event loop never touches the ORM itself: each call runs in a small
 thread pool (Django's connections are per thread), with ``close_old_connections``
@@ -18,10 +19,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import close_old_connections, connections
-
-from devices import services
-from devices.errors import DeviceTokenInvalid
-from devices.models import DeviceToken
 
 T = TypeVar("T")
 # A few threads: the token check of a reconnect storm queues here instead of
@@ -68,21 +65,3 @@ def bearer_token(authorization: str | None) -> str | None:
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
     return parts[1]
-
-
-def identify(token: str) -> TunnelIdentity | None:
-    """The device a usable token belongs to; None when revoked, expired or unpaired."""
-    try:
-        device_token = services.device_token_authenticate(token=token)
-    except DeviceTokenInvalid:
-        return None
-    return TunnelIdentity(device_id=str(device_token.device_id), token_hash=device_token.pk)
-
-
-def usable_tokens(token_hashes: set[str]) -> set[str]:
-    """Which of these tokens are still usable: one query for all of a node's tunnels."""
-    if not token_hashes:
-        return set()
-    return set(
-        DeviceToken.objects.usable().filter(pk__in=token_hashes).values_list("pk", flat=True)
-    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -49,7 +50,13 @@ CONNECTION_WINDOW = 16 * 1024 * 1024
 MAX_FRAME_SIZE = 1024 * 1024
 # The most bytes of the HTTP/2 connection one WebSocket message carries.
 MESSAGE_BYTES = 2 * 1024 * 1024
-PING_INTERVAL_SECONDS = 15.0
+# Liveness, checked by the node for all its tunnels at once (``check_liveness``): the
+# agent pings the WebSocket every 15 s, so a tunnel silent for SILENCE_SECONDS is dead;
+# an HTTP/2 PING every PING_INTERVAL_SECONDS, answered by the agent's own loop (not its
+# WebSocket library), catches a stuck agent within PING_TIMEOUT_SECONDS more.
+SILENCE_SECONDS = 25.0
+PING_INTERVAL_SECONDS = 120.0
+PING_TIMEOUT_SECONDS = 30.0
 # After this many HTTP/2 events from one tunnel in a row, the loop serves the others.
 EVENTS_BEFORE_YIELD = 64
 
@@ -134,7 +141,13 @@ class TunnelSession:
         self._changed = asyncio.Event()  # windows opened, streams closed, session closing
         self.closed = asyncio.Event()
         self.close_reason = ""
-        self._last_ping_ack = time.monotonic()
+        # The first PING at a random point of the first interval: a node's tunnels,
+        # opened together after a restart, do not ping together ever after.
+        self._next_ping = time.monotonic() + random.random() * PING_INTERVAL_SECONDS
+        self._ping_sent_at: float | None = None
+        # Before this (monotonic), check_liveness has nothing to do unless the agent fell
+        # silent: the node skips it (one comparison per tunnel, not a call).
+        self.liveness_due = self._next_ping
         self._connection_credit = 0  # received bytes not yet given back to the agent
         self._closer: asyncio.Future[None] | None = None
         # The preamble first, before any stream can be opened (even before ``run``).
@@ -155,7 +168,6 @@ class TunnelSession:
         self._flush()
         tasks = [
             asyncio.create_task(self._writer(), name=f"tunnel-writer-{self.connection_id}"),
-            asyncio.create_task(self._pinger(), name=f"tunnel-pinger-{self.connection_id}"),
         ]
         try:
             handled = 0
@@ -293,7 +305,8 @@ class TunnelSession:
             return None
         for event in events:
             self._handle(event)
-        self._flush()
+        if self.conn._data_to_send:  # h2's output buffer: wake the writer only for output
+            self._flush()
         return None if self.close_reason else len(events)
 
     def _handle(self, event: h2.events.Event) -> None:
@@ -323,7 +336,8 @@ class TunnelSession:
         elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
             self._signal_change()
         elif isinstance(event, h2.events.PingAckReceived):
-            self._last_ping_ack = time.monotonic()
+            self._ping_sent_at = None
+            self._next_ping = self.liveness_due = time.monotonic() + PING_INTERVAL_SECONDS
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.close("the agent said GOAWAY")
 
@@ -361,12 +375,19 @@ class TunnelSession:
         except ConnectionClosed:
             self._fail_all("the tunnel closed")
 
-    async def _pinger(self) -> None:
-        """HTTP/2 PING: the agent's own loop answers, not just its WebSocket library."""
-        while True:
-            await asyncio.sleep(PING_INTERVAL_SECONDS)
-            if time.monotonic() - self._last_ping_ack > 2 * PING_INTERVAL_SECONDS + 1:
+    def check_liveness(self, now: float) -> None:
+        """Close a dead or stuck tunnel; send the HTTP/2 PING when it is due. The node
+        calls this for every tunnel every few seconds (no task per tunnel)."""
+        if self.close_reason or self.closed.is_set():
+            return
+        heard = getattr(self.websocket, "last_heard", None)
+        if heard is not None and now - heard > SILENCE_SECONDS:
+            self.close("no sign of life from the agent")
+        elif self._ping_sent_at is not None:
+            if now - self._ping_sent_at > PING_TIMEOUT_SECONDS:
                 self.close("no HTTP/2 PING answer")
-                return
+        elif now >= self._next_ping:
             self.conn.ping(b"visiona!")
+            self._ping_sent_at = now
+            self.liveness_due = now + PING_TIMEOUT_SECONDS
             self._flush()

@@ -1,10 +1,22 @@
-"""A relay node: its live tunnels, their registry entries and their tokens' validity.
+"""A relay node: its live tunnels, its registry lease, its devices' liveness.
 
 One live tunnel per device on a node: a new connection replaces the old one
-(GOAWAY, then closed). Every ``REFRESH_INTERVAL_SECONDS`` the node refreshes its
-tunnels' registry entries; every ``RECHECK_INTERVAL_SECONDS`` it asks the
-database, in one query, which of its tunnels' tokens are still usable and closes
-the others (revoked or expired token, unpaired device): within 5 s of the change.
+(GOAWAY, then closed). What the node keeps up, each as a loop of its own:
+
+- its registry lease (``devices.tunnel_registry``), renewed every
+  ``LEASE_RENEW_SECONDS``: one write per node, whatever its number of tunnels;
+  the tunnels' entries are written once when they open and deleted when they
+  close, in batches (``relay.batching``);
+- the tokens' validity: every ``RECHECK_INTERVAL_SECONDS`` one query for all its
+  tunnels' tokens (and the handshake cache's) closes the tunnels whose token was
+  revoked or expired or whose device was unpaired: within 5 s of the change;
+- its devices' durable ``last_seen_at`` (``relay.last_seen``): on open and close,
+  and coarsely while open, batched;
+- dead nodes: every ``SWEEP_INTERVAL_SECONDS`` it clears what nodes whose lease
+  ran out left in the registry, and writes their devices' ``last_seen_at``;
+- work waiting: devices that just connected are asked about in batches
+  (``devices.registry.devices_with_work``) and nudged through their tunnel when they
+  have some.
 """
 
 from __future__ import annotations
@@ -12,25 +24,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
-from devices import tunnel_registry
-from relay.auth import close_connections, in_thread, usable_tokens
-from relay.h2_session import TunnelSession
+from django.conf import settings
+from django.utils import timezone
+
+from devices import liveness, registry, tunnel_registry
+from relay.admission import Admission
+from relay.auth import close_connections, in_thread
+from relay.batching import Batcher
+from relay.h2_session import SILENCE_SECONDS, StreamFailed, TunnelSession
+from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
+from relay.token_checks import TokenChecker
 
 logger = logging.getLogger(__name__)
 
-REFRESH_INTERVAL_SECONDS = tunnel_registry.REFRESH_INTERVAL_SECONDS
-REGISTRY_TTL_SECONDS = tunnel_registry.DEFAULT_TTL_SECONDS
+LEASE_RENEW_SECONDS = tunnel_registry.LEASE_RENEW_SECONDS
+SWEEP_INTERVAL_SECONDS = tunnel_registry.LEASE_TTL_SECONDS
 RECHECK_INTERVAL_SECONDS = 2.0
+# Every tunnel's liveness in one pass (h2_session.TunnelSession.check_liveness).
+LIVENESS_CHECK_SECONDS = 5.0
+WORK_CHECK_SECONDS = 1.0
+NUDGE_TIMEOUT_SECONDS = 5.0
+_CHUNK = 1000
 
 
 class RelayNode:
     def __init__(self, *, node_url: str) -> None:
         self.node_url = node_url
+        self.lease = tunnel_registry.NodeLease.new(node_url)
         self.sessions: dict[str, TunnelSession] = {}
+        self.tokens = TokenChecker()
+        self.admission = Admission(rate=settings.RELAY_HANDSHAKES_PER_SECOND)
+        self.last_seen = LastSeenSchedule(interval=settings.RELAY_LAST_SEEN_WRITE_SECONDS)
+        self._registrations = Batcher(self._register, name="registry-register")
+        self._removals = Batcher(self._unregister, name="registry-unregister")
+        self._just_connected: list[TunnelSession] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Future[object]] = set()
+        self._stopping = False
 
     def keep(self, task: asyncio.Future[object]) -> None:
         """Hold a reference to a fire-and-forget task until it is done (asyncio keeps
@@ -38,35 +71,44 @@ class RelayNode:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Take the node's lease (before any tunnel is accepted) and start its loops."""
+        await in_thread(tunnel_registry.lease_acquire, self.lease)
+        self.tokens.start()
+        self._registrations.start()
+        self._removals.start()
         self._tasks = [
-            asyncio.create_task(self._every(REFRESH_INTERVAL_SECONDS, self.refresh_registry)),
+            asyncio.create_task(self._every(LEASE_RENEW_SECONDS, self.renew_lease)),
             asyncio.create_task(self._every(RECHECK_INTERVAL_SECONDS, self.recheck_tokens)),
+            asyncio.create_task(self._every(FLUSH_SECONDS, self.write_last_seen)),
+            asyncio.create_task(self._every(SWEEP_INTERVAL_SECONDS, self.sweep_dead_nodes)),
+            asyncio.create_task(self._every(WORK_CHECK_SECONDS, self.push_waiting_work)),
+            asyncio.create_task(self._every(LIVENESS_CHECK_SECONDS, self.check_liveness)),
         ]
 
-    async def _register(self, session: TunnelSession) -> None:
-        """Name this node as the holder of ``session``'s device, for every web instance."""
-        await in_thread(
-            tunnel_registry.register,
-            device_id=session.device_id,
-            node_url=self.node_url,
-            connection_id=session.connection_id,
-            ttl_seconds=REGISTRY_TTL_SECONDS,
-        )
+    # Tunnels ------------------------------------------------------------------------
+
+    def _register(self, connections: list[tuple[str, str]]) -> None:
+        tunnel_registry.register_many(lease=self.lease, connections=connections)
+
+    def _unregister(self, connections: list[tuple[str, str]]) -> None:
+        tunnel_registry.unregister_many(lease=self.lease, connections=connections)
 
     async def serve_tunnel(self, session: TunnelSession) -> None:
         """Hold this tunnel until it closes; the device's previous one is replaced."""
         try:
             # Registered first: a tunnel this node lists is one web instances can find.
-            await self._register(session)
+            await self._registrations.add((session.device_id, session.connection_id))
         except Exception:
-            logger.exception("registry write failed; closing the tunnel so the agent retries")
+            logger.warning("registry write failed; closing the tunnel so the agent retries")
             await session.websocket.close(code=1011, reason="registry unavailable")
             return
         previous = self.sessions.get(session.device_id)
         self.sessions[session.device_id] = session
         if previous is not None:
             previous.close("replaced by a new connection of the same device")
+        self.last_seen.opened(session.device_id)
+        self._just_connected.append(session)
         logger.info(
             "tunnel open",
             extra={"device_id": session.device_id, "connection_id": session.connection_id},
@@ -76,12 +118,10 @@ class RelayNode:
         finally:
             if self.sessions.get(session.device_id) is session:
                 del self.sessions[session.device_id]
-            with contextlib.suppress(Exception):
-                await in_thread(
-                    tunnel_registry.unregister,
-                    device_id=session.device_id,
-                    connection_id=session.connection_id,
-                )
+                self.last_seen.closed(session.device_id)
+            if not self._stopping:
+                # Compare-and-delete: a successor's entry (here or elsewhere) stays.
+                self._removals.add((session.device_id, session.connection_id))
             logger.info(
                 "tunnel closed",
                 extra={
@@ -91,47 +131,107 @@ class RelayNode:
                 },
             )
 
-    async def refresh_registry(self) -> None:
-        for session in list(self.sessions.values()):
-            kept = await in_thread(
-                tunnel_registry.refresh,
-                device_id=session.device_id,
-                connection_id=session.connection_id,
-                ttl_seconds=REGISTRY_TTL_SECONDS,
-            )
-            if kept:
-                continue
-            current = await in_thread(tunnel_registry.lookup, session.device_id)
-            if current is not None and current.connection_id != session.connection_id:
-                # The agent connected again, elsewhere: this connection is stale.
+    # The loops ------------------------------------------------------------------------
+
+    async def renew_lease(self) -> None:
+        if await in_thread(tunnel_registry.lease_renew, self.lease):
+            return
+        # Lost (a registry outage, or this node stalled past the TTL): take it back and
+        # write back each entry still ours; a device that connected elsewhere meanwhile
+        # keeps its new tunnel, and this one closes.
+        logger.warning(
+            "relay node lease lost; taking it back", extra={"tunnels": len(self.sessions)}
+        )
+        await in_thread(tunnel_registry.lease_acquire, self.lease)
+        sessions = list(self.sessions.values())
+        lost = await in_thread(
+            tunnel_registry.reclaim_many,
+            lease=self.lease,
+            connections=[(s.device_id, s.connection_id) for s in sessions],
+        )
+        for device_id in lost:
+            session = self.sessions.get(device_id)
+            if session is not None:
                 session.close("the device connected again elsewhere")
-            else:
-                # The entry expired (a registry outage): write it again.
-                await self._register(session)
+
+    async def check_liveness(self) -> None:
+        now = time.monotonic()
+        heard_since = now - SILENCE_SECONDS
+        for session in list(self.sessions.values()):
+            # The common case in one comparison each: heard from lately, no PING due.
+            heard = getattr(session.websocket, "last_heard", now)  # TunnelConnection's
+            if heard >= heard_since and now < session.liveness_due:
+                continue
+            session.check_liveness(now)
 
     async def recheck_tokens(self) -> None:
         sessions = list(self.sessions.values())
-        if not sessions:
+        cached = self.tokens.cached_usable()
+        token_hashes = {session.token_hash for session in sessions} | cached
+        if not token_hashes:
             return
-        usable = await in_thread(usable_tokens, {session.token_hash for session in sessions})
+        unusable = await in_thread(liveness.device_tokens_unusable, token_hashes=token_hashes)
         for session in sessions:
-            if session.token_hash not in usable:
+            if session.token_hash in unusable:
                 session.close("token revoked or expired, or device unpaired")
+        # The handshake cache forgets them too: their next handshake is refused.
+        self.tokens.forget(unusable)
+
+    async def write_last_seen(self) -> None:
+        device_ids = self.last_seen.take()
+        if not device_ids:
+            return
+        try:
+            await in_thread(liveness.devices_mark_seen, device_ids=device_ids, at=timezone.now())
+        except Exception:
+            self.last_seen.give_back(device_ids)
+            raise
+
+    async def sweep_dead_nodes(self) -> None:
+        for dead in await in_thread(tunnel_registry.sweep_dead_nodes):
+            logger.info(
+                "swept a dead relay node",
+                extra={"node_id": dead.node_id, "devices": len(dead.device_ids)},
+            )
+            if dead.last_renewed_at and dead.device_ids:
+                await in_thread(
+                    liveness.devices_mark_last_alive,
+                    device_ids=dead.device_ids,
+                    at=dead.last_renewed_at,
+                )
+
+    async def push_waiting_work(self) -> None:
+        sessions, self._just_connected = self._just_connected, []
+        sessions = [s for s in sessions if not s.close_reason and not s.closed.is_set()]
+        for start in range(0, len(sessions), _CHUNK):
+            chunk = sessions[start : start + _CHUNK]
+            nudges = await in_thread(registry.devices_with_work, [s.device_id for s in chunk])
+            for session in chunk:
+                for path in nudges.get(session.device_id, []):
+                    self.keep(asyncio.create_task(_nudge(session, path)))
+
+    # Stopping -------------------------------------------------------------------------
 
     async def shutdown(self) -> None:
-        """Close every tunnel and delete its registry entry (the agents reconnect elsewhere)."""
+        """End the lease (web instances see the devices offline at once), close every
+        tunnel (the agents reconnect elsewhere) and write their ``last_seen_at``."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
+        self.tokens.stop()
+        self._registrations.stop()
+        self._removals.stop()
         sessions = list(self.sessions.values())
+        with contextlib.suppress(Exception):
+            await in_thread(tunnel_registry.lease_release, self.lease)
         for session in sessions:
             session.close("relay node shutting down")
-        for session in sessions:
-            with contextlib.suppress(Exception):
-                await in_thread(
-                    tunnel_registry.unregister,
-                    device_id=session.device_id,
-                    connection_id=session.connection_id,
-                )
+        with contextlib.suppress(Exception):
+            await in_thread(
+                liveness.devices_mark_seen,
+                device_ids=[session.device_id for session in sessions],
+                at=timezone.now(),
+            )
         if sessions:
             await asyncio.wait(
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=3
@@ -146,3 +246,24 @@ class RelayNode:
             except Exception:
                 # A registry or database outage must not stop the loop: the next round retries.
                 logger.exception("relay node job %s failed", job.__name__)
+
+
+async def _nudge(session: TunnelSession, path: str) -> None:
+    """``POST <path>`` through the tunnel; the agent answers 202 at once."""
+    headers = [
+        (b":method", b"POST"),
+        (b":path", path.encode()),
+        (b":scheme", b"http"),
+        (b":authority", b"device"),
+        (b"content-length", b"0"),
+    ]
+    stream = None
+    try:
+        stream = await session.open_stream(headers, end_stream=True)
+        await asyncio.wait_for(asyncio.shield(stream.headers), NUDGE_TIMEOUT_SECONDS)
+        while (chunk := await asyncio.wait_for(stream.read(), NUDGE_TIMEOUT_SECONDS)) is not None:
+            stream.release(chunk[1])
+    except (StreamFailed, TimeoutError) as exc:
+        logger.info("work nudge failed", extra={"device_id": session.device_id, "why": str(exc)})
+        if stream is not None:
+            stream.cancel()

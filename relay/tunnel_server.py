@@ -1,21 +1,24 @@
 """The tunnel port: agents dial in over WebSocket, authenticated in the handshake.
 
 ``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
-checked (in a worker thread) before the upgrade: a missing, revoked or expired
-token, an unpaired device or a deactivated owner, or any scheme but ``Bearer``,
-gets HTTP 401 and no WebSocket. A check that cannot be made (the database is down)
-gets 503, which the agent retries after its backoff.
+checked before the upgrade: a missing, revoked or expired token, an unpaired device
+or a deactivated owner, or any scheme but ``Bearer``, gets HTTP 401 and no
+WebSocket. A node taking more handshakes than its rate, or whose database cannot
+check tokens right now, says 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import http
 import logging
+import random
+import time
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import TunnelIdentity, bearer_token, identify, in_thread
+from relay.auth import TunnelIdentity, bearer_token
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -23,9 +26,27 @@ logger = logging.getLogger(__name__)
 WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
-# Pings both ways: a dead connection is noticed within 30 s.
-PING_INTERVAL_SECONDS = 15
-PING_TIMEOUT_SECONDS = 15
+# Seconds an agent is told to wait when the database cannot check its token (drawn at
+# random in this range: the agents of a database outage come back spread out).
+DATABASE_RETRY_AFTER_SECONDS = (5, 15)
+
+
+class TunnelConnection(ServerConnection):
+    """A WebSocket that remembers when its agent was last heard from.
+
+    The agent pings every 15 s; the node closes a tunnel silent for longer than
+    ``h2_session.SILENCE_SECONDS`` (``TunnelSession.check_liveness``). The relay
+    sends no WebSocket pings of its own: a timer, a ping and a pong per tunnel
+    every 15 s were most of an idle node's CPU.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_heard = time.monotonic()
+
+    def data_received(self, data: bytes) -> None:
+        self.last_heard = time.monotonic()
+        super().data_received(data)
 
 
 class TunnelServer:
@@ -40,8 +61,8 @@ class TunnelServer:
             process_request=self._authenticate,
             # Binary HTTP/2 bytes: compression would only cost CPU.
             compression=None,
-            ping_interval=PING_INTERVAL_SECONDS,
-            ping_timeout=PING_TIMEOUT_SECONDS,
+            ping_interval=None,  # the agent pings; see TunnelConnection
+            create_connection=TunnelConnection,
             max_size=MESSAGE_BYTES * 4,
             # Its DEBUG lines hold the handshake's headers, the device token among them.
             logger=WEBSOCKETS_LOGGER,
@@ -52,16 +73,21 @@ class TunnelServer:
     ) -> Response | None:
         if request.path.split("?", 1)[0] != TUNNEL_PATH:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        retry_after = self.node.admission.admit()
+        if retry_after is not None:
+            return busy(connection, retry_after, "relay_busy: the relay node is busy")
         token = bearer_token(request.headers.get("Authorization"))
         try:
-            identity = await in_thread(identify, token) if token else None
+            # Cached briefly, asked of the database in batches (relay/token_checks.py).
+            identity = await self.node.tokens.identify(token) if token else None
         except Exception:
             # The database (or what the check needs) is down: not the agent's fault, and
-            # not a refusal. 503: the agent dials again after its backoff, quietly.
+            # not a refusal. 503: the agent dials again then, quietly.
             logger.warning("tunnel handshake deferred: the token check failed", exc_info=True)
-            return connection.respond(
-                http.HTTPStatus.SERVICE_UNAVAILABLE,
-                "service_unavailable: the relay cannot check tokens right now; try again\n",
+            return busy(
+                connection,
+                random.randint(*DATABASE_RETRY_AFTER_SECONDS),
+                "service_unavailable: the relay cannot check tokens right now; try again",
             )
         if identity is None:
             logger.info("tunnel refused: no usable device token")
@@ -79,3 +105,12 @@ class TunnelServer:
             connection, device_id=identity.device_id, token_hash=identity.token_hash
         )
         await self.node.serve_tunnel(session)
+
+
+def busy(connection: ServerConnection, retry_after: int, why: str) -> Response:
+    """503 with ``Retry-After``: the agent comes back then (docs/tunnel.md, "Reconnect storms")."""
+    response = connection.respond(
+        http.HTTPStatus.SERVICE_UNAVAILABLE, f"{why}; retry after {retry_after} s\n"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response

@@ -18,9 +18,16 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    UnreadablePostError,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from visiona.log import current_request_id
@@ -29,7 +36,8 @@ from visiona.log import current_request_id
 class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
-    message = _("Something went wrong on our side. Please try again later.")
+    # Lazy (translated when the answer is made), or a plain str given per instance.
+    message: str | Promise = _("Something went wrong on our side. Please try again later.")
 
     def __init__(
         self,
@@ -174,6 +182,15 @@ class DatabaseUnavailable(AppError):
     message = _("The service is temporarily unavailable. Please try again in a moment.")
 
 
+class CacheUnavailable(AppError):
+    """Redis (the shared cache) cannot be reached: every limiter, lease, single-flight
+    lock and budget in it fails closed with this 503, never a 500 or a guess."""
+
+    status = 503
+    code = "cache_unavailable"
+    message = _("The service is temporarily unavailable. Please try again in a moment.")
+
+
 class SessionStoreUnavailable(AppError):
     status = 503
     code = "session_store_unavailable"
@@ -202,6 +219,21 @@ def request_parse_error(exc: BaseException | None) -> AppError | None:
     return None
 
 
+def mark_expected(response: HttpResponseBase, error: AppError) -> None:
+    """The answer is an outcome we chose (RequestIdMiddleware logs it at INFO or
+    WARNING, not ERROR), unless it is the generic 500 of an exception nobody handled."""
+    if type(error) is not AppError:
+        mark_expected_code(response, error.code)
+
+
+def mark_expected_code(response: HttpResponseBase, code: str) -> None:
+    """``code`` names an answer we chose (read by ``visiona.middleware.log_answer``)."""
+    setattr(response, EXPECTED_ERROR, code)
+
+
+EXPECTED_ERROR = "expected_error"
+
+
 def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
@@ -220,7 +252,7 @@ def envelope(error: AppError) -> dict[str, Any]:
 def _user_for_error_page(request: HttpRequest, error: AppError):
     """The user for the error page's header, found without touching the database
     during an outage. (Nothing else on the error page reads the database.)"""
-    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable):
+    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable | CacheUnavailable):
         return AnonymousUser()  # looking the user up would hit the outage again
     try:
         user = request.user
@@ -240,6 +272,7 @@ def error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         request.user = _user_for_error_page(request, error)
         context = {"status": error.status, "code": error.code, "message": error.message}
         response = render(request, "errors/error.html", context, status=error.status)
+    mark_expected(response, error)
     for name, value in error.headers.items():
         response[name] = value
     return response

@@ -135,7 +135,8 @@ MIDDLEWARE = [
     "visiona.health.HealthzMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, except an /api/ path is never redirected to add its slash.
+    "visiona.middleware.CommonMiddleware",
     # Before the CSRF check, which reads a page form's body: the cap and floor rate of
     # streamed uploads (visiona/uploads.py).
     "visiona.uploads.StreamedUploadMiddleware",
@@ -441,6 +442,10 @@ RUNS_MAX_TOTAL_BYTES = env_int("RUNS_MAX_TOTAL_BYTES", 256 * _MIB, minimum=1)
 MODELS_MAX_REFERENCE_BYTES = env_int("MODELS_MAX_REFERENCE_BYTES", 500 * _MIB, minimum=1)
 # Uploaded files past this size go to a temporary file, not memory (Django's default).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Those temporary files go to a folder of ours, not /tmp: a process killed mid-upload
+# leaves its file there, and visiona/upload_tmp.py sweeps it away.
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
 
@@ -454,8 +459,12 @@ DEVICE_PAIRING_RATE_LIMIT = env_int("DEVICE_PAIRING_RATE_LIMIT", 10, minimum=1)
 DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS = env_int(
     "DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS", 15 * 60, minimum=1
 )
-# A device is online while its last heartbeat is at most this old.
+# A device without a tunnel is online while its last heartbeat is at most this old.
 DEVICE_ONLINE_THRESHOLD_SECONDS = env_int("DEVICE_ONLINE_THRESHOLD_SECONDS", 90, minimum=3)
+# While its tunnel is open an agent sends a heartbeat this often (or on a change of
+# status): its relay says it is alive. An agent without a tunnel beats at a third of
+# the threshold above.
+DEVICE_TUNNEL_HEARTBEAT_SECONDS = env_int("DEVICE_TUNNEL_HEARTBEAT_SECONDS", 3600, minimum=1)
 # A device token expires this many days after pairing; the agent then pairs again.
 DEVICE_TOKEN_TTL_DAYS = env_int("DEVICE_TOKEN_TTL_DAYS", 365, minimum=1)
 # The agent's wheel (`manage.py build_client`), served at /downloads/. Like STATIC_ROOT
@@ -494,6 +503,12 @@ RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
 RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
 # Seconds the relay waits for a device's answer headers (504 device_timeout past them).
 RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+# Tunnel handshakes a relay node takes per second; past it, 503 with Retry-After
+# (a reconnect storm spread out). 0: no limit.
+RELAY_HANDSHAKES_PER_SECOND = env_int("RELAY_HANDSHAKES_PER_SECOND", 200, minimum=0)
+# A relay node writes a connected device's last_seen_at this often (and when its
+# tunnel opens or closes): the database's share of liveness (docs/tunnel.md).
+RELAY_LAST_SEEN_WRITE_SECONDS = env_int("RELAY_LAST_SEEN_WRITE_SECONDS", 900, minimum=10)
 # Seconds without a byte from the device (or of the request body) before the relay
 # ends the exchange: 504 before the answer started, a cut body after.
 RELAY_IDLE_TIMEOUT_SECONDS = env_int("RELAY_IDLE_TIMEOUT_SECONDS", 30, minimum=1)

@@ -128,7 +128,7 @@ class StreamedUploadMiddleware:
             if release is not None:
                 release()
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
+    def process_view(self, request: HttpRequest, view_func, _view_args, _view_kwargs):
         if request.method != "POST" or not getattr(view_func, _MARK, False):
             return None
         if not slots.take():

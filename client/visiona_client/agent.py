@@ -4,13 +4,23 @@
 network error or a 5xx waits per ``Backoff`` (full jitter, 1 s up to 60 s) and
 tries again; a refused token (401/403/404, or a 401/403 tunnel handshake) raises
 ``DeviceRefused`` at once.
+
+While the tunnel is open the relay vouches for the device, so HTTP heartbeats
+are rare (docs/agent.md, "Heartbeats"): the local device API is still checked at
+every interval, but a heartbeat goes only when that status changes, or after
+``tunnel_heartbeat_interval_seconds`` (visionA says how long). When the tunnel
+has been down longer than ``tunnel_grace_seconds`` (longer than a relay takes to
+restart), heartbeats go at every interval again. An older visionA, which names
+neither, gets a heartbeat at every interval.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
+import time
 from typing import Any, Callable
 
 import requests
@@ -76,6 +86,8 @@ class Agent:
         tunnel: bool = True,
         deployments: DeploymentWorker | None = None,
         runs: RunWorker | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        random_fraction: Callable[[], float] = random.random,
     ) -> None:
         self.api = api
         self.local_url = local_url.rstrip("/")
@@ -86,6 +98,12 @@ class Agent:
         self._wait = wait or self._stopping.wait
         self._local_check = local_check or local_api_answers
         self.last_answer: dict[str, Any] = {}
+        self._clock = clock
+        self._random = random_fraction
+        self._last_beat = 0.0  # when visionA last took a heartbeat (clock)
+        self._sent_status = ""  # the status it took then
+        self._quiet_for = 0.0  # seconds without a heartbeat while the tunnel is open
+        self._grace_factor = 1.0 + random_fraction()
         self._refused: DeviceRefused | None = None
         self.deployments = deployments
         self.runs = runs
@@ -152,13 +170,31 @@ class Agent:
 
     def _heartbeat_loop(self) -> None:
         while not self._stopping.is_set():
-            delay = self._beat_once()
+            status = STATUS_READY if self._local_check(self.local_url) else STATUS_LOCAL_API_DOWN
+            delay = self._beat_once(status) if self._beat_due(status) else self.heartbeat_interval
             if self._wait(delay):
                 return
 
-    def _beat_once(self) -> float:
+    def _beat_due(self, status: str) -> bool:
+        """Whether this interval needs an HTTP heartbeat (see the module's docstring)."""
+        answer = self.last_answer
+        if not answer or status != self._sent_status:
+            return True  # the first (it names the tunnel's URL), or a change of state
+        quiet = _seconds(answer.get("tunnel_heartbeat_interval_seconds"))
+        grace = _seconds(answer.get("tunnel_grace_seconds"))
+        if self.tunnel is None or quiet is None or grace is None:
+            return True  # no tunnel, or an older visionA: every interval
+        now = self._clock()
+        if self.tunnel.connected:
+            return now - self._last_beat >= self._quiet_for
+        # Down briefly (a relay restarting): the tunnel is back before a heartbeat is due,
+        # so a relay's 10,000 agents do not all turn to the web tier at once. Each agent
+        # waits between one and two graces, so those of a relay that is gone for good
+        # come back spread out too.
+        return now - self.tunnel.down_since >= grace * self._grace_factor
+
+    def _beat_once(self, status: str) -> float:
         """Send one heartbeat; the seconds until the next one."""
-        status = STATUS_READY if self._local_check(self.local_url) else STATUS_LOCAL_API_DOWN
         try:
             answer = self.api.heartbeat(status=status, agent_version=AGENT_VERSION)
         except ServerError as error:
@@ -174,6 +210,10 @@ class Agent:
             logger.info("connected to %s: device %s", self.api.server_url, answer.get("device_id"))
         self.backoff.reset()
         self.last_answer = answer
+        self._last_beat, self._sent_status = self._clock(), status
+        quiet = _seconds(answer.get("tunnel_heartbeat_interval_seconds"))
+        # Spread: agents started together do not stay in step.
+        self._quiet_for = (quiet or 0.0) * (0.9 + 0.2 * self._random())
         if self.deployments is not None and "deployments" in answer:
             self.deployments.offer(answer["deployments"])
         if self.runs is not None:
@@ -192,3 +232,10 @@ def local_api_answers(local_url: str) -> bool:
     except requests.RequestException:
         return False
     return response.status_code < 500
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None

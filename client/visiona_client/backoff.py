@@ -43,3 +43,14 @@ class Backoff:
     def reset(self) -> None:
         """A success: the next failure starts again from the base."""
         self.failures = 0
+
+
+# A server's Retry-After is obeyed up to this: a wrong header cannot park an agent for days.
+MAX_RETRY_AFTER_SECONDS = 600.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After: <seconds>`` as a float (capped); None when absent or not seconds."""
+    if not value or not value.strip().isdigit():
+        return None
+    return min(MAX_RETRY_AFTER_SECONDS, float(value.strip()))

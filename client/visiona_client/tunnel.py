@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 import h2.exceptions
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from visiona_client.backoff import Backoff
+from visiona_client.backoff import Backoff, retry_after_seconds
 from visiona_client.tunnel_control import ControlPaths
 from visiona_client.tunnel_streams import MESSAGE_BYTES, H2Server
 
@@ -59,6 +60,9 @@ class TunnelClient:
         self.backoff = backoff or Backoff()
         self.connections = 0  # opened so far (tests and logs)
         self._websocket: ClientConnection | None = None
+        # When the tunnel last went down (or this client started): the agent's heartbeats
+        # stay quiet for a while after it (visiona_client.agent).
+        self.down_since = time.monotonic()
 
     def run(self) -> None:
         """Until ``stopping`` is set; raises TunnelRefused on a refused handshake."""
@@ -72,7 +76,11 @@ class TunnelClient:
             except TunnelRefused:
                 raise
             except (OSError, WebSocketException, h2.exceptions.ProtocolError) as exc:
-                delay = self.backoff.next_delay()
+                # A busy relay names when to come back (its own spread over the agents it
+                # turned away): that, not a backoff grown by its refusals.
+                delay = retry_after(exc)
+                if delay is None:
+                    delay = self.backoff.next_delay()
                 # A relay that cannot check tokens right now (503) is not news: quietly.
                 level = logging.INFO if _unavailable(exc) else logging.WARNING
                 logger.log(
@@ -84,6 +92,10 @@ class TunnelClient:
                 delay = self.backoff.next_delay()
                 logger.info("tunnel closed by the relay; dialling again in %.1f s", delay)
                 self._stopping.wait(delay)
+
+    @property
+    def connected(self) -> bool:
+        return self._websocket is not None
 
     def stop(self) -> None:
         websocket = self._websocket
@@ -120,6 +132,14 @@ class TunnelClient:
                 H2Server(websocket, self.local_url, self.control).serve()
             finally:
                 self._websocket = None
+                self.down_since = time.monotonic()
+
+
+def retry_after(exc: Exception) -> float | None:
+    """The seconds a refused handshake's ``Retry-After`` names (503 from a busy relay)."""
+    if not isinstance(exc, InvalidStatus):
+        return None
+    return retry_after_seconds(exc.response.headers.get("Retry-After"))
 
 
 def _unavailable(exc: Exception) -> bool:

@@ -287,8 +287,10 @@ def _fail(response: requests.Response) -> None:
         raise errors.ConverterBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()
-    elif status == 503 and code == "auth_service_unavailable":
-        raise errors.TokenServiceUnavailable()  # the converter could not check our token with MC
+    elif status >= 500 and code == "auth_service_unavailable":
+        # The converter could not reach Member Center (to check our token, or to get the
+        # promote's FAA token), whichever 5xx it put it in: Member Center's outage.
+        raise errors.TokenServiceUnavailable()
     http.logger.error("converter answered an error", extra={"status": status, "code": code})
     raise errors.ConverterUnavailable()
 

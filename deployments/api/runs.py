@@ -66,14 +66,14 @@ class RunListApi(APIView):
     parser_classes = [MultiPartParser]
 
     class FilterSerializer(fields.QuerySerializer):
-        model = serializers.IntegerField(required=False, min_value=1)
+        model = fields.IntegerField(required=False, min_value=1)
         device = serializers.UUIDField(required=False)
-        page = serializers.IntegerField(required=False, min_value=1)
+        page = fields.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     @extend_schema_serializer(component_name="RunCreate")
     class InputSerializer(serializers.Serializer):
-        model_id = serializers.IntegerField(min_value=1)
+        model_id = fields.IntegerField(min_value=1)
         device_id = serializers.UUIDField()
         repeat = serializers.IntegerField(min_value=1, max_value=MAX_REPEAT, default=DEFAULT_REPEAT)
         channel_order = serializers.ChoiceField(choices=CHANNEL_ORDERS, default="rgb")

@@ -31,6 +31,11 @@ def heartbeat_interval_seconds() -> int:
     return max(1, settings.DEVICE_ONLINE_THRESHOLD_SECONDS // 3)
 
 
+def tunnel_grace_seconds() -> int:
+    # Longer than a relay node's restart takes its agents back (docs/tunnel.md).
+    return 2 * settings.DEVICE_ONLINE_THRESHOLD_SECONDS
+
+
 class AgentDeviceOutputSerializer(serializers.Serializer):
     device_id = serializers.UUIDField(source="pk")
     name = serializers.CharField()
@@ -66,6 +71,14 @@ class AgentHeartbeatSerializer(serializers.Serializer):
     connection_status = serializers.CharField()
     last_seen_at = serializers.DateTimeField()
     heartbeat_interval_seconds = serializers.IntegerField()
+    tunnel_heartbeat_interval_seconds = serializers.IntegerField(
+        help_text="While its tunnel is open, an agent sends a heartbeat this often, or when "
+        "its status changes: the tunnel tells visionA it is alive."
+    )
+    tunnel_grace_seconds = serializers.IntegerField(
+        help_text="After its tunnel went down, an agent waits this long (a relay restarting) "
+        "before it sends heartbeats every heartbeat_interval_seconds again."
+    )
     tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
 
     def get_fields(self):
@@ -104,7 +117,7 @@ class AgentPairApi(APIView):
     parser_classes = AGENT_PARSERS
 
     @extend_schema_serializer(component_name="AgentPairInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         code = fields.CharField(max_length=32)
         serial = fields.RegexField(SERIAL_PATTERN)
         chip = serializers.ChoiceField(choices=Chip.choices)
@@ -144,7 +157,7 @@ class AgentHeartbeatApi(AgentApiView):
     """The agent is alive: records ``last_seen_at``, its status and version."""
 
     @extend_schema_serializer(component_name="AgentHeartbeatInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         status = fields.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
         agent_version = fields.CharField(max_length=64, required=False, allow_blank=True)
 
@@ -169,6 +182,8 @@ class AgentHeartbeatApi(AgentApiView):
             "connection_status": device.connection_status(),
             "last_seen_at": device.last_seen_at,
             "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+            "tunnel_heartbeat_interval_seconds": settings.DEVICE_TUNNEL_HEARTBEAT_SECONDS,
+            "tunnel_grace_seconds": tunnel_grace_seconds(),
             # From the server, so the agent needs no flag to find the relay.
             "tunnel_url": settings.RELAY_PUBLIC_URL,
         }

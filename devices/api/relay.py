@@ -36,7 +36,7 @@ from devices import relay_answer, relay_client, relay_grant, tunnel
 from devices.errors import RelayBodyTooLarge
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
-from visiona.errors import AppError, LengthRequired, NotFound, ValidationFailed
+from visiona.errors import LengthRequired, NotFound, ValidationFailed, mark_expected_code
 from visiona.middleware import HandoffResponse
 
 logger = logging.getLogger("devices.relay")
@@ -204,18 +204,11 @@ class _RelayApi(APIView):
             return response  # the device's answer: no Allow or Vary of ours on it
         return super().finalize_response(request, response, *args, **kwargs)
 
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        if isinstance(exc, AppError):
-            # An expected outcome (offline, unreachable, a timeout, a cap): logged at
-            # WARNING by the API's handler with the request id, never at ERROR by
-            # Django's request logger (ERROR means a bug).
-            response._has_been_logged = True  # type: ignore[attr-defined]
-        return response
-
 
 def _served_safely(answer: relay_client.RelayedAnswer) -> RelayedResponse:
     response = RelayedResponse(_Flushed(answer), status=answer.status)
+    # Whatever the device answered is its outcome, not our error (logged at INFO/WARNING).
+    mark_expected_code(response, "device_answer")
     del response["Content-Type"]  # Django's default is HTML
     for name, value in relay_answer.with_policy(answer.headers):
         response[name] = value

@@ -6,11 +6,11 @@ import uuid
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import agent_commands, selectors, services
+from devices import agent_commands, liveness, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
     DeviceListSerializer,
@@ -32,7 +32,8 @@ class DeviceListApi(APIView):
     # Its own id: the detail view's GET would otherwise take devices_retrieve too.
     @extend_schema(operation_id="devices_list", responses=DeviceListSerializer)
     def get(self, request):
-        devices = selectors.device_list_for_user(user=request.user)
+        # Online from the registry (one lookup for all), not from the database.
+        devices = liveness.with_live_state(selectors.device_list_for_user(user=request.user))
         return Response(
             {
                 "devices": DeviceOutputSerializer(devices, many=True).data,
@@ -46,12 +47,13 @@ class DeviceDetailApi(APIView):
 
     token_scope = {"get": Scope.READ, "patch": Scope.DEPLOY, "delete": Scope.DEPLOY}
 
-    class RenameInputSerializer(serializers.Serializer):
+    class RenameInputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=100, trim_whitespace=True)
 
     @extend_schema(responses={200: DeviceDetailOutputSerializer, 404: DEVICE_NOT_FOUND})
     def get(self, request, device_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
+        liveness.with_live_state([device])
         tokens = selectors.device_tokens_for_device(device=device)
         data = DeviceOutputSerializer(device).data
         data["tokens"] = DeviceTokenOutputSerializer(tokens, many=True).data
@@ -71,6 +73,7 @@ class DeviceDetailApi(APIView):
         data = self.RenameInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         device = services.device_rename(device=device, name=data.validated_data["name"])
+        liveness.with_live_state([device])
         return Response(DeviceOutputSerializer(device).data)
 
     @extend_schema(responses={204: None, 404: DEVICE_NOT_FOUND})

@@ -29,11 +29,12 @@ def test_a_device_goes_offline_after_the_threshold(alice_device, agent_client, s
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 60
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
     device = Device.objects.get()
+    beat = device.last_heartbeat_at
     assert device.connection_status() == "online"
-    assert device.connection_status(now=device.last_seen_at + timedelta(seconds=60)) == "online"
-    assert device.connection_status(now=device.last_seen_at + timedelta(seconds=61)) == "offline"
+    assert device.connection_status(now=beat + timedelta(seconds=60)) == "online"
+    assert device.connection_status(now=beat + timedelta(seconds=61)) == "offline"
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 10
-    Device.objects.update(last_seen_at=timezone.now() - timedelta(seconds=11))
+    Device.objects.update(last_heartbeat_at=timezone.now() - timedelta(seconds=11))
     assert Device.objects.get().connection_status() == "offline"
 
 

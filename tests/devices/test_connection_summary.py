@@ -5,27 +5,38 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from devices import tunnel_registry
 from devices.models import Device
 from devices.selectors import device_connection_summary
 
 pytestmark = pytest.mark.django_db
+NODE = "http://127.0.0.1:3801"
 
 
 def test_it_counts_live_devices_and_online_ones(alice, bob, issue_code, pair, settings):
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 90
     now = timezone.now()
-    online = pair(issue_code(alice).code).device
+    beating = pair(issue_code(alice).code).device
+    tunnelled = pair(issue_code(alice).code).device
     offline = pair(issue_code(alice).code).device
     unpaired = pair(issue_code(alice).code).device
     pair(issue_code(bob).code)
-    Device.objects.filter(pk=online.pk).update(last_seen_at=now - timedelta(seconds=10))
-    Device.objects.filter(pk=offline.pk).update(last_seen_at=now - timedelta(seconds=200))
+    Device.objects.filter(pk=beating.pk).update(
+        last_seen_at=now - timedelta(seconds=10), last_heartbeat_at=now - timedelta(seconds=10)
+    )
+    # Online by its tunnel, though its last durable write is older than the threshold.
+    Device.objects.filter(pk=tunnelled.pk).update(last_seen_at=now - timedelta(seconds=500))
+    tunnel_registry.register(device_id=str(tunnelled.pk), node_url=NODE, connection_id="c1")
+    Device.objects.filter(pk=offline.pk).update(
+        last_seen_at=now - timedelta(seconds=200), last_heartbeat_at=now - timedelta(seconds=200)
+    )
     Device.objects.filter(pk=unpaired.pk).update(
-        last_seen_at=now, deleted_at=now, registration_status="unpaired"
+        last_seen_at=now, last_heartbeat_at=now, deleted_at=now, registration_status="unpaired"
     )
     summary = device_connection_summary(user=alice)
-    assert (summary["total"], summary["online"], summary["offline"]) == (2, 1, 1)
-    assert summary["last_seen_at"] == Device.objects.get(pk=online.pk).last_seen_at
+    assert (summary["total"], summary["online"], summary["offline"]) == (3, 2, 1)
+    # The latest sign of life: the tunnel's, vouched for by its relay node just now.
+    assert summary["last_seen_at"] == tunnel_registry.lookup(str(tunnelled.pk)).refreshed_at
 
 
 def test_the_health_endpoint_reports_it(alice_client, alice_device, agent_client):

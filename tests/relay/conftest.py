@@ -54,6 +54,7 @@ class Relay:
     internal_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     log: typing.IO | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings of this node's own
 
     @property
     def tunnel_url(self) -> str:
@@ -73,6 +74,7 @@ class Relay:
             "RELAY_REQUEST_TIMEOUT_SECONDS": str(RELAY_TIMEOUT_SECONDS),
             # Everything it would say, so a test can check no secret is among it.
             "LOG_LEVEL": "DEBUG",
+            **self.env,
         }
         if settings.REDIS_URL:
             env["REDIS_URL"] = settings.REDIS_URL

@@ -18,8 +18,7 @@ from django.db import OperationalError
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from devices import services
-from relay import auth
+from devices import liveness, services
 from relay.exchange import Limits
 from tests.relay.harness import InProcessAgent, InProcessRelay, RawAgent, StandInDevice, wait_for
 
@@ -116,12 +115,13 @@ def test_a_database_outage_at_the_handshake_is_503_and_the_agent_keeps_trying(
 ):
     calls = []
 
-    def down(token):
-        calls.append(token)
+    def down(*, token_hashes):
+        calls.append(token_hashes)
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(auth, "identify", down)
-    monkeypatch.setattr("relay.tunnel_server.identify", down)
+    # The handshake's batched check (relay/token_checks.py), and a short Retry-After.
+    monkeypatch.setattr(liveness, "device_tokens_usable", down)
+    monkeypatch.setattr("relay.tunnel_server.DATABASE_RETRY_AFTER_SECONDS", (1, 1))
     assert handshake_status(relay, f"Bearer {device_token.token}") == 503
     running = InProcessAgent(token=device_token.token, relay=relay, local_url=stand_in.url)
     running.start()

@@ -23,8 +23,13 @@ from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
 
 CHIPS = ("520", "720", "530", "630", "730")
+# What the converter accepts (the server's conversion/limits.py, which refuses more
+# only after the bytes were sent; tests/client/test_cli_convert_limits.py keeps them equal).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
-MAX_IMAGES = 200
+MAX_IMAGES = 100
+MIB = 1024 * 1024
+MAX_IMAGE_BYTES = 10 * MIB
+MAX_MODEL_BYTES = 500 * MIB
 _VERSION = re.compile(r"^[0-9A-Fa-f]{4}$")
 
 
@@ -86,10 +91,14 @@ version_text.__name__ = "version"
 
 
 def collect_images(sources: list[Path]) -> list[Path]:
+    """The reference images, checked as the converter would, before a byte is sent:
+    their count, each one's type (by name) and size."""
     images: list[Path] = []
     for source in sources:
         if source.is_dir():
-            images += sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images += sorted(
+                p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         elif source.is_file():
             images.append(source)
         else:
@@ -98,7 +107,39 @@ def collect_images(sources: list[Path]) -> list[Path]:
         raise CliError(
             f"{len(images)} images: at most {MAX_IMAGES}.", exit_code=exit_codes.BAD_INPUT
         )
+    problems = [problem for image in images if (problem := _image_problem(image))]
+    if problems:
+        shown = problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
+        raise CliError(
+            "These images cannot be sent:\n" + "\n".join(f"- {p}" for p in shown),
+            exit_code=exit_codes.BAD_INPUT,
+            code="image_not_accepted",
+        )
     return images
+
+
+def _image_problem(image: Path) -> str | None:
+    if image.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"{image}: not a JPEG or PNG file (.jpg, .jpeg, .png)"
+    size = image.stat().st_size
+    if size == 0:
+        return f"{image}: empty"
+    if size > MAX_IMAGE_BYTES:
+        return f"{image}: {size / MIB:.1f} MiB, more than {MAX_IMAGE_BYTES // MIB} MiB"
+    return None
+
+
+def check_model(model: Path) -> None:
+    if not model.is_file():
+        raise CliError(f"No such file: {model}", exit_code=exit_codes.BAD_INPUT)
+    size = model.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise CliError(
+            f"{model}: {size / MIB:.0f} MiB, more than the {MAX_MODEL_BYTES // MIB} MiB "
+            "the converter takes.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="model_too_large",
+        )
 
 
 def preflight(model: Path, chip: str) -> Report:
@@ -124,8 +165,7 @@ def _format_report(report: Report) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = args.output
-    if not args.model.is_file():
-        raise CliError(f"No such file: {args.model}", exit_code=exit_codes.BAD_INPUT)
+    check_model(args.model)
     images = collect_images(args.images)
     if args.run_on:
         run_inputs, expectations = check_run_on(args)

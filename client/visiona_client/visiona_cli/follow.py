@@ -19,10 +19,15 @@ FINISHED = ("completed", "failed")
 _STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
 
 
+def is_cancelled(job: dict[str, Any]) -> bool:
+    """A cancelled job ends as ``failed`` with the error code ``cancelled``."""
+    return job["status"] == "failed" and (job.get("error") or {}).get("code") == "cancelled"
+
+
 def job_line(job: dict[str, Any]) -> str:
     stage = _STAGES.get(job.get("stage") or "", job.get("stage") or "")
     progress = job.get("progress")
-    parts = [job["status"]]
+    parts = ["cancelled" if is_cancelled(job) else job["status"]]
     if stage and job["status"] not in FINISHED:
         parts.append(stage)
     if progress is not None and job["status"] not in FINISHED:
@@ -89,6 +94,10 @@ def finish_job(
 ) -> int:
     """After the job ended: its outcome, the download and the save. The exit code."""
     result: dict[str, Any] = {"job": job}
+    if is_cancelled(job):
+        output.note("The conversion was cancelled.")
+        output.result(result)
+        return exit_codes.FAILURE
     if job["status"] == "failed":
         error = job.get("error") or {}
         output.note(f"The conversion failed: {error.get('message') or error.get('code')}")

@@ -74,11 +74,11 @@ class Command(BaseCommand):
         self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
     ) -> None:
         node = RelayNode(node_url=node_url)
+        await node.start()  # its registry lease first: tunnels register under it
         tunnel = await TunnelServer(node).start(host, tunnel_port)
         internal = await InternalServer(
             node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
         ).start(internal_host, internal_port)
-        node.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
