@@ -123,6 +123,6 @@ def forget_token(*, token_hash: str) -> None:
     _tokens.forget(token_hash)
 
 
-def forget_tokens_of(*, owner_id) -> None:
+def forget_tokens_of(*, owner_id: int) -> None:
     """This process reads the owner's tokens afresh (the owner was saved or deleted)."""
     _tokens.forget_where(lambda rows: rows[2] == owner_id)
