@@ -8,8 +8,9 @@ HTTP/1.1, parsed by ``h11`` (the python-hyper state machine, twin of ``h2``):
   chunk's window reopens only once it was written to this socket and drained —
   a slow reader slows its own stream's sender, and nothing is buffered whole.
 - ``GET /sessions`` lists this node's live tunnels.
+- ``GET /livez`` and ``GET /readyz``: the node's probes (``relay/health.py``).
 
-Every request carries ``X-Relay-Secret``; a wrong or missing one gets a bare 401.
+Every other request carries ``X-Relay-Secret``; a wrong or missing one gets a bare 401.
 Errors are JSON in the API's envelope with ``X-Relay-Error: <code>``. When an
 answer has started and the tunnel fails, the chunked body is cut off (the
 connection closed without its last chunk), so no caller mistakes it for whole.
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import h11
 
 from devices.relay_client import ERROR_HEADER, HOP_BY_HOP, SECRET_HEADER
+from relay import health
 from relay.h2_session import RelayStream, StreamFailed
 from relay.node import RelayNode
 
@@ -108,6 +110,12 @@ class InternalServer:
     async def _exchange(self, client: _Client, request: h11.Request) -> None:
         headers = {name.lower(): value for name, value in request.headers}
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
+        probe_path = request.target.decode("latin-1").partition("?")[0]
+        if request.method == b"GET" and probe_path in health.PATHS:
+            # Probes carry no secret; they tell whether the node is up, nothing more.
+            status, payload = await health.probe(probe_path)
+            await client.send_json(status, payload, [(b"cache-control", b"no-store")])
+            return
         if not hmac.compare_digest(headers.get(_SECRET_HEADER, b""), self._secret):
             await client.send_simple(401, [], b"")
             return
