@@ -1,4 +1,6 @@
-# visionA Cloud: a slim image running gunicorn (gthread workers) as a non-root user.
+# visionA Cloud: one slim image for every role, run as a non-root user. The command
+# picks the role (deploy/docker-entrypoint.sh): web (the default: gunicorn, gthread
+# workers), relay, worker, migrate, manage ARGS... (compose.yaml, docs/production.md).
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -6,7 +8,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     VISIONA_DATA_DIR=/app/var \
-    VISIONA_STATIC_MANIFEST=1 \
     PORT=8000
 
 WORKDIR /app
@@ -23,26 +24,29 @@ RUN pip install --no-deps ./client
 # collectstatic writes /app/staticfiles and build_client the agent's wheel to /app/downloads
 # (served at /downloads/), both outside it, so a volume never hides the files.
 # It needs settings to import; these throwaway values never reach runtime.
+# The static files are collected with their manifest (hashed, compressed), and the
+# marker beside them keeps it on at run time whatever an env file says
+# (visiona/settings.py, STATIC_MANIFEST_MARKER).
 RUN useradd --system --uid 10001 --home-dir /app/var visiona \
     && mkdir -p /app/var \
     && chown visiona /app/var \
     && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
-    ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data sh -c \
+    ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data VISIONA_STATIC_MANIFEST=1 sh -c \
     "python manage.py collectstatic --no-input && python manage.py build_client" \
+    && touch /app/staticfiles/.collected-by-image-build \
     && rm -rf /tmp/build-data
 
 USER visiona
 VOLUME /app/var
-EXPOSE 8000
+# 8000: web (PORT). A relay node listens on 3800 (agents dial it, through TLS in front)
+# and 3801 (web instances only, RELAY_INTERNAL_SECRET; never published).
+EXPOSE 8000 3800
 
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=4).status == 200 else 1)"
+# The check follows the role (deploy/healthcheck.py): web GET /healthz, relay GET
+# /readyz on its internal port, worker its process and PostgreSQL; migrate and
+# manage have nothing to check.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "/app/deploy/healthcheck.py"]
 
-# A tunnel relay node is a second process from this image (README, "Relay nodes"):
-#   python manage.py run_relay --host 0.0.0.0 --tunnel-port 3800 --internal-port 3801
-# 3800 is where agents dial (TLS in front, passing WebSocket upgrades); 3801 is for
-# web instances only (RELAY_INTERNAL_SECRET), never published.
-
-# gthread: the sync worker's timeout would kill long uploads; threads serve
-# other requests while one streams a model to the converter.
-CMD ["sh", "-c", "exec gunicorn visiona.wsgi:application --bind 0.0.0.0:${PORT} --worker-class gthread --workers ${GUNICORN_WORKERS:-2} --threads ${GUNICORN_THREADS:-8} --timeout ${GUNICORN_TIMEOUT:-120} --graceful-timeout 30 --access-logfile -"]
+ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
+CMD ["web"]
