@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The S3 stand-in (moto's S3 over HTTP), one process for the run, started on first use.
+from tests.s3_stand_in import s3_stand_in  # noqa: F401
+
 REQUIRE_SERVICES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("VISIONA_REQUIRE_SERVICES") == "1"
 )

@@ -6,7 +6,6 @@ import uuid
 import pytest
 
 from models_repo.storage import FileTooLarge, model_file_name, models_storage, store_stream
-from tests.s3_stand_in import s3_stand_in  # noqa: F401  (the fixture)
 
 
 def chunks(total: int, size: int = 64 * 1024):
