@@ -7,20 +7,25 @@ the storage tests and, in place of the MinIO service, by the compose-stack test.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import boto3
 import pytest
 import requests
 
-from tests.client.conftest import wait_for
-from tests.relay.conftest import free_port
-
 ACCESS_KEY = "stand-in-access-key"
 SECRET_KEY = "stand-in-secret-key"
 REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class S3StandIn:
@@ -32,7 +37,10 @@ class S3StandIn:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for(self._answers, timeout=60)
+        deadline = time.monotonic() + 60
+        while not self._answers():
+            assert time.monotonic() < deadline, "the S3 stand-in did not answer within 60 s"
+            time.sleep(0.1)
 
     @property
     def endpoint_url(self) -> str:
