@@ -1,7 +1,9 @@
 # visionA Cloud: one slim image for every role, run as a non-root user. The command
 # picks the role (deploy/docker-entrypoint.sh): web (the default: gunicorn, gthread
 # workers), relay, worker, migrate, manage ARGS... (compose.yaml, docs/production.md).
-FROM python:3.11-slim AS base
+# A second target, nginx, is the front server with the shipped configuration and this
+# build's static files; `docker build .` builds the app (the last stage).
+FROM python:3.11-slim AS app
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -50,3 +52,18 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
 
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
 CMD ["web"]
+
+# The front server (compose.yaml's nginx, --target nginx): the official image, the shipped
+# configuration (deploy/nginx/: its templates are rendered from the container's
+# environment at start, TLS included) and this build's static files and error pages, so
+# nginx and the app always come from one build.
+FROM nginx:1.28-alpine AS nginx
+# compose.yaml's health check asks nginx over TLS for the app's /healthz.
+RUN apk add --no-cache curl && rm -f /etc/nginx/conf.d/default.conf
+COPY deploy/nginx/nginx.conf /etc/nginx/nginx.conf
+COPY deploy/nginx/visiona/ /etc/nginx/visiona/
+COPY deploy/nginx/templates/ deploy/nginx/tls/ /etc/nginx/templates/
+COPY --from=app /app/staticfiles/ /srv/visiona/static/
+
+# The default target: the app.
+FROM app
