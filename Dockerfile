@@ -23,7 +23,8 @@ COPY . .
 RUN pip install --no-deps ./client
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
 # (a copied .env.example works), owned by the app's user; mount a volume there.
-# collectstatic writes /app/staticfiles and build_client the agent's wheel to /app/downloads
+# collectstatic writes /app/staticfiles (with nginx's error pages, write_error_pages) and
+# build_client the agent's wheel to /app/downloads
 # (served at /downloads/), both outside it, so a volume never hides the files.
 # It needs settings to import; these throwaway values never reach runtime.
 # The static files are collected with their manifest (hashed, compressed), and the
@@ -34,7 +35,8 @@ RUN useradd --system --uid 10001 --home-dir /app/var visiona \
     && chown visiona /app/var \
     && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
     ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data VISIONA_STATIC_MANIFEST=1 sh -c \
-    "python manage.py collectstatic --no-input && python manage.py build_client" \
+    "python manage.py collectstatic --no-input && python manage.py write_error_pages \
+    && python manage.py build_client" \
     && touch /app/staticfiles/.collected-by-image-build \
     && rm -rf /tmp/build-data
 

@@ -18,7 +18,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} VISIONA_SANDBOX=$${VISIONA_SANDBOX:-1} \
 	VISIONA_SANDBOX_BASE_URL=$${VISIONA_SANDBOX_BASE_URL:-http://$(HOST):$(PORT)} \
 	RELAY_PUBLIC_URL=$${RELAY_PUBLIC_URL:-ws://$(HOST):$(RELAY_TUNNEL_PORT)/tunnel}
 
-.PHONY: run test install install-dev lint check messages clean lock
+.PHONY: run stack test install install-dev lint check messages clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ run: install
 		--tunnel-port $(RELAY_TUNNEL_PORT) --internal-port $(RELAY_INTERNAL_PORT) & relay=$$!; \
 	trap 'kill $$relay 2>/dev/null; wait $$relay 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production-like stack on loopback (docs/streams.md): nginx with deploy/nginx/ in
+# front of gunicorn as the image runs it, a relay node, on the PostgreSQL and Redis that
+# DATABASE_URL and REDIS_URL name. STACK_ARGS: e.g. "--relays 2 --sandbox".
+stack: install
+	$(BIN)/python -m deploy.loopback $(STACK_ARGS)
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

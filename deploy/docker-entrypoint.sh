@@ -31,17 +31,10 @@ remember() {
 case "$role" in
     web)
         remember web
-        # gthread: the sync worker's timeout would kill long uploads; threads serve
-        # other requests while one streams a model to the converter.
-        exec gunicorn visiona.wsgi:application \
-            --bind "$listen:${PORT:-8000}" \
-            --worker-class gthread \
-            --workers "${GUNICORN_WORKERS:-2}" \
-            --threads "${GUNICORN_THREADS:-8}" \
-            --timeout "${GUNICORN_TIMEOUT:-120}" \
-            --graceful-timeout 30 \
-            --access-logfile - \
-            "$@"
+        # gunicorn's settings (gthread workers and threads, timeouts, logs) are in one
+        # file the loopback stack loads too; the address is the container's.
+        export GUNICORN_BIND="${GUNICORN_BIND:-$listen:${PORT:-8000}}"
+        exec gunicorn -c deploy/gunicorn.conf.py visiona.wsgi:application "$@"
         ;;
     relay)
         remember relay

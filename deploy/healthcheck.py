@@ -26,7 +26,7 @@ TIMEOUT_SECONDS = 4
 
 
 def run_dir() -> Path:
-    return Path(os.environ.get("VISIONA_RUN_DIR") or "/tmp")  # noqa: S108 (the container's own)
+    return Path(os.environ.get("VISIONA_RUN_DIR") or "/tmp")
 
 
 def role_from_file() -> str:

@@ -101,6 +101,29 @@ class MethodNotAllowed(AppError):
     message = _("This method is not allowed here.")
 
 
+class RequestTimeout(AppError):
+    status = 408
+    code = "request_timeout"
+    message = _("The request took too long to arrive. Please try again.")
+
+
+class UploadTooSlow(RequestTimeout):
+    """A streamed upload's body arrived below the floor rate (UPLOAD_FLOOR_*)."""
+
+    code = "upload_too_slow"
+    message = _(
+        "The upload arrived too slowly and was stopped. Check the connection and try again."
+    )
+
+
+class UploadsBusy(AppError):
+    """This process already streams as many uploads as it takes at once."""
+
+    status = 503
+    code = "uploads_busy"
+    message = _("The server is receiving many uploads right now. Please try again in a moment.")
+
+
 class LengthRequired(AppError):
     status = 411
     code = "length_required"
@@ -123,6 +146,26 @@ class RateLimited(AppError):
     status = 429
     code = "rate_limited"
     message = _("Too many attempts. Please wait a moment and try again.")
+
+
+class RequestTooLarge(AppError):
+    status = 414
+    code = "request_too_large"
+    message = _("The request's address or headers are too long.")
+
+
+class ServiceUnavailable(AppError):
+    """The web app did not answer the front server (it is restarting or overloaded)."""
+
+    status = 502
+    code = "service_unavailable"
+    message = _("visionA is not answering right now. Please try again in a moment.")
+
+
+class ServerTimeout(AppError):
+    status = 504
+    code = "server_timeout"
+    message = _("The server took too long to answer. Please try again in a moment.")
 
 
 class DatabaseUnavailable(AppError):

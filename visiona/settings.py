@@ -482,8 +482,9 @@ USE_TZ = True
 # --- Static and stored files ----------------------------------------------
 STATIC_URL = "/static/"
 # Collected files belong to the build (the image), not to the data: a volume mounted
-# on the data folder must not hide them.
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# on the data folder must not hide them. nginx serves them (and the error pages that
+# `manage.py write_error_pages` writes under errors/) in production (docs/streams.md).
+STATIC_ROOT = Path(env_str("VISIONA_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
 with contextlib.suppress(OSError):

@@ -26,8 +26,22 @@ IMAGE_PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', 
 
 
 @pytest.fixture(scope="module")
-def dockerfile() -> str:
+def whole_dockerfile() -> str:
     return (ROOT / "Dockerfile").read_text()
+
+
+def stage(dockerfile: str, name: str) -> str:
+    """The instructions of the stage ``FROM ... AS name``, up to the next FROM."""
+    start = re.search(rf"^FROM \S+ AS {name}$", dockerfile, re.M)
+    assert start, f"no stage {name}"
+    end = re.search(r"^FROM ", dockerfile[start.end() :], re.M)
+    return dockerfile[start.start() : start.end() + (end.start() if end else len(dockerfile))]
+
+
+@pytest.fixture(scope="module")
+def dockerfile(whole_dockerfile) -> str:
+    """The app's stage: every role runs it."""
+    return stage(whole_dockerfile, "app")
 
 
 def instruction(dockerfile: str, name: str) -> str:
@@ -67,6 +81,23 @@ def test_the_entrypoint_picks_the_role_and_web_is_the_default(dockerfile):
     assert os.access(in_project("/app/deploy/docker-entrypoint.sh"), os.X_OK)
 
 
+def test_docker_build_builds_the_app_by_default(whole_dockerfile):
+    # The last stage is the default target: the app's, not nginx's.
+    assert re.findall(r"^FROM (.+)$", whole_dockerfile, re.M)[-1] == "app"
+
+
+def test_the_nginx_target_ships_the_shipped_configuration_and_this_builds_files(
+    whole_dockerfile,
+):
+    nginx = stage(whole_dockerfile, "nginx")
+    copies = re.findall(r"^COPY (.+)$", nginx, re.M)
+    assert "deploy/nginx/nginx.conf /etc/nginx/nginx.conf" in copies
+    assert "deploy/nginx/visiona/ /etc/nginx/visiona/" in copies
+    assert "deploy/nginx/templates/ deploy/nginx/tls/ /etc/nginx/templates/" in copies
+    # Where compose.yaml's nginx is told the static files are.
+    assert "--from=app /app/staticfiles/ /srv/visiona/static/" in copies
+
+
 def test_the_health_check_follows_the_role(dockerfile):
     command = json.loads(instruction(dockerfile, "HEALTHCHECK").split(" CMD ", 1)[1])
     # No role named: the one the entrypoint wrote (a migrate or manage container has none).
@@ -83,11 +114,21 @@ def test_the_build_marks_its_static_files_so_the_manifest_stays_on(dockerfile):
 
 
 def test_the_web_role_runs_gunicorn_with_gthread_workers(tmp_path):
-    # gunicorn validates its arguments and loads the application, then exits.
+    # gunicorn validates its settings (deploy/gunicorn.conf.py) and loads the app, then exits.
     result = entrypoint(
-        "web", "--check-config", VISIONA_DATA_DIR=str(tmp_path), VISIONA_RUN_DIR=str(tmp_path)
+        "web",
+        "--check-config",
+        "--print-config",
+        VISIONA_DATA_DIR=str(tmp_path),
+        VISIONA_RUN_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    printed = dict(
+        re.split(r"\s*=\s*", line, maxsplit=1) for line in result.stdout.splitlines() if "=" in line
+    )
+    assert printed["worker_class"] == "gthread"
+    assert (printed["workers"], printed["threads"]) == ("2", "8")
+    assert printed["bind"] == "['0.0.0.0:8000']"
     assert (tmp_path / "visiona-role").read_text().strip() == "web"
 
 
