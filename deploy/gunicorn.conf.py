@@ -32,3 +32,6 @@ limit_request_field_size = 8190
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # "-": one line per request on stdout; empty: none (nginx in front logs every request).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): several
+# instances on one host (the loopback stacks of a test run) would take it from each other.
+control_socket_disable = True

@@ -144,6 +144,7 @@ class LoopbackStack:
     """Start with ``with`` (or ``start()`` / ``stop()``).
 
     ``env``: more environment for the web app and the relays (settings to try);
+    ``nginx_values``: template values to use instead of the run's (``VISIONA_OFFLOAD``...);
     ``settings_module``: the tests run theirs; ``migrate``: off when the database is
     made elsewhere (pytest-django's test database); ``sandbox``: the upstreams'
     stand-ins in a process of their own (``run_sandbox``), as the upload benchmarks use.
@@ -164,6 +165,7 @@ class LoopbackStack:
         static_root: Path | None = None,
         data_dir: Path | None = None,
         work_dir: Path | None = None,
+        nginx_values: Mapping[str, str] | None = None,
     ) -> None:
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
         self.work = Path(work_dir or tempfile.mkdtemp(prefix="visiona-stack-", dir=base))
@@ -172,10 +174,12 @@ class LoopbackStack:
         self.settings_module, self.migrate, self.with_sandbox = settings_module, migrate, sandbox
         self.static_root = Path(static_root or self.work / "static")
         self.data_dir = Path(data_dir or self.work / "data")
+        self.tmp_dir = self.work / "tmp"
         self.nginx_port, self.web_port = free_port(), free_port()
         self.relay_ports = [(free_port(), free_port()) for _ in range(relays)]
         self.sandbox_port = free_port() if sandbox else None
         self.processes: list[Process] = []
+        self.nginx_overrides = dict(nginx_values or {})
         self.env = self._app_env(env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
@@ -247,6 +251,8 @@ class LoopbackStack:
             "RELAY_INTERNAL_SECRET": secrets.token_urlsafe(60),
             "RELAY_PUBLIC_URL": self.tunnel_url,
             "GUNICORN_BIND": f"127.0.0.1:{self.web_port}",
+            # Whatever the app spools (Django's upload temporary files) lands here.
+            "TMPDIR": str(self.tmp_dir),
             "LOG_LEVEL": "WARNING",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -284,6 +290,7 @@ class LoopbackStack:
             "VISIONA_BODY_LIMIT": "4m",
             "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
             "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
+            **self.nginx_overrides,
         }
 
     # --- life ------------------------------------------------------------------------
@@ -313,6 +320,7 @@ class LoopbackStack:
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if self.migrate:
             subprocess.run(
                 [str(ROOT / ".ci" / "ensure-database"), self.database_url],

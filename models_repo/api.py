@@ -196,4 +196,4 @@ class ModelDownloadApi(APIView):
     )
     def get(self, request, model_id: int):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
-        return model_file_response(model)
+        return model_file_response(request, model)

@@ -8,16 +8,19 @@ import logging
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 
+from models_repo import offload
 from models_repo.errors import ModelFileUnavailable
 from models_repo.models import NefModel
 from models_repo.services import model_download_name
-from models_repo.storage import open_stored_file
+from models_repo.storage import models_storage, open_stored_file
 
 logger = logging.getLogger(__name__)
 
 TOO_LARGE_ATTRIBUTE = "model_upload_too_large"
+MODEL_CONTENT_TYPE = "application/octet-stream"
 
 
 class UploadSizeLimitHandler(FileUploadHandler):
@@ -52,21 +55,47 @@ def upload_was_too_large(request: HttpRequest) -> bool:
     return getattr(request, TOO_LARGE_ATTRIBUTE, False)
 
 
-def model_file_response(model: NefModel) -> FileResponse:
-    """The stored file streamed in chunks, saved by the browser as ``<name>.nef``."""
+def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponse:
+    """The stored file, saved by the browser as ``<name>.nef``: sent by nginx where it
+    can (X-Accel-Redirect), from the bucket where the storage is S3 (a presigned 302),
+    else streamed here in chunks. The headers are the same every way."""
+    filename = model_download_name(model=model)
+    if offload.is_object_store():
+        disposition = content_disposition_header(as_attachment=True, filename=filename)
+        return offload.presigned_redirect(
+            model.file.name, content_type=MODEL_CONTENT_TYPE, disposition=disposition
+        )
+    if offload.nginx_serves_files(request):
+        _check_stored(model)
+        response = offload.accel_redirect(model.file.name)
+        response["Content-Type"] = MODEL_CONTENT_TYPE
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=filename
+        )
+    else:
+        response = _streamed(model, filename)
+    # RFC 9530: lets a client check the bytes against the checksum it was shown.
+    digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
+    response["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+def _check_stored(model: NefModel) -> None:
+    """The answer nginx would give a missing file is its 404: say what it is, as the
+    streamed answer does."""
+    if not models_storage.exists(model.file.name):
+        logger.error("stored model file missing", extra={"model_id": model.pk})
+        raise ModelFileUnavailable()
+
+
+def _streamed(model: NefModel, filename: str) -> FileResponse:
     try:
         stored = open_stored_file(model.file.name)
     except Exception as exc:  # a missing file, a full disk, an S3 error
         logger.exception("stored model file unreadable", extra={"model_id": model.pk})
         raise ModelFileUnavailable() from exc
     response = FileResponse(
-        stored,
-        as_attachment=True,
-        filename=model_download_name(model=model),
-        content_type="application/octet-stream",
+        stored, as_attachment=True, filename=filename, content_type=MODEL_CONTENT_TYPE
     )
     response.headers.setdefault("Content-Length", str(model.size_bytes))
-    # RFC 9530: lets a client check the bytes against the checksum it was shown.
-    digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
-    response["Repr-Digest"] = f"sha-256=:{digest}:"
     return response

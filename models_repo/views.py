@@ -169,4 +169,4 @@ def model_delete(request, model_id: int):
 @require_GET
 def model_download(request, model_id: int):
     model = _get_model_for_user(request, model_id)
-    return model_file_response(model)
+    return model_file_response(request, model)

@@ -133,6 +133,9 @@ MIDDLEWARE = [
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads a page form's body: the cap and floor rate of
+    # streamed uploads (visiona/uploads.py).
+    "visiona.uploads.StreamedUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
@@ -399,6 +402,19 @@ SANDBOX_RATE_WINDOW_SECONDS = env_int("SANDBOX_RATE_WINDOW_SECONDS", 300, minimu
 # Whether the fake converter cancels jobs (DELETE /api/v1/jobs/{id}); off: 501 like today's.
 SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 
+# --- Streamed uploads (visiona/uploads.py, docs/streams.md) -----------------
+# The conversion upload and My models' upload are read as they arrive, each holding a
+# web thread: at most this many at once in one process (503 uploads_busy past it).
+STREAMED_UPLOADS_PER_PROCESS = env_int("STREAMED_UPLOADS_PER_PROCESS", 4, minimum=1)
+# A streamed body must bring this many bytes per second, on average over every window
+# of this many seconds spent waiting for it, or it is cut (408 upload_too_slow).
+UPLOAD_FLOOR_BYTES_PER_SECOND = env_int("UPLOAD_FLOOR_BYTES_PER_SECOND", 16 * 1024, minimum=0)
+UPLOAD_FLOOR_WINDOW_SECONDS = env_int("UPLOAD_FLOOR_WINDOW_SECONDS", 30, minimum=1)
+
+# Downloads of a deployment's file the app streams itself (no nginx sending it) at once
+# per device, across instances (429 too_many_downloads past it; deployments/download_slots.py).
+DEPLOYMENT_DOWNLOADS_PER_DEVICE = env_int("DEPLOYMENT_DOWNLOADS_PER_DEVICE", 2, minimum=1)
+
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
@@ -539,7 +555,8 @@ if MODELS_STORAGE_S3_BUCKET:
             # Keys are models/<owner>/<random>/<file>, like the local folder.
             "location": "models",
             # No ACL header: the bucket's own policy applies (and ACL-less buckets accept
-            # the write). Keep the bucket private; downloads stream through visionA.
+            # the write). Keep the bucket private: a download is a presigned redirect
+            # for that one file (models_repo/offload.py).
             "default_acl": None,
             # A download is buffered in a temporary file past this size, not in memory
             # (django-storages' default, 0, never spills to disk).
