@@ -22,7 +22,9 @@ COPY . .
 # folder no hash pins, its dependencies are in the lock.
 RUN pip install --no-deps ./client
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
-# (a copied .env.example works), owned by the app's user; mount a volume there.
+# (a copied .env.example works), owned by the app's user; mount a volume there. Its
+# models/ exists already, so a new volume mounted there (compose.yaml's models) takes
+# its owner: the app can write it.
 # collectstatic writes /app/staticfiles (with nginx's error pages, write_error_pages) and
 # build_client the agent's wheel to /app/downloads
 # (served at /downloads/), both outside it, so a volume never hides the files.
@@ -31,8 +33,8 @@ RUN pip install --no-deps ./client
 # marker beside them keeps it on at run time whatever an env file says
 # (visiona/settings.py, STATIC_MANIFEST_MARKER).
 RUN useradd --system --uid 10001 --home-dir /app/var visiona \
-    && mkdir -p /app/var \
-    && chown visiona /app/var \
+    && mkdir -p /app/var/models \
+    && chown -R visiona /app/var \
     && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
     ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data VISIONA_STATIC_MANIFEST=1 sh -c \
     "python manage.py collectstatic --no-input && python manage.py write_error_pages \

@@ -147,7 +147,7 @@ def test_the_images_data_folder_is_where_an_env_example_copy_points(dockerfile):
     image_default = re.search(r"VISIONA_DATA_DIR=(\S+)", dockerfile).group(1)
     # Settings resolve an empty or relative value against the project folder (WORKDIR).
     assert Path(workdir, documented or "var") == Path(image_default)
-    assert re.search(rf"chown visiona {re.escape(image_default)}\b", dockerfile)
+    assert re.search(rf"chown (-R )?visiona {re.escape(image_default)}\b", dockerfile)
     assert re.search(rf"^VOLUME {re.escape(image_default)}$", dockerfile, re.M)
 
 

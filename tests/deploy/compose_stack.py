@@ -4,10 +4,12 @@ on loopback, in the order and with the conditions its ``depends_on`` says.
 What Docker would give each container is given here instead, and nothing more:
 - its own ports and folders: a free loopback port for each port the service listens
   on (web's 8000, relay's 3800/3801, nginx's 8080/8443), its own data and run folders;
-- names: a URL whose host is a service (postgres, redis, minio) is rewritten to its
-  stand-in (the test's PostgreSQL database, the run's Redis with a key prefix of its
-  own, the S3 stand-in), and nginx finds ``web`` and ``relay`` as upstream groups of
-  their replicas' loopback ports (Docker's DNS answers with every replica's address);
+- names: a URL whose host is a service (postgres, redis) is rewritten to its stand-in
+  (the test's PostgreSQL database, the run's Redis with a key prefix of its own), and
+  nginx finds ``web`` and ``relay`` as upstream groups of their replicas' loopback ports
+  (Docker's DNS answers with every replica's address);
+- named volumes: one folder each, where every service that mounts it finds it (an app
+  role's under its data folder, nginx's at the path its templates are given);
 - the image: the app roles run ``deploy/docker-entrypoint.sh`` from the checkout, with
   the static files collected as the Dockerfile's build collects them; nginx is Debian's,
   with the shipped templates rendered from the nginx service's ``environment``.
@@ -38,7 +40,9 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 NGINX_DIR = ROOT / "deploy" / "nginx"
 # Services the test does not run: stand-ins take their place (``StandIns``).
-STAND_IN_SERVICES = frozenset({"postgres", "redis", "minio", "minio-init"})
+STAND_IN_SERVICES = frozenset({"postgres", "redis"})
+# The app image's data folder (VISIONA_DATA_DIR), where a replica's own folder stands in.
+IMAGE_DATA_DIR = "/app/var"
 # The ports each kind of service listens on in its container.
 CONTAINER_PORTS = {"web": ("8000",), "relay": ("3800", "3801"), "nginx": ("8080", "8443")}
 # What nginx reaches of each service, by name: Docker's DNS gives every replica.
@@ -87,7 +91,6 @@ class StandIns:
 
     database_url: str
     redis_url: str
-    s3_endpoint_url: str
     site_port: int  # nginx's TLS port: the site's https:// and wss:// URLs
 
     @property
@@ -102,8 +105,6 @@ class StandIns:
             return self.database_url
         if parts.hostname == "redis":
             return self.redis_url
-        if parts.hostname == "minio":
-            return self.s3_endpoint_url
         if parts.scheme in ("https", "wss") and parts.hostname == "127.0.0.1" and not parts.port:
             return urlunsplit(parts._replace(netloc=f"127.0.0.1:{self.site_port}"))
         return value
@@ -116,6 +117,7 @@ class Replica:
     ports: dict[str, int]  # container port -> loopback port
     folder: Path
     env: dict[str, str] = field(default_factory=dict)
+    mounts: dict[str, Path] = field(default_factory=dict)  # container path -> folder
     process: subprocess.Popen | None = None
 
     @property
@@ -147,6 +149,9 @@ class ComposeStack:
         self.compose, self.services = compose, compose["services"]
         self.env_file, self.stand_ins, self.work = env_file, stand_ins, work
         self.extra_env, self.nginx_paths = dict(extra_env), dict(nginx_paths)
+        self.volumes = {name: work / "volumes" / name for name in compose.get("volumes") or {}}
+        for folder in self.volumes.values():
+            folder.mkdir(parents=True)
         self.replicas: dict[str, list[Replica]] = {}
         for name, service in self.services.items():
             if name in STAND_IN_SERVICES:
@@ -163,6 +168,14 @@ class ComposeStack:
         folder = self.work / f"{service}-{index}"
         (folder / "data").mkdir(parents=True)
         replica = Replica(service, index, ports, folder)
+        for mount in self.services[service].get("volumes") or []:
+            source, target = mount.split(":")[:2]
+            if source in self.volumes:
+                replica.mounts[target] = self.volumes[source]
+                if target.startswith(IMAGE_DATA_DIR + "/"):
+                    inside = folder / "data" / target.removeprefix(IMAGE_DATA_DIR + "/")
+                    inside.parent.mkdir(parents=True, exist_ok=True)
+                    inside.symlink_to(self.volumes[source], target_is_directory=True)
         replica.env = self._environment(replica)
         return replica
 
@@ -307,7 +320,8 @@ class ComposeStack:
             # "web:8000": the upstream group of web's replicas (an explicit group matches
             # only a name without a port).
             return service
-        for inside, outside in self.nginx_paths.items():
+        paths = {**self.nginx_paths, **{k: str(v) for k, v in replica.mounts.items()}}
+        for inside, outside in paths.items():
             if value == inside or value.startswith(inside + "/"):
                 return outside + value.removeprefix(inside)
         return value

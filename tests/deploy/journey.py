@@ -34,7 +34,7 @@ from tests.deploy.compose_stack import (
     read_env_file,
 )
 from tests.e2e.conftest import BOUNDARY, Form, standard_form
-from tests.s3_stand_in import S3StandIn, free_port
+from tests.s3_stand_in import free_port
 from visiona.settings import STATIC_MANIFEST_MARKER
 
 # Two of each: model files must be found by whichever web instance is asked, and a
@@ -195,7 +195,7 @@ class KneronStandIns:
 
 
 @contextlib.contextmanager
-def running_stack(work: Path, s3: S3StandIn, *, key_prefix: str) -> Iterator[ComposeStack]:
+def running_stack(work: Path, *, key_prefix: str) -> Iterator[ComposeStack]:
     env_path = work / "deploy.env"
     subprocess.run(
         [
@@ -210,7 +210,6 @@ def running_stack(work: Path, s3: S3StandIn, *, key_prefix: str) -> Iterator[Com
         timeout=30,
     )
     env_file = read_env_file(env_path)
-    s3.create_bucket(env_file["MODELS_STORAGE_S3_BUCKET"])
     certificate = self_signed_certificate(work / "tls")
     static_root = work / "static"
     build_static_files(static_root)
@@ -218,7 +217,6 @@ def running_stack(work: Path, s3: S3StandIn, *, key_prefix: str) -> Iterator[Com
         stand_ins = StandIns(
             database_url=database_url,
             redis_url=settings.REDIS_URL,
-            s3_endpoint_url=s3.endpoint_url,
             site_port=free_port(),
         )
         stack = ComposeStack(
@@ -376,6 +374,10 @@ def walk(stack: ComposeStack, folder: Path) -> None:
     assert me.status_code == 200 and me.json()["user"]["username"] == STAFF[0], me.text
 
     model = convert_and_save(browser)
+    # Downloaded from My models: the app authorizes, nginx sends the file from the volume.
+    download = browser.get(f"/api/models/{model['id']}/download")
+    assert download.status_code == 200, download.text[:500]
+    assert hashlib.sha256(download.content).hexdigest() == model["sha256"]
     agent, agent_log = pair_and_run_agent(stack, browser, folder)
     try:
         [device] = browser.get("/api/devices/").json()["devices"]

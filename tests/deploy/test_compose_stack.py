@@ -19,7 +19,7 @@ import pytest
 
 from tests.deploy.compose_stack import ROOT, load_compose, read_env_file
 
-ONE_SHOTS = {"migrate", "minio-init"}
+ONE_SHOTS = {"migrate"}
 APP_ROLES = {"web": ["web"], "relay": ["relay"], "worker": ["worker"], "migrate": ["migrate"]}
 
 
@@ -44,7 +44,6 @@ def test_one_shot_services_run_once_and_the_others_wait_for_them(compose):
     for name in ("web", "relay", "worker"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully", name
-        assert depends["minio-init"]["condition"] == "service_completed_successfully", name
         assert depends["postgres"]["condition"] == "service_healthy", name
         assert depends["redis"]["condition"] == "service_healthy", name
 
@@ -61,15 +60,25 @@ def test_the_app_roles_are_one_image_and_each_checks_its_own_health(compose):
 
 
 def test_data_lives_in_named_volumes_and_redis_keeps_an_append_only_file(compose):
-    volumes = set(compose["volumes"])
-    for name, path in (
-        ("postgres", "/var/lib/postgresql/data"),
-        ("redis", "/data"),
-        ("minio", "/data"),
-    ):
-        mounts = compose["services"][name]["volumes"]
-        assert any(m.endswith(f":{path}") and m.split(":")[0] in volumes for m in mounts), name
-    assert "--appendonly yes" in " ".join(compose["services"]["redis"]["command"])
+    services, volumes = compose["services"], set(compose["volumes"])
+    for name, path in (("postgres", "/var/lib/postgresql/data"), ("redis", "/data")):
+        assert f"{name}-data:{path}" in services[name]["volumes"], name
+        assert f"{name}-data" in volumes
+    assert "--appendonly yes" in " ".join(services["redis"]["command"])
+
+
+def test_every_web_replica_and_nginx_share_the_model_files(compose):
+    services = compose["services"]
+    assert "models" in compose["volumes"]
+    for name in ("web", "worker"):
+        assert "models:/app/var/models" in services[name]["volumes"], name
+        # The operator's word the app needs before it runs several web instances.
+        assert services[name]["environment"]["MODELS_STORAGE_SHARED"] == "1", name
+    nginx = services["nginx"]
+    root = nginx["environment"]["VISIONA_MODELS_ROOT"]
+    assert f"models:{root}:ro" in nginx["volumes"]
+    # nginx sends the files itself once the app authorized the download.
+    assert nginx["environment"]["VISIONA_OFFLOAD"] == "files"
 
 
 def test_secrets_come_only_from_the_uncommitted_env_file(compose):
@@ -163,11 +172,11 @@ def test_the_production_env_example_passes_the_deploy_check(tmp_path):
 
 
 @pytest.fixture
-def compose_stack(tmp_path, s3_stand_in):
+def compose_stack(tmp_path):
     from tests.deploy.journey import running_stack
 
     prefix = f"visiona-compose-{uuid.uuid4().hex[:10]}"
-    with running_stack(tmp_path, s3_stand_in, key_prefix=prefix) as stack:
+    with running_stack(tmp_path, key_prefix=prefix) as stack:
         yield stack
 
 
@@ -175,13 +184,12 @@ def compose_stack(tmp_path, s3_stand_in):
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_a_user_journey_through_the_whole_stack(compose_stack, s3_stand_in, tmp_path):
+def test_a_user_journey_through_the_whole_stack(compose_stack, tmp_path):
     from tests.deploy.journey import walk
 
     walk(compose_stack, tmp_path / "agent")
-    # The model file is in the bucket (MinIO's place), which every web instance reads.
-    bucket = read_env_file(ROOT / "deploy" / ".env.example")["MODELS_STORAGE_S3_BUCKET"]
-    assert any(key.startswith("models/") for key in s3_stand_in.keys(bucket))
+    # The model file is in the models volume, which every web replica and nginx mount.
+    assert list(compose_stack.volumes["models"].rglob("*.nef"))
     # Every lasting service is still healthy by its own compose check...
     for name, replicas in compose_stack.replicas.items():
         if not compose_stack.one_shot(name):
@@ -199,10 +207,9 @@ def test_a_user_journey_through_the_whole_stack(compose_stack, s3_stand_in, tmp_
 def test_service_urls_are_rewritten_to_their_stand_ins():
     from tests.deploy.compose_stack import StandIns
 
-    stand_ins = StandIns("postgres://db", "redis://r/5", "http://127.0.0.1:9", site_port=4443)
+    stand_ins = StandIns("postgres://db", "redis://r/5", site_port=4443)
     assert stand_ins.rewrite("postgres://visiona:pw@postgres:5432/visiona") == "postgres://db"
     assert stand_ins.rewrite("redis://:pw@redis:6379/0") == "redis://r/5"
-    assert stand_ins.rewrite("http://minio:9000") == "http://127.0.0.1:9"
     assert stand_ins.rewrite("wss://127.0.0.1/tunnel") == "wss://127.0.0.1:4443/tunnel"
     assert stand_ins.rewrite("https://converter.example.com/x") == "https://converter.example.com/x"
     assert stand_ins.rewrite("visiona-models") == "visiona-models"

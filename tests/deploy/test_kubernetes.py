@@ -90,3 +90,20 @@ def test_nginx_gets_every_value_compose_gives_it():
     compose = load_compose()["services"]["nginx"]["environment"]
     env = {item["name"] for item in container(by_kind("Deployment")["nginx"])["env"]}
     assert env == set(compose)
+
+
+def test_web_the_worker_and_nginx_share_the_models_claim():
+    claims = by_kind("PersistentVolumeClaim")
+    assert claims["models"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    deployments = by_kind("Deployment")
+    for name, path in (
+        ("web", "/app/var/models"),
+        ("worker", "/app/var/models"),
+        ("nginx", "/srv/visiona/models"),
+    ):
+        spec = deployments[name]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in container(deployments[name])["volumeMounts"]}
+        assert volumes[mounts[path]]["persistentVolumeClaim"]["claimName"] == "models", name
+    nginx_env = {e["name"]: e.get("value") for e in container(deployments["nginx"])["env"]}
+    assert nginx_env["VISIONA_MODELS_ROOT"] == "/srv/visiona/models"
