@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The S3 stand-in (moto's S3 over HTTP), one process for the run, started on first use.
+from tests.s3_stand_in import s3_stand_in  # noqa: F401
+
 # The production-like stack on loopback (nginx, gunicorn, a relay node): tests/loopback.py.
 pytest_plugins = ["tests.loopback"]
 

@@ -203,7 +203,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "visiona",
+            # One Redis database may serve several deployments (or a test run) apart.
+            "KEY_PREFIX": env_str("REDIS_KEY_PREFIX", "visiona") or "visiona",
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
@@ -448,6 +449,22 @@ FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
+# How many web instances serve this site (docs/production.md). Each stores the model
+# files it receives, and any instance may be asked for them: with more than one, the
+# files must be where every instance reads them (S3, or one shared file system).
+VISIONA_WEB_INSTANCES = env_int("VISIONA_WEB_INSTANCES", 1, minimum=1)
+# The operator's word that DATA_DIR/models is one file system mounted on every instance
+# (NFS, one volume shared on one machine); nothing here can see that for itself.
+MODELS_STORAGE_SHARED = env_bool("MODELS_STORAGE_SHARED", False)
+if VISIONA_WEB_INSTANCES > 1 and not (MODELS_STORAGE_S3_BUCKET or MODELS_STORAGE_SHARED):
+    raise ImproperlyConfigured(
+        f"VISIONA_WEB_INSTANCES is {VISIONA_WEB_INSTANCES}, but model files are kept in "
+        f"{DATA_DIR / 'models'}, a folder of this instance's own: the others could not "
+        "serve them (downloads and deployments would fail with model_file_unavailable). "
+        "Set MODELS_STORAGE_S3_BUCKET (and its endpoint and keys) to keep them in an "
+        "S3-compatible bucket such as MinIO, or, if that folder is one file system mounted "
+        "on every instance, set MODELS_STORAGE_SHARED=1."
+    )
 
 # --- Devices --------------------------------------------------------------
 # A pairing code works once and only this many minutes after it is shown.
@@ -555,7 +572,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(exist_ok=True)
-_STATIC_MANIFEST = env_bool("VISIONA_STATIC_MANIFEST", False)
+# The image's build collects the static files with their manifest and leaves this file
+# beside them (Dockerfile). Where it is, the manifest is used whatever the environment
+# says: an env file copied from .env.example cannot turn off what the image relies on.
+STATIC_MANIFEST_MARKER = ".collected-by-image-build"
+
+
+def static_manifest_on(static_root: Path) -> bool:
+    """Hashed, compressed files from collectstatic's manifest: always in the image;
+    in a checkout only when asked for (it would serve stale files after an edit)."""
+    return (static_root / STATIC_MANIFEST_MARKER).is_file() or env_bool(
+        "VISIONA_STATIC_MANIFEST", False
+    )
+
+
+_STATIC_MANIFEST = static_manifest_on(STATIC_ROOT)
 # Without collectstatic (a checkout), WhiteNoise serves straight from the source folders.
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 MEDIA_ROOT = DATA_DIR / "media"
