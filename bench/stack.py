@@ -5,6 +5,9 @@ and the converter stand-in (``manage.py run_sandbox``) in its own process.
         cookie = stack.session("bench1")
         ...
 
+``BENCH_CODE_ROOT``: another checkout whose code runs (gunicorn, the stand-ins, manage.py),
+for a side-by-side run of an older commit (bench/compare_code.py); default this one.
+
 Databases: ``BENCH_DATABASE_URL`` (default postgres://postgres@127.0.0.1:5432/visiona_bench,
 created and migrated if missing) and ``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/11);
 only this run's key prefix is removed from Redis at the end.
@@ -24,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(os.environ.get("BENCH_CODE_ROOT") or Path(__file__).resolve().parent.parent).resolve()
 PYTHON = sys.executable
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/visiona_bench"
@@ -97,6 +100,9 @@ class Stack:
         inherited = {
             k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CI")
         }
+        if os.environ.get("BENCH_CODE_ROOT"):
+            # That checkout's packages (the agent's distribution too) before the venv's.
+            inherited["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "client")])
         self.sandbox_env = {
             **inherited,
             "DEBUG": "1",

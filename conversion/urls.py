@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from conversion import api, api_history, limits, views
+from visiona.uploads import streamed_upload
 
 
 class JobIdConverter:
@@ -17,7 +18,8 @@ register_converter(JobIdConverter, "job_id")
 
 api_urlpatterns = [
     path("", api_history.ConversionListApi.as_view(), name="api-conversion-list"),
-    path("init", api.ConversionInitApi.as_view(), name="api-conversion-init"),
+    # Read as it arrives (nginx does not buffer it): bounded per process and by a floor rate.
+    path("init", streamed_upload(api.ConversionInitApi.as_view()), name="api-conversion-init"),
     path("active", api.ConversionActiveApi.as_view(), name="api-conversion-active"),
     path("<job_id:job_id>", api.ConversionJobApi.as_view(), name="api-conversion-job"),
     path(

@@ -28,7 +28,14 @@ graceful_timeout = 30
 # header gets nginx's answer in the app's shapes, never gunicorn's bare 400.
 limit_request_line = 8190
 limit_request_field_size = 8190
+# nginx keeps its connections to gunicorn open between requests and closes an idle one
+# after 60 s: gunicorn waits longer, so it never closes one nginx is about to use (an
+# idle kept-alive connection costs a gthread worker a socket in its poller, no thread).
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # The heartbeat file in memory: a container's disk stalls must not look like a hang.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # "-": one line per request on stdout; empty: none (nginx in front logs every request).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): several
+# instances on one host (the loopback stacks of a test run) would take it from each other.
+control_socket_disable = True

@@ -9,9 +9,9 @@ in front of gunicorn (as the image runs it), relay nodes, PostgreSQL and Redis.
 
 Benchmarks (bench/) and the end-to-end tests (the ``loopback_stack`` fixture of
 tests/conftest.py) run on it. The nginx files are the ones under deploy/nginx/, rendered
-as the official image renders its templates (``render_template``: ``${NAME}`` and
+as the official image renders its templates (deploy/nginx_files.py: ``${NAME}`` and
 ``$NAME`` of defined variables only); only the main file, which names this run's paths,
-is written here (``main_config``), with the settings of deploy/nginx/nginx.conf.
+is written for the run, with the settings of deploy/nginx/nginx.conf.
 PostgreSQL and Redis are the ones named (they are not started here).
 """
 
@@ -20,130 +20,33 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-NGINX_DIR = ROOT / "deploy" / "nginx"
+from deploy import stack_scripts
+from deploy.nginx_files import NGINX, ROOT, self_signed_certificate, write_run_config
+from deploy.processes import Process, answers, children, free_port, listening, wait_until
+
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
-NGINX = os.environ.get("VISIONA_NGINX", shutil.which("nginx") or "/usr/sbin/nginx")
-MIME_TYPES = Path("/etc/nginx/mime.types")
-
-_VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
-
-
-def render_template(text: str, env: Mapping[str, str]) -> str:
-    """What envsubst does in the official image: ``${NAME}`` and ``$NAME`` replaced for
-    the names ``env`` defines, every other ``$`` left for nginx. A ``${VISIONA_...}``
-    left over is an error here: nginx would only say "unknown variable" much later."""
-
-    def value(match: re.Match) -> str:
-        name = match.group(1) or match.group(2)
-        return env[name] if name in env else match.group(0)
-
-    rendered = _VARIABLE.sub(value, text)
-    missing = sorted(set(re.findall(r"\$\{(VISIONA_\w+)\}", rendered)))
-    if missing:
-        raise KeyError(f"nginx template values not given: {', '.join(missing)}")
-    return rendered
-
-
-def main_config(run_dir: Path, *, worker_processes: int = 1) -> str:
-    """The main nginx file for this run: deploy/nginx/nginx.conf's settings, this run's
-    paths (pid, logs, temporary files) and the rendered templates in ``conf.d/``."""
-    # As root (a CI container) the workers stay root: they read folders private to the
-    # test run; as anyone else nginx runs as that user (no "user" line applies).
-    user = "user root root;\n" if os.geteuid() == 0 else ""
-    temp = "\n".join(
-        f"    {kind}_temp_path {run_dir / 'temp' / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return (
-        f"{user}daemon off;\n"
-        f"worker_processes {worker_processes};\n"
-        "worker_rlimit_nofile 65536;\n"
-        f"pid {run_dir / 'nginx.pid'};\n"
-        f"error_log {run_dir / 'error.log'} warn;\n"
-        "events {\n    worker_connections 16384;\n}\n"
-        "http {\n"
-        f"    include {MIME_TYPES};\n"
-        f"{temp}\n"
-        "    include conf.d/*.conf;\n"
-        "}\n"
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not come up within {seconds:.0f} s")
-        time.sleep(0.05)
-
-
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def _answers(port: int, path: str = "/healthz") -> bool:
-    """True once an HTTP answer with a status below 500 comes back."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-            request = f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
-            sock.sendall(request.encode())
-            head = sock.recv(64)
-    except OSError:
-        return False
-    parts = head.split(b" ", 2)
-    return len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < 500
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log: Path
-
-    def check(self) -> None:
-        if self.popen.poll() is not None:
-            raise RuntimeError(f"{self.name} exited: {self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+__all__ = ["NGINX", "ROOT", "LoopbackStack", "free_port", "wait_until"]
 
 
 class LoopbackStack:
     """Start with ``with`` (or ``start()`` / ``stop()``).
 
     ``env``: more environment for the web app and the relays (settings to try);
+    ``nginx_values``: template values to use instead of the run's (``VISIONA_OFFLOAD``...);
+    ``wsgi``: another application for gunicorn (a benchmark's profiled one);
+    ``tls``: the TLS server too (deploy/nginx/tls/, a self-signed certificate made here),
+    and the plain one redirecting to it; ``code_root``: another checkout whose code runs
+    (a benchmark's older commit, side by side), with this one's nginx and gunicorn files;
     ``settings_module``: the tests run theirs; ``migrate``: off when the database is
     made elsewhere (pytest-django's test database); ``sandbox``: the upstreams'
     stand-ins in a process of their own (``run_sandbox``), as the upload benchmarks use.
@@ -164,6 +67,10 @@ class LoopbackStack:
         static_root: Path | None = None,
         data_dir: Path | None = None,
         work_dir: Path | None = None,
+        nginx_values: Mapping[str, str] | None = None,
+        wsgi: str = "visiona.wsgi:application",
+        tls: bool = False,
+        code_root: Path | None = None,
     ) -> None:
         base = "/dev/shm" if Path("/dev/shm").is_dir() else None
         self.work = Path(work_dir or tempfile.mkdtemp(prefix="visiona-stack-", dir=base))
@@ -172,10 +79,17 @@ class LoopbackStack:
         self.settings_module, self.migrate, self.with_sandbox = settings_module, migrate, sandbox
         self.static_root = Path(static_root or self.work / "static")
         self.data_dir = Path(data_dir or self.work / "data")
+        self.tmp_dir = self.work / "tmp"
         self.nginx_port, self.web_port = free_port(), free_port()
         self.relay_ports = [(free_port(), free_port()) for _ in range(relays)]
         self.sandbox_port = free_port() if sandbox else None
         self.processes: list[Process] = []
+        self.nginx_overrides = dict(nginx_values or {})
+        self.wsgi = wsgi
+        self.tls_port = free_port() if tls else None
+        # Whose code runs (gunicorn, the relays, manage.py): another checkout for a
+        # benchmark's side-by-side run of an older commit; nginx's files are always these.
+        self.code_root = Path(code_root or ROOT).resolve()
         self.env = self._app_env(env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
@@ -210,7 +124,7 @@ class LoopbackStack:
 
     @property
     def worker_pids(self) -> list[int]:
-        return _children(self.gunicorn.popen.pid)
+        return children(self.gunicorn.popen.pid)
 
     def pids(self) -> dict[str, list[int]]:
         """Every process of the stack by role (nginx and gunicorn: master, then workers)."""
@@ -218,7 +132,7 @@ class LoopbackStack:
         for process in self.processes:
             role = process.name.split("-")[0]
             pid = process.popen.pid
-            found.setdefault(role, []).extend([pid, *_children(pid)])
+            found.setdefault(role, []).extend([pid, *children(pid)])
         return found
 
     # --- environment -----------------------------------------------------------------
@@ -247,6 +161,8 @@ class LoopbackStack:
             "RELAY_INTERNAL_SECRET": secrets.token_urlsafe(60),
             "RELAY_PUBLIC_URL": self.tunnel_url,
             "GUNICORN_BIND": f"127.0.0.1:{self.web_port}",
+            # Whatever the app spools (Django's upload temporary files) lands here.
+            "TMPDIR": str(self.tmp_dir),
             "LOG_LEVEL": "WARNING",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
@@ -259,6 +175,11 @@ class LoopbackStack:
                 MC_SERVICE_CLIENT_ID="visiona-sandbox",
                 MC_SERVICE_CLIENT_SECRET="sandbox-secret",
             )
+        if self.code_root != ROOT:
+            # Its own packages first (the agent's distribution included), then the venv's.
+            env["PYTHONPATH"] = os.pathsep.join(
+                [str(self.code_root), str(self.code_root / "client"), env.get("PYTHONPATH", "")]
+            ).rstrip(os.pathsep)
         if workers:
             env["GUNICORN_WORKERS"] = str(workers)
         if threads:
@@ -275,6 +196,7 @@ class LoopbackStack:
             # Unused on loopback (addresses only) but required by the directive.
             "VISIONA_RESOLVER": "127.0.0.1",
             "VISIONA_WEB": f"127.0.0.1:{self.web_port}",
+            "VISIONA_WEB_SERVER_OPTIONS": "",
             "VISIONA_RELAY_TUNNEL": f"127.0.0.1:{tunnel}",
             "VISIONA_OFFLOAD": "files relay",
             "VISIONA_HTTPS_ORIGIN": "",
@@ -285,6 +207,25 @@ class LoopbackStack:
             "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
             "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
             "VISIONA_RELAY_BODY_LIMIT": str(facts["relay_body_limit"]),
+            "VISIONA_RUNS_UPLOAD_LIMIT": str(facts["runs_upload_limit"]),
+            "VISIONA_REFERENCE_UPLOAD_LIMIT": str(facts["reference_upload_limit"]),
+            **self._tls_values(),
+            **self.nginx_overrides,
+        }
+
+    @property
+    def https_base_url(self) -> str:
+        return f"https://127.0.0.1:{self.tls_port}"
+
+    def _tls_values(self) -> dict[str, str]:
+        if not self.tls_port:
+            return {}
+        certificate, key = self_signed_certificate(self.work / "tls")
+        return {
+            "VISIONA_TLS_LISTEN": f"127.0.0.1:{self.tls_port}",
+            "VISIONA_TLS_CERTIFICATE": str(certificate),
+            "VISIONA_TLS_CERTIFICATE_KEY": str(key),
+            "VISIONA_HTTPS_ORIGIN": self.https_base_url,
         }
 
     # --- life ------------------------------------------------------------------------
@@ -305,7 +246,7 @@ class LoopbackStack:
             if self.sandbox_port:
                 self._spawn("sandbox", self._sandbox_command(), env=self._sandbox_env())
             gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
-            self._spawn("gunicorn", [*gunicorn, "visiona.wsgi:application"])
+            self._spawn("gunicorn", [*gunicorn, self.wsgi])
             self._spawn("nginx", self._nginx_command())
             self._wait_ready()
         except BaseException:
@@ -314,6 +255,7 @@ class LoopbackStack:
 
     def _prepare(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         if self.migrate:
             subprocess.run(
                 [str(ROOT / ".ci" / "ensure-database"), self.database_url],
@@ -322,26 +264,18 @@ class LoopbackStack:
             )
             self.manage("migrate", "--no-input", "-v0")
         if not (self.static_root / "errors").is_dir():
-            self.manage("collectstatic", "--no-input", "-v0")
-            self.manage("write_error_pages")
-        facts = json.loads(self.manage("shell", "-c", _FACTS).stdout.strip().splitlines()[-1])
+            # This checkout's files, whatever code runs: nginx serves them.
+            mine = {**self.env, "PYTHONPATH": str(ROOT)}
+            self.manage("collectstatic", "--no-input", "-v0", env=mine, cwd=ROOT)
+            self.manage("write_error_pages", env=mine, cwd=ROOT)
+        facts = json.loads(
+            self.manage("shell", "-c", stack_scripts.FACTS).stdout.strip().splitlines()[-1]
+        )
         self.write_nginx_config(self.nginx_values(facts))
 
     def write_nginx_config(self, values: Mapping[str, str]) -> Path:
-        """The shipped templates rendered into ``conf.d/``, the shipped includes linked,
-        and the main file: what the official image would have at /etc/nginx."""
-        run_dir = self.work / "nginx"
-        (run_dir / "conf.d").mkdir(parents=True, exist_ok=True)
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (run_dir / "temp" / kind).mkdir(parents=True, exist_ok=True)
-        link = run_dir / "visiona"
-        if not link.exists():
-            link.symlink_to(NGINX_DIR / "visiona", target_is_directory=True)
-        for template in sorted((NGINX_DIR / "templates").glob("*.template")):
-            rendered = render_template(template.read_text(), values)
-            (run_dir / "conf.d" / template.name.removesuffix(".template")).write_text(rendered)
-        (run_dir / "nginx.conf").write_text(main_config(run_dir))
-        return run_dir
+        """deploy/nginx/ as the official image would have it, for this run."""
+        return write_run_config(self.work / "nginx", values, tls=bool(self.tls_port))
 
     def _nginx_command(self) -> list[str]:
         run_dir = self.work / "nginx"
@@ -359,10 +293,10 @@ class LoopbackStack:
             "SANDBOX_STAGE_SECONDS": "600",
         }
 
-    def manage(self, *args: str, env: Mapping[str, str] | None = None):
+    def manage(self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None):
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
+            cwd=cwd or self.code_root,
             env=dict(env or self.env),
             check=True,
             capture_output=True,
@@ -373,12 +307,16 @@ class LoopbackStack:
         log = self.work / f"{name}.log"
         with log.open("ab") as stream:
             popen = subprocess.Popen(
-                command, cwd=ROOT, env=dict(env or self.env), stdout=stream, stderr=stream
+                command,
+                cwd=self.code_root,
+                env=dict(env or self.env),
+                stdout=stream,
+                stderr=stream,
             )
         self.processes.append(Process(name, popen, log))
 
     def _wait_ready(self) -> None:
-        def up(port: int, name: str, check=_listening) -> Callable[[], bool]:
+        def up(port: int, name: str, check=listening) -> Callable[[], bool]:
             def ready() -> bool:
                 for process in self.processes:
                     process.check()
@@ -391,10 +329,10 @@ class LoopbackStack:
             wait_until(up(tunnel, "relay"), seconds=60, what="a relay node's tunnel port")
         if self.sandbox_port:
             wait_until(up(self.sandbox_port, "sandbox"), seconds=60, what="the sandbox")
-        wait_until(up(self.web_port, "gunicorn", _answers), seconds=90, what="gunicorn")
+        wait_until(up(self.web_port, "gunicorn", answers), seconds=90, what="gunicorn")
         workers = int(self.env.get("GUNICORN_WORKERS") or 2)
         wait_until(lambda: len(self.worker_pids) >= workers, seconds=60, what="gunicorn workers")
-        wait_until(up(self.nginx_port, "nginx", _answers), seconds=30, what="nginx")
+        wait_until(up(self.nginx_port, "nginx", answers), seconds=30, what="nginx")
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -409,27 +347,25 @@ class LoopbackStack:
                 process.popen.wait(timeout=10)
         self.processes.clear()
 
+    def sessions(self, usernames: list[str]) -> list[str]:
+        """A signed-in session (its key) for each user (made if new), stored in Redis as a
+        password sign-in stores it: the cookie ``visiona_session`` for benchmarks."""
+        env = {**self.env, "STACK_USERNAMES": " ".join(usernames)}
+        out = self.manage("shell", "-c", stack_scripts.SESSIONS, env=env)
+        return out.stdout.split()[-len(usernames) :]
+
+    def tokens(self, usernames: list[str], *, scopes: str = "read convert deploy") -> list[str]:
+        """A personal API token (its secret) for each user (made if new)."""
+        env = {**self.env, "STACK_USERNAMES": " ".join(usernames)}
+        out = self.manage("shell", "-c", stack_scripts.TOKENS.replace("SCOPES", scopes), env=env)
+        return out.stdout.split()[-len(usernames) :]
+
     def remove(self) -> None:
         """Delete the run's folder (logs included): after ``stop``."""
         shutil.rmtree(self.work, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{p.tail()}" for p in self.processes)
-
-
-# The app's own limits and folders, asked of the app (its settings, in its process).
-_FACTS = """
-import json
-from django.conf import settings
-from conversion import limits
-models = settings.STORAGES["models"].get("OPTIONS", {}).get("location") or ""
-print(json.dumps({
-    "models_root": str(models),
-    "conversion_upload_limit": limits.max_upload_bytes(),
-    "models_upload_limit": settings.MODELS_MAX_UPLOAD_BYTES + 1024 * 1024,
-    "relay_body_limit": settings.RELAY_MAX_BODY_BYTES,
-}))
-"""
 
 
 def _interrupt(signum, frame) -> None:

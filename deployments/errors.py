@@ -37,6 +37,14 @@ class DeploymentInvalidTransition(AppError):
     message = _("A deployment cannot go from this state to that one.")
 
 
+class TooManyDownloads(AppError):
+    """The device already downloads as many files as it may at once from this server."""
+
+    status = 429
+    code = "too_many_downloads"
+    message = _("This device is already downloading as many files as it may at once.")
+
+
 # Runs (docs/runs.md) ------------------------------------------------------------------
 
 

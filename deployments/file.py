@@ -4,7 +4,8 @@
 malformed header, are ignored and the whole file is sent, as RFC 9110 allows).
 ``If-Range`` with the ETag (``"<sha256>"``, strong) keeps the range; anything else
 sends the whole file, so a resumed download never mixes two different files.
-The file is read from the models storage in chunks; never whole in memory.
+The file is read from the models storage in chunks, never whole in memory, or sent by
+nginx in front (``models_repo.offload``, docs/streams.md).
 """
 
 from __future__ import annotations
@@ -13,22 +14,19 @@ import logging
 import re
 from collections.abc import Iterator
 
-from django.http import (
-    FileResponse,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBase,
-    StreamingHttpResponse,
-)
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
+from deployments import download_slots
 from deployments.models import Deployment
+from models_repo import offload
 from models_repo.errors import ModelFileUnavailable
-from models_repo.storage import CHUNK, open_stored_file
+from models_repo.storage import CHUNK, models_storage, open_stored_file
 
 logger = logging.getLogger(__name__)
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 UNSATISFIABLE = "unsatisfiable"
+CONTENT_TYPE = "application/octet-stream"
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
@@ -61,7 +59,14 @@ def _range_applies(request: HttpRequest, etag: str) -> bool:
 
 
 def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseBase:
-    """200 with the whole file, 206 with the range, or 416."""
+    """200 with the whole file, 206 with the range, or 416.
+
+    The app decides which (the range, If-Range against the sha256 ETag); an nginx in
+    front that reads the models folder then sends the bytes (X-Accel-Redirect to its
+    location for one range, or the whole file: nginx's own If-Range check would compare
+    its own validators, so the app hands it only a range it already decided for).
+    Without it the app streams, at most DEPLOYMENT_DOWNLOADS_PER_DEVICE at once.
+    """
     size = deployment.size_bytes
     etag = f'"{deployment.sha256}"'
     wanted = byte_range(request.headers.get("Range"), size)
@@ -71,28 +76,46 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseB
         refused = HttpResponse(status=416)
         refused["Content-Range"] = f"bytes */{size}"
         return _common_headers(refused, etag)
-    stored = _open(deployment)
-    response: HttpResponseBase
-    if wanted is None:
-        # FileResponse states the Content-Length from the file itself.
-        response = FileResponse(stored, content_type="application/octet-stream")
-    else:
-        first, last = wanted
-        stored.seek(first)
-        if last == size - 1:
-            # To the end: a FileResponse (the server may use sendfile from here).
-            response = FileResponse(stored, status=206, content_type="application/octet-stream")
-        else:
-            response = StreamingHttpResponse(
-                _chunks(stored, last - first + 1),
-                status=206,
-                content_type="application/octet-stream",
-            )
-            response["Content-Length"] = str(last - first + 1)
-        response["Content-Range"] = f"bytes {first}-{last}/{size}"
-    if "Content-Disposition" in response:
-        del response["Content-Disposition"]
+    if offload.nginx_serves_files(request):
+        return _common_headers(_offloaded(request, deployment, wanted), etag)
+    slot = download_slots.take(device_id=str(deployment.device_id))
+    try:
+        response = _streamed(deployment, wanted, slot)
+    except BaseException:
+        slot.release()
+        raise
     return _common_headers(response, etag)
+
+
+def _offloaded(request: HttpRequest, deployment: Deployment, wanted) -> HttpResponse:
+    name = deployment.model.file.name or ""
+    if not models_storage.exists(name):
+        logger.error("stored model file missing", extra={"deployment_id": str(deployment.pk)})
+        raise ModelFileUnavailable()
+    # nginx applies the client's Range itself: only where the app decided it applies.
+    ranged = wanted is not None
+    response = offload.accel_redirect(name, ranged=ranged)
+    response["Content-Type"] = CONTENT_TYPE
+    return response
+
+
+def _streamed(deployment: Deployment, wanted, slot) -> StreamingHttpResponse:
+    size = deployment.size_bytes
+    stored = _open(deployment)
+    if wanted is None:
+        response = StreamingHttpResponse(
+            slot.keep(_chunks(stored, size)), content_type=CONTENT_TYPE
+        )
+        response["Content-Length"] = str(size)
+        return response
+    first, last = wanted
+    stored.seek(first)
+    response = StreamingHttpResponse(
+        slot.keep(_chunks(stored, last - first + 1)), status=206, content_type=CONTENT_TYPE
+    )
+    response["Content-Length"] = str(last - first + 1)
+    response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return response
 
 
 def _common_headers(response: HttpResponseBase, etag: str) -> HttpResponseBase:
@@ -117,7 +140,11 @@ def _chunks(stored, length: int) -> Iterator[bytes]:
     try:
         remaining = length
         while remaining > 0:
-            chunk = stored.read(min(CHUNK, remaining))
+            try:
+                chunk = stored.read(min(CHUNK, remaining))
+            except Exception as exc:  # a disk or S3 failure mid-file
+                logger.exception("stored model file unreadable")
+                raise ModelFileUnavailable() from exc
             if not chunk:
                 break
             remaining -= len(chunk)

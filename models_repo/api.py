@@ -6,7 +6,6 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from models_repo.serializers import ModelOutputSerializer
 from models_repo.storage import CHUNK
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.api import fields
+from visiona.api.pagination import PageNumberPagination
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
@@ -197,7 +197,7 @@ class ModelDownloadApi(APIView):
     )
     def get(self, request, model_id: int):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
-        return model_file_response(model)
+        return model_file_response(request, model)
 
 
 class ModelReferenceApi(APIView):
@@ -232,7 +232,7 @@ class ModelReferenceApi(APIView):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         if not model.has_reference:
             raise ReferenceNotFound()
-        return reference.reference_response(model)
+        return reference.reference_response(request, model)
 
     @extend_schema(
         summary="Keep (or replace) a model's reference ONNX",

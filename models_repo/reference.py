@@ -14,19 +14,19 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from models_repo.errors import ModelFileTooLarge, ModelFileUnavailable, invalid_field
+from models_repo.errors import ModelFileTooLarge, invalid_field
 from models_repo.models import NefModel
 from models_repo.storage import (
     FileTooLarge,
     delete_stored_file,
     model_file_name,
-    open_stored_file,
     store_stream,
 )
+from models_repo.transfer import attachment_response
 
 logger = logging.getLogger(__name__)
 
@@ -91,19 +91,14 @@ def model_reference_delete(*, model: NefModel) -> NefModel:
     return model
 
 
-def reference_response(model: NefModel) -> FileResponse:
-    """The reference ONNX streamed in chunks, as ``<name>.onnx``."""
-    try:
-        stored = open_stored_file(model.reference_file.name or "")
-    except Exception as exc:  # a missing file, a full disk, an S3 error
-        logger.exception("stored reference unreadable", extra={"model_id": model.pk})
-        raise ModelFileUnavailable() from exc
+def reference_response(request: HttpRequest, model: NefModel) -> HttpResponse:
+    """The reference ONNX as ``<name>.onnx``: sent by nginx, the bucket or the app
+    (``models_repo.transfer.attachment_response``)."""
     stem = "".join("_" if c in '/\\"' or ord(c) < 32 else c for c in model.name).strip()
-    response = FileResponse(
-        stored,
-        as_attachment=True,
+    return attachment_response(
+        request,
+        name=model.reference_file.name or "",
         filename=f"{stem or 'model'}{ONNX_EXTENSION}",
-        content_type="application/octet-stream",
+        size=model.reference_size_bytes or 0,
+        log_extra={"model_id": model.pk},
     )
-    response.headers.setdefault("Content-Length", str(model.reference_size_bytes or 0))
-    return response

@@ -8,17 +8,20 @@ import logging
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 
+from models_repo import offload
 from models_repo.errors import ModelFileUnavailable
 from models_repo.models import NefModel
 from models_repo.services import model_download_name
-from models_repo.storage import open_stored_file
+from models_repo.storage import models_storage, open_stored_file
 from visiona.upload_tmp import sweep_now_and_then
 
 logger = logging.getLogger(__name__)
 
 TOO_LARGE_ATTRIBUTE = "model_upload_too_large"
+MODEL_CONTENT_TYPE = "application/octet-stream"
 
 
 class UploadSizeLimitHandler(FileUploadHandler):
@@ -54,21 +57,49 @@ def upload_was_too_large(request: HttpRequest) -> bool:
     return getattr(request, TOO_LARGE_ATTRIBUTE, False)
 
 
-def model_file_response(model: NefModel) -> FileResponse:
-    """The stored file streamed in chunks, saved by the browser as ``<name>.nef``."""
-    try:
-        stored = open_stored_file(model.file.name)
-    except Exception as exc:  # a missing file, a full disk, an S3 error
-        logger.exception("stored model file unreadable", extra={"model_id": model.pk})
-        raise ModelFileUnavailable() from exc
-    response = FileResponse(
-        stored,
-        as_attachment=True,
+def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponse:
+    """The stored NEF, saved by the browser as ``<name>.nef``, with its Repr-Digest."""
+    response = attachment_response(
+        request,
+        name=model.file.name,
         filename=model_download_name(model=model),
-        content_type="application/octet-stream",
+        size=model.size_bytes,
+        log_extra={"model_id": model.pk},
     )
-    response.headers.setdefault("Content-Length", str(model.size_bytes))
-    # RFC 9530: lets a client check the bytes against the checksum it was shown.
-    digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
-    response["Repr-Digest"] = f"sha-256=:{digest}:"
+    if response.status_code == 200:
+        # RFC 9530: lets a client check the bytes against the checksum it was shown.
+        digest = base64.b64encode(bytes.fromhex(model.sha256)).decode()
+        response["Repr-Digest"] = f"sha-256=:{digest}:"
     return response
+
+
+def attachment_response(
+    request: HttpRequest, *, name: str, filename: str, size: int, log_extra: dict
+) -> HttpResponse:
+    """The stored file ``name`` as an attachment called ``filename``: sent by nginx where
+    it can (X-Accel-Redirect), from the bucket where the storage is S3 (a presigned 302),
+    else streamed here in chunks. The headers are the same whoever sends the bytes."""
+    disposition = content_disposition_header(as_attachment=True, filename=filename)
+    if offload.is_object_store():
+        return offload.presigned_redirect(
+            name, content_type=MODEL_CONTENT_TYPE, disposition=disposition
+        )
+    if offload.nginx_serves_files(request):
+        if not models_storage.exists(name):
+            # nginx's answer would be its 404: say what it is, as the streamed one does.
+            logger.error("stored file missing", extra=log_extra)
+            raise ModelFileUnavailable()
+        response = offload.accel_redirect(name)
+        response["Content-Type"] = MODEL_CONTENT_TYPE
+        response["Content-Disposition"] = disposition
+        return response
+    try:
+        stored = open_stored_file(name)
+    except Exception as exc:  # a missing file, a full disk, an S3 error
+        logger.exception("stored file unreadable", extra=log_extra)
+        raise ModelFileUnavailable() from exc
+    streamed = FileResponse(
+        stored, as_attachment=True, filename=filename, content_type=MODEL_CONTENT_TYPE
+    )
+    streamed.headers.setdefault("Content-Length", str(size))
+    return streamed

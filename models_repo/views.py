@@ -170,7 +170,7 @@ def model_delete(request, model_id: int):
 @require_GET
 def model_download(request, model_id: int):
     model = _get_model_for_user(request, model_id)
-    return model_file_response(model)
+    return model_file_response(request, model)
 
 
 # The reference upload sets its size limit before the CSRF check reads the body.
@@ -190,7 +190,7 @@ def _model_reference(request, model_id: int):
     if request.method == "GET":
         if not model.has_reference:
             raise Http404()
-        return reference.reference_response(model)
+        return reference.reference_response(request, model)
     if request.POST.get("forget"):
         reference.model_reference_delete(model=model)
         messages.success(request, _("The original ONNX is forgotten."))

@@ -4,7 +4,8 @@ HTTP/1.1, parsed by ``h11`` (the python-hyper state machine, twin of ``h2``):
 
 - ``<METHOD> /devices/<device_id>/<path>?<query>`` relays the request as one
   stream of that device's tunnel (relay/exchange.py), both bodies streamed;
-- ``GET /sessions`` lists this node's live tunnels (the secret only).
+- ``GET /sessions`` lists this node's live tunnels (the secret only);
+- ``GET /livez`` and ``GET /readyz``: the node's probes (``relay/health.py``), no secret.
 
 Two callers (relay/answers.py): a web instance with ``X-Relay-Secret`` (the
 streamed path; errors as ``X-Relay-Error`` envelopes), or nginx with
@@ -29,6 +30,7 @@ import h11
 from devices import relay_slots
 from devices.relay_client import SECRET_HEADER
 from devices.relay_grant import GRANT_HEADER, GRANT_MAX_AGE_SECONDS, Grant, grant_verify
+from relay import health
 from relay.answers import UserCaller, WebCaller
 from relay.auth import in_thread
 from relay.exchange import Exchange, Limits
@@ -88,6 +90,11 @@ class InternalServer:
     async def _request(self, client: HttpConnection, request: h11.Request) -> None:
         headers = {name.lower(): value for name, value in request.headers}
         target = urlsplit(request.target.decode("latin-1"))
+        if request.method == b"GET" and target.path in health.PATHS:
+            # Probes carry no secret; they tell whether the node is up, nothing more.
+            status, payload = await health.probe(target.path)
+            await client.send_json(status, payload, [(b"cache-control", b"no-store")])
+            return
         parts = target.path.split("/", 3)
         relayed = len(parts) >= 3 and parts[0] == "" and parts[1] == "devices"
         grant_value = headers.get(_GRANT_HEADER)

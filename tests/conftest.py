@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The S3 stand-in (moto's S3 over HTTP), one process for the run, started on first use.
+from tests.s3_stand_in import s3_stand_in  # noqa: F401
+
 # The production-like stack on loopback (nginx, gunicorn, a relay node): tests/loopback.py.
 pytest_plugins = ["tests.loopback"]
 
@@ -47,6 +50,9 @@ def clear_own_cache() -> None:
     Redis: only the keys under this run's prefix (tests/settings.py), never FLUSHDB, so
     a database that holds someone else's keys keeps them. Local memory is this process's.
     """
+    from visiona.auth.user_cache import clear_all
+
+    clear_all()  # this process's remembered users and tokens (rows of other tests)
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")  # django-redis puts the key prefix in front of the pattern
     else:

@@ -27,6 +27,9 @@ from deploy.loopback import NGINX, LoopbackStack
 # Settings every test stack runs with: short enough for a test to meet them soon.
 TEST_STACK_ENV = {
     "RELAY_REQUEST_TIMEOUT_SECONDS": "2",
+    # A streamed upload is cut after 2 s of waiting that brought less than 4 KiB/s.
+    "UPLOAD_FLOOR_BYTES_PER_SECOND": "4096",
+    "UPLOAD_FLOOR_WINDOW_SECONDS": "2",
 }
 
 
@@ -67,6 +70,10 @@ class StackFactory:
         stack_env = {
             **TEST_STACK_ENV,
             "VISIONA_TEST_CACHE_KEY_PREFIX": settings.TEST_CACHE_KEY_PREFIX,
+            # The suite's own secrets: its sessions (their auth hash) and its relay calls
+            # are then the stack's too.
+            "SECRET_KEY": settings.SECRET_KEY,
+            "RELAY_INTERNAL_SECRET": settings.RELAY_INTERNAL_SECRET,
             "LOG_LEVEL": "WARNING",
             **(env or {}),
         }
@@ -80,6 +87,18 @@ class StackFactory:
             work_dir=self.work_root / f"stack-{len(self.started)}-{time.monotonic_ns()}",
             **options,
         )
+        # The sandbox's stand-ins (tests.settings mounts them) answer as the upstreams.
+        sandbox = f"{stack.direct_base_url}/sandbox"
+        upstreams = {
+            "CONVERTER_BASE_URL": f"{sandbox}/converter",
+            "FAA_BASE_URL": f"{sandbox}/faa",
+            "MC_SERVICE_ISSUER": f"{sandbox}/mc",
+            "MC_SERVICE_CLIENT_ID": "visiona-stack",
+            "MC_SERVICE_CLIENT_SECRET": "stack-secret",
+            "SANDBOX_STAGE_SECONDS": "0",
+        }
+        for name, value in upstreams.items():
+            stack.env.setdefault(name, value)
         self.started.append(stack)
         stack.start()
         return stack
@@ -115,6 +134,20 @@ def loopback_stack_factory(django_db_setup, _stack_static_root, tmp_path) -> Ite
         factory.stop_all()
 
 
+def use_stack_storage(settings, stack: LoopbackStack) -> Path:
+    """Point this process's models storage at the stack's folder: a model the test
+    stores is then the one the stack serves. Returns the folder."""
+    folder = stack.data_dir / "models"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder},
+        },
+    }
+    return folder
+
+
 def signed_in_session(user) -> str:
     """A session key for ``user``, stored as a password sign-in would store it."""
     from visiona.sessions import start_session_clock
@@ -135,4 +168,5 @@ __all__ = [
     "loopback_stack_factory",
     "signed_in_session",
     "stack_database_url",
+    "use_stack_storage",
 ]

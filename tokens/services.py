@@ -18,6 +18,7 @@ from tokens import credentials
 from tokens.errors import TokenExpired, TokenInvalid, TokenRevoked, TooManyTokens
 from tokens.models import PersonalToken
 from visiona.api.scopes import Scope
+from visiona.auth.user_cache import LocalCache, from_row, row_of
 from visiona.models import User
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def token_create(*, owner: User, name: str, scopes: list[str], expires_in_days: 
 def token_revoke(*, token: PersonalToken, by: User) -> PersonalToken:
     """Idempotent: a revoked token keeps its first revocation time."""
     now = timezone.now()
+    _tokens.forget(token.token_hash)  # this process refuses it from now on
     if PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
         token.revoked_at = now
         logger.info(
@@ -76,15 +78,13 @@ def token_revoke(*, token: PersonalToken, by: User) -> PersonalToken:
 
 
 def token_authenticate(*, secret: str) -> PersonalToken:
-    """The active token for a bearer value. Looked up on every request, so a revoked
-    or expired token is refused at once; raises TokenInvalid / TokenExpired / TokenRevoked."""
+    """The active token for a bearer value; raises TokenInvalid / TokenExpired /
+    TokenRevoked. The token's row (and its owner's) is read once per AUTH_CACHE_SECONDS
+    by each process (visiona/auth/user_cache.py): a revocation or a deactivation holds
+    at once in the process that made it, within those seconds everywhere else."""
     if not credentials.token_looks_valid(secret):
         raise TokenInvalid()
-    token = (
-        PersonalToken.objects.select_related("owner")
-        .filter(token_hash=credentials.token_hash(secret))
-        .first()
-    )
+    token = _token_for_hash(credentials.token_hash(secret))
     if token is None or not token.owner.is_active:
         raise TokenInvalid()
     if token.revoked_at is not None:
@@ -95,4 +95,34 @@ def token_authenticate(*, secret: str) -> PersonalToken:
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         PersonalToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        _remember(token)
     return token
+
+
+# token hash -> (the token's row, its owner's row, the owner's id)
+_tokens = LocalCache()
+
+
+def _token_for_hash(token_hash: str) -> PersonalToken | None:
+    rows = _tokens.get(token_hash)
+    if rows is not None:
+        cached = from_row(PersonalToken, rows[0])
+        cached.owner = from_row(get_user_model(), rows[1])
+        return cached
+    token = PersonalToken.objects.select_related("owner").filter(token_hash=token_hash).first()
+    if token is not None:
+        _remember(token)
+    return token
+
+
+def _remember(token: PersonalToken) -> None:
+    _tokens.put(token.token_hash, (row_of(token), row_of(token.owner), token.owner_id))
+
+
+def forget_token(*, token_hash: str) -> None:
+    _tokens.forget(token_hash)
+
+
+def forget_tokens_of(*, owner_id: int) -> None:
+    """This process reads the owner's tokens afresh (the owner was saved or deleted)."""
+    _tokens.forget_where(lambda rows: rows[2] == owner_id)

@@ -8,3 +8,4 @@ class VisionaConfig(AppConfig):
 
     def ready(self) -> None:
         from visiona import sessions  # noqa: F401  (connects the sign-in stamp)
+        from visiona.auth import user_cache  # noqa: F401  (forgets a saved or deleted user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import uuid
@@ -136,6 +137,39 @@ class AppErrorMiddleware:
     def process_exception(self, request, exception):
         error = as_app_error(exception)
         return None if error is None else error_response(request, error)
+
+
+class StreamStartMiddleware:
+    """A streamed answer's first block is produced here, inside Django's handling.
+
+    gunicorn sends an answer's headers with its first block: a generator that fails
+    before yielding one (a storage read, an upstream that broke) would otherwise meet
+    gunicorn's own bare "500 Internal Server Error" page, after Django's error handling
+    is over. Taken here, its failure is the API's envelope (or the site's page) like any
+    other error. A file answered whole (FileResponse: the server's file wrapper, sendfile)
+    is left alone: its file is opened by the view, where an error is already handled.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.streaming or getattr(response, "file_to_stream", None) is not None:
+            return response
+        blocks = iter(response.streaming_content)
+        try:
+            first = next(blocks, None)
+        except Exception as exc:
+            response.close()
+            error = as_app_error(exc)
+            if error is None:
+                logger.exception("a streamed answer failed before its first block")
+                error = AppError()
+            return error_response(request, error)
+        if first is not None:
+            response.streaming_content = itertools.chain((first,), blocks)
+        return response
 
 
 class HandoffResponse(HttpResponse):

@@ -137,6 +137,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # Django's, except an /api/ path is never redirected to add its slash.
     "visiona.middleware.CommonMiddleware",
+    # Before the CSRF check, which reads a page form's body: the cap and floor rate of
+    # streamed uploads (visiona/uploads.py).
+    "visiona.uploads.StreamedUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
@@ -144,6 +147,9 @@ MIDDLEWARE = [
     "visiona.time_zone.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A streamed answer's first block taken here: its failure is the envelope, never
+    # gunicorn's bare 500 (visiona/middleware.py).
+    "visiona.middleware.StreamStartMiddleware",
     "visiona.middleware.AppErrorMiddleware",
     # Last, as axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -197,7 +203,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "visiona",
+            # One Redis database may serve several deployments (or a test run) apart.
+            "KEY_PREFIX": env_str("REDIS_KEY_PREFIX", "visiona") or "visiona",
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
@@ -277,6 +284,12 @@ AXES_RESET_ON_SUCCESS = False
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Only failures are kept (and dropped after the cool-off), not a row per sign-in forever.
 AXES_DISABLE_ACCESS_LOG = True
+
+# Seconds each process remembers a signed-in user's row, and a personal token's, instead
+# of reading them on every request (visiona/auth/user_cache.py): a deactivated account or
+# a revoked token stops working everywhere within this time (at once in the process that
+# made the change). 0: read them on every request.
+AUTH_CACHE_SECONDS = env_int("AUTH_CACHE_SECONDS", 5, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -404,6 +417,19 @@ SANDBOX_RATE_WINDOW_SECONDS = env_int("SANDBOX_RATE_WINDOW_SECONDS", 300, minimu
 # Whether the fake converter cancels jobs (DELETE /api/v1/jobs/{id}); off: 501 like today's.
 SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 
+# --- Streamed uploads (visiona/uploads.py, docs/streams.md) -----------------
+# The conversion upload and My models' upload are read as they arrive, each holding a
+# web thread: at most this many at once in one process (503 uploads_busy past it).
+STREAMED_UPLOADS_PER_PROCESS = env_int("STREAMED_UPLOADS_PER_PROCESS", 4, minimum=1)
+# A streamed body must bring this many bytes per second, on average over every window
+# of this many seconds spent waiting for it, or it is cut (408 upload_too_slow).
+UPLOAD_FLOOR_BYTES_PER_SECOND = env_int("UPLOAD_FLOOR_BYTES_PER_SECOND", 16 * 1024, minimum=0)
+UPLOAD_FLOOR_WINDOW_SECONDS = env_int("UPLOAD_FLOOR_WINDOW_SECONDS", 30, minimum=1)
+
+# Downloads of a deployment's file the app streams itself (no nginx sending it) at once
+# per device, across instances (429 too_many_downloads past it; deployments/download_slots.py).
+DEPLOYMENT_DOWNLOADS_PER_DEVICE = env_int("DEPLOYMENT_DOWNLOADS_PER_DEVICE", 2, minimum=1)
+
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
@@ -423,6 +449,22 @@ FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
+# How many web instances serve this site (docs/production.md). Each stores the model
+# files it receives, and any instance may be asked for them: with more than one, the
+# files must be where every instance reads them (S3, or one shared file system).
+VISIONA_WEB_INSTANCES = env_int("VISIONA_WEB_INSTANCES", 1, minimum=1)
+# The operator's word that DATA_DIR/models is one file system mounted on every instance
+# (NFS, one volume shared on one machine); nothing here can see that for itself.
+MODELS_STORAGE_SHARED = env_bool("MODELS_STORAGE_SHARED", False)
+if VISIONA_WEB_INSTANCES > 1 and not (MODELS_STORAGE_S3_BUCKET or MODELS_STORAGE_SHARED):
+    raise ImproperlyConfigured(
+        f"VISIONA_WEB_INSTANCES is {VISIONA_WEB_INSTANCES}, but model files are kept in "
+        f"{DATA_DIR / 'models'}, a folder of this instance's own: the others could not "
+        "serve them (downloads and deployments would fail with model_file_unavailable). "
+        "Set MODELS_STORAGE_S3_BUCKET (and its endpoint and keys) to keep them in an "
+        "S3-compatible bucket such as MinIO, or, if that folder is one file system mounted "
+        "on every instance, set MODELS_STORAGE_SHARED=1."
+    )
 
 # --- Devices --------------------------------------------------------------
 # A pairing code works once and only this many minutes after it is shown.
@@ -530,7 +572,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(exist_ok=True)
-_STATIC_MANIFEST = env_bool("VISIONA_STATIC_MANIFEST", False)
+# The image's build collects the static files with their manifest and leaves this file
+# beside them (Dockerfile). Where it is, the manifest is used whatever the environment
+# says: an env file copied from .env.example cannot turn off what the image relies on.
+STATIC_MANIFEST_MARKER = ".collected-by-image-build"
+
+
+def static_manifest_on(static_root: Path) -> bool:
+    """Hashed, compressed files from collectstatic's manifest: always in the image;
+    in a checkout only when asked for (it would serve stale files after an edit)."""
+    return (static_root / STATIC_MANIFEST_MARKER).is_file() or env_bool(
+        "VISIONA_STATIC_MANIFEST", False
+    )
+
+
+_STATIC_MANIFEST = static_manifest_on(STATIC_ROOT)
 # Without collectstatic (a checkout), WhiteNoise serves straight from the source folders.
 WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 MEDIA_ROOT = DATA_DIR / "media"
@@ -548,7 +604,8 @@ if MODELS_STORAGE_S3_BUCKET:
             # Keys are models/<owner>/<random>/<file>, like the local folder.
             "location": "models",
             # No ACL header: the bucket's own policy applies (and ACL-less buckets accept
-            # the write). Keep the bucket private; downloads stream through visionA.
+            # the write). Keep the bucket private: a download is a presigned redirect
+            # for that one file (models_repo/offload.py).
             "default_acl": None,
             # A download is buffered in a temporary file past this size, not in memory
             # (django-storages' default, 0, never spills to disk).

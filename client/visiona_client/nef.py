@@ -1,5 +1,10 @@
-"""The NEF's own integrity check: its last 4 bytes are the big-endian CRC-32 of
-everything before them.
+"""The NEF's own integrity check: its last 4 bytes are the CRC-32 of everything
+before them.
+
+The byte order is taken either way: visionA's converter stand-in writes it big-endian,
+and a reader written in C on a little-endian machine may read (and a writer may write)
+it as a native uint32. Accepting both costs one chance in 2^31 of missing damage, and a
+real NEF never fails for its byte order.
 
 One implementation for both ends: the agent verifies a download with it before it
 installs a model (``models_folder.verify``), and visionA checks an upload to My models
@@ -35,4 +40,9 @@ class TrailingCrc:
 
     def matches(self) -> bool:
         """False too for a file shorter than the 4 bytes of its CRC."""
-        return len(self._tail) == CRC_BYTES and int.from_bytes(self._tail, "big") == self._crc
+        if len(self._tail) != CRC_BYTES:
+            return False
+        return self._crc in (
+            int.from_bytes(self._tail, "big"),
+            int.from_bytes(self._tail, "little"),
+        )

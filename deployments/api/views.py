@@ -10,7 +10,6 @@ import uuid
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +18,7 @@ from deployments import services as deployment_services
 from deployments.api.serializers import DeploymentDetailSerializer, DeploymentOutputSerializer
 from deployments.choices import DeploymentState
 from visiona.api import fields
+from visiona.api.pagination import PageNumberPagination
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope

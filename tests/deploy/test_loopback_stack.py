@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from deploy.loopback import ROOT, wait_until
-from tests.loopback import stack_database_url
+from tests.loopback import signed_in_session, stack_database_url
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.redis]
 
@@ -129,3 +129,22 @@ def test_a_missing_app_is_the_envelope_not_a_bare_502(loopback_stack_factory):
     assert page.status_code == 502
     assert "visionA" in page.text and "<html" in page.text
     json.dumps(api.json())  # the envelope is whole JSON
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tls_server_serves_the_site_and_plain_http_moves_there(loopback_stack_factory, alice):
+    stack = loopback_stack_factory.start(tls=True, relays=0)
+    secure = requests.get(stack.https_base_url + "/healthz", verify=False, timeout=30)
+    assert secure.status_code == 200
+    assert secure.json()["status"] == "ok"
+    plain = requests.get(stack.url("/models/?page=2"), allow_redirects=False, timeout=30)
+    assert plain.status_code == 308
+    assert plain.headers["Location"] == stack.https_base_url + "/models/?page=2"
+    # Behind TLS the app knows the request is secure (nginx's X-Forwarded-Proto, which it
+    # trusts from nginx): Django's CSRF check then asks for a same-site Referer.
+    cookies = {"visiona_session": signed_in_session(alice)}
+    refused = requests.post(
+        stack.https_base_url + "/api/tokens/", cookies=cookies, verify=False, timeout=30
+    )
+    assert refused.status_code == 403
+    assert "Referer" in refused.json()["error"]["details"]["reason"]

@@ -1,6 +1,7 @@
 """Model files are written in chunks and hashed on the way; failures leave nothing."""
 
 import hashlib
+import uuid
 
 import pytest
 
@@ -70,3 +71,39 @@ def test_s3_is_chosen_by_configuration(monkeypatch):
     finally:
         monkeypatch.delenv("MODELS_STORAGE_S3_BUCKET")
         importlib.reload(real_settings)
+
+
+@pytest.fixture
+def s3_models(settings, s3_stand_in):
+    """The models storage in a bucket of the S3 stand-in, as MODELS_STORAGE_S3_* make it."""
+    bucket = f"models-{uuid.uuid4().hex[:12]}"
+    s3_stand_in.create_bucket(bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "models": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": s3_stand_in.storage_options(bucket),
+        },
+    }
+    return bucket
+
+
+def test_it_stores_reads_and_deletes_in_an_s3_bucket(s3_models, s3_stand_in):
+    data = b"".join(chunks(6 * 1024 * 1024 + 17))  # past one multipart part
+    name, size, sha256 = store_stream("1/s3/m.nef", chunks(6 * 1024 * 1024 + 17))
+    assert (size, sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert s3_stand_in.keys(s3_models) == [f"models/{name}"]
+    with models_storage.open(name) as stored:
+        assert stored.read() == data
+    models_storage.delete(name)
+    assert s3_stand_in.keys(s3_models) == []
+
+
+def test_a_failing_stream_leaves_nothing_in_the_bucket(s3_models, s3_stand_in):
+    def broken():
+        yield b"x" * 100_000
+        raise ConnectionError("upstream went away")
+
+    with pytest.raises(ConnectionError):
+        store_stream("1/s3/broken.nef", broken())
+    assert s3_stand_in.keys(s3_models) == []

@@ -54,7 +54,8 @@ class Relay:
     internal_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     log: typing.IO | None = None
-    env: dict[str, str] = field(default_factory=dict)  # settings of this node's own
+    # Set last, over the test's own: e.g. a database or Redis that is not there.
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def tunnel_url(self) -> str:
@@ -81,6 +82,7 @@ class Relay:
             env["VISIONA_TEST_CACHE_KEY_PREFIX"] = settings.TEST_CACHE_KEY_PREFIX
         else:
             env.pop("REDIS_URL", None)
+        env.update(self.env)
         command = [sys.executable, "manage.py", "run_relay"]
         command += ["--tunnel-port", str(self.tunnel_port)]
         command += ["--internal-port", str(self.internal_port)]

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from visiona.auth.discovery import provider_setting
+from visiona.auth.user_cache import cached_user
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ class MemberCenterBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("no single provider key matches the ID token")
         return jwt.PyJWK(candidates[0])
 
+    def get_user(self, user_id):
+        # The signed-in user of every request: from this process's memory for a few
+        # seconds (visiona/auth/user_cache.py), as the library's lookup otherwise.
+        return cached_user(user_id)
+
     def verify_claims(self, claims: dict) -> bool:
         return bool(claims.get("sub"))
 
@@ -128,6 +134,12 @@ class MemberCenterBackend(OIDCAuthenticationBackend):
 class PasswordBackend(ModelBackend):
     """Passwords are for local development; with Member Center configured only
     staff may use one (for Django admin)."""
+
+    def get_user(self, user_id):
+        # The signed-in user of every request: from this process's memory for a few
+        # seconds (visiona/auth/user_cache.py); ModelBackend's own checks after it.
+        user = cached_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def user_can_authenticate(self, user) -> bool:
         if not super().user_can_authenticate(user):

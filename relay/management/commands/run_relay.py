@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,21 @@ from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
 
 logger = logging.getLogger("relay")
+
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (recognised, not bound)
+
+
+def reachable_host(bind_host: str) -> str:
+    """The address to advertise for a listener bound to ``bind_host``.
+
+    A wildcard (0.0.0.0, ::) is no address another host can dial: take this host's
+    own, as its name resolves. In a container that is its address on the network, so
+    every replica of one service advertises itself with no setting of its own.
+    """
+    if bind_host not in WILDCARD_HOSTS:
+        return bind_host
+    return socket.gethostbyname(socket.gethostname())
 
 
 class Command(BaseCommand):
@@ -37,7 +53,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--advertise-url",
             help="how web instances reach this node's internal port (default: "
-            "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT)",
+            "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT, HOST being this "
+            "host's address when the port listens on all of them)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -54,7 +71,7 @@ class Command(BaseCommand):
         node_url = (
             options["advertise_url"]
             or settings.RELAY_NODE_INTERNAL_URL
-            or f"http://{internal_host}:{options['internal_port']}"
+            or f"http://{reachable_host(internal_host)}:{options['internal_port']}"
         ).rstrip("/")
         allocator.keep_large_blocks()  # before the first large answer passes
         # Django's objects, loaded once, never become garbage: out of the collector's

@@ -1,0 +1,109 @@
+"""deploy/kubernetes/ mirrors compose.yaml and is valid against the Kubernetes API's schemas
+(kubernetes-validate bundles them: no cluster, no network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.compose_stack import load_compose
+
+FOLDER = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
+# The oldest Kubernetes release still supported upstream when this was written.
+KUBERNETES_VERSION = "1.31.0"
+
+
+def documents() -> list[dict]:
+    kustomization = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())
+    found = []
+    for name in kustomization["resources"]:
+        found += [doc for doc in yaml.safe_load_all((FOLDER / name).read_text()) if doc]
+    return found
+
+
+def by_kind(kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in documents() if doc["kind"] == kind}
+
+
+def container(workload: dict) -> dict:
+    [only] = workload["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def test_the_kustomization_lists_every_manifest():
+    listed = set(yaml.safe_load((FOLDER / "kustomization.yaml").read_text())["resources"])
+    present = {path.name for path in FOLDER.glob("*.yaml")} - {"kustomization.yaml"}
+    assert listed == present
+
+
+@pytest.mark.parametrize(
+    "document", documents(), ids=lambda d: f"{d['kind']}-{d['metadata']['name']}"
+)
+def test_every_manifest_is_valid_kubernetes(document):
+    kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+
+
+def test_a_broken_manifest_is_refused():
+    broken = by_kind("Deployment")["web"] | {"spec": {"replicas": "two"}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+
+
+def test_each_compose_role_has_its_workload_with_the_same_command():
+    services = load_compose()["services"]
+    deployments, jobs = by_kind("Deployment"), by_kind("Job")
+    workloads = {"web": deployments["web"], "relay": deployments["relay"]}
+    workloads |= {"worker": deployments["worker"], "migrate": jobs["visiona-migrate"]}
+    for role, workload in workloads.items():
+        assert container(workload)["args"] == services[role]["command"], role
+        assert container(workload)["image"] == "visiona", role
+        assert workload["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container(deployments["nginx"])["image"] == "visiona-nginx"
+
+
+def test_the_probes_are_the_roles_own():
+    deployments = by_kind("Deployment")
+    relay = container(deployments["relay"])
+    assert relay["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert relay["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container(deployments["web"])["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    worker = container(deployments["worker"])["livenessProbe"]["exec"]["command"]
+    assert worker == ["python", "/app/deploy/healthcheck.py", "worker"]
+
+
+def test_each_relay_pod_advertises_its_own_address():
+    env = {item["name"]: item for item in container(by_kind("Deployment")["relay"])["env"]}
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["RELAY_NODE_INTERNAL_URL"]["value"] == "http://$(POD_IP):3801"
+
+
+def test_web_replicas_and_the_declared_instance_count_agree():
+    web = by_kind("Deployment")["web"]
+    env = {item["name"]: item.get("value") for item in container(web)["env"]}
+    assert env["VISIONA_WEB_INSTANCES"] == str(web["spec"]["replicas"])
+
+
+def test_nginx_gets_every_value_compose_gives_it():
+    compose = load_compose()["services"]["nginx"]["environment"]
+    env = {item["name"] for item in container(by_kind("Deployment")["nginx"])["env"]}
+    assert env == set(compose)
+
+
+def test_web_the_worker_and_nginx_share_the_models_claim():
+    claims = by_kind("PersistentVolumeClaim")
+    assert claims["models"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    deployments = by_kind("Deployment")
+    for name, path in (
+        ("web", "/app/var/models"),
+        ("worker", "/app/var/models"),
+        ("nginx", "/srv/visiona/models"),
+    ):
+        spec = deployments[name]["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in container(deployments[name])["volumeMounts"]}
+        assert volumes[mounts[path]]["persistentVolumeClaim"]["claimName"] == "models", name
+    nginx_env = {e["name"]: e.get("value") for e in container(deployments["nginx"])["env"]}
+    assert nginx_env["VISIONA_MODELS_ROOT"] == "/srv/visiona/models"
