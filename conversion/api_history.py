@@ -11,8 +11,8 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
 from conversion import selectors
-from conversion.api import JobOutputSerializer
 from conversion.choices import JobStatus
+from conversion.serializers import JobOutputSerializer
 from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone, translation
 from rest_framework import serializers
 
-from conversion.api import JobOutputSerializer
+from conversion.serializers import JobOutputSerializer
 from models_repo.models import NefModel
 from tests.conversion.factories import make_job
 from tests.conversion.test_preflight_pages import WARNINGS
