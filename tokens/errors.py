@@ -28,6 +28,18 @@ class TokenScopeMissing(AppError):
     code = "token_scope_missing"
     message = _("This API token does not have the scope this needs.")
 
+    @classmethod
+    def for_scope(cls, *, required: str, granted: list[str], tokens_url: str):
+        """Names the scope and the way to one: a token's scopes never change, so a
+        new token (with it ticked) is the only way."""
+        message = _(
+            "This API token lacks the “%(scope)s” scope this needs. Create a token with "
+            "“%(scope)s” ticked on the API tokens page (%(url)s) and use it instead: a "
+            "token's scopes cannot be changed."
+        ) % {"scope": required, "url": tokens_url}
+        details = {"required": required, "granted": granted, "tokens_url": tokens_url}
+        return cls(message, details=details)
+
 
 class TokenNotAllowed(AppError):
     # Managing tokens takes a signed-in session: a token cannot mint or revoke tokens.
