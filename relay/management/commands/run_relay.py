@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -17,6 +19,26 @@ from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
 
 logger = logging.getLogger("relay")
+
+
+@contextlib.contextmanager
+def _port_named(which: str, host: str, port: int, ports: tuple[int, int]):
+    """A listener that cannot open becomes one sentence with the way out (make run's
+    variables), not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = (
+            "it is taken (another `make run`, or another program, listens there)"
+            if exc.errno == errno.EADDRINUSE
+            else exc.strerror or str(exc)
+        )
+        raise CommandError(
+            f"The relay cannot listen on its {which} port, {host}:{port}: {reason}. Stop "
+            f"what holds it, or choose other ports: `make run RELAY_TUNNEL_PORT="
+            f"{ports[0] + 10} RELAY_INTERNAL_PORT={ports[1] + 10}` (run_relay's "
+            "--tunnel-port and --internal-port)."
+        ) from None
 
 
 class Command(BaseCommand):
@@ -36,6 +58,10 @@ class Command(BaseCommand):
             "--advertise-url",
             help="how web instances reach this node's internal port (default: "
             "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT)",
+        )
+        parser.add_argument(
+            "--ready-file",
+            help="write 'ready' into this file once both ports listen (make run waits for it)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -65,20 +91,35 @@ class Command(BaseCommand):
                 tunnel_port=options["tunnel_port"],
                 internal_port=options["internal_port"],
                 node_url=node_url,
+                ready_file=options["ready_file"],
             )
         )
 
     async def _serve(
-        self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
+        self,
+        *,
+        host: str,
+        internal_host: str,
+        tunnel_port: int,
+        internal_port: int,
+        node_url: str,
+        ready_file: str | None,
     ) -> None:
         node = RelayNode(node_url=node_url)
-        tunnel = await TunnelServer(node).start(host, tunnel_port)
-        internal = await InternalServer(
-            node,
-            secret=settings.RELAY_INTERNAL_SECRET,
-            max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
-            timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
-        ).start(internal_host, internal_port)
+        ports = (tunnel_port, internal_port)
+        with _port_named("tunnel", host, tunnel_port, ports):
+            tunnel = await TunnelServer(node).start(host, tunnel_port)
+        try:
+            with _port_named("internal", internal_host, internal_port, ports):
+                internal = await InternalServer(
+                    node,
+                    secret=settings.RELAY_INTERNAL_SECRET,
+                    max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
+                    timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+                ).start(internal_host, internal_port)
+        except CommandError:
+            tunnel.close()
+            raise
         node.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -93,6 +134,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"relay ready: tunnel port {tunnel_port}, internal port {internal_port}")
         self.stdout.flush()
+        if ready_file:
+            Path(ready_file).write_text("ready\n")
         await stopping.wait()
         logger.info("relay node stopping: closing %d tunnels", len(node.sessions))
         tunnel.close(close_connections=False)
