@@ -239,7 +239,7 @@ def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
 def client_downloads(request):
     """What there is to download, with links pip's ``--find-links`` understands too."""
     wheel = client_package.current_wheel()
-    context = {"wheel": wheel}
+    context = {"wheel": wheel, "server_url": request.build_absolute_uri("/")}
     if wheel is not None:
         context["sha256"] = client_package.wheel_sha256(wheel)
         context["install"] = agent_commands.install_command(
