@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from devices import deployment_selectors, deployment_services, selectors, tunnel
+from devices import deployment_selectors, deployment_services, presence, selectors
 from devices.choices import DeploymentState
 from devices.errors import DeploymentFinished, DeploymentNotFound
 from models_repo import selectors as model_selectors
@@ -38,7 +38,7 @@ def _model_or_404(request, model_id: int):
 def _device_choices(request, model) -> list[dict]:
     """The user's devices, each with its state and why it cannot take the model, if so."""
     devices = list(selectors.device_list_for_user(user=request.user))
-    registrations = tunnel.tunnel_registrations(devices=devices)
+    presences = presence.presences(devices=devices)
     latest = deployment_selectors.deployments_latest_per_device(
         user=request.user, model_id=model.pk
     )
@@ -54,7 +54,7 @@ def _device_choices(request, model) -> list[dict]:
         rows.append(
             {
                 "device": device,
-                "tunnel": registrations.get(str(device.pk)),
+                "presence": presences[str(device.pk)],
                 "disabled_reason": reason,
                 "latest": latest.get(str(device.pk)),
             }

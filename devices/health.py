@@ -1,5 +1,6 @@
 """What devices adds to ``GET /api/system/health`` (registered in DevicesConfig.ready()):
-the user's devices' connection, from the database and the tunnel registry."""
+the user's devices' connection, from the database and the tunnel registry (a device
+is online while its tunnel is open: devices.presence)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from rest_framework import serializers
 
 from devices.selectors import device_connection_summary
-from devices.tunnel import tunnel_summary
+from devices.tunnel import bounded_registrations, tunnel_summary
 from visiona.models import User
 
 
@@ -35,8 +36,10 @@ def health_fields() -> dict[str, serializers.Field]:
 
 
 def health_values(user: User) -> dict[str, Any]:
+    # From the tunnel registry, bounded: a failing one is not fatal (the online
+    # count falls back to heartbeats, the tunnel counts as not connected).
+    registrations = bounded_registrations(user=user)
     return {
-        "devices": device_connection_summary(user=user),
-        # From the tunnel registry, bounded: a failing one is not fatal.
-        **tunnel_summary(user=user),
+        "devices": device_connection_summary(user=user, registrations=registrations),
+        **tunnel_summary(user=user, registrations=registrations),
     }

@@ -4,6 +4,7 @@ or token is indistinguishable from an unknown one."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -63,12 +64,22 @@ def pairing_codes_pending_count(*, user: User) -> int:
     return pairing_codes_live_for_user(user=user).count()
 
 
-def device_connection_summary(*, user: User) -> dict[str, Any]:
-    """How many of the user's devices are paired and online, and the latest heartbeat."""
+def device_connection_summary(
+    *, user: User, registrations: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """How many of the user's devices are paired and online, and the latest heartbeat.
+
+    Online as devices.presence says it: ``registrations`` (the tunnel registry's
+    answer for the user's devices, by id) decide; None (the registry could not
+    answer) falls back to the heartbeats."""
     devices = device_list_for_user(user=user)
-    now = timezone.now()
     total = devices.count()
-    online = devices.online(now).count() if total else 0
+    if not total:
+        online = 0
+    elif registrations is None:
+        online = devices.online(timezone.now()).count()
+    else:
+        online = sum(str(pk) in registrations for pk in devices.values_list("pk", flat=True))
     last_seen_at = devices.aggregate(latest=Max("last_seen_at"))["latest"] if total else None
     return {
         "total": total,

@@ -141,14 +141,15 @@ def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegist
 # --- The health answer -------------------------------------------------------------
 
 
-def tunnel_summary(*, user: User) -> dict[str, Any]:
+def tunnel_summary(
+    *, user: User, registrations: dict[str, TunnelRegistration] | None
+) -> dict[str, Any]:
     """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
-    user's devices. The registry gets ``HEALTH_REGISTRY_TIMEOUT``; slower or failing,
-    the tunnel counts as not connected and a warning is logged."""
+    user's devices, from ``registrations`` (``bounded_registrations``); None (the
+    registry failed) counts as not connected."""
     devices = selectors.device_list_for_user(user=user)
-    device_ids = [str(pk) for pk in devices.values_list("pk", flat=True)]
-    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"] if device_ids else None
-    registrations = _bounded_lookup(device_ids) if device_ids else {}
+    last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"]
+    registrations = registrations or {}
     return {
         "tunnel_connected": bool(registrations),
         # The agent's latest sign of life: a heartbeat, or its node refreshing the tunnel.
@@ -159,7 +160,14 @@ def tunnel_summary(*, user: User) -> dict[str, Any]:
     }
 
 
-def _bounded_lookup(device_ids: list[str]) -> dict[str, TunnelRegistration]:
+def bounded_registrations(*, user: User) -> dict[str, TunnelRegistration] | None:
+    """The live tunnels of the user's devices, given ``HEALTH_REGISTRY_TIMEOUT`` at
+    most; None (and a warning logged) when the registry is slower or fails."""
+    device_ids = [
+        str(pk) for pk in selectors.device_list_for_user(user=user).values_list("pk", flat=True)
+    ]
+    if not device_ids:
+        return {}
     future = _registry_pool.submit(_lookup_in_worker, device_ids)
     try:
         return future.result(timeout=HEALTH_REGISTRY_TIMEOUT)
@@ -167,7 +175,7 @@ def _bounded_lookup(device_ids: list[str]) -> dict[str, TunnelRegistration]:
         logger.warning("tunnel registry too slow", extra={"timeout": HEALTH_REGISTRY_TIMEOUT})
     except Exception:
         logger.warning("tunnel registry unavailable", exc_info=True)
-    return {}
+    return None
 
 
 def _lookup_in_worker(device_ids: list[str]) -> dict[str, TunnelRegistration]:

@@ -26,6 +26,7 @@ from devices import (
     client_package,
     deployment_selectors,
     installed_models,
+    presence,
     selectors,
     services,
     tunnel,
@@ -65,12 +66,12 @@ def device_list(request):
     devices = list(page.object_list)
     # The live state from the registry, and what each connected device reports
     # through its tunnel (asked all at once, each bounded: a slow one shows as such).
-    registrations = tunnel.tunnel_registrations(devices=devices)
-    reports = tunnel.device_reports(devices=devices, registrations=registrations)
+    registrations = presence.registrations_or_none(devices=devices)
+    reports = tunnel.device_reports(devices=devices, registrations=registrations or {})
     rows = [
         {
             "device": device,
-            "tunnel": registrations.get(str(device.pk)),
+            "presence": presence.presence_of(device, registrations),
             "report": reports[str(device.pk)],
         }
         for device in devices
@@ -82,8 +83,10 @@ def device_list(request):
             "devices": devices,
             "page": page,
             "rows": rows,
-            "summary": selectors.device_connection_summary(user=request.user),
-            "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
+            "summary": selectors.device_connection_summary(
+                user=request.user,
+                registrations=presence.user_registrations(user=request.user),
+            ),
         },
     )
 
@@ -114,8 +117,6 @@ def device_pair(request):
                 "expiresAt": pairing_code.expires_at.isoformat(),
                 "pollIntervalMs": PAIRING_POLL_INTERVAL_MS,
                 "messages": {
-                    "copied": _("Copied"),
-                    "copyFailed": _("Selected. Copy it by hand."),
                     "waiting": _("Waiting for the device to connect…"),
                     "paired": _("Paired: %(name)s. Opening the device…"),
                     "expired": _("This code has expired. Create a new one."),
@@ -166,7 +167,8 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 @require_GET
 def device_detail(request, device_id: uuid.UUID):
     device = _get_device_for_user(request, device_id)
-    registration = tunnel.tunnel_registrations(devices=[device]).get(str(device.pk))
+    registrations = presence.registrations_or_none(devices=[device])
+    registration = (registrations or {}).get(str(device.pk))
     # Both asked of the device at once, each bounded by its own timeout.
     with ThreadPoolExecutor(max_workers=2) as pool:
         report = pool.submit(tunnel.device_report, device=device, registration=registration)
@@ -183,12 +185,13 @@ def device_detail(request, device_id: uuid.UUID):
         {
             "device": device,
             "tokens": selectors.device_tokens_for_device(device=device),
-            "tunnel": registration,
+            "presence": presence.presence_of(device, registrations),
             "report": report,
             "installed": models,
             "deployments": deployments,
             "run_command": agent_commands.run_command(
-                server_url=request.build_absolute_uri("/")
+                server_url=request.build_absolute_uri("/"),
+                demo=agent_commands.is_demo_serial(device.serial),
             ).split(" "),
         },
     )

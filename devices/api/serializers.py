@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 from rest_framework import serializers
 
+from devices import presence
 from devices.models import Device, DeviceToken, PairingCode
 
 
 class DeviceOutputSerializer(serializers.ModelSerializer):
-    connection_status = serializers.SerializerMethodField()
+    """``context["presences"]``: the devices' presence by id (devices.presence), asked
+    of the registry once for a list; a device missing from it is asked alone."""
+
+    connection_status = serializers.SerializerMethodField(
+        help_text="online while the device's tunnel is open (its agent runs); from its "
+        "heartbeats only when the tunnel registry cannot answer (connection_known_from)"
+    )
+    connection_known_from = serializers.SerializerMethodField(
+        help_text="tunnel, or heartbeat when the tunnel registry could not answer"
+    )
+    tunnel_connected_at = serializers.SerializerMethodField()
     paired_at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -23,12 +36,27 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
             "agent_status",
             "registration_status",
             "connection_status",
+            "connection_known_from",
+            "tunnel_connected_at",
             "last_seen_at",
             "paired_at",
         ]
 
+    def _presence(self, device: Device) -> presence.Presence:
+        known = self.context.setdefault("presences", {})
+        if str(device.pk) not in known:
+            known.update(presence.presences(devices=[device]))
+        return known[str(device.pk)]
+
     def get_connection_status(self, device: Device) -> str:
-        return device.connection_status()
+        return self._presence(device).status
+
+    def get_connection_known_from(self, device: Device) -> str:
+        return self._presence(device).known_from
+
+    def get_tunnel_connected_at(self, device: Device) -> datetime | None:
+        tunnel = self._presence(device).tunnel
+        return tunnel.connected_at if tunnel else None
 
 
 class DeviceTokenOutputSerializer(serializers.ModelSerializer):

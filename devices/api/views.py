@@ -10,7 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import agent_commands, selectors, services
+from devices import agent_commands, presence, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
     DeviceListSerializer,
@@ -32,10 +32,11 @@ class DeviceListApi(APIView):
     # Its own id: the detail view's GET would otherwise take devices_retrieve too.
     @extend_schema(operation_id="devices_list", responses=DeviceListSerializer)
     def get(self, request):
-        devices = selectors.device_list_for_user(user=request.user)
+        devices = list(selectors.device_list_for_user(user=request.user))
+        context = {"presences": presence.presences(devices=devices)}
         return Response(
             {
-                "devices": DeviceOutputSerializer(devices, many=True).data,
+                "devices": DeviceOutputSerializer(devices, many=True, context=context).data,
                 "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
             }
         )
