@@ -196,6 +196,7 @@ def _job_page_data(job) -> dict:
         "cancelUrl": reverse("api-conversion-cancel", args=[job.job_id]),
         # The script puts the saved model's id in place of the 0.
         "modelUrlTemplate": reverse("models-detail", args=[0]),
+        "deployUrlTemplate": reverse("devices-deploy", args=[0]),
         "pollIntervalMs": POLL_INTERVAL_MS,
         "maxPollIntervalMs": 30000,
         "finished": job.is_finished,
@@ -216,6 +217,7 @@ def _job_page_data(job) -> dict:
             "saving": _("Saving…"),
             "saved": _("Saved to My models as “%(name)s”."),
             "openModel": _("Open the model"),
+            "deploy": _("Deploy to devices"),
             "unexpected": _("Something went wrong. Please try again."),
             "duration": duration_messages(),
         },
@@ -232,6 +234,8 @@ def history_page(request):
             "job": job,
             "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
             "model": job.live_saved_model,
+            # Why it failed, in one sentence (the job page has the details).
+            "failure": hints.failure_summary(job) if job.status == JobStatus.FAILED else "",
         }
         for job in page
     ]
