@@ -257,7 +257,9 @@
             actions.appendChild(document.createTextNode(" "));
           });
           actions.hidden = false;
-          button.hidden = true;
+          // Saved: the name field and its button have done their part.
+          saveForm.querySelector("label[for=id_name]").hidden = true;
+          saveForm.querySelector(".inline-field").hidden = true;
           var expiry = document.getElementById("expiry-note");
           var saved = document.getElementById("expiry-note-saved");
           if (expiry && saved) {

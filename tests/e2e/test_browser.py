@@ -62,7 +62,7 @@ def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
     # The way on: the saved model and Deploy; no more "save it to keep it".
     assert page.get_attribute("#saved-model-deploy", "href") == f"/devices/deploy/{model.pk}/"
     assert "yours stays in My models" in page.inner_text("#expiry-note")
-    assert page.locator("#save-button").is_hidden()
+    assert page.locator("#save-button").is_hidden() and page.locator("#id_name").is_hidden()
     assert (model.name, model.source_reference) == ("Tiny YOLO", job.job_id)
     job.refresh_from_db()
     assert job.saved_model == model
