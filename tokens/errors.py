@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from visiona.api.scopes import scope_name
 from visiona.errors import AppError
 
 
@@ -36,7 +37,7 @@ class TokenScopeMissing(AppError):
             "This API token lacks the “%(scope)s” scope this needs. Create a token with "
             "“%(scope)s” ticked on the API tokens page (%(url)s) and use it instead: a "
             "token's scopes cannot be changed."
-        ) % {"scope": required, "url": tokens_url}
+        ) % {"scope": scope_name(required), "url": tokens_url}
         details = {"required": required, "granted": granted, "tokens_url": tokens_url}
         return cls(message, details=details)
 
