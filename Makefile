@@ -1,6 +1,7 @@
 # The two commands for a fresh machine (Python 3.11 and make):
 #   make run    set up, migrate, create the sample account, serve on 127.0.0.1:8000
-#               with a tunnel relay beside it (agents dial 127.0.0.1:3800)
+#               with a tunnel relay (agents dial 127.0.0.1:3800) and the background
+#               worker beside it
 #   make test   set up and run the test suite
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -62,14 +63,15 @@ run: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py ensure_sample_user
 	$(RUN_ENV) $(BIN)/python manage.py build_client
-	@# The relay runs in the background and stops with the web server (Ctrl-C, or
-	@# its exit): a background job ignores Ctrl-C, so the trap ends it. The web server
-	@# starts only once the relay listens (it writes its ready file): a relay that
-	@# cannot start (a port taken) stops make run with its one-line reason.
+	@# The relay and the background worker run in the background and stop with the web
+	@# server (Ctrl-C, or its exit): a background job ignores Ctrl-C, so the trap ends
+	@# them. The web server starts only once the relay listens (it writes its ready
+	@# file): a relay that cannot start (a port taken) stops make run with its reason.
 	ready=$$(mktemp); $(RUN_ENV) $(BIN)/python manage.py run_relay --host $(HOST) \
 		--tunnel-port $(RELAY_TUNNEL_PORT) --internal-port $(RELAY_INTERNAL_PORT) \
 		--ready-file $$ready & relay=$$!; \
-	trap 'kill $$relay 2>/dev/null; wait $$relay 2>/dev/null; rm -f $$ready' EXIT INT TERM; \
+	$(RUN_ENV) $(BIN)/python manage.py db_worker --interval 0.5 & worker=$$!; \
+	trap 'kill $$relay $$worker 2>/dev/null; wait $$relay $$worker 2>/dev/null; rm -f $$ready' EXIT INT TERM; \
 	while [ ! -s $$ready ]; do \
 		if ! kill -0 $$relay 2>/dev/null; then \
 			echo "make run: the tunnel relay did not start (its reason is above); nothing is served." >&2; \
@@ -89,9 +91,14 @@ lint: install-dev
 	DEBUG=1 $(BIN)/python manage.py check
 
 # Refresh the translation catalogues after changing user-facing strings.
+# Only the product's strings (not the tests', the benchmarks' or the client's, which has no
+# Django); strings no longer in the code are dropped, not kept as obsolete entries; entries
+# name their files without line numbers, so an edit elsewhere in a file changes no entry.
+MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' \
+	--ignore 'client/*' --no-obsolete --add-location=file
 messages:
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hant --ignore '.venv/*' --ignore 'var/*'
-	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hant --ignore '.venv/*' --ignore 'var/*' --ignore 'staticfiles/*'
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hant $(MESSAGES_IGNORE)
+	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hant $(MESSAGES_IGNORE) --ignore 'staticfiles/*'
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:

@@ -154,7 +154,7 @@ class Api:
 
 
 def wait_installed(ids: list[str], timeout: float = 900) -> None:
-    from devices.models import Deployment
+    from deployments.models import Deployment
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -184,7 +184,7 @@ def all_at_once(calls) -> float:
 
 
 def deploy_round(base: str, user, model, devices) -> tuple[float, list[int]]:
-    from devices import deployment_services
+    from deployments import services as deployment_services
 
     results = deployment_services.deployments_create(
         user=user, model_id=model.pk, device_ids=[device.pk for device, _ in devices]
@@ -216,7 +216,7 @@ def plain_round(base: str, model, count: int, cookie) -> float:
 
 
 def resume_after_cut(base: str, user, model, device, token) -> dict:
-    from devices import deployment_services
+    from deployments import services as deployment_services
 
     result = deployment_services.deployments_create(
         user=user, model_id=model.pk, device_ids=[device.pk]

@@ -9,9 +9,8 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from devices import deployment_services, services
-from devices.errors import DeploymentFinished
-from devices.models import Deployment, DeploymentEvent, Device, DeviceToken, PairingCode
+from devices import services
+from devices.models import Device, DeviceToken, PairingCode
 
 
 class DeviceTokenInline(admin.TabularInline):
@@ -134,90 +133,6 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
-
-
-class DeploymentEventInline(admin.TabularInline):
-    model = DeploymentEvent
-    fields = ["state", "at", "bytes_done", "error_code", "error_message"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
-    """Read-only: deployments change only through the services (the agent, the user,
-    or the cancel action here)."""
-
-    list_display = ["id", "model", "device", "owner", "state", "progress", "created_at"]
-    list_filter = ["state", "device__chip", "created_at"]
-    search_fields = ["id", "device__name", "device__serial", "model__name", "sha256"]
-    list_select_related = ["model", "device", "device__owner"]
-    fields = [
-        "id",
-        "device",
-        "model",
-        "created_by",
-        "state",
-        "sha256",
-        "size_bytes",
-        "bytes_done",
-        "bytes_total",
-        "error_code",
-        "error_message",
-        "created_at",
-        "updated_at",
-        "finished_at",
-    ]
-    readonly_fields = fields
-    inlines = [DeploymentEventInline]
-    actions = ["cancel"]
-    date_hierarchy = "created_at"
-
-    @admin.display(description=_("owner"))
-    def owner(self, deployment: Deployment):
-        return deployment.device.owner
-
-    @admin.display(description=_("progress"))
-    def progress(self, deployment: Deployment) -> str:
-        total = deployment.bytes_total or deployment.size_bytes
-        return f"{deployment.bytes_done * 100 // total}%" if total else "—"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_cancel_permission(self, request) -> bool:
-        return request.user.has_perm("devices.change_deployment")
-
-    @admin.action(description=_("Cancel the selected deployments"), permissions=["cancel"])
-    def cancel(self, request, queryset) -> None:
-        count = 0
-        for deployment in queryset.select_related("device__owner"):
-            try:
-                deployment_services.deployment_cancel(
-                    user=deployment.device.owner, deployment_id=deployment.pk
-                )
-            except DeploymentFinished:
-                continue
-            count += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d deployment cancelled.", "%(count)d deployments cancelled.", count)
             % {"count": count},
             messages.SUCCESS,
         )

@@ -9,9 +9,6 @@ class DevicesConfig(AppConfig):
     def ready(self) -> None:
         from devices import health
         from devices.api import schema  # noqa: F401  (registers the device-token scheme)
-        from visiona.registry import register_health_part, register_schema_enum
+        from visiona.registry import register_health_part
 
         register_health_part("devices", fields=health.health_fields, values=health.health_values)
-        # A deployment's state and the states an agent may report: one field name, two enums.
-        register_schema_enum("DeploymentStateEnum", "devices.choices.DeploymentState")
-        register_schema_enum("DeploymentReportStateEnum", "devices.deployment_services.REPORTABLE")

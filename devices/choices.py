@@ -12,7 +12,6 @@ from visiona.chips import Chip
 __all__ = [
     "Chip",
     "ConnectionStatus",
-    "DeploymentState",
     "PairingCodeStatus",
     "RegistrationStatus",
 ]
@@ -36,22 +35,3 @@ class PairingCodeStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for the device")
     USED = "used", _("Used")
     EXPIRED = "expired", _("Expired")
-
-
-class DeploymentState(models.TextChoices):
-    """Stored: where one model's deployment to one device is (docs/deployments.md)."""
-
-    PENDING = "pending", _("Waiting for the device")
-    DOWNLOADING = "downloading", _("Downloading")
-    VERIFYING = "verifying", _("Verifying")
-    INSTALLED = "installed", _("Installed")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-    @classmethod
-    def final(cls) -> frozenset[str]:
-        return frozenset({cls.INSTALLED, cls.FAILED, cls.CANCELLED})
-
-    @classmethod
-    def unfinished(cls) -> tuple[str, ...]:
-        return (cls.PENDING, cls.DOWNLOADING, cls.VERIFYING)

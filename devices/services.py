@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from devices import credentials, deployment_services, selectors
+from devices import credentials, registry, selectors
 from devices.choices import PairingCodeStatus, RegistrationStatus
 from devices.errors import (
     DeviceNotFound,
@@ -252,11 +252,12 @@ def device_rename(*, device: Device, name: str) -> Device:
 
 @transaction.atomic
 def device_unpair(*, device: Device) -> None:
-    """Unpair: every token of the device is revoked, its unfinished deployments
-    cancelled and the device removed, together."""
+    """Unpair: every token of the device is revoked, what the apps above registered
+    done (deployments: its unfinished ones cancelled) and the device removed, together."""
     now = timezone.now()
     revoked = _device_tokens_revoke_all(device=device, now=now)
-    deployment_services.deployments_cancel_for_device(device=device)
+    for step in registry.unpair_steps():
+        step(device=device)
     _device_mark_unpaired(device=device, now=now)
     logger.info(
         "device unpaired",

@@ -3,8 +3,8 @@ and /downloads/ (the agent's package)."""
 
 from django.urls import path
 
-from devices import deployment_views, views
-from devices.api import agent, agent_deployments, deployments, relay
+from devices import views
+from devices.api import agent, relay
 from devices.api import views as api
 
 page_urlpatterns = [
@@ -16,17 +16,6 @@ page_urlpatterns = [
         name="devices-pairing-code-revoke",
     ),
     path("<uuid:device_id>/", views.device_detail, name="devices-detail"),
-    path("deploy/<int:model_id>/", deployment_views.deploy, name="devices-deploy"),
-    path(
-        "deploy/<int:model_id>/progress/",
-        deployment_views.deploy_progress,
-        name="devices-deploy-progress",
-    ),
-    path(
-        "deployments/<uuid:deployment_id>/cancel/",
-        deployment_views.deployment_cancel,
-        name="devices-deployment-cancel",
-    ),
     path("<uuid:device_id>/rename/", views.device_rename, name="devices-rename"),
     path("<uuid:device_id>/unpair/", views.device_unpair, name="devices-unpair"),
     path(
@@ -71,36 +60,6 @@ agent_api_urlpatterns = [
     path("pair", agent.AgentPairApi.as_view(), name="api-agent-pair"),
     path("heartbeat", agent.AgentHeartbeatApi.as_view(), name="api-agent-heartbeat"),
     path("me", agent.AgentMeApi.as_view(), name="api-agent-me"),
-    path(
-        "deployments",
-        agent_deployments.AgentDeploymentListApi.as_view(),
-        name="api-agent-deployments",
-    ),
-    path(
-        "deployments/<uuid:deployment_id>/file",
-        agent_deployments.AgentDeploymentFileApi.as_view(),
-        name="api-agent-deployment-file",
-    ),
-    path(
-        "deployments/<uuid:deployment_id>/state",
-        agent_deployments.AgentDeploymentStateApi.as_view(),
-        name="api-agent-deployment-state",
-    ),
-]
-
-# Mounted at /api/: the user's deployments (docs/deployments.md).
-deployment_api_urlpatterns = [
-    path("deployments", deployments.DeploymentListApi.as_view(), name="api-deployments"),
-    path(
-        "deployments/<uuid:deployment_id>",
-        deployments.DeploymentDetailApi.as_view(),
-        name="api-deployments-detail",
-    ),
-    path(
-        "deployments/<uuid:deployment_id>/cancel",
-        deployments.DeploymentCancelApi.as_view(),
-        name="api-deployments-cancel",
-    ),
 ]
 
 download_urlpatterns = [

@@ -24,9 +24,9 @@ from django.views.decorators.http import (
 from devices import (
     agent_commands,
     client_package,
-    deployment_selectors,
     installed_models,
     presence,
+    registry,
     selectors,
     services,
     tunnel,
@@ -43,8 +43,6 @@ from devices.models import Device
 
 # How often the pair page asks whether the device has appeared.
 PAIRING_POLL_INTERVAL_MS = 3000
-# The device page shows this many of its latest deployments.
-DEPLOYMENT_HISTORY_LENGTH = 20
 
 
 def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
@@ -176,25 +174,21 @@ def device_detail(request, device_id: uuid.UUID):
             installed_models.installed_models, device=device, registration=registration
         )
         report, models = report.result(), models.result()
-    deployments = deployment_selectors.deployment_list_for_user(
-        user=request.user, device_id=device.pk
-    )[:DEPLOYMENT_HISTORY_LENGTH]
-    return render(
-        request,
-        "devices/detail.html",
-        {
-            "device": device,
-            "tokens": selectors.device_tokens_for_device(device=device),
-            "presence": presence.presence_of(device, registrations),
-            "report": report,
-            "installed": models,
-            "deployments": deployments,
-            "run_command": agent_commands.run_command(
-                server_url=request.build_absolute_uri("/"),
-                demo=agent_commands.is_demo_serial(device.serial),
-            ).split(" "),
-        },
+    run_command = agent_commands.run_command(
+        server_url=request.build_absolute_uri("/"),
+        demo=agent_commands.is_demo_serial(device.serial),
     )
+    page = {
+        "device": device,
+        "tokens": selectors.device_tokens_for_device(device=device),
+        "presence": presence.presence_of(device, registrations),
+        "report": report,
+        "installed": models,
+        "run_command": run_command.split(" "),
+    }
+    # Then the sections the apps above registered (deployments: its history).
+    context = registry.device_page_context(request=request, device=device, page=page)
+    return render(request, "devices/detail.html", context)
 
 
 @login_required

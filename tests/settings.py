@@ -33,6 +33,12 @@ SANDBOX_RATE_LIMIT = 0
 # Tests build the agent's wheel where they choose, never into the checkout.
 CLIENT_DOWNLOADS_DIR = DATA_DIR / "downloads"  # noqa: F405
 
+# Tasks run at once in the caller, so a test sees their effect without a worker process;
+# tests/test_background_worker.py runs the real database backend and `db_worker` (a worker
+# process it starts names its backend in TASKS_BACKEND).
+if not os.environ.get("TASKS_BACKEND"):
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
 # Hashing passwords at full strength only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

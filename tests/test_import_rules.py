@@ -2,11 +2,15 @@
 
 Arrows point down only:
 
-    relay -> devices -> models_repo -> visiona      conversion -> models_repo
-    relay -> visiona    devices -> visiona          conversion -> visiona
+    deployments -> devices, models_repo, visiona    conversion -> models_repo, visiona
+    relay -> devices, visiona                       devices -> visiona
+    models_repo -> visiona                          tokens -> visiona
 
 ``visiona/`` (core) imports no app, except the root URLconf (``visiona/urls.py``);
-an app that adds to a core feature registers itself (``visiona/registry.py``).
+an app that adds to a core feature registers itself (``visiona/registry.py``), and
+one that adds to devices' features likewise (``devices/registry.py``). Settings may
+name the ``tokens`` app's classes (DRF's default authentication and permission), as
+Django and DRF read them from there; nothing else in core names an app.
 Nothing in the product imports ``sandbox`` (the development stand-ins, which may
 read the product's description of the converter's limits); the root URLconf only
 names its URLs, mounted with ``VISIONA_SANDBOX`` alone. ``client/`` (the agent,
@@ -35,12 +39,17 @@ ALLOWED: dict[str, frozenset[str]] = {
     "visiona": frozenset(),
     "models_repo": frozenset({"visiona"}),
     "conversion": frozenset({"models_repo", "visiona"}),
-    "devices": frozenset({"models_repo", "visiona"}),
+    "devices": frozenset({"visiona"}),
+    "deployments": frozenset({"devices", "models_repo", "visiona"}),
     "relay": frozenset({"devices", "visiona"}),
+    "tokens": frozenset({"visiona"}),
     "sandbox": frozenset({"conversion", "visiona"}),
 }
 PROJECT = frozenset({*ALLOWED, "tests", "bench"})
 ROOT_URLCONF = "visiona.urls"
+# Settings name these apps' classes in strings (REST_FRAMEWORK's defaults), never import them.
+SETTINGS = "visiona.settings"
+NAMED_BY_SETTINGS = frozenset({"tokens"})
 # The agent's folder, and what it may not import: Django (and what runs on it)
 # and the project.
 CLIENT_DIR = "client"
@@ -103,6 +112,8 @@ def violation(importer: str, imported: str, *, client: bool, named: bool = False
         return "nothing in the product imports sandbox"
     if importer == ROOT_URLCONF:
         return None
+    if importer == SETTINGS and named and top in NAMED_BY_SETTINGS:
+        return None
     if top not in ALLOWED[source]:
         if source == "visiona":
             return "core imports no app (only visiona/urls.py does): let the app register"
@@ -155,13 +166,21 @@ ALLOWED_EDGES = {
     "models_repo/models.py": "from visiona.chips import Chip\n",
     "models_repo/migrations/0001_initial.py": 'to = "conversion.conversionjob"\n',
     "conversion/models.py": 'to = "models_repo.NefModel"\nlogger = "visiona.upstream"\n',
-    "visiona/settings.py": 'APPS = ["conversion", "devices"]\nURLS = "visiona.urls"\n',
-    "devices/tunnel.py": "import models_repo.models\nfrom visiona import errors\n",
+    "visiona/settings.py": 'APPS = ["conversion", "devices"]\nURLS = "visiona.urls"\n'
+    'AUTH = ["tokens.authentication.PersonalTokenAuthentication"]\n',
+    "devices/tunnel.py": "import visiona.models\nfrom visiona import errors\n",
     "relay/auth.py": "from devices import services\nfrom ..devices import models\n",
     "visiona/urls.py": "from conversion import urls\nfrom devices import urls as d\n"
     'SANDBOX = include("sandbox.urls")\n',
     "visiona/health.py": "from visiona.registry import health_parts\nfrom .errors import X\n",
     "sandbox/uploads.py": "from conversion.limits import MAX_IMAGES\n",
+    "deployments/services.py": "from devices import selectors\nfrom models_repo import errors\n"
+    "from visiona.errors import AppError\nfrom . import push\n",
+    "deployments/api/agent.py": "from devices.api.agent import AgentApiView\n"
+    'ENUM = "deployments.choices.DeploymentState"\n',
+    "deployments/migrations/0001_initial.py": 'to = "devices.device"\n',
+    "devices/registry.py": "from visiona.registry import register_health_part\n",
+    "tokens/permissions.py": "from visiona.api.scopes import Scope\nfrom .models import T\n",
     "client/visiona_client/cli.py": "import requests\nfrom . import state\n",
 }
 
@@ -179,6 +198,7 @@ FORBIDDEN_EDGES = [
     ("visiona/api/schema.py", 'target_class = "devices.authentication.Token"\n'),
     ("visiona/urls.py", "import sandbox.urls\n"),
     ("devices/tunnel.py", "from conversion.models import ConversionJob\n"),
+    ("devices/views.py", "from models_repo import selectors\n"),
     ("devices/views.py", "from relay import node\n"),
     ("conversion/api.py", "from devices import services\n"),
     ("conversion/clients/http.py", "from ...devices import errors\n"),
@@ -189,6 +209,25 @@ FORBIDDEN_EDGES = [
     ("client/visiona_client/agent.py", "from django.conf import settings\n"),
     ("client/visiona_client/state.py", "from devices.relay_client import HOP_BY_HOP\n"),
     ("client/visiona_client/tunnel.py", "import visiona.errors\n"),
+    # devices is below deployments: it reaches it only through devices/registry.py.
+    ("devices/services.py", "from deployments import services\n"),
+    ("devices/api/agent.py", "def f():\n    from deployments.api.serializers import W\n"),
+    ("devices/apps.py", 'ENUM = "deployments.choices.DeploymentState"\n'),
+    ("models_repo/views.py", "from deployments import selectors\n"),
+    ("visiona/health.py", "from deployments.models import Deployment\n"),
+    ("relay/node.py", "from deployments import push\n"),
+    ("deployments/services.py", "from conversion import services\n"),
+    ("deployments/views.py", "from relay import node\n"),
+    ("deployments/api/views.py", "from tokens.permissions import TokenScopeRequired\n"),
+    ("deployments/services.py", "from sandbox import store\n"),
+    ("client/visiona_client/agent.py", "from deployments.file import byte_range\n"),
+    # tokens sits on core alone; and core names it only in settings' strings.
+    ("tokens/services.py", "from devices.models import Device\n"),
+    ("tokens/api.py", "from ..deployments import services\n"),
+    ("tokens/models.py", "from models_repo.models import NefModel\n"),
+    ("devices/authentication.py", "from tokens.services import token_check\n"),
+    ("visiona/settings.py", "from tokens import authentication\n"),
+    ("visiona/api/schema.py", 'AUTH = "tokens.authentication.PersonalTokenAuthentication"\n'),
 ]
 
 

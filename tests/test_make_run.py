@@ -1,4 +1,4 @@
-"""`make run` serves the web app and a tunnel relay, and Ctrl-C stops both."""
+"""`make run` serves the web app, a tunnel relay and the background worker; Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -86,6 +86,14 @@ def _kill_group(shell: subprocess.Popen) -> None:
     shell.wait(timeout=10)
 
 
+def _workers_in(shell: subprocess.Popen) -> list[str]:
+    """The command lines of the group's `db_worker` processes."""
+    listing = subprocess.run(
+        ["ps", "-o", "args=", "-g", str(shell.pid)], capture_output=True, text=True, check=False
+    ).stdout
+    return [line for line in listing.splitlines() if "manage.py db_worker" in line]
+
+
 def _wait_closed(ports, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while any(_listening(port) for port in ports):
@@ -104,7 +112,7 @@ needs_make = pytest.mark.skipif(not shutil.which("make"), reason="needs make")
 
 
 @needs_make
-def test_make_run_starts_a_relay_and_ctrl_c_stops_both(tmp_path, ports):
+def test_make_run_starts_a_relay_and_a_worker_and_ctrl_c_stops_them(tmp_path, ports):
     command = _serve_command(ports)
     assert f"ws://127.0.0.1:{ports['RELAY_TUNNEL_PORT']}/tunnel" in command
     shell = _start(command, _environment(tmp_path))
@@ -114,9 +122,14 @@ def test_make_run_starts_a_relay_and_ctrl_c_stops_both(tmp_path, ports):
             assert shell.poll() is None, "make run's command exited"
             assert time.monotonic() < deadline, "the web server and the relay did not start"
             time.sleep(0.2)
+        assert _workers_in(shell), "no background worker runs"
         os.killpg(shell.pid, signal.SIGINT)
         shell.wait(timeout=20)
         assert _wait_closed(ports.values(), 10), "something still listens"
+        deadline = time.monotonic() + 10
+        while _workers_in(shell):
+            assert time.monotonic() < deadline, "the background worker outlived Ctrl-C"
+            time.sleep(0.2)
     finally:
         _kill_group(shell)
 
@@ -132,6 +145,7 @@ def test_the_relay_stops_when_the_web_server_does(tmp_path, ports):
             shell.wait(timeout=60)
             time.sleep(3)  # time enough for a relay left behind to start listening
             assert _wait_closed(relay_ports, 1), "the relay outlived the web server"
+            assert not _workers_in(shell), "the background worker outlived the web server"
         finally:
             _kill_group(shell)
 

@@ -68,6 +68,7 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
         "visiona",
         "conversion",
         "devices",
+        "deployments",
         "models_repo",
         "relay",
         "sandbox",

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(
     path
-    for app in ("conversion", "models_repo", "devices")
+    for app in ("conversion", "models_repo", "devices", "deployments")
     for name in ("services.py", "selectors.py", "tunnel.py", "upload_lease.py")
     if (path := ROOT / app / name).exists()
 )

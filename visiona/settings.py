@@ -109,12 +109,18 @@ INSTALLED_APPS = [
     "conversion",
     "models_repo",
     "devices",
+    # Deployments of models to devices (above devices and models_repo).
+    "deployments",
     # Personal API tokens (Authorization: Bearer vap_... on /api/), beside visiona.
     "tokens",
     # The tunnel relay process (manage.py run_relay); it serves no URLs of the web app.
     "relay",
     # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
     "sandbox",
+    # The background worker: Django's tasks framework (backport) and its database backend,
+    # whose `manage.py db_worker` runs what request threads must not wait for.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -451,6 +457,18 @@ RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
 RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
 # Seconds the relay waits for a device's answer headers (504 device_timeout past them).
 RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+
+# --- Background worker (docs/architecture.md) ------------------------------
+# Tasks are rows in the database, taken by `manage.py db_worker` (a process of its own:
+# `make run` starts one, production runs it as the worker service). Another backend (e.g.
+# django_tasks.backends.immediate.ImmediateBackend, which runs a task at once in the
+# caller) only for tests and debugging.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from conversion import urls as conversion_urls
+from deployments import urls as deployments_urls
 from devices import urls as devices_urls
 from models_repo import urls as models_repo_urls
 from tokens import urls as tokens_urls
@@ -37,9 +38,11 @@ urlpatterns = [
     path("", include(conversion_urls.page_urlpatterns)),
     path("api/conversion/", include(conversion_urls.api_urlpatterns)),
     path("devices/", include(devices_urls.page_urlpatterns)),
+    path("devices/", include(deployments_urls.page_urlpatterns)),
     path("api/devices/", include(devices_urls.api_urlpatterns)),
     path("api/agent/", include(devices_urls.agent_api_urlpatterns)),
-    path("api/", include(devices_urls.deployment_api_urlpatterns)),
+    path("api/agent/", include(deployments_urls.agent_api_urlpatterns)),
+    path("api/", include(deployments_urls.api_urlpatterns)),
     path("downloads/", include(devices_urls.download_urlpatterns)),
     path("models/", include(models_repo_urls.page_urlpatterns)),
     path("api/models/", include(models_repo_urls.api_urlpatterns)),

@@ -13,8 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import deployment_selectors, services
-from devices.api.deployment_serializers import WorkItemSerializer, work_items
+from devices import registry, services
 from devices.authentication import DeviceTokenAuthentication, IsDeviceAgent
 from devices.choices import Chip
 from visiona.api import fields
@@ -68,9 +67,13 @@ class AgentHeartbeatSerializer(serializers.Serializer):
     last_seen_at = serializers.DateTimeField()
     heartbeat_interval_seconds = serializers.IntegerField()
     tunnel_url = serializers.CharField(help_text=TUNNEL_URL_HELP)
-    deployments = WorkItemSerializer(
-        many=True, help_text="Unfinished deployments to this device, oldest first (at most 20)."
-    )
+
+    def get_fields(self):
+        # Then what the apps above registered (devices/registry.py): deployments' work.
+        fields = super().get_fields()
+        for part in registry.heartbeat_parts():
+            fields.update(part.fields())
+        return fields
 
 
 DEVICE_TOKEN_INVALID = error_response(
@@ -161,20 +164,17 @@ class AgentHeartbeatApi(AgentApiView):
             agent_status=data.validated_data["status"],
             agent_version=data.validated_data.get("agent_version", ""),
         )
-        return Response(
-            {
-                "device_id": str(device.pk),
-                "connection_status": device.connection_status(),
-                "last_seen_at": device.last_seen_at,
-                "heartbeat_interval_seconds": heartbeat_interval_seconds(),
-                # From the server, so the agent needs no flag to find the relay.
-                "tunnel_url": settings.RELAY_PUBLIC_URL,
-                # The pull: work reaches the agent even without a tunnel.
-                "deployments": work_items(
-                    deployment_selectors.deployment_work_for_device(device=device)
-                ),
-            }
-        )
+        answer = {
+            "device_id": str(device.pk),
+            "connection_status": device.connection_status(),
+            "last_seen_at": device.last_seen_at,
+            "heartbeat_interval_seconds": heartbeat_interval_seconds(),
+            # From the server, so the agent needs no flag to find the relay.
+            "tunnel_url": settings.RELAY_PUBLIC_URL,
+        }
+        for part in registry.heartbeat_parts():
+            answer.update(part.values(device=device))
+        return Response(answer)
 
 
 class AgentMeApi(AgentApiView):

@@ -51,27 +51,3 @@ def agent_client():
         return client
 
     return make
-
-
-# Deployments need models: the models repository's factory (through its own service).
-from tests.models_repo.conftest import make_model, nef_bytes  # noqa: E402, F401
-
-
-@pytest.fixture
-def alice_kl720(alice, make_model):  # noqa: F811 (the imported fixture)
-    """Alice's model built for KL720 (the fixture devices' chip)."""
-    return make_model(alice, "detector", chips=("KL720",), size=300_000)
-
-
-@pytest.fixture
-def alice_devices(alice, issue_code, pair):
-    """Make ``n`` more KL720 devices of Alice's (their PairingResults)."""
-    counter = iter(range(1, 10_000))
-
-    def make(n: int, *, chip: str = Chip.KL720):
-        return [
-            pair(issue_code(alice).code, serial=f"ALICE-{chip}-{next(counter):03d}", chip=chip)
-            for _ in range(n)
-        ]
-
-    return make

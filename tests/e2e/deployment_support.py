@@ -16,8 +16,8 @@ from pathlib import Path
 
 from django.http import StreamingHttpResponse
 
-from devices import deployment_file
-from devices.models import Deployment
+from deployments import file as deployment_file
+from deployments.models import Deployment
 from tests.client.conftest import wait_for
 from tests.e2e.conftest import VisionA
 

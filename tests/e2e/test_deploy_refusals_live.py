@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.models import Deployment
+from deployments.models import Deployment
 from tests.client.conftest import wait_for
 from tests.e2e.deployment_support import FileTap, deploy, wait_state
 

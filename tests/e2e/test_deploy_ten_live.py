@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from devices.models import Deployment, Device
+from deployments.models import Deployment
+from devices.models import Device
 from tests.e2e.deployment_support import deploy, sha256_of, wait_state
 from tests.relay.conftest import wait_connected
 

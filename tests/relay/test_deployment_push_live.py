@@ -12,7 +12,9 @@ import uuid
 
 import pytest
 
-from devices import deployment_push, deployment_services, relay_client, tunnel_registry
+from deployments import push as deployment_push
+from deployments import services as deployment_services
+from devices import relay_client, tunnel_registry
 from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model  # noqa: F401  (a fixture)
 

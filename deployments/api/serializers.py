@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from devices.choices import DeploymentState
-from devices.models import Deployment, DeploymentEvent
+from deployments.choices import DeploymentState
+from deployments.models import Deployment, DeploymentEvent
 from visiona.chips import Chip
 
 

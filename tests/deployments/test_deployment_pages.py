@@ -7,16 +7,12 @@ import uuid
 from datetime import UTC
 
 import pytest
-import responses
 
-from devices import deployment_services as services
-from devices import tunnel_registry
+from deployments import services
+from deployments.models import Deployment
 from devices.choices import Chip
-from devices.models import Deployment
 
 pytestmark = pytest.mark.django_db
-
-NODE = "http://relay-node.internal:3801"
 
 
 def page(client, path, language="en"):
@@ -121,31 +117,6 @@ def test_the_device_page_shows_history_and_a_clear_offline_state(
     assert offline in html
     assert "detector" in html
     assert f'action="/devices/deployments/{deployment.pk}/cancel/"' in html
-
-
-def test_the_device_page_lists_the_models_read_through_the_tunnel(alice_client, alice_device):
-    device = alice_device.device
-    tunnel_registry.register(device_id=str(device.pk), node_url=NODE, connection_id="c1")
-    listed = {
-        "demo": True,
-        "models": [
-            {
-                "name": "detector",
-                "file": "detector.nef",
-                "sha256": "a" * 64,
-                "size_bytes": 300000,
-                "installed_at": "2026-12-01T10:00:00+00:00",
-                "deployment_id": str(uuid.uuid4()),
-                "model_id": 1,
-            }
-        ],
-    }
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as node:
-        node.get(f"{NODE}/devices/{device.pk}/api/models", json=listed)
-        node.get(f"{NODE}/devices/{device.pk}/api/system/deps", json={"demo": True})
-        html = page(alice_client, f"/devices/{device.pk}/")
-    assert "a" * 64 in html
-    assert "293.0\xa0KB" in html or "293.0 KB" in html
 
 
 def test_cancel_from_a_page_goes_back_and_says_so(alice_client, alice_device, deployment):

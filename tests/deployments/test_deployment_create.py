@@ -6,10 +6,12 @@ import uuid
 
 import pytest
 
-from devices import deployment_services as services
-from devices.choices import Chip, DeploymentState
-from devices.errors import DeploymentChipMismatch, DeviceNotFound
-from devices.models import Deployment, DeploymentEvent
+from deployments import services
+from deployments.choices import DeploymentState
+from deployments.errors import DeploymentChipMismatch
+from deployments.models import Deployment, DeploymentEvent
+from devices.choices import Chip
+from devices.errors import DeviceNotFound
 from models_repo.errors import ModelNotFound
 
 pytestmark = pytest.mark.django_db

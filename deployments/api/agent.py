@@ -17,15 +17,17 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from devices import deployment_file, deployment_selectors, deployment_services
-from devices.api.agent import DEVICE_TOKEN_INVALID, AgentApiView
-from devices.api.deployment_serializers import (
+from deployments import file as deployment_file
+from deployments import selectors as deployment_selectors
+from deployments import services as deployment_services
+from deployments.api.serializers import (
     AgentDeploymentStateSerializer,
     WorkItemListSerializer,
     work_items,
 )
-from devices.choices import DeploymentState
-from devices.errors import DeploymentFinished
+from deployments.choices import DeploymentState
+from deployments.errors import DeploymentFinished
+from devices.api.agent import DEVICE_TOKEN_INVALID, AgentApiView
 from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.errors import NotFound

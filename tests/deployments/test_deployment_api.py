@@ -10,9 +10,9 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from devices import deployment_services as services
+from deployments import services
+from deployments.models import Deployment
 from devices.choices import Chip
-from devices.models import Deployment
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
-from devices.models import Deployment
+from deployments.models import Deployment
 from models_repo.errors import ModelFileUnavailable
 from models_repo.storage import CHUNK, open_stored_file
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from devices.choices import DeploymentState
-from devices.errors import DeploymentNotFound
-from devices.models import Deployment, Device
+from deployments.choices import DeploymentState
+from deployments.errors import DeploymentNotFound
+from deployments.models import Deployment
+from devices.models import Device
 from visiona.models import User
 
 # What an agent is handed at once: the oldest unfinished first.
@@ -42,7 +44,7 @@ def deployment_get_for_device(
 
 def deployment_list_for_user(
     *,
-    user,
+    user: User | AnonymousUser,
     device_id: uuid.UUID | str | None = None,
     model_id: int | None = None,
     state: str | None = None,

@@ -1,6 +1,7 @@
 """Deployment pages: deploy a model to devices, follow its progress, cancel one.
 
-The model page (models_repo) links here by URL name; models_repo knows nothing of devices.
+Mounted under /devices/ (their URLs and names predate this app). The model page
+(models_repo) links here by URL name; models_repo knows nothing of deployments.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from devices import deployment_selectors, deployment_services, presence, selectors
-from devices.choices import DeploymentState
-from devices.errors import DeploymentFinished, DeploymentNotFound
+from deployments import selectors as deployment_selectors
+from deployments import services as deployment_services
+from deployments.choices import DeploymentState
+from deployments.errors import DeploymentFinished, DeploymentNotFound
+from devices import presence, selectors
 from models_repo import selectors as model_selectors
 from models_repo.errors import ModelNotFound
 from visiona.errors import AppError
@@ -84,7 +87,7 @@ def deploy(request, model_id: int):
                 return redirect("devices-deploy-progress", model_id=model.pk)
     status = 400 if request.method == "POST" else 200
     context = {"model": model, "rows": rows, "selected": selected}
-    return render(request, "devices/deploy.html", context, status=status)
+    return render(request, "deployments/deploy.html", context, status=status)
 
 
 def _say_outcomes(request, results) -> None:
@@ -130,7 +133,7 @@ def deploy_progress(request, model_id: int):
     deployments = list(latest.values())
     return render(
         request,
-        "devices/deploy_progress.html",
+        "deployments/deploy_progress.html",
         {
             "model": model,
             "deployments": deployments,

@@ -17,17 +17,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from devices import deployment_push, selectors
-from devices.choices import DeploymentState
-from devices.errors import (
+from deployments import push
+from deployments.choices import DeploymentState
+from deployments.errors import (
     DeploymentCancelled,
     DeploymentChipMismatch,
     DeploymentFinished,
     DeploymentInvalidTransition,
     DeploymentNotFound,
-    DeviceNotFound,
 )
-from devices.models import Deployment, DeploymentEvent, Device
+from deployments.models import Deployment, DeploymentEvent
+from devices import selectors
+from devices.errors import DeviceNotFound
+from devices.models import Device
 from models_repo import selectors as model_selectors
 from visiona.errors import NotFound, ValidationFailed
 from visiona.models import User
@@ -60,7 +62,7 @@ class DeploymentResult:
 
 
 def deployments_create(
-    *, user, model_id: int, device_ids: Sequence[uuid.UUID | str]
+    *, user: User, model_id: int, device_ids: Sequence[uuid.UUID | str]
 ) -> list[DeploymentResult]:
     """Deploy the user's model to several of their devices: one deployment per device.
 
@@ -81,7 +83,7 @@ def deployments_create(
             results = _create_locked(user=user, model=model, device_ids=wanted)
     created = [result for result in results if result.outcome == Outcome.CREATED]
     if created:
-        deployment_push.push_after_commit([str(result.device.pk) for result in created])
+        push.push_after_commit([str(result.device.pk) for result in created])
     logger.info(
         "deployments created",
         extra={
@@ -171,7 +173,7 @@ def deployment_cancel(*, user: User, deployment_id: uuid.UUID | str) -> Deployme
         if deployment.is_final:
             raise DeploymentFinished()
         _finish(deployment, S.CANCELLED)
-        deployment_push.push_after_commit([str(deployment.device_id)])
+        push.push_after_commit([str(deployment.device_id)])
     logger.info("deployment cancelled", extra={"deployment_id": str(deployment.pk)})
     return deployment
 

@@ -17,8 +17,8 @@ import pytest
 import requests
 from django.db import connections
 
-from devices import deployment_services as services
-from devices.models import Deployment
+from deployments import services
+from deployments.models import Deployment
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

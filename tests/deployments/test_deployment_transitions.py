@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from devices import deployment_services as services
-from devices.choices import DeploymentState
-from devices.errors import (
+from deployments import services
+from deployments.choices import DeploymentState
+from deployments.errors import (
     DeploymentCancelled,
     DeploymentFinished,
     DeploymentInvalidTransition,

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from devices import deployment_services as services
+from deployments import services
 
 pytestmark = pytest.mark.django_db
 

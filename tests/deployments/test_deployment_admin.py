@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from devices import deployment_services as services
-from devices.models import Deployment
+from deployments import services
+from deployments.models import Deployment
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def deployments(alice, alice_kl720, alice_devices):
 
 
 def test_the_list_filters_by_state(admin_client, deployments):
-    url = reverse("admin:devices_deployment_changelist")
+    url = reverse("admin:deployments_deployment_changelist")
     html = admin_client.get(url).content.decode()
     assert str(deployments[0].pk) in html and str(deployments[1].pk) in html
     failed = admin_client.get(url, {"state__exact": "failed"}).content.decode()
@@ -32,7 +32,7 @@ def test_the_list_filters_by_state(admin_client, deployments):
 
 def test_the_change_page_shows_the_events_read_only(admin_client, deployments):
     response = admin_client.get(
-        reverse("admin:devices_deployment_change", args=[deployments[1].pk])
+        reverse("admin:deployments_deployment_change", args=[deployments[1].pk])
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -42,7 +42,7 @@ def test_the_change_page_shows_the_events_read_only(admin_client, deployments):
 
 def test_the_cancel_action_cancels_only_the_unfinished(admin_client, deployments):
     response = admin_client.post(
-        reverse("admin:devices_deployment_changelist"),
+        reverse("admin:deployments_deployment_changelist"),
         {"action": "cancel", "_selected_action": [str(d.pk) for d in deployments]},
         follow=True,
     )
@@ -52,10 +52,10 @@ def test_the_cancel_action_cancels_only_the_unfinished(admin_client, deployments
 
 
 def test_nothing_is_added_changed_or_deleted(admin_client, deployments):
-    assert admin_client.get(reverse("admin:devices_deployment_add")).status_code == 403
+    assert admin_client.get(reverse("admin:deployments_deployment_add")).status_code == 403
     assert (
         admin_client.post(
-            reverse("admin:devices_deployment_delete", args=[deployments[0].pk])
+            reverse("admin:deployments_deployment_delete", args=[deployments[0].pk])
         ).status_code
         == 403
     )

@@ -15,7 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from devices import deployment_push, deployment_services, tunnel_registry
+from deployments import push as deployment_push
+from deployments import services as deployment_services
+from devices import tunnel_registry
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +121,7 @@ def test_a_dead_node_is_only_logged_and_the_deployment_stands(
 ):
     settings.RELAY_INTERNAL_SECRET = SECRET
     connect(alice_device.device, "http://127.0.0.1:9")  # nothing listens there
-    with caplog.at_level(logging.INFO, logger="devices.deployment_push"):
+    with caplog.at_level(logging.INFO, logger="deployments.push"):
         futures = deployment_push.push([str(alice_device.device.pk)])
         assert [future.result(timeout=10) for future in futures] == [None]
     assert "deployment push failed" in caplog.text
@@ -135,7 +137,7 @@ def test_a_registry_outage_skips_the_push(monkeypatch, caplog):
         raise ConnectionError("redis down")
 
     monkeypatch.setattr(tunnel_registry, "lookup_many", down)
-    with caplog.at_level(logging.WARNING, logger="devices.deployment_push"):
+    with caplog.at_level(logging.WARNING, logger="deployments.push"):
         assert deployment_push.push(["x"]) == []
     assert "registry unavailable" in caplog.text
 

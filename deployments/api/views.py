@@ -14,12 +14,10 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import deployment_selectors, deployment_services
-from devices.api.deployment_serializers import (
-    DeploymentDetailSerializer,
-    DeploymentOutputSerializer,
-)
-from devices.choices import DeploymentState
+from deployments import selectors as deployment_selectors
+from deployments import services as deployment_services
+from deployments.api.serializers import DeploymentDetailSerializer, DeploymentOutputSerializer
+from deployments.choices import DeploymentState
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response

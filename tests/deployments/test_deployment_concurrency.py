@@ -13,9 +13,9 @@ import time
 import pytest
 from django.db import connections
 
-from devices import deployment_services as services
-from devices.choices import DeploymentState
-from devices.models import Deployment, DeploymentEvent
+from deployments import services
+from deployments.choices import DeploymentState
+from deployments.models import Deployment, DeploymentEvent
 from visiona.errors import AppError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeploymentsConfig(AppConfig):
+    name = "deployments"
+    verbose_name = _("Deployments")
+
+    def ready(self) -> None:
+        from deployments import device_parts
+        from visiona.registry import register_schema_enum
+
+        device_parts.register()
+        # A deployment's state and the states an agent may report: one field name, two enums.
+        register_schema_enum("DeploymentStateEnum", "deployments.choices.DeploymentState")
+        register_schema_enum("DeploymentReportStateEnum", "deployments.services.REPORTABLE")

@@ -1,0 +1,49 @@
+"""What deployments add to devices (registered in DeploymentsConfig.ready() through
+devices/registry.py, since devices imports no app above it): the work list in the
+heartbeat answer, the cancel when a device is unpaired, the device page's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from rest_framework import serializers
+
+from deployments import selectors, services
+from deployments.api.serializers import WorkItemSerializer, work_items
+from devices import registry
+from devices.models import Device
+
+# The device page shows this many of its latest deployments.
+DEPLOYMENT_HISTORY_LENGTH = 20
+
+
+def heartbeat_fields() -> dict[str, serializers.Field]:
+    return {
+        "deployments": WorkItemSerializer(
+            many=True,
+            help_text="Unfinished deployments to this device, oldest first (at most 20).",
+        )
+    }
+
+
+def heartbeat_values(*, device: Device) -> dict[str, Any]:
+    # The pull: work reaches the agent even without a tunnel.
+    return {"deployments": work_items(selectors.deployment_work_for_device(device=device))}
+
+
+def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
+    deployments = selectors.deployment_list_for_user(user=request.user, device_id=device.pk)
+    return {"deployments": deployments[:DEPLOYMENT_HISTORY_LENGTH]}
+
+
+def register() -> None:
+    registry.register_heartbeat_part(
+        "deployments", fields=heartbeat_fields, values=heartbeat_values
+    )
+    registry.register_unpair_step("deployments", services.deployments_cancel_for_device)
+    registry.register_device_page_section(
+        "deployments",
+        template="deployments/_deployment_history.html",
+        context=history_context,
+    )

@@ -1,0 +1,112 @@
+"""Where apps above devices add to its features (``devices`` imports none of them).
+
+Like ``visiona/registry.py`` one level up: an app that builds on devices
+(``deployments``) registers here from its ``AppConfig.ready()``:
+
+- ``register_heartbeat_part``: fields of the agent's heartbeat answer
+  (``POST /api/agent/heartbeat``), with their serializer fields for the OpenAPI
+  document; ``values(device=...)`` answers them for the device that sent it;
+- ``register_unpair_step``: work done when a device is unpaired, inside the
+  unpair's own transaction (after its tokens are revoked, before it is marked
+  unpaired); ``step(device=...)`` raising rolls the whole unpair back;
+- ``register_device_page_section``: a section of the device's page, a template
+  rendered after the installed models, in ``order``; ``context(request=...,
+  device=...)`` adds its variables to the page's context (a name the page already
+  has is refused: sections do not overwrite the page or each other).
+
+Registering again under the same name replaces the entry (``ready()`` may run
+more than once in tests). Not to be confused with ``tunnel_registry.py``, which
+records where a device's tunnel is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework import serializers
+
+    from devices.models import Device
+
+
+@dataclass(frozen=True)
+class HeartbeatPart:
+    """Some fields of the heartbeat answer. ``fields()`` builds fresh serializer
+    fields (DRF binds a field to one serializer) describing what ``values`` answers."""
+
+    name: str
+    fields: Callable[[], dict[str, serializers.Field]]
+    values: Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DevicePageSection:
+    name: str
+    template: str
+    context: Callable[..., dict[str, Any]]
+    order: int
+
+
+_heartbeat_parts: dict[str, HeartbeatPart] = {}
+_unpair_steps: dict[str, Callable[..., Any]] = {}
+_device_page_sections: dict[str, DevicePageSection] = {}
+
+
+def register_heartbeat_part(
+    name: str,
+    *,
+    fields: Callable[[], dict[str, serializers.Field]],
+    values: Callable[..., dict[str, Any]],
+) -> None:
+    """``values(*, device: Device) -> dict``: the fields ``fields()`` describes."""
+    _heartbeat_parts[name] = HeartbeatPart(name=name, fields=fields, values=values)
+
+
+def heartbeat_parts() -> list[HeartbeatPart]:
+    return list(_heartbeat_parts.values())
+
+
+def register_unpair_step(name: str, step: Callable[..., Any]) -> None:
+    """``step(*, device: Device)``, called inside the unpair's transaction."""
+    _unpair_steps[name] = step
+
+
+def unpair_steps() -> list[Callable[..., Any]]:
+    return list(_unpair_steps.values())
+
+
+def register_device_page_section(
+    name: str, *, template: str, context: Callable[..., dict[str, Any]], order: int = 100
+) -> None:
+    """``context(*, request: HttpRequest, device: Device) -> dict``: the template's variables."""
+    _device_page_sections[name] = DevicePageSection(
+        name=name, template=template, context=context, order=order
+    )
+
+
+def device_page_sections() -> list[DevicePageSection]:
+    return sorted(_device_page_sections.values(), key=lambda section: section.order)
+
+
+def device_page_context(
+    *, request: HttpRequest, device: Device, page: dict[str, Any]
+) -> dict[str, Any]:
+    """The page's context with each section's variables and ``device_sections``, the
+    sections' templates in order."""
+    templates: list[str] = []
+    context = {**page, "device_sections": templates}
+    for section in device_page_sections():
+        added = section.context(request=request, device=device)
+        clash = sorted(context.keys() & added.keys())
+        if clash:
+            raise ImproperlyConfigured(
+                f"device page section {section.name!r} would replace {clash}"
+            )
+        context.update(added)
+        templates.append(section.template)
+    return context

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from devices.choices import Chip
+
+# Deployments need devices and models: their apps' fixtures (each through its own services).
+from tests.devices.conftest import agent_client, alice_device, issue_code, pair  # noqa: F401
+from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401
+
+
+@pytest.fixture
+def alice_kl720(alice, make_model):  # noqa: F811 (the imported fixture)
+    """Alice's model built for KL720 (the fixture devices' chip)."""
+    return make_model(alice, "detector", chips=("KL720",), size=300_000)
+
+
+@pytest.fixture
+def alice_devices(alice, issue_code, pair):  # noqa: F811 (the imported fixtures)
+    """Make ``n`` more KL720 devices of Alice's (their PairingResults)."""
+    counter = iter(range(1, 10_000))
+
+    def make(n: int, *, chip: str = Chip.KL720):
+        return [
+            pair(issue_code(alice).code, serial=f"ALICE-{chip}-{next(counter):03d}", chip=chip)
+            for _ in range(n)
+        ]
+
+    return make
