@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import pytest
 from django.conf import settings
 
+from deployments import services as deployment_services
 from devices import services as device_services
 from devices import tunnel_registry
 from models_repo.choices import ModelSource
@@ -103,6 +104,17 @@ def everything(alice, alice_client):
         client_address="192.0.2.1",
     ).device
     device_services.pairing_code_create(user=alice)
+    # A failed deployment: its explanation is translated, the device's words stay code.
+    deployment = deployment_services.deployments_create(
+        user=alice, model_id=model.pk, device_ids=[device.pk]
+    )[0].deployment
+    deployment_services.deployment_report(
+        device=device,
+        deployment_id=deployment.pk,
+        state="failed",
+        error_code="checksum_mismatch",
+        error_message="sha256 " + "ab" * 32 + " is not the model's " + "cd" * 32,
+    )
     token = token_services.token_create(
         owner=alice, name="筆電", scopes=["read", "deploy"], expires_in_days=7
     ).token
@@ -119,6 +131,7 @@ def everything(alice, alice_client):
         "model-edit": f"/models/{model.pk}/edit/",
         "model-delete": f"/models/{model.pk}/delete/",
         "deploy": f"/devices/deploy/{model.pk}/",
+        "deploy-progress": f"/devices/deploy/{model.pk}/progress/",
         "devices": "/devices/",
         "device": f"/devices/{device.pk}/",
         "device-rename": f"/devices/{device.pk}/rename/",
