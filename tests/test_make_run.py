@@ -169,7 +169,8 @@ def test_a_taken_relay_port_stops_make_run_with_the_reason(tmp_path, ports):
         finally:
             _kill_group(shell)
     assert shell.returncode != 0
-    assert f"The relay cannot listen on its tunnel port, 127.0.0.1:{ports['RELAY_TUNNEL_PORT']}" in err
+    port = ports["RELAY_TUNNEL_PORT"]
+    assert f"The relay cannot listen on its tunnel port, 127.0.0.1:{port}" in err
     assert "it is taken" in err and "RELAY_TUNNEL_PORT=" in err
     assert "make run: the tunnel relay did not start" in err
     assert "Traceback" not in err

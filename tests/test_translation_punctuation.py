@@ -1,7 +1,8 @@
+# ruff: noqa: RUF001  (full-width punctuation is what this file is about)
 """Chinese sentences take full-width punctuation: a Traditional Chinese msgstr never
-uses a half-width : , ( ) ? ! or ; between Chinese words ("已經過：3 秒", never
-"已經過: 3 秒"). Code, placeholders, markup and addresses inside a sentence keep their
-own characters; a few fixed phrases of code are allowed by name."""
+uses a half-width : , ( ) ? ! or ; between Chinese words (never "已經過: 3 秒").
+Code, placeholders, markup and addresses inside a sentence keep their own
+characters; a few fixed phrases of code are allowed by name."""
 
 from __future__ import annotations
 

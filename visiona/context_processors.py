@@ -4,7 +4,6 @@ from django.utils.translation import pgettext_lazy
 from visiona.registry import page_contexts
 from visiona.time_zone import session_zone_name
 
-
 ENVIRONMENT_LABELS = {
     "development": pgettext_lazy("environment", "development"),
     "staging": pgettext_lazy("environment", "staging"),

@@ -202,7 +202,10 @@ def test_a_read_only_token_cannot_convert(cli, files, alice, monkeypatch):
 
 
 def test_deploy_with_a_read_and_convert_token_names_the_deploy_scope(
-    cli, alice, monkeypatch, make_model
+    cli,
+    alice,
+    monkeypatch,
+    make_model,  # noqa: F811 (the imported fixture)
 ):
     model = make_model(alice, "kept", chips=("KL720",))
     device_services.device_pair(

@@ -43,7 +43,9 @@ def test_the_health_endpoint_reports_it(alice_client, alice_device, agent_client
     devices = alice_client.get("/api/system/health").json()["devices"]
     assert (devices["total"], devices["online"]) == (1, 0)  # beating, but no tunnel
     device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
-    tunnel_registry.register(device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection)
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
     try:
         devices = alice_client.get("/api/system/health").json()["devices"]
     finally:

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 def test_the_list_shows_chip_connection_and_last_seen(alice_client, alice_device, agent_client):
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
     device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
-    tunnel_registry.register(device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection)
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
     try:
         body = alice_client.get("/api/devices/").json()
     finally:

@@ -19,7 +19,9 @@ def test_the_list_shows_devices_with_status(alice_client, alice_device, agent_cl
     assert "Never" in page
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
     device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
-    tunnel_registry.register(device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection)
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
     try:
         page = alice_client.get("/devices/").content.decode()
     finally:

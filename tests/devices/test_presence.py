@@ -73,12 +73,10 @@ def test_the_agents_status_is_translated(alice_client, connected):
     alice_client.cookies["django_language"] = "zh-hant"
     with translation.override("zh-hant"):
         page = alice_client.get(f"/devices/{connected.pk}/").content.decode()
-    assert "（就緒）" in page and "(ready)" not in page
+    assert "（就緒）" in page and "(ready)" not in page  # noqa: RUF001
 
 
-def test_without_the_registry_the_heartbeats_decide_and_say_so(
-    alice_client, beating, monkeypatch
-):
+def test_without_the_registry_the_heartbeats_decide_and_say_so(alice_client, beating, monkeypatch):
     def down(device_ids):
         raise ConnectionError("registry down")
 

@@ -22,7 +22,7 @@ EXPLAINED = {
     "en": "The file that reached the device is not the model in My models",
     "zh-hant": "送達裝置的檔案與「我的模型」中的模型不同",
 }
-WAITS = {"en": "offline: the model waits for it", "zh-hant": "未連線：模型會等待"}
+WAITS = {"en": "offline: the model waits for it", "zh-hant": "未連線：模型會等待"}  # noqa: RUF001
 RED, GREEN = "rgb(180, 35, 24)", "rgb(27, 127, 59)"
 # Anything inside the card that ends right of it (a hash that did not wrap).
 # A visually hidden part (a stacked table's header row, clipped to 1 px) is not in the way.

@@ -28,8 +28,8 @@ class Scope(models.TextChoices):
     DEPLOY = "deploy", _("Deploy: send models to devices, manage devices")
 
 
-# A scope's name where a sentence or a list names it. A translation keeps the name a
-# token and the CLI use in brackets (zh-Hant: 部署（deploy）), so the two meet.
+# A scope's name where a sentence or a list names it, in the reader's language; the API
+# and the CLI name it by its value ("deploy").
 SCOPE_NAMES = {
     Scope.READ.value: pgettext_lazy("token scope", "read"),
     Scope.CONVERT.value: pgettext_lazy("token scope", "convert"),
