@@ -38,7 +38,8 @@
     var progress = part(row, "progress");
     if (progress) {
       progress.max = total || 1;
-      progress.value = Math.min(deployment.bytes_done, total || 0);
+      // A failed one shows a whole red bar: its colour, not its length, is the news.
+      progress.value = state === "failed" ? progress.max : Math.min(deployment.bytes_done, total || 0);
     }
     part(row, "bytes").textContent = format(data.messages.bytes, {
       done: size(deployment.bytes_done),
