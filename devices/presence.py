@@ -46,7 +46,7 @@ class Presence:
 
     @property
     def label(self) -> str:
-        return ConnectionStatus(self.status).label
+        return str(ConnectionStatus(self.status).label)
 
     @property
     def agent_status_label(self) -> str:

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import close_old_connections
 
@@ -41,7 +41,7 @@ def _with_fresh_connection(function: Callable[[], T]) -> T:
         close_old_connections()
 
 
-async def in_thread(function: Callable[..., T], /, *args, **kwargs) -> T:
+async def in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run blocking Django code (ORM, cache, registry) off the event loop."""
     call = functools.partial(function, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _with_fresh_connection, call)

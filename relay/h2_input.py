@@ -14,9 +14,13 @@ tests/relay/test_h2_input.py checks the frames are exactly what h2 parses.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 import hyperframe.frame
 from h2.frame_buffer import FrameBuffer
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 
 class DataFrameBuffer(FrameBuffer):
@@ -24,7 +28,7 @@ class DataFrameBuffer(FrameBuffer):
         super().__init__(server=server)
         self._ready: deque[hyperframe.frame.Frame] = deque()
 
-    def add_data(self, data) -> None:
+    def add_data(self, data: Buffer) -> None:
         frame = self._whole_data_frame(data)
         if frame is None:
             super().add_data(data)
@@ -32,7 +36,7 @@ class DataFrameBuffer(FrameBuffer):
         del self._data[:]
         self._ready.append(frame)
 
-    def _whole_data_frame(self, data) -> hyperframe.frame.DataFrame | None:
+    def _whole_data_frame(self, data: Buffer) -> hyperframe.frame.DataFrame | None:
         if self._preamble_len or len(self._data) != 9 or not isinstance(data, bytes):
             return None
         frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(self._data))
@@ -49,10 +53,10 @@ class DataFrameBuffer(FrameBuffer):
 
     def __next__(self) -> hyperframe.frame.Frame:
         while self._ready:
-            frame = self._ready.popleft()
+            ready = self._ready.popleft()
             # Here, not on arrival: h2 sets ``max_frame_size`` after ``add_data``.
-            self._validate_frame_length(frame.body_len)
-            frame = self._update_header_buffer(frame)
+            self._validate_frame_length(ready.body_len)
+            frame = self._update_header_buffer(ready)
             if frame is not None:
                 return frame
         return super().__next__()

@@ -48,7 +48,7 @@ def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
 # (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
 # DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
 # time on a large answer. A repr of the first bytes costs nothing.
-hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+hyperframe.frame.DataFrame._body_repr = _data_frame_repr  # type: ignore[method-assign,assignment]
 
 STREAM_WINDOW = 4 * 1024 * 1024  # bytes in flight per stream, agent -> relay
 CONNECTION_WINDOW = 16 * 1024 * 1024
@@ -135,7 +135,7 @@ class TunnelSession:
         self.close_reason = ""
         self._last_ping_ack = time.monotonic()
         self._connection_credit = 0  # received bytes not yet given back to the agent
-        self._closer: asyncio.Future | None = None
+        self._closer: asyncio.Future[None] | None = None
         # The preamble first, before any stream can be opened (even before ``run``).
         self.conn.initiate_connection()
         self.conn.update_settings(

@@ -23,12 +23,13 @@ import hmac
 import json
 import logging
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import h11
 
 from devices.relay_client import ERROR_HEADER, HOP_BY_HOP, SECRET_HEADER
-from relay.h2_session import RelayStream, StreamFailed
+from relay.h2_session import RelayStream, StreamFailed, TunnelSession
 from relay.node import RelayNode
 
 logger = logging.getLogger(__name__)
@@ -187,7 +188,9 @@ class InternalServer:
             elif upload is not None and not upload.cancelled() and upload.exception():
                 client.abort()  # the body could not be passed on: this connection is done
 
-    async def _upload(self, client, session, stream: RelayStream, too_large: asyncio.Event):
+    async def _upload(
+        self, client: _Client, session: TunnelSession, stream: RelayStream, too_large: asyncio.Event
+    ) -> None:
         total = 0
         while True:
             event = await client.next_event()
@@ -211,16 +214,24 @@ class InternalServer:
         request: h11.Request,
         request_id: str,
         too_large: asyncio.Event,
-        upload: asyncio.Task | None,
+        upload: asyncio.Task[None] | None,
     ) -> None:
-        waiters = [asyncio.ensure_future(stream.headers), asyncio.ensure_future(too_large.wait())]
+        waiters: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(stream.headers),
+            asyncio.ensure_future(too_large.wait()),
+        ]
         if upload is not None:
             waiters.append(upload)
         try:
             done, _pending = await asyncio.wait(
                 waiters, timeout=self.timeout_seconds, return_when=asyncio.FIRST_COMPLETED
             )
-            while upload in done and not stream.headers.done() and not too_large.is_set():
+            while (
+                upload is not None
+                and upload in done
+                and not stream.headers.done()
+                and not too_large.is_set()
+            ):
                 if upload.exception() is not None:
                     stream.cancel()
                     raise _Abort() from upload.exception()
@@ -286,15 +297,14 @@ class _Client:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
         self.aborted = False
 
-    async def next_event(self):
+    async def next_event(self) -> h11.Event | None:
+        """The next event; None when h11 pauses (the request is complete)."""
         while True:
             event = self.conn.next_event()
             if event is h11.NEED_DATA:
                 self.conn.receive_data(await self.reader.read(READ_BYTES))
                 continue
-            if event is h11.PAUSED:
-                return None
-            return event
+            return event if isinstance(event, h11.Event) else None  # h11.PAUSED
 
     def request_complete(self) -> bool:
         """Whether the request was read to its end (a bodiless one has just its end left)."""
@@ -304,7 +314,7 @@ class _Client:
                 return False  # body left unread: this connection cannot carry another
         return self.conn.their_state is h11.DONE
 
-    async def send(self, event) -> None:
+    async def send(self, event: h11.Event) -> None:
         if self.aborted:
             raise _Abort()
         pieces = self.conn.send_with_data_passthrough(event)
@@ -322,7 +332,9 @@ class _Client:
     def abort(self) -> None:
         self.aborted = True
 
-    async def send_simple(self, status: int, headers: list, body: bytes) -> None:
+    async def send_simple(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         if self.conn.their_state is not h11.DONE:
             # The body will not be read: say so, and close after the answer.
@@ -332,7 +344,12 @@ class _Client:
             await self.send(h11.Data(data=body))
         await self.send(h11.EndOfMessage())
 
-    async def send_json(self, status: int, payload: dict, headers: list | None = None) -> None:
+    async def send_json(
+        self,
+        status: int,
+        payload: dict[str, Any],
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         body = json.dumps(payload).encode()
         await self.send_simple(
             status, [(b"content-type", b"application/json"), *(headers or [])], body

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from devices import tunnel_registry
 from relay.auth import in_thread, usable_tokens
@@ -28,7 +29,7 @@ class RelayNode:
     def __init__(self, *, node_url: str) -> None:
         self.node_url = node_url
         self.sessions: dict[str, TunnelSession] = {}
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         self._tasks = [
@@ -129,7 +130,7 @@ class RelayNode:
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=3
             )
 
-    async def _every(self, seconds: float, job) -> None:
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         while True:
             await asyncio.sleep(seconds)
             try:

@@ -13,7 +13,7 @@ import logging
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import bearer_token, identify, in_thread
+from relay.auth import TunnelIdentity, bearer_token, identify, in_thread
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -59,11 +59,11 @@ class TunnelServer:
                 "device_token_invalid: the device token is missing, revoked or expired, "
                 "or the device was unpaired\n",
             )
-        connection.visiona_identity = identity  # read by _handler
+        connection.visiona_identity = identity  # type: ignore[attr-defined]  # read by _handler
         return None
 
     async def _handler(self, connection: ServerConnection) -> None:
-        identity = connection.visiona_identity
+        identity: TunnelIdentity = connection.visiona_identity  # type: ignore[attr-defined]
         session = TunnelSession(
             connection, device_id=identity.device_id, token_hash=identity.token_hash
         )

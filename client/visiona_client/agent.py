@@ -86,9 +86,10 @@ class Agent:
         self.deployments = deployments
         control = ControlPaths({SYNC_PATH: deployments.sync} if deployments else {})
         self.tunnel: TunnelClient | None = None
-        if tunnel and getattr(api, "token", None):
+        token: str | None = getattr(api, "token", None)
+        if tunnel and token:
             self.tunnel = TunnelClient(
-                token=api.token,
+                token=token,
                 local_url=self.local_url,
                 user_agent=AGENT_VERSION,
                 tunnel_url=lambda: self.last_answer.get("tunnel_url"),
@@ -122,6 +123,7 @@ class Agent:
             raise self._refused
 
     def _tunnel_loop(self) -> None:
+        assert self.tunnel is not None  # started only with a tunnel
         try:
             self.tunnel.run()
         except TunnelRefused as exc:

@@ -33,7 +33,7 @@ class Backoff:
         if self.failures == 0:
             return 0.0
         # Bounded exponent: 2**1000 would overflow a float long after the cap applies.
-        return min(self.cap, self.base * 2 ** min(self.failures - 1, 32))
+        return float(min(self.cap, self.base * 2 ** min(self.failures - 1, 32)))
 
     def next_delay(self) -> float:
         """Count one more failure and say how long to wait before the next try."""

@@ -24,6 +24,7 @@ from visiona_client.deployment_job import JobRunner
 from visiona_client.deployments import DeploymentWorker
 from visiona_client.local_device import (
     DEFAULT_LOCAL_URL,
+    Dongle,
     LocalDeviceError,
     dongles,
     fetch_deps,
@@ -97,7 +98,7 @@ def _models_dir(args: argparse.Namespace) -> Path:
 # pair ------------------------------------------------------------------------
 
 
-def _dongle_for_pairing(args: argparse.Namespace):
+def _dongle_for_pairing(args: argparse.Namespace) -> Dongle:
     if args.serial and args.chip:
         return pick_dongle([], serial=args.serial, chip=args.chip)
     if args.demo:
@@ -374,7 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except (CommandError, state.StateError) as exc:
         logger.error("%s", exc)
         return getattr(exc, "exit_code", EXIT_ERROR)

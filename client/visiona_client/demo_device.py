@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ class DemoHandler(BaseHTTPRequestHandler):
             total += len(chunk)
         self._answer(200, {"demo": True, "bytes": total, "sha256": digest.hexdigest()})
 
-    def _body_chunks(self):
+    def _body_chunks(self) -> Iterator[bytes]:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
@@ -205,7 +206,7 @@ class DemoDevice:
     @property
     def url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> DemoDevice:
         self._thread.start()

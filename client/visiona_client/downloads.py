@@ -44,7 +44,7 @@ GIVE_UP_AFTER_SECONDS = 15 * 60.0
 RETRYABLE_STATUSES = frozenset({408, 429})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
-OpenResponse = Callable[[dict], requests.Response]
+OpenResponse = Callable[[dict[str, str]], requests.Response]
 
 
 class DownloadError(Exception):
@@ -105,6 +105,8 @@ def _abort(response: requests.Response) -> None:
     """Shut the answer's socket (close() alone does not wake a read in another thread)."""
     raw = response.raw
     connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    if connection is None:
+        return
     with contextlib.suppress(Exception):
         connection.sock.shutdown(socket.SHUT_RDWR)
 
@@ -216,7 +218,7 @@ def download(
 def _attempt(
     open_response: OpenResponse,
     partial: Partial,
-    headers: dict,
+    headers: dict[str, str],
     offset: int,
     interrupt: threading.Event,
     on_progress: Callable[[int], None],

@@ -105,7 +105,12 @@ class ServerApi:
         return headers
 
     def _call(
-        self, method: str, path: str, body: dict | None = None, *, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         url = f"{self.server_url}/api/agent/{path}"
         headers = self._headers("application/json")

@@ -23,9 +23,9 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable, Union, cast
 
 import h2.config
 import h2.errors
@@ -53,7 +53,7 @@ def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
 # (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
 # DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
 # time on a large answer. A repr of the first bytes costs nothing.
-hyperframe.frame.DataFrame._body_repr = _data_frame_repr
+hyperframe.frame.DataFrame._body_repr = _data_frame_repr  # type: ignore[method-assign,assignment]
 
 MAX_STREAMS = 100
 STREAM_WINDOW = 1024 * 1024
@@ -87,6 +87,11 @@ class TunnelRefused(Exception):
 
 class _StreamGone(Exception):
     """The relay reset the stream, or the tunnel closed."""
+
+
+# What a stream's body queue carries: (data, flow-controlled length), None at its
+# end, _StreamGone when the relay reset it or the tunnel closed.
+_BodyItem = Union[tuple[bytes, int], _StreamGone, None]
 
 
 class TunnelClient:
@@ -185,7 +190,7 @@ class _H2Server:
         )
         # Guards the h2 state and the order of what goes on the wire.
         self.lock = threading.Condition()
-        self.bodies: dict[int, queue.Queue] = {}
+        self.bodies: dict[int, queue.Queue[_BodyItem]] = {}
         self.connection_credit = 0  # received bytes not yet given back to the relay
         self.closed = False
         self.http = requests.Session()
@@ -230,12 +235,14 @@ class _H2Server:
 
     # With the lock held ------------------------------------------------------
 
-    def _handle(self, event, workers: ThreadPoolExecutor) -> None:
+    def _handle(self, event: h2.events.Event, workers: ThreadPoolExecutor) -> None:
         if isinstance(event, h2.events.RequestReceived):
-            body: queue.Queue = queue.Queue()
-            self.bodies[event.stream_id] = body
+            stream_body: queue.Queue[_BodyItem] = queue.Queue()
+            self.bodies[event.stream_id] = stream_body
+            # str names and values: the connection decodes them (header_encoding).
+            headers = cast("list[tuple[str, str]]", event.headers)
             # A request without a body ends with its headers: StreamEnded follows.
-            workers.submit(self._exchange, event.stream_id, event.headers, body)
+            workers.submit(self._exchange, event.stream_id, headers, stream_body)
         elif isinstance(event, h2.events.DataReceived):
             if event.flow_controlled_length:
                 # Connection window back on arrival, in steps of a quarter of it (not
@@ -272,7 +279,9 @@ class _H2Server:
 
     # In a stream's worker thread ----------------------------------------------
 
-    def _exchange(self, stream_id: int, headers: list, body: queue.Queue) -> None:
+    def _exchange(
+        self, stream_id: int, headers: list[tuple[str, str]], body: queue.Queue[_BodyItem]
+    ) -> None:
         try:
             self._forward(stream_id, headers, body)
         except _StreamGone:
@@ -284,7 +293,9 @@ class _H2Server:
             with self.lock:
                 self.bodies.pop(stream_id, None)
 
-    def _forward(self, stream_id: int, headers: list, body: queue.Queue) -> None:
+    def _forward(
+        self, stream_id: int, headers: list[tuple[str, str]], body: queue.Queue[_BodyItem]
+    ) -> None:
         pseudo = {name: value for name, value in headers if name.startswith(":")}
         forwarded = {
             name: value
@@ -303,7 +314,7 @@ class _H2Server:
             request_id = dict(headers).get("x-request-id", "")
             self._send_json(stream_id, *self.control.answer(method, path, request_id))
             return
-        data = None
+        data: Iterable[bytes] | None = None
         if first is not None:
             data = self._body_chunks(stream_id, first, body)
             length = forwarded.pop("content-length", None)
@@ -348,7 +359,9 @@ class _H2Server:
                 return
             self._end(stream_id)
 
-    def _body_chunks(self, stream_id: int, first, body: queue.Queue) -> Iterator[bytes]:
+    def _body_chunks(
+        self, stream_id: int, first: _BodyItem, body: queue.Queue[_BodyItem]
+    ) -> Iterator[bytes]:
         item = first
         while item is not None:
             if isinstance(item, _StreamGone):
@@ -365,7 +378,7 @@ class _H2Server:
                         pass
             item = body.get()
 
-    def _send_unreachable(self, stream_id: int, request_headers: list) -> None:
+    def _send_unreachable(self, stream_id: int, request_headers: list[tuple[str, str]]) -> None:
         request_id = dict(request_headers).get("x-request-id", "")
         payload = {
             "error": {
@@ -377,7 +390,7 @@ class _H2Server:
         }
         self._send_json(stream_id, 502, payload)
 
-    def _send_json(self, stream_id: int, status: int, payload: dict) -> None:
+    def _send_json(self, stream_id: int, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
         headers = [(":status", str(status)), ("content-type", "application/json")]
         self._send_headers(stream_id, headers, end_stream=False)
@@ -388,7 +401,9 @@ class _H2Server:
         if self.closed or stream_id not in self.bodies:
             raise _StreamGone()
 
-    def _send_headers(self, stream_id: int, headers: list, *, end_stream: bool) -> None:
+    def _send_headers(
+        self, stream_id: int, headers: list[tuple[str, str]], *, end_stream: bool
+    ) -> None:
         with self.lock:
             self._check(stream_id)
             try:

@@ -43,10 +43,15 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
         ]
 
     def _presence(self, device: Device) -> presence.Presence:
-        known = self.context.setdefault("presences", {})
-        if str(device.pk) not in known:
-            known.update(presence.presences(devices=[device]))
-        return known[str(device.pk)]
+        key = str(device.pk)
+        given = self.context.get("presences") or {}
+        if key in given:
+            return given[key]
+        # Asked once per device, whichever of the fields asks first.
+        asked: dict[str, presence.Presence] = self.__dict__.setdefault("_asked", {})
+        if key not in asked:
+            asked.update(presence.presences(devices=[device]))
+        return asked[key]
 
     def get_connection_status(self, device: Device) -> str:
         return self._presence(device).status

@@ -29,6 +29,7 @@ import struct
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -140,8 +141,8 @@ def model() -> onnx.ModelProto:
             ("classes.bias", bias3),
         )
     ]
-    same = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
-    pool = {"kernel_shape": [2, 2], "strides": [2, 2]}
+    same: dict[str, Any] = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    pool: dict[str, Any] = {"kernel_shape": [2, 2], "strides": [2, 2]}
     nodes = [
         helper.make_node("Conv", ["image", "conv1.weight", "conv1.bias"], ["c1"], **same),
         helper.make_node("Relu", ["c1"], ["r1"]),
@@ -174,7 +175,9 @@ def model() -> onnx.ModelProto:
 
 # The calibration images: 64x64 RGB, one per class the model tells apart.
 def _grid() -> tuple[np.ndarray, np.ndarray]:
-    return np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    """Each pixel's row (y) and column (x)."""
+    grid = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    return grid[0], grid[1]
 
 
 def images() -> dict[str, np.ndarray]:

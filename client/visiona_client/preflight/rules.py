@@ -234,7 +234,7 @@ def _shape_warnings(summary: OnnxSummary) -> list[Finding]:
                     {"input": value.name, "shape": shape},
                 )
             )
-        elif shape and shape[0] > 1:
+        elif shape and (shape[0] or 0) > 1:
             found.append(
                 Finding(
                     "batch_size",
@@ -246,7 +246,7 @@ def _shape_warnings(summary: OnnxSummary) -> list[Finding]:
     return found
 
 
-def _shape_text(shape) -> str:
+def _shape_text(shape: list[int | None] | None) -> str:
     if shape is None:
         return "shape unknown"
     return "x".join("?" if dim is None or dim < 1 else str(dim) for dim in shape) or "scalar"

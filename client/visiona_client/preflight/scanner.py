@@ -14,6 +14,9 @@ plus the metadata itself. Garbage raises nothing: the summary says what was wron
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from visiona_client.preflight.summary import OnnxSummary, ValueInfo
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -47,9 +50,11 @@ SUB, STR, INT, INTS = range(4)
 # Roles of a tensor or value info, from where it sits.
 ROLE_NONE, ROLE_INIT, ROLE_INIT_SPARSE, ROLE_INDICES, ROLE_INPUT, ROLE_OUTPUT = range(6)
 
+# (what, child kind or key, role)
+_Spec = tuple[int, Any, int]
 # onnx.proto field numbers, kind by kind: {field: (what, child kind or key, role)}.
 _NODE_FIELDS = {4: (STR, "op_type", 0), 7: (STR, "domain", 0), 5: (SUB, ATTRIBUTE, 0)}
-_FIELDS: list[dict[int, tuple]] = [
+_FIELDS: list[dict[int, _Spec]] = [
     # ModelProto: ir_version, producer_name, graph, opset_import.
     {1: (INT, "ir_version", 0), 2: (STR, "producer", 0), 7: (SUB, GRAPH, 0), 8: (SUB, OPSET, 0)},
     # GraphProto (the model's): node, initializer, sparse_initializer, input, output.
@@ -110,10 +115,10 @@ class _Frame:
         self.end = end
         self.role = role
         self.main = main
-        self.values: dict = {}
+        self.values: dict[str, Any] = {}
 
 
-def _varint(data, i: int, n: int):
+def _varint(data: bytes | memoryview, i: int, n: int) -> tuple[int | None, int]:
     """(value, next index), or (None, i) when the varint is not complete yet."""
     result = 0
     shift = 0
@@ -159,7 +164,7 @@ class Scanner:
         self._graph_seen = False
         self._finished = False
         self._raw_inputs: list[ValueInfo] = []
-        self._initializer_names: set = set()
+        self._initializer_names: set[str] = set()
 
     # --- feeding -----------------------------------------------------------
 
@@ -193,7 +198,7 @@ class Scanner:
         if used < len(view):
             self._carry = bytes(view[used:])  # an incomplete field: small by design
 
-    def _feed_carried(self, chunk) -> None:
+    def _feed_carried(self, chunk: bytes | bytearray | memoryview) -> None:
         carried = len(self._carry)
         joined = self._carry + bytes(chunk[: _CARRY_LIMIT - carried])
         used = self._run(joined, len(joined))
@@ -210,7 +215,7 @@ class Scanner:
 
     # --- the wire format --------------------------------------------------
 
-    def _run(self, data, n: int) -> int:
+    def _run(self, data: bytes | memoryview, n: int) -> int:
         """Read whole fields from ``data``; return how many bytes were consumed."""
         stack = self._stack
         i = 0
@@ -275,7 +280,7 @@ class Scanner:
 
     # --- what the fields mean -------------------------------------------------
 
-    def _open(self, parent: _Frame, spec: tuple, number: int, end: int) -> _Frame:
+    def _open(self, parent: _Frame, spec: _Spec, number: int, end: int) -> _Frame:
         kind, role = spec[1], spec[2]
         if kind == GRAPH:
             self._graph_seen = True
@@ -284,7 +289,7 @@ class Scanner:
         main = parent.main and kind != SUBGRAPH
         return _Frame(kind, end, role, main)
 
-    def _store(self, frame: _Frame, spec: tuple, raw: bytes) -> None:
+    def _store(self, frame: _Frame, spec: _Spec, raw: bytes) -> None:
         what, key = spec[0], spec[1]
         if what == INTS:
             frame.values.setdefault(key, []).extend(_decode_ints(raw))
@@ -297,7 +302,7 @@ class Scanner:
         # An INT field sent length-delimited is not valid ONNX; protobuf keeps it
         # as an unknown field, and so do we (by ignoring it).
 
-    def _store_int(self, frame: _Frame, spec: tuple, value: int) -> None:
+    def _store_int(self, frame: _Frame, spec: _Spec, value: int) -> None:
         if spec[0] == INTS:
             frame.values.setdefault(spec[1], []).append(value)
         elif frame.kind == DIM:
@@ -412,7 +417,7 @@ _CLOSERS = {
 READ_BLOCK = 1024 * 1024
 
 
-def scan_file(path, block_size: int = READ_BLOCK) -> OnnxSummary:
+def scan_file(path: str | os.PathLike[str], block_size: int = READ_BLOCK) -> OnnxSummary:
     """Scan a local file in blocks (the file is never read whole)."""
     scanner = Scanner()
     with open(path, "rb") as handle:

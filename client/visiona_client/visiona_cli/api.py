@@ -35,7 +35,7 @@ class CliError(Exception):
         exit_code: int = exit_codes.FAILURE,
         code: str = "",
         status: int | None = None,
-        details: dict | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -82,7 +82,7 @@ def error_from_response(response: requests.Response) -> CliError:
 
 
 class _BigBlocks(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blocksize", SEND_BLOCK_SIZE)
         super().init_poolmanager(*args, **kwargs)
 
@@ -113,7 +113,7 @@ class Api:
     def url(self, path: str) -> str:
         return urljoin(self.server, path.lstrip("/"))
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT_SECONDS)
         url = path if path.startswith(("http://", "https://")) else self.url(path)
         try:
@@ -128,22 +128,26 @@ class Api:
             raise error_from_response(response)
         return response
 
-    def get_json(self, path: str, **kwargs) -> Any:
+    def get_json(self, path: str, **kwargs: Any) -> dict[str, Any]:
         return self._json(self.request("GET", path, **kwargs))
 
-    def post_json(self, path: str, body: Any = None, **kwargs) -> Any:
+    def post_json(self, path: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
         return self._json(self.request("POST", path, json=body, **kwargs))
 
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
 
     @staticmethod
-    def _json(response: requests.Response) -> Any:
+    def _json(response: requests.Response) -> dict[str, Any]:
+        """The answer's JSON object: every operation the CLI calls answers one."""
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             raise CliError(
                 f"visionA answered something that is not JSON (HTTP {response.status_code}).",
                 exit_code=exit_codes.SERVER,
                 code="not_json",
-            ) from None
+            )
+        return body

@@ -21,7 +21,9 @@ def _chip(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "check",
         parents=[common],
@@ -39,7 +41,7 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     as_json = getattr(args, "json", False)
     try:
         summary = preflight.scan_file(args.model)

@@ -7,12 +7,16 @@ says so; during --wait the job goes on and the command to follow it is printed.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
+from typing import Any
 
+from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import CliError
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.follow import finish_job, wait_for_job
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
 
@@ -22,7 +26,9 @@ MAX_IMAGES = 200
 _VERSION = re.compile(r"^[0-9A-Fa-f]{4}$")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "convert",
         parents=[common],
@@ -84,7 +90,7 @@ def collect_images(sources: list[Path]) -> list[Path]:
     return images
 
 
-def preflight(model: Path, chip: str):
+def preflight(model: Path, chip: str) -> Report:
     """The interface's pre-flight: scan the file (in blocks), check it for the chip."""
     try:
         from visiona_client import preflight as scanner
@@ -97,7 +103,7 @@ def preflight(model: Path, chip: str):
     return scanner.check(scanner.scan_file(model), chip)
 
 
-def _format_report(report) -> str:
+def _format_report(report: Report) -> str:
     try:
         from visiona_client.preflight import format_report
     except ImportError:  # an injected checker in a build without the scanner
@@ -105,7 +111,7 @@ def _format_report(report) -> str:
     return format_report(report)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output
     if not args.model.is_file():
         raise CliError(f"No such file: {args.model}", exit_code=exit_codes.BAD_INPUT)
@@ -132,7 +138,7 @@ def run(args) -> int:
     return finish_job(api, output, job, download=args.download, save=args.save)
 
 
-def _upload(api, out, args, images) -> dict:
+def _upload(api: Api, out: Output, args: argparse.Namespace, images: list[Path]) -> dict[str, Any]:
     try:
         return upload_conversion(
             api,
@@ -148,7 +154,7 @@ def _upload(api, out, args, images) -> dict:
         raise
 
 
-def _what_exists(api) -> str:
+def _what_exists(api: Api) -> str:
     """After a cut upload: is there a job on the server after all (the last bytes may
     have gone through)? Said plainly either way."""
     try:
@@ -163,14 +169,12 @@ def _what_exists(api) -> str:
     return "No conversion was started on visionA; nothing is left behind."
 
 
-class _WithExtra:
+class _WithExtra(Output):
     """The output, with the pre-flight report added to the final JSON."""
 
-    def __init__(self, output, extra: dict) -> None:
+    def __init__(self, output: Output, extra: dict[str, Any]) -> None:
+        super().__init__(as_json=output.as_json, out=output.out, err=output.err)
         self._output, self._extra = output, extra
 
-    def __getattr__(self, name):
-        return getattr(self._output, name)
-
-    def result(self, data) -> None:
+    def result(self, data: dict[str, Any]) -> None:
         self._output.result({**data, **self._extra})

@@ -3,10 +3,13 @@ device (the deployments API), and with --wait follow it until installed or faile
 
 from __future__ import annotations
 
+import argparse
 import time
+from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.output import human_bytes
+from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.output import Output, human_bytes
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -14,7 +17,9 @@ POLL_SECONDS = 1.0
 FINAL = ("installed", "failed", "cancelled")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("deploy", parents=[common], help="send a model to a device")
     parser.add_argument("model", help="the model's id or name (visiona models ls)")
     parser.add_argument("--device", required=True, help="the device's id or name")
@@ -22,7 +27,7 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
@@ -55,7 +60,7 @@ def run(args) -> int:
     return exit_codes.OK
 
 
-def _wait(api, out, deployment: dict, poll_seconds: float) -> dict:
+def _wait(api: Api, out: Output, deployment: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
     last = ""
     try:
         while deployment["state"] not in FINAL:

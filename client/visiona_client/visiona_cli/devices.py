@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.session import api_for
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("devices", parents=[common], help="your paired devices")
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     api = api_for(args)
     devices = api.get_json("/api/devices/")["devices"]
     rows = [

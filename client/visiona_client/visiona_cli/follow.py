@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.transfer import download_to
 
 POLL_SECONDS = 1.0
@@ -17,7 +19,7 @@ FINISHED = ("completed", "failed")
 _STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
 
 
-def job_line(job: dict) -> str:
+def job_line(job: dict[str, Any]) -> str:
     stage = _STAGES.get(job.get("stage") or "", job.get("stage") or "")
     progress = job.get("progress")
     parts = [job["status"]]
@@ -28,7 +30,9 @@ def job_line(job: dict) -> str:
     return " · ".join(parts)
 
 
-def wait_for_job(api: Api, output, job: dict, *, poll_seconds: float = POLL_SECONDS) -> dict:
+def wait_for_job(
+    api: Api, output: Output, job: dict[str, Any], *, poll_seconds: float = POLL_SECONDS
+) -> dict[str, Any]:
     """Poll until the job completes or fails; Ctrl-C tells what continues on the server."""
     last = ""
     try:
@@ -49,7 +53,7 @@ def wait_for_job(api: Api, output, job: dict, *, poll_seconds: float = POLL_SECO
         raise
 
 
-def download_nef(api: Api, output, job_id: str, target: Path) -> dict:
+def download_nef(api: Api, output: Output, job_id: str, target: Path) -> dict[str, Any]:
     """The job's NEF into ``target`` (written to a .part file, renamed when complete)."""
     redirect = api.request("GET", f"/api/conversion/{job_id}/download", allow_redirects=False)
     location = redirect.headers.get("Location")
@@ -62,18 +66,20 @@ def download_nef(api: Api, output, job_id: str, target: Path) -> dict:
     return {"path": str(target), "size_bytes": done}
 
 
-def save_to_models(api: Api, output, job_id: str, name: str | None) -> dict:
+def save_to_models(api: Api, output: Output, job_id: str, name: str | None) -> dict[str, Any]:
     body = api.post_json(
         f"/api/conversion/{job_id}/promote-to-models", {"name": name} if name else {}
     )
-    model = body["model"]
+    model: dict[str, Any] = body["model"]
     output.note(f"Saved to My models as “{model['name']}” (id {model['id']}).")
     return model
 
 
-def finish_job(api: Api, output, job: dict, *, download: Path | None, save: str | None) -> int:
+def finish_job(
+    api: Api, output: Output, job: dict[str, Any], *, download: Path | None, save: str | None
+) -> int:
     """After the job ended: its outcome, the download and the save. The exit code."""
-    result: dict = {"job": job}
+    result: dict[str, Any] = {"job": job}
     if job["status"] == "failed":
         error = job.get("error") or {}
         output.note(f"The conversion failed: {error.get('message') or error.get('code')}")

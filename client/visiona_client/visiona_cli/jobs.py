@@ -3,10 +3,13 @@ and its NEF fetched with --download / --save."""
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.convert import chip_code
 from visiona_client.visiona_cli.follow import finish_job, job_line, wait_for_job
 from visiona_client.visiona_cli.session import api_for
@@ -14,7 +17,9 @@ from visiona_client.visiona_cli.session import api_for
 STATUSES = ("created", "running", "completed", "failed")
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "jobs", parents=[common], help="list your conversions, or follow one"
     )
@@ -42,7 +47,7 @@ def moment(raw: str) -> str:
 moment.__name__ = "date"
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     api = api_for(args)
     if args.job_id:
         job = api.get_json(f"/api/conversion/{args.job_id}")
@@ -59,7 +64,7 @@ def run(args) -> int:
     return exit_codes.OK
 
 
-def list_jobs(api, args) -> list[dict]:
+def list_jobs(api: Api, args: argparse.Namespace) -> list[dict[str, Any]]:
     limit = max(1, args.limit)
     params = {"page_size": min(limit, 100)}
     for name, value in (
@@ -70,7 +75,7 @@ def list_jobs(api, args) -> list[dict]:
     ):
         if value:
             params[name] = value
-    jobs: list[dict] = []
+    jobs: list[dict[str, Any]] = []
     url: str | None = "/api/conversion/"
     while url and len(jobs) < limit:
         page = api.get_json(url, params=params if url == "/api/conversion/" else None)

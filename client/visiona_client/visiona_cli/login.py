@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 
@@ -10,7 +11,9 @@ from visiona_client.visiona_cli import config, exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "login",
         parents=[common],
@@ -21,7 +24,7 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     out = args.output
     stored = config.load_stored()
     raw_server = args.server or os.environ.get("VISIONA_SERVER") or stored.server

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from visiona_client import __version__, allocator
 from visiona_client.visiona_cli import exit_codes
@@ -23,12 +24,12 @@ COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(exit_codes.BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _common(parser: argparse.ArgumentParser, default=None) -> None:
+def _common(parser: argparse.ArgumentParser, default: Any = None) -> None:
     # Accepted before and after the command; a subcommand's absent option must not
     # overwrite one given earlier, hence SUPPRESS below the root.
     parser.add_argument(
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, **injected) -> int:
+def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
     """``injected``: test doubles handed to the command (e.g. ``checker=`` for convert)."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -62,7 +63,8 @@ def main(argv: Sequence[str] | None = None, **injected) -> int:
     output = Output(as_json=getattr(args, "json", False))
     args.output = output
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except CliError as error:
         return _failed(output, error)
     except ConfigError as error:
@@ -84,7 +86,7 @@ def _failed(output: Output, error: CliError) -> int:
     return error.exit_code
 
 
-def _scope_hint(details: dict) -> str:
+def _scope_hint(details: dict[str, Any]) -> str:
     """How to get the scope a token lacks: its scopes never change, so a new token.
     Built here from ``details`` too, so an older server's bare refusal says it."""
     required = details.get("required") or "?"

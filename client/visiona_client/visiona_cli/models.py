@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.output import human_bytes
@@ -11,7 +13,9 @@ from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.transfer import download_to
 
 
-def register(subparsers, common) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser("models", parents=[common], help="your NEF models")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -27,13 +31,13 @@ def register(subparsers, common) -> None:
     rm.set_defaults(func=run_rm)
 
 
-def run_ls(args) -> int:
+def run_ls(args: argparse.Namespace) -> int:
     api = api_for(args)
-    params = {"page_size": 100}
+    params: dict[str, Any] = {"page_size": 100}
     if args.chip:
         chip = args.chip.upper()
         params["chip"] = chip if chip.startswith("KL") else f"KL{chip}"
-    models: list[dict] = []
+    models: list[dict[str, Any]] = []
     url: str | None = "/api/models/"
     while url:
         page = api.get_json(url, params=params if url == "/api/models/" else None)
@@ -48,7 +52,7 @@ def run_ls(args) -> int:
     return exit_codes.OK
 
 
-def run_download(args) -> int:
+def run_download(args: argparse.Namespace) -> int:
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     target = args.path or Path(f"{model['name']}.nef")
@@ -59,7 +63,7 @@ def run_download(args) -> int:
     return exit_codes.OK
 
 
-def run_rm(args) -> int:
+def run_rm(args: argparse.Namespace) -> int:
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     api.delete(f"/api/models/{model['id']}")

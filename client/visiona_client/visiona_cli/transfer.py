@@ -10,11 +10,12 @@ import requests
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import TIMEOUT_SECONDS, CliError, error_from_response
+from visiona_client.visiona_cli.output import Output
 
 BLOCK_SIZE = 1 << 16
 
 
-def download_to(session: requests.Session, output, url: str, target: Path) -> int:
+def download_to(session: requests.Session, output: Output, url: str, target: Path) -> int:
     """The bytes written. Removes the partial file on any failure or Ctrl-C."""
     partial = target.with_name(target.name + ".part")
     try:
@@ -27,7 +28,7 @@ def download_to(session: requests.Session, output, url: str, target: Path) -> in
     return done
 
 
-def _stream(session, output, url: str, path: Path, *, label: str) -> int:
+def _stream(session: requests.Session, output: Output, url: str, path: Path, *, label: str) -> int:
     try:
         with session.get(url, stream=True, timeout=TIMEOUT_SECONDS) as response:
             if response.status_code >= 400:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import mimetypes
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
 
@@ -25,7 +26,7 @@ def upload_conversion(
     images: list[Path],
     model_id: int | None = None,
     version: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """POST the form to /api/conversion/init; the created job (JSON)."""
     with contextlib.ExitStack() as files:
         fields: list[tuple[str, object]] = [("platform", platform)]
@@ -53,5 +54,7 @@ def upload_conversion(
     return api._json(response)
 
 
-def _part(files: contextlib.ExitStack, path: Path, content_type: str):
+def _part(
+    files: contextlib.ExitStack[bool | None], path: Path, content_type: str
+) -> tuple[str, BinaryIO, str]:
     return (path.name, files.enter_context(path.open("rb")), content_type)

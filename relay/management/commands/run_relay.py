@@ -8,10 +8,12 @@ import errno
 import gc
 import logging
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
 
 from relay.internal_server import InternalServer
@@ -22,7 +24,7 @@ logger = logging.getLogger("relay")
 
 
 @contextlib.contextmanager
-def _port_named(which: str, host: str, port: int, ports: tuple[int, int]):
+def _port_named(which: str, host: str, port: int, ports: tuple[int, int]) -> Iterator[None]:
     """A listener that cannot open becomes one sentence with the way out (make run's
     variables), not a traceback."""
     try:
@@ -44,7 +46,7 @@ def _port_named(which: str, host: str, port: int, ports: tuple[int, int]):
 class Command(BaseCommand):
     help = "Run a tunnel relay node: agents dial the tunnel port, web instances the internal port."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tunnel-port", type=int, default=3800)
         parser.add_argument("--internal-port", type=int, default=3801)
         parser.add_argument(
@@ -64,7 +66,7 @@ class Command(BaseCommand):
             help="write 'ready' into this file once both ports listen (make run waits for it)",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         # Never below INFO, whatever LOG_LEVEL says: at DEBUG these print the handshake's
         # headers (the device token) and every HTTP/2 header block.
         for name in ("relay.websockets", "hpack", "h2"):
