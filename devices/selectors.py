@@ -70,8 +70,8 @@ def device_connection_summary(
     """How many of the user's devices are paired and online, and the latest heartbeat.
 
     Online as devices.presence says it: ``registrations`` (the tunnel registry's
-    answer for the user's devices, by id) decide; None (the registry could not
-    answer) falls back to the heartbeats."""
+    answer for the user's live devices, by id: each one a device online) decide;
+    None (the registry could not answer) falls back to the heartbeats."""
     devices = device_list_for_user(user=user)
     total = devices.count()
     if not total:
@@ -79,7 +79,7 @@ def device_connection_summary(
     elif registrations is None:
         online = devices.online(timezone.now()).count()
     else:
-        online = sum(str(pk) in registrations for pk in devices.values_list("pk", flat=True))
+        online = min(len(registrations), total)
     last_seen_at = devices.aggregate(latest=Max("last_seen_at"))["latest"] if total else None
     return {
         "total": total,

@@ -62,10 +62,18 @@ def device_list(request):
     ordered = selectors.device_list_for_user(user=request.user).order_by("-created_at", "pk")
     page = Paginator(ordered, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
     devices = list(page.object_list)
-    # The live state from the registry, and what each connected device reports
-    # through its tunnel (asked all at once, each bounded: a slow one shows as such).
-    registrations = presence.registrations_or_none(devices=devices)
-    reports = tunnel.device_reports(devices=devices, registrations=registrations or {})
+    # The live state from the registry, for all the user's devices at once (the
+    # summary counts them; one lookup serves the page's rows too), and what each
+    # connected device of the page reports through its tunnel (asked all at once, each
+    # bounded: a slow one shows as such).
+    registrations = presence.user_registrations(user=request.user)
+    on_page = {str(device.pk) for device in devices}
+    reports = tunnel.device_reports(
+        devices=devices,
+        registrations={
+            key: value for key, value in (registrations or {}).items() if key in on_page
+        },
+    )
     rows = [
         {
             "device": device,
@@ -82,8 +90,7 @@ def device_list(request):
             "page": page,
             "rows": rows,
             "summary": selectors.device_connection_summary(
-                user=request.user,
-                registrations=presence.user_registrations(user=request.user),
+                user=request.user, registrations=registrations
             ),
         },
     )
