@@ -20,7 +20,8 @@ COPY . .
 RUN pip install --no-deps ./client
 # The data folder is /app/var, where `./var` and an empty VISIONA_DATA_DIR also point
 # (a copied .env.example works), owned by the app's user; mount a volume there.
-# collectstatic writes /app/staticfiles and build_client the agent's wheel to /app/downloads
+# collectstatic writes /app/staticfiles (with nginx's error pages, write_error_pages) and
+# build_client the agent's wheel to /app/downloads
 # (served at /downloads/), both outside it, so a volume never hides the files.
 # It needs settings to import; these throwaway values never reach runtime.
 RUN useradd --system --uid 10001 --home-dir /app/var visiona \
@@ -28,7 +29,8 @@ RUN useradd --system --uid 10001 --home-dir /app/var visiona \
     && chown visiona /app/var \
     && DEBUG=0 SECRET_KEY=build-only-$(python -c "import secrets; print(secrets.token_hex(32))") \
     ALLOWED_HOSTS=build.invalid VISIONA_DATA_DIR=/tmp/build-data sh -c \
-    "python manage.py collectstatic --no-input && python manage.py build_client" \
+    "python manage.py collectstatic --no-input && python manage.py write_error_pages \
+    && python manage.py build_client" \
     && rm -rf /tmp/build-data
 
 USER visiona
@@ -43,6 +45,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # 3800 is where agents dial (TLS in front, passing WebSocket upgrades); 3801 is for
 # web instances only (RELAY_INTERNAL_SECRET), never published.
 
-# gthread: the sync worker's timeout would kill long uploads; threads serve
-# other requests while one streams a model to the converter.
-CMD ["sh", "-c", "exec gunicorn visiona.wsgi:application --bind 0.0.0.0:${PORT} --worker-class gthread --workers ${GUNICORN_WORKERS:-2} --threads ${GUNICORN_THREADS:-8} --timeout ${GUNICORN_TIMEOUT:-120} --graceful-timeout 30 --access-logfile -"]
+# gunicorn's settings are in one file the loopback stack runs too (deploy/gunicorn.conf.py:
+# gthread, GUNICORN_WORKERS x GUNICORN_THREADS, on PORT); nginx goes in front
+# (deploy/nginx/, docs/streams.md).
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "visiona.wsgi:application"]

@@ -19,7 +19,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1} VISIONA_SANDBOX=$${VISIONA_SANDBOX:-1} \
 	VISIONA_SANDBOX_BASE_URL=$${VISIONA_SANDBOX_BASE_URL:-http://$(HOST):$(PORT)} \
 	RELAY_PUBLIC_URL=$${RELAY_PUBLIC_URL:-ws://$(HOST):$(RELAY_TUNNEL_PORT)/tunnel}
 
-.PHONY: run test install install-dev lint check messages clean lock
+.PHONY: run stack test install install-dev lint check messages clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,13 +81,29 @@ run: install
 	done; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The production-like stack on loopback (docs/streams.md): nginx with deploy/nginx/ in
+# front of gunicorn as the image runs it, a relay node, on the PostgreSQL and Redis that
+# DATABASE_URL and REDIS_URL name. STACK_ARGS: e.g. "--relays 2 --sandbox".
+stack: install
+	$(BIN)/python -m deploy.loopback $(STACK_ARGS)
+
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Coverage of the relay, the devices app and the agent, their own processes included
+# (pyproject.toml [tool.coverage.run]); COVERAGE_TESTS picks the tests (default: theirs).
+COVERAGE_TESTS ?= tests/relay tests/client tests/devices
+coverage: install-dev
+	rm -rf var/coverage && mkdir -p var/coverage
+	$(BIN)/coverage run -m pytest $(COVERAGE_TESTS) $(PYTEST_ARGS)
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --include='relay/*,client/visiona_client/tunnel*.py,client/visiona_client/h2_internals.py,devices/relay*.py,devices/tunnel*.py'
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/mypy
+	$(BIN)/vulture
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py check
 

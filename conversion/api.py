@@ -181,7 +181,7 @@ class JobOutputSerializer(serializers.Serializer):
             "code": job.error_code,
             "message": job.error_text,
             "stage": job.error_stage or None,
-            "hint": str(failure_hint(job)) if job.status == JobStatus.FAILED else None,
+            "hint": (str(failure_hint(job)) or None) if job.status == JobStatus.FAILED else None,
         }
 
     @extend_schema_field(PreflightWarningSerializer(many=True))
@@ -327,8 +327,14 @@ class ConversionPromoteApi(APIView):
     token_scope = Scope.CONVERT
 
     @extend_schema_serializer(component_name="PromoteInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=200, required=False, allow_blank=True)
+        keep_onnx = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Also keep the source ONNX beside the NEF, as the reference runs on "
+            "a device are compared with.",
+        )
 
     @extend_schema(
         parameters=[JOB_ID],
@@ -346,7 +352,10 @@ class ConversionPromoteApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = services.job_promote(
-            user=request.user, job_id=job_id, name=data.validated_data.get("name") or None
+            user=request.user,
+            job_id=job_id,
+            name=data.validated_data.get("name") or None,
+            keep_onnx=data.validated_data["keep_onnx"],
         )
         return Response({"model": ModelOutputSerializer(model).data})
 

@@ -10,8 +10,13 @@ from django.utils.translation import gettext_lazy as _
 from conversion.choices import JobStage
 from conversion.errors import JobLost
 
+# A job cancelled by its user ends as failed with this code (the converter's, and
+# the sandbox's): a choice, not a failure, so no stage's advice applies to it.
+CANCELLED_CODE = "cancelled"
+
 # The converter's job error codes (the sandbox fails with the same ones).
 _SUMMARY_BY_CODE = {
+    CANCELLED_CODE: _("The conversion was cancelled before it finished."),
     "onnx_invalid": _(
         "The converter could not read the ONNX model, or it uses operators the chip "
         "does not support."
@@ -44,7 +49,14 @@ _BY_CODE = {
 }
 
 
+def is_cancelled(job) -> bool:
+    return job.error_code == CANCELLED_CODE
+
+
 def failure_hint(job) -> str:
+    """What to try next; empty for a cancelled job (nothing went wrong)."""
+    if is_cancelled(job):
+        return ""
     if job.error_code in _BY_CODE:
         return _BY_CODE[job.error_code]
     return _BY_STAGE.get(job.error_stage or job.stage, _GENERIC)

@@ -18,7 +18,6 @@ FORM_OVERHEAD_BYTES = 16 * MIB
 MAX_UPLOAD_BYTES = MAX_MODEL_BYTES + MAX_IMAGES * MAX_IMAGE_BYTES + FORM_OVERHEAD_BYTES
 MODEL_EXTENSIONS = (".onnx",)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
-IMAGE_TYPES = ("image/jpeg", "image/png")
 
 # User model ids start above the range Kneron reserves for its own models.
 MIN_USER_MODEL_ID = 32768

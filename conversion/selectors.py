@@ -3,6 +3,8 @@ is indistinguishable from an unknown one."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from conversion.choices import UNFINISHED_STATUSES
@@ -16,7 +18,12 @@ def job_list_for_user(*, user: User) -> QuerySet[ConversionJob]:
 
 
 def job_history_for_user(
-    *, user: User, status: str = "", chip: str = "", created_after=None, created_before=None
+    *,
+    user: User,
+    status: str = "",
+    chip: str = "",
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
 ) -> QuerySet[ConversionJob]:
     """The user's jobs for the history (page and API), filtered; the caller orders."""
     jobs = job_list_for_user(user=user)

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.http import HttpRequest
 from django.utils import timezone, translation
 
 from conversion import converter_status, errors, limits, refresh_policy, selectors, snapshots
@@ -32,6 +33,7 @@ from conversion.upload_stream import (
 from conversion.upstream_errors import maps_upstream_errors, require_enabled
 from models_repo.choices import ModelSource
 from models_repo.models import NefModel
+from models_repo.reference import model_reference_store
 from models_repo.services import (
     model_available_name,
     model_create_from_stream,
@@ -60,7 +62,7 @@ def _active_cache_key(user: User) -> str:
 
 @maps_upstream_errors
 def job_start(
-    *, user: User, stream, content_type: str, content_length: int | None
+    *, user: User, stream: HttpRequest, content_type: str, content_length: int | None
 ) -> ConversionJob:
     """Stream the browser's multipart upload to the converter as it arrives.
 
@@ -78,14 +80,14 @@ def job_start(
         logger.error("user id outside the converter's pattern", extra={"user": user.pk})
         raise errors.AccountNotUsable()
 
-    with upload_lease(user=user) as lease:
+    with upload_lease(user=user):
         # Confirmed with the converter now: a snapshot a few seconds old must not refuse it.
         active = active_job_find(user=user, priority=budget.USER)
         if active is not None:
             raise errors.ActiveJobExists(details={"active_job": active_job_details(active)})
         checks = UploadPreflight()
         upload = rewrite_upload(
-            lease.keep_alive(request_body_blocks(stream, expected_length=content_length)),
+            request_body_blocks(stream, expected_length=content_length),
             boundary=boundary,
             user_id=user.upstream_id,
             observers=[checks.observer_for],
@@ -264,18 +266,21 @@ def job_cancel(*, user: User, job_id: str) -> ConversionJob:
 
 
 @maps_upstream_errors
-def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel:
+def job_promote(
+    *, user: User, job_id: str, name: str | None = None, keep_onnx: bool = False
+) -> NefModel:
     """Save the job's NEF into the user's models; idempotent.
 
     The job's link to its saved model (``ConversionJob.saved_model``) is the source
     of truth: repeated or simultaneous calls return that model and create nothing
-    new; saving again after deleting it brings it back.
+    new; saving again after deleting it brings it back. ``keep_onnx`` also keeps the
+    job's source ONNX as the model's reference (docs/runs.md), once.
     """
     require_enabled()
     job = selectors.job_get_for_user(user=user, job_id=job_id)
-    existing = _saved_model(job)
+    existing = _saved_model(job, name=name)
     if existing is not None:
-        return existing
+        return _keep_onnx(user=user, job=job, model=existing) if keep_onnx else existing
     job = _require_completed(job)
     try:
         model_pk = single_flight(
@@ -287,7 +292,32 @@ def job_promote(*, user: User, job_id: str, name: str | None = None) -> NefModel
         )
     except SingleFlightTimeout:
         raise errors.ConverterUnavailable() from None
-    return NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
+    model = NefModel.objects.prefetch_related("platforms").get(pk=model_pk)
+    return _keep_onnx(user=user, job=job, model=model) if keep_onnx else model
+
+
+def _keep_onnx(*, user: User, job: ConversionJob, model: NefModel) -> NefModel:
+    """The converter's promote of the ``onnx`` source, streamed from FAA into the
+    model's reference (a model that already keeps one is left as it is)."""
+    if model.has_reference:
+        return model
+    object_key = faa.object_key_for_job(
+        tenant_id=settings.MC_TENANT_ID, user_id=user.upstream_id, job_id=job.job_id, source="onnx"
+    )
+    converter.promote(
+        job.job_id, user_id=user.upstream_id, target_object_key=object_key, source="onnx"
+    )
+    stem = PurePosixPath(job.filename or "model.onnx").stem or "model"
+    with faa.open_file(object_key) as download:
+        try:
+            model = model_reference_store(
+                model=model, filename=f"{stem}.onnx", chunks=download.iter_chunks(FAA_READ_CHUNK)
+            )
+        except OSError as exc:
+            logger.exception("storing a reference failed", extra={"job_id": job.job_id})
+            raise errors.StorageUnavailable() from exc
+    logger.info("conversion source kept", extra={"job_id": job.job_id, "model_id": model.pk})
+    return model
 
 
 @maps_upstream_errors
@@ -313,15 +343,16 @@ def _require_completed(job: ConversionJob) -> ConversionJob:
     return job
 
 
-def _saved_model(job: ConversionJob) -> NefModel | None:
+def _saved_model(job: ConversionJob, *, name: str | None = None) -> NefModel | None:
     """The model the job was saved as, read afresh, or None if it never was (or is gone).
 
-    Saving again after deleting brings the model back: the repository's restore,
-    renamed if its name was reused meanwhile.
+    Saving again after deleting brings the model back: the repository's restore, under
+    the name asked for this time (else its old one), renamed if that is taken. A live
+    model is returned as it is: saving twice creates nothing and renames nothing.
     """
     model_pk = ConversionJob.objects.filter(pk=job.pk).values_list("saved_model", flat=True).first()
     model = NefModel.objects.filter(pk=model_pk).first() if model_pk is not None else None
-    return model_restore(model=model) if model is not None else None
+    return model_restore(model=model, name=name) if model is not None else None
 
 
 class _SavedElsewhere(Exception):
@@ -341,7 +372,7 @@ def _ensure_promoted(*, user: User, job: ConversionJob) -> str:
 
 
 def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> int:
-    existing = _saved_model(job)  # someone finished while we waited for the lock
+    existing = _saved_model(job, name=name)  # someone finished while we waited for the lock
     if existing is not None:
         return existing.pk
     object_key = _ensure_promoted(user=user, job=job)

@@ -5,16 +5,22 @@ keeping several slow uploads open would make everyone else's fail with
 ``service_busy``. The one-job-per-user rule cannot help, since no job exists
 until an upload ends. So each upload holds a lease in the Django cache (Redis
 in production, shared by every worker and instance): taken atomically with
-``cache.add`` before the first byte goes upstream, renewed while the body
-streams, released when the upload ends. A worker that dies mid-upload leaves
-a lease that expires on its own within ``LEASE_SECONDS``.
+``cache.add`` before the first byte goes upstream, released when the upload ends.
+
+The lease lives ``LEASE_SECONDS`` (10 s) unless renewed, and a thread of the holder
+renews it every ``RENEW_EVERY_SECONDS`` for as long as the upload is held: while the
+body streams, and while the converter takes its time to answer once it has it. A
+worker that dies (killed, out of memory, its machine gone) renews nothing, so its
+user can upload again within ``LEASE_SECONDS``. A renewal only touches a lease that
+still holds its own token: a lapsed lease taken by another upload is left alone.
 """
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.cache import cache
@@ -22,9 +28,11 @@ from django.core.cache import cache
 from conversion import errors
 from visiona.models import User
 
-LEASE_SECONDS = 60
-# Renewed this often while bytes flow, so a slow upload never outlives it.
-RENEW_EVERY_SECONDS = 15
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 10
+# Three renewals per lifetime: one late renewal (a busy machine) does not lose it.
+RENEW_EVERY_SECONDS = 3.0
 
 
 def _key(user: User) -> str:
@@ -35,26 +43,35 @@ class UploadLease:
     def __init__(self, key: str) -> None:
         self._key = key
         self._token = uuid.uuid4().hex
-        self._renewed = time.monotonic()
+        self._released = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     def acquire(self) -> bool:
-        return cache.add(self._key, self._token, LEASE_SECONDS)
-
-    def keep_alive(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        """``chunks`` as they are, renewing the lease as they pass."""
-        for chunk in chunks:
-            if time.monotonic() - self._renewed >= RENEW_EVERY_SECONDS:
-                self.renew()
-            yield chunk
+        if not cache.add(self._key, self._token, LEASE_SECONDS):
+            return False
+        self._renewer = threading.Thread(
+            target=self._renew_until_released, name="upload-lease", daemon=True
+        )
+        self._renewer.start()
+        return True
 
     def renew(self) -> None:
-        self._renewed = time.monotonic()
         if cache.get(self._key) == self._token:
             cache.touch(self._key, LEASE_SECONDS)
         else:
             cache.add(self._key, self._token, LEASE_SECONDS)  # lapsed: take it back if free
 
+    def _renew_until_released(self) -> None:
+        while not self._released.wait(RENEW_EVERY_SECONDS):
+            try:
+                self.renew()
+            except Exception as exc:  # Redis away for a moment: the next renewal may do
+                logger.warning("upload lease not renewed: %s", exc.__class__.__name__)
+
     def release(self) -> None:
+        self._released.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=RENEW_EVERY_SECONDS)
         # Only our own: a lease that lapsed may belong to another upload now.
         if cache.get(self._key) == self._token:
             cache.delete(self._key)

@@ -154,6 +154,7 @@ def _failure(job) -> dict:
         "summary": hints.failure_summary(job),
         "converter_message": hints.converter_message(job),
         "hint": hints.failure_hint(job),
+        "cancelled": hints.is_cancelled(job),
     }
 
 

@@ -7,13 +7,14 @@ from django.utils.translation import ngettext
 
 from deployments import services
 from deployments.errors import DeploymentFinished
-from deployments.models import Deployment, DeploymentEvent
+from deployments.models import Deployment, DeploymentEvent, Run
+from visiona.admin_fields import field_names
 
 
 class DeploymentEventInline(admin.TabularInline):
     model = DeploymentEvent
     fields = ["state", "at", "bytes_done", "error_code", "error_message"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
 
@@ -49,7 +50,7 @@ class DeploymentAdmin(admin.ModelAdmin):
         "updated_at",
         "finished_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     inlines = [DeploymentEventInline]
     actions = ["cancel"]
     date_hierarchy = "created_at"
@@ -92,3 +93,20 @@ class DeploymentAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    """Read-only: runs change only through the services (the user, the agent, the worker)."""
+
+    list_display = ["id", "model", "device", "owner", "state", "reference_state", "created_at"]
+    list_filter = ["state", "reference_state", "device__chip", "created_at"]
+    search_fields = ["id", "device__name", "device__serial", "model__name"]
+    list_select_related = ["model", "device", "owner"]
+    readonly_fields = [field.name for field in Run._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -14,3 +14,8 @@ class DeploymentsConfig(AppConfig):
         # A deployment's state and the states an agent may report: one field name, two enums.
         register_schema_enum("DeploymentStateEnum", "deployments.choices.DeploymentState")
         register_schema_enum("DeploymentReportStateEnum", "deployments.services.REPORTABLE")
+        # Runs: four more "state" fields (the run, an input, its reference, the report).
+        register_schema_enum("RunStateEnum", "deployments.run_choices.RunState")
+        register_schema_enum("RunInputStateEnum", "deployments.run_choices.RunInputState")
+        register_schema_enum("RunReferenceStateEnum", "deployments.run_choices.ReferenceState")
+        register_schema_enum("RunReportStateEnum", "deployments.run_services.REPORTABLE")

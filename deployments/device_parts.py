@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from deployments import failures, selectors, services
+from deployments import failures, run_selectors, run_services, selectors, services
 from deployments.api.serializers import WorkItemSerializer, work_items
 from devices import registry
 from devices.models import Device
@@ -32,6 +32,23 @@ def heartbeat_values(*, device: Device) -> dict[str, Any]:
     return {"deployments": work_items(selectors.deployment_work_for_device(device=device))}
 
 
+def runs_heartbeat_fields() -> dict[str, serializers.Field]:
+    return {
+        "runs_waiting": serializers.IntegerField(
+            help_text="Unfinished runs on this device: the agent lists them (GET /api/agent/runs)."
+        )
+    }
+
+
+def runs_heartbeat_values(*, device: Device) -> dict[str, Any]:
+    return {"runs_waiting": run_selectors.run_waiting_count(device=device)}
+
+
+def runs_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
+    runs = run_selectors.run_list_for_user(user=request.user, device_id=device.pk)
+    return {"runs": runs[:DEPLOYMENT_HISTORY_LENGTH], "runs_device": device}
+
+
 def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
     deployments = selectors.deployment_list_for_user(user=request.user, device_id=device.pk)
     # Each failure explained, with Retry where deploying again can help.
@@ -48,3 +65,10 @@ def register() -> None:
         template="deployments/_deployment_history.html",
         context=history_context,
     )
+    registry.register_heartbeat_part(
+        "runs", fields=runs_heartbeat_fields, values=runs_heartbeat_values
+    )
+    registry.register_device_page_section(
+        "runs", template="deployments/_run_history.html", context=runs_context
+    )
+    registry.register_unpair_step("runs", run_services.runs_cancel_for_device)

@@ -35,3 +35,48 @@ class DeploymentInvalidTransition(AppError):
     status = 409
     code = "invalid_transition"
     message = _("A deployment cannot go from this state to that one.")
+
+
+# Runs (docs/runs.md) ------------------------------------------------------------------
+
+
+class RunNotFound(AppError):
+    status = 404
+    code = "run_not_found"
+    message = _("This run does not exist or is not yours.")
+
+
+class ModelNotInstalled(AppError):
+    status = 409
+    code = "model_not_installed"
+    message = _("This model is not installed on that device. Deploy it first, then run it.")
+
+
+class RunFinished(AppError):
+    status = 409
+    code = "run_finished"
+    message = _("This run has already finished.")
+
+
+class RunCancelled(AppError):
+    status = 409
+    code = "run_cancelled"
+    message = _("This run was cancelled. Stop running it.")
+
+
+class RunNotCompleted(AppError):
+    status = 409
+    code = "run_not_completed"
+    message = _("Only a completed run can be compared with the original ONNX.")
+
+
+class RunInputMissing(AppError):
+    status = 404
+    code = "not_found"
+    message = _("The run has no such input, or it has no outputs yet.")
+
+
+class NoReference(AppError):
+    status = 409
+    code = "reference_not_found"
+    message = _("The model keeps no original ONNX to compare with. Add it on the model's page.")

@@ -13,7 +13,13 @@ import logging
 import re
 from collections.abc import Iterator
 
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 
 from deployments.models import Deployment
 from models_repo.errors import ModelFileUnavailable
@@ -54,18 +60,19 @@ def _range_applies(request: HttpRequest, etag: str) -> bool:
     return condition is None or condition.strip() == etag
 
 
-def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponse:
+def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseBase:
     """200 with the whole file, 206 with the range, or 416."""
     size = deployment.size_bytes
     etag = f'"{deployment.sha256}"'
     wanted = byte_range(request.headers.get("Range"), size)
     if wanted is not None and not _range_applies(request, etag):
         wanted = None
-    if wanted == UNSATISFIABLE:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return _common_headers(response, etag)
+    if isinstance(wanted, str):  # UNSATISFIABLE
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
+        return _common_headers(refused, etag)
     stored = _open(deployment)
+    response: HttpResponseBase
     if wanted is None:
         # FileResponse states the Content-Length from the file itself.
         response = FileResponse(stored, content_type="application/octet-stream")
@@ -88,7 +95,7 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponse:
     return _common_headers(response, etag)
 
 
-def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
+def _common_headers(response: HttpResponseBase, etag: str) -> HttpResponseBase:
     response["Accept-Ranges"] = "bytes"
     response["ETag"] = etag
     response["Cache-Control"] = "no-store"
@@ -98,7 +105,7 @@ def _common_headers(response: HttpResponse, etag: str) -> HttpResponse:
 
 def _open(deployment: Deployment):
     try:
-        return open_stored_file(deployment.model.file.name)
+        return open_stored_file(deployment.model.file.name or "")
     except Exception as exc:  # a missing file, a full disk, an S3 error
         logger.exception(
             "stored model file unreadable", extra={"deployment_id": str(deployment.pk)}

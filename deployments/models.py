@@ -118,3 +118,7 @@ class DeploymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}: {self.state}"
+
+
+# Runs live in their own module; Django finds models through this one.
+from deployments.run_models import Run, RunInput  # noqa: E402, F401

@@ -36,20 +36,23 @@ def push_after_commit(device_ids: Iterable[str]) -> None:
     transaction.on_commit(lambda: push(ids))
 
 
-def push(device_ids: list[str]) -> list[Future]:
-    """Nudge the connected ones among ``device_ids``; the futures answer the status (or None)."""
+def push(device_ids: list[str], *, path: str = PUSH_PATH) -> list[Future]:
+    """Nudge the connected ones among ``device_ids``; the futures answer the status (or None).
+
+    ``path``: the agent's control path, deployments' by default (runs use
+    ``_visiona/runs/sync``); the same relay client, so the same caps apply."""
     try:
         registrations = tunnel_registry.lookup_many(device_ids)
     except Exception:
         logger.warning("deployment push skipped: tunnel registry unavailable", exc_info=True)
         return []
     return [
-        _pool.submit(nudge, device_id=device_id, node_url=registration.node_url)
+        _pool.submit(nudge, device_id=device_id, node_url=registration.node_url, path=path)
         for device_id, registration in registrations.items()
     ]
 
 
-def nudge(*, device_id: str, node_url: str) -> int | None:
+def nudge(*, device_id: str, node_url: str, path: str = PUSH_PATH) -> int | None:
     """One nudge; the agent's answer status, or None when it did not arrive."""
     started = time.monotonic()
     try:
@@ -57,7 +60,7 @@ def nudge(*, device_id: str, node_url: str) -> int | None:
             node_url=node_url,
             device_id=device_id,
             method="POST",
-            path=PUSH_PATH,
+            path=path,
             headers={"Content-Type": "application/json"},
             body=io.BytesIO(_BODY),
             content_length=len(_BODY),

@@ -52,7 +52,7 @@ def deployment_list_for_user(
     """The user's deployments, newest first, filtered."""
     if not getattr(user, "is_authenticated", False):
         return Deployment.objects.none()
-    queryset = _with_relations(Deployment.objects.filter(device__owner=user))
+    queryset = _with_relations(Deployment.objects.filter(device__owner_id=user.pk))
     if device_id:
         queryset = queryset.filter(device_id=device_id)
     if model_id:

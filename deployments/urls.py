@@ -4,8 +4,8 @@ when deployments lived in devices/, so links and clients did not change."""
 
 from django.urls import path
 
-from deployments import views
-from deployments.api import agent
+from deployments import run_views, views
+from deployments.api import agent, agent_runs, runs
 from deployments.api import views as api
 
 page_urlpatterns = [
@@ -27,7 +27,32 @@ page_urlpatterns = [
     ),
 ]
 
+# Runs' pages, mounted at /runs/ (docs/runs.md).
+run_page_urlpatterns = [
+    path("", run_views.run_list, name="runs"),
+    path("new/<int:model_id>/", run_views.run_new, name="runs-new"),
+    path("<uuid:run_id>/", run_views.run_detail, name="runs-detail"),
+    path("<uuid:run_id>/cancel/", run_views.run_cancel, name="runs-cancel"),
+    path("<uuid:run_id>/agreement/", run_views.run_agreement, name="runs-agreement"),
+]
+
 agent_api_urlpatterns = [
+    path("runs", agent_runs.AgentRunListApi.as_view(), name="api-agent-runs"),
+    path(
+        "runs/<uuid:run_id>/inputs/<int:index>",
+        agent_runs.AgentRunInputApi.as_view(),
+        name="api-agent-run-input",
+    ),
+    path(
+        "runs/<uuid:run_id>/inputs/<int:index>/result",
+        agent_runs.AgentRunResultApi.as_view(),
+        name="api-agent-run-result",
+    ),
+    path(
+        "runs/<uuid:run_id>/state",
+        agent_runs.AgentRunStateApi.as_view(),
+        name="api-agent-run-state",
+    ),
     path("deployments", agent.AgentDeploymentListApi.as_view(), name="api-agent-deployments"),
     path(
         "deployments/<uuid:deployment_id>/file",
@@ -41,8 +66,19 @@ agent_api_urlpatterns = [
     ),
 ]
 
-# The user's deployments (docs/deployments.md).
+# The user's deployments (docs/deployments.md) and runs (docs/runs.md).
 api_urlpatterns = [
+    path("runs", runs.RunListApi.as_view(), name="api-runs"),
+    path("runs/<uuid:run_id>", runs.RunDetailApi.as_view(), name="api-runs-detail"),
+    path("runs/<uuid:run_id>/inputs", runs.RunInputsApi.as_view(), name="api-runs-inputs"),
+    path(
+        "runs/<uuid:run_id>/inputs/<int:index>/output",
+        runs.RunOutputApi.as_view(),
+        name="api-runs-output",
+    ),
+    path("runs/<uuid:run_id>/outputs", runs.RunOutputsZipApi.as_view(), name="api-runs-outputs"),
+    path("runs/<uuid:run_id>/cancel", runs.RunCancelApi.as_view(), name="api-runs-cancel"),
+    path("runs/<uuid:run_id>/agreement", runs.RunAgreementApi.as_view(), name="api-runs-agreement"),
     path("deployments", api.DeploymentListApi.as_view(), name="api-deployments"),
     path(
         "deployments/<uuid:deployment_id>",

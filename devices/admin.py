@@ -11,12 +11,13 @@ from django.utils.translation import ngettext
 
 from devices import services
 from devices.models import Device, DeviceToken, PairingCode
+from visiona.admin_fields import field_names
 
 
 class DeviceTokenInline(admin.TabularInline):
     model = DeviceToken
     fields = ["public_id", "token_hash", "created_at", "expires_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     extra = 0
     can_delete = False
     show_change_link = True
@@ -54,14 +55,14 @@ class DeviceAdmin(admin.ModelAdmin):
         "updated_at",
         "deleted_at",
     ]
-    readonly_fields = [field for field in fields if field != "name"]
+    readonly_fields = [name for name in field_names(fields) if name != "name"]
     inlines = [DeviceTokenInline]
     actions = ["unpair"]
     date_hierarchy = "created_at"
 
     @admin.display(description=_("connection"))
     def connection(self, device: Device) -> str:
-        return device.connection_status().label
+        return str(device.connection_status().label)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -91,7 +92,7 @@ class PairingCodeAdmin(admin.ModelAdmin):
     search_fields = ["public_id", "owner__username", "owner__email"]
     list_select_related = ["owner", "device"]
     fields = ["public_id", "code_hash", "owner", "created_at", "expires_at", "used_at", "device"]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -115,7 +116,7 @@ class DeviceTokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     actions = ["revoke"]
 
     def has_add_permission(self, request) -> bool:

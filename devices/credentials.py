@@ -3,7 +3,7 @@
 Only hashes are stored. A device token is high-entropy, so a plain SHA-256 is
 enough. A pairing code is short enough to type, so a leaked table could be
 brute-forced offline: its hash is an HMAC keyed by SECRET_KEY, and codes
-expire in minutes and are rate-limited on the way in.
+expire in minutes and wrong ones are rate-limited per client address on the way in.
 
 Rows are found by hash through a unique index; timing differences in that
 lookup reveal at most a hash prefix, which does not help to find a secret.
@@ -22,8 +22,6 @@ from django.conf import settings
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 CODE_GROUP = 4
-# Only the first characters key the per-code rate limit; the rest stay unknown.
-CODE_PREFIX_LENGTH = 4
 TOKEN_PREFIX = "vad_"
 _TOKEN_MAX_LENGTH = 128
 _CODE_SEPARATORS = str.maketrans("", "", "- \t")
@@ -46,12 +44,6 @@ def pairing_code_normalize(raw: str) -> str | None:
     if len(code) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in code):
         return None
     return code
-
-
-def pairing_code_prefix(raw: str) -> str:
-    """The rate-limit key for a code, safe to use as a cache key."""
-    prefix = raw.translate(_CODE_SEPARATORS).upper()[:CODE_PREFIX_LENGTH]
-    return prefix if prefix and all(char in CODE_ALPHABET for char in prefix) else "-"
 
 
 def pairing_code_hash(code: str) -> str:

@@ -79,6 +79,22 @@ class DeviceTimeout(AppError):
     message = _("The device took too long to answer.")
 
 
+class DeviceBadAnswer(AppError):
+    status = 502
+    code = "device_bad_answer"
+    message = _("The device sent an answer that is not valid HTTP.")
+
+
+class RelayTooManyExchanges(AppError):
+    # Over a cap on concurrent relayed exchanges (docs/tunnel.md, "Caps"): at once,
+    # never a wait. Retry-After and details (which cap, its limit) are set per case.
+    status = 429
+    code = "too_many_device_requests"
+    message = _(
+        "Too many requests to your devices are open at once. Wait for some to finish and try again."
+    )
+
+
 class RelayBodyTooLarge(AppError):
     status = 413
     code = "payload_too_large"

@@ -5,16 +5,13 @@ from the agent's models folder; a real local device API is expected to answer th
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from django.utils.dateparse import parse_datetime
 
-from devices import relay_client, tunnel
-from devices.errors import DeviceOffline
+from devices import tunnel
 from devices.models import Device
 from devices.tunnel_registry import TunnelRegistration
-from visiona.errors import AppError
 
 MODELS_PATH = "api/models"
 MAX_MODELS = 100
@@ -31,24 +28,12 @@ class InstalledModels:
 
 
 def installed_models(*, device: Device, registration: TunnelRegistration | None) -> InstalledModels:
-    if registration is None:
-        return InstalledModels(state="offline")
-    try:
-        answer = relay_client.relay(
-            node_url=registration.node_url,
-            device_id=str(device.pk),
-            method="GET",
-            path=MODELS_PATH,
-            headers={"Accept": "application/json"},
-            request_id=uuid.uuid4().hex,
-            read_timeout=tunnel.PAGE_REPORT_TIMEOUT,  # the same bound as the report
-        )
-        body = answer.read_json(limit=512 * 1024) if answer.status == 200 else None
-    except DeviceOffline:
-        return InstalledModels(state="offline")
-    except (AppError, relay_client.RelayAnswerInterrupted):
-        return InstalledModels(state="unreachable")
-    return _from_json(body)
+    answer = tunnel.read_device_json(
+        device=device, registration=registration, path=MODELS_PATH, limit=512 * 1024
+    )
+    if answer.state != "ok":
+        return InstalledModels(state=answer.state)
+    return _from_json(answer.body)
 
 
 def _from_json(body: object) -> InstalledModels:

@@ -136,11 +136,15 @@ class PairingCode(models.Model):
 
 
 class DeviceTokenQuerySet(models.QuerySet):
-    def usable(self, now: datetime | None = None):
+    def usable(self, now: datetime | None = None) -> DeviceTokenQuerySet:
+        """Tokens an agent may use: not revoked or expired, the device paired, and its
+        owner active (a deactivated user loses their devices as a revocation would;
+        the relay's periodic check of open tunnels asks this same query)."""
         return self.filter(
             revoked_at__isnull=True,
             expires_at__gt=now or timezone.now(),
             device__deleted_at__isnull=True,
+            device__owner__is_active=True,
         )
 
 
@@ -172,6 +176,7 @@ class DeviceToken(models.Model):
             self.revoked_at is None
             and self.expires_at > (now or timezone.now())
             and self.device.deleted_at is None
+            and self.device.owner.is_active
         )
 
 
@@ -197,3 +202,28 @@ class TunnelRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id} @ {self.node_url}"
+
+
+class RelaySlot(models.Model):
+    """One relayed exchange in flight: the caps' count without Redis (devices/relay_slots.py).
+
+    A lease: its holder renews ``expires_at`` while the exchange lives and deletes
+    the row when it ends; a holder that died stops renewing and its row stops
+    counting once past ``expires_at``.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    device = models.ForeignKey(
+        Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField(_("slot expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("relayed exchange slot")
+        verbose_name_plural = _("relayed exchange slots")
+
+    def __str__(self) -> str:
+        return f"{self.pk} ({self.device_id})"

@@ -12,12 +12,12 @@ Every failure leaves as one of the AppErrors in ``devices.errors``.
 
 from __future__ import annotations
 
+import errno
 import http.cookiejar
-import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 from urllib.parse import quote
 
@@ -25,7 +25,8 @@ import requests
 import urllib3
 from django.conf import settings
 
-from devices import errors
+from devices import errors, relay_answer
+from visiona.api import parsers
 
 logger = logging.getLogger("devices.relay")
 
@@ -41,24 +42,10 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT_MARGIN = 5.0
 
 SECRET_HEADER = "X-Relay-Secret"
-ERROR_HEADER = "X-Relay-Error"
-REQUEST_ID_HEADER = "X-Request-Id"
+ERROR_HEADER = relay_answer.ERROR_HEADER
+REQUEST_ID_HEADER = relay_answer.REQUEST_ID_HEADER
+HOP_BY_HOP = relay_answer.HOP_BY_HOP
 
-# RFC 9110 7.6.1, and the older names proxies still send.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 # The user's credentials, and what this client states itself (the node's secret,
 # our request id, the exact length of the body it sends, the node's own host).
 _NOT_FORWARDED = frozenset(
@@ -72,41 +59,6 @@ _NOT_FORWARDED = frozenset(
         REQUEST_ID_HEADER.lower(),
     }
 )
-# Headers of the agent's answer that would act on visionA's origin rather than
-# describe the content: cookies, site data, CORS grants, security policies,
-# caching and redirection rules. The view states its own rules in their place.
-_NOT_RETURNED = frozenset(
-    {
-        "set-cookie",
-        "set-cookie2",
-        "clear-site-data",
-        "content-security-policy",
-        "content-security-policy-report-only",
-        "cross-origin-embedder-policy",
-        "cross-origin-opener-policy",
-        "cross-origin-resource-policy",
-        "permissions-policy",
-        "referrer-policy",
-        "strict-transport-security",
-        "x-content-type-options",
-        "x-frame-options",
-        "x-xss-protection",
-        "x-permitted-cross-domain-policies",
-        "service-worker-allowed",
-        "origin-agent-cluster",
-        "cache-control",
-        "expires",
-        "pragma",
-        "alt-svc",
-        "refresh",
-        "report-to",
-        "reporting-endpoints",
-        "nel",
-        "server",
-        ERROR_HEADER.lower(),
-        REQUEST_ID_HEADER.lower(),
-    }
-)
 
 # Characters a path segment may hold unquoted (RFC 3986 pchar), and "/".
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -116,6 +68,7 @@ _RELAY_ERRORS: dict[str, type[errors.AppError]] = {
     errors.DeviceUnreachable.code: errors.DeviceUnreachable,
     errors.DeviceTimeout.code: errors.DeviceTimeout,
     errors.RelayBodyTooLarge.code: errors.RelayBodyTooLarge,
+    errors.DeviceBadAnswer.code: errors.DeviceBadAnswer,
 }
 
 
@@ -123,12 +76,18 @@ class ReadableStream(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
-class RelayAnswerInterrupted(Exception):
-    """The answer stopped before its end (tunnel lost, agent gone).
+class RelayAnswerInterrupted(ConnectionResetError):
+    """The answer stopped before its end (tunnel lost, agent gone, a deadline passed).
 
     Raised while the answer is streamed, after its status went out: the server
     then drops the connection, so the client sees a cut body, never a complete one.
+    A connection reset (ECONNRESET) to the WSGI server: gunicorn closes the socket
+    without the final chunk and without an ERROR line (it is an expected outcome,
+    logged here at WARNING).
     """
+
+    def __init__(self, reason: str = "relayed answer cut short") -> None:
+        super().__init__(errno.ECONNRESET, reason)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
@@ -170,15 +129,11 @@ def forwarded_request_headers(headers: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def returned_answer_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The agent's answer headers that may reach the browser."""
-    dropped = HOP_BY_HOP | _NOT_RETURNED | _connection_tokens(headers)
-    return [
-        (name, value)
-        for name, value in headers.items()
-        if name.lower() not in dropped
-        and not name.lower().startswith(("access-control-", "x-relay-"))
-    ]
+def relayable_path_check(path: str) -> None:
+    """``RelayPathInvalid`` for a path that cannot be relayed (see ``relay_target``)."""
+    segments = path.split("/")
+    if any(segment in {".", ".."} for segment in segments) or "\x00" in path:
+        raise errors.RelayPathInvalid()
 
 
 def relay_target(*, device_id: str, path: str, query: str = "") -> str:
@@ -188,9 +143,7 @@ def relay_target(*, device_id: str, path: str, query: str = "") -> str:
     here. Dot segments are refused: an HTTP client resolves them, and
     ``<id>/../<other id>/`` would then name another device on the node.
     """
-    segments = path.split("/")
-    if any(segment in {".", ".."} for segment in segments) or "\x00" in path:
-        raise errors.RelayPathInvalid()
+    relayable_path_check(path)
     target = f"/devices/{quote(device_id, safe='')}/{quote(path, safe=_PATH_SAFE)}"
     return f"{target}?{query}" if query else target
 
@@ -234,14 +187,24 @@ class RelayedAnswer:
     whether or not the body was read (StreamingHttpResponse calls it).
     """
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, response: requests.Response, *, device_id: str, device_path: str) -> None:
         self._response = response
-        self.status = response.status_code
-        self.headers = returned_answer_headers(response.headers)
+        self._closers: list[Callable[[], None]] = []
+        self.status = relay_answer.answer_status(response.status_code)
+        self.headers = relay_answer.returned_headers(
+            response.raw.headers.items(), device_id=device_id, device_path=device_path
+        )
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Call ``closer`` once the answer is closed (read to its end, cut, or abandoned)."""
+        self._closers.append(closer)
 
     def __iter__(self) -> Iterator[bytes]:
         try:
             # Raw bytes: a compressed answer keeps its Content-Encoding and length.
+            # The relay sends what the device sent as it came: each piece read here
+            # is passed on at once (read1 returns what arrived; a chunked answer
+            # yields each chunk as it is complete).
             yield from self._response.raw.stream(CHUNK_SIZE, decode_content=False)
         except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
             logger.warning("relayed answer cut short", extra={"error": type(exc).__name__})
@@ -259,12 +222,15 @@ class RelayedAnswer:
                 self.close()
                 return None
         try:
-            return json.loads(body)
-        except ValueError:
+            return parsers.loads(body)
+        except ValueError:  # not JSON, or text that is not valid Unicode
             return None
 
     def close(self) -> None:
         self._response.close()
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            closer()
 
 
 def relay(
@@ -300,7 +266,10 @@ def relay(
     outgoing[REQUEST_ID_HEADER] = request_id
     wrapped = _Body(body, content_length) if body is not None and content_length else None
     if read_timeout is None:
-        read_timeout = settings.RELAY_REQUEST_TIMEOUT_SECONDS + READ_TIMEOUT_MARGIN
+        read_timeout = (
+            max(settings.RELAY_REQUEST_TIMEOUT_SECONDS, settings.RELAY_IDLE_TIMEOUT_SECONDS)
+            + READ_TIMEOUT_MARGIN
+        )
     timeout = (CONNECT_TIMEOUT, read_timeout)
     started = time.monotonic()
     try:
@@ -327,7 +296,12 @@ def relay(
         response.close()
         raise errors.RelayRequestInterrupted()
     _raise_for_relay_error(response)
-    return RelayedAnswer(response)
+    device_path = "/" + path + (f"?{query}" if query else "")
+    try:
+        return RelayedAnswer(response, device_id=device_id, device_path=device_path)
+    except errors.DeviceBadAnswer:
+        response.close()
+        raise
 
 
 def _raise_for_relay_error(response: requests.Response) -> None:

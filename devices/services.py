@@ -6,6 +6,7 @@ them; everything stored or logged is a hash or a public id.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,13 +49,26 @@ class PairingResult:
     token: str  # plain: hand it to the agent once, never store it
 
 
-def _pairing_limits() -> tuple[FailureLimit, FailureLimit]:
-    limit = settings.DEVICE_PAIRING_RATE_LIMIT
-    window = settings.DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS
-    return (
-        FailureLimit("pair-address", limit, window),
-        FailureLimit("pair-code-prefix", limit, window),
+def _pairing_limit() -> FailureLimit:
+    return FailureLimit(
+        "pair-address",
+        settings.DEVICE_PAIRING_RATE_LIMIT,
+        settings.DEVICE_PAIRING_RATE_LIMIT_WINDOW_SECONDS,
     )
+
+
+def _address_key(client_address: str) -> str:
+    """The guesser's identity for the limit: its IPv4 address, or its IPv6 /64 (one
+    host commonly holds a whole /64, so single IPv6 addresses would not limit it)."""
+    try:
+        address = ipaddress.ip_address(client_address)
+    except ValueError:
+        return "-"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def pairing_code_create(*, user: User) -> IssuedPairingCode:
@@ -119,15 +133,13 @@ def device_pair(
     """The agent's exchange: a pairing code for a new device and its token.
 
     Wrong, expired and used codes all fail the same way and count against the
-    caller's address and against the code's prefix (so guesses at one code from
-    many addresses are limited too); past either limit the answer is 429.
+    caller's address (IPv6: its /64); past the limit the answer is 429, before the
+    code is looked at. Nothing is keyed on the code itself: a stranger who knows a
+    code's first characters cannot spend its owner's attempts (docs/agent.md).
     """
-    by_address, by_prefix = _pairing_limits()
-    address, prefix = client_address or "-", credentials.pairing_code_prefix(code)
+    address = client_address or "-"
     try:
-        with failure_limited(
-            (by_address, address), (by_prefix, prefix), failure=PairingCodeInvalid
-        ):
+        with failure_limited((_pairing_limit(), _address_key(address)), failure=PairingCodeInvalid):
             result = _pair_exchange(
                 code=code, serial=serial, chip=chip, name=name, agent_version=agent_version
             )
@@ -161,6 +173,8 @@ def _pair_exchange(
         pairing_code = PairingCode.objects.select_for_update().filter(pk=code_hash).first()
         if pairing_code is None or pairing_code.status(now) != PairingCodeStatus.PENDING:
             raise PairingCodeInvalid()
+        if not User.objects.filter(pk=pairing_code.owner_id, is_active=True).exists():
+            raise PairingCodeInvalid()  # a deactivated user pairs nothing
         device = _device_create(
             owner_id=pairing_code.owner_id,
             serial=serial,

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import Max
 
-from devices import relay_client, selectors, tunnel_registry
+from devices import relay_client, relay_slots, selectors, tunnel_registry
 from devices.errors import DeviceOffline, TunnelUnavailable
 from devices.models import Device
 from devices.tunnel_registry import TunnelRegistration
@@ -55,10 +55,43 @@ def tunnel_registrations(*, devices: Iterable[Device]) -> dict[str, TunnelRegist
         return {}
 
 
+@dataclass(frozen=True)
+class RelayRoute:
+    """Where one authorized relayed exchange goes, and the cap's slot it holds."""
+
+    device: Device
+    registration: TunnelRegistration
+    slot: relay_slots.Slot
+
+    @property
+    def device_id(self) -> str:
+        return str(self.device.pk)
+
+
+def device_relay_route(*, user: User, device_id: uuid.UUID | str) -> RelayRoute:
+    """The user's device ``device_id``, its node, and a slot under the caps.
+
+    Raises ``DeviceNotFound`` (another user's, or none), ``DeviceOffline`` (at
+    once), ``TunnelUnavailable`` or ``RelayTooManyExchanges`` (429, at once).
+    The caller releases the slot (``relay_slots.keeper``) or hands it on.
+    """
+    device = selectors.device_get_for_user(user=user, device_id=device_id)
+    registration = _registration_or_offline(device)
+    slot = relay_slots.slot_acquire(user_id=user.pk, device_id=str(device.pk))
+    return RelayRoute(device=device, registration=registration, slot=slot)
+
+
+def system_deps_route(*, user: User, device_id: uuid.UUID | str | None) -> RelayRoute:
+    """``device_relay_route`` for ``GET /api/system/deps``: the device ``device_id``,
+    or the user's most recently connected one."""
+    device, registration = connected_device_for_user(user=user, device_id=device_id)
+    slot = relay_slots.slot_acquire(user_id=user.pk, device_id=str(device.pk))
+    return RelayRoute(device=device, registration=registration, slot=slot)
+
+
 def device_relay(
     *,
-    user: User,
-    device_id: uuid.UUID | str,
+    route: RelayRoute,
     method: str,
     path: str,
     query: str,
@@ -67,42 +100,29 @@ def device_relay(
     content_length: int | None,
     request_id: str,
 ) -> relay_client.RelayedAnswer:
-    """One request to the user's device's local API; the answer is streamed."""
-    device = selectors.device_get_for_user(user=user, device_id=device_id)
-    registration = _registration_or_offline(device)
-    return relay_client.relay(
-        node_url=registration.node_url,
-        device_id=str(device.pk),
-        method=method,
-        path=path,
-        query=query,
-        headers=headers,
-        body=body,
-        content_length=content_length,
-        request_id=request_id,
-    )
+    """One request to the device's local API, streamed through this process.
 
-
-def system_deps_relay(
-    *,
-    user: User,
-    device_id: uuid.UUID | str | None,
-    query: str,
-    headers: Mapping[str, str],
-    request_id: str,
-) -> relay_client.RelayedAnswer:
-    """``GET /api/system/deps`` of the user's device ``device_id``, or of their most
-    recently connected device."""
-    device, registration = connected_device_for_user(user=user, device_id=device_id)
-    return relay_client.relay(
-        node_url=registration.node_url,
-        device_id=str(device.pk),
-        method="GET",
-        path=DEPS_PATH,
-        query=query,
-        headers=headers,
-        request_id=request_id,
-    )
+    The slot is renewed while the answer streams and freed when it is closed;
+    on any failure before that, at once.
+    """
+    try:
+        answer = relay_client.relay(
+            node_url=route.registration.node_url,
+            device_id=route.device_id,
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            content_length=content_length,
+            request_id=request_id,
+        )
+    except BaseException:
+        relay_slots.keeper.release(route.slot)
+        raise
+    relay_slots.keeper.hold(route.slot)
+    answer.on_close(lambda: relay_slots.keeper.release(route.slot))
+    return answer
 
 
 def connected_device_for_user(
@@ -206,27 +226,51 @@ class DeviceReport:
 _DONGLE_FIELDS = ("chip", "serial", "firmware_version", "usb_port", "status")
 
 
-def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
-    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+@dataclass(frozen=True)
+class DeviceJson:
+    """What a device's local API answered to a GET, for the pages: ``state`` "ok" (with
+    ``body``: the JSON, or None when the answer was not a 200 or not JSON within the
+    limit), "offline" (no tunnel) or "unreachable" (no answer in time, or refused)."""
+
+    state: str
+    body: object = None
+
+
+def read_device_json(
+    *, device: Device, registration: TunnelRegistration | None, path: str, limit: int
+) -> DeviceJson:
+    """GET ``path`` of the device's local API through its tunnel, waiting
+    ``PAGE_REPORT_TIMEOUT`` at most, and read at most ``limit`` bytes of JSON.
+    The JSON is untrusted: text that is not valid Unicode counts as not JSON."""
     if registration is None:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     try:
         answer = relay_client.relay(
             node_url=registration.node_url,
             device_id=str(device.pk),
             method="GET",
-            path=DEPS_PATH,
+            path=path,
             headers={"Accept": "application/json"},
             request_id=uuid.uuid4().hex,
             read_timeout=PAGE_REPORT_TIMEOUT,
         )
-        body = answer.read_json(limit=256 * 1024) if answer.status == 200 else None
+        body = answer.read_json(limit=limit) if answer.status == 200 else None
     except DeviceOffline:
-        return DeviceReport(state="offline")
+        return DeviceJson("offline")
     except (AppError, relay_client.RelayAnswerInterrupted):
         # Unreachable, too slow, or a path refused: the page says so, nothing more.
-        return DeviceReport(state="unreachable")
-    return _report_from_json(body)
+        return DeviceJson("unreachable")
+    return DeviceJson("ok", body)
+
+
+def device_report(*, device: Device, registration: TunnelRegistration | None) -> DeviceReport:
+    """The device's dependencies through its tunnel, waiting ``PAGE_REPORT_TIMEOUT`` at most."""
+    answer = read_device_json(
+        device=device, registration=registration, path=DEPS_PATH, limit=256 * 1024
+    )
+    if answer.state != "ok":
+        return DeviceReport(state=answer.state)
+    return _report_from_json(answer.body)
 
 
 def device_reports(

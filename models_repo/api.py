@@ -11,11 +11,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from models_repo import selectors, services
+from models_repo import reference, selectors, services
 from models_repo.choices import ModelSource
-from models_repo.errors import ModelFileTooLarge
+from models_repo.errors import ModelFileTooLarge, ReferenceNotFound
 from models_repo.selectors import DEFAULT_SORT, MODEL_SORTS
 from models_repo.serializers import ModelOutputSerializer
+from models_repo.storage import CHUNK
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
@@ -62,7 +63,7 @@ class ModelListApi(APIView):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
     @extend_schema_serializer(component_name="ModelUpload")
-    class UploadInputSerializer(serializers.Serializer):
+    class UploadInputSerializer(fields.InputSerializer):
         # Empty files pass here so the service refuses them in the pages' words.
         file = serializers.FileField(allow_empty_file=True, help_text="The .nef file.")
         name = serializers.CharField(
@@ -142,7 +143,7 @@ class ModelDetailApi(APIView):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ModelUpdate")
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=200, required=False)
         description = fields.CharField(required=False, allow_blank=True)
         chips = serializers.MultipleChoiceField(
@@ -204,3 +205,67 @@ class ModelDownloadApi(APIView):
     def get(self, request, model_id: int):
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         return model_file_response(model)
+
+
+class ModelReferenceApi(APIView):
+    """The model's reference: the original ONNX runs are compared with (docs/runs.md).
+    GET downloads it, POST (multipart ``file``) keeps or replaces it, DELETE forgets it."""
+
+    token_scope = {"get": Scope.READ, "post": Scope.CONVERT, "delete": Scope.CONVERT}
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema_serializer(component_name="ModelReferenceUpload")
+    class UploadInputSerializer(serializers.Serializer):
+        file = serializers.FileField(allow_empty_file=True, help_text="The .onnx file.")
+
+    def initial(self, request, *args, **kwargs):
+        if request.method == "POST":
+            limit_upload_size(request._request, settings.MODELS_MAX_REFERENCE_BYTES)
+        super().initial(request, *args, **kwargs)
+
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        summary="Download a model's reference ONNX",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            404: error_response("model_not_found, or reference_not_found: none is kept."),
+        },
+    )
+    def get(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        if not model.has_reference:
+            raise ReferenceNotFound()
+        return reference.reference_response(model)
+
+    @extend_schema(
+        summary="Keep (or replace) a model's reference ONNX",
+        request={"multipart/form-data": UploadInputSerializer},
+        responses={
+            200: ModelOutputSerializer,
+            400: error_response("validation_failed: not an .onnx file, or empty."),
+            404: NOT_FOUND,
+            413: error_response("payload_too_large: over MODELS_MAX_REFERENCE_BYTES."),
+        },
+    )
+    def post(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        request.data  # noqa: B018  (parses the body, which notices an oversized file)
+        if upload_was_too_large(request._request):
+            raise ModelFileTooLarge(limit_bytes=settings.MODELS_MAX_REFERENCE_BYTES)
+        data = self.UploadInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        model = reference.model_reference_store(
+            model=model, filename=upload.name or "", chunks=upload.chunks(CHUNK)
+        )
+        return Response(ModelOutputSerializer(model).data)
+
+    @extend_schema(
+        summary="Forget a model's reference ONNX",
+        responses={200: ModelOutputSerializer, 404: NOT_FOUND},
+    )
+    def delete(self, request, model_id: int):
+        model = selectors.model_get_for_user(user=request.user, model_id=model_id)
+        return Response(ModelOutputSerializer(reference.model_reference_delete(model=model)).data)

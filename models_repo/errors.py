@@ -17,6 +17,12 @@ class ModelNotFound(AppError):
     message = _("This model does not exist or is not yours.")
 
 
+class ReferenceNotFound(AppError):
+    status = 404
+    code = "reference_not_found"
+    message = _("No original ONNX is kept for this model.")
+
+
 class ModelNameTaken(AppError):
     status = 409
     code = "model_name_taken"

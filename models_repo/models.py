@@ -30,6 +30,16 @@ class NefModel(models.Model):
     # conversion job's id), ``source_label`` what to call it (the file it was made from).
     source_reference = models.CharField(_("source reference"), max_length=128, blank=True)
     source_label = models.CharField(_("source label"), max_length=255, blank=True)
+    # The original (float) ONNX the NEF was made from, when the user keeps it: the
+    # reference runs on a device are compared with (docs/runs.md). Empty when unknown.
+    reference_file = models.FileField(
+        _("reference ONNX"), max_length=500, storage=get_models_storage, blank=True
+    )
+    reference_size_bytes = models.BigIntegerField(
+        _("reference size (bytes)"), null=True, blank=True
+    )
+    reference_sha256 = models.CharField(_("reference SHA-256"), max_length=64, blank=True)
+    reference_added_at = models.DateTimeField(_("reference added"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
@@ -61,6 +71,10 @@ class NefModel(models.Model):
     def is_live(self) -> bool:
         """Not deleted (a deleted model leaves every list and frees its name)."""
         return self.deleted_at is None
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.reference_file)
 
     @property
     def chips(self) -> list[str]:

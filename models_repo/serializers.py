@@ -21,6 +21,10 @@ class ModelOutputSerializer(serializers.ModelSerializer):
     source_label = serializers.CharField(
         read_only=True, help_text="What it was made from, e.g. the ONNX file's name."
     )
+    has_reference = serializers.BooleanField(
+        read_only=True,
+        help_text="Whether the original ONNX is kept beside it (runs compare with it).",
+    )
 
     class Meta:
         model = NefModel
@@ -32,6 +36,7 @@ class ModelOutputSerializer(serializers.ModelSerializer):
             "source",
             "source_reference",
             "source_label",
+            "has_reference",
             "size_bytes",
             "sha256",
             "created_at",

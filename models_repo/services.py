@@ -221,8 +221,9 @@ def model_delete(*, model: NefModel) -> None:
         logger.info("model deleted", extra={"model_id": model.pk})
 
 
-def model_restore(*, model: NefModel) -> NefModel:
-    """Bring a deleted model back, renamed ``name (2)`` if its name was reused meanwhile.
+def model_restore(*, model: NefModel, name: str | None = None) -> NefModel:
+    """Bring a deleted model back, under ``name`` if given (else its old one), renamed
+    ``name (2)`` if that name is taken meanwhile.
 
     The one way a deleted model comes back: the admin's restore, and saving again
     what was saved as this model (a conversion saved twice). A live model is
@@ -237,7 +238,7 @@ def model_restore(*, model: NefModel) -> NefModel:
             current = NefModel.objects.select_for_update().get(pk=model.pk)
             if current.deleted_at is not None:
                 current.name = model_available_name(
-                    owner=current.owner, wanted=current.name, exclude_pk=current.pk
+                    owner=current.owner, wanted=(name or current.name)[:200], exclude_pk=current.pk
                 )
                 current.deleted_at = None
                 current.save(update_fields=["name", "deleted_at", "updated_at"])

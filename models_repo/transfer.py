@@ -14,6 +14,7 @@ from models_repo.errors import ModelFileUnavailable
 from models_repo.models import NefModel
 from models_repo.services import model_download_name
 from models_repo.storage import open_stored_file
+from visiona.upload_tmp import sweep_now_and_then
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ class UploadSizeLimitHandler(FileUploadHandler):
         return None  # the next handler (memory or temporary file) makes the file
 
 
-def limit_upload_size(request: HttpRequest) -> None:
+def limit_upload_size(request: HttpRequest, limit: int | None = None) -> None:
     """Call before anything reads ``request.POST`` or ``request.FILES``."""
+    sweep_now_and_then()  # files a killed process left in the upload folder
     request.upload_handlers.insert(
-        0, UploadSizeLimitHandler(request, settings.MODELS_MAX_UPLOAD_BYTES)
+        0, UploadSizeLimitHandler(request, limit or settings.MODELS_MAX_UPLOAD_BYTES)
     )
 
 

@@ -11,10 +11,12 @@ page_urlpatterns = [
     path("<int:model_id>/edit/", views.model_edit, name="models-edit"),
     path("<int:model_id>/delete/", views.model_delete, name="models-delete"),
     path("<int:model_id>/download/", views.model_download, name="models-download"),
+    path("<int:model_id>/reference/", views.model_reference, name="models-reference"),
 ]
 
 api_urlpatterns = [
     path("", api.ModelListApi.as_view(), name="api-models"),
     path("<int:model_id>", api.ModelDetailApi.as_view(), name="api-models-detail"),
     path("<int:model_id>/download", api.ModelDownloadApi.as_view(), name="api-models-download"),
+    path("<int:model_id>/reference", api.ModelReferenceApi.as_view(), name="api-models-reference"),
 ]

@@ -13,11 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from models_repo import selectors, services
+from models_repo import reference, selectors, services
 from models_repo.errors import ModelAlreadyStored, ModelFileTooLarge, ModelNotFound
 from models_repo.forms import ModelEditForm, ModelFilterForm, ModelUploadForm
 from models_repo.models import NefModel
 from models_repo.provenance import source_link
+from models_repo.storage import CHUNK
 from models_repo.transfer import limit_upload_size, model_file_response, upload_was_too_large
 from visiona.errors import AppError
 from visiona.upload_progress import upload_progress_messages
@@ -179,3 +180,43 @@ def model_delete(request, model_id: int):
 def model_download(request, model_id: int):
     model = _get_model_for_user(request, model_id)
     return model_file_response(model)
+
+
+# The reference upload sets its size limit before the CSRF check reads the body.
+@csrf_exempt
+@login_required
+@require_http_methods(["GET", "POST"])
+def model_reference(request, model_id: int):
+    """GET: the original ONNX; POST: keep (or replace) it, or forget it."""
+    if request.method == "POST":
+        limit_upload_size(request, settings.MODELS_MAX_REFERENCE_BYTES)
+    return _model_reference(request, model_id)
+
+
+@csrf_protect
+def _model_reference(request, model_id: int):
+    model = _get_model_for_user(request, model_id)
+    if request.method == "GET":
+        if not model.has_reference:
+            raise Http404()
+        return reference.reference_response(model)
+    if request.POST.get("forget"):
+        reference.model_reference_delete(model=model)
+        messages.success(request, _("The original ONNX is forgotten."))
+        return redirect("models-detail", model_id=model.pk)
+    upload = request.FILES.get("file")
+    try:
+        if upload_was_too_large(request):
+            raise ModelFileTooLarge(limit_bytes=settings.MODELS_MAX_REFERENCE_BYTES)
+        if upload is None:
+            raise reference.invalid_field("file", _("Choose the .onnx file."))
+        reference.model_reference_store(
+            model=model, filename=upload.name or "", chunks=upload.chunks(CHUNK)
+        )
+    except AppError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request, _("The original ONNX is kept: runs on a device will be compared with it.")
+        )
+    return redirect("models-detail", model_id=model.pk)

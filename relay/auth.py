@@ -9,13 +9,15 @@ outlives CONN_MAX_AGE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from devices import services
 from devices.errors import DeviceTokenInvalid
@@ -24,7 +26,8 @@ from devices.models import DeviceToken
 T = TypeVar("T")
 # A few threads: the token check of a reconnect storm queues here instead of
 # opening a database connection per agent.
-_EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="relay-db")
+_WORKERS = 4
+_EXECUTOR = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="relay-db")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,19 @@ async def in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     """Run blocking Django code (ORM, cache, registry) off the event loop."""
     call = functools.partial(function, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, _with_fresh_connection, call)
+
+
+def close_connections() -> None:
+    """Close every worker thread's database connection (a node stopping: none is left
+    open on the server). Each worker takes exactly one closing job (the barrier)."""
+    barrier = threading.Barrier(_WORKERS)
+
+    def close() -> None:
+        connections.close_all()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+
+    wait([_EXECUTOR.submit(close) for _ in range(_WORKERS)], timeout=10)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -31,24 +31,18 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
-import hyperframe.frame
+from visiona_client.h2_internals import (
+    CONTROL_FRAME_BUDGETS,
+    ControlFrameFlood,
+    DataFrameBuffer,
+    quiet_frame_logging,
+)
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from relay.h2_input import DataFrameBuffer
-
 logger = logging.getLogger(__name__)
 
-
-def _data_frame_repr(self: hyperframe.frame.DataFrame) -> str:
-    return f"<{len(self.data)} bytes: {self.data[:10].hex()}...>"
-
-
-# h2 formats every frame it receives for a trace log line, logged or not
-# (``logger.trace("Received frame: %s", repr(frame))``), and hyperframe's repr of a
-# DATA frame copies and hex-encodes its whole payload: a third of the relay's CPU
-# time on a large answer. A repr of the first bytes costs nothing.
-hyperframe.frame.DataFrame._body_repr = _data_frame_repr  # type: ignore[method-assign,assignment]
+quiet_frame_logging()
 
 STREAM_WINDOW = 4 * 1024 * 1024  # bytes in flight per stream, agent -> relay
 CONNECTION_WINDOW = 16 * 1024 * 1024
@@ -56,6 +50,12 @@ MAX_FRAME_SIZE = 1024 * 1024
 # The most bytes of the HTTP/2 connection one WebSocket message carries.
 MESSAGE_BYTES = 2 * 1024 * 1024
 PING_INTERVAL_SECONDS = 15.0
+# After this many HTTP/2 events from one tunnel in a row, the loop serves the others.
+EVENTS_BEFORE_YIELD = 64
+
+
+NO_ERROR = h2.errors.ErrorCodes.NO_ERROR
+ENHANCE_YOUR_CALM = h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
 
 
 class StreamFailed(Exception):
@@ -127,7 +127,8 @@ class TunnelSession:
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None)
         )
-        self.conn.incoming_buffer = DataFrameBuffer(server=False)
+        # Counts the agent's control frames: a flood closes the tunnel (ENHANCE_YOUR_CALM).
+        self.conn.incoming_buffer = DataFrameBuffer(server=False, budgets=CONTROL_FRAME_BUDGETS)
         self.streams: dict[int, RelayStream] = {}
         self._want_write = asyncio.Event()
         self._changed = asyncio.Event()  # windows opened, streams closed, session closing
@@ -157,12 +158,20 @@ class TunnelSession:
             asyncio.create_task(self._pinger(), name=f"tunnel-pinger-{self.connection_id}"),
         ]
         try:
+            handled = 0
             async for message in self.websocket:
                 if isinstance(message, str):
                     self.close("text message on the byte pipe")
                     break
-                if not self._receive(message):
+                events = self._receive(message)
+                if events is None:
                     break
+                handled += events
+                if handled >= EVENTS_BEFORE_YIELD:
+                    # Messages already buffered are read without a pause: let the
+                    # loop serve other tunnels and exchanges between batches.
+                    handled = 0
+                    await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         finally:
@@ -170,10 +179,14 @@ class TunnelSession:
             self.closed.set()
             for task in tasks:
                 task.cancel()
+            # What close() queued (GOAWAY with its reason) goes out before the close.
+            with contextlib.suppress(Exception):
+                if pending := self.conn.data_to_send():
+                    await asyncio.wait_for(self.websocket.send(pending), 1.0)
             with contextlib.suppress(Exception):
                 await self.websocket.close()
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, error_code: h2.errors.ErrorCodes = NO_ERROR) -> None:
         """Say GOAWAY and close the WebSocket; exchanges in flight fail."""
         if self.closed.is_set() or self.close_reason:
             return
@@ -183,7 +196,7 @@ class TunnelSession:
             extra={"device_id": self.device_id, "connection_id": self.connection_id, "why": reason},
         )
         with contextlib.suppress(h2.exceptions.ProtocolError):
-            self.conn.close_connection()
+            self.conn.close_connection(error_code=error_code)
         self._flush()
         self._fail_all(reason)
         asyncio.get_running_loop().call_later(1.0, self._close_websocket)
@@ -264,16 +277,24 @@ class TunnelSession:
 
     # Incoming bytes -----------------------------------------------------------
 
-    def _receive(self, data: bytes) -> bool:
+    def _receive(self, data: bytes) -> int | None:
+        """Feed one message to h2; how many events it made, None once closing."""
         try:
             events = self.conn.receive_data(data)
+        except ControlFrameFlood as flood:
+            logger.warning(
+                "tunnel closed: control frame flood",
+                extra={"device_id": self.device_id, "kind": flood.kind},
+            )
+            self.close(f"control frame flood ({flood.kind})", ENHANCE_YOUR_CALM)
+            return None
         except h2.exceptions.ProtocolError as exc:
             self.close(f"HTTP/2 protocol error from the agent: {exc.__class__.__name__}")
-            return False
+            return None
         for event in events:
             self._handle(event)
         self._flush()
-        return not self.close_reason
+        return None if self.close_reason else len(events)
 
     def _handle(self, event: h2.events.Event) -> None:
         stream = self.streams.get(getattr(event, "stream_id", 0) or 0)

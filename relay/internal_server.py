@@ -1,18 +1,17 @@
-"""The internal port: web instances reach devices through it, with the shared secret.
+"""The internal port: web instances, and nginx with a grant, reach devices through it.
 
 HTTP/1.1, parsed by ``h11`` (the python-hyper state machine, twin of ``h2``):
 
 - ``<METHOD> /devices/<device_id>/<path>?<query>`` relays the request as one
-  stream of that device's tunnel, both bodies streamed: the request body goes
-  out as the agent's windows allow, the answer comes back chunked, and each
-  chunk's window reopens only once it was written to this socket and drained —
-  a slow reader slows its own stream's sender, and nothing is buffered whole.
-- ``GET /sessions`` lists this node's live tunnels.
+  stream of that device's tunnel (relay/exchange.py), both bodies streamed;
+- ``GET /sessions`` lists this node's live tunnels (the secret only).
 
-Every request carries ``X-Relay-Secret``; a wrong or missing one gets a bare 401.
-Errors are JSON in the API's envelope with ``X-Relay-Error: <code>``. When an
-answer has started and the tunnel fails, the chunked body is cut off (the
-connection closed without its last chunk), so no caller mistakes it for whole.
+Two callers (relay/answers.py): a web instance with ``X-Relay-Secret`` (the
+streamed path; errors as ``X-Relay-Error`` envelopes), or nginx with
+``X-Relay-Grant`` (``X-Visiona-Offload: relay``): a grant Django signed for this one
+method and target (devices/relay_grant.py), used once; the answer then goes to the
+user's client as it is, and this node holds the grant's slot of the caps until the
+exchange ends. Anything else gets a bare 401.
 """
 
 from __future__ import annotations
@@ -20,62 +19,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
+import time
 import uuid
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import h11
 
-from devices.relay_client import ERROR_HEADER, HOP_BY_HOP, SECRET_HEADER
-from relay.h2_session import RelayStream, StreamFailed, TunnelSession
+from devices import relay_slots
+from devices.relay_client import SECRET_HEADER
+from devices.relay_grant import GRANT_HEADER, GRANT_MAX_AGE_SECONDS, Grant, grant_verify
+from relay.answers import UserCaller, WebCaller
+from relay.auth import in_thread
+from relay.exchange import Exchange, Limits
+from relay.http_connection import ConnectionAborted, HttpConnection
 from relay.node import RelayNode
+from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
 
-READ_BYTES = 256 * 1024
-PASSTHROUGH_BYTES = 64 * 1024
-MAX_HEADER_BYTES = 64 * 1024
-# The protocol's header names and the hop-by-hop list are the web side's, defined
-# once in devices/relay_client.py (the client of this port).
 _SECRET_HEADER = SECRET_HEADER.lower().encode()
-_ERROR_HEADER = ERROR_HEADER.lower().encode()
-_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)
-# Hop-by-hop and routing headers stay on this side; the caller's identity never
-# crosses (the web side strips them too).
-_NOT_FORWARDED = _HOP_BY_HOP | {
-    b"host",
-    _SECRET_HEADER,
-    b"cookie",
-    b"authorization",
-    b"x-csrftoken",
-}
-_NOT_ANSWERED = _HOP_BY_HOP | {b"content-length"}
-_MESSAGES = {
-    "device_offline": "The device is not connected.",
-    "device_unreachable": "The device's tunnel or local API failed during the exchange.",
-    "device_timeout": "The device did not answer in time.",
-    "payload_too_large": "The request body is larger than the relay accepts.",
-    "not_found": "The relay has no such path.",
-    "bad_request": "The relay could not read this request.",
-}
-
-
-class _Abort(Exception):
-    """Close this client connection now (the answer cannot be finished)."""
+_GRANT_HEADER = GRANT_HEADER.lower().encode()
 
 
 class InternalServer:
-    def __init__(
-        self, node: RelayNode, *, secret: str, max_body_bytes: int, timeout_seconds: float
-    ) -> None:
+    def __init__(self, node: RelayNode, *, secret: str, limits: Limits) -> None:
         if not secret:
             raise ValueError("the internal port needs RELAY_INTERNAL_SECRET")
         self.node = node
         self._secret = secret.encode()
-        self.max_body_bytes = max_body_bytes
-        self.timeout_seconds = timeout_seconds
+        self.limits = limits
+        self._used_grants: dict[str, float] = {}  # slot id -> when it may be forgotten
 
     async def start(self, host: str, port: int) -> asyncio.Server:
         return await asyncio.start_server(self._serve_connection, host, port)
@@ -85,18 +59,23 @@ class InternalServer:
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        client = _Client(reader, writer)
+        client = HttpConnection(reader, writer)
         try:
             while True:
                 event = await client.next_event()
                 if not isinstance(event, h11.Request):
                     break
-                await self._exchange(client, event)
+                await self._request(client, event)
                 if client.conn.our_state is h11.DONE and client.request_complete():
                     client.conn.start_next_cycle()  # keep-alive: the next request
                 else:
                     break
-        except (_Abort, h11.ProtocolError, ConnectionError, asyncio.IncompleteReadError) as exc:
+        except (
+            ConnectionAborted,
+            h11.ProtocolError,
+            ConnectionError,
+            asyncio.IncompleteReadError,
+        ) as exc:
             logger.debug("internal connection closed: %r", exc)
         finally:
             if client.aborted:
@@ -106,23 +85,65 @@ class InternalServer:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    async def _exchange(self, client: _Client, request: h11.Request) -> None:
+    async def _request(self, client: HttpConnection, request: h11.Request) -> None:
         headers = {name.lower(): value for name, value in request.headers}
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
+        target = urlsplit(request.target.decode("latin-1"))
+        parts = target.path.split("/", 3)
+        relayed = len(parts) >= 3 and parts[0] == "" and parts[1] == "devices"
+        grant_value = headers.get(_GRANT_HEADER)
+        if grant_value is not None and relayed:
+            await self._granted(client, request, grant_value.decode("latin-1"), parts, target)
+            return
         if not hmac.compare_digest(headers.get(_SECRET_HEADER, b""), self._secret):
             await client.send_simple(401, [], b"")
             return
-        target = urlsplit(request.target.decode("latin-1"))
-        parts = target.path.split("/", 3)
+        raw_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
+        caller = WebCaller(raw_id or uuid.uuid4().hex)
+        request_id_var.set(caller.request_id)
         if request.method == b"GET" and target.path == "/sessions":
             await client.send_json(200, {"sessions": self._sessions()})
-        elif len(parts) >= 3 and parts[0] == "" and parts[1] == "devices":
-            path = "/" + (parts[3] if len(parts) > 3 else "")
-            if target.query:
-                path += "?" + target.query
-            await self._relay(client, request, parts[2], path, request_id)
+        elif relayed:
+            await self._relay(client, request, parts, target, caller)
         else:
-            await client.send_error(404, "not_found", request_id)
+            payload, error_headers = caller.error("not_found")
+            await client.send_json(404, payload, error_headers)
+
+    async def _granted(
+        self,
+        client: HttpConnection,
+        request: h11.Request,
+        value: str,
+        parts: list[str],
+        target: SplitResult,
+    ) -> None:
+        grant = grant_verify(
+            value, method=request.method.decode("latin-1"), target=request.target.decode("latin-1")
+        )
+        if grant is None or not self._first_use(grant):
+            logger.warning("relay grant refused (forged, stale, reused or for another request)")
+            await client.send_simple(401, [], b"")
+            return
+        request_id_var.set(grant.request_id)  # this connection's task: every line of it
+        logger.info("relayed for nginx", extra={"device_id": grant.device_id})
+        relay_slots.keeper.hold(_slot(grant))
+        caller = UserCaller(grant, on_finish=lambda: self._release(grant))
+        await self._relay(client, request, parts, target, caller)
+
+    def _first_use(self, grant: Grant) -> bool:
+        now = time.monotonic()
+        for slot_id in [key for key, until in self._used_grants.items() if until < now]:
+            del self._used_grants[slot_id]
+        if grant.slot_id in self._used_grants:
+            return False
+        self._used_grants[grant.slot_id] = now + GRANT_MAX_AGE_SECONDS + 1
+        return True
+
+    def _release(self, grant: Grant) -> None:
+        # Off the loop: the slot store is Redis or the database.
+        task: asyncio.Future[object] = asyncio.ensure_future(
+            in_thread(relay_slots.keeper.release, _slot(grant))
+        )
+        self.node.keep(task)
 
     def _sessions(self) -> list[dict[str, str]]:
         return [
@@ -134,241 +155,34 @@ class InternalServer:
             for session in self.node.sessions.values()
         ]
 
-    # Relaying ------------------------------------------------------------------
-
     async def _relay(
-        self, client: _Client, request: h11.Request, raw_device: str, path: str, request_id: str
+        self,
+        client: HttpConnection,
+        request: h11.Request,
+        parts: list[str],
+        target: SplitResult,
+        caller: WebCaller | UserCaller,
     ) -> None:
         try:
-            device_id = str(uuid.UUID(raw_device))
+            device_id = str(uuid.UUID(parts[2]))
         except ValueError:
             device_id = ""
         session = self.node.sessions.get(device_id)
+        path = "/" + (parts[3] if len(parts) > 3 else "")
+        if target.query:
+            path += "?" + target.query
         if session is None:
-            await client.send_error(503, "device_offline", request_id)
-            return
-        declared = _content_length(request)
-        chunked = any(name.lower() == b"transfer-encoding" for name, _value in request.headers)
-        if declared is not None and declared > self.max_body_bytes:
-            await client.send_error(413, "payload_too_large", request_id)
-            return
-        has_body = chunked or bool(declared)
-        h2_headers = [
-            (b":method", request.method),
-            (b":scheme", b"http"),
-            (b":authority", b"device"),
-            (b":path", path.encode("latin-1")),
-        ]
-        h2_headers += [
-            (name.lower(), value)
-            for name, value in request.headers
-            if name.lower() not in _NOT_FORWARDED
-        ]
-        if not any(name == b"x-request-id" for name, _value in h2_headers):
-            h2_headers.append((b"x-request-id", request_id.encode("latin-1")))
-        try:
-            stream = await session.open_stream(h2_headers, end_stream=not has_body)
-        except StreamFailed:
-            await client.send_error(503, "device_offline", request_id)
-            return
-        too_large = asyncio.Event()
-        upload = (
-            asyncio.create_task(self._upload(client, session, stream, too_large))
-            if has_body
-            else None
-        )
-        try:
-            await self._answer(client, stream, request, request_id, too_large, upload)
-        finally:
-            if upload is not None and not upload.done():
-                upload.cancel()
-                with contextlib.suppress(BaseException):
-                    await upload
-                client.abort()  # the rest of the request body was never read
-            elif upload is not None and not upload.cancelled() and upload.exception():
-                client.abort()  # the body could not be passed on: this connection is done
-
-    async def _upload(
-        self, client: _Client, session: TunnelSession, stream: RelayStream, too_large: asyncio.Event
-    ) -> None:
-        total = 0
-        while True:
-            event = await client.next_event()
-            if isinstance(event, h11.Data):
-                total += len(event.data)
-                if total > self.max_body_bytes:
-                    too_large.set()
-                    stream.cancel()
-                    return
-                await session.send_body(stream, event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                session.end_body(stream)
-                return
-            else:
-                raise _Abort()
-
-    async def _answer(
-        self,
-        client: _Client,
-        stream: RelayStream,
-        request: h11.Request,
-        request_id: str,
-        too_large: asyncio.Event,
-        upload: asyncio.Task[None] | None,
-    ) -> None:
-        waiters: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(stream.headers),
-            asyncio.ensure_future(too_large.wait()),
-        ]
-        if upload is not None:
-            waiters.append(upload)
-        try:
-            done, _pending = await asyncio.wait(
-                waiters, timeout=self.timeout_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            while (
-                upload is not None
-                and upload in done
-                and not stream.headers.done()
-                and not too_large.is_set()
-            ):
-                if upload.exception() is not None:
-                    stream.cancel()
-                    raise _Abort() from upload.exception()
-                waiters.remove(upload)
-                done, _pending = await asyncio.wait(
-                    waiters, timeout=self.timeout_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-        finally:
-            for waiter in waiters[1:2]:
-                waiter.cancel()
-        if too_large.is_set():
-            await client.send_error(413, "payload_too_large", request_id)
-            return
-        if not stream.headers.done():
-            stream.cancel()
-            await client.send_error(504, "device_timeout", request_id)
-            return
-        try:
-            answer = stream.headers.result()
-        except StreamFailed:
-            await client.send_error(502, "device_unreachable", request_id)
-            return
-        status = int(dict(answer).get(b":status", b"502"))
-        headers = [
-            (name, value)
-            for name, value in answer
-            if not name.startswith(b":") and name not in _NOT_ANSWERED
-        ]
-        head = request.method == b"HEAD" or status in (204, 304)
-        if not head:
-            headers.append((b"transfer-encoding", b"chunked"))
-        await client.send(h11.Response(status_code=status, headers=headers))
-        await self._stream_answer(client, stream, discard=head)
-
-    async def _stream_answer(self, client: _Client, stream: RelayStream, *, discard: bool) -> None:
-        while True:
             try:
-                chunk = await stream.read()
-            except StreamFailed:
-                logger.info("tunnel failed mid-answer: cutting the response short")
-                client.abort()
-                raise _Abort() from None
-            if chunk is None:
-                break
-            data, flow_length = chunk
-            if data and not discard:
-                try:
-                    await client.send(h11.Data(data=data))
-                except (ConnectionError, _Abort):
-                    stream.cancel()
-                    raise
-            # Only now, written and drained: the agent may send this much more.
-            stream.release(flow_length)
-        await client.send(h11.EndOfMessage())
-
-
-class _Client:
-    """One HTTP/1.1 client connection: h11 state plus its socket."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
-        self.aborted = False
-
-    async def next_event(self) -> h11.Event | None:
-        """The next event; None when h11 pauses (the request is complete)."""
-        while True:
-            event = self.conn.next_event()
-            if event is h11.NEED_DATA:
-                self.conn.receive_data(await self.reader.read(READ_BYTES))
-                continue
-            return event if isinstance(event, h11.Event) else None  # h11.PAUSED
-
-    def request_complete(self) -> bool:
-        """Whether the request was read to its end (a bodiless one has just its end left)."""
-        while not self.aborted and self.conn.their_state is h11.SEND_BODY:
-            event = self.conn.next_event()
-            if not isinstance(event, h11.EndOfMessage):
-                return False  # body left unread: this connection cannot carry another
-        return self.conn.their_state is h11.DONE
-
-    async def send(self, event: h11.Event) -> None:
-        if self.aborted:
-            raise _Abort()
-        pieces = self.conn.send_with_data_passthrough(event)
-        if not pieces:
+                payload, headers = caller.error("device_offline")
+                await client.send_json(503, payload, headers)
+            finally:
+                caller.finished()
             return
-        if sum(map(len, pieces)) < PASSTHROUGH_BYTES:
-            self.writer.write(b"".join(pieces))
-        else:
-            # A large body chunk goes to the socket as it is, not joined to its
-            # chunk header (a copy of every byte of the answer).
-            for piece in pieces:
-                self.writer.write(piece)
-        await self.writer.drain()
-
-    def abort(self) -> None:
-        self.aborted = True
-
-    async def send_simple(
-        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> None:
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-        if self.conn.their_state is not h11.DONE:
-            # The body will not be read: say so, and close after the answer.
-            headers.append((b"connection", b"close"))
-        await self.send(h11.Response(status_code=status, headers=headers))
-        if body:
-            await self.send(h11.Data(data=body))
-        await self.send(h11.EndOfMessage())
-
-    async def send_json(
-        self,
-        status: int,
-        payload: dict[str, Any],
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        body = json.dumps(payload).encode()
-        await self.send_simple(
-            status, [(b"content-type", b"application/json"), *(headers or [])], body
+        exchange = Exchange(
+            client, session, request, device_path=path, caller=caller, limits=self.limits
         )
-
-    async def send_error(self, status: int, code: str, request_id: str) -> None:
-        envelope = {
-            "error": {
-                "code": code,
-                "message": _MESSAGES[code],
-                "details": {},
-                "request_id": request_id,
-            }
-        }
-        await self.send_json(status, envelope, [(_ERROR_HEADER, code.encode())])
+        await exchange.run()
 
 
-def _content_length(request: h11.Request) -> int | None:
-    for name, value in request.headers:
-        if name.lower() == b"content-length":
-            return int(value)
-    return None
+def _slot(grant: Grant) -> relay_slots.Slot:
+    return relay_slots.Slot(id=grant.slot_id, user_id=grant.user_id, device_id=grant.device_id)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from devices import tunnel_registry
-from relay.auth import in_thread, usable_tokens
+from relay.auth import close_connections, in_thread, usable_tokens
 from relay.h2_session import TunnelSession
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,13 @@ class RelayNode:
         self.node_url = node_url
         self.sessions: dict[str, TunnelSession] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Future[object]] = set()
+
+    def keep(self, task: asyncio.Future[object]) -> None:
+        """Hold a reference to a fire-and-forget task until it is done (asyncio keeps
+        only weak ones)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def start(self) -> None:
         self._tasks = [
@@ -129,6 +136,7 @@ class RelayNode:
             await asyncio.wait(
                 [asyncio.ensure_future(s.closed.wait()) for s in sessions], timeout=3
             )
+        await asyncio.get_running_loop().run_in_executor(None, close_connections)
 
     async def _every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
         while True:

@@ -2,7 +2,9 @@
 
 ``GET /tunnel`` with ``Authorization: Bearer <device token>``. The token is
 checked (in a worker thread) before the upgrade: a missing, revoked or expired
-token, or an unpaired device, gets HTTP 401 and no WebSocket.
+token, an unpaired device or a deactivated owner, or any scheme but ``Bearer``,
+gets HTTP 401 and no WebSocket. A check that cannot be made (the database is down)
+gets 503, which the agent retries after its backoff.
 """
 
 from __future__ import annotations
@@ -51,7 +53,16 @@ class TunnelServer:
         if request.path.split("?", 1)[0] != TUNNEL_PATH:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
         token = bearer_token(request.headers.get("Authorization"))
-        identity = await in_thread(identify, token) if token else None
+        try:
+            identity = await in_thread(identify, token) if token else None
+        except Exception:
+            # The database (or what the check needs) is down: not the agent's fault, and
+            # not a refusal. 503: the agent dials again after its backoff, quietly.
+            logger.warning("tunnel handshake deferred: the token check failed", exc_info=True)
+            return connection.respond(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                "service_unavailable: the relay cannot check tokens right now; try again\n",
+            )
         if identity is None:
             logger.info("tunnel refused: no usable device token")
             return connection.respond(

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox import clock, faults, jobs, nef, store, uploads
+from sandbox import clock, faults, jobs, nef, quantize, store, uploads
 from sandbox.http import (
     CHUNK_SIZE,
     check_service_token,
@@ -363,11 +363,15 @@ def _artifact(record: dict, source: str) -> Iterator[bytes]:
         with store.job_file(record["job_id"], record["model_file"]).open("rb") as file:
             yield from iter(lambda: file.read(CHUNK_SIZE), b"")
         return
+    quantized = quantize.quantized_model(record)
     yield nef.build(
         platform=record["platform"],
         job_id=record["job_id"],
         model_sha256=record["model_sha256"],
         kind=source,
+        model=quantized.model,
+        quantization=quantized.quantization,
+        model_missing=quantized.missing,
     )
 
 

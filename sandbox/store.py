@@ -7,6 +7,7 @@ even when a process dies.
 
     jobs/<job_id>/job.json      the job record (see sandbox.jobs)
     jobs/<job_id>/files/        what the upload carried
+    jobs/<job_id>/quantized.*   the int8 model its NEF carries (sandbox.quantize)
     uploads/<id>/               an upload being received
     objects/<sha256 of key>     the File Access Agent's objects, with .json metadata
     locks/                      per-user and upload-slot lock files
@@ -63,15 +64,24 @@ def _read_json(path: Path) -> dict | None:
 
 
 @contextmanager
-def user_lock(user_id: str) -> Iterator[None]:
-    """Serialises "does the user have an unfinished job? if not, create one"."""
-    name = hashlib.sha256(user_id.encode()).hexdigest()[:32]
-    with open(_folder("locks") / f"user-{name}.lock", "a") as file:
+def _named_lock(kind: str, key: str) -> Iterator[None]:
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
+    with open(_folder("locks") / f"{kind}-{name}.lock", "a") as file:
         fcntl.flock(file, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def user_lock(user_id: str):
+    """Serialises "does the user have an unfinished job? if not, create one"."""
+    return _named_lock("user", user_id)
+
+
+def job_lock(job_id: str):
+    """Serialises making a job's quantized model: two promotes quantize it once."""
+    return _named_lock("job", job_id)
 
 
 @contextmanager
@@ -136,6 +146,17 @@ def load_job(job_id: str) -> dict | None:
 
 def job_file(job_id: str, name: str) -> Path:
     return _folder("jobs") / job_id / "files" / name
+
+
+def job_files(job_id: str) -> list[Path]:
+    """Every file the job's upload carried, in name order."""
+    folder = _folder("jobs") / job_id / "files"
+    return sorted(path for path in folder.iterdir() if path.is_file()) if folder.is_dir() else []
+
+
+def job_path(job_id: str, name: str) -> Path:
+    """A file of the sandbox's own beside the job's record (e.g. its quantized model)."""
+    return _folder("jobs") / job_id / name
 
 
 def all_jobs() -> Iterator[dict]:

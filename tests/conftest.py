@@ -15,6 +15,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+# The production-like stack on loopback (nginx, gunicorn, a relay node): tests/loopback.py.
+pytest_plugins = ["tests.loopback"]
+
 REQUIRE_SERVICES = (
     os.environ.get("CI", "").lower() == "true" or os.environ.get("VISIONA_REQUIRE_SERVICES") == "1"
 )

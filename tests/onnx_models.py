@@ -192,3 +192,150 @@ def write_large_model(path: Path, weight_bytes: int) -> Path:
         for piece in large_model_stream(weight_bytes):
             handle.write(piece)
     return path
+
+
+# --- Small classifiers that run (the runs' tests) ----------------------------------
+
+
+def classifier(
+    *, seed: int = 0, classes: int = 10, size: int = 16, outlier: float | None = None
+) -> onnx.ModelProto:
+    """Conv -> Relu -> global average pool -> Gemm: ``x`` [1, 3, size, size] -> ``logits``
+    [1, classes], with random weights. ``outlier`` multiplies one channel's
+    convolution by that much (a channel the classifier ignores): a model made to
+    quantize badly."""
+    generator = np.random.default_rng(seed)
+    channels = 8
+    conv_w = generator.normal(0, 0.5, (channels, 3, 3, 3)).astype(np.float32)
+    conv_b = generator.normal(0, 0.1, (channels,)).astype(np.float32)
+    gemm_w = generator.normal(0, 1.0, (channels, classes)).astype(np.float32)
+    if outlier is not None:
+        # One channel of huge activations the logits ignore: int8 activations share one
+        # scale per tensor, so the channels that matter are left a few steps each.
+        conv_w[0] *= outlier
+        gemm_w[0] = 0.0
+    gemm_b = generator.normal(0, 0.1, (classes,)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "conv_w", "conv_b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["f"]),
+        helper.make_node("Gemm", ["f", "gemm_w", "gemm_b"], ["logits"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(array, name)
+        for name, array in (
+            ("conv_w", conv_w),
+            ("conv_b", conv_b),
+            ("gemm_w", gemm_w),
+            ("gemm_b", gemm_b),
+        )
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "classifier",
+        [helper.make_tensor_value_info("x", FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("logits", FLOAT, [1, classes])],
+        initializers,
+    )
+    built = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="visiona-tests"
+    )
+    built.ir_version = 8
+    return built
+
+
+def png_images(count: int, *, size: int = 24, seed: int = 0) -> list[bytes]:
+    """Small random RGB PNG images (calibration and run inputs)."""
+    import io
+
+    from PIL import Image
+
+    generator = np.random.default_rng(seed)
+    images = []
+    for _ in range(count):
+        pixels = generator.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    return images
+
+
+def quantized(built: onnx.ModelProto, images: list[bytes]) -> bytes:
+    """The model quantized to int8 as the sandbox converter does it (onnxruntime's
+    static quantization), calibrated on ``images`` by the default preprocessing."""
+    import tempfile
+
+    import onnxruntime
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from visiona_client.inference_contract import InferOptions
+    from visiona_client.tensors import TensorSpec, image_to_tensor
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = save(built, Path(folder) / "float.onnx")
+        session = onnxruntime.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+        spec = TensorSpec.from_runtime(session.get_inputs()[0])
+        feeds = [{spec.name: image_to_tensor(data, spec, InferOptions())} for data in images]
+
+        class Reader(CalibrationDataReader):
+            def __init__(self) -> None:
+                self.feeds = iter(feeds)
+
+            def get_next(self):
+                return next(self.feeds, None)
+
+        target = Path(folder) / "int8.onnx"
+        quantize_static(
+            str(source),
+            str(target),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+        )
+        return target.read_bytes()
+
+
+def stand_in_nef(built: onnx.ModelProto, images: list[bytes], *, job_id: str = "job-1") -> bytes:
+    """A sandbox stand-in NEF carrying the model's int8 version, as promote writes it."""
+    from visiona_client import sandbox_nef
+
+    return sandbox_nef.build(
+        platform="720",
+        job_id=job_id,
+        model_sha256="ab" * 32,
+        model=quantized(built, images),
+        quantization={"calibration": f"{len(images)} images"},
+    )
+
+
+def install(folder: Path, stem: str, data: bytes) -> Path:
+    """Put a model file in a models folder as the agent installs it, with its entry."""
+    import hashlib
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.nef"
+    path.write_bytes(data)
+    entries = []
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        entries = [e for e in json.loads(manifest.read_text()) if e["file"] != path.name]
+    entries.append(
+        {
+            "name": stem,
+            "file": path.name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": len(data),
+            "installed_at": "2026-01-02T03:04:05+00:00",
+            "deployment_id": "0b6f7a39-8a3c-4c57-a3a9-4d2f6c1e0d11",
+            "model_id": 1,
+        }
+    )
+    manifest.write_text(json.dumps(entries))
+    return path

@@ -118,7 +118,7 @@ def venv(tmp_path) -> Path:
 @pytest.mark.parametrize(
     ("target", "stamp", "inputs"),
     [
-        ("install", ".installed-runtime", ["requirements.txt"]),
+        ("install", ".installed-runtime", ["requirements.txt", "client/pyproject.toml"]),
         (
             "install-dev",
             ".installed-dev",

@@ -20,13 +20,11 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """
-import json, time, django
+import json, django
 django.setup()
 from django.test import Client
-started = time.monotonic()
 response = Client().get("/healthz")
-seconds = time.monotonic() - started
-print(json.dumps({"status": response.status_code, "body": response.json(), "seconds": seconds}))
+print(json.dumps({"status": response.status_code, "body": response.json()}))
 """
 
 
@@ -130,18 +128,63 @@ def silent_port() -> Iterator[int]:
         thread.join(timeout=5)
 
 
-def test_a_hung_postgres_is_down_within_two_seconds(silent_port):
+# How long these take is not asserted (a loaded machine stretches any figure): what
+# bounds them is the deadline and the drivers' timeouts, tested below.
+def test_a_hung_postgres_is_down(silent_port):
     answer = run_healthz(
         DATABASE_URL=f"postgres://postgres@127.0.0.1:{silent_port}/visiona", REDIS_URL=None
     )
     assert (answer["status"], answer["body"]["checks"]) == (503, {"postgres": "down"})
-    assert 1.5 <= answer["seconds"] < 3
 
 
-def test_a_hung_redis_is_down_within_two_seconds(silent_port):
+def test_a_hung_redis_is_down(silent_port):
     answer = run_healthz(DATABASE_URL=None, REDIS_URL=f"redis://127.0.0.1:{silent_port}/0")
     assert (answer["status"], answer["body"]["checks"]) == (503, {"sqlite": "ok", "redis": "down"})
-    assert 1.5 <= answer["seconds"] < 3
+
+
+def test_a_check_that_never_ends_is_down_at_the_deadline(monkeypatch, db):
+    from visiona import health
+
+    release = threading.Event()
+    monkeypatch.setattr(
+        health,
+        "configured_checks",
+        lambda: {"postgres": lambda: release.wait(), "redis": lambda: None},
+    )
+    try:
+        # Hangs for ever unless the deadline answers for the hung check.
+        assert health.run_checks() == {"postgres": "down", "redis": "ok"}
+    finally:
+        release.set()
+
+
+@pytest.mark.postgres
+def test_the_database_probe_hands_its_timeouts_to_the_driver(monkeypatch, db):
+    from django.db.backends.postgresql import base
+
+    from visiona import health
+
+    seen = {}
+
+    def refuse(**params):
+        seen.update(params)
+        raise base.Database.OperationalError("refused by the test")
+
+    monkeypatch.setattr(base.Database, "connect", refuse)
+    assert health.run_checks()["postgres"] == "down"
+    assert seen["connect_timeout"] == health.CHECK_TIMEOUT
+    assert f"statement_timeout={health.CHECK_TIMEOUT * 1000}" in seen["options"]
+
+
+@pytest.mark.redis
+def test_the_redis_client_has_the_checks_timeouts(db):
+    from django_redis import get_redis_connection
+
+    from visiona import health
+
+    kwargs = get_redis_connection("default").connection_pool.connection_kwargs
+    assert kwargs["socket_connect_timeout"] <= health.CHECK_TIMEOUT
+    assert kwargs["socket_timeout"] <= health.CHECK_TIMEOUT
 
 
 @pytest.mark.postgres

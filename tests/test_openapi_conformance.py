@@ -26,6 +26,7 @@ from schemathesis.transport.wsgi import WSGITransport
 
 from devices import services as device_services
 from tests.e2e.conftest import sandbox  # noqa: F401  (a fixture)
+from visiona.api.schema import documented_codes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
@@ -43,6 +44,27 @@ RELAYED = [
     *(f"devices_agent_{method}" for method in ("get", "post", "put", "patch", "delete")),
 ]
 DEVICE_STATES = ["2xx", "3xx", "4xx", 502, 503, 504]
+
+
+@schemathesis.check
+def error_code_documented(ctx, response, case):
+    """An error's ``code`` is one its operation lists under that status (the common codes
+    merged into the operation's own, visiona/api/schema.py)."""
+    if response.status_code < 400:
+        return None
+    definition = case.operation.responses.get(str(response.status_code))
+    if definition is None:
+        return None  # an undocumented status: status_code_conformance reports it
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None  # not the envelope: response_schema_conformance reports it
+    description = definition.definition.get("description", "")
+    if code not in documented_codes(description):
+        raise AssertionError(
+            f"{code} answered with {response.status_code}, which lists: {description}"
+        )
+    return None
 
 
 def _document(user) -> dict:

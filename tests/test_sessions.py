@@ -13,6 +13,25 @@ from visiona.sessions import EXPIRES_AT_KEY, SIGNED_IN_AT_KEY
 pytestmark = pytest.mark.django_db
 
 
+def wait_for(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.05)
+
+
+def session_key(client) -> str:
+    from django.core.cache import cache
+
+    return cache.make_key(f"django.contrib.sessions.cache{client.session.session_key}")
+
+
+def redis_has(key: str) -> bool:
+    from django_redis import get_redis_connection
+
+    return bool(get_redis_connection("default").exists(key))
+
+
 def sign_in(client, user, password) -> None:
     response = client.post("/accounts/login/", {"username": user.username, "password": password})
     assert response.status_code == 302
@@ -143,31 +162,41 @@ class TestOnRedis:
     def test_sessions_live_in_redis(self, settings):
         assert settings.SESSION_ENGINE == "visiona.sessions"
 
+    # No fixed sleeps: Redis's TTL ends a session, so each test waits (with a generous
+    # deadline) for its key to go, looking at Redis, which does not count as activity.
+
     def test_an_idle_session_ends(self, alice, password, settings):
         settings.SESSION_IDLE_TIMEOUT = 1
         client = Client()
         sign_in(client, alice, password)
-        assert client.get("/").status_code == 200
-        time.sleep(1.6)
+        key = session_key(client)
+        wait_for(lambda: not redis_has(key), what="the idle session's key to expire")
         assert client.get("/").status_code == 302
 
     def test_activity_keeps_an_idle_session_alive(self, alice, password, settings):
-        settings.SESSION_IDLE_TIMEOUT = 2
+        settings.SESSION_IDLE_TIMEOUT = 5
         client = Client()
         sign_in(client, alice, password)
-        for _ in range(3):
-            time.sleep(1)
+        started = time.monotonic()
+        # Twice the idle limit of steady use (a request every ~0.2 s): never signed out.
+        while time.monotonic() - started < 2 * settings.SESSION_IDLE_TIMEOUT:
             assert client.get("/").status_code == 200
+            time.sleep(0.2)
 
     def test_the_absolute_lifetime_ends_a_busy_session(self, alice, password, settings):
         settings.SESSION_IDLE_TIMEOUT = 60
-        settings.SESSION_ABSOLUTE_LIFETIME = 2
+        settings.SESSION_ABSOLUTE_LIFETIME = 4
         client = Client()
         sign_in(client, alice, password)
-        assert client.get("/").status_code == 200
-        time.sleep(1)
-        assert client.get("/").status_code == 200
-        time.sleep(1.6)
+        key = session_key(client)
+        deadline = time.monotonic() + 60
+        answers = []
+        while redis_has(key) and time.monotonic() < deadline:
+            answers.append(client.get("/").status_code)  # busy: activity all along
+            time.sleep(0.1)
+        assert answers and answers[0] == 200
+        assert set(answers) <= {200, 302}  # 302 only once the lifetime is over
+        assert not redis_has(key)
         assert client.get("/").status_code == 302
         assert client.get("/api/system/health").status_code == 401
 
@@ -188,9 +217,10 @@ class TestOnRedis:
         for _ in range(20):
             assert client.get("/api/system/info").status_code == 200
             assert client.get("/").status_code == 200
-        time.sleep(0.2)
+        # Counting down, not rewritten: wait until the TTL has moved at all.
+        wait_for(lambda: redis.pttl(key) < after_sign_in, what="the TTL to count down")
         assert session_writes == []
-        assert redis.pttl(key) <= after_sign_in - 200  # counting down, not rewritten
+        assert redis.pttl(key) < after_sign_in
 
 
 @pytest.mark.usefixtures("session_store_down")

@@ -1,4 +1,6 @@
-"""Every service and selector states what its ``user`` (or ``owner``) is."""
+"""Every service and selector states what its ``user`` (or ``owner``) is, and every
+public function there states the types of all its arguments and its return: they are
+the apps' interfaces (mypy then checks their callers)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+APPS = ("conversion", "models_repo", "devices", "deployments", "tokens", "visiona")
 MODULES = sorted(
     path
-    for app in ("conversion", "models_repo", "devices", "deployments")
+    for app in APPS
     for name in ("services.py", "selectors.py", "tunnel.py", "upload_lease.py")
     if (path := ROOT / app / name).exists()
 )
@@ -27,8 +30,37 @@ def unannotated(path: Path) -> list[str]:
 
 def test_the_check_reads_the_services_and_selectors():
     names = {path.relative_to(ROOT).as_posix() for path in MODULES}
-    assert {"conversion/services.py", "models_repo/selectors.py", "devices/services.py"} <= names
+    assert {
+        "conversion/services.py",
+        "models_repo/selectors.py",
+        "devices/services.py",
+        "deployments/services.py",
+        "deployments/selectors.py",
+        "tokens/services.py",
+    } <= names
 
 
 def test_every_user_argument_is_typed():
     assert [entry for path in MODULES for entry in unannotated(path)] == []
+
+
+def untyped_public_functions(path: Path) -> list[str]:
+    """Module-level public functions with an argument or a return left untyped."""
+    found = []
+    for node in ast.parse(path.read_text()).body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if node.name.startswith("_"):
+            continue
+        arguments = node.args
+        every = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+        missing = [a.arg for a in every if a.annotation is None]
+        if node.returns is None:
+            missing.append("return")
+        if missing:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {missing}")
+    return found
+
+
+def test_every_public_service_and_selector_is_typed():
+    assert [entry for path in MODULES for entry in untyped_public_functions(path)] == []

@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from tokens import services
 from tokens.models import PersonalToken
+from visiona.admin_fields import field_names
 
 
 @admin.register(PersonalToken)
@@ -36,7 +37,7 @@ class PersonalTokenAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
     ]
-    readonly_fields = fields
+    readonly_fields = field_names(fields)
     actions = ["revoke"]
 
     # Any staff member may see the list and revoke a token (a leak is an emergency);

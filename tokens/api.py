@@ -61,7 +61,7 @@ class TokenListApi(APIView):
     token_scope = NOT_FOR_TOKENS
 
     @extend_schema_serializer(component_name="TokenCreate")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         # A pattern, so the document says what the check does: not only spaces.
         name = fields.RegexField(r"\S", max_length=100)
         scopes = serializers.ListField(

@@ -12,7 +12,7 @@ from tokens.models import PersonalToken
 from visiona.models import User
 
 
-def token_list_for_user(*, user) -> QuerySet[PersonalToken]:
+def token_list_for_user(*, user: User) -> QuerySet[PersonalToken]:
     return PersonalToken.objects.filter(owner=user).order_by("-created_at")
 
 

@@ -18,6 +18,7 @@ from tokens import credentials
 from tokens.errors import TokenExpired, TokenInvalid, TokenRevoked, TooManyTokens
 from tokens.models import PersonalToken
 from visiona.api.scopes import Scope
+from visiona.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def token_create(*, owner, name: str, scopes, expires_in_days: int) -> IssuedToken:
+def token_create(*, owner: User, name: str, scopes: list[str], expires_in_days: int) -> IssuedToken:
     if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         raise ValueError("expires_in_days out of range")  # the forms bound it first
     # Locks the owner's row: two creates at once cannot both pass the limit.
@@ -60,7 +61,7 @@ def token_create(*, owner, name: str, scopes, expires_in_days: int) -> IssuedTok
     return IssuedToken(token=token, secret=secret)
 
 
-def token_revoke(*, token: PersonalToken, by) -> PersonalToken:
+def token_revoke(*, token: PersonalToken, by: User) -> PersonalToken:
     """Idempotent: a revoked token keeps its first revocation time."""
     now = timezone.now()
     if PersonalToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):

@@ -18,9 +18,16 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    UnreadablePostError,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from visiona.log import current_request_id
@@ -29,7 +36,8 @@ from visiona.log import current_request_id
 class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
-    message = _("Something went wrong on our side. Please try again later.")
+    # Lazy (translated when the answer is made), or a plain str given per instance.
+    message: str | Promise = _("Something went wrong on our side. Please try again later.")
 
     def __init__(
         self,
@@ -101,6 +109,29 @@ class MethodNotAllowed(AppError):
     message = _("This method is not allowed here.")
 
 
+class RequestTimeout(AppError):
+    status = 408
+    code = "request_timeout"
+    message = _("The request took too long to arrive. Please try again.")
+
+
+class UploadTooSlow(RequestTimeout):
+    """A streamed upload's body arrived below the floor rate (UPLOAD_FLOOR_*)."""
+
+    code = "upload_too_slow"
+    message = _(
+        "The upload arrived too slowly and was stopped. Check the connection and try again."
+    )
+
+
+class UploadsBusy(AppError):
+    """This process already streams as many uploads as it takes at once."""
+
+    status = 503
+    code = "uploads_busy"
+    message = _("The server is receiving many uploads right now. Please try again in a moment.")
+
+
 class LengthRequired(AppError):
     status = 411
     code = "length_required"
@@ -125,9 +156,38 @@ class RateLimited(AppError):
     message = _("Too many attempts. Please wait a moment and try again.")
 
 
+class RequestTooLarge(AppError):
+    status = 414
+    code = "request_too_large"
+    message = _("The request's address or headers are too long.")
+
+
+class ServiceUnavailable(AppError):
+    """The web app did not answer the front server (it is restarting or overloaded)."""
+
+    status = 502
+    code = "service_unavailable"
+    message = _("visionA is not answering right now. Please try again in a moment.")
+
+
+class ServerTimeout(AppError):
+    status = 504
+    code = "server_timeout"
+    message = _("The server took too long to answer. Please try again in a moment.")
+
+
 class DatabaseUnavailable(AppError):
     status = 503
     code = "database_unavailable"
+    message = _("The service is temporarily unavailable. Please try again in a moment.")
+
+
+class CacheUnavailable(AppError):
+    """Redis (the shared cache) cannot be reached: every limiter, lease, single-flight
+    lock and budget in it fails closed with this 503, never a 500 or a guess."""
+
+    status = 503
+    code = "cache_unavailable"
     message = _("The service is temporarily unavailable. Please try again in a moment.")
 
 
@@ -159,6 +219,21 @@ def request_parse_error(exc: BaseException | None) -> AppError | None:
     return None
 
 
+def mark_expected(response: HttpResponseBase, error: AppError) -> None:
+    """The answer is an outcome we chose (RequestIdMiddleware logs it at INFO or
+    WARNING, not ERROR), unless it is the generic 500 of an exception nobody handled."""
+    if type(error) is not AppError:
+        mark_expected_code(response, error.code)
+
+
+def mark_expected_code(response: HttpResponseBase, code: str) -> None:
+    """``code`` names an answer we chose (read by ``visiona.middleware.log_answer``)."""
+    setattr(response, EXPECTED_ERROR, code)
+
+
+EXPECTED_ERROR = "expected_error"
+
+
 def is_api_request(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
@@ -177,7 +252,7 @@ def envelope(error: AppError) -> dict[str, Any]:
 def _user_for_error_page(request: HttpRequest, error: AppError):
     """The user for the error page's header, found without touching the database
     during an outage. (Nothing else on the error page reads the database.)"""
-    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable):
+    if isinstance(error, DatabaseUnavailable | SessionStoreUnavailable | CacheUnavailable):
         return AnonymousUser()  # looking the user up would hit the outage again
     try:
         user = request.user
@@ -197,6 +272,7 @@ def error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         request.user = _user_for_error_page(request, error)
         context = {"status": error.status, "code": error.code, "message": error.message}
         response = render(request, "errors/error.html", context, status=error.status)
+    mark_expected(response, error)
     for name, value in error.headers.items():
         response[name] = value
     return response

@@ -7,12 +7,23 @@ import re
 import uuid
 
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import UnreadablePostError
+from django.http import HttpResponse, UnreadablePostError
+from django.middleware import common as django_common
+from redis.exceptions import RedisError
 
-from visiona.errors import AppError, DatabaseUnavailable, error_response, request_parse_error
+from visiona.errors import (
+    EXPECTED_ERROR,
+    AppError,
+    CacheUnavailable,
+    DatabaseUnavailable,
+    error_response,
+    is_api_request,
+    request_parse_error,
+)
 from visiona.log import request_id_var
 
 logger = logging.getLogger(__name__)
+answer_logger = logging.getLogger("visiona.answers")
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # A caller's id is echoed into logs and headers, so only plain tokens are kept.
@@ -32,10 +43,37 @@ class RequestIdMiddleware:
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
+            log_answer(request, response)
         finally:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def log_answer(request, response) -> None:
+    """One line for an error answer, with the request id, at the level it deserves.
+
+    Django's request logger would log every 5xx at ERROR (and every 4xx at WARNING),
+    after the request id is gone. An answer we chose (an AppError, a device's own
+    answer, an unhealthy /healthz: ``response.expected_error`` names it) is an
+    outcome, not a bug: INFO for 4xx, WARNING for 5xx. A 5xx nobody chose is ERROR.
+    An uncaught exception was logged already, with its traceback, by Django.
+    """
+    status = response.status_code
+    if status < 400 or getattr(response, "_has_been_logged", False):
+        return
+    code = getattr(response, EXPECTED_ERROR, "")
+    level = logging.INFO if status < 500 else logging.WARNING if code else logging.ERROR
+    answer_logger.log(
+        level,
+        "%s %s answered %s %s",
+        request.method,
+        request.path,
+        status,
+        code or "-",
+        extra={"status_code": status, "error_code": code},
+    )
+    response._has_been_logged = True  # Django's request logger: already said
 
 
 def as_app_error(exception: BaseException | None) -> AppError | None:
@@ -53,7 +91,21 @@ def as_app_error(exception: BaseException | None) -> AppError | None:
     ):
         logger.error("database unavailable: %s", exception.__class__.__name__, exc_info=exception)
         return DatabaseUnavailable()
+    if isinstance(exception, RedisError):
+        logger.warning("cache unavailable: %s", exception.__class__.__name__)
+        return CacheUnavailable()
     return None
+
+
+class CommonMiddleware(django_common.CommonMiddleware):
+    """Django's, but an /api/ path without its trailing slash is not redirected: a
+    301 would be an HTML answer, and a client following it would turn a POST into a
+    GET. Such a path is the API's 404 envelope, naming the path with the slash."""
+
+    def should_redirect_with_slash(self, request) -> bool:
+        if is_api_request(request):
+            return False
+        return super().should_redirect_with_slash(request)
 
 
 class AppErrorMiddleware:
@@ -84,3 +136,29 @@ class AppErrorMiddleware:
     def process_exception(self, request, exception):
         error = as_app_error(exception)
         return None if error is None else error_response(request, error)
+
+
+class HandoffResponse(HttpResponse):
+    """An answer whose body the front server fetches elsewhere (``X-Accel-Redirect``).
+
+    nginx keeps almost none of the headers of an answer it redirects internally, yet
+    every middleware has added its own (frame and referrer policies, the language,
+    ``Vary``, the request id). ``HandoffMiddleware``, the outermost, calls ``seal``
+    once they all have: the subclass passes them on to whoever answers in the end.
+    """
+
+    def seal(self) -> None:
+        """Called with every header in place; the default passes nothing on."""
+
+
+class HandoffMiddleware:
+    """Outermost: lets a ``HandoffResponse`` see the headers the whole stack gave it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if isinstance(response, HandoffResponse):
+            response.seal()
+        return response

@@ -75,6 +75,5 @@ def register_schema_enum(component_name: str, choices_path: str) -> None:
     """
     from django.conf import settings
 
-    settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[component_name] = (
-        choices_path
-    )
+    spectacular: dict[str, Any] = settings.SPECTACULAR_SETTINGS
+    spectacular.setdefault("ENUM_NAME_OVERRIDES", {})[component_name] = choices_path

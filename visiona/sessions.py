@@ -39,7 +39,7 @@ class SessionStore(cache_backend.SessionStore):
 
     def load(self):
         try:
-            session_data = self._cache.get(self.cache_key)
+            session_data = self._cache.get(self.cache_key)  # type: ignore[attr-defined]
         except RedisError as exc:
             raise SessionStoreUnavailable() from exc
         if session_data is not None:

@@ -124,6 +124,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: an answer handed to nginx (X-Accel-Redirect) passes on every header
+    # the stack below gave it (visiona.middleware.HandoffResponse).
+    "visiona.middleware.HandoffMiddleware",
     "visiona.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every answer, error pages included.
@@ -133,7 +136,8 @@ MIDDLEWARE = [
     "visiona.health.HealthzMiddleware",
     "visiona.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, except an /api/ path is never redirected to add its slash.
+    "visiona.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "visiona.sessions.SessionLifetimeMiddleware",
@@ -391,6 +395,8 @@ SANDBOX_TOKEN_TTL_SECONDS = env_int("SANDBOX_TOKEN_TTL_SECONDS", 3600, minimum=1
 # Each of the stages onnx, bie and nef takes this long in the fake converter.
 SANDBOX_STAGE_SECONDS = env_int("SANDBOX_STAGE_SECONDS", 4, minimum=0)
 SANDBOX_MAX_CONCURRENT_UPLOADS = env_int("SANDBOX_MAX_CONCURRENT_UPLOADS", 5, minimum=0)
+# The stand-in NEF carries an int8 version of models up to this size (sandbox.quantize).
+SANDBOX_QUANTIZE_MAX_BYTES = env_int("SANDBOX_QUANTIZE_MAX_BYTES", 64 * 1024 * 1024, minimum=0)
 # The stand-in converter enforces the real one's limits (conversion/limits.py); tests
 # shrink them by setting SANDBOX_MAX_MODEL_BYTES, SANDBOX_MAX_IMAGE_BYTES, SANDBOX_MAX_IMAGES.
 # The fake converter's rate limit on /api/v1, like the real one's (0: none).
@@ -402,8 +408,20 @@ SANDBOX_CANCEL_SUPPORTED = env_bool("SANDBOX_CANCEL_SUPPORTED", True)
 # --- Models repository ----------------------------------------------------
 # Largest NEF file accepted by an upload to My models (page or API).
 MODELS_MAX_UPLOAD_BYTES = env_int("MODELS_MAX_UPLOAD_BYTES", 500 * _MIB, minimum=1)
+# Runs (docs/runs.md): inputs per run, bytes per input (the local device API's contract
+# takes at most 16 MiB) and per run.
+RUNS_MAX_INPUTS = env_int("RUNS_MAX_INPUTS", 100, minimum=1)
+RUNS_MAX_INPUT_BYTES = env_int("RUNS_MAX_INPUT_BYTES", 16 * _MIB, minimum=1)
+RUNS_MAX_TOTAL_BYTES = env_int("RUNS_MAX_TOTAL_BYTES", 256 * _MIB, minimum=1)
+# The original ONNX kept beside a model as its reference (docs/runs.md): as large as the
+# converter takes.
+MODELS_MAX_REFERENCE_BYTES = env_int("MODELS_MAX_REFERENCE_BYTES", 500 * _MIB, minimum=1)
 # Uploaded files past this size go to a temporary file, not memory (Django's default).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Those temporary files go to a folder of ours, not /tmp: a process killed mid-upload
+# leaves its file there, and visiona/upload_tmp.py sweeps it away.
+FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
+FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
 
@@ -457,6 +475,18 @@ RELAY_NODE_INTERNAL_URL = env_str("RELAY_NODE_INTERNAL_URL").rstrip("/")
 RELAY_MAX_BODY_BYTES = env_int("RELAY_MAX_BODY_BYTES", 16 * _MIB, minimum=1)
 # Seconds the relay waits for a device's answer headers (504 device_timeout past them).
 RELAY_REQUEST_TIMEOUT_SECONDS = env_int("RELAY_REQUEST_TIMEOUT_SECONDS", 30, minimum=1)
+# Seconds without a byte from the device (or of the request body) before the relay
+# ends the exchange: 504 before the answer started, a cut body after.
+RELAY_IDLE_TIMEOUT_SECONDS = env_int("RELAY_IDLE_TIMEOUT_SECONDS", 30, minimum=1)
+# Seconds an exchange may last in all, however it trickles.
+RELAY_EXCHANGE_TIMEOUT_SECONDS = env_int("RELAY_EXCHANGE_TIMEOUT_SECONDS", 600, minimum=1)
+# Concurrent relayed exchanges per user and per device, across every web instance
+# (Redis, else the database): over either, 429 too_many_device_requests at once.
+RELAY_MAX_EXCHANGES_PER_USER = env_int("RELAY_MAX_EXCHANGES_PER_USER", 20, minimum=1)
+RELAY_MAX_EXCHANGES_PER_DEVICE = env_int("RELAY_MAX_EXCHANGES_PER_DEVICE", 10, minimum=1)
+# The lease of a slot: renewed every third of it while its exchange lives; a dead
+# holder's slots stop counting after it.
+RELAY_SLOT_TTL_SECONDS = env_int("RELAY_SLOT_TTL_SECONDS", 10, minimum=2)
 
 # --- Background worker (docs/architecture.md) ------------------------------
 # Tasks are rows in the database, taken by `manage.py db_worker` (a process of its own:
@@ -484,8 +514,9 @@ USE_TZ = True
 # --- Static and stored files ----------------------------------------------
 STATIC_URL = "/static/"
 # Collected files belong to the build (the image), not to the data: a volume mounted
-# on the data folder must not hide them.
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# on the data folder must not hide them. nginx serves them (and the error pages that
+# `manage.py write_error_pages` writes under errors/) in production (docs/streams.md).
+STATIC_ROOT = Path(env_str("VISIONA_STATIC_ROOT") or BASE_DIR / "staticfiles").resolve()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise warns at start-up about a missing STATIC_ROOT; a checkout has none yet.
 with contextlib.suppress(OSError):

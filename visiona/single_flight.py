@@ -41,7 +41,7 @@ def single_flight(
     while True:
         value = cache.get(key, _MISSING)
         if value is not _MISSING:
-            return value  # type: ignore[return-value]
+            return value
         token = uuid.uuid4().hex
         if cache.add(lock_key, token, lock_timeout):
             try:
@@ -49,7 +49,7 @@ def single_flight(
                 if value is _MISSING:
                     value = compute()
                     cache.set(key, value, ttl(value) if callable(ttl) else ttl)
-                return value  # type: ignore[return-value]
+                return value
             finally:
                 if cache.get(lock_key) == token:
                     cache.delete(lock_key)

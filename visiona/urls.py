@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/conversion/", include(conversion_urls.api_urlpatterns)),
     path("devices/", include(devices_urls.page_urlpatterns)),
     path("devices/", include(deployments_urls.page_urlpatterns)),
+    path("runs/", include(deployments_urls.run_page_urlpatterns)),
     path("api/devices/", include(devices_urls.api_urlpatterns)),
     path("api/agent/", include(devices_urls.agent_api_urlpatterns)),
     path("api/agent/", include(deployments_urls.agent_api_urlpatterns)),

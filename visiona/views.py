@@ -6,6 +6,7 @@ import sys
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -44,7 +45,17 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return errors.error_response(request, errors.NotFound())
+    details = {}
+    if errors.is_api_request(request) and not request.path.endswith("/"):
+        # No redirect under /api/ (visiona.middleware.CommonMiddleware): say where it is.
+        with_slash = request.path + "/"
+        try:
+            resolve(with_slash)
+        except Resolver404:
+            pass
+        else:
+            details = {"path": with_slash}
+    return errors.error_response(request, errors.NotFound(details=details))
 
 
 def server_error(request):

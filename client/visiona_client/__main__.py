@@ -2,6 +2,6 @@
 
 import sys
 
-from visiona_client.cli import main
+from visiona_client.agent_cli import main
 
 sys.exit(main())

@@ -18,9 +18,10 @@ import requests
 from visiona_client import __version__
 from visiona_client.backoff import Backoff
 from visiona_client.deployments import DeploymentWorker
+from visiona_client.runs import RunWorker
 from visiona_client.server_api import ServerApi, ServerError
 from visiona_client.tunnel import TunnelClient, TunnelRefused
-from visiona_client.tunnel_control import SYNC_PATH, ControlPaths
+from visiona_client.tunnel_control import RUNS_SYNC_PATH, SYNC_PATH, ControlPaths
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,9 @@ class Agent:
     - the deployment worker (``visiona_client.deployments``), when given, in its own
       thread: each heartbeat's answer hands it visionA's list of the device's
       unfinished deployments, and the tunnel's ``POST /_visiona/deployments/sync``
-      wakes it to ask for that list at once.
+      wakes it to ask for that list at once;
+    - the run worker (``visiona_client.runs``), when given, likewise for runs: a
+      heartbeat's ``runs_waiting`` or the tunnel's ``POST /_visiona/runs/sync`` wakes it.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class Agent:
         local_check: Callable[[str], bool] | None = None,
         tunnel: bool = True,
         deployments: DeploymentWorker | None = None,
+        runs: RunWorker | None = None,
     ) -> None:
         self.api = api
         self.local_url = local_url.rstrip("/")
@@ -84,7 +88,11 @@ class Agent:
         self.last_answer: dict[str, Any] = {}
         self._refused: DeviceRefused | None = None
         self.deployments = deployments
-        control = ControlPaths({SYNC_PATH: deployments.sync} if deployments else {})
+        self.runs = runs
+        handlers = {SYNC_PATH: deployments.sync} if deployments else {}
+        if runs is not None:
+            handlers[RUNS_SYNC_PATH] = runs.sync
+        control = ControlPaths(handlers)
         self.tunnel: TunnelClient | None = None
         token: str | None = getattr(api, "token", None)
         if tunnel and token:
@@ -103,10 +111,14 @@ class Agent:
             self.tunnel.stop()
         if self.deployments is not None:
             self.deployments.stop(timeout=0)
+        if self.runs is not None:
+            self.runs.stop(timeout=0)
 
     def run(self) -> None:
         if self.deployments is not None:
             self.deployments.start()
+        if self.runs is not None:
+            self.runs.start()
         thread = None
         if self.tunnel is not None:
             thread = threading.Thread(target=self._tunnel_loop, name="tunnel", daemon=True)
@@ -119,6 +131,8 @@ class Agent:
                 thread.join(timeout=5)
             if self.deployments is not None:
                 self.deployments.stop(timeout=5)
+            if self.runs is not None:
+                self.runs.stop(timeout=5)
         if self._refused is not None:
             raise self._refused
 
@@ -162,6 +176,8 @@ class Agent:
         self.last_answer = answer
         if self.deployments is not None and "deployments" in answer:
             self.deployments.offer(answer["deployments"])
+        if self.runs is not None:
+            self.runs.offer_waiting(answer.get("runs_waiting"))
         if status != STATUS_READY:
             logger.warning("the local device API at %s does not answer", self.local_url)
         with contextlib.suppress(KeyError, TypeError, ValueError):

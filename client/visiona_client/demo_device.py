@@ -4,7 +4,9 @@ It serves on the loopback interface only, and every answer says it is a demo:
 ``"demo": true`` in the JSON and an ``X-Visiona-Demo: 1`` header. Its versions
 and its dongle are made up. ``GET /api/models`` lists the models the agent
 installed in its models folder (from its ``manifest.json``), as a real local
-device API does.
+device API does, and it runs them by the inference contract
+(``visiona_client.inference_contract``): really, with onnxruntime on the CPU, the
+model a sandbox stand-in NEF carries (``visiona_client.demo_inference``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,23 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from visiona_client import __version__
+from visiona_client.demo_inference import DemoRuntime
+from visiona_client.inference_contract import (
+    INFER_SUFFIX,
+    INPUT_TOO_LARGE,
+    MAX_INPUT_BYTES,
+    MODEL_SHA256_HEADER,
+    NPZ_TYPE,
+    RUNTIME_HEADER,
+    TIMINGS_HEADER,
+    ContractError,
+    InferOptions,
+    format_timings,
+    input_type,
+)
 from visiona_client.models_folder import ModelsFolder
 
 logger = logging.getLogger(__name__)
@@ -111,6 +127,13 @@ class DemoHandler(BaseHTTPRequestHandler):
             folder = self.server.models  # type: ignore[attr-defined]
             self._answer(200, {"demo": True, "models": folder.entries() if folder else []})
             return
+        stem = _model_stem(self.path)
+        if stem is not None:
+            try:
+                self._answer(200, {"demo": True, **self.server.runtime.describe(stem)})  # type: ignore[attr-defined]
+            except ContractError as exc:
+                self._error(exc.status, exc.code, exc.message)
+            return
         route = ROUTES.get(self.path.split("?", 1)[0])
         if route is None:
             self._error(404, "not_found", f"The demo device has no {self.path.split('?', 1)[0]}")
@@ -151,7 +174,11 @@ class DemoHandler(BaseHTTPRequestHandler):
             size -= _CHUNK
 
     def do_POST(self) -> None:
-        if self.path.split("?", 1)[0] != ECHO_PATH:
+        path = self.path.split("?", 1)[0]
+        if path.startswith(MODELS_PATH + "/") and path.endswith(INFER_SUFFIX):
+            self._infer(path[len(MODELS_PATH) + 1 : -len(INFER_SUFFIX)])
+            return
+        if path != ECHO_PATH:
             self._not_allowed()
             return
         digest, total = hashlib.sha256(), 0
@@ -159,6 +186,43 @@ class DemoHandler(BaseHTTPRequestHandler):
             digest.update(chunk)
             total += len(chunk)
         self._answer(200, {"demo": True, "bytes": total, "sha256": digest.hexdigest()})
+
+    def _infer(self, stem: str) -> None:
+        try:
+            query = {key: values[0] for key, values in parse_qs(urlsplit(self.path).query).items()}
+            options = InferOptions.from_query(query)
+            media_type = input_type(self.headers.get("Content-Type", ""))
+            body = self._bounded_body()
+            result = self.server.runtime.infer(stem, body, media_type, options)  # type: ignore[attr-defined]
+        except ContractError as exc:
+            self._error(exc.status, exc.code, exc.message)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", NPZ_TYPE)
+        self.send_header("Content-Length", str(len(result.npz)))
+        self.send_header(TIMINGS_HEADER, format_timings(result.timings_ms))
+        self.send_header(RUNTIME_HEADER, result.runtime)
+        self.send_header(MODEL_SHA256_HEADER, result.model_sha256)
+        self.send_header("X-Visiona-Demo", "1")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(result.npz)
+
+    def _bounded_body(self) -> bytes:
+        """The request body, refused past MAX_INPUT_BYTES (declared or counted)."""
+        declared = self.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_INPUT_BYTES:
+            raise ContractError(
+                413, INPUT_TOO_LARGE, f"an input is at most {MAX_INPUT_BYTES} bytes"
+            )
+        body = bytearray()
+        for chunk in self._body_chunks():
+            body += chunk
+            if len(body) > MAX_INPUT_BYTES:
+                raise ContractError(
+                    413, INPUT_TOO_LARGE, f"an input is at most {MAX_INPUT_BYTES} bytes"
+                )
+        return bytes(body)
 
     def _body_chunks(self) -> Iterator[bytes]:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -178,7 +242,9 @@ class DemoHandler(BaseHTTPRequestHandler):
             yield chunk
 
     def _not_allowed(self) -> None:
-        self._error(405, "method_not_allowed", "The demo device answers GET (and its echo POST).")
+        self._error(
+            405, "method_not_allowed", "The demo device answers GET (and its infer and echo POSTs)."
+        )
 
     do_PUT = do_PATCH = do_DELETE = _not_allowed
 
@@ -191,6 +257,16 @@ class _DemoServer(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
     models: ModelsFolder | None = None
+    runtime: DemoRuntime
+
+
+def _model_stem(path: str) -> str | None:
+    """``/api/models/<stem>`` -> stem (percent-decoded), else None."""
+    bare = unquote(path.split("?", 1)[0])
+    prefix = MODELS_PATH + "/"
+    if not bare.startswith(prefix) or "/" in bare[len(prefix) :]:
+        return None
+    return bare[len(prefix) :]
 
 
 class DemoDevice:
@@ -199,6 +275,7 @@ class DemoDevice:
     def __init__(self, port: int = 0, *, models_dir: Path | None = None) -> None:
         self.httpd = _DemoServer((DEMO_HOST, port), DemoHandler)
         self.httpd.models = ModelsFolder(models_dir) if models_dir else None
+        self.httpd.runtime = DemoRuntime(self.httpd.models)
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="demo-device", daemon=True
         )

@@ -1,6 +1,6 @@
 """The models folder: where the local device API loads models from.
 
-    <dir>/<slug>.nef                  installed models
+    <dir>/<slug>-<model id>.nef       installed models
     <dir>/manifest.json               a list of {name, file, sha256, size_bytes,
                                       installed_at, deployment_id, model_id}
     <dir>/.previous/<slug>.nef        the model each install replaced (for rollback)
@@ -55,10 +55,14 @@ class InstallError(Exception):
 
 
 def model_slug(name: str, model_id: Any) -> str:
-    """A file name from a model's name: ascii lowercase, digits and dashes only."""
+    """A model's file name (without ``.nef``): its name in ascii lowercase, digits and
+    dashes, then its visionA id. The slug alone is for people: "Detector" and
+    "detector!" have the same one, so the id is what keeps two models' files apart
+    (and the same model, deployed again or renamed, in one file)."""
     ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:_SLUG_MAX_CHARS].strip("-")
-    return slug or f"model-{int(model_id) if str(model_id).isdigit() else 0}"
+    number = int(model_id) if str(model_id).isdigit() else 0
+    return f"{slug or 'model'}-{number}"
 
 
 def verify(path: Path, *, sha256: str, size: int) -> None:
@@ -156,7 +160,18 @@ class ModelsFolder:
         slug = model_slug(name, model_id)
         target = self.root / f"{slug}{MODEL_SUFFIX}"
         entries = self.entries()
-        replaced = next((e for e in entries if e.get("file") == target.name), None)
+        # Files of this same model under another name (renamed on visionA, or installed
+        # by an agent that named files by the name alone): this install replaces them.
+        older = [
+            e
+            for e in entries
+            if e.get("file") != target.name
+            and str(e.get("model_id")) == str(model_id)
+            and _is_model_file(e.get("file"))
+        ]
+        replaced = next((e for e in entries if e.get("file") == target.name), None) or next(
+            iter(older), None
+        )
         entry = {
             "name": str(name),
             "file": target.name,
@@ -167,24 +182,29 @@ class ModelsFolder:
             "model_id": model_id,
         }
         had_previous = target.exists()
+        earlier = target if had_previous else _first_existing(self.root, older)
         try:
             _fsync_file(source)
-            if had_previous:
+            if earlier is not None:
                 self.previous_dir.mkdir(exist_ok=True)
-                _link_or_copy(target, self.previous_dir / target.name)
+                _link_or_copy(earlier, self.previous_dir / target.name)
                 _write_json(self.previous_dir / f"{slug}.json", replaced or {"file": target.name})
             os.replace(source, target)
             _fsync_folder(self.root)
         except OSError as exc:
             raise InstallError(f"cannot install {target}: {exc.strerror or exc}") from None
+        gone = {target.name, *(e["file"] for e in older)}
         try:
-            others = [e for e in entries if e.get("file") != target.name]
+            others = [e for e in entries if e.get("file") not in gone]
             _write_json(self.manifest_path, [*others, entry])
         except OSError as exc:
             self._undo(target, had_previous)
             raise InstallError(
                 f"cannot write {self.manifest_path}: {exc.strerror or exc}"
             ) from None
+        for old in older:  # listed no more; its bytes are in .previous/ when it existed
+            with contextlib.suppress(OSError):
+                (self.root / old["file"]).unlink()
         return entry
 
     def _undo(self, target: Path, had_previous: bool) -> None:
@@ -194,6 +214,25 @@ class ModelsFolder:
                 _link_or_copy(self.previous_dir / target.name, target)
             else:
                 target.unlink()
+
+
+def _is_model_file(name: object) -> bool:
+    """A plain ``<name>.nef`` in the folder itself (a manifest is not trusted with paths)."""
+    return (
+        isinstance(name, str)
+        and name.endswith(MODEL_SUFFIX)
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(".")
+    )
+
+
+def _first_existing(root: Path, entries: list[dict[str, Any]]) -> Path | None:
+    for entry in entries:
+        path: Path = root / str(entry["file"])
+        if path.is_file():
+            return path
+    return None
 
 
 def _fsync_file(path: Path) -> None:

@@ -254,3 +254,84 @@ def _deployment_id(value: str) -> str:
     if not DEPLOYMENT_ID.match(str(value)):
         raise ValueError(f"not a deployment id: {value!r}")
     return quote(str(value), safe="")
+
+
+# Runs (docs/runs.md) ---------------------------------------------------------------
+
+
+class RunApi:
+    """The agent's run endpoints, on a ServerApi's session, token and errors."""
+
+    def __init__(self, api: ServerApi) -> None:
+        self.api = api
+
+    def runs(self) -> list[dict[str, Any]]:
+        """The device's unfinished runs, oldest first (at most 20)."""
+        items = self.api._call("GET", "runs").get("runs")
+        if not isinstance(items, list):
+            raise ServerError("visionA's runs answer holds no list")
+        return items
+
+    def report(
+        self, run_id: str, state: str, *, error_code: str = "", error_message: str = ""
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"state": state}
+        if error_code:
+            body["error_code"] = error_code
+            body["error_message"] = error_message[:ERROR_MESSAGE_MAX_CHARS]
+        return self.api._call("POST", f"runs/{_deployment_id(run_id)}/state", body)
+
+    def open_input(self, run_id: str, index: int) -> requests.Response:
+        """One input's file, streamed; ServerError unless it is a 200."""
+        url = f"{self.api.server_url}/api/agent/runs/{_deployment_id(run_id)}/inputs/{int(index)}"
+        response = self._send("GET", url, headers=self.api._headers("*/*"), stream=True)
+        if response.status_code != 200:
+            with response:
+                raise _error_of(response)
+        return response
+
+    def send_result(
+        self, run_id: str, index: int, *, body: Any, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        """One input's outputs (an ``.npz`` body) or its error (a JSON body)."""
+        url = (
+            f"{self.api.server_url}/api/agent/runs/{_deployment_id(run_id)}"
+            f"/inputs/{int(index)}/result"
+        )
+        response = self._send(
+            "POST", url, headers={**self.api._headers("application/json"), **headers}, data=body
+        )
+        with response:
+            if response.status_code >= 400:
+                raise _error_of(response)
+            try:
+                answer = response.json()
+            except ValueError:
+                raise ServerError("visionA's result answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise ServerError("visionA's result answer is not a JSON object")
+        return answer
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self.api.session.request(
+                method, url, timeout=DOWNLOAD_TIMEOUT_SECONDS, allow_redirects=False, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise ServerError(
+                f"cannot reach visionA at {self.api.server_url} ({exc.__class__.__name__})"
+            ) from None
+
+
+def _error_of(response: requests.Response) -> ServerError:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    error = error if isinstance(error, dict) else {}
+    return ServerError(
+        str(error.get("message") or f"visionA answered HTTP {response.status_code}"),
+        status=response.status_code,
+        code=str(error.get("code") or ""),
+    )

@@ -2,7 +2,8 @@
 
 visionA sends ``POST /_visiona/deployments/sync`` through the tunnel when it has new
 work for the device (or cancelled some): the agent answers 202 ``{"accepted": true}``
-and wakes its deployment worker. Any other ``/_visiona/`` path is a 404 and another
+and wakes its deployment worker; ``POST /_visiona/runs/sync`` likewise wakes its run
+worker (docs/runs.md). Any other ``/_visiona/`` path is a 404 and another
 method a 405 (the API's error envelope), so nothing under that prefix ever reaches
 the local device API. The prefix is matched after percent-decoding the path.
 """
@@ -14,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 CONTROL_PREFIX = "/_visiona/"
 SYNC_PATH = "/_visiona/deployments/sync"
+RUNS_SYNC_PATH = "/_visiona/runs/sync"
 
 
 def is_control_path(path: str) -> bool:

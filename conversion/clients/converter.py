@@ -177,11 +177,11 @@ def health() -> str:
     return "unhealthy" if response.status_code >= 500 else "unreachable"
 
 
-def promote(job_id: str, *, user_id: str, target_object_key: str) -> dict:
-    """Copy the job's NEF into FAA under ``target_object_key``."""
+def promote(job_id: str, *, user_id: str, target_object_key: str, source: str = "nef") -> dict:
+    """Copy the job's NEF (or its source ``onnx``) into FAA under ``target_object_key``."""
     path = PROMOTE_PATH.format(job_id=quote(job_id, safe=""))
     payload = {
-        "targets": [{"source": "nef", "target_object_key": target_object_key}],
+        "targets": [{"source": source, "target_object_key": target_object_key}],
         "user_id": user_id,
     }
     response = _authorized_call(
@@ -287,8 +287,10 @@ def _fail(response: requests.Response) -> None:
         raise errors.ConverterBusy(headers={"Retry-After": http.retry_after(response)})
     elif status == 502 and code in ("storage_unavailable", "file_gateway_unavailable"):
         raise errors.FaaUnavailable()
-    elif status == 503 and code == "auth_service_unavailable":
-        raise errors.TokenServiceUnavailable()  # the converter could not check our token with MC
+    elif status >= 500 and code == "auth_service_unavailable":
+        # The converter could not reach Member Center (to check our token, or to get the
+        # promote's FAA token), whichever 5xx it put it in: Member Center's outage.
+        raise errors.TokenServiceUnavailable()
     http.logger.error("converter answered an error", extra={"status": status, "code": code})
     raise errors.ConverterUnavailable()
 

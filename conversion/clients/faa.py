@@ -20,9 +20,10 @@ GET_BACKOFF = (0.5, 1)
 READ_TIMEOUT = (10, 60)
 
 
-def object_key_for_job(*, tenant_id: str, user_id: str, job_id: str) -> str:
-    """The naming rule for a converted model: one object per tenant, user and job."""
-    return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/model.nef"
+def object_key_for_job(*, tenant_id: str, user_id: str, job_id: str, source: str = "nef") -> str:
+    """The naming rule for a converted model: one object per tenant, user, job and
+    artifact (``model.nef``, or ``model.onnx`` for the source kept as the reference)."""
+    return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/model.{source}"
 
 
 def _path(key: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from visiona.api import parsers
 from visiona.log import current_request_id
 
 logger = logging.getLogger("visiona.upstream")
@@ -166,8 +167,10 @@ def error_details(response: requests.Response) -> dict:
 
 
 def json_or_none(response: requests.Response) -> Any:
+    """The answer's JSON, or None when it is not JSON or holds text that is not valid
+    Unicode (a lone surrogate would fail later, wherever it was stored or shown)."""
     try:
-        return response.json()
+        return parsers.loads(response.content)
     except ValueError:
         return None
 

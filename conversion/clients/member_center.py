@@ -197,8 +197,12 @@ def _fetch_service_token(scope: str) -> dict:
     if not isinstance(token, str) or not token:
         raise errors.TokenServiceUnavailable()
     expires_in = body.get("expires_in")
-    if not isinstance(expires_in, int | float) or expires_in <= 0:
-        expires_in = 60  # unknown lifetime: use it briefly, then ask again
+    if expires_in is None:
+        expires_in = 60  # lifetime not said: use it briefly, then ask again
+    elif isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or expires_in <= 0:
+        # A token already expired (or a lifetime that is not a number) is no token.
+        http.logger.warning("member center sent a token without a usable lifetime")
+        raise errors.TokenServiceUnavailable()
     now = time.time()
     return {
         "token": token,

@@ -102,10 +102,10 @@ class AgentDeploymentStateApi(AgentApiView):
     """The agent reports where the deployment is (docs/deployments.md, "States")."""
 
     @extend_schema_serializer(component_name="AgentDeploymentStateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         state = serializers.ChoiceField(choices=deployment_services.REPORTABLE)
-        bytes_done = serializers.IntegerField(min_value=0, required=False)
-        bytes_total = serializers.IntegerField(min_value=0, required=False)
+        bytes_done = fields.IntegerField(min_value=0, required=False)
+        bytes_total = fields.IntegerField(min_value=0, required=False)
         error_code = fields.RegexField(ERROR_CODE_PATTERN, required=False)
         error_message = fields.CharField(max_length=500, required=False, allow_blank=True)
 

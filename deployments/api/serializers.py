@@ -111,7 +111,7 @@ class WorkItemListSerializer(serializers.Serializer):
 
 
 def work_items(deployments) -> list[dict]:
-    return WorkItemSerializer(deployments, many=True).data
+    return list(WorkItemSerializer(deployments, many=True).data)
 
 
 class AgentDeploymentStateSerializer(serializers.ModelSerializer):

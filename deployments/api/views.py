@@ -81,8 +81,8 @@ class DeploymentListApi(APIView):
             return super().to_internal_value(data)
 
     @extend_schema_serializer(component_name="DeploymentCreateInput")
-    class InputSerializer(serializers.Serializer):
-        model_id = serializers.IntegerField(min_value=1)
+    class InputSerializer(fields.InputSerializer):
+        model_id = fields.IntegerField(min_value=1)
         device_ids = serializers.ListField(
             child=serializers.UUIDField(), min_length=1, max_length=MAX_DEVICES
         )

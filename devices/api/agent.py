@@ -104,7 +104,7 @@ class AgentPairApi(APIView):
     parser_classes = AGENT_PARSERS
 
     @extend_schema_serializer(component_name="AgentPairInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         code = fields.CharField(max_length=32)
         serial = fields.RegexField(SERIAL_PATTERN)
         chip = serializers.ChoiceField(choices=Chip.choices)
@@ -144,7 +144,7 @@ class AgentHeartbeatApi(AgentApiView):
     """The agent is alive: records ``last_seen_at``, its status and version."""
 
     @extend_schema_serializer(component_name="AgentHeartbeatInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(fields.InputSerializer):
         status = fields.RegexField(AGENT_STATUS_PATTERN, required=False, default="ready")
         agent_version = fields.CharField(max_length=64, required=False, allow_blank=True)
 

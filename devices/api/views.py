@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -47,7 +47,7 @@ class DeviceDetailApi(APIView):
 
     token_scope = {"get": Scope.READ, "patch": Scope.DEPLOY, "delete": Scope.DEPLOY}
 
-    class RenameInputSerializer(serializers.Serializer):
+    class RenameInputSerializer(fields.InputSerializer):
         name = fields.CharField(max_length=100, trim_whitespace=True)
 
     @extend_schema(responses={200: DeviceDetailOutputSerializer, 404: DEVICE_NOT_FOUND})

@@ -229,7 +229,10 @@
           "Content-Type": "application/json",
           "X-CSRFToken": csrfToken(saveForm),
         },
-        body: JSON.stringify({ name: saveForm.elements.name.value.trim() }),
+        body: JSON.stringify({
+          name: saveForm.elements.name.value.trim(),
+          keep_onnx: Boolean(saveForm.elements.keep_onnx && saveForm.elements.keep_onnx.checked),
+        }),
       })
         .then(function (response) {
           return response.json().then(function (body) {
@@ -260,6 +263,10 @@
           // Saved: the name field and its button have done their part.
           saveForm.querySelector("label[for=id_name]").hidden = true;
           saveForm.querySelector(".inline-field").hidden = true;
+          var keepOnnx = saveForm.querySelector("label.checkbox");
+          if (keepOnnx) {
+            keepOnnx.hidden = true;
+          }
           var expiry = document.getElementById("expiry-note");
           var saved = document.getElementById("expiry-note-saved");
           if (expiry && saved) {

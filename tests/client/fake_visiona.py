@@ -83,6 +83,9 @@ class Deployment:
     corrupt: bool = False
     ignore_range: bool = False
     force_416: int = 0
+    # A broken server: its next 206 starts this many bytes before what was asked
+    # (and says so in Content-Range).
+    range_shift: int = 0
     fail_file: list[int] = field(default_factory=list)
     fail_reports: dict[str, list[int]] = field(default_factory=dict)
     before_file: Callable[[Deployment], None] | None = None  # called on each file request
@@ -266,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._error(416, "range_not_satisfiable", {"Content-Range": f"bytes */{size}"})
                 return
             status = 206
+            if deployment.range_shift:
+                start, deployment.range_shift = max(0, start - deployment.range_shift), 0
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(end - start + 1))

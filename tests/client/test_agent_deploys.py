@@ -50,7 +50,7 @@ def test_the_agent_installs_a_deployment_and_the_demo_lists_it(
         "run", "--demo", "--demo-port", str(port), "--models-dir", str(models_dir)
     )
     wait_for(lambda: deployment.state == "installed", timeout=20)
-    assert (models_dir / "person-detector.nef").read_bytes() == deployment.data
+    assert (models_dir / "person-detector-7.nef").read_bytes() == deployment.data
     listing = requests.get(f"http://127.0.0.1:{port}/api/models", timeout=5).json()
     assert listing["demo"] is True
     [entry] = listing["models"]
@@ -64,7 +64,7 @@ def test_the_agent_installs_a_deployment_and_the_demo_lists_it(
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["models"] == [entry]
     text = agent("status", "--models-dir", str(models_dir)).stdout
-    assert "Person detector (person-detector.nef, 3145728 bytes" in text
+    assert "Person detector (person-detector-7.nef, 3145728 bytes" in text
 
 
 def test_a_stopped_agent_resumes_the_download_when_it_starts_again(
@@ -88,4 +88,4 @@ def test_a_stopped_agent_resumes_the_download_when_it_starts_again(
     wait_for(lambda: deployment.state == "installed", timeout=20)
     assert deployment.requests[-1]["Range"] == f"bytes={half}-"
     assert deployment.served_per_request[-1] == SIZE - half  # only the rest
-    assert (state_dir / "models" / "person-detector.nef").read_bytes() == deployment.data
+    assert (state_dir / "models" / "person-detector-7.nef").read_bytes() == deployment.data

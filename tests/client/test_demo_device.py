@@ -90,7 +90,7 @@ def test_it_lists_the_models_installed_in_its_models_folder(tmp_path):
     folder.mkdir()
     entry = {
         "name": "Person detector",
-        "file": "person-detector.nef",
+        "file": "person-detector-7.nef",
         "sha256": "a" * 64,
         "size_bytes": 1234,
         "installed_at": "2026-01-02T03:04:05+00:00",

@@ -37,15 +37,15 @@ def test_a_second_version_replaces_the_first_which_is_kept_for_rollback(
     second = fake_visiona.add(Deployment(nef_bytes(SIZE + 10, "v2")))
     deploy(second)
     assert model_file(models).read_bytes() == second.data
-    assert (models.previous_dir / "person-detector.nef").read_bytes() == first.data
-    previous_entry = json.loads((models.previous_dir / "person-detector.json").read_text())
+    assert (models.previous_dir / "person-detector-7.nef").read_bytes() == first.data
+    previous_entry = json.loads((models.previous_dir / "person-detector-7.json").read_text())
     assert previous_entry == manifest_before[0]
     [entry] = models.entries()
     assert entry["sha256"] == second.sha256
     assert entry["size_bytes"] == SIZE + 10
     assert entry["deployment_id"] == second.id
     assert entry["model_id"] == 7
-    assert entry["file"] == "person-detector.nef"
+    assert entry["file"] == "person-detector-7.nef"
     assert entry["name"] == "Person detector"
     assert entry["installed_at"].endswith("+00:00")
 
@@ -61,7 +61,7 @@ def test_a_corrupted_transfer_fails_and_the_previous_model_stays(
     assert second.states()[-2:] == ["verifying", "failed"]
     assert model_file(models).read_bytes() == first.data
     assert models.manifest_path.read_bytes() == manifest_before
-    assert not (models.previous_dir / "person-detector.nef").exists()
+    assert not (models.previous_dir / "person-detector-7.nef").exists()
     assert not models.part_path(second.id).exists()
 
 
@@ -159,12 +159,90 @@ def test_a_manifest_that_cannot_be_written_puts_the_old_model_back(first, models
 @pytest.mark.parametrize(
     ("name", "slug"),
     [
-        ("Person detector", "person-detector"),
-        ("../../etc/passwd", "etc-passwd"),
-        ("Détecteur  v2.1", "detecteur-v2-1"),
+        ("Person detector", "person-detector-7"),
+        ("../../etc/passwd", "etc-passwd-7"),
+        ("Détecteur  v2.1", "detecteur-v2-1-7"),
         ("行人偵測", "model-7"),
         ("", "model-7"),
     ],
 )
 def test_model_file_names_are_safe(name, slug):
     assert model_slug(name, 7) == slug
+
+
+@pytest.mark.parametrize(
+    ("first_name", "second_name"),
+    [
+        ("Detector", "detector"),
+        ("person detector", "Person-Detector!"),
+        ("yolo_v5", "yolo v5"),
+        ("行人偵測", "車輛偵測"),  # nothing ascii left in either
+        ("Détecteur", "detecteur"),
+    ],
+)
+def test_two_models_whose_names_differ_by_case_or_punctuation_get_two_files(
+    models, tmp_path, first_name, second_name
+):
+    assert model_slug(first_name, 1) != model_slug(second_name, 2)
+    models.ensure()
+    installed = []
+    for model_id, name in ((1, first_name), (2, second_name)):
+        source = tmp_path / f"{model_id}.part"
+        source.write_bytes(nef_bytes(SIZE, name))
+        entry = models.install(
+            source, name=name, model_id=model_id, sha256="a" * 64, deployment_id=f"d{model_id}"
+        )
+        installed.append((entry["file"], nef_bytes(SIZE, name)))
+    assert len({file for file, _data in installed}) == 2
+    for file, data in installed:
+        assert (models.root / file).read_bytes() == data
+    assert sorted(e["model_id"] for e in models.entries()) == [1, 2]
+
+
+def test_a_renamed_model_replaces_its_own_file(models, tmp_path):
+    models.ensure()
+    for name, version in (("Old name", "v1"), ("New name", "v2")):
+        source = tmp_path / f"{version}.part"
+        source.write_bytes(nef_bytes(SIZE, version))
+        models.install(source, name=name, model_id=7, sha256="a" * 64, deployment_id=version)
+    [entry] = models.entries()
+    assert entry["file"] == "new-name-7.nef"
+    assert not (models.root / "old-name-7.nef").exists()
+    assert (models.previous_dir / "new-name-7.nef").read_bytes() == nef_bytes(SIZE, "v1")
+
+
+def test_a_file_named_by_an_older_agent_is_replaced_by_the_same_models_next_install(
+    models, tmp_path
+):
+    # Agents before the id in the name wrote <slug>.nef; another model's file stays.
+    models.ensure()
+    (models.root / "detector.nef").write_bytes(b"old")
+    (models.root / "other.nef").write_bytes(b"other")
+    models.manifest_path.write_text(
+        json.dumps(
+            [
+                {"name": "Detector", "file": "detector.nef", "model_id": 7},
+                {"name": "Other", "file": "other.nef", "model_id": 8},
+            ]
+        )
+    )
+    source = tmp_path / "new.part"
+    source.write_bytes(nef_bytes(SIZE, "v2"))
+    models.install(source, name="Detector", model_id=7, sha256="a" * 64, deployment_id="d")
+    assert sorted(e["file"] for e in models.entries()) == ["detector-7.nef", "other.nef"]
+    assert not (models.root / "detector.nef").exists()
+    assert (models.root / "other.nef").read_bytes() == b"other"
+    assert (models.previous_dir / "detector-7.nef").read_bytes() == b"old"
+
+
+def test_a_manifest_cannot_make_the_install_delete_outside_the_folder(models, tmp_path):
+    outside = tmp_path / "keep.nef"
+    outside.write_bytes(b"keep")
+    models.ensure()
+    models.manifest_path.write_text(
+        json.dumps([{"name": "x", "file": "../keep.nef", "model_id": 7}])
+    )
+    source = tmp_path / "new.part"
+    source.write_bytes(nef_bytes(SIZE, "v2"))
+    models.install(source, name="x", model_id=7, sha256="a" * 64, deployment_id="d")
+    assert outside.read_bytes() == b"keep"

@@ -29,18 +29,23 @@ def test_the_wheel_holds_the_agent_and_its_console_script(served):
         [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
         scripts = wheel.read(entry_points).decode()
-        assert "visiona-agent = visiona_client.cli:main" in scripts
+        assert "visiona-agent = visiona_client.agent_cli:main" in scripts
         assert "visiona = visiona_client.visiona_cli.main:entry_point" in scripts
         requires = [
             line
             for line in wheel.read(metadata).decode().splitlines()
             if line.startswith("Requires-Dist:")
         ]
-    assert "visiona_client/cli.py" in names
+    assert "visiona_client/agent_cli.py" in names
     # requests, the tunnel's two and the CLI's streamed upload (requests-toolbelt):
     # no Django, nothing of the project.
-    names_required = [re.split(r"[ <>=;]", r.split(maxsplit=1)[1])[0] for r in requires]
+    names_required = [
+        re.split(r"[ <>=;]", r.split(maxsplit=1)[1])[0] for r in requires if "extra ==" not in r
+    ]
     assert names_required == ["requests", "websockets", "h2", "requests-toolbelt"]
+    # onnxruntime, numpy and Pillow only with the validate / demo extras (docs/runs.md).
+    extras = {re.split(r"[ <>=;]", r.split(maxsplit=1)[1])[0] for r in requires if "extra ==" in r}
+    assert {name.lower() for name in extras} == {"numpy", "onnxruntime", "pillow"}
     assert not [n for n in names if n.startswith(("devices/", "visiona/", "tests/"))]
 
 

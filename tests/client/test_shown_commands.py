@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from visiona_client.cli import build_parser
+from visiona_client.agent_cli import build_parser
 from visiona_client.local_device import DEFAULT_LOCAL_URL
 
 from devices import agent_commands

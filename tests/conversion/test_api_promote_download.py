@@ -211,13 +211,73 @@ def test_saving_a_deleted_model_again_brings_it_back(alice_client, alice, faa_se
     assert NefModel.objects.live().filter(owner=alice).count() == 2
 
 
+@pytest.mark.parametrize(
+    ("new_name", "expected"),
+    [("detector v2", "detector v2"), ("  ", "yolo"), (None, "yolo"), ("yolo", "yolo")],
+)
+def test_saving_a_deleted_model_again_takes_the_new_name(
+    alice_client, alice, faa_serves_promoted, new_name, expected
+):
+    job = completed_job(alice)
+    url = f"/api/conversion/{job['job_id']}/promote-to-models"
+    first = alice_client.post(url).json()["model"]
+    model_delete(model=NefModel.objects.get(pk=first["id"]))
+    body = {} if new_name is None else {"name": new_name}
+    again = alice_client.post(url, body, content_type="application/json")
+    assert again.status_code in (200, 201), again.content[:300]
+    assert again.json()["model"]["id"] == first["id"]
+    assert NefModel.objects.get(pk=first["id"]).name == expected
+
+
+def test_saving_a_live_model_again_renames_nothing(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    url = f"/api/conversion/{job['job_id']}/promote-to-models"
+    first = alice_client.post(url).json()["model"]
+    again = alice_client.post(url, {"name": "other"}, content_type="application/json")
+    assert again.json()["model"] == first
+
+
+def test_a_new_name_taken_meanwhile_is_numbered(alice_client, alice, faa_serves_promoted):
+    job = completed_job(alice)
+    url = f"/api/conversion/{job['job_id']}/promote-to-models"
+    first = alice_client.post(url).json()["model"]
+    model_delete(model=NefModel.objects.get(pk=first["id"]))
+    model_create_from_stream(
+        owner=alice,
+        name="taken",
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="t.nef",
+        chunks=[b"another NEF"],
+    )
+    again = alice_client.post(url, {"name": "taken"}, content_type="application/json")
+    assert again.json()["model"]["name"] == "taken (2)"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_a_converter_that_cannot_reach_member_center_is_idp_unavailable(
-    alice_client, alice, upstream
+    alice_client, alice, upstream, status
 ):
     job = completed_job(alice)
     down = {"error": {"code": "auth_service_unavailable", "message": "m", "details": {}}}
-    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), status=503, json=down)
+    upstream.add(responses.POST, re.compile(rf"{CONVERTER}/.+/promote"), status=status, json=down)
     response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "idp_unavailable"
     assert NefModel.objects.count() == 0
+
+
+@pytest.mark.parametrize("lifetime", [0, -5])
+def test_a_member_center_token_already_expired_is_idp_unavailable(
+    alice_client, alice, upstream_settings, lifetime
+):
+    job = completed_job(alice)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(
+            responses.POST,
+            f"{MC}/oauth/token",
+            json={"access_token": "t", "token_type": "Bearer", "expires_in": lifetime},
+        )
+        response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "idp_unavailable"

@@ -207,7 +207,7 @@ def test_a_broken_body_aborts_the_upload_and_reaches_the_caller(real_converter):
 
     with pytest.raises(Broken):
         converter.create_job(body=body(), content_type="multipart/form-data; boundary=z")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while not real_converter and time.monotonic() < deadline:
         time.sleep(0.01)
     # The converter never saw the chunked body's end: no truncated form passed as whole.
@@ -422,3 +422,14 @@ def test_each_call_logs_one_line_without_secrets(upstream, caplog):
     assert (line.job_id, line.status, line.attempt) == (JOB, 200, 1)
     assert line.endpoint == "GET /api/v1/jobs/{job_id}"
     assert "svc-token" not in caplog.text
+
+
+def test_an_answer_with_a_lone_surrogate_is_no_answer(upstream):
+    from conversion.clients import http
+
+    class Answer:
+        content = b'{"job_id": "j", "error": {"message": "\\ud800"}}'
+
+    assert http.json_or_none(Answer()) is None
+    Answer.content = b'{"job_id": "j", "error": {"message": "ok \\u00e9"}}'
+    assert http.json_or_none(Answer())["error"]["message"] == "ok \u00e9"

@@ -218,15 +218,16 @@ def test_download_tokens_are_never_cached(mc):
     assert issued.call_count == 2
 
 
-def test_expiry_falls_back_to_expires_in_seconds_then_the_requested_ttl(mc):
+def test_expiry_falls_back_to_expires_in_seconds_then_the_requested_ttl(mc, monkeypatch):
     mc.post(TOKEN_URL, json=token_answer())
     mc.post(DOWNLOAD_URL, json={"token": "a", "expires_in_seconds": 60})
     mc.post(DOWNLOAD_URL, json={"token": "b"})
-    before = datetime.now(UTC)
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)  # a clock that does not move
+    monkeypatch.setattr(member_center.timezone, "now", lambda: now)
     first = member_center.download_token(tenant_id="t", user_id="u", object_key="k")
     second = member_center.download_token(tenant_id="t", user_id="u", object_key="k")
-    assert 55 <= (first.expires_at - before).total_seconds() <= 65
-    assert 295 <= (second.expires_at - before).total_seconds() <= 305
+    assert (first.expires_at - now).total_seconds() == 60
+    assert (second.expires_at - now).total_seconds() == member_center.DOWNLOAD_TOKEN_TTL_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -258,3 +259,15 @@ def test_a_refused_download_token_drops_the_service_token(mc, status):
         match=[matchers.header_matcher({"Authorization": "Bearer new-svc"})],
     )
     assert member_center.download_token(tenant_id="t", user_id="u", object_key="k").token == "dl"
+
+
+@pytest.mark.parametrize("lifetime", [0, -1, -3600, 0.0, "3600", True, [60]])
+def test_a_token_without_a_usable_lifetime_is_an_outage(mc, lifetime):
+    mc.post(TOKEN_URL, json=token_answer(expires_in=lifetime))
+    with pytest.raises(errors.TokenServiceUnavailable):
+        member_center.service_token("converter:job.read")
+
+
+def test_a_token_without_a_lifetime_is_used_briefly(mc):
+    mc.post(TOKEN_URL, json={"access_token": "no-lifetime", "token_type": "Bearer"})
+    assert member_center.service_token("converter:job.read") == "no-lifetime"

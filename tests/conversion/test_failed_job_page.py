@@ -82,3 +82,29 @@ def test_a_lost_job_says_so_once_in_the_users_language(alice_client, alice):
     assert "expired or was lost" not in failed
     lost = zh("The converter no longer has this job (it expired or was lost). Start it again.")
     assert failed.count(lost) == 1
+
+
+@pytest.mark.parametrize("stage", ["onnx", "bie", "nef", ""])
+def test_a_cancelled_job_says_so_and_gives_no_failure_advice(alice_client, alice, stage):
+    failed = failed_page(
+        alice_client, alice, error_code="cancelled", error_stage=stage, error_message="cancelled"
+    )
+    assert "<h2>The conversion was cancelled</h2>" in failed
+    assert "<h2>The conversion failed</h2>" not in failed
+    assert 'id="failure-hint"' not in failed
+    assert "Compilation for the chip failed" not in failed
+
+
+def test_a_cancelled_jobs_api_answer_has_no_hint(alice_client, alice, upstream):
+    job = make_job(alice, status="failed", error_code="cancelled", error_stage="nef")
+    error = alice_client.get(f"/api/conversion/{job.job_id}").json()["error"]
+    assert error["code"] == "cancelled"
+    assert error["hint"] is None
+
+
+def test_a_compile_failure_keeps_its_advice(alice_client, alice, upstream):
+    job = make_job(alice, status="failed", error_code="compile_failed", error_stage="nef")
+    error = alice_client.get(f"/api/conversion/{job.job_id}").json()["error"]
+    assert "Compilation for the chip failed" in error["hint"]
+    failed = failed_page(alice_client, alice, error_code="compile_failed", error_stage="nef")
+    assert 'id="failure-hint"' in failed

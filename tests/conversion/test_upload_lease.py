@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -24,6 +29,7 @@ from tests.conversion.upstreams import (
 )
 
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
+ROOT = Path(__file__).resolve().parents[2]
 ALICE, BOB = SimpleNamespace(pk=1), SimpleNamespace(pk=2)
 
 
@@ -57,19 +63,84 @@ def test_a_lease_that_lapsed_to_another_upload_is_not_released_by_the_first():
     assert cache.get(upload_lease._key(ALICE)) == "another-upload"
 
 
-def test_a_long_upload_keeps_its_lease_alive(monkeypatch):
+def wait_for(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.02)
+
+
+def test_a_held_lease_outlives_its_own_lifetime(monkeypatch):
+    # Renewed by its thread, not by bytes flowing: a holder waiting on the converter's
+    # answer keeps it too. 1 s lifetime; held until 30 renewals (1.5 s at least) passed.
     monkeypatch.setattr(upload_lease, "LEASE_SECONDS", 1)
-    monkeypatch.setattr(upload_lease, "RENEW_EVERY_SECONDS", 0.3)
-
-    def slow_body():
-        for _ in range(5):
-            time.sleep(0.4)  # 2 s in all: twice the lease's own lifetime
-            yield b"x"
-
-    with upload_lease.upload_lease(user=ALICE) as lease:
-        assert b"".join(lease.keep_alive(slow_body())) == b"xxxxx"
+    monkeypatch.setattr(upload_lease, "RENEW_EVERY_SECONDS", 0.05)
+    renewals = []
+    renew = upload_lease.UploadLease.renew
+    monkeypatch.setattr(
+        upload_lease.UploadLease, "renew", lambda self: (renewals.append(1), renew(self))
+    )
+    with upload_lease.upload_lease(user=ALICE):
+        wait_for(lambda: len(renewals) >= 30, what="30 renewals")
         with pytest.raises(errors.UploadInProgress), upload_lease.upload_lease(user=ALICE):
             pass
+    assert cache.get(upload_lease._key(ALICE)) is None
+
+
+def test_the_renewer_stops_with_the_lease(monkeypatch):
+    monkeypatch.setattr(upload_lease, "RENEW_EVERY_SECONDS", 0.01)
+    lease = upload_lease.UploadLease(upload_lease._key(ALICE))
+    assert lease.acquire()
+    lease.release()
+    assert not lease._renewer.is_alive()
+
+
+_HOLDER = """
+import json, os, sys, time
+from types import SimpleNamespace
+import django
+django.setup()
+from conversion import upload_lease
+with upload_lease.upload_lease(user=SimpleNamespace(pk=int(sys.argv[1]))):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.redis
+def test_a_lease_whose_holder_was_killed_is_free_within_its_lifetime(settings):
+    user = SimpleNamespace(pk=900_000 + os.getpid() % 1000)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "VISIONA_TEST_CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+    }
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(user.pk)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(errors.UploadInProgress), upload_lease.upload_lease(user=user):
+            pass
+        holder.send_signal(signal.SIGKILL)  # no finally, no release: as a dead worker
+        holder.wait(timeout=30)
+        # What frees it is the lease's own short lifetime in Redis, not a long one:
+        assert 0 < cache.ttl(upload_lease._key(user)) <= upload_lease.LEASE_SECONDS
+        wait_for(
+            lambda: cache.get(upload_lease._key(user)) is None,
+            timeout=upload_lease.LEASE_SECONDS * 6,
+            what="the dead holder's lease to expire",
+        )
+        with upload_lease.upload_lease(user=user):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+        holder.stdout.close()
 
 
 @pytest.mark.redis

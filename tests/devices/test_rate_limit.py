@@ -1,4 +1,5 @@
-"""Wrong codes are rate-limited per client address and per code prefix."""
+"""Wrong codes are rate-limited per client address (IPv6: per /64), and by nothing a
+stranger can share with a code's owner (not the code's first characters)."""
 
 import pytest
 
@@ -53,12 +54,43 @@ def test_it_refuses_even_a_right_code_from_a_blocked_address(
     assert _try(agent_client, code, address="198.51.100.2").status_code == 201
 
 
-def test_it_limits_one_prefix_across_addresses(agent_client, clock):
-    for index, code in enumerate(_wrong_codes(3)):
-        _try(agent_client, code, address=f"203.0.113.{index}")
-    assert _try(agent_client, "ZZZZ-GGGG", address="203.0.113.99").status_code == 429
-    # Another prefix from a fresh address is not affected.
-    assert _try(agent_client, "YYYY-GGGG", address="203.0.113.98").status_code == 400
+def test_strangers_who_know_a_codes_start_cannot_lock_its_owner_out(
+    alice, issue_code, agent_client, clock
+):
+    code = issue_code(alice).code
+    prefix = code[:4]
+    # Many strangers, each up to the limit, all guessing at this code's prefix.
+    for stranger in range(5):
+        for guess in _wrong_codes(3, prefix=prefix):
+            if guess != code:
+                assert _try(agent_client, guess, address=f"203.0.113.{stranger}").status_code == 400
+        assert (
+            _try(agent_client, f"{prefix}-ZZZZ", address=f"203.0.113.{stranger}").status_code == 429
+        )
+    assert _try(agent_client, code, address="198.51.100.50").status_code == 201
+
+
+def test_a_blocked_stranger_stays_blocked_whatever_prefix_it_tries(agent_client, clock):
+    for code in _wrong_codes(3, prefix="YYYY"):
+        _try(agent_client, code, address="203.0.113.7")
+    for prefix in ("ZZZZ", "AAAA", "2345"):
+        assert _try(agent_client, f"{prefix}-GGGG", address="203.0.113.7").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", True),  # one /64: one guesser
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),  # another /64
+        ("::ffff:198.51.100.9", "198.51.100.9", True),  # IPv4 mapped is the IPv4 address
+        ("198.51.100.9", "198.51.100.10", False),
+    ],
+)
+def test_ipv6_addresses_count_per_64(agent_client, clock, first, second, shared):
+    for code in _wrong_codes(3):
+        _try(agent_client, code, address=first)
+    expected = 429 if shared else 400
+    assert _try(agent_client, "ZZZZ-GGGG", address=second).status_code == expected
 
 
 def test_it_limits_one_address_across_prefixes(agent_client, clock):

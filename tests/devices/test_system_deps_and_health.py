@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 
 import pytest
 import responses
 
-from devices import tunnel, tunnel_registry
+from devices import tunnel_registry
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +52,9 @@ def test_deps_comes_from_the_users_connected_device(alice_client, two_devices, n
 def test_deps_takes_the_most_recently_connected_device(alice_client, two_devices, node):
     first, second = two_devices
     connect(first)
-    time.sleep(0.01)
+    first_at = tunnel_registry.lookup(str(first.pk)).connected_at
+    while tunnel_registry._now() <= first_at:  # the clock's next tick, not a fixed sleep
+        pass
     connect(second)
     node.get(deps_url(second), json={"which": "second"})
     assert b"second" in b"".join(alice_client.get("/api/system/deps").streaming_content)
@@ -124,24 +125,24 @@ def test_a_failing_registry_is_not_fatal(alice_client, two_devices, monkeypatch,
     assert "tunnel registry unavailable" in caplog.text
 
 
-def test_a_hanging_registry_costs_the_health_answer_two_seconds(
+def test_a_hanging_registry_costs_the_health_answer_its_timeout_only(
     alice_client, two_devices, monkeypatch, caplog
 ):
-    release = threading.Event()
+    release, finished = threading.Event(), threading.Event()
 
     def hang(device_ids):
-        release.wait(10)
+        release.wait(60)
+        finished.set()
         return {}
 
     monkeypatch.setattr(tunnel_registry, "lookup_many", hang)
-    started = time.monotonic()
     try:
         with caplog.at_level(logging.WARNING, logger="devices.tunnel"):
             response = alice_client.get("/api/system/health")
-        elapsed = time.monotonic() - started
+        # Answered while the lookup still hangs: its timeout, not the lookup, ended it.
+        assert not finished.is_set()
     finally:
         release.set()
     assert response.status_code == 200
     assert response.json()["tunnel_connected"] is False
-    assert tunnel.HEALTH_REGISTRY_TIMEOUT <= elapsed < tunnel.HEALTH_REGISTRY_TIMEOUT + 1.5
     assert "tunnel registry too slow" in caplog.text

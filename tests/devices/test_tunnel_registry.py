@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -63,28 +64,64 @@ def test_a_new_connection_replaces_the_old_and_the_old_cannot_delete_it(store, d
     assert tunnel_registry.lookup(device_id) is None
 
 
-def test_an_entry_expires_unless_refreshed(store, device_id):
+@pytest.fixture
+def clock(monkeypatch):
+    """The registry's clock, moved by hand (the database store's; Redis keeps its own)."""
+    now = {"at": tunnel_registry._now()}
+    monkeypatch.setattr(tunnel_registry, "_now", lambda: now["at"])
+
+    def advance(seconds: float) -> None:
+        now["at"] += timedelta(seconds=seconds)
+
+    return advance
+
+
+def wait_for(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.05)
+
+
+def redis_ttl_ms(device_id: str) -> int:
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default").pttl(tunnel_registry._RedisBackend()._key(device_id))
+
+
+def test_a_refresh_extends_the_entry(store, device_id, clock):
     conn = connection()
     tunnel_registry.register(
         device_id=device_id, node_url=NODE_A, connection_id=conn, ttl_seconds=1
     )
-    time.sleep(0.6)
-    assert tunnel_registry.refresh(device_id=device_id, connection_id=conn, ttl_seconds=1)
-    time.sleep(0.6)
-    # 1.2 s after registering: alive only because of the refresh.
+    assert tunnel_registry.refresh(device_id=device_id, connection_id=conn, ttl_seconds=3600)
+    if store == "redis":
+        assert redis_ttl_ms(device_id) > 60_000  # Redis's own TTL moved: no waiting
+    else:
+        clock(5)  # past the first lifetime, within the refreshed one
     assert tunnel_registry.lookup(device_id).connection_id == conn
-    time.sleep(1.1)
+
+
+def test_an_entry_expires_unless_refreshed(store, device_id, clock):
+    conn = connection()
+    tunnel_registry.register(
+        device_id=device_id, node_url=NODE_A, connection_id=conn, ttl_seconds=1
+    )
+    if store == "redis":
+        wait_for(lambda: tunnel_registry.lookup(device_id) is None, what="the entry's TTL")
+    else:
+        clock(1.5)
     assert tunnel_registry.lookup(device_id) is None
     # An expired entry is not ours any more: refreshing cannot bring it back.
     assert tunnel_registry.refresh(device_id=device_id, connection_id=conn) is False
     assert tunnel_registry.lookup(device_id) is None
 
 
-def test_refresh_moves_refreshed_at_only(store, device_id):
+def test_refresh_moves_refreshed_at_only(store, device_id, clock):
     conn = connection()
     tunnel_registry.register(device_id=device_id, node_url=NODE_A, connection_id=conn)
     first = tunnel_registry.lookup(device_id)
-    time.sleep(0.05)
+    clock(0.05)
     assert tunnel_registry.refresh(device_id=device_id, connection_id=conn)
     second = tunnel_registry.lookup(device_id)
     assert second.connected_at == first.connected_at

@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.core.cache import cache
 
+from conversion import upload_lease
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
 from sandbox import clock, nef
@@ -33,6 +35,13 @@ def wait_until_finished(http, job_id: str, timeout: float = 20) -> dict:
         if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.1)
+
+
+def wait_for(condition, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.05)
 
 
 def test_the_proxy_streams_every_byte_and_only_the_session_users_id(alice_http, alice):
@@ -185,10 +194,13 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_job(alice_http, live_ser
         f"X-CSRFToken: {alice_http.csrf}\r\n"
         f"Cookie: {cookies}\r\n\r\n"
     ).encode()
+    lease = upload_lease._key(alice_http.user)
     with socket.create_connection((url.hostname, url.port)) as raw:
         raw.sendall(head + body[:MIB])
-        time.sleep(0.5)  # the proxy is now streaming to the converter
-    time.sleep(1)  # let both sides notice
+        # The proxy holds the upload's lease: it is streaming to the converter.
+        wait_for(lambda: cache.get(lease) is not None, "the upload to start")
+    # The proxy noticed the cut and let go (its finally ran), then nothing was recorded.
+    wait_for(lambda: cache.get(lease) is None, "the proxy to end the upload")
     assert list(store.all_jobs()) == []
     assert ConversionJob.objects.count() == 0
     # And the user can upload again at once: nothing half-made blocks them.

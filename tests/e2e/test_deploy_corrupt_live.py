@@ -23,7 +23,7 @@ def test_a_corrupted_transfer_fails_and_the_previous_model_stays(
     first = deploy(alice_http, good.pk, device_id).json()["results"][0]["deployment"]["id"]
     assert wait_state(first, "installed", "failed").state == "installed"
 
-    # Same file name on the device ("detector.nef"), another model.
+    # Another model, named alike ("Detector!"): its own file, and a corrupt one.
     bad = make_model(alice, "Detector!", chips=("KL720",), size=64 * 1024)
     path = bad.file.path
     with open(path, "r+b") as stored:
@@ -37,7 +37,8 @@ def test_a_corrupted_transfer_fails_and_the_previous_model_stays(
     assert failed.state == "failed"
     assert failed.error_code == "checksum_mismatch"
     assert failed.error_message
-    assert sha256_of(models_dir / "detector.nef") == good.sha256
+    assert sha256_of(models_dir / f"detector-{good.pk}.nef") == good.sha256
+    assert not (models_dir / f"detector-{bad.pk}.nef").exists()
     assert [entry["sha256"] for entry in manifest(models_dir)] == [good.sha256]
     assert not list((models_dir / ".partial").iterdir())
     detail = alice_http.get(f"/api/deployments/{second}").json()

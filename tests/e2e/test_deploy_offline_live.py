@@ -28,6 +28,6 @@ def test_an_offline_device_gets_its_deployment_when_the_agent_starts(
     agents.run(state_dir)
     deployment = wait_state(deployment_id, "installed", "failed", timeout=60)
     assert deployment.state == "installed", deployment.error_message
-    installed = state_dir / "models" / "offline-detector.nef"
+    installed = state_dir / "models" / f"offline-detector-{model.pk}.nef"
     assert sha256_of(installed) == model.sha256
     assert [entry["deployment_id"] for entry in manifest(state_dir / "models")] == [deployment_id]

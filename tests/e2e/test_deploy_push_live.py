@@ -4,8 +4,6 @@ the real relay, the live server (PostgreSQL)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from devices import tunnel_registry
@@ -39,19 +37,17 @@ def test_a_deployment_is_pushed_through_the_tunnel_and_installed(
     wait_for(lambda: "heartbeat: " in process.log_path.read_text(), timeout=10)
     model = make_model(alice, "Person detector", chips=("KL720",), size=256 * 1024)
 
-    started = time.monotonic()
     created = deploy(alice_http, model.pk, str(device.pk))
     assert created.status_code == 201, created.text
     [result] = created.json()["results"]
     assert result["outcome"] == "created"
-    deployment = wait_state(result["deployment"]["id"], "installed", "failed", timeout=30)
-    took = time.monotonic() - started
+    # The next heartbeat is 200 s away: installed well before it (and no heartbeat
+    # carried it, below), so the push did it. No figure asserted: bench/ measures.
+    deployment = wait_state(result["deployment"]["id"], "installed", "failed", timeout=120)
 
     assert deployment.state == "installed", (deployment.error_code, deployment.error_message)
-    # Well before the next heartbeat (200 s away), and no heartbeat carried it.
-    assert took < 30
     assert process.log_path.read_text().count("heartbeat: ") == 1
-    installed = models_dir / "person-detector.nef"
+    installed = models_dir / f"person-detector-{model.pk}.nef"
     assert installed.read_bytes() == stored_bytes(model)
     assert sha256_of(installed) == model.sha256
     [entry] = manifest(models_dir)

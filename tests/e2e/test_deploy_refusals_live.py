@@ -53,5 +53,6 @@ def test_a_cancel_mid_download_stops_the_agent_and_deletes_its_partial(
     wait_for(lambda: not partial.exists() and not partial.with_suffix(".json").exists())
     tap.release.set()
     assert wait_state(deployment_id, "cancelled").finished_at is not None
-    assert not (connected_agent.state_dir / "models" / "cancelled-detector.nef").exists()
+    installed = connected_agent.state_dir / "models" / f"cancelled-detector-{model.pk}.nef"
+    assert not installed.exists()
     assert len(tap.requests) == 1  # it did not ask again

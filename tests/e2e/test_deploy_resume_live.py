@@ -32,5 +32,5 @@ def test_a_download_cut_at_half_transfers_only_the_rest(
     assert [entry["range"] for entry in rest] == [f"bytes={SIZE // 2}-"]
     assert rest[0]["status"] == 206
     assert tap.served == SIZE  # half, then the other half: nothing sent twice
-    installed = connected_agent.state_dir / "models" / "resumed-detector.nef"
+    installed = connected_agent.state_dir / "models" / f"resumed-detector-{model.pk}.nef"
     assert sha256_of(installed) == model.sha256

@@ -34,4 +34,4 @@ def test_one_model_to_ten_devices_at_once(relay, agents, alice, alice_http, make
         assert deployment.state == "installed", deployment.error_message
     assert Deployment.objects.count() == COUNT
     for state_dir in state_dirs:
-        assert sha256_of(state_dir / "models" / "fleet-detector.nef") == model.sha256
+        assert sha256_of(state_dir / "models" / f"fleet-detector-{model.pk}.nef") == model.sha256

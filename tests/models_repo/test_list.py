@@ -108,6 +108,7 @@ def test_the_api_output(alice_client, catalogue):
         "sha256": model.sha256,
         "source_reference": "",
         "source_label": "",
+        "has_reference": False,
         "created_at": item["created_at"],
         "updated_at": item["updated_at"],
     }

@@ -30,6 +30,7 @@ ALLOWED = {
     *("KL520", "KL720", "KL530", "KL630", "KL730", "KL", "ID", "Bearer", "Authorization"),
     *("Member", "Center", "OpenID", "HTTP", "HTTPS", "JSON", "IP", "GET", "POST"),
     *("dongle", "Dongle", "Firmware"),
+    "top",  # top-1, top-5: the metrics' names
     "visiona",  # the command line's name
     "English",  # the language switch names each language in itself
 }

@@ -22,6 +22,8 @@ def test_it_reads_back_what_it_wrote():
         "job_id": "job-1",
         "source_model_sha256": "ab" * 32,
         "note": "not a real NEF: produced by the visionA sandbox converter",
+        "model": None,
+        "model_missing": "the sandbox made no model for this job",
     }
     assert int.from_bytes(data[-4:], "big") == zlib.crc32(data[:-4])
 
@@ -48,3 +50,12 @@ def test_a_bie_is_not_a_nef():
     assert nef.parse(bie, kind="bie")["format"] == "bie"
     with pytest.raises(ValueError):
         nef.parse(bie)
+
+
+def test_it_carries_a_model_with_its_checksum():
+    data = make(model=b"int8 onnx bytes", quantization={"method": "m"})
+    header = nef.parse(data)
+    assert header["model"]["bytes"] == len(b"int8 onnx bytes")
+    assert header["model"]["quantization"] == {"method": "m"}
+    assert nef.carried_model(data) == b"int8 onnx bytes"
+    assert nef.carried_model(make()) is None

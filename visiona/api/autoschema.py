@@ -17,6 +17,13 @@ class AutoSchema(openapi.AutoSchema):
     passes it), so the document shows the fields the view really requires.
     """
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """A list the serializer refuses empty (``allow_empty=False``) says so: minItems 1."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
+            schema.setdefault("minItems", 1)
+        return schema
+
     def _get_request_for_media_type(self, serializer, direction="request"):
         if self.method != "PATCH":
             return super()._get_request_for_media_type(serializer, direction)

@@ -7,6 +7,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -26,6 +27,7 @@ _DRF_TO_APP: list[tuple[type[Exception], type[errors.AppError]]] = [
     (drf.ParseError, errors.MalformedRequest),
     (OperationalError, errors.DatabaseUnavailable),
     (InterfaceError, errors.DatabaseUnavailable),
+    (RedisError, errors.CacheUnavailable),
 ]
 
 
@@ -58,10 +60,14 @@ def to_app_error(exc: Exception) -> errors.AppError:
     if isinstance(exc, drf.ValidationError):
         return errors.ValidationFailed.for_fields(_field_errors(exc.detail))
     if isinstance(exc, drf.Throttled):
-        headers = {"Retry-After": str(exc.wait)} if exc.wait else {}
+        wait = getattr(exc, "wait", None)
+        headers = {"Retry-After": str(wait)} if wait else {}
         return errors.RateLimited(headers=headers)
     for source, target in _DRF_TO_APP:
         if isinstance(exc, source):
+            if target.status >= 500:
+                # An outage of a service we need: one line (no traceback), not a bug.
+                logger.warning("service unavailable: %s", exc.__class__.__name__)
             return target()
     logger.exception("unhandled error in API view")
     return errors.AppError()
@@ -70,8 +76,10 @@ def to_app_error(exc: Exception) -> errors.AppError:
 def exception_handler(exc: Exception, context) -> Response:
     error = to_app_error(exc)
     if error.status >= 500 and isinstance(exc, errors.AppError):
-        logger.warning("api error %s", error.code, extra={"details": error.details})
+        # Its details here; the answer's own line (visiona.middleware.log_answer) follows.
+        logger.info("api error %s", error.code, extra={"details": error.details})
     response = Response(errors.envelope(error), status=error.status)
+    errors.mark_expected(response, error)
     for name, value in error.headers.items():
         response[name] = value
     if error.status == 401:

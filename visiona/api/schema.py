@@ -18,12 +18,15 @@ module, imported from its ``AppConfig.ready()`` (devices: ``devices/api/schema.p
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 
 from visiona.api.scopes import Scope
 
@@ -63,15 +66,18 @@ _BODY_ERRORS = {
 _WRITES = {"post", "put", "patch"}
 _PATH_ERRORS = {"404": "not_found: no such resource."}
 _OUTAGE_ERRORS = {
-    "503": "database_unavailable, session_store_unavailable: try again in a moment.",
+    "503": "database_unavailable, session_store_unavailable, cache_unavailable: try again "
+    "in a moment.",
 }
 
 
 def add_common_errors(result, generator, **kwargs):
     """Postprocessing hook: the errors any operation can answer, where they apply.
 
-    An operation's own description of a status (e.g. its 404) is kept; only the
-    ones it leaves out are added, all as the one error envelope.
+    Merged with the operation's own: where it describes a status itself (e.g. its
+    400 with its own codes), the common codes of that status are added to its
+    description, so every code the operation can answer is listed under its status.
+    A status it leaves out is added whole, as the one error envelope.
     """
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
@@ -85,17 +91,43 @@ def add_common_errors(result, generator, **kwargs):
                 errors |= _PATH_ERRORS
             responses = operation.setdefault("responses", {})
             for status, description in errors.items():
-                responses.setdefault(
-                    status,
-                    {
-                        "description": description,
-                        "content": {"application/json": {"schema": {"$ref": ERROR_COMPONENT}}},
-                    },
-                )
+                if status in responses:
+                    responses[status] = _merged(responses[status], description)
+                    continue
+                responses[status] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": ERROR_COMPONENT}}},
+                }
     return result
 
 
-class _ErrorsAsJson:
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def documented_codes(description: str) -> set[str]:
+    """The error codes a response description names, clause by clause:
+    ``code_a, code_b: why; code_c: why`` (a clause of codes alone needs no why)."""
+    codes = set()
+    for clause in description.split(";"):
+        head = clause.partition(":")[0]
+        words = [word.strip(" .") for word in head.split(",")]
+        if words and all(_CODE.fullmatch(word) for word in words):
+            codes |= set(words)
+    return codes
+
+
+def _merged(response: dict, common: str) -> dict:
+    """The operation's own response for a status, naming the common codes too."""
+    own = response.get("description", "")
+    missing = documented_codes(common) - documented_codes(own)
+    if not missing:
+        return response
+    # The common clauses that name a missing code, as they are worded above.
+    clauses = [clause.strip() for clause in common.split(";") if documented_codes(clause) & missing]
+    return {**response, "description": "; ".join([own.rstrip(" .;"), *clauses])}
+
+
+class _ErrorsAsJson(APIView):
     """Errors leave as the JSON envelope, like everywhere under /api/, rather than
     through the view's own renderer (YAML for the schema, HTML for the docs)."""
 

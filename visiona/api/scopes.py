@@ -9,8 +9,9 @@ Every /api/ view declares, for each method it serves, one of:
 - ``PUBLIC``: no credential at all.
 
 as ``token_scope = Scope.READ`` (every method) or ``token_scope = {"get": Scope.READ,
-"post": Scope.CONVERT}``. HEAD follows GET and OPTIONS needs READ. The vocabulary
-lives here, in core, because every app (and core's own views) declares it; the
+"post": Scope.CONVERT}``. HEAD follows GET and OPTIONS needs READ, unless the dict
+names "options" (a relayed OPTIONS reaches a device: a request, not metadata). The
+vocabulary lives here, in core, because every app (and core's own views) declares it; the
 tokens app enforces it (tokens/permissions.py) and a test walks every /api/ route to
 check each one declares (tests/tokens/test_scope_declarations.py).
 """
@@ -55,6 +56,9 @@ def declared_scope(view, method: str) -> str | None:
         return None
     values = declared if isinstance(declared, dict) else {"*": declared}
     method = method.lower()
+    if method == "options" and "options" in values:
+        # A view whose OPTIONS does more than describe it (a relayed request) says so.
+        return str(values["options"])
     if method == "options":
         # Metadata only: READ, unless tokens may use none of the view's methods.
         if all(str(value) == NOT_FOR_TOKENS for value in values.values()):

@@ -17,8 +17,6 @@ MIN_OPSET = 8
 MAX_OPSET = 18
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 
-# The converter refuses an ONNX file larger than this.
-MAX_ONNX_BYTES = 500 * MIB
 # Estimated NEF bytes (one per weight) per chip: warn from NEAR_CAP_RATIO of it.
 NEF_CAP_BYTES = {
     "520": 32 * MIB,

@@ -15,8 +15,41 @@ plus the metadata itself. Garbage raises nothing: the summary says what was wron
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from visiona_client.preflight.onnx_wire import (
+    DATA_LOCATION_EXTERNAL,
+    DIM,
+    ENTRY,
+    FIELDS,
+    GRAPH,
+    INT,
+    INTS,
+    MODEL,
+    NODE,
+    OPSET,
+    PAYLOAD_FIELDS,
+    ROLE_INDICES,
+    ROLE_INIT,
+    ROLE_INIT_SPARSE,
+    ROLE_INPUT,
+    ROLE_NONE,
+    ROLE_OUTPUT,
+    SHAPE,
+    SPARSE,
+    STR,
+    SUB,
+    SUBGRAPH,
+    TENSOR,
+    TENSOR_TYPE,
+    TYPE,
+    VALUE_INFO,
+    Frame,
+    Malformed,
+    Spec,
+    decode_ints,
+    signed,
+    varint,
+)
 from visiona_client.preflight.summary import OnnxSummary, ValueInfo
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -27,134 +60,13 @@ _CARRY_LIMIT = MAX_KEPT_BYTES + 32
 _HEAD_BYTES = 64
 _MAX_LOCATIONS = 10
 
-# Message kinds.
-(
-    MODEL,
-    GRAPH,
-    SUBGRAPH,
-    NODE,
-    ATTRIBUTE,
-    TENSOR,
-    SPARSE,
-    VALUE_INFO,
-    TYPE,
-    TENSOR_TYPE,
-    SHAPE,
-    DIM,
-    OPSET,
-    ENTRY,
-) = range(14)
-# What a field holds: a message to descend into, a string, an integer, integers
-# (packed or not). Fields not listed are skipped.
-SUB, STR, INT, INTS = range(4)
-# Roles of a tensor or value info, from where it sits.
-ROLE_NONE, ROLE_INIT, ROLE_INIT_SPARSE, ROLE_INDICES, ROLE_INPUT, ROLE_OUTPUT = range(6)
-
-# (what, child kind or key, role)
-_Spec = tuple[int, Any, int]
-# onnx.proto field numbers, kind by kind: {field: (what, child kind or key, role)}.
-_NODE_FIELDS = {4: (STR, "op_type", 0), 7: (STR, "domain", 0), 5: (SUB, ATTRIBUTE, 0)}
-_FIELDS: list[dict[int, _Spec]] = [
-    # ModelProto: ir_version, producer_name, graph, opset_import.
-    {1: (INT, "ir_version", 0), 2: (STR, "producer", 0), 7: (SUB, GRAPH, 0), 8: (SUB, OPSET, 0)},
-    # GraphProto (the model's): node, initializer, sparse_initializer, input, output.
-    {
-        1: (SUB, NODE, 0),
-        5: (SUB, TENSOR, ROLE_INIT),
-        15: (SUB, SPARSE, ROLE_INIT_SPARSE),
-        11: (SUB, VALUE_INFO, ROLE_INPUT),
-        12: (SUB, VALUE_INFO, ROLE_OUTPUT),
-    },
-    # A subgraph (If/Loop/Scan body): its nodes and stored tensors only.
-    {1: (SUB, NODE, 0), 5: (SUB, TENSOR, 0), 15: (SUB, SPARSE, 0)},
-    _NODE_FIELDS,
-    # AttributeProto: t, g, tensors, graphs, sparse_tensor, sparse_tensors.
-    {
-        5: (SUB, TENSOR, 0),
-        6: (SUB, SUBGRAPH, 0),
-        10: (SUB, TENSOR, 0),
-        11: (SUB, SUBGRAPH, 0),
-        22: (SUB, SPARSE, 0),
-        23: (SUB, SPARSE, 0),
-    },
-    # TensorProto: dims, name, external_data, data_location (payloads are skipped).
-    {1: (INTS, "dims", 0), 8: (STR, "name", 0), 13: (SUB, ENTRY, 0), 14: (INT, "location", 0)},
-    # SparseTensorProto: values, indices.
-    {1: (SUB, TENSOR, 0), 2: (SUB, TENSOR, ROLE_INDICES)},
-    # ValueInfoProto: name, type.
-    {1: (STR, "name", 0), 2: (SUB, TYPE, 0)},
-    # TypeProto: tensor_type, sparse_tensor_type (the same layout).
-    {1: (SUB, TENSOR_TYPE, 0), 8: (SUB, TENSOR_TYPE, 0)},
-    # TypeProto.Tensor: elem_type, shape.
-    {1: (INT, "elem_type", 0), 2: (SUB, SHAPE, 0)},
-    # TensorShapeProto: dim.
-    {1: (SUB, DIM, 0)},
-    # Dimension: dim_value, dim_param (a oneof: the last one wins).
-    {1: (INT, "value", 0), 2: (STR, "param", 0)},
-    # OperatorSetIdProto: domain, version.
-    {1: (STR, "domain", 0), 2: (INT, "version", 0)},
-    # StringStringEntryProto (a tensor's external_data): key, value.
-    {1: (STR, "key", 0), 2: (STR, "value", 0)},
-]
-# TensorProto fields holding the data: float, int32, string, int64, raw, double, uint64.
-_PAYLOAD_FIELDS = frozenset({4, 5, 6, 7, 9, 10, 11})
-_DATA_LOCATION_EXTERNAL = 1
-
-
-class _Malformed(Exception):
-    pass
-
-
-class _Frame:
-    """An open message: its kind, where it ends, its role and what was read of it."""
-
-    __slots__ = ("end", "kind", "main", "role", "values")
-
-    def __init__(self, kind: int, end: int | None, role: int, main: bool) -> None:
-        self.kind = kind
-        self.end = end
-        self.role = role
-        self.main = main
-        self.values: dict[str, Any] = {}
-
-
-def _varint(data: bytes | memoryview, i: int, n: int) -> tuple[int | None, int]:
-    """(value, next index), or (None, i) when the varint is not complete yet."""
-    result = 0
-    shift = 0
-    while i < n:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, i
-        shift += 7
-        if shift >= 70:
-            raise _Malformed("a varint is longer than 10 bytes")
-    return None, i
-
-
-def _signed(value: int) -> int:
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _decode_ints(data: bytes) -> list[int]:
-    values, i, n = [], 0, len(data)
-    while i < n:
-        value, i = _varint(data, i, n)
-        if value is None:
-            raise _Malformed("a packed integer list is cut short")
-        values.append(_signed(value))
-    return values
-
 
 class Scanner:
     """Feed the model's bytes with ``feed`` (any chunk sizes), then call ``finish``."""
 
     def __init__(self) -> None:
         self.summary = OnnxSummary()
-        self._stack: list[_Frame] = [_Frame(MODEL, None, ROLE_NONE, True)]
+        self._stack: list[Frame] = [Frame(MODEL, None, ROLE_NONE, True)]
         self._base = 0  # absolute offset of the next unread byte
         self._skip = 0  # bytes still to skip
         self._carry = b""  # an incomplete field, re-read when more bytes come
@@ -189,7 +101,7 @@ class Scanner:
                 self._feed_carried(chunk)
             else:
                 self._feed_view(memoryview(chunk))
-        except _Malformed as exc:
+        except Malformed as exc:
             self._error = str(exc)
 
     def _feed_view(self, view: memoryview) -> None:
@@ -209,7 +121,7 @@ class Scanner:
             if len(rest):
                 self._feed_view(rest)
         elif len(joined) >= _CARRY_LIMIT:
-            raise _Malformed("a field header is longer than any ONNX field")
+            raise Malformed("a field header is longer than any ONNX field")
         else:
             self._carry = joined[used:]
 
@@ -230,27 +142,27 @@ class Scanner:
             frame = stack[-1]
             while frame.end is not None and position >= frame.end:
                 if position > frame.end:
-                    raise _Malformed("a field runs past the end of its message")
+                    raise Malformed("a field runs past the end of its message")
                 stack.pop()
                 self._close(frame, stack[-1])
                 frame = stack[-1]
             if i >= n:
                 return i
             start = i
-            tag, i = _varint(data, i, n)
+            tag, i = varint(data, i, n)
             if tag is None:
                 return start
             number, wire = tag >> 3, tag & 7
             if number == 0:
-                raise _Malformed("a field numbered 0")
-            spec = _FIELDS[frame.kind].get(number)
+                raise Malformed("a field numbered 0")
+            spec = FIELDS[frame.kind].get(number)
             if wire == 2:
-                length, i = _varint(data, i, n)
+                length, i = varint(data, i, n)
                 if length is None:
                     return start
                 end = self._base + i + length
                 if frame.end is not None and end > frame.end:
-                    raise _Malformed("a field runs past the end of its message")
+                    raise Malformed("a field runs past the end of its message")
                 if spec is not None:
                     what = spec[0]
                     if what == SUB:
@@ -262,37 +174,37 @@ class Scanner:
                         self._store(frame, spec, bytes(data[i : i + length]))
                         i += length
                         continue
-                if frame.kind == TENSOR and number in _PAYLOAD_FIELDS:
+                if frame.kind == TENSOR and number in PAYLOAD_FIELDS:
                     self.summary.weight_bytes += length
                 self._skip = length
             elif wire == 0:
-                value, i = _varint(data, i, n)
+                value, i = varint(data, i, n)
                 if value is None:
                     return start
                 if spec is not None and spec[0] in (INT, INTS):
-                    self._store_int(frame, spec, _signed(value))
+                    self._store_int(frame, spec, signed(value))
             elif wire == 1 or wire == 5:
                 self._skip = 8 if wire == 1 else 4
-                if frame.kind == TENSOR and number in _PAYLOAD_FIELDS:
+                if frame.kind == TENSOR and number in PAYLOAD_FIELDS:
                     self.summary.weight_bytes += self._skip
             else:
-                raise _Malformed(f"wire type {wire} is not used by ONNX")
+                raise Malformed(f"wire type {wire} is not used by ONNX")
 
     # --- what the fields mean -------------------------------------------------
 
-    def _open(self, parent: _Frame, spec: _Spec, number: int, end: int) -> _Frame:
+    def _open(self, parent: Frame, spec: Spec, number: int, end: int) -> Frame:
         kind, role = spec[1], spec[2]
         if kind == GRAPH:
             self._graph_seen = True
         if parent.kind == SPARSE and number == 1:
             role = ROLE_INIT_SPARSE if parent.role == ROLE_INIT_SPARSE else ROLE_NONE
         main = parent.main and kind != SUBGRAPH
-        return _Frame(kind, end, role, main)
+        return Frame(kind, end, role, main)
 
-    def _store(self, frame: _Frame, spec: _Spec, raw: bytes) -> None:
+    def _store(self, frame: Frame, spec: Spec, raw: bytes) -> None:
         what, key = spec[0], spec[1]
         if what == INTS:
-            frame.values.setdefault(key, []).extend(_decode_ints(raw))
+            frame.values.setdefault(key, []).extend(decode_ints(raw))
         elif what == STR:
             text = raw.decode("utf-8", "replace")
             if frame.kind == DIM:
@@ -302,7 +214,7 @@ class Scanner:
         # An INT field sent length-delimited is not valid ONNX; protobuf keeps it
         # as an unknown field, and so do we (by ignoring it).
 
-    def _store_int(self, frame: _Frame, spec: _Spec, value: int) -> None:
+    def _store_int(self, frame: Frame, spec: Spec, value: int) -> None:
         if spec[0] == INTS:
             frame.values.setdefault(spec[1], []).append(value)
         elif frame.kind == DIM:
@@ -310,24 +222,24 @@ class Scanner:
         else:
             frame.values[spec[1]] = value
 
-    def _close(self, frame: _Frame, parent: _Frame) -> None:
+    def _close(self, frame: Frame, parent: Frame) -> None:
         handler = _CLOSERS.get(frame.kind)
         if handler is not None:
             handler(self, frame, parent)
 
-    def _close_opset(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_opset(self, frame: Frame, parent: Frame) -> None:
         values = frame.values
         self.summary.opset_imports[values.get("domain", "")] = values.get("version", 0)
 
-    def _close_node(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_node(self, frame: Frame, parent: Frame) -> None:
         key = (frame.values.get("op_type", ""), frame.values.get("domain", ""))
         counts = self.summary.op_counts if frame.main else self.summary.subgraph_op_counts
         counts[key] = counts.get(key, 0) + 1
 
-    def _close_tensor(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_tensor(self, frame: Frame, parent: Frame) -> None:
         values = frame.values
         summary = self.summary
-        if values.get("location") == _DATA_LOCATION_EXTERNAL or values.get("external"):
+        if values.get("location") == DATA_LOCATION_EXTERNAL or values.get("external"):
             summary.has_external_data = True
         if frame.role != ROLE_INDICES:
             elements = 1
@@ -338,7 +250,7 @@ class Scanner:
             summary.initializer_count += 1
             self._initializer_names.add(values.get("name", ""))
 
-    def _close_entry(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_entry(self, frame: Frame, parent: Frame) -> None:
         parent.values["external"] = True
         locations = self.summary.external_data_locations
         if frame.values.get("key") == "location" and len(locations) < _MAX_LOCATIONS:
@@ -346,21 +258,21 @@ class Scanner:
             if location not in locations:
                 locations.append(location)
 
-    def _close_dim(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_dim(self, frame: Frame, parent: Frame) -> None:
         parent.values.setdefault("dims", []).append(frame.values.get("dim"))
 
-    def _close_shape(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_shape(self, frame: Frame, parent: Frame) -> None:
         parent.values["shape"] = tuple(frame.values.get("dims", ()))
 
-    def _close_tensor_type(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_tensor_type(self, frame: Frame, parent: Frame) -> None:
         parent.values["elem_type"] = frame.values.get("elem_type", 0)
         parent.values["shape"] = frame.values.get("shape")
 
-    def _close_type(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_type(self, frame: Frame, parent: Frame) -> None:
         parent.values["elem_type"] = frame.values.get("elem_type")
         parent.values["shape"] = frame.values.get("shape")
 
-    def _close_value_info(self, frame: _Frame, parent: _Frame) -> None:
+    def _close_value_info(self, frame: Frame, parent: Frame) -> None:
         if frame.role not in (ROLE_INPUT, ROLE_OUTPUT):
             return
         values = frame.values
@@ -381,7 +293,6 @@ class Scanner:
         model = self._stack[0].values
         summary.ir_version = model.get("ir_version")
         summary.producer_name = model.get("producer", "")
-        summary.declared_input_count = len(self._raw_inputs)
         names = self._initializer_names
         summary.inputs = [value for value in self._raw_inputs if value.name not in names]
         summary.not_onnx_reason = self._reason()

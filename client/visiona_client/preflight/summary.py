@@ -39,7 +39,6 @@ class OnnxSummary:
     subgraph_op_counts: dict[tuple[str, str], int] = field(default_factory=dict)
     inputs: list[ValueInfo] = field(default_factory=list)
     outputs: list[ValueInfo] = field(default_factory=list)
-    declared_input_count: int = 0
     initializer_count: int = 0
     # Elements and payload bytes of every stored tensor (initializers, Constant values).
     weight_elements: int = 0

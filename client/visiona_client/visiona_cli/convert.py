@@ -15,14 +15,21 @@ from typing import Any
 from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.follow import finish_job, wait_for_job
+from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, wait_for_job
 from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.run import add_run_options
+from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
 
 CHIPS = ("520", "720", "530", "630", "730")
+# What the converter accepts (the server's conversion/limits.py, which refuses more
+# only after the bytes were sent; tests/client/test_cli_convert_limits.py keeps them equal).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
-MAX_IMAGES = 200
+MAX_IMAGES = 100
+MIB = 1024 * 1024
+MAX_IMAGE_BYTES = 10 * MIB
+MAX_MODEL_BYTES = 500 * MIB
 _VERSION = re.compile(r"^[0-9A-Fa-f]{4}$")
 
 
@@ -52,7 +59,16 @@ def register(
     parser.add_argument("--download", type=Path, metavar="PATH", help="save the NEF here")
     parser.add_argument("--save", metavar="NAME", help="save the NEF to My models as NAME")
     parser.add_argument("--no-check", action="store_true", help="skip the local pre-flight")
-    parser.set_defaults(func=run, checker=None)
+    parser.add_argument(
+        "--keep-onnx", action="store_true", help="with --save: keep the ONNX beside the NEF"
+    )
+    parser.add_argument(
+        "--run-on",
+        metavar="DEVICE",
+        help="then save (with the ONNX), deploy to this device and run it (visiona run)",
+    )
+    add_run_options(parser, device_required=False)
+    parser.set_defaults(func=run, checker=None, poll_seconds=POLL_SECONDS)
 
 
 def chip_code(raw: str) -> str:
@@ -75,10 +91,14 @@ version_text.__name__ = "version"
 
 
 def collect_images(sources: list[Path]) -> list[Path]:
+    """The reference images, checked as the converter would, before a byte is sent:
+    their count, each one's type (by name) and size."""
     images: list[Path] = []
     for source in sources:
         if source.is_dir():
-            images += sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images += sorted(
+                p for p in source.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
         elif source.is_file():
             images.append(source)
         else:
@@ -87,7 +107,39 @@ def collect_images(sources: list[Path]) -> list[Path]:
         raise CliError(
             f"{len(images)} images: at most {MAX_IMAGES}.", exit_code=exit_codes.BAD_INPUT
         )
+    problems = [problem for image in images if (problem := _image_problem(image))]
+    if problems:
+        shown = problems[:5] + ([f"... and {len(problems) - 5} more"] if len(problems) > 5 else [])
+        raise CliError(
+            "These images cannot be sent:\n" + "\n".join(f"- {p}" for p in shown),
+            exit_code=exit_codes.BAD_INPUT,
+            code="image_not_accepted",
+        )
     return images
+
+
+def _image_problem(image: Path) -> str | None:
+    if image.suffix.lower() not in IMAGE_SUFFIXES:
+        return f"{image}: not a JPEG or PNG file (.jpg, .jpeg, .png)"
+    size = image.stat().st_size
+    if size == 0:
+        return f"{image}: empty"
+    if size > MAX_IMAGE_BYTES:
+        return f"{image}: {size / MIB:.1f} MiB, more than {MAX_IMAGE_BYTES // MIB} MiB"
+    return None
+
+
+def check_model(model: Path) -> None:
+    if not model.is_file():
+        raise CliError(f"No such file: {model}", exit_code=exit_codes.BAD_INPUT)
+    size = model.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise CliError(
+            f"{model}: {size / MIB:.0f} MiB, more than the {MAX_MODEL_BYTES // MIB} MiB "
+            "the converter takes.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="model_too_large",
+        )
 
 
 def preflight(model: Path, chip: str) -> Report:
@@ -113,9 +165,10 @@ def _format_report(report: Report) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = args.output
-    if not args.model.is_file():
-        raise CliError(f"No such file: {args.model}", exit_code=exit_codes.BAD_INPUT)
+    check_model(args.model)
     images = collect_images(args.images)
+    if args.run_on:
+        run_inputs, expectations = check_run_on(args)
     report = None
     if not args.no_check:
         report = (args.checker or preflight)(args.model, args.chip)
@@ -128,14 +181,18 @@ def run(args: argparse.Namespace) -> int:
     job = _upload(api, out, args, images)
     result_extra = {"preflight": report.to_dict() if report is not None else None}
     out.note(f"Uploaded. Job {job['job_id']} ({job['status']}).")
-    if not (args.wait or args.download or args.save is not None):
+    if not (args.wait or args.download or args.save is not None or args.run_on):
         out.say(job["job_id"])
         out.note(f"Follow it with: visiona jobs {job['job_id']} --wait")
         out.result({"job": job, **result_extra})
         return exit_codes.OK
     job = wait_for_job(api, out, job)
     output = _WithExtra(out, result_extra)
-    return finish_job(api, output, job, download=args.download, save=args.save)
+    if args.run_on:
+        return convert_and_run(api, output, args, job, run_inputs, expectations)
+    return finish_job(
+        api, output, job, download=args.download, save=args.save, keep_onnx=args.keep_onnx
+    )
 
 
 def _upload(api: Api, out: Output, args: argparse.Namespace, images: list[Path]) -> dict[str, Any]:

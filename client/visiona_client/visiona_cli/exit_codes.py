@@ -13,5 +13,7 @@ BAD_INPUT = 2
 AUTH = 3
 # The server or the network failed (5xx, timeout, unreachable).
 SERVER = 4
+# visiona run: the run completed, and an --expect expectation failed (the CI gate).
+EXPECTATION = 5
 # Ctrl-C.
 INTERRUPTED = 130

@@ -19,10 +19,15 @@ FINISHED = ("completed", "failed")
 _STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
 
 
+def is_cancelled(job: dict[str, Any]) -> bool:
+    """A cancelled job ends as ``failed`` with the error code ``cancelled``."""
+    return job["status"] == "failed" and (job.get("error") or {}).get("code") == "cancelled"
+
+
 def job_line(job: dict[str, Any]) -> str:
     stage = _STAGES.get(job.get("stage") or "", job.get("stage") or "")
     progress = job.get("progress")
-    parts = [job["status"]]
+    parts = ["cancelled" if is_cancelled(job) else job["status"]]
     if stage and job["status"] not in FINISHED:
         parts.append(stage)
     if progress is not None and job["status"] not in FINISHED:
@@ -66,20 +71,33 @@ def download_nef(api: Api, output: Output, job_id: str, target: Path) -> dict[st
     return {"path": str(target), "size_bytes": done}
 
 
-def save_to_models(api: Api, output: Output, job_id: str, name: str | None) -> dict[str, Any]:
-    body = api.post_json(
-        f"/api/conversion/{job_id}/promote-to-models", {"name": name} if name else {}
-    )
+def save_to_models(
+    api: Api, output: Output, job_id: str, name: str | None, *, keep_onnx: bool = False
+) -> dict[str, Any]:
+    request: dict[str, Any] = {"name": name} if name else {}
+    if keep_onnx:
+        request["keep_onnx"] = True  # the source ONNX beside it, as the runs' reference
+    body = api.post_json(f"/api/conversion/{job_id}/promote-to-models", request)
     model: dict[str, Any] = body["model"]
     output.note(f"Saved to My models as “{model['name']}” (id {model['id']}).")
     return model
 
 
 def finish_job(
-    api: Api, output: Output, job: dict[str, Any], *, download: Path | None, save: str | None
+    api: Api,
+    output: Output,
+    job: dict[str, Any],
+    *,
+    download: Path | None,
+    save: str | None,
+    keep_onnx: bool = False,
 ) -> int:
     """After the job ended: its outcome, the download and the save. The exit code."""
     result: dict[str, Any] = {"job": job}
+    if is_cancelled(job):
+        output.note("The conversion was cancelled.")
+        output.result(result)
+        return exit_codes.FAILURE
     if job["status"] == "failed":
         error = job.get("error") or {}
         output.note(f"The conversion failed: {error.get('message') or error.get('code')}")
@@ -95,6 +113,8 @@ def finish_job(
     if download is not None:
         result["download"] = download_nef(api, output, job["job_id"], download)
     if save is not None:
-        result["model"] = save_to_models(api, output, job["job_id"], save or None)
+        result["model"] = save_to_models(
+            api, output, job["job_id"], save or None, keep_onnx=keep_onnx
+        )
     output.result(result)
     return exit_codes.OK

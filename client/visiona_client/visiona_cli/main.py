@@ -1,7 +1,7 @@
 """``visiona``'s argparse tree and the one place errors become exit codes.
 
 Exit codes: exit_codes.py (0 ok, 1 failure reported by the server, 2 bad input,
-3 auth, 4 server or network, 130 interrupted).
+3 auth, 4 server or network, 5 an expectation of visiona run failed, 130 interrupted).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from visiona_client.visiona_cli.output import Output
 
 # Each module has register(subparsers, common): ``common`` holds the options every
 # command accepts after its name (--json, --server).
-COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices")
+COMMANDS = ("login", "whoami", "convert", "check", "jobs", "models", "deploy", "devices", "run")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
 
+from relay.exchange import Limits
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
@@ -114,10 +115,7 @@ class Command(BaseCommand):
         try:
             with _port_named("internal", internal_host, internal_port, ports):
                 internal = await InternalServer(
-                    node,
-                    secret=settings.RELAY_INTERNAL_SECRET,
-                    max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
-                    timeout_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+                    node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
                 ).start(internal_host, internal_port)
         except CommandError:
             tunnel.close()
@@ -146,3 +144,12 @@ class Command(BaseCommand):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
+
+
+def limits_from_settings() -> Limits:
+    return Limits(
+        max_body_bytes=settings.RELAY_MAX_BODY_BYTES,
+        head_seconds=settings.RELAY_REQUEST_TIMEOUT_SECONDS,
+        idle_seconds=settings.RELAY_IDLE_TIMEOUT_SECONDS,
+        total_seconds=settings.RELAY_EXCHANGE_TIMEOUT_SECONDS,
+    )

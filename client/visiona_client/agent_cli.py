@@ -31,6 +31,7 @@ from visiona_client.local_device import (
     pick_dongle,
 )
 from visiona_client.models_folder import ModelsFolder
+from visiona_client.runs import RunWorker
 from visiona_client.server_api import ServerApi, ServerError, is_loopback, normalize_server_url
 
 logger = logging.getLogger("visiona_client")
@@ -209,11 +210,13 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         api = ServerApi(current.server, token=current.token)
         runner = JobRunner(api=api, models=models, chip=current.chip)
+        local_url = demo.url if demo else args.local_url
         agent = Agent(
             api=api,
-            local_url=demo.url if demo else args.local_url,
+            local_url=local_url,
             heartbeat_interval=current.heartbeat_interval_seconds,
             deployments=DeploymentWorker(api=api, runner=runner),
+            runs=RunWorker(api=api, models=models, local_url=local_url),
         )
         logger.info(
             "agent for device %s: heartbeats to %s, local device API %s, models in %s",

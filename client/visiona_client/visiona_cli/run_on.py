@@ -1,0 +1,91 @@
+"""``visiona convert MODEL.onnx … --run-on DEVICE``: the whole road in one command.
+Convert, save to My models with the ONNX kept, deploy to the device and wait until it
+is installed, then run it on the inputs (``--inputs``, else the reference images) and
+compare it with the ONNX just converted (here when onnxruntime is installed, else on
+visionA). The exit code is the run's (``--expect`` included), or the first step's
+that failed."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from visiona_client.run_figures import Expectation
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.deploy import FINAL as DEPLOYMENT_FINAL
+from visiona_client.visiona_cli.deploy import _wait as wait_for_deployment
+from visiona_client.visiona_cli.follow import finish_job
+from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.resolve import device_by_id_or_name
+from visiona_client.visiona_cli.run import (
+    collect_inputs,
+    expectations_of,
+    local_reference,
+    run_and_report,
+)
+
+
+class _Captured(Output):
+    """An output whose final JSON is kept for the chain's own, not printed."""
+
+    def __init__(self, output: Output) -> None:
+        super().__init__(as_json=output.as_json, out=output.out, err=output.err)
+        self.data: dict[str, Any] = {}
+
+    def result(self, data: Any) -> None:
+        self.data.update(data)
+
+
+def check_run_on(args: argparse.Namespace) -> tuple[list[Path], list[Expectation]]:
+    """Before anything is uploaded: the inputs and the expectations must be good."""
+    return collect_inputs(args.inputs or args.images), expectations_of(args.expect)
+
+
+def convert_and_run(
+    api: Api,
+    out: Output,
+    args: argparse.Namespace,
+    job: dict[str, Any],
+    inputs: list[Path],
+    expectations: list[Expectation],
+) -> int:
+    steps = _Captured(out)
+    name = args.save or args.model.stem
+    code = finish_job(api, steps, job, download=args.download, save=name, keep_onnx=True)
+    if code != exit_codes.OK or "model" not in steps.data:
+        out.result(steps.data)
+        return code
+    model = steps.data["model"]
+    device = device_by_id_or_name(api, args.run_on)
+    deployment = _deploy(api, out, model, device, args.poll_seconds)
+    steps.data["deployment"] = deployment
+    if deployment["state"] != "installed":
+        out.note(f"The deployment {deployment['state']}: {deployment.get('error_message') or ''}")
+        out.result(steps.data)
+        return exit_codes.FAILURE
+    reference = None
+    if importlib.util.find_spec("onnxruntime") is not None:
+        reference = local_reference(args.model)
+    else:
+        out.note("onnxruntime is not installed here: visionA computes the agreement.")
+    final = _Captured(out)
+    run_args = argparse.Namespace(**{**vars(args), "output": final})
+    code = run_and_report(api, run_args, model, device, inputs, reference, expectations)
+    out.result({**steps.data, **final.data})
+    return code
+
+
+def _deploy(
+    api: Api, out: Output, model: dict[str, Any], device: dict[str, Any], poll_seconds: float
+) -> dict[str, Any]:
+    body = api.post_json(
+        "/api/deployments", {"model_id": model["id"], "device_ids": [device["id"]]}
+    )
+    deployment: dict[str, Any] = body["results"][0]["deployment"]
+    out.note(f"Deployment {deployment['id']} to {device['name']}: {deployment['state']}.")
+    if deployment["state"] not in DEPLOYMENT_FINAL:
+        deployment = wait_for_deployment(api, out, deployment, poll_seconds)
+    return deployment

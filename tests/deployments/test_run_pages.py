@@ -1,0 +1,105 @@
+"""Run pages: Run on a device from the model page, a run's figures and charts in both
+languages, the history per model and per device."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from deployments.models import Run
+from tests.deployments.run_support import IMAGES, installed_model
+from tests.deployments.test_run_api import agent_runs_all_inputs
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, path, language="en"):
+    response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+@pytest.fixture
+def model(alice, alice_device):
+    return installed_model(alice, alice_device.device)
+
+
+def test_the_model_page_links_to_run_on_a_device(alice_client, model):
+    html = page(alice_client, f"/models/{model[0].pk}/")
+    assert f'href="/runs/new/{model[0].pk}/"' in html and "Run on a device" in html
+    assert "Forget the original ONNX" in html  # it keeps its ONNX
+
+
+def test_the_form_runs_it_on_an_installed_device(alice_client, alice_device, model):
+    html = page(alice_client, f"/runs/new/{model[0].pk}/")
+    assert f'value="{alice_device.device.pk}"' in html
+    response = alice_client.post(
+        f"/runs/new/{model[0].pk}/",
+        {
+            "device_id": str(alice_device.device.pk),
+            "inputs": [
+                SimpleUploadedFile("a.png", IMAGES[0]),
+                SimpleUploadedFile("b.png", IMAGES[1]),
+            ],
+            "repeat": "4",
+        },
+    )
+    run = Run.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/runs/{run.pk}/"
+    assert (run.inputs_count, run.repeat) == (2, 4)
+
+
+def test_the_form_says_what_is_wrong(alice_client, alice_device, model):
+    response = alice_client.post(
+        f"/runs/new/{model[0].pk}/",
+        {"device_id": str(alice_device.device.pk), "inputs": [SimpleUploadedFile("x.txt", b"x")]},
+    )
+    assert response.status_code == 400
+    assert "is not an image" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", ("Latency on the device", "Agreement with the original model", "Top-1 agreement")),
+        ("zh-hant", ("裝置上的延遲", "與原始模型的一致性", "Top-1 一致率")),
+    ],
+)
+def test_a_completed_run_shows_figures_and_two_charts(
+    alice_client,
+    alice_device,
+    agent_client,
+    model,
+    language,
+    words,
+    django_capture_on_commit_callbacks,
+):
+    from tests.deployments.test_run_api import create
+
+    run = create(alice_client, model[0], alice_device.device).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_runs_all_inputs(agent_client(alice_device.token), run["id"], model[2])
+    html = page(alice_client, f"/runs/{run['id']}/", language)
+    for word in words:
+        assert word in html
+    assert html.count("<svg") == 2 and html.count('class="chart-bar') > 3
+    assert "demo, CPU" in html
+    assert f'href="/api/runs/{run["id"]}/outputs"' in html
+    # No inline script: the charts are SVG drawn here, the data a JSON element.
+    assert not re.search(r"<script(?![^>]*(src=|application/json))", html)
+
+
+def test_history_per_model_and_per_device(alice_client, alice_device, model):
+    from tests.deployments.test_run_api import create
+
+    run = create(alice_client, model[0], alice_device.device).json()
+    assert f"/runs/{run['id']}/" in page(alice_client, f"/runs/?model={model[0].pk}")
+    assert f"/runs/{run['id']}/" in page(alice_client, f"/devices/{alice_device.device.pk}/")
+    assert f"/runs/{run['id']}/" not in page(alice_client, "/runs/?model=999999")
+
+
+def test_another_users_run_and_form_are_not_found(bob_client, model):
+    assert bob_client.get(f"/runs/new/{model[0].pk}/").status_code == 404
