@@ -9,7 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from rest_framework import serializers
 
-from deployments import push, run_selectors, run_services, selectors, services
+from deployments import failures, push, run_selectors, run_services, selectors, services
 from deployments.api.serializers import WorkItemSerializer, work_items
 from devices import registry
 from devices.models import Device
@@ -51,7 +51,8 @@ def runs_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
 
 def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
     deployments = selectors.deployment_list_for_user(user=request.user, device_id=device.pk)
-    return {"deployments": deployments[:DEPLOYMENT_HISTORY_LENGTH]}
+    # Each failure explained, with Retry where deploying again can help.
+    return {"deployments": failures.annotate(list(deployments[:DEPLOYMENT_HISTORY_LENGTH]))}
 
 
 def register() -> None:

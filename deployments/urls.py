@@ -20,6 +20,11 @@ page_urlpatterns = [
         views.deployment_cancel,
         name="devices-deployment-cancel",
     ),
+    path(
+        "deployments/<uuid:deployment_id>/retry/",
+        views.deployment_retry,
+        name="devices-deployment-retry",
+    ),
 ]
 
 # Runs' pages, mounted at /runs/ (docs/runs.md).

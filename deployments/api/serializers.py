@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from deployments import failures
 from deployments.choices import DeploymentState
 from deployments.models import Deployment, DeploymentEvent
 from visiona.chips import Chip
@@ -24,11 +26,26 @@ class DeploymentDeviceSerializer(serializers.Serializer):
     chip = serializers.ChoiceField(source="device.chip", choices=Chip.choices)
 
 
+class DeploymentFailureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    summary = serializers.CharField(help_text="What happened, in the caller's language.")
+    next_step = serializers.CharField(help_text="What to do about it.")
+    retry = serializers.BooleanField(help_text="Whether deploying again can help.")
+
+
 class DeploymentOutputSerializer(serializers.ModelSerializer):
     state = serializers.ChoiceField(choices=DeploymentState.choices)
     model = DeploymentModelSerializer(source="*")
     device = DeploymentDeviceSerializer(source="*")
     bytes_total = serializers.IntegerField(allow_null=True)
+    failure = serializers.SerializerMethodField(
+        help_text="A failed deployment explained (deployments/failures.py); null otherwise."
+    )
+
+    @extend_schema_field(DeploymentFailureSerializer(allow_null=True))
+    def get_failure(self, deployment: Deployment) -> dict | None:
+        failure = failures.failure_of(deployment)
+        return failure.to_dict() if failure else None
 
     class Meta:
         model = Deployment
@@ -41,6 +58,7 @@ class DeploymentOutputSerializer(serializers.ModelSerializer):
             "bytes_total",
             "error_code",
             "error_message",
+            "failure",
             "created_at",
             "updated_at",
             "finished_at",
