@@ -70,7 +70,10 @@ class Presence:
 def registrations_or_none(*, devices: Iterable[Device]) -> dict[str, TunnelRegistration] | None:
     """The devices' live tunnels by device id; None when the registry cannot answer
     (logged): an outage breaks no page, the heartbeats answer instead."""
-    device_ids = [str(device.pk) for device in devices]
+    return _lookup_or_none([str(device.pk) for device in devices])
+
+
+def _lookup_or_none(device_ids: list[str]) -> dict[str, TunnelRegistration] | None:
     if not device_ids:
         return {}
     try:
@@ -106,11 +109,21 @@ def presences(*, devices: Iterable[Device]) -> dict[str, Presence]:
     return {str(device.pk): presence_of(device, registrations) for device in devices}
 
 
-def user_registrations(*, user) -> dict[str, TunnelRegistration] | None:
-    """The live tunnels of all the user's devices (for their count), or None."""
+def user_overview(*, user) -> tuple[dict[str, TunnelRegistration] | None, dict[str, Any]]:
+    """The live tunnels of all the user's devices (or None) and their ``summary``, from
+    one query and one registry lookup: the devices list's rows and its count."""
     from devices.selectors import device_list_for_user
 
-    return registrations_or_none(devices=device_list_for_user(user=user).only("pk"))
+    rows = _rows(device_list_for_user(user=user))
+    registrations = _lookup_or_none([str(pk) for pk, _seen, _beat in rows])
+    return registrations, _summary(rows, registrations)
+
+
+Row = tuple[Any, datetime | None, datetime | None]  # pk, last_seen_at, last_heartbeat_at
+
+
+def _rows(devices: QuerySet[Device]) -> list[Row]:
+    return list(devices.values_list("pk", "last_seen_at", "last_heartbeat_at"))
 
 
 def summary(
@@ -119,7 +132,12 @@ def summary(
     """``total``, ``online``, ``offline`` and the latest ``last_seen_at`` of a queryset
     of live devices, as ``presence_of`` says it for each (one query; ``registrations``
     the registry's answer for them, or None when it had none)."""
-    rows = list(devices.values_list("pk", "last_seen_at", "last_heartbeat_at"))
+    return _summary(_rows(devices), registrations)
+
+
+def _summary(
+    rows: list[Row], registrations: Mapping[str, TunnelRegistration] | None
+) -> dict[str, Any]:
     moments = [seen for _pk, seen, _beat in rows if seen]
     if registrations is None:
         since = online_since()

@@ -66,7 +66,7 @@ def device_list(request):
     # summary counts them; one lookup serves the page's rows too), and what each
     # connected device of the page reports through its tunnel (asked all at once, each
     # bounded: a slow one shows as such).
-    registrations = presence.user_registrations(user=request.user)
+    registrations, summary = presence.user_overview(user=request.user)
     on_page = {str(device.pk) for device in devices}
     reports = tunnel.device_reports(
         devices=devices,
@@ -89,9 +89,7 @@ def device_list(request):
             "devices": devices,
             "page": page,
             "rows": rows,
-            "summary": selectors.device_connection_summary(
-                user=request.user, registrations=registrations
-            ),
+            "summary": summary,
         },
     )
 

@@ -36,9 +36,9 @@ def test_it_counts_live_devices_and_online_ones(alice, bob, issue_code, pair, se
         last_seen_at=now, last_heartbeat_at=now, deleted_at=now, registration_status="unpaired"
     )
     # The registry answers: only the tunnel counts, whatever the heartbeat.
-    summary = device_connection_summary(
-        user=alice, registrations=presence.user_registrations(user=alice)
-    )
+    registrations, summary = presence.user_overview(user=alice)
+    assert set(registrations) == {str(tunnelled.pk)}
+    assert summary == device_connection_summary(user=alice, registrations=registrations)
     assert (summary["total"], summary["online"], summary["offline"]) == (3, 1, 2)
     # The latest sign of life: the tunnel's, vouched for by its relay node just now.
     assert summary["last_seen_at"] == tunnel_registry.lookup(str(tunnelled.pk)).refreshed_at
