@@ -64,11 +64,21 @@ run: install
 	$(RUN_ENV) $(BIN)/python manage.py ensure_sample_user
 	$(RUN_ENV) $(BIN)/python manage.py build_client
 	@# The relay and the background worker run in the background and stop with the web
-	@# server (Ctrl-C, or its exit): a background job ignores Ctrl-C, so the trap ends them.
-	$(RUN_ENV) $(BIN)/python manage.py run_relay --host $(HOST) \
-		--tunnel-port $(RELAY_TUNNEL_PORT) --internal-port $(RELAY_INTERNAL_PORT) & relay=$$!; \
+	@# server (Ctrl-C, or its exit): a background job ignores Ctrl-C, so the trap ends
+	@# them. The web server starts only once the relay listens (it writes its ready
+	@# file): a relay that cannot start (a port taken) stops make run with its reason.
+	ready=$$(mktemp); $(RUN_ENV) $(BIN)/python manage.py run_relay --host $(HOST) \
+		--tunnel-port $(RELAY_TUNNEL_PORT) --internal-port $(RELAY_INTERNAL_PORT) \
+		--ready-file $$ready & relay=$$!; \
 	$(RUN_ENV) $(BIN)/python manage.py db_worker --interval 0.5 & worker=$$!; \
-	trap 'kill $$relay $$worker 2>/dev/null; wait $$relay $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$relay $$worker 2>/dev/null; wait $$relay $$worker 2>/dev/null; rm -f $$ready' EXIT INT TERM; \
+	while [ ! -s $$ready ]; do \
+		if ! kill -0 $$relay 2>/dev/null; then \
+			echo "make run: the tunnel relay did not start (its reason is above); nothing is served." >&2; \
+			exit 1; \
+		fi; \
+		sleep 0.2; \
+	done; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The production-like stack on loopback (docs/streams.md): nginx with deploy/nginx/ in

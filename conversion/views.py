@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from conversion import converter_status, hints, limits, preflight, selectors, services
+from conversion import converter_status, hints, limits, preflight, sample, selectors, services
 from conversion.choices import JobStage, JobStatus
 from conversion.clients import conversion_enabled
 from conversion.templatetags.conversion_format import duration_messages
@@ -58,6 +58,7 @@ def convert_page(request):
         "max_model_mib": limits.MAX_MODEL_BYTES // limits.MIB,
         "max_image_mib": limits.MAX_IMAGE_BYTES // limits.MIB,
         "page_data": _convert_page_data(),
+        "sample": sample.sample_for_page(),
     }
     return render(request, "conversion/convert.html", context)
 
@@ -65,6 +66,7 @@ def convert_page(request):
 def _convert_page_data() -> dict:
     return {
         "initUrl": reverse("api-conversion-init"),
+        "sample": sample.sample_for_page(),
         "jobUrlTemplate": reverse("conversion-job", args=["JOB_ID"]),
         "platforms": {chip.value: chip.platform_code for chip in Chip},
         "limits": {
@@ -102,6 +104,12 @@ def _convert_page_data() -> dict:
             "unexpected": _("Something went wrong. Please try again."),
             "fixErrors": _("Please correct the marked fields."),
             "activeJob": _("You already have a conversion in progress."),
+            "sampleLoading": _("Fetching the sample model and its images…"),
+            "sampleReady": _(
+                "The sample model and %(count)s images are in the form. Press "
+                "“Upload and convert” to start."
+            ),
+            "sampleFailed": _("The sample could not be fetched. Reload the page and try again."),
             "openActive": _("Open it"),
         },
         "upload": upload_progress_messages(
@@ -197,6 +205,7 @@ def _job_page_data(job) -> dict:
         "cancelUrl": reverse("api-conversion-cancel", args=[job.job_id]),
         # The script puts the saved model's id in place of the 0.
         "modelUrlTemplate": reverse("models-detail", args=[0]),
+        "deployUrlTemplate": reverse("devices-deploy", args=[0]),
         "pollIntervalMs": POLL_INTERVAL_MS,
         "maxPollIntervalMs": 30000,
         "finished": job.is_finished,
@@ -217,6 +226,7 @@ def _job_page_data(job) -> dict:
             "saving": _("Saving…"),
             "saved": _("Saved to My models as “%(name)s”."),
             "openModel": _("Open the model"),
+            "deploy": _("Deploy to devices"),
             "unexpected": _("Something went wrong. Please try again."),
             "duration": duration_messages(),
         },
@@ -233,6 +243,8 @@ def history_page(request):
             "job": job,
             "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
             "model": job.live_saved_model,
+            # Why it failed, in one sentence (the job page has the details).
+            "failure": hints.failure_summary(job) if job.status == JobStatus.FAILED else "",
         }
         for job in page
     ]

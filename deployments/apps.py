@@ -20,3 +20,5 @@ class DeploymentsConfig(AppConfig):
         register_schema_enum("RunInputStateEnum", "deployments.run_choices.RunInputState")
         register_schema_enum("RunReferenceStateEnum", "deployments.run_choices.ReferenceState")
         register_schema_enum("RunReportStateEnum", "deployments.run_services.REPORTABLE")
+        # Rollouts: the rollout's own state (its phases' and devices' are named already).
+        register_schema_enum("RolloutStateEnum", "deployments.rollout_choices.RolloutState")

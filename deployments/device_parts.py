@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from rest_framework import serializers
 
 from deployments import (
+    failures,
     group_selectors,
     push,
     rollback_services,
@@ -59,7 +60,8 @@ def runs_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
 
 def history_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
     deployments = selectors.deployment_list_for_user(user=request.user, device_id=device.pk)
-    return {"deployments": deployments[:DEPLOYMENT_HISTORY_LENGTH]}
+    # Each failure explained, with Retry where deploying again can help.
+    return {"deployments": failures.annotate(list(deployments[:DEPLOYMENT_HISTORY_LENGTH]))}
 
 
 def fleet_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from deployments.choices import DeploymentState
 from deployments.fleet_forms import GroupNameForm, PinForm
 from deployments.models import Deployment
 from deployments.rollout_errors import GroupNotFound
-from devices import liveness
+from devices import presence
 from devices import selectors as device_selectors
 from devices.choices import Chip
 from visiona.errors import AppError
@@ -91,7 +91,7 @@ def _current_model_name():
 @login_required
 def group_detail(request, group_id: uuid.UUID):
     group = _group_or_404(request, group_id)
-    members = liveness.with_live_state(
+    members = presence.with_presence(
         group_selectors.group_devices(group=group).annotate(current_model=_current_model_name())
     )
     pins = group_selectors.pins_for_devices(devices=members)

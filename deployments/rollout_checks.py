@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
-from devices import liveness
+from devices import presence
 from devices.models import Device
 
 if TYPE_CHECKING:
@@ -64,15 +64,19 @@ def phase_checks() -> list[PhaseCheck]:
 
 
 def connected_ids(devices: Iterable[Device], *, now: datetime | None = None) -> set[str]:
-    """The devices connected now: an open tunnel (one registry lookup for them all), or
-    a recent heartbeat (an agent without a tunnel); devices/liveness.py's rule."""
+    """The devices connected now, as devices/presence.py says it (one registry lookup
+    for them all): an open tunnel, or, only when the registry cannot answer, a recent
+    heartbeat (as of ``now``)."""
     devices = list(devices)
-    tunnels = liveness.registrations([str(device.pk) for device in devices])
+    registrations = presence.registrations_or_none(devices=devices)
+    if registrations is None:
+        return {
+            str(device.pk)
+            for device in devices
+            if device.deleted_at is None and device.heartbeat_is_recent(now)
+        }
     return {
-        str(device.pk)
-        for device in devices
-        if device.deleted_at is None
-        and (str(device.pk) in tunnels or device.heartbeat_is_recent(now))
+        str(device.pk) for device in devices if presence.presence_of(device, registrations).online
     }
 
 

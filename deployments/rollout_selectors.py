@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import RolloutNotFound
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
-from devices import liveness
+from devices import presence
 from visiona.models import User
 
 
@@ -60,7 +60,7 @@ def rollout_get_for_user(*, user: User | AnonymousUser, rollout_id: uuid.UUID | 
         .order_by("phase__number", Lower("device__name"), "pk")
     )
     # Each device's connection from one registry lookup, not one each.
-    liveness.with_live_state([target.device for target in rollout.device_rows])
+    presence.with_presence([target.device for target in rollout.device_rows])
     return rollout
 
 

@@ -46,6 +46,11 @@ page_urlpatterns = [
         rollout_views.rollout_action,
         name="devices-rollout-action",
     ),
+    path(
+        "deployments/<uuid:deployment_id>/retry/",
+        views.deployment_retry,
+        name="devices-deployment-retry",
+    ),
 ]
 
 # Runs' pages, mounted at /runs/ (docs/runs.md).

@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deployments import failures
 from deployments import selectors as deployment_selectors
 from deployments import services as deployment_services
 from deployments.choices import DeploymentState
 from deployments.errors import DeploymentFinished, DeploymentNotFound
-from devices import liveness, selectors, tunnel
+from devices import presence, selectors
 from models_repo import selectors as model_selectors
 from models_repo.errors import ModelNotFound
 from visiona.errors import AppError
@@ -41,8 +42,7 @@ def _model_or_404(request, model_id: int):
 def _device_choices(request, model) -> list[dict]:
     """The user's devices, each with its state and why it cannot take the model, if so."""
     devices = list(selectors.device_list_for_user(user=request.user))
-    registrations = tunnel.tunnel_registrations(devices=devices)
-    liveness.with_live_state(devices, tunnels=registrations)
+    presences = presence.presences(devices=devices)
     latest = deployment_selectors.deployments_latest_per_device(
         user=request.user, model_id=model.pk
     )
@@ -58,7 +58,7 @@ def _device_choices(request, model) -> list[dict]:
         rows.append(
             {
                 "device": device,
-                "tunnel": registrations.get(str(device.pk)),
+                "presence": presences[str(device.pk)],
                 "disabled_reason": reason,
                 "latest": latest.get(str(device.pk)),
             }
@@ -92,14 +92,35 @@ def deploy(request, model_id: int):
 
 
 def _say_outcomes(request, results) -> None:
+    """What happened to each device, as a note (not a success: a deployment sent is not
+    yet installed, and may still fail): sent to an online device, or waiting for an
+    offline one to come back."""
     counts = dict.fromkeys(("created", "already_installed", "already_in_progress"), 0)
     for result in results:
         counts[result.outcome] += 1
-    if counts["created"]:
-        messages.success(
+    created = [result.device for result in results if result.outcome == "created"]
+    online = sum(p.online for p in presence.presences(devices=created).values())
+    if online:
+        messages.info(
             request,
-            ngettext("Sent to %(count)d device.", "Sent to %(count)d devices.", counts["created"])
-            % {"count": counts["created"]},
+            ngettext(
+                "Sent to %(count)d device: follow it below.",
+                "Sent to %(count)d devices: follow them below.",
+                online,
+            )
+            % {"count": online},
+        )
+    if len(created) - online:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d device is offline: the model waits for it and goes as soon as "
+                "its agent is back online.",
+                "%(count)d devices are offline: the model waits for them and goes as soon "
+                "as their agents are back online.",
+                len(created) - online,
+            )
+            % {"count": len(created) - online},
         )
     if counts["already_installed"]:
         messages.info(
@@ -132,6 +153,8 @@ def deploy_progress(request, model_id: int):
         user=request.user, model_id=model.pk
     )
     deployments = list(latest.values())
+    devices = [deployment.device for deployment in deployments]
+    failures.annotate(deployments, presences=presence.presences(devices=devices))
     return render(
         request,
         "deployments/deploy_progress.html",
@@ -143,6 +166,7 @@ def deploy_progress(request, model_id: int):
                 "pollIntervalMs": PROGRESS_POLL_INTERVAL_MS,
                 "states": {state.value: str(state.label) for state in DeploymentState},
                 "final": sorted(DeploymentState.final()),
+                "units": [_("bytes"), "KB", "MB", "GB", "TB"],
                 "messages": {
                     "changed": _("%(device)s: %(state)s"),
                     "bytes": _("%(done)s of %(total)s"),
@@ -156,23 +180,52 @@ def deploy_progress(request, model_id: int):
 
 @login_required
 @require_POST
-def deployment_cancel(request, deployment_id: uuid.UUID):
-    """Cancel, then back to the page it was asked from (``next``) or the device's page."""
+def deployment_retry(request, deployment_id: uuid.UUID):
+    """Deploy the same model to the same device again (a new deployment, through the
+    same service as the deploy page), then back to where it was asked from."""
+    deployment = _deployment_or_404(request, deployment_id)
+    if not failures.can_deploy_again(deployment):
+        messages.error(request, _("Deploying this one again would not help."))
+    else:
+        try:
+            results = deployment_services.deployments_create(
+                user=request.user, model_id=deployment.model_id, device_ids=[deployment.device_id]
+            )
+        except AppError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            _say_outcomes(request, results)
+    return redirect(_back(request, deployment))
+
+
+def _deployment_or_404(request, deployment_id: uuid.UUID):
     try:
-        deployment = deployment_selectors.deployment_get_for_user(
+        return deployment_selectors.deployment_get_for_user(
             user=request.user, deployment_id=deployment_id
         )
     except DeploymentNotFound:
         raise Http404() from None
+
+
+def _back(request, deployment) -> str:
+    """The page the form was sent from (``next``, this site only), or the device's."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("devices-detail", args=[deployment.device_id])
+    return target
+
+
+@login_required
+@require_POST
+def deployment_cancel(request, deployment_id: uuid.UUID):
+    """Cancel, then back to the page it was asked from (``next``) or the device's page."""
+    deployment = _deployment_or_404(request, deployment_id)
     try:
         deployment_services.deployment_cancel(user=request.user, deployment_id=deployment.pk)
     except DeploymentFinished as exc:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The deployment is cancelled."))
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("devices-detail", args=[deployment.device_id])
-    return redirect(target)
+    return redirect(_back(request, deployment))

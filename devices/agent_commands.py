@@ -25,3 +25,12 @@ def pair_command(*, server_url: str, code: str, demo: bool = False) -> str:
 def run_command(*, server_url: str, demo: bool = False) -> str:
     local = "--demo" if demo else f"--local-url {AGENT_LOCAL_URL}"
     return f"visiona-agent run --server {_server(server_url)} {local}"
+
+
+# The agent's demo device names itself DEMO-<chip>-<hash> (visiona_client.demo_device).
+DEMO_SERIAL_PREFIX = "DEMO-"
+
+
+def is_demo_serial(serial: str) -> bool:
+    """A device paired with ``--demo``: its agent must run with ``--demo`` too."""
+    return serial.startswith(DEMO_SERIAL_PREFIX)

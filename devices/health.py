@@ -1,5 +1,6 @@
 """What devices adds to ``GET /api/system/health`` (registered in DevicesConfig.ready()):
-the user's devices' connection, from the database and the tunnel registry."""
+the user's devices' connection, from the database and the tunnel registry (a device
+is online while its tunnel is open: devices.presence)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from devices.liveness import connection_summary
-from devices.selectors import device_list_for_user
-from devices.tunnel import health_registrations, tunnel_summary
+from devices.selectors import device_connection_summary
+from devices.tunnel import bounded_registrations, tunnel_summary
 from visiona.models import User
 
 
@@ -36,9 +36,10 @@ def health_fields() -> dict[str, serializers.Field]:
 
 
 def health_values(user: User) -> dict[str, Any]:
-    # One registry lookup for both parts, bounded: a slow or failing one is not fatal.
-    tunnels = health_registrations(user=user)
+    # One registry lookup for both parts, bounded: a slow or failing one is not fatal
+    # (the online count falls back to heartbeats, the tunnel counts as not connected).
+    registrations = bounded_registrations(user=user)
     return {
-        "devices": connection_summary(devices=device_list_for_user(user=user), tunnels=tunnels),
-        **tunnel_summary(user=user, registrations=tunnels),
+        "devices": device_connection_summary(user=user, registrations=registrations),
+        **tunnel_summary(user=user, registrations=registrations),
     }

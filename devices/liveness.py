@@ -1,9 +1,6 @@
-"""What "online" means, and what liveness writes (docs/tunnel.md, "Liveness").
-
-A device is **online** while its relay node holds its tunnel (the registry says
-so: live state, never written to the database) or, for an agent without a
-tunnel, while its last HTTP heartbeat is younger than
-``DEVICE_ONLINE_THRESHOLD_SECONDS``.
+"""What liveness writes (docs/tunnel.md, "Liveness"): the relay nodes' batched
+``last_seen_at`` writes and token checks. What "online" means, and every read of
+it, is devices/presence.py's: live state comes from the registry, never from here.
 
 The database keeps coarse history only: ``last_seen_at`` is written by the
 relay nodes when a tunnel opens or closes, every ``RELAY_LAST_SEEN_WRITE_SECONDS``
@@ -13,88 +10,16 @@ last renewal), each as one UPDATE for a batch of devices.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
-from devices import tunnel_registry
-from devices.models import Device, DeviceToken, online_since
-from devices.tunnel_registry import TunnelRegistration
-
-logger = logging.getLogger(__name__)
+from devices.models import Device, DeviceToken
 
 _CHUNK = 1000
-
-
-# --- Reads --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LiveState:
-    online: bool
-    tunnel: TunnelRegistration | None
-    last_seen_at: datetime | None  # the durable value, or the registry's when later
-
-
-def live_state(*, device: Device, tunnel: TunnelRegistration | None) -> LiveState:
-    last_seen = device.last_seen_at
-    if tunnel is not None and (last_seen is None or tunnel.refreshed_at > last_seen):
-        last_seen = tunnel.refreshed_at
-    online = device.deleted_at is None and (tunnel is not None or device.heartbeat_is_recent())
-    return LiveState(online=online, tunnel=tunnel, last_seen_at=last_seen)
-
-
-def registrations(device_ids: Sequence[str]) -> dict[str, TunnelRegistration]:
-    """The registry's entries for these devices; empty (and logged) when it fails:
-    a registry outage shows tunnels as absent, it breaks no page."""
-    if not device_ids:
-        return {}
-    try:
-        return tunnel_registry.lookup_many(list(device_ids))
-    except Exception:
-        logger.warning("tunnel registry unavailable", exc_info=True)
-        return {}
-
-
-def with_live_state(
-    devices: Iterable[Device], *, tunnels: Mapping[str, TunnelRegistration] | None = None
-) -> list[Device]:
-    """The devices, each knowing its live state (``device.live``), from one registry
-    lookup (or ``tunnels`` already looked up). Its ``last_seen_at`` reads the live
-    value too (in memory only)."""
-    devices = list(devices)
-    if tunnels is None:
-        tunnels = registrations([str(device.pk) for device in devices])
-    for device in devices:
-        device.live = live_state(device=device, tunnel=tunnels.get(str(device.pk)))
-        device.last_seen_at = device.live.last_seen_at
-    return devices
-
-
-def connection_summary(*, devices, tunnels: Mapping[str, TunnelRegistration] | None = None) -> dict:
-    """``total``, ``online``, ``offline`` and the latest ``last_seen_at`` of a
-    queryset of live devices: heartbeats from the database, tunnels from the registry
-    (looked up here unless given)."""
-    rows = list(devices.values_list("pk", "last_seen_at", "last_heartbeat_at"))
-    if tunnels is None:
-        tunnels = registrations([str(pk) for pk, _seen, _beat in rows])
-    since = online_since()
-    online = sum(
-        1 for pk, _seen, beat in rows if str(pk) in tunnels or (beat is not None and beat >= since)
-    )
-    moments = [seen for _pk, seen, _beat in rows if seen]
-    moments += [tunnel.refreshed_at for tunnel in tunnels.values()]
-    return {
-        "total": len(rows),
-        "online": online,
-        "offline": len(rows) - online,
-        "last_seen_at": max(moments, default=None),
-    }
 
 
 # --- Writes (the relay nodes') ----------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -18,12 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.choices import Chip, ConnectionStatus, PairingCodeStatus, RegistrationStatus
 
-if TYPE_CHECKING:
-    from devices.liveness import LiveState
-
 
 def online_since(now: datetime | None = None) -> datetime:
-    """The oldest heartbeat that still counts as online (for an agent without a tunnel)."""
+    """The oldest heartbeat that still counts (while the tunnel registry cannot answer)."""
     now = now or timezone.now()
     return now - timedelta(seconds=settings.DEVICE_ONLINE_THRESHOLD_SECONDS)
 
@@ -58,16 +54,13 @@ class Device(models.Model):
     # The latest sign of life, a heartbeat or a tunnel; written coarsely (on a change,
     # or every few minutes while connected: docs/tunnel.md, "Liveness").
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
-    # The latest HTTP heartbeat: what keeps an agent without a tunnel online.
+    # The latest HTTP heartbeat: what decides "online" while the registry cannot answer.
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     created_at = models.DateTimeField(_("paired"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     deleted_at = models.DateTimeField(_("unpaired"), null=True, blank=True)
 
     objects = DeviceQuerySet.as_manager()
-    # Not a field: a list's devices get their live state from one registry lookup
-    # (devices.liveness.with_live_state).
-    live: LiveState
 
     class Meta:
         verbose_name = _("device")
@@ -94,26 +87,17 @@ class Device(models.Model):
         return f"{self.name} ({self.serial})"
 
     def heartbeat_is_recent(self, now: datetime | None = None) -> bool:
+        """Whether its last HTTP heartbeat still counts: what decides "online" only
+        while the tunnel registry cannot answer (devices/presence.py)."""
         return bool(self.last_heartbeat_at and self.last_heartbeat_at >= online_since(now))
 
-    def connection_status(self, now: datetime | None = None) -> ConnectionStatus:
-        """Online while its relay holds its tunnel, or its heartbeat is recent
-        (devices/liveness.py). Lists set ``live`` for all their devices at once
-        (``liveness.with_live_state``); otherwise the registry is asked here."""
-        if self.deleted_at is not None:
-            return ConnectionStatus.OFFLINE
-        if self.heartbeat_is_recent(now):
-            return ConnectionStatus.ONLINE
-        live = getattr(self, "live", None)
-        if live is None:
-            from devices import liveness
+    def connection_status(self) -> ConnectionStatus:
+        """Its presence (devices/presence.py: its tunnel when the registry answers, its
+        heartbeats only when it cannot), asked of the registry for this device alone;
+        lists ask ``presence.presences`` once for all their devices."""
+        from devices import presence
 
-            live = liveness.with_live_state([self])[0].live
-        return ConnectionStatus.ONLINE if live.tunnel is not None else ConnectionStatus.OFFLINE
-
-    @property
-    def is_online(self) -> bool:
-        return self.connection_status() == ConnectionStatus.ONLINE
+        return ConnectionStatus(presence.presences(devices=[self])[str(self.pk)].status)
 
 
 class PairingCode(models.Model):

@@ -4,15 +4,17 @@ or token is indistinguishable from an unknown one."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from devices import liveness
+from devices import presence
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, PairingCodeNotFound
 from devices.models import Device, DeviceToken, PairingCode
+from devices.tunnel_registry import TunnelRegistration
 from visiona.models import User
 
 
@@ -64,7 +66,11 @@ def pairing_codes_pending_count(*, user: User) -> int:
     return pairing_codes_live_for_user(user=user).count()
 
 
-def device_connection_summary(*, user: User) -> dict[str, Any]:
-    """How many of the user's devices are paired and online (a tunnel, or a recent
-    heartbeat), and their latest sign of life."""
-    return liveness.connection_summary(devices=device_list_for_user(user=user))
+def device_connection_summary(
+    *, user: User, registrations: Mapping[str, TunnelRegistration] | None
+) -> dict[str, Any]:
+    """How many of the user's devices are paired and online, and their latest sign of
+    life, as devices.presence says it: ``registrations`` (the tunnel registry's answer
+    for the user's devices, by id) decide; None (the registry could not answer) falls
+    back to the heartbeats."""
+    return presence.summary(devices=device_list_for_user(user=user), registrations=registrations)

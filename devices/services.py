@@ -244,8 +244,9 @@ def device_token_authenticate(*, token: str) -> DeviceToken:
 
 
 def device_heartbeat(*, device: Device, agent_status: str, agent_version: str = "") -> Device:
-    """Record that the agent is alive: without a tunnel, the device reads as online
-    until the threshold passes (with one, its relay says so: devices/liveness.py)."""
+    """Record the agent's heartbeat (its status, its latest sign of life). Online is
+    its tunnel's (devices/presence.py); the heartbeat decides only while the tunnel
+    registry cannot answer, until the threshold passes."""
     now = timezone.now()
     fields = {
         "last_seen_at": now,

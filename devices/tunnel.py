@@ -39,22 +39,6 @@ DEPS_PATH = "api/system/deps"
 _registry_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tunnel-registry")
 
 
-def tunnel_registrations(*, devices: Iterable[Device]) -> dict[str, TunnelRegistration]:
-    """The live tunnels of these devices, by device id; empty when the registry fails.
-
-    For pages: a registry outage shows the devices as offline (and is logged),
-    it does not break the page.
-    """
-    device_ids = [str(device.pk) for device in devices]
-    if not device_ids:
-        return {}
-    try:
-        return tunnel_registry.lookup_many(device_ids)
-    except Exception:
-        logger.warning("tunnel registry unavailable", exc_info=True)
-        return {}
-
-
 @dataclass(frozen=True)
 class RelayRoute:
     """Where one authorized relayed exchange goes, and the cap's slot it holds."""
@@ -161,24 +145,15 @@ def _lookup_many_or_unavailable(device_ids: list[str]) -> dict[str, TunnelRegist
 # --- The health answer -------------------------------------------------------------
 
 
-def health_registrations(*, user: User) -> dict[str, TunnelRegistration]:
-    """The user's devices' live tunnels for the health answer: the registry gets
-    ``HEALTH_REGISTRY_TIMEOUT``; slower or failing, none (and a warning is logged)."""
-    device_ids = [
-        str(pk) for pk in selectors.device_list_for_user(user=user).values_list("pk", flat=True)
-    ]
-    return _bounded_lookup(device_ids) if device_ids else {}
-
-
 def tunnel_summary(
-    *, user: User, registrations: Mapping[str, TunnelRegistration] | None = None
+    *, user: User, registrations: Mapping[str, TunnelRegistration] | None
 ) -> dict[str, Any]:
     """``tunnel_connected``, ``agent_last_seen_at``, ``agent_session_count`` for the
-    user's devices (their tunnels from ``health_registrations`` unless given)."""
+    user's devices, from ``registrations`` (``bounded_registrations``); None (the
+    registry failed) counts as not connected."""
     devices = selectors.device_list_for_user(user=user)
     last_heartbeat = devices.aggregate(latest=Max("last_seen_at"))["latest"]
-    if registrations is None:
-        registrations = health_registrations(user=user)
+    registrations = registrations or {}
     return {
         "tunnel_connected": bool(registrations),
         # The agent's latest sign of life: a heartbeat, or its node refreshing the tunnel.
@@ -189,7 +164,14 @@ def tunnel_summary(
     }
 
 
-def _bounded_lookup(device_ids: list[str]) -> dict[str, TunnelRegistration]:
+def bounded_registrations(*, user: User) -> dict[str, TunnelRegistration] | None:
+    """The live tunnels of the user's devices, given ``HEALTH_REGISTRY_TIMEOUT`` at
+    most; None (and a warning logged) when the registry is slower or fails."""
+    device_ids = [
+        str(pk) for pk in selectors.device_list_for_user(user=user).values_list("pk", flat=True)
+    ]
+    if not device_ids:
+        return {}
     future = _registry_pool.submit(_lookup_in_worker, device_ids)
     try:
         return future.result(timeout=HEALTH_REGISTRY_TIMEOUT)
@@ -197,7 +179,7 @@ def _bounded_lookup(device_ids: list[str]) -> dict[str, TunnelRegistration]:
         logger.warning("tunnel registry too slow", extra={"timeout": HEALTH_REGISTRY_TIMEOUT})
     except Exception:
         logger.warning("tunnel registry unavailable", exc_info=True)
-    return {}
+    return None
 
 
 def _lookup_in_worker(device_ids: list[str]) -> dict[str, TunnelRegistration]:

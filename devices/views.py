@@ -25,7 +25,7 @@ from devices import (
     agent_commands,
     client_package,
     installed_models,
-    liveness,
+    presence,
     registry,
     selectors,
     services,
@@ -62,15 +62,22 @@ def device_list(request):
     ordered = selectors.device_list_for_user(user=request.user).order_by("-created_at", "pk")
     page = Paginator(ordered, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
     devices = list(page.object_list)
-    # The live state from the registry, and what each connected device reports
-    # through its tunnel (asked all at once, each bounded: a slow one shows as such).
-    registrations = tunnel.tunnel_registrations(devices=devices)
-    liveness.with_live_state(devices, tunnels=registrations)
-    reports = tunnel.device_reports(devices=devices, registrations=registrations)
+    # The live state from the registry, for all the user's devices at once (the
+    # summary counts them; one lookup serves the page's rows too), and what each
+    # connected device of the page reports through its tunnel (asked all at once, each
+    # bounded: a slow one shows as such).
+    registrations, summary = presence.user_overview(user=request.user)
+    on_page = {str(device.pk) for device in devices}
+    reports = tunnel.device_reports(
+        devices=devices,
+        registrations={
+            key: value for key, value in (registrations or {}).items() if key in on_page
+        },
+    )
     rows = [
         {
             "device": device,
-            "tunnel": registrations.get(str(device.pk)),
+            "presence": presence.presence_of(device, registrations),
             "report": reports[str(device.pk)],
         }
         for device in devices
@@ -82,8 +89,7 @@ def device_list(request):
             "devices": devices,
             "page": page,
             "rows": rows,
-            "summary": selectors.device_connection_summary(user=request.user),
-            "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
+            "summary": summary,
         },
     )
 
@@ -114,8 +120,6 @@ def device_pair(request):
                 "expiresAt": pairing_code.expires_at.isoformat(),
                 "pollIntervalMs": PAIRING_POLL_INTERVAL_MS,
                 "messages": {
-                    "copied": _("Copied"),
-                    "copyFailed": _("Selected. Copy it by hand."),
                     "waiting": _("Waiting for the device to connect…"),
                     "paired": _("Paired: %(name)s. Opening the device…"),
                     "expired": _("This code has expired. Create a new one."),
@@ -166,10 +170,8 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 @require_GET
 def device_detail(request, device_id: uuid.UUID):
     device = _get_device_for_user(request, device_id)
-    registration = tunnel.tunnel_registrations(devices=[device]).get(str(device.pk))
-    liveness.with_live_state(
-        [device], tunnels={str(device.pk): registration} if registration else {}
-    )
+    registrations = presence.registrations_or_none(devices=[device])
+    registration = (registrations or {}).get(str(device.pk))
     # Both asked of the device at once, each bounded by its own timeout.
     with ThreadPoolExecutor(max_workers=2) as pool:
         report = pool.submit(tunnel.device_report, device=device, registration=registration)
@@ -177,11 +179,14 @@ def device_detail(request, device_id: uuid.UUID):
             installed_models.installed_models, device=device, registration=registration
         )
         report, models = report.result(), models.result()
-    run_command = agent_commands.run_command(server_url=request.build_absolute_uri("/"))
+    run_command = agent_commands.run_command(
+        server_url=request.build_absolute_uri("/"),
+        demo=agent_commands.is_demo_serial(device.serial),
+    )
     page = {
         "device": device,
         "tokens": selectors.device_tokens_for_device(device=device),
-        "tunnel": registration,
+        "presence": presence.presence_of(device, registrations),
         "report": report,
         "installed": models,
         "run_command": run_command.split(" "),
@@ -236,7 +241,7 @@ def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
 def client_downloads(request):
     """What there is to download, with links pip's ``--find-links`` understands too."""
     wheel = client_package.current_wheel()
-    context = {"wheel": wheel}
+    context = {"wheel": wheel, "server_url": request.build_absolute_uri("/")}
     if wheel is not None:
         context["sha256"] = client_package.wheel_sha256(wheel)
         context["install"] = agent_commands.install_command(

@@ -107,8 +107,15 @@ class ModelListApi(APIView):
         request={"multipart/form-data": UploadInputSerializer},
         responses={
             201: ModelOutputSerializer,
-            400: error_response("validation_failed: not a .nef file, empty, no chip…"),
-            409: error_response("model_name_taken: a live model already has this name."),
+            400: error_response(
+                "validation_failed: not a .nef file, empty, no chip, chips other than the "
+                "one the NEF's header names…"
+            ),
+            409: error_response(
+                "model_name_taken: a live model already has this name; model_already_stored: "
+                "the same file (SHA-256) is already one of your models (details.model_id, "
+                "details.model_url)."
+            ),
             413: error_response("payload_too_large: the file is over MODELS_MAX_UPLOAD_BYTES."),
         },
     )

@@ -52,3 +52,23 @@ class ModelFileUnavailable(AppError):
     status = 503
     code = "model_file_unavailable"
     message = _("The model file cannot be read right now. Please try again later.")
+
+
+class ModelAlreadyStored(AppError):
+    """The same file (same SHA-256) is already one of the user's models."""
+
+    status = 409
+    code = "model_already_stored"
+
+    def __init__(self, *, model, url: str) -> None:
+        message = gettext(
+            "You already have this file in My models, as “%(name)s”: it was not stored twice."
+        ) % {"name": model.name}
+        super().__init__(
+            message,
+            details={
+                "model_id": model.pk,
+                "model_url": url,
+                "fields": [{"field": "file", "message": message}],
+            },
+        )

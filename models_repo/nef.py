@@ -1,4 +1,5 @@
-"""What visionA checks of a NEF before keeping it: its trailing CRC-32.
+"""What visionA checks of a NEF before keeping it: its trailing CRC-32, and the chip
+its header names (when it names one) against the chips the user ticked.
 
 The same check the agent makes before it installs a model (one implementation,
 ``visiona_client.nef``): a file cut short or damaged on its way fails it, and is better
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from visiona_client.nef import TrailingCrc
+from visiona_client.nef import HEADER_BYTES, TrailingCrc, chip_in_header
 
 from models_repo.errors import invalid_field
 
@@ -32,3 +34,28 @@ def checked_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 "cut short or damaged. Compile or download it again."
             ),
         )
+
+
+def header_chip(upload: UploadedFile) -> str | None:
+    """The chip the uploaded NEF's header names, or None (a header visionA does not
+    read: the ticked chips are then taken as given). The file is left at its start."""
+    upload.seek(0)
+    start = upload.read(HEADER_BYTES)
+    upload.seek(0)
+    return chip_in_header(start)
+
+
+def check_chips(upload: UploadedFile, chips: list[str]) -> None:
+    """A NEF runs on the one chip it was compiled for: when its header names it, the
+    ticked chips must be that one alone (a validation error on ``chips`` otherwise)."""
+    chip = header_chip(upload)
+    if chip is None or list(chips) == [chip]:
+        return
+    raise invalid_field(
+        "chips",
+        _(
+            "This file is compiled for the %(chip)s (its header says so), so it runs on "
+            "that chip only: tick %(chip)s alone."
+        )
+        % {"chip": chip},
+    )

@@ -9,12 +9,18 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from models_repo import nef
 from models_repo.choices import ModelSource
-from models_repo.errors import ModelFileTooLarge, ModelNameTaken, invalid_field
+from models_repo.errors import (
+    ModelAlreadyStored,
+    ModelFileTooLarge,
+    ModelNameTaken,
+    invalid_field,
+)
 from models_repo.models import ModelPlatform, NefModel
 from models_repo.storage import (
     CHUNK,
@@ -45,6 +51,7 @@ def model_create_from_stream(
     source_label: str = "",
     on_created: Callable[[NefModel], None] | None = None,
     max_bytes: int | None = None,
+    refuse_duplicate: bool = False,
 ) -> NefModel:
     """Store the file (streamed, hashed on the way), then create the record.
 
@@ -52,11 +59,19 @@ def model_create_from_stream(
     created, so a failure never leaves a record without a file or the reverse.
     ``on_created`` runs in the record's transaction: the caller links the new
     model to what it came from there, and whatever it raises undoes the record
-    and removes the file. Raises IntegrityError on a duplicate live name.
+    and removes the file. Raises IntegrityError on a duplicate live name, and with
+    ``refuse_duplicate`` ModelAlreadyStored when the owner already has these bytes
+    (known once they are hashed on their way to storage, so removed again).
     """
     stored_name, size, sha256 = store_stream(
         model_file_name(owner_id=owner.pk, filename=filename), chunks, max_bytes=max_bytes
     )
+    if refuse_duplicate:
+        existing = NefModel.objects.live().filter(owner=owner, sha256=sha256).first()
+        if existing is not None:
+            delete_stored_file(stored_name)
+            url = reverse("models-detail", args=[existing.pk])
+            raise ModelAlreadyStored(model=existing, url=url)
     try:
         with transaction.atomic():
             model = NefModel.objects.create(
@@ -123,6 +138,7 @@ def model_upload(
     limit = settings.MODELS_MAX_UPLOAD_BYTES
     filename = model_upload_check_file(upload=upload)
     chips = _clean_chips(chips)
+    nef.check_chips(upload, chips)
     name = _clean_name(name or filename[: -len(NEF_EXTENSION)])
     _require_free_name(owner=owner, name=name)
     try:
@@ -136,6 +152,7 @@ def model_upload(
             chunks=nef.checked_chunks(upload.chunks(CHUNK)),
             description=description.strip(),
             max_bytes=limit,
+            refuse_duplicate=True,
         )
     except IntegrityError:
         # Another request took the name between the check and the insert.

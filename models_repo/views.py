@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from models_repo import reference, selectors, services
-from models_repo.errors import ModelFileTooLarge, ModelNotFound
+from models_repo.errors import ModelAlreadyStored, ModelFileTooLarge, ModelNotFound
 from models_repo.forms import ModelEditForm, ModelFilterForm, ModelUploadForm
 from models_repo.models import NefModel
 from models_repo.provenance import source_link
@@ -72,6 +72,7 @@ def model_upload(request):
 def _model_upload(request):
     limit = settings.MODELS_MAX_UPLOAD_BYTES
     form = ModelUploadForm(request.POST or None, request.FILES or None)
+    duplicate = None  # the model that already has these bytes: a link beside the field
     if request.method == "POST":
         if upload_was_too_large(request):
             form.is_valid()
@@ -91,11 +92,18 @@ def _model_upload(request):
                 if "fields" not in exc.details:
                     raise
                 _show_on_form(form, exc)
+                if isinstance(exc, ModelAlreadyStored):
+                    duplicate = {"url": exc.details["model_url"], "text": _("Open it")}
             else:
                 messages.success(request, _("%(name)s is in your models.") % {"name": model.name})
                 return redirect("models-detail", model_id=model.pk)
     status = 400 if form.errors else 200
-    context = {"form": form, "limit_bytes": limit, "page_data": _upload_page_data(limit)}
+    context = {
+        "form": form,
+        "limit_bytes": limit,
+        "page_data": _upload_page_data(limit),
+        "duplicate_link": duplicate,
+    }
     return render(request, "models_repo/upload.html", context, status=status)
 
 
@@ -115,6 +123,7 @@ def _upload_page_data(limit: int) -> dict:
             "empty": _("The file is empty."),
             "tooLarge": str(too_large),
             "chooseChip": _("Choose at least one chip the model runs on."),
+            "openIt": _("Open it"),
             "fixErrors": _("Please correct the marked fields."),
         },
         "upload": upload_progress_messages(

@@ -163,3 +163,30 @@ def test_the_relay_stops_when_the_web_server_does(tmp_path, ports):
             assert _wait_closed(relay_ports, 1)
         finally:
             _kill_group(shell)
+
+
+@needs_make
+def test_a_taken_relay_port_stops_make_run_with_the_reason(tmp_path, ports):
+    with socket.socket() as taken:  # another program holds the relay's tunnel port
+        taken.bind(("127.0.0.1", ports["RELAY_TUNNEL_PORT"]))
+        taken.listen()
+        shell = subprocess.Popen(
+            ["sh", "-c", _serve_command(ports)],
+            cwd=ROOT,
+            env=_environment(tmp_path),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _out, err = shell.communicate(timeout=90)
+        finally:
+            _kill_group(shell)
+    assert shell.returncode != 0
+    port = ports["RELAY_TUNNEL_PORT"]
+    assert f"The relay cannot listen on its tunnel port, 127.0.0.1:{port}" in err
+    assert "it is taken" in err and "RELAY_TUNNEL_PORT=" in err
+    assert "make run: the tunnel relay did not start" in err
+    assert "Traceback" not in err
+    assert not _listening(ports["PORT"]), "the web server started without its relay"

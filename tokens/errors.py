@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from visiona.api.scopes import scope_name
 from visiona.errors import AppError
 
 
@@ -27,6 +28,18 @@ class TokenScopeMissing(AppError):
     status = 403
     code = "token_scope_missing"
     message = _("This API token does not have the scope this needs.")
+
+    @classmethod
+    def for_scope(cls, *, required: str, granted: list[str], tokens_url: str):
+        """Names the scope and the way to one: a token's scopes never change, so a
+        new token (with it ticked) is the only way."""
+        message = _(
+            "This API token lacks the “%(scope)s” scope this needs. Create a token with "
+            "“%(scope)s” ticked on the API tokens page (%(url)s) and use it instead: a "
+            "token's scopes cannot be changed."
+        ) % {"scope": scope_name(required), "url": tokens_url}
+        details = {"required": required, "granted": granted, "tokens_url": tokens_url}
+        return cls(message, details=details)
 
 
 class TokenNotAllowed(AppError):

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from visiona.api.scopes import scope_name
+
 
 class PersonalTokenQuerySet(models.QuerySet):
     def active(self, now: datetime | None = None):
@@ -57,3 +59,8 @@ class PersonalToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    @property
+    def scope_names(self) -> list[str]:
+        """Its scopes as the reader says them (visiona.api.scopes.scope_name)."""
+        return [scope_name(scope) for scope in self.scopes]

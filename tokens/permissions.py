@@ -8,6 +8,7 @@ closed); the declaration test makes that a test failure before it ships.
 
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework.permissions import BasePermission
 
 from tokens.errors import TokenNotAllowed, TokenScopeMissing
@@ -30,5 +31,9 @@ class TokenScopeRequired(BasePermission):
         if needed is None or needed == NOT_FOR_TOKENS:
             raise TokenNotAllowed()
         if not token.has_scope(needed):
-            raise TokenScopeMissing(details={"required": needed, "granted": list(token.scopes)})
+            raise TokenScopeMissing.for_scope(
+                required=needed,
+                granted=list(token.scopes),
+                tokens_url=request.build_absolute_uri(reverse("tokens")),
+            )
         return True

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from tokens import selectors, services
 from tokens.errors import TooManyTokens
@@ -46,9 +46,12 @@ def token_list(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request, token_id: uuid.UUID):
+    """GET asks first (a revoked token cannot come back); POST revokes."""
     token = selectors.token_get_for_user(user=request.user, token_id=token_id)
+    if request.method == "GET":
+        return render(request, "tokens/revoke.html", {"token": token})
     services.token_revoke(token=token, by=request.user)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("tokens")

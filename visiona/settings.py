@@ -102,8 +102,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "mozilla_django_oidc",
     "csp",
-    # Counts failed sign-ins and locks out an account or a client (visiona/auth/lockout.py).
-    "axes",
+    # Counts failed sign-ins and locks out an account or a client (visiona/auth/lockout.py);
+    # its admin section named and translated by visiona/apps_third_party.py.
+    "visiona.apps_third_party.SignInLockoutConfig",
     "visiona",
     "conversion",
     "models_repo",

@@ -1,10 +1,10 @@
-"""The NEF's own integrity check: its last 4 bytes are the CRC-32 of everything
-before them.
+"""What visionA reads of a NEF: its integrity check (the last 4 bytes are the CRC-32
+of everything before them) and, where its header names one, the chip it was compiled for.
 
-The byte order is taken either way: visionA's converter stand-in writes it big-endian,
-and a reader written in C on a little-endian machine may read (and a writer may write)
-it as a native uint32. Accepting both costs one chance in 2^31 of missing damage, and a
-real NEF never fails for its byte order.
+The CRC's byte order is taken either way: visionA's converter stand-in writes it
+big-endian, and a reader written in C on a little-endian machine may read (and a writer
+may write) it as a native uint32. Accepting both costs one chance in 2^31 of missing
+damage, and a real NEF never fails for its byte order.
 
 One implementation for both ends: the agent verifies a download with it before it
 installs a model (``models_folder.verify``), and visionA checks an upload to My models
@@ -13,6 +13,7 @@ with it as the bytes stream through (``models_repo.nef``).
 
 from __future__ import annotations
 
+import json
 import zlib
 
 CRC_BYTES = 4
@@ -46,3 +47,26 @@ class TrailingCrc:
             int.from_bytes(self._tail, "big"),
             int.from_bytes(self._tail, "little"),
         )
+
+
+# The one NEF header layout visionA knows how to read is its sandbox converter's
+# stand-in: this line, then one JSON line whose "platform" is the chip's number
+# ("720"). Kneron's own compiled NEFs keep their target chip in a FlatBuffers header
+# (NEFHeader.target) whose schema visionA does not carry: for them no chip is read.
+SANDBOX_MAGIC = b"VISIONA-SANDBOX-NEF\n"
+HEADER_BYTES = 4096  # enough for the stand-in's header line
+
+
+def chip_in_header(start: bytes) -> str | None:
+    """The chip ("KL720") a NEF's header names, from its first ``HEADER_BYTES``;
+    None when the header is not one visionA reads or names no chip."""
+    if not start.startswith(SANDBOX_MAGIC):
+        return None
+    line = start[len(SANDBOX_MAGIC) :].split(b"\n", 1)[0]
+    try:
+        platform = json.loads(line).get("platform")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(platform, str) or not platform.isdigit():
+        return None
+    return f"KL{platform}"

@@ -51,6 +51,13 @@ class GroupDetailSerializer(GroupSerializer):
     devices = GroupDeviceSerializer(many=True)
 
 
+def _connection_status(device) -> str:
+    """Its presence as a list already looked it up (``presence.with_presence``, one
+    registry lookup for all), else asked for this device alone."""
+    known = getattr(device, "presence", None)
+    return str(known.status) if known is not None else str(device.connection_status())
+
+
 def group_data(group, *, devices=None, pins=None, active=None) -> dict:
     """A group as the API shows it; with ``devices`` (and their ``pins``), its detail."""
     data = {
@@ -68,7 +75,7 @@ def group_data(group, *, devices=None, pins=None, active=None) -> dict:
                 "id": device.pk,
                 "name": device.name,
                 "chip": device.chip,
-                "connection_status": device.connection_status(),
+                "connection_status": _connection_status(device),
                 "pinned": str(device.pk) in pins,
                 "pin_reason": pins[str(device.pk)].reason if str(device.pk) in pins else "",
             }
@@ -288,7 +295,7 @@ def _device(rollout: Rollout, target: RolloutTarget, chips: list[str]) -> dict:
             "id": device.pk,
             "name": device.name,
             "chip": device.chip,
-            "connection_status": device.connection_status(),
+            "connection_status": _connection_status(device),
             "pinned": target.reason_code == "pinned",
             "pin_reason": target.reason if target.reason_code == "pinned" else "",
         },

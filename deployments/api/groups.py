@@ -23,7 +23,7 @@ from deployments.api.fleet_serializers import (
 )
 from deployments.api.serializers import DeploymentOutputSerializer
 from deployments.group_models import GROUP_NAME_MAX_CHARS, PIN_REASON_MAX_CHARS
-from devices import liveness
+from devices import presence
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
@@ -36,7 +36,7 @@ MAX_DEVICES = 500
 
 
 def _detail(user, group) -> dict:
-    devices = liveness.with_live_state(group_selectors.group_devices(group=group))
+    devices = presence.with_presence(group_selectors.group_devices(group=group))
     return group_data(
         group,
         devices=devices,

@@ -6,6 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from deployments import failures
 from deployments.choices import DeploymentState
 from deployments.models import Deployment, DeploymentEvent
 from deployments.rollout_choices import DeploymentKind, RestoredFrom
@@ -24,6 +25,13 @@ class DeploymentDeviceSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="device.pk")
     name = serializers.CharField(source="device.name")
     chip = serializers.ChoiceField(source="device.chip", choices=Chip.choices)
+
+
+class DeploymentFailureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    summary = serializers.CharField(help_text="What happened, in the caller's language.")
+    next_step = serializers.CharField(help_text="What to do about it.")
+    retry = serializers.BooleanField(help_text="Whether deploying again can help.")
 
 
 class DeploymentOutputSerializer(serializers.ModelSerializer):
@@ -45,6 +53,14 @@ class DeploymentOutputSerializer(serializers.ModelSerializer):
     rollout = serializers.UUIDField(
         source="rollout_id", allow_null=True, help_text="The rollout that made it, if any."
     )
+    failure = serializers.SerializerMethodField(
+        help_text="A failed deployment explained (deployments/failures.py); null otherwise."
+    )
+
+    @extend_schema_field(DeploymentFailureSerializer(allow_null=True))
+    def get_failure(self, deployment: Deployment) -> dict | None:
+        failure = failures.failure_of(deployment)
+        return failure.to_dict() if failure else None
 
     class Meta:
         model = Deployment
@@ -61,6 +77,7 @@ class DeploymentOutputSerializer(serializers.ModelSerializer):
             "rolls_back",
             "restored_from",
             "rollout",
+            "failure",
             "created_at",
             "updated_at",
             "finished_at",

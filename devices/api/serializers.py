@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 from rest_framework import serializers
 
+from devices import presence
 from devices.models import Device, DeviceToken, PairingCode
 
 
 class DeviceOutputSerializer(serializers.ModelSerializer):
-    connection_status = serializers.SerializerMethodField()
+    """``context["presences"]``: the devices' presence by id (devices.presence), asked
+    of the registry once for a list; a device missing from it is asked alone."""
+
+    connection_status = serializers.SerializerMethodField(
+        help_text="online while the device's tunnel is open (its agent runs); from its "
+        "heartbeats only when the tunnel registry cannot answer (connection_known_from)"
+    )
+    connection_known_from = serializers.SerializerMethodField(
+        help_text="tunnel, or heartbeat when the tunnel registry could not answer"
+    )
+    tunnel_connected_at = serializers.SerializerMethodField()
+    last_seen_at = serializers.SerializerMethodField(
+        help_text="its latest sign of life: a heartbeat, or its relay node vouching for its "
+        "tunnel; null: never seen"
+    )
     paired_at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -23,12 +40,35 @@ class DeviceOutputSerializer(serializers.ModelSerializer):
             "agent_status",
             "registration_status",
             "connection_status",
+            "connection_known_from",
+            "tunnel_connected_at",
             "last_seen_at",
             "paired_at",
         ]
 
+    def _presence(self, device: Device) -> presence.Presence:
+        key = str(device.pk)
+        given = self.context.get("presences") or {}
+        if key in given:
+            return given[key]
+        # Asked once per device, whichever of the fields asks first.
+        asked: dict[str, presence.Presence] = self.__dict__.setdefault("_asked", {})
+        if key not in asked:
+            asked.update(presence.presences(devices=[device]))
+        return asked[key]
+
     def get_connection_status(self, device: Device) -> str:
-        return device.connection_status()
+        return self._presence(device).status
+
+    def get_connection_known_from(self, device: Device) -> str:
+        return self._presence(device).known_from
+
+    def get_tunnel_connected_at(self, device: Device) -> datetime | None:
+        tunnel = self._presence(device).tunnel
+        return tunnel.connected_at if tunnel else None
+
+    def get_last_seen_at(self, device: Device) -> datetime | None:
+        return self._presence(device).last_seen_at
 
 
 class DeviceTokenOutputSerializer(serializers.ModelSerializer):

@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import agent_commands, liveness, selectors, services
+from devices import agent_commands, presence, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
     DeviceListSerializer,
@@ -33,10 +33,11 @@ class DeviceListApi(APIView):
     @extend_schema(operation_id="devices_list", responses=DeviceListSerializer)
     def get(self, request):
         # Online from the registry (one lookup for all), not from the database.
-        devices = liveness.with_live_state(selectors.device_list_for_user(user=request.user))
+        devices = list(selectors.device_list_for_user(user=request.user))
+        context = {"presences": presence.presences(devices=devices)}
         return Response(
             {
-                "devices": DeviceOutputSerializer(devices, many=True).data,
+                "devices": DeviceOutputSerializer(devices, many=True, context=context).data,
                 "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
             }
         )
@@ -53,7 +54,6 @@ class DeviceDetailApi(APIView):
     @extend_schema(responses={200: DeviceDetailOutputSerializer, 404: DEVICE_NOT_FOUND})
     def get(self, request, device_id: uuid.UUID):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
-        liveness.with_live_state([device])
         tokens = selectors.device_tokens_for_device(device=device)
         data = DeviceOutputSerializer(device).data
         data["tokens"] = DeviceTokenOutputSerializer(tokens, many=True).data
@@ -73,7 +73,6 @@ class DeviceDetailApi(APIView):
         data = self.RenameInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         device = services.device_rename(device=device, name=data.validated_data["name"])
-        liveness.with_live_state([device])
         return Response(DeviceOutputSerializer(device).data)
 
     @extend_schema(responses={204: None, 404: DEVICE_NOT_FOUND})

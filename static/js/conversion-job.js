@@ -244,12 +244,34 @@
             throw result.body;
           }
           var model = result.body.model;
-          note.textContent = format(text.saved, { name: model.name }) + " ";
-          var link = document.createElement("a");
-          link.href = data.modelUrlTemplate.replace(/0\/$/, model.id + "/");
-          link.textContent = text.openModel;
-          link.id = "saved-model-link";
-          note.appendChild(link);
+          note.textContent = format(text.saved, { name: model.name });
+          // The way on: the saved model, and deploying it (as the page shows once saved).
+          var actions = document.getElementById("saved-actions");
+          [
+            ["saved-model-link", "button", data.modelUrlTemplate, text.openModel],
+            ["saved-model-deploy", "button button-primary", data.deployUrlTemplate, text.deploy],
+          ].forEach(function (spec) {
+            var link = document.createElement("a");
+            link.id = spec[0];
+            link.className = spec[1];
+            link.href = spec[2].replace(/0\/$/, model.id + "/");
+            link.textContent = spec[3];
+            actions.appendChild(link);
+            actions.appendChild(document.createTextNode(" "));
+          });
+          actions.hidden = false;
+          // Saved: the name field and its button have done their part.
+          saveForm.querySelector("label[for=id_name]").hidden = true;
+          saveForm.querySelector(".inline-field").hidden = true;
+          var keepOnnx = saveForm.querySelector("label.checkbox");
+          if (keepOnnx) {
+            keepOnnx.hidden = true;
+          }
+          var expiry = document.getElementById("expiry-note");
+          var saved = document.getElementById("expiry-note-saved");
+          if (expiry && saved) {
+            expiry.textContent = saved.textContent;
+          }
           saveForm.elements.name.disabled = true;
         })
         .catch(function (body) {

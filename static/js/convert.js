@@ -174,6 +174,63 @@
     });
   });
 
+  // --- the sample model (sandbox) -----------------------------------------------
+
+  // Puts the sample's model and images in the form's file inputs, as if chosen by
+  // hand: the user sees them, and one press of the submit button starts the upload.
+  function offerSample() {
+    var offer = document.getElementById("sample-offer");
+    var button = document.getElementById("sample-button");
+    var status = document.getElementById("sample-status");
+    if (!data.sample || !offer || !button || typeof DataTransfer !== "function") {
+      return;
+    }
+    offer.hidden = false;
+
+    function fetchFile(item, type) {
+      return fetch(item.url, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.blob().then(function (blob) {
+          return new File([blob], item.name, { type: type });
+        });
+      });
+    }
+
+    function put(input, files) {
+      var transfer = new DataTransfer();
+      files.forEach(function (file) {
+        transfer.items.add(file);
+      });
+      input.files = transfer.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      status.textContent = text.sampleLoading;
+      var images = data.sample.images.map(function (item) {
+        return fetchFile(item, "image/png");
+      });
+      Promise.all([fetchFile(data.sample.model, "application/octet-stream")].concat(images))
+        .then(function (files) {
+          put(modelInput, files.slice(0, 1));
+          put(imagesInput, files.slice(1));
+          status.textContent = format(text.sampleReady, { count: files.length - 1 });
+          submit.focus();
+        })
+        .catch(function () {
+          status.textContent = text.sampleFailed;
+        })
+        .then(function () {
+          button.disabled = false;
+        });
+    });
+  }
+
+  offerSample();
+
   // --- upload --------------------------------------------------------------
 
   function body() {

@@ -1,5 +1,5 @@
-// Pair a device: copy buttons for the agent's commands, and poll the code's status until
-// the device appears or the code expires.
+// Pair a device: poll the code's status until the device appears or the code expires
+// (the commands' copy buttons are copy.js's).
 // Server data comes from the json_script element "pairing-data"; no POST, so no CSRF token.
 (function () {
   "use strict";
@@ -82,53 +82,6 @@
         schedule();
       });
   }
-
-  // The clipboard API needs a secure context (HTTPS or localhost); elsewhere the
-  // command is selected so the user can copy it by hand.
-  function selectText(element) {
-    var range = document.createRange();
-    range.selectNodeContents(element);
-    var selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-  }
-
-  function copy(button) {
-    var target = document.getElementById(button.getAttribute("data-copy"));
-    if (!target) {
-      return;
-    }
-    // The label before any "Copied": a second click must not make "Copied" the label.
-    var label = button.getAttribute("data-label") || button.textContent;
-    button.setAttribute("data-label", label);
-    function flash(text) {
-      button.textContent = text;
-      window.setTimeout(function () {
-        button.textContent = label;
-      }, 2000);
-    }
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(target.textContent).then(
-        function () {
-          flash(data.messages.copied);
-        },
-        function () {
-          selectText(target);
-          flash(data.messages.copyFailed);
-        }
-      );
-    } else {
-      selectText(target);
-      flash(data.messages.copyFailed);
-    }
-  }
-
-  Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
-    button.hidden = false;
-    button.addEventListener("click", function () {
-      copy(button);
-    });
-  });
 
   showMinutesLeft();
   schedule();

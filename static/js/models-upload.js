@@ -30,7 +30,8 @@
     return help || input;
   }
 
-  function setError(name, message) {
+  // link: {url, text} after the message (the model that already has this file).
+  function setError(name, message, link) {
     var anchor = anchorOf(name);
     if (!anchor) {
       return false;
@@ -46,6 +47,13 @@
     if (element) {
       element.textContent = message || "";
       element.hidden = !message;
+      if (message && link) {
+        var anchorLink = document.createElement("a");
+        anchorLink.href = link.url;
+        anchorLink.textContent = link.text;
+        element.appendChild(document.createTextNode(" "));
+        element.appendChild(anchorLink);
+      }
     }
     var inputs = name === "chips" ? form.querySelectorAll('input[name="chips"]') : [form.elements[name]];
     Array.prototype.forEach.call(inputs, function (input) {
@@ -120,8 +128,10 @@
       return;
     }
     var marked = false;
+    var duplicate = error.code === "model_already_stored" && error.details.model_url;
     ((error.details && error.details.fields) || []).forEach(function (item) {
-      marked = setError(item.field, item.message || error.message) || marked;
+      var link = duplicate && item.field === "file" ? { url: error.details.model_url, text: text.openIt } : null;
+      marked = setError(item.field, item.message || error.message, link) || marked;
     });
     showFormError(marked ? text.fixErrors : error.message);
   }

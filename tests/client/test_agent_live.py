@@ -106,11 +106,15 @@ def test_pairing_again_over_a_working_pairing_needs_force(paired, live_server, a
     assert again.returncode == 0, again.stderr
 
 
-def test_run_turns_the_device_online(paired, live_server, start_agent, fast_heartbeats):
+def test_run_heartbeats_and_without_its_tunnel_reads_offline(
+    paired, live_server, start_agent, fast_heartbeats
+):
     process = start_agent("run", "--server", live_server.url, "--demo")
     wait_for(lambda: Device.objects.get().last_seen_at is not None)
     device = Device.objects.get()
-    assert device.is_online
+    # No relay runs here: its heartbeats arrive, but online is the tunnel's.
+    assert device.heartbeat_is_recent()
+    assert device.connection_status() == "offline"
     assert device.agent_status == "ready"
     assert device.agent_version.startswith("visiona-agent/")
     assert process.poll() is None

@@ -121,6 +121,31 @@ def test_a_failed_deployment_exits_1_with_its_error(api, capsys):
     assert "chip_mismatch" in capsys.readouterr().err
 
 
+def test_a_failure_is_explained_when_the_server_explains_it(api, capsys):
+    api.post(
+        f"{SERVER}/api/deployments",
+        status=201,
+        json={
+            "results": [
+                {"device_id": DEVICE_ID, "outcome": "created", "deployment": deployment("pending")}
+            ]
+        },
+    )
+    failed = deployment("failed", error_code="too_large", error_message="9 bytes do not fit")
+    failed["failure"] = {
+        "code": "too_large",
+        "summary": "The model does not fit.",
+        "next_step": "Free some space.",
+        "retry": True,
+    }
+    api.get(f"{SERVER}/api/deployments/{DEPLOYMENT_ID}", json=failed)
+    code = cli_main.main(["deploy", "yolo-720", "--device", "desk", "--wait"], poll_seconds=0)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "The deployment failed: The model does not fit. Free some space." in err
+    assert "The device reported: 9 bytes do not fit (too_large)" in err
+
+
 def test_already_installed_is_success(api, capsys):
     api.post(
         f"{SERVER}/api/deployments",

@@ -22,6 +22,7 @@ from tests import onnx_models
 from tests.client.cli_helpers import Ran, RecordingChecker, _ran, run_process
 from tests.client.conftest import agent_environment
 from tests.e2e.conftest import sandbox  # noqa: F401  (a fixture)
+from tests.models_repo.conftest import make_model  # noqa: F401  (a fixture)
 from tokens import services as token_services
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -195,6 +196,33 @@ def test_a_read_only_token_cannot_convert(cli, files, alice, monkeypatch):
     assert ran.code == 3
     assert ran.data["error"]["code"] == "token_scope_missing"
     assert not ConversionJob.objects.exists()
+    # Which scope, and where to get a token with it.
+    assert "“convert” scope" in ran.data["error"]["message"]
+    assert "`convert` scope" in ran.err and "/tokens/" in ran.err and "visiona login" in ran.err
+
+
+def test_deploy_with_a_read_and_convert_token_names_the_deploy_scope(
+    cli,
+    alice,
+    monkeypatch,
+    make_model,  # noqa: F811 (the imported fixture)
+):
+    model = make_model(alice, "kept", chips=("KL720",))
+    device_services.device_pair(
+        code=device_services.pairing_code_create(user=alice).code,
+        serial="SER-SCOPE",
+        chip="KL720",
+        name="bench",
+        client_address="192.0.2.1",
+    )
+    read_convert = token_services.token_create(
+        owner=alice, name="rc", scopes=["read", "convert"], expires_in_days=1
+    ).secret
+    monkeypatch.setenv("VISIONA_TOKEN", read_convert)
+    ran = cli("deploy", str(model.pk), "--device", "bench")
+    assert ran.code == 3, ran.err
+    assert "“deploy” scope" in ran.err
+    assert "Create one at http" in ran.err and "/tokens/ (tick `deploy`)" in ran.err
 
 
 def test_a_revoked_token_exits_3(cli, alice):

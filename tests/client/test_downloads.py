@@ -65,6 +65,13 @@ def test_the_index_links_it_with_its_hash(client, served):
     assert f"pip install http://testserver/downloads/{served.name}" in page
 
 
+def test_the_index_names_the_command_line_too(client, served):
+    page = client.get("/downloads/").content.decode()
+    assert "<code>visiona</code>, the command line" in page
+    assert "visiona login --server http://testserver/" in page
+    assert "a token from the API tokens page" in page
+
+
 def test_another_name_is_a_readable_404(client, served):
     for name in ("visiona_client-9.9-py3-none-any.whl", "state.json", ".gitignore"):
         response = client.get(f"/downloads/{name}")

@@ -49,3 +49,35 @@ def test_no_link_to_a_conversion_that_is_not_the_owners(alice, bob, alice_client
     model = _model(alice, "yolo", source_reference="job-123", source_label="yolo.onnx")
     page = alice_client.get(f"/models/{model.pk}/").content.decode()
     assert "yolo.onnx" in page and 'href="/convert/job-123/"' not in page
+
+
+def test_a_saved_jobs_page_links_the_model_and_offers_deploy(alice, alice_client):
+    model = _model(alice, "yolo")
+    job = make_job(alice, status="completed", saved_model=model)
+    page = alice_client.get(f"/convert/{job.job_id}/").content.decode()
+    assert f'id="saved-model-link" href="/models/{model.pk}/"' in page
+    assert f'id="saved-model-deploy" href="/devices/deploy/{model.pk}/"' in page
+    assert "save it to My models to keep it" not in page
+    assert "yours stays in My models" in page
+
+
+def test_an_unsaved_jobs_page_still_says_to_save_it(alice, alice_client):
+    job = make_job(alice, status="completed")
+    page = alice_client.get(f"/convert/{job.job_id}/").content.decode()
+    assert 'id="save-form"' in page and "save it to My models to keep it" in page
+    assert 'id="saved-model-deploy"' not in page
+
+
+def test_history_says_why_a_job_failed(alice, alice_client):
+    make_job(
+        alice,
+        status="failed",
+        filename="net.onnx",
+        error_code="quantization_failed",
+        error_stage="bie",
+        error_message="Quantization failed.",
+    )
+    make_job(alice, status="completed", filename="fine.onnx")
+    page = alice_client.get("/conversions/").content.decode()
+    assert page.count('class="small failure-reason"') == 1
+    assert "Quantization failed: the model could not be converted to BIE." in page

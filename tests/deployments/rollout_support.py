@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,26 @@ from django.utils import timezone
 from deployments import group_services, rollout_engine, rollout_services, services
 from deployments.models import Deployment, Rollout, RolloutTarget
 from devices import services as device_services
+from devices import tunnel_registry
+
+# A relay node nobody runs: nudges to it fail at once (they are best effort), and the
+# registry's entry is what makes a device connected (devices/presence.py).
+NODE_URL = "http://127.0.0.1:9"
+
+
+def connect(device) -> None:
+    """The device's tunnel opens (a relay node registers it): it is online."""
+    device.test_connection_id = uuid.uuid4().hex
+    tunnel_registry.register(
+        device_id=str(device.pk), node_url=NODE_URL, connection_id=device.test_connection_id
+    )
+
+
+def disconnect(device) -> None:
+    """Its tunnel closes: offline, whatever its last heartbeat says."""
+    for entry in [tunnel_registry.lookup(str(device.pk))]:
+        if entry is not None:
+            tunnel_registry.unregister(device_id=str(device.pk), connection_id=entry.connection_id)
 
 
 @pytest.fixture
@@ -35,6 +56,7 @@ def fleet(alice, alice_devices):
         if online:
             for device in devices:
                 device_services.device_heartbeat(device=device, agent_status="ready")
+                connect(device)
         group = group_services.group_create(
             user=alice, name=f"lab {next(counter)}", device_ids=[d.pk for d in devices]
         )

@@ -60,10 +60,12 @@ def test_create_for_several_devices(api, alice_kl720, alice_devices):
         "bytes_total",
         "error_code",
         "error_message",
+        "failure",
         "created_at",
         "updated_at",
         "finished_at",
     }
+    assert deployment["failure"] is None
     assert deployment["model"] == {
         "id": alice_kl720.pk,
         "name": "detector",

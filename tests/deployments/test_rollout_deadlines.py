@@ -12,7 +12,15 @@ from deployments.models import Deployment
 from deployments.rollout_choices import PhaseState, RolloutState, TargetState
 from devices import services as device_services
 from devices.models import Device
-from tests.deployments.rollout_support import advance_at, create, fresh, report, targets
+from tests.deployments.rollout_support import (
+    advance_at,
+    connect,
+    create,
+    disconnect,
+    fresh,
+    report,
+    targets,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +28,7 @@ WAIT = 600
 
 
 def offline(device: Device) -> None:
+    disconnect(device)
     Device.objects.filter(pk=device.pk).update(last_seen_at=None, last_heartbeat_at=None)
 
 
@@ -52,6 +61,7 @@ def test_an_offline_device_stops_holding_its_phase_at_the_deadline(
 
     # Late, it connects and installs: counted as passed.
     device_services.device_heartbeat(device=away.device, agent_status="ready")
+    connect(away.device)
     committing(report, away.device, away.deployment, "installed")
     assert next(t for t in targets(rollout, 2) if t.pk == away.pk).state == TargetState.PASSED
 

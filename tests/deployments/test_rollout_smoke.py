@@ -12,7 +12,7 @@ from deployments.models import Rollout, RolloutTarget, Run
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import SmokeRunInvalid
 from devices import services as device_services
-from tests.deployments.rollout_support import report
+from tests.deployments.rollout_support import connect, report
 from tests.deployments.run_support import IMAGES, installed_model
 from tests.deployments.test_run_api import agent_runs_all_inputs
 
@@ -43,6 +43,7 @@ def rack(alice, alice_devices):
     paired = alice_devices(2)
     for result in paired:
         device_services.device_heartbeat(device=result.device, agent_status="ready")
+        connect(result.device)  # its tunnel open: online (devices/presence.py)
     group = group_services.group_create(
         user=alice, name="rack", device_ids=[r.device.pk for r in paired]
     )

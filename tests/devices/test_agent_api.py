@@ -1,11 +1,13 @@
-"""The agent API: heartbeats turn a device online; only a usable device token gets in."""
+"""The agent API: heartbeats record the agent's status and last sign of life (online is
+its tunnel's: devices/presence.py); only a usable device token gets in."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from devices import services
+from devices import services, tunnel_registry
 from devices.models import Device, DeviceToken
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +19,8 @@ def test_a_heartbeat_records_last_seen_status_and_version(alice_device, agent_cl
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["connection_status"] == "online"
+    # Its tunnel is not open: the answer says what the pages say.
+    assert body["connection_status"] == "offline"
     assert body["heartbeat_interval_seconds"] == 30
     device = Device.objects.get()
     assert body["last_seen_at"] is not None
@@ -25,14 +28,32 @@ def test_a_heartbeat_records_last_seen_status_and_version(alice_device, agent_cl
     assert timezone.now() - device.last_seen_at < timedelta(seconds=5)
 
 
-def test_a_device_goes_offline_after_the_threshold(alice_device, agent_client, settings):
+def test_the_heartbeats_answer_reads_online_while_the_tunnel_is_open(alice_device, agent_client):
+    device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
+    try:
+        response = agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
+    finally:
+        tunnel_registry.unregister(device_id=device_id, connection_id=connection)
+    assert response.json()["connection_status"] == "online"
+
+
+def test_a_heartbeat_counts_until_the_threshold(alice_device, agent_client, settings, monkeypatch):
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 60
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
     device = Device.objects.get()
     beat = device.last_heartbeat_at
+    assert device.heartbeat_is_recent(now=beat + timedelta(seconds=60))
+    assert not device.heartbeat_is_recent(now=beat + timedelta(seconds=61))
+
+    # It decides only while the registry cannot answer.
+    def down(device_ids):
+        raise ConnectionError("registry down")
+
+    monkeypatch.setattr(tunnel_registry, "lookup_many", down)
     assert device.connection_status() == "online"
-    assert device.connection_status(now=beat + timedelta(seconds=60)) == "online"
-    assert device.connection_status(now=beat + timedelta(seconds=61)) == "offline"
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 10
     Device.objects.update(last_heartbeat_at=timezone.now() - timedelta(seconds=11))
     assert Device.objects.get().connection_status() == "offline"

@@ -1,7 +1,10 @@
 """The signed-in user's devices API: list, detail, rename, revoke a token."""
 
+import uuid
+
 import pytest
 
+from devices import tunnel_registry
 from devices.models import Device, DeviceToken
 
 pytestmark = pytest.mark.django_db
@@ -9,12 +12,21 @@ pytestmark = pytest.mark.django_db
 
 def test_the_list_shows_chip_connection_and_last_seen(alice_client, alice_device, agent_client):
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
-    body = alice_client.get("/api/devices/").json()
+    device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
+    try:
+        body = alice_client.get("/api/devices/").json()
+    finally:
+        tunnel_registry.unregister(device_id=device_id, connection_id=connection)
     assert body["online_threshold_seconds"] == 90
     [device] = body["devices"]
     assert device["id"] == str(alice_device.device.pk)
     assert device["chip"] == "KL720"
     assert device["connection_status"] == "online"
+    assert device["connection_known_from"] == "tunnel"
+    assert device["tunnel_connected_at"]
     assert device["registration_status"] == "paired"
     assert device["last_seen_at"]
 

@@ -1,5 +1,6 @@
-"""What "online" means (a tunnel its relay holds, or a recent heartbeat) and what the
-relay nodes write of it (devices/liveness.py)."""
+"""What "online" means (a tunnel its relay holds; heartbeats only while the registry
+cannot answer: devices/presence.py) and what the relay nodes write of it
+(devices/liveness.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devices import liveness, services, tunnel_registry
+from devices import liveness, presence, services, tunnel_registry
 from devices.models import Device, DeviceToken
 
 pytestmark = pytest.mark.django_db
@@ -57,27 +58,42 @@ def test_a_device_with_a_tunnel_is_online_whatever_its_heartbeat(device, alice_c
     assert "status-online" in page
 
 
-def test_without_a_tunnel_a_recent_heartbeat_is_online(device, settings):
+def test_without_a_tunnel_a_recent_heartbeat_is_offline(device, settings):
+    # The registry answers: the tunnel decides (devices/presence.py), not the heartbeat.
     settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 90
     Device.objects.filter(pk=device.pk).update(last_heartbeat_at=timezone.now())
-    [fresh] = liveness.with_live_state(Device.objects.filter(pk=device.pk))
-    assert fresh.live.online and fresh.live.tunnel is None
-    Device.objects.filter(pk=device.pk).update(
-        last_heartbeat_at=timezone.now() - timedelta(seconds=91)
-    )
-    [stale] = liveness.with_live_state(Device.objects.filter(pk=device.pk))
-    assert not stale.live.online
+    fresh = Device.objects.get(pk=device.pk)
+    answer = presence.presences(devices=[fresh])[str(device.pk)]
+    assert fresh.heartbeat_is_recent()
+    assert not answer.online and answer.known_from == "tunnel" and answer.tunnel is None
+    assert answer.last_seen_at == fresh.last_seen_at
 
 
-def test_a_registry_outage_shows_tunnels_as_absent_not_an_error(device, alice_client, monkeypatch):
+def test_a_registry_outage_lets_the_heartbeats_decide_not_an_error(
+    device, alice_client, monkeypatch, settings
+):
     def down(device_ids):
         raise ConnectionError("registry down")
 
+    settings.DEVICE_ONLINE_THRESHOLD_SECONDS = 90
     connect(device)
     monkeypatch.setattr(tunnel_registry, "lookup_many", down)
     response = alice_client.get("/api/devices/")
     assert response.status_code == 200
-    assert response.json()["devices"][0]["connection_status"] == "offline"
+    listed = response.json()["devices"][0]
+    # Its tunnel is unknown and it never sent a heartbeat.
+    assert (listed["connection_status"], listed["connection_known_from"]) == (
+        "offline",
+        "heartbeat",
+    )
+    Device.objects.filter(pk=device.pk).update(last_heartbeat_at=timezone.now())
+    listed = alice_client.get("/api/devices/").json()["devices"][0]
+    assert listed["connection_status"] == "online"
+    Device.objects.filter(pk=device.pk).update(
+        last_heartbeat_at=timezone.now() - timedelta(seconds=91)
+    )
+    listed = alice_client.get("/api/devices/").json()["devices"][0]
+    assert listed["connection_status"] == "offline"
 
 
 def test_the_heartbeat_answer_says_how_often_to_beat_beside_a_tunnel(

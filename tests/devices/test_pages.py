@@ -2,9 +2,11 @@
 
 import json
 import re
+import uuid
 
 import pytest
 
+from devices import tunnel_registry
 from devices.models import Device, DeviceToken, PairingCode
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +18,14 @@ def test_the_list_shows_devices_with_status(alice_client, alice_device, agent_cl
     assert "Offline" in page
     assert "Never" in page
     agent_client(alice_device.token).post("/api/agent/heartbeat", {}, format="json")
-    page = alice_client.get("/devices/").content.decode()
+    device_id, connection = str(alice_device.device.pk), uuid.uuid4().hex
+    tunnel_registry.register(
+        device_id=device_id, node_url="http://127.0.0.1:9", connection_id=connection
+    )
+    try:
+        page = alice_client.get("/devices/").content.decode()
+    finally:
+        tunnel_registry.unregister(device_id=device_id, connection_id=connection)
     assert "Online" in page
     assert 'aria-current="page"' in page
 

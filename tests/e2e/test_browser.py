@@ -54,10 +54,15 @@ def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
 
     assert page.input_value("#id_name") == "tiny-yolo"
     page.fill("#id_name", "Tiny YOLO")
+    assert "save it to My models to keep it" in page.inner_text("#expiry-note")
     page.click("#save-button")
-    page.wait_for_selector("#saved-note a")
+    page.wait_for_selector("#saved-model-link")
     page.shot("saved")
     model = NefModel.objects.get(owner=alice)
+    # The way on: the saved model and Deploy; no more "save it to keep it".
+    assert page.get_attribute("#saved-model-deploy", "href") == f"/devices/deploy/{model.pk}/"
+    assert "yours stays in My models" in page.inner_text("#expiry-note")
+    assert page.locator("#save-button").is_hidden() and page.locator("#id_name").is_hidden()
     assert (model.name, model.source_reference) == ("Tiny YOLO", job.job_id)
     job.refresh_from_db()
     assert job.saved_model == model
@@ -68,7 +73,10 @@ def test_a_conversion_from_upload_to_my_models(page, files, sandbox, alice):
     header = nef.parse(Path(path).read_bytes())
     assert (header["job_id"], header["platform"]) == (job.job_id, "630")
 
-    page.click("#saved-note a")
+    page.reload()  # as the server renders it once saved
+    assert page.get_attribute("#saved-model-deploy", "href") == f"/devices/deploy/{model.pk}/"
+    assert "yours stays in My models" in page.inner_text("#expiry-note")
+    page.click("#saved-model-link")
     page.wait_for_url(re.compile(rf"/models/{model.pk}/$"))
     page.shot("model-page")
 

@@ -10,6 +10,7 @@ from devices import services as device_services
 from models_repo.choices import ModelSource
 from models_repo.services import model_create_from_stream
 from tests.conversion.factories import make_job
+from tokens import services as token_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -68,6 +69,12 @@ def everything(alice):
         client_address="192.0.2.1",
     ).device
     device_services.pairing_code_create(user=alice)  # a waiting code for the pair page
+    token = token_services.token_create(
+        owner=alice,
+        name="CI on the build server with a rather long name",
+        scopes=["read", "convert", "deploy"],
+        expires_in_days=30,
+    ).token
     return {
         "home": "/",
         "convert": "/convert/",
@@ -84,6 +91,9 @@ def everything(alice):
         "device-rename": f"/devices/{device.pk}/rename/",
         "device-unpair": f"/devices/{device.pk}/unpair/",
         "pair": "/devices/pair/",
+        "tokens": "/tokens/",
+        "token-revoke": f"/tokens/{token.pk}/revoke/",
+        "downloads": "/downloads/",
         "not-found": "/no-such-page/",
     }
 

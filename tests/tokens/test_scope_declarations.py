@@ -92,6 +92,8 @@ def test_a_token_without_the_scope_is_refused(client, alice, make_token, path, m
     error = response.json()["error"]
     assert error["code"] == "token_scope_missing"
     assert error["details"]["required"] == needed
+    assert error["details"]["tokens_url"] == "http://testserver/tokens/"
+    assert f"“{needed}”" in error["message"] and "/tokens/" in error["message"]
 
     only = make_token(alice, scopes=[needed], name="only")
     response = _call(client, method, path, only.secret)

@@ -39,8 +39,14 @@ def test_a_bad_form_is_shown_again_with_errors(alice_client):
     assert 'role="alert"' in response.content.decode()
 
 
-def test_revoke_from_the_page(alice_client, alice, make_token):
+def test_revoke_asks_first(alice_client, alice, make_token):
     issued = make_token(alice, name="old")
+    listed = alice_client.get("/tokens/").content.decode()
+    assert f'href="/tokens/{issued.token.pk}/revoke/"' in listed  # a link, not a POST
+    confirm = alice_client.get(f"/tokens/{issued.token.pk}/revoke/")
+    assert confirm.status_code == 200
+    assert "Revoke “old”?" in confirm.content.decode()
+    assert PersonalToken.objects.get().revoked_at is None
     response = alice_client.post(f"/tokens/{issued.token.pk}/revoke/")
     assert response.status_code == 302
     assert PersonalToken.objects.get().revoked_at is not None
@@ -49,6 +55,7 @@ def test_revoke_from_the_page(alice_client, alice, make_token):
 
 def test_another_users_token_cannot_be_revoked(alice_client, bob, make_token):
     issued = make_token(bob)
+    assert alice_client.get(f"/tokens/{issued.token.pk}/revoke/").status_code == 404
     response = alice_client.post(f"/tokens/{issued.token.pk}/revoke/")
     assert response.status_code == 404
     assert PersonalToken.objects.get().revoked_at is None
@@ -72,3 +79,19 @@ def test_the_list_shows_times_in_the_users_zone_as_every_page_does(alice_client)
     iso = token.created_at.astimezone(UTC).isoformat(timespec="seconds")
     assert f'<time datetime="{iso}"' in html
     assert html.count("data-local") >= 2  # created and expires
+
+
+def test_the_secret_has_a_copy_button_and_breaks_evenly(alice_client):
+    html = _create(alice_client).content.decode()
+    assert '<div class="command secret"><pre><code id="issued-token">' in html
+    assert 'data-copy="issued-token"' in html and "js/copy.js" in html
+
+
+def test_the_list_stacks_on_a_phone_with_translated_scope_names(alice_client):
+    _create(alice_client, scopes=["read", "deploy"])
+    html = alice_client.get("/tokens/").content.decode()
+    assert 'class="table table-stack tokens-table"' in html
+    assert '<td data-label="Scopes">read, deploy</td>' in html
+    alice_client.cookies["django_language"] = "zh-hant"
+    html = alice_client.get("/tokens/").content.decode()
+    assert "讀取、部署" in html

@@ -20,12 +20,27 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Scope(models.TextChoices):
     READ = "read", _("Read: conversions, models, devices")
     CONVERT = "convert", _("Convert: start conversions, change My models")
     DEPLOY = "deploy", _("Deploy: send models to devices, manage devices")
+
+
+# A scope's name where a sentence or a list names it, in the reader's language; the API
+# and the CLI name it by its value ("deploy").
+SCOPE_NAMES = {
+    Scope.READ.value: pgettext_lazy("token scope", "read"),
+    Scope.CONVERT.value: pgettext_lazy("token scope", "convert"),
+    Scope.DEPLOY.value: pgettext_lazy("token scope", "deploy"),
+}
+
+
+def scope_name(scope: str) -> str:
+    """``scope`` ("deploy") in the reader's language; an unknown one as it is."""
+    return str(SCOPE_NAMES.get(scope, scope))
 
 
 ANY_SCOPE = "any"

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from visiona import time_zone
 from visiona.auth.oidc import provider_logout_url
 
 
@@ -22,6 +23,14 @@ class SignInView(LoginView):
         if request.GET.get("failed"):
             messages.error(request, _("Sign-in did not complete. Please try again."))
         return super().get(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The browser's zone came with the password (static/js/sign-in.js): the first
+        # page after sign-in already shows times in it. A missing or unknown one is
+        # ignored; time-zone.js then posts it from that page.
+        time_zone.remember(self.request.session, self.request.POST.get("time_zone", ""))
+        return response
 
 
 login_page = SignInView.as_view()

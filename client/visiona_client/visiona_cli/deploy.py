@@ -48,7 +48,13 @@ def run(args: argparse.Namespace) -> int:
         message = deployment.get("error_message") or deployment["state"]
         code = deployment.get("error_code") or ""
         suffix = f" ({code})" if code else ""
-        out.note(f"The deployment {deployment['state']}: {message}{suffix}")
+        failure = deployment.get("failure") or {}
+        if failure.get("summary"):
+            # visionA's explanation first (what happened, what to do), then the device's words.
+            out.note(f"The deployment failed: {failure['summary']} {failure.get('next_step', '')}")
+            out.note(f"The device reported: {message}{suffix}")
+        else:
+            out.note(f"The deployment {deployment['state']}: {message}{suffix}")
         return exit_codes.FAILURE
     out.say(f"{deployment['id']} {deployment['state']}")
     return exit_codes.OK

@@ -90,10 +90,23 @@ def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
 def _failed(output: Output, error: CliError) -> int:
     output.note(f"Error: {error.message}" + (f" ({error.code})" if error.code else ""))
     hint = error.details.get("hint") if isinstance(error.details, dict) else None
+    if error.code == "token_scope_missing":
+        hint = _scope_hint(error.details)
     if hint:
         output.note(f"Hint: {hint}")
     output.result({"error": error.to_dict()})
     return error.exit_code
+
+
+def _scope_hint(details: dict[str, Any]) -> str:
+    """How to get the scope a token lacks: its scopes never change, so a new token.
+    Built here from ``details`` too, so an older server's bare refusal says it."""
+    required = details.get("required") or "?"
+    where = details.get("tokens_url") or "the API tokens page of visionA"
+    return (
+        f"this command needs a token with the `{required}` scope. Create one at {where} "
+        f"(tick `{required}`), then run `visiona login` with it, or set VISIONA_TOKEN."
+    )
 
 
 def entry_point() -> None:

@@ -12,7 +12,7 @@
   var data = JSON.parse(source.textContent);
   var format = window.visionaText.format;
   var failures = 0;
-  var units = ["bytes", "KB", "MB", "GB", "TB"];
+  var units = data.units; // the first ("bytes") in the page's language
 
   function size(bytes) {
     var value = Number(bytes) || 0;
@@ -38,16 +38,23 @@
     var progress = part(row, "progress");
     if (progress) {
       progress.max = total || 1;
-      progress.value = Math.min(deployment.bytes_done, total || 0);
+      // A failed one shows a whole red bar: its colour, not its length, is the news.
+      progress.value = state === "failed" ? progress.max : Math.min(deployment.bytes_done, total || 0);
     }
     part(row, "bytes").textContent = format(data.messages.bytes, {
       done: size(deployment.bytes_done),
       total: size(total),
     });
-    var error = part(row, "error");
-    var errorText = deployment.error_message || deployment.error_code || "";
-    error.textContent = errorText;
-    error.hidden = !errorText;
+    showFailure(row, deployment);
+    // Retry: a failure that deploying again can help, or a cancelled deployment.
+    var retry = part(row, "retry");
+    if (retry) {
+      retry.hidden = !((deployment.failure && deployment.failure.retry) || state === "cancelled");
+    }
+    var waiting = part(row, "waiting");
+    if (waiting && state !== "pending") {
+      waiting.hidden = true;
+    }
     if (row.getAttribute("data-state") !== state) {
       var label = part(row, "state");
       label.textContent = data.states[state] || state;
@@ -62,6 +69,24 @@
     if (cancel && isFinal(state)) {
       cancel.remove();
     }
+  }
+
+  // What happened and what to do (the API's "failure", in the page's language), and
+  // the device's own words as a detail.
+  function showFailure(row, deployment) {
+    var failure = deployment.failure;
+    part(row, "failure").hidden = !failure;
+    if (!failure) {
+      return;
+    }
+    part(row, "failure-summary").textContent = failure.summary;
+    part(row, "failure-next").textContent = failure.next_step;
+    var said = deployment.error_message || "";
+    if (deployment.error_code) {
+      said += (said ? " " : "") + "(" + deployment.error_code + ")";
+    }
+    part(row, "failure-message").textContent = said;
+    part(row, "failure-detail").hidden = !said;
   }
 
   function handle(body) {

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import signal
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
+from websockets.asyncio.server import Server
 
 from relay.exchange import Limits
 from relay.internal_server import InternalServer
@@ -37,6 +41,26 @@ def reachable_host(bind_host: str) -> str:
     return socket.gethostbyname(socket.gethostname())
 
 
+@contextlib.contextmanager
+def _port_named(which: str, host: str, port: int, ports: tuple[int, int]) -> Iterator[None]:
+    """A listener that cannot open becomes one sentence with the way out (make run's
+    variables), not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        reason = (
+            "it is taken (another `make run`, or another program, listens there)"
+            if exc.errno == errno.EADDRINUSE
+            else exc.strerror or str(exc)
+        )
+        raise CommandError(
+            f"The relay cannot listen on its {which} port, {host}:{port}: {reason}. Stop "
+            f"what holds it, or choose other ports: `make run RELAY_TUNNEL_PORT="
+            f"{ports[0] + 10} RELAY_INTERNAL_PORT={ports[1] + 10}` (run_relay's "
+            "--tunnel-port and --internal-port)."
+        ) from None
+
+
 class Command(BaseCommand):
     help = "Run a tunnel relay node: agents dial the tunnel port, web instances the internal port."
 
@@ -55,6 +79,10 @@ class Command(BaseCommand):
             help="how web instances reach this node's internal port (default: "
             "RELAY_NODE_INTERNAL_URL, else http://HOST:INTERNAL_PORT, HOST being this "
             "host's address when the port listens on all of them)",
+        )
+        parser.add_argument(
+            "--ready-file",
+            help="write 'ready' into this file once both ports listen (make run waits for it)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -84,18 +112,36 @@ class Command(BaseCommand):
                 tunnel_port=options["tunnel_port"],
                 internal_port=options["internal_port"],
                 node_url=node_url,
+                ready_file=options["ready_file"],
             )
         )
 
     async def _serve(
-        self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
+        self,
+        *,
+        host: str,
+        internal_host: str,
+        tunnel_port: int,
+        internal_port: int,
+        node_url: str,
+        ready_file: str | None,
     ) -> None:
         node = RelayNode(node_url=node_url)
-        await node.start()  # its registry lease first: tunnels register under it
-        tunnel = await TunnelServer(node).start(host, tunnel_port)
-        internal = await InternalServer(
-            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
-        ).start(internal_host, internal_port)
+        # Its registry lease first: tunnels register under it (docs/tunnel.md).
+        await node.start()
+        try:
+            tunnel, internal = await self._listen(
+                node,
+                host=host,
+                internal_host=internal_host,
+                tunnel_port=tunnel_port,
+                internal_port=internal_port,
+            )
+        except CommandError:
+            # A port is taken: give the lease back (nothing registered under it yet)
+            # and stop its loops, then say why in one sentence.
+            await node.shutdown()
+            raise
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -109,6 +155,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"relay ready: tunnel port {tunnel_port}, internal port {internal_port}")
         self.stdout.flush()
+        if ready_file:
+            Path(ready_file).write_text("ready\n")
         await stopping.wait()
         logger.info("relay node stopping: closing %d tunnels", len(node.sessions))
         tunnel.close(close_connections=False)
@@ -117,6 +165,30 @@ class Command(BaseCommand):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
+
+    async def _listen(
+        self,
+        node: RelayNode,
+        *,
+        host: str,
+        internal_host: str,
+        tunnel_port: int,
+        internal_port: int,
+    ) -> tuple[Server, asyncio.Server]:
+        """Both listeners, or neither: a port that cannot open is one sentence
+        (``CommandError``), and the other listener is closed first."""
+        ports = (tunnel_port, internal_port)
+        with _port_named("tunnel", host, tunnel_port, ports):
+            tunnel = await TunnelServer(node).start(host, tunnel_port)
+        try:
+            with _port_named("internal", internal_host, internal_port, ports):
+                internal = await InternalServer(
+                    node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
+                ).start(internal_host, internal_port)
+        except CommandError:
+            tunnel.close()
+            raise
+        return tunnel, internal
 
 
 def limits_from_settings() -> Limits:
