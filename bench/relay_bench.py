@@ -1,6 +1,7 @@
 """The tunnel relay's benchmarks (issue 11): overhead, a large answer, many tunnels.
 
-    .venv/bin/python bench/relay_bench.py [--small N] [--mib M] [--pairs P] [--tunnels T]
+    .venv/bin/python bench/relay_bench.py [--small N] [--mib M] [--pairs P] [--tunnels T] \
+        [--base DIR]
 
 Everything runs on loopback in a temporary data folder (SQLite, no Redis): a relay
 node (`manage.py run_relay`) in its own process, agents in their own processes
@@ -14,8 +15,13 @@ its own (as a device's local API is), and this process as the internal port's cl
 2. An M MiB answer (`/api/demo/blob`) through the tunnel versus straight, P pairs in
    alternating order: throughput of each, the median (min, max) of the pairs' ratios,
    the CPU seconds each process spends on one answer, and the relay's RSS growth.
+   With ``--base DIR`` (another checkout, e.g. ``git worktree add --detach /tmp/base
+   main``), a second relay node and agent run that checkout's code beside this one's
+   (same demo device, same database) and every pair reads direct, this code's relay
+   and the base's, in alternating order (A B C C B A).
 3. T idle tunnels on one relay process: its RSS; then 100 concurrent requests spread
    over 100 of those devices: errors, p50 and p99.
+``--small 0`` and ``--tunnels 0`` skip parts 1 and 3.
 """
 
 from __future__ import annotations
@@ -129,8 +135,8 @@ AGENT_SCRIPT = textwrap.dedent(
 )
 
 
-def _client_process(script: str, *args: str) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "client")}
+def _client_process(script: str, *args: str, code: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(code / "client")}
     process = subprocess.Popen(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -214,42 +220,52 @@ def fetch_large(url: str, mib: int, relay_pid: int) -> tuple[float, float]:
     return seconds, peak
 
 
-def bench_large(pids: dict[str, int], relayed: str, direct: str, mib: int, pairs: int) -> None:
+def bench_large(
+    paths: dict[str, tuple[str, dict[str, int]]], direct: str, mib: int, pairs: int
+) -> None:
+    """``paths``: name -> (URL, the processes it runs through: name -> pid; the first is
+    the relay). Each pair reads direct and every path, in alternating order."""
     print(f"\n2. a {mib} MiB answer, {pairs} pairs")
-    relay_pid = pids["relay"]
-    fetch_large(direct, mib, relay_pid)  # warm both paths
-    fetch_large(relayed, mib, relay_pid)
-    ratios, speeds, growth = [], {"relay": [], "direct": []}, []
-    cpu = {name: [] for name in pids}
+    names = ["direct", *paths]
+    urls = {"direct": direct, **{name: url for name, (url, _pids) in paths.items()}}
+    relay_pid = next(iter(next(iter(paths.values()))[1].values()))
+    for name in names:  # warm every path
+        fetch_large(urls[name], mib, relay_pid)
+    ratios: dict[str, list[float]] = {name: [] for name in paths}
+    speeds: dict[str, list[float]] = {name: [] for name in names}
+    growth: dict[str, list[float]] = {name: [] for name in paths}
+    cpu = {name: {process: [] for process in pids} for name, (_url, pids) in paths.items()}
     for index in range(pairs):
-        order = [("relay", relayed), ("direct", direct)]
-        if index % 2:
-            order.reverse()
+        order = names if index % 2 == 0 else names[::-1]
         pair = {}
-        for name, url in order:
-            rss_before = rss_mib(relay_pid)
+        for name in order:
+            pids = paths[name][1] if name in paths else {}
+            watched = next(iter(pids.values()), relay_pid)
+            rss_before = rss_mib(watched)
             cpu_before = {process: cpu_seconds(pid) for process, pid in pids.items()}
-            pair[name], peak = fetch_large(url, mib, relay_pid)
+            pair[name], peak = fetch_large(urls[name], mib, watched)
             speeds[name].append(mib / pair[name])
-            if name == "relay":
-                growth.append(peak - rss_before)
+            if name in paths:
+                growth[name].append(peak - rss_before)
                 for process, pid in pids.items():
-                    cpu[process].append(cpu_seconds(pid) - cpu_before[process])
-        ratios.append(pair["direct"] / pair["relay"])
+                    cpu[name][process].append(cpu_seconds(pid) - cpu_before[process])
+        for name in paths:
+            ratios[name].append(pair["direct"] / pair[name])
     for name, values in speeds.items():
         print(
-            f"   {name:6} median {statistics.median(values):7.1f} MiB/s"
+            f"   {name:10} median {statistics.median(values):7.1f} MiB/s"
             f"  (min {min(values):.1f}, max {max(values):.1f})"
         )
-    print(
-        f"   relay throughput = {statistics.median(ratios) * 100:.0f} % of direct "
-        f"(median of pairs; min {min(ratios) * 100:.0f} %, max {max(ratios) * 100:.0f} %)"
-    )
-    print(
-        "   CPU seconds per answer through the tunnel (median): "
-        + ", ".join(f"{name} {statistics.median(v):.3f}" for name, v in cpu.items())
-    )
-    print(f"   relay RSS growth while streaming: max {max(growth):.1f} MiB")
+    for name, values in ratios.items():
+        print(
+            f"   {name} throughput = {statistics.median(values) * 100:.0f} % of direct "
+            f"(median of pairs; min {min(values) * 100:.0f} %, max {max(values) * 100:.0f} %)"
+        )
+        print(
+            f"   CPU seconds per answer through {name} (median): "
+            + ", ".join(f"{process} {statistics.median(v):.3f}" for process, v in cpu[name].items())
+        )
+        print(f"   {name} RSS growth while streaming: max {max(growth[name]):.1f} MiB")
     print(f"   load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
@@ -299,27 +315,8 @@ def bench_many(
     return agents
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--small", type=int, default=500, help="pairs of small requests")
-    parser.add_argument("--mib", type=int, default=100, help="size of the large answer")
-    parser.add_argument("--pairs", type=int, default=10, help="pairs of large answers")
-    parser.add_argument("--tunnels", type=int, default=1000, help="idle tunnels")
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    env = django_env(data_dir)
-    os.environ.update(env)
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "client"))
-    import django
-
-    django.setup()
-    devices = make_devices(1 + args.tunnels)
-
+def start_relay(code: Path, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str, str]:
+    """A relay node on ``code``'s checkout: the process, its tunnel URL and internal URL."""
     tunnel_port, internal_port = free_port(), free_port()
     relay = subprocess.Popen(
         [
@@ -331,17 +328,50 @@ def main() -> None:
             "--internal-port",
             str(internal_port),
         ],
-        cwd=ROOT,
-        env={**env, "LOG_LEVEL": "INFO"},
-        stdout=(data_dir / "relay.log").open("w"),
+        cwd=code,
+        env={**env, "LOG_LEVEL": "INFO", **code_path(code)},
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    print(f"relay log: {data_dir / 'relay.log'}")
-    tunnel_url, internal = (
-        f"ws://127.0.0.1:{tunnel_port}/tunnel",
-        f"http://127.0.0.1:{internal_port}",
+    return relay, f"ws://127.0.0.1:{tunnel_port}/tunnel", f"http://127.0.0.1:{internal_port}"
+
+
+def code_path(code: Path) -> dict[str, str]:
+    """A checkout's code first on the path (its client before the installed one)."""
+    return {"PYTHONPATH": f"{code}:{code / 'client'}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--small", type=int, default=500, help="pairs of small requests")
+    parser.add_argument("--mib", type=int, default=100, help="size of the large answer")
+    parser.add_argument("--pairs", type=int, default=10, help="pairs of large answers")
+    parser.add_argument("--tunnels", type=int, default=1000, help="idle tunnels")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="another checkout (e.g. `git worktree add --detach /tmp/base main`): its relay "
+        "and agent beside this one's, the large answer through both in the same pairs",
+    )
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    env = django_env(data_dir)
+    os.environ.update(env)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "client"))
+    import django
+
+    django.setup()
+    devices = make_devices(2 + args.tunnels)
+
+    relay, tunnel_url, internal = start_relay(ROOT, env, data_dir / "relay.log")
+    print(f"relay log: {data_dir / 'relay.log'}")
     agents = []
+    base_relay = None
     try:
         time.sleep(3)
         first_id, first_token = devices[0]
@@ -351,34 +381,58 @@ def main() -> None:
         agents.append(agent)
         wait_sessions(internal, 1, timeout=30)
         print(f"relay pid {relay.pid}: RSS {rss_mib(relay.pid):.1f} MiB with one tunnel")
+        blob = "/api/demo/blob"
+        paths = {
+            "relay": (
+                f"{internal}/devices/{first_id}{blob}",
+                {
+                    "relay": relay.pid,
+                    "agent": agent.pid,
+                    "demo device": demo.pid,
+                    "client": os.getpid(),
+                },
+            )
+        }
+        if args.base:
+            base_relay, base_tunnel, base_internal = start_relay(
+                args.base, env, data_dir / "base-relay.log"
+            )
+            time.sleep(3)
+            base_id, base_token = devices[1]
+            base_agent = _client_process(
+                AGENT_SCRIPT, base_tunnel, demo_url, base_token, code=args.base
+            )[0]
+            agents.append(base_agent)
+            wait_sessions(base_internal, 1, timeout=30)
+            paths["base relay"] = (
+                f"{base_internal}/devices/{base_id}{blob}",
+                {
+                    "relay": base_relay.pid,
+                    "agent": base_agent.pid,
+                    "demo device": demo.pid,
+                    "client": os.getpid(),
+                },
+            )
 
         session = requests.Session()
         session.headers["X-Relay-Secret"] = SECRET
-        bench_small(
-            session,
-            f"{internal}/devices/{first_id}/api/system/deps",
-            f"{demo_url}/api/system/deps",
-            args.small,
-        )
-        bench_large(
-            {
-                "relay": relay.pid,
-                "agent": agent.pid,
-                "demo device": demo.pid,
-                "client": os.getpid(),
-            },
-            f"{internal}/devices/{first_id}/api/demo/blob",
-            f"{demo_url}/api/demo/blob",
-            args.mib,
-            args.pairs,
-        )
+        if args.small:
+            bench_small(
+                session,
+                f"{internal}/devices/{first_id}/api/system/deps",
+                f"{demo_url}/api/system/deps",
+                args.small,
+            )
+        bench_large(paths, f"{demo_url}{blob}", args.mib, args.pairs)
         if args.tunnels:
-            agents += bench_many(relay.pid, internal, devices[1:], tunnel_url, demo_url)
+            agents += bench_many(relay.pid, internal, devices[2:], tunnel_url, demo_url)
     finally:
         for agent in agents:
             agent.kill()
-        relay.terminate()
-        relay.wait(timeout=30)
+        for process in (relay, base_relay):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

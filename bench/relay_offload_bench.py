@@ -2,7 +2,7 @@
 
     BENCH_DATABASE_URL=postgres://... BENCH_REDIS_URL=redis://... \\
         .venv/bin/python bench/relay_offload_bench.py [--mib 100] [--pairs 5] [--small 300] \\
-        [--seconds 10] [--slow 1000] [--flood-seconds 10]
+        [--seconds 10] [--slow 1000] [--flood-seconds 10] [--base-agent DIR] [--large-only]
 
 On the loopback stack (deploy/loopback.py: Debian's nginx with the shipped files,
 gunicorn as the image runs it, one relay node; PostgreSQL and Redis as named), with the
@@ -10,7 +10,11 @@ demo device and the agents in processes of their own:
 
 1. A large answer (``--mib``) through nginx (the relay answers nginx itself) versus
    straight from the demo device, pairs in alternating order (A B B A): throughput of
-   each, the median (min, max) of the pairs' ratios, and the web workers' CPU per answer.
+   each, the median (min, max) of the pairs' ratios, the web workers' CPU per answer,
+   and the CPU seconds of every process (nginx, relay, agent, demo device, client) per
+   answer of each path. With ``--base-agent DIR`` a second agent, on another checkout's
+   client code, serves a second device, and each pair reads through both agents
+   (A B C C B A); ``--large-only`` stops after this part.
 2. A small relayed GET versus straight, one connection, pairs alternating: p50 of each
    and the median of the pairs' differences; then with wrk at 16 connections, the
    relayed GET's req/s versus a plain signed-in API GET (``/api/auth/me``) on the same
@@ -163,8 +167,8 @@ def load() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def client_process(script: str, *args: str) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "client")}
+def client_process(script: str, *args: str, code: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "PYTHONPATH": str(code / "client")}
     process = subprocess.Popen(
         [sys.executable, "-c", script, *args],
         env=env,
@@ -208,37 +212,63 @@ def fetch_large(url: str, session: requests.Session) -> tuple[float, int]:
     return time.perf_counter() - started, total
 
 
-def bench_large(stack, browser, relayed: str, direct: str, mib: int, pairs: int) -> None:
+def bench_large(
+    stack,
+    browser,
+    relayed: dict[str, str],
+    direct: str,
+    mib: int,
+    pairs: int,
+    processes: dict[str, list[int]],
+) -> None:
+    """``relayed``: name -> URL (one device per agent); each pair reads direct and every
+    relayed URL, in alternating order (A B C C B A). ``processes``: the CPU seconds of
+    each group of processes (by name) are reported per answer of each path."""
     print(f"\n1. a {mib} MiB answer through nginx versus straight from the device, {pairs} pairs")
     plain = requests.Session()
-    fetch_large(relayed, browser)
-    fetch_large(direct, plain)
-    speeds, ratios, cpu = {"relayed": [], "direct": []}, [], []
+    urls = {"direct": (direct, plain), **{name: (url, browser) for name, url in relayed.items()}}
+    for url, session in urls.values():
+        fetch_large(url, session)  # warm every path
+    names = list(urls)
+    speeds = {name: [] for name in names}
+    ratios = {name: [] for name in relayed}
+    cpu = {name: [] for name in relayed}
+    split = {name: {group: [] for group in processes} for name in names}
     for index in range(pairs):
-        order = [("relayed", relayed, browser), ("direct", direct, plain)]
-        if index % 2:
-            order.reverse()
         pair = {}
-        for name, url, session in order:
+        for name in names if index % 2 == 0 else names[::-1]:
+            url, session = urls[name]
             before = worker_cpu(stack)
+            groups_before = {g: sum(map(cpu_seconds, pids)) for g, pids in processes.items()}
             seconds, total = fetch_large(url, session)
             assert total == mib * MIB, total
             pair[name] = seconds
             speeds[name].append(mib / seconds)
-            if name == "relayed":
-                cpu.append(worker_cpu(stack) - before)
-        ratios.append(pair["direct"] / pair["relayed"])
+            for group, pids in processes.items():
+                split[name][group].append(sum(map(cpu_seconds, pids)) - groups_before[group])
+            if name in cpu:
+                cpu[name].append(worker_cpu(stack) - before)
+        for name in relayed:
+            ratios[name].append(pair["direct"] / pair[name])
     for name, values in speeds.items():
         print(
             f"   {name:8} median {statistics.median(values):7.1f} MiB/s "
             f"(min {min(values):.1f}, max {max(values):.1f})"
         )
-    print(
-        f"   relayed = {statistics.median(ratios) * 100:.0f} % of direct (median of pairs; "
-        f"min {min(ratios) * 100:.0f} %, max {max(ratios) * 100:.0f} %)  target >= 80 %"
-    )
-    per_100 = statistics.median(cpu) * 100 / mib
-    print(f"   web workers' CPU per 100 MiB: {per_100:.4f} s (median)  target <= 0.01 s")
+    for name, values in ratios.items():
+        print(
+            f"   {name} = {statistics.median(values) * 100:.0f} % of direct (median of pairs; "
+            f"min {min(values) * 100:.0f} %, max {max(values) * 100:.0f} %)  target >= 80 %"
+        )
+        per_100 = statistics.median(cpu[name]) * 100 / mib
+        print(
+            f"   web workers' CPU per 100 MiB ({name}): {per_100:.4f} s (median)  target <= 0.01 s"
+        )
+    for name in names:
+        print(
+            f"   CPU seconds per answer, {name} (median): "
+            + ", ".join(f"{g} {statistics.median(v):.3f}" for g, v in split[name].items())
+        )
     print(f"   load average: {load()}")
 
 
@@ -378,6 +408,13 @@ def main() -> None:
     parser.add_argument("--flood-seconds", type=int, default=10)
     parser.add_argument("--slow", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=200, help="requests per p50")
+    parser.add_argument(
+        "--base-agent",
+        type=Path,
+        help="another checkout whose agent (e.g. main's, before the side channel) serves a "
+        "second device: the large answer through both agents in the same pairs",
+    )
+    parser.add_argument("--large-only", action="store_true", help="the large answer alone")
     args = parser.parse_args()
 
     env = {
@@ -395,9 +432,15 @@ def main() -> None:
         demo, demo_url = client_process(DEMO)
         slow_tokens = [token for _id, token in setup["devices"]["slow"]]
         other_token = setup["devices"]["other"][0][1]
+        base_agent = None
+        if args.base_agent:
+            # The last slow device is the base agent's (the slow part uses the others).
+            base_agent, _ = client_process(
+                AGENTS, stack.tunnel_url, demo_url, slow_tokens.pop(), code=args.base_agent
+            )
         agents, _ = client_process(AGENTS, stack.tunnel_url, demo_url, *slow_tokens, other_token)
         try:
-            wait_tunnels(stack, len(slow_tokens) + 1)
+            wait_tunnels(stack, len(slow_tokens) + 1 + (base_agent is not None))
             browser = requests.Session()
             browser.cookies.set(cookie_name, setup["sessions"]["slow"])
             other = requests.Session()
@@ -406,7 +449,22 @@ def main() -> None:
             relayed = stack.url(f"/api/devices/{device}/agent/api/demo/blob?bytes={args.mib * MIB}")
             direct = f"{demo_url}/api/demo/blob?bytes={args.mib * MIB}"
             print(f"stack {stack.base_url}; load average {load()}")
-            bench_large(stack, browser, relayed, direct, args.mib, args.pairs)
+            paths = {"relayed": relayed}
+            if base_agent is not None:
+                base_device = setup["devices"]["slow"][-1][0]
+                paths["base agent"] = relayed.replace(device, base_device)
+            pids = stack.pids()
+            processes = {
+                "nginx": pids.get("nginx", []),
+                "relay": pids.get("relay", []),
+                "agent": [agents.pid],
+                **({"base agent": [base_agent.pid]} if base_agent is not None else {}),
+                "demo device": [demo.pid],
+                "client": [os.getpid()],
+            }
+            bench_large(stack, browser, paths, direct, args.mib, args.pairs, processes)
+            if args.large_only:
+                return
             small = stack.url(f"/api/devices/{device}/agent/api/system/deps")
             bench_small(browser, small, f"{demo_url}/api/system/deps", args.small)
             bench_small_many(cookies["slow"], small, stack.url("/api/auth/me"), args.seconds)
@@ -416,9 +474,13 @@ def main() -> None:
                 stack, other, other_url, setup["devices"]["rogue"][0][1], args.flood_seconds
             )
             slow_devices = [device_id for device_id, _token in setup["devices"]["slow"][1:]]
+            if base_agent is not None:
+                slow_devices.pop()
             bench_slow(stack, cookies["slow"], other, slow_devices, args.slow, args.rounds)
         finally:
-            for process in (agents, demo):
+            for process in (agents, demo, base_agent):
+                if process is None:
+                    continue
                 process.stdin.close()
                 try:
                     process.wait(timeout=10)
