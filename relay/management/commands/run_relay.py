@@ -8,6 +8,7 @@ import gc
 import logging
 import signal
 import socket
+from collections.abc import Coroutine
 from typing import Any
 
 from django.conf import settings
@@ -91,15 +92,21 @@ class Command(BaseCommand):
         self, *, host: str, internal_host: str, tunnel_port: int, internal_port: int, node_url: str
     ) -> None:
         node = RelayNode(node_url=node_url)
-        await node.start()  # its registry lease first: tunnels register under it
-        tunnel = await TunnelServer(node).start(host, tunnel_port)
-        internal = await InternalServer(
-            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
-        ).start(internal_host, internal_port)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
+        # The internal port first, so the probes answer while the node waits for the
+        # registry (/livez: up; /readyz: which dependency is missing).
+        internal = await InternalServer(
+            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
+        ).start(internal_host, internal_port)
+        # Its registry lease before the tunnel port opens: tunnels register under it.
+        if not await _until_stopped(node.start(), stopping):
+            internal.close()
+            logger.info("relay node stopped before it took its lease")
+            return
+        tunnel = await TunnelServer(node).start(host, tunnel_port)
         logger.info(
             "relay node up: tunnel ws://%s:%d/tunnel, internal %s (advertised as %s)",
             host,
@@ -117,6 +124,21 @@ class Command(BaseCommand):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> bool:
+    """Run ``work`` unless ``stopping`` is set first (then cancel it): whether it finished."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 def limits_from_settings() -> Limits:
