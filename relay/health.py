@@ -3,8 +3,10 @@
 - ``GET /livez``: the process and its event loop answer. Nothing else is asked, so
   an outage of PostgreSQL or Redis never gets a healthy node restarted.
 - ``GET /readyz``: the node can take tunnels: the registry (Redis; the database
-  without it) and the database (each agent's token) both answer. The same checks,
-  names and 2 s bounds as the web app's ``/healthz`` (``visiona.health``).
+  without it) and the database (each agent's token) both answer, with the same checks,
+  names and 2 s bounds as the web app's ``/healthz`` (``visiona.health``), and the node
+  holds its registry lease and listens for agents (``tunnels``: a node started while
+  the registry was away waits for it, answering these probes meanwhile).
 
 Both answer JSON, 200 or 503, and say nothing about devices or tunnels: anyone who
 reaches the internal port may ask (a container's or a balancer's probe has no secret).
@@ -37,8 +39,9 @@ def _checks() -> dict[str, str]:
         close_old_connections()
 
 
-async def probe(path: str) -> tuple[int, dict[str, object]]:
-    """The status and JSON body for ``path`` (one of ``PATHS``)."""
+async def probe(path: str, *, started: bool) -> tuple[int, dict[str, object]]:
+    """The status and JSON body for ``path`` (one of ``PATHS``); ``started``: the node
+    holds its lease and takes tunnels."""
     if path == LIVENESS_PATH:
         return 200, {"status": "ok"}
     loop = asyncio.get_running_loop()
@@ -48,6 +51,7 @@ async def probe(path: str) -> tuple[int, dict[str, object]]:
         )
     except TimeoutError:
         return 503, {"status": "unavailable", "checks": {"timeout": "down"}}
+    checks["tunnels"] = "ok" if started else "down"
     healthy = all(state == "ok" for state in checks.values())
     return (200 if healthy else 503), {
         "status": "ok" if healthy else "unavailable",

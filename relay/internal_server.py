@@ -92,7 +92,7 @@ class InternalServer:
         target = urlsplit(request.target.decode("latin-1"))
         if request.method == b"GET" and target.path in health.PATHS:
             # Probes carry no secret; they tell whether the node is up, nothing more.
-            status, payload = await health.probe(target.path)
+            status, payload = await health.probe(target.path, started=self.node.started)
             await client.send_json(status, payload, [(b"cache-control", b"no-store")])
             return
         parts = target.path.split("/", 3)

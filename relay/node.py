@@ -41,6 +41,9 @@ from relay.token_checks import TokenChecker
 logger = logging.getLogger(__name__)
 
 LEASE_RENEW_SECONDS = tunnel_registry.LEASE_RENEW_SECONDS
+# A registry not answering at start is asked again after this, then twice as long each
+# time, up to LEASE_RENEW_SECONDS.
+LEASE_RETRY_FIRST_SECONDS = 0.5
 SWEEP_INTERVAL_SECONDS = tunnel_registry.LEASE_TTL_SECONDS
 RECHECK_INTERVAL_SECONDS = 2.0
 # Every tunnel's liveness in one pass (h2_session.TunnelSession.check_liveness).
@@ -64,6 +67,8 @@ class RelayNode:
         self._tasks: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Future[object]] = set()
         self._stopping = False
+        # True once the lease is held and the loops run: the node can take tunnels.
+        self.started = False
 
     def keep(self, task: asyncio.Future[object]) -> None:
         """Hold a reference to a fire-and-forget task until it is done (asyncio keeps
@@ -72,8 +77,12 @@ class RelayNode:
         task.add_done_callback(self._background.discard)
 
     async def start(self) -> None:
-        """Take the node's lease (before any tunnel is accepted) and start its loops."""
-        await in_thread(tunnel_registry.lease_acquire, self.lease)
+        """Take the node's lease (before any tunnel is accepted) and start its loops.
+
+        A registry that does not answer yet (Redis restarting, a node started first) is
+        waited for, not a crash: the probes answer meanwhile (/livez up, /readyz not).
+        """
+        await self._take_lease()
         self.tokens.start()
         self._registrations.start()
         self._removals.start()
@@ -85,6 +94,24 @@ class RelayNode:
             asyncio.create_task(self._every(WORK_CHECK_SECONDS, self.push_waiting_work)),
             asyncio.create_task(self._every(LIVENESS_CHECK_SECONDS, self.check_liveness)),
         ]
+        self.started = True
+
+    async def _take_lease(self) -> None:
+        delay = LEASE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await in_thread(tunnel_registry.lease_acquire, self.lease)
+                return
+            except Exception as exc:
+                # The driver's message names the address, never a password.
+                logger.warning(
+                    "the registry does not answer (%s); the node takes no tunnels yet, "
+                    "retrying in %.1f s",
+                    type(exc).__name__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LEASE_RENEW_SECONDS)
 
     # Tunnels ------------------------------------------------------------------------
 

@@ -6,8 +6,11 @@ What Docker would give each container is given here instead, and nothing more:
   on (web's 8000, relay's 3800/3801, nginx's 8080/8443), its own data and run folders;
 - names: a URL whose host is a service (postgres, redis) is rewritten to its stand-in
   (the test's PostgreSQL database, the run's Redis with a key prefix of its own), and
-  nginx finds ``web`` and ``relay`` as upstream groups of their replicas' loopback ports
-  (Docker's DNS answers with every replica's address);
+  nginx finds ``web`` and ``relay`` at their replicas' loopback ports, as Docker's DNS
+  answers a service's name with every replica's address: the ``server web:8000 ...;``
+  line of an upstream block becomes one line per replica (without ``resolve``, which
+  Debian's older nginx lacks and addresses do not need), and a name nginx looks up per
+  request (the tunnel's ``relay:3800``) an upstream group of the replicas;
 - named volumes: one folder each, where every service that mounts it finds it (an app
   role's under its data folder, nginx's at the path its templates are given);
 - the image: the app roles run ``deploy/docker-entrypoint.sh`` from the checkout, with
@@ -33,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from deploy.loopback import MIME_TYPES, NGINX, free_port, main_config, render_template
+from deploy.nginx_files import MIME_TYPES, NGINX, main_config, render_template
+from deploy.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
@@ -47,6 +51,11 @@ IMAGE_DATA_DIR = "/app/var"
 CONTAINER_PORTS = {"web": ("8000",), "relay": ("3800", "3801"), "nginx": ("8080", "8443")}
 # What nginx reaches of each service, by name: Docker's DNS gives every replica.
 UPSTREAM_PORTS = {"web": "8000", "relay": "3800"}
+# An upstream block's server line naming a service whose replicas nginx reaches.
+_UPSTREAM_SERVER = re.compile(
+    rf"^([ \t]*)server ({'|'.join(UPSTREAM_PORTS)})(?::\d+)?((?:[ \t]+[^;\s]+)*)[ \t]*;\n",
+    re.M,
+)
 _INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
 
 
@@ -297,7 +306,7 @@ class ComposeStack:
             *(NGINX_DIR / "tls").glob("*.template"),
         ]
         for template in templates:
-            rendered = render_template(template.read_text(), values)
+            rendered = self._replica_servers(render_template(template.read_text(), values))
             (run_dir / "conf.d" / template.name.removesuffix(".template")).write_text(rendered)
         # Docker's DNS answers a service name with its replicas; here, upstream groups.
         groups = UPSTREAM_PORTS
@@ -311,6 +320,21 @@ class ComposeStack:
         (run_dir / "nginx.conf").write_text(main_config(run_dir))
         assert MIME_TYPES.exists()
         return [NGINX, "-p", f"{run_dir}/", "-c", str(run_dir / "nginx.conf"), "-e", "stderr"]
+
+    def _replica_servers(self, rendered: str) -> str:
+        """An upstream block's ``server <service>:<port> [options];`` as Docker's DNS
+        would make it: one server per replica, at its loopback port."""
+
+        def servers(match: re.Match) -> str:
+            indent, service, options = match.group(1), match.group(2), match.group(3).split()
+            options = [option for option in options if option != "resolve"]
+            return "".join(
+                f"{indent}{' '.join(['server', f'127.0.0.1:{replica.ports[port]}', *options])};\n"
+                for replica in self.replicas[service]
+                for port in [UPSTREAM_PORTS[service]]
+            )
+
+        return _UPSTREAM_SERVER.sub(servers, rendered)
 
     def _nginx_value(self, value: str, replica: Replica) -> str:
         if value in replica.ports:  # a listen port

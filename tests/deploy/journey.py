@@ -366,6 +366,22 @@ def pair_and_run_agent(stack: ComposeStack, browser: Browser, folder: Path):
     return process, folder / "agent.log"
 
 
+def request_id() -> dict[str, str]:
+    return {"X-Request-Id": uuid.uuid4().hex}
+
+
+def relayed_by_nginx(stack: ComposeStack, request_id: str) -> bool:
+    """Whether nginx's access log shows the request answered after an internal redirect:
+    two upstreams, the web app's and then the relay node's ("0.007 : 0.008")."""
+    log = stack.work / "nginx-access.log"
+    lines = [line for line in log.read_text().splitlines() if line.endswith(f" id={request_id}")]
+    if not lines:
+        return False
+    [line] = lines
+    assert re.search(r'" 200 \d+ [\d.]+ [\d.]+ : [\d.]+ "', line), line
+    return True
+
+
 def walk(stack: ComposeStack, folder: Path) -> None:
     create_staff_user(stack)
     browser = Browser(stack)
@@ -381,12 +397,20 @@ def walk(stack: ComposeStack, folder: Path) -> None:
     agent, agent_log = pair_and_run_agent(stack, browser, folder)
     try:
         [device] = browser.get("/api/devices/").json()["devices"]
+
         # Connected through nginx's /tunnel to one of the relay nodes, found by any web.
-        deps = wait_for(
-            lambda: (answer := browser.get("/api/system/deps")).status_code == 200 and answer,
-            what="the device's dependencies through the tunnel",
-        )
+        def dependencies() -> requests.Response | None:
+            answer = browser.get("/api/system/deps", headers=request_id())
+            return answer if answer.status_code == 200 else None
+
+        deps = wait_for(dependencies, what="the device's dependencies through the tunnel")
         assert deps.json()["demo"] is True
+        # nginx asked web, which authorized the request, then fetched the answer itself
+        # from the node holding the tunnel, at the address the node advertises.
+        wait_for(
+            lambda: relayed_by_nginx(stack, deps.request.headers["X-Request-Id"]),
+            what="the relayed request's line in nginx's access log",
+        )
 
         created = browser.post(
             "/api/deployments", json={"model_id": model["id"], "device_ids": [device["id"]]}

@@ -9,6 +9,8 @@ through the tunnel, its dependencies read, the model deployed and installed.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import subprocess
 import sys
@@ -20,12 +22,32 @@ import pytest
 from tests.deploy.compose_stack import ROOT, load_compose, read_env_file
 
 ONE_SHOTS = {"migrate"}
+# nginx's body limits that follow the app's settings (deploy/stack_scripts.py's facts).
+NGINX_LIMITS = (
+    "VISIONA_CONVERSION_UPLOAD_LIMIT",
+    "VISIONA_MODELS_UPLOAD_LIMIT",
+    "VISIONA_REFERENCE_UPLOAD_LIMIT",
+    "VISIONA_RUNS_UPLOAD_LIMIT",
+    "VISIONA_RELAY_BODY_LIMIT",
+)
 APP_ROLES = {"web": ["web"], "relay": ["relay"], "worker": ["worker"], "migrate": ["migrate"]}
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return load_compose()
+
+
+@pytest.fixture(scope="module")
+def nginx_image_version() -> tuple[int, ...]:
+    """The version of the nginx image the Dockerfile's nginx target starts from."""
+    found = re.search(
+        r"^FROM nginx:(\d+)\.(\d+)(?:\.(\d+))?\S* AS nginx$",
+        (ROOT / "Dockerfile").read_text(),
+        re.M,
+    )
+    assert found, "the nginx target's FROM"
+    return tuple(int(part or 0) for part in found.groups())
 
 
 def test_every_lasting_service_has_a_health_check_and_a_restart_policy(compose):
@@ -166,6 +188,52 @@ def test_the_production_env_example_passes_the_deploy_check(tmp_path):
         timeout=120,
     )
     assert preloaded.returncode == 0, preloaded.stdout + preloaded.stderr
+
+
+def test_nginx_limits_are_the_apps_own_with_the_production_env(compose, tmp_path):
+    """compose.yaml's body limits for nginx: the ones the app computes from its settings
+    (deploy/stack_scripts.py, as the loopback stack asks), with deploy/.env's values."""
+    from deploy.stack_scripts import FACTS
+
+    env = read_env_file(new_env_file(tmp_path, "visiona.example.org"))
+    env.update(VISIONA_DATA_DIR=str(tmp_path / "data"), PATH="/usr/bin:/bin")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", FACTS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    nginx = compose["services"]["nginx"]["environment"]
+    for name in NGINX_LIMITS:
+        fact = name.removeprefix("VISIONA_").lower()
+        assert nginx[name] == str(facts[fact]), name
+
+
+def test_the_app_believes_nginx_on_any_network_docker_makes():
+    """nginx's address on the compose network is in TRUSTED_PROXIES: Docker's default
+    address pools (172.17-31.0.0/16, 192.168.0.0/16 in /20s), so the app reads the user's
+    address from X-Forwarded-For (rate limits, sign-in lockouts)."""
+    env = read_env_file(ROOT / "deploy" / ".env.example")
+    trusted = [ipaddress.ip_network(entry) for entry in env["TRUSTED_PROXIES"].split(",")]
+    pools = [ipaddress.ip_network(f"172.{n}.0.0/16") for n in range(17, 32)]
+    pools += list(ipaddress.ip_network("192.168.0.0/16").subnets(new_prefix=20))
+    for pool in pools:
+        assert any(pool.subnet_of(network) for network in trusted), pool
+    assert env["TRUST_X_FORWARDED_PROTO"] == "1"
+
+
+def test_nginx_follows_the_web_replicas_by_name(compose, nginx_image_version):
+    nginx = compose["services"]["nginx"]["environment"]
+    assert nginx["VISIONA_WEB"] == "web:8000"
+    # "resolve" on an upstream server needs nginx 1.27.3 or later: the image's.
+    assert nginx["VISIONA_WEB_SERVER_OPTIONS"] == "resolve"
+    assert nginx_image_version >= (1, 27, 3)
+    # Names are looked up with Docker's DNS: web's replicas, and the relay's tunnel port.
+    assert nginx["VISIONA_RESOLVER"] == "127.0.0.11"
 
 
 # --- the whole product, from compose.yaml --------------------------------------------------

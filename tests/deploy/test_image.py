@@ -109,6 +109,9 @@ def test_the_build_marks_its_static_files_so_the_manifest_stays_on(dockerfile):
     run = instruction(dockerfile, "RUN")
     assert "VISIONA_STATIC_MANIFEST=1" in run and "collectstatic" in run
     assert f"touch /app/staticfiles/{STATIC_MANIFEST_MARKER}" in run
+    # nginx's error pages, rendered by the app into the static folder the nginx target
+    # copies (deploy/nginx/visiona/error-page.conf serves them from there).
+    assert run.index("collectstatic") < run.index("manage.py write_error_pages")
     # Not an ENV an env file could override: the marker decides at run time.
     assert "VISIONA_STATIC_MANIFEST" not in instruction(dockerfile, "ENV")
 
@@ -129,6 +132,12 @@ def test_the_web_role_runs_gunicorn_with_gthread_workers(tmp_path):
     assert printed["worker_class"] == "gthread"
     assert (printed["workers"], printed["threads"]) == ("2", "8")
     assert printed["bind"] == "['0.0.0.0:8000']"
+    # Longer than nginx keeps an idle connection to web: nginx always closes it first.
+    template = (ROOT / "deploy/nginx/templates/visiona.conf.template").read_text()
+    upstream = re.search(
+        r"upstream visiona_web \{\n(?:[^\n]*\n)*?\s*keepalive_timeout (\d+)s;", template
+    )
+    assert int(printed["keepalive"]) > int(upstream.group(1))
     assert (tmp_path / "visiona-role").read_text().strip() == "web"
 
 

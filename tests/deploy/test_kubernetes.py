@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import kubernetes_validate
@@ -86,10 +87,20 @@ def test_web_replicas_and_the_declared_instance_count_agree():
     assert env["VISIONA_WEB_INSTANCES"] == str(web["spec"]["replicas"])
 
 
+# nginx's values that name the cluster's services, not compose's.
+CLUSTER_NAMES = {"VISIONA_RESOLVER", "VISIONA_WEB", "VISIONA_RELAY_TUNNEL"}
+
+
 def test_nginx_gets_every_value_compose_gives_it():
     compose = load_compose()["services"]["nginx"]["environment"]
-    env = {item["name"] for item in container(by_kind("Deployment")["nginx"])["env"]}
-    assert env == set(compose)
+    env = {item["name"]: item["value"] for item in container(by_kind("Deployment")["nginx"])["env"]}
+    assert set(env) == set(compose)
+    for name, value in compose.items():
+        if name not in CLUSTER_NAMES:
+            assert env[name] == str(value), name
+    # Full names: nginx's resolver uses no search domains.
+    for name in CLUSTER_NAMES:
+        assert env[name].split(":")[0].endswith(".cluster.local"), name
 
 
 def test_web_the_worker_and_nginx_share_the_models_claim():
@@ -107,3 +118,19 @@ def test_web_the_worker_and_nginx_share_the_models_claim():
         assert volumes[mounts[path]]["persistentVolumeClaim"]["claimName"] == "models", name
     nginx_env = {e["name"]: e.get("value") for e in container(deployments["nginx"])["env"]}
     assert nginx_env["VISIONA_MODELS_ROOT"] == "/srv/visiona/models"
+
+
+def test_web_believes_forwarded_addresses_only_from_nginx():
+    web = container(by_kind("Deployment")["web"])
+    env = {item["name"]: item.get("value") for item in web["env"]}
+    trusted = [ipaddress.ip_network(entry) for entry in env["TRUSTED_PROXIES"].split(",")]
+    assert all(network.is_private for network in trusted)
+    # Any pod could claim to be a proxy: only nginx's pods may reach web's port.
+    [policy] = [
+        doc
+        for doc in by_kind("NetworkPolicy").values()
+        if doc["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "web"}
+    ]
+    [rule] = policy["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "nginx"}}}]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8000}]

@@ -56,6 +56,9 @@ class Relay:
     log: typing.IO | None = None
     # Set last, over the test's own: e.g. a database or Redis that is not there.
     env: dict[str, str] = field(default_factory=dict)
+    # Started once both ports listen; False: the internal one only (the probes answer
+    # there first, and the tunnel port waits for the registry).
+    wait_for_tunnel_port: bool = True
 
     @property
     def tunnel_url(self) -> str:
@@ -91,14 +94,16 @@ class Relay:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True
         )
-        wait_for(self._listening, timeout=20)
+        wait_for(self._listening, timeout=60)
         return self
 
     def _listening(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"the relay exited: {self.output()}")
+        ports = [self.internal_port, self.tunnel_port][: 2 if self.wait_for_tunnel_port else 1]
         try:
-            socket.create_connection(("127.0.0.1", self.internal_port), timeout=0.2).close()
+            for port in ports:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
         except OSError:
             return False
         return True

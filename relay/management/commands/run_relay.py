@@ -9,14 +9,13 @@ import gc
 import logging
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from visiona_client import allocator
-from websockets.asyncio.server import Server
 
 from relay.exchange import Limits
 from relay.internal_server import InternalServer
@@ -127,25 +126,31 @@ class Command(BaseCommand):
         ready_file: str | None,
     ) -> None:
         node = RelayNode(node_url=node_url)
-        # Its registry lease first: tunnels register under it (docs/tunnel.md).
-        await node.start()
-        try:
-            tunnel, internal = await self._listen(
-                node,
-                host=host,
-                internal_host=internal_host,
-                tunnel_port=tunnel_port,
-                internal_port=internal_port,
-            )
-        except CommandError:
-            # A port is taken: give the lease back (nothing registered under it yet)
-            # and stop its loops, then say why in one sentence.
-            await node.shutdown()
-            raise
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
+        ports = (tunnel_port, internal_port)
+        # The internal port first, so the probes answer while the node waits for the
+        # registry (/livez: up; /readyz: which dependency is missing).
+        with _port_named("internal", internal_host, internal_port, ports):
+            internal = await InternalServer(
+                node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
+            ).start(internal_host, internal_port)
+        # Its registry lease before the tunnel port opens: tunnels register under it.
+        if not await _until_stopped(node.start(), stopping):
+            internal.close()
+            logger.info("relay node stopped before it took its lease")
+            return
+        try:
+            with _port_named("tunnel", host, tunnel_port, ports):
+                tunnel = await TunnelServer(node).start(host, tunnel_port)
+        except CommandError:
+            # The tunnel port is taken: give the lease back (nothing registered under it
+            # yet), close the internal port, then say why in one sentence.
+            internal.close()
+            await node.shutdown()
+            raise
         logger.info(
             "relay node up: tunnel ws://%s:%d/tunnel, internal %s (advertised as %s)",
             host,
@@ -166,29 +171,20 @@ class Command(BaseCommand):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
 
-    async def _listen(
-        self,
-        node: RelayNode,
-        *,
-        host: str,
-        internal_host: str,
-        tunnel_port: int,
-        internal_port: int,
-    ) -> tuple[Server, asyncio.Server]:
-        """Both listeners, or neither: a port that cannot open is one sentence
-        (``CommandError``), and the other listener is closed first."""
-        ports = (tunnel_port, internal_port)
-        with _port_named("tunnel", host, tunnel_port, ports):
-            tunnel = await TunnelServer(node).start(host, tunnel_port)
-        try:
-            with _port_named("internal", internal_host, internal_port, ports):
-                internal = await InternalServer(
-                    node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
-                ).start(internal_host, internal_port)
-        except CommandError:
-            tunnel.close()
-            raise
-        return tunnel, internal
+
+async def _until_stopped(work: Coroutine[Any, Any, None], stopping: asyncio.Event) -> bool:
+    """Run ``work`` unless ``stopping`` is set first (then cancel it): whether it finished."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 def limits_from_settings() -> Limits:
