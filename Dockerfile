@@ -31,7 +31,7 @@ RUN pip install --no-deps ./client
 # It needs settings to import; these throwaway values never reach runtime.
 # The static files are collected with their manifest (hashed, compressed), and the
 # marker beside them keeps it on at run time whatever an env file says
-# (visiona/settings.py, STATIC_MANIFEST_MARKER).
+# (visiona/settings/web.py, STATIC_MANIFEST_MARKER).
 RUN useradd --system --uid 10001 --home-dir /app/var visiona \
     && mkdir -p /app/var/models \
     && chown -R visiona /app/var \

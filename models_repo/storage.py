@@ -1,7 +1,7 @@
 """Model files in ``storages["models"]``: written in chunks, hashed on the way.
 
 The "models" storage is a local folder by default and any S3-compatible bucket
-by configuration (see STORAGES in visiona/settings.py).
+by configuration (see STORAGES in visiona/settings/web.py).
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ class S3StandIn:
         return [item["Key"] for item in listed.get("Contents", [])]
 
     def storage_options(self, bucket: str) -> dict:
-        """The models storage's OPTIONS, as visiona/settings.py builds them."""
+        """The models storage's OPTIONS, as visiona/settings/web.py builds them."""
         return {
             "bucket_name": bucket,
             "endpoint_url": self.endpoint_url,

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # it can, while the other processes do the same.
 CHECKS = """
 import sys
-import visiona.settings as settings
+import visiona.settings.core as settings
 for _ in range(300):
     settings._data_dir()
 print("ok")

@@ -112,7 +112,8 @@ def violation(importer: str, imported: str, *, client: bool, named: bool = False
         return "nothing in the product imports sandbox"
     if importer == ROOT_URLCONF:
         return None
-    if importer == SETTINGS and named and top in NAMED_BY_SETTINGS:
+    in_settings = importer == SETTINGS or importer.startswith(SETTINGS + ".")
+    if in_settings and named and top in NAMED_BY_SETTINGS:
         return None
     if top not in ALLOWED[source]:
         if source == "visiona":
@@ -166,7 +167,7 @@ ALLOWED_EDGES = {
     "models_repo/models.py": "from visiona.chips import Chip\n",
     "models_repo/migrations/0001_initial.py": 'to = "conversion.conversionjob"\n',
     "conversion/models.py": 'to = "models_repo.NefModel"\nlogger = "visiona.upstream"\n',
-    "visiona/settings.py": 'APPS = ["conversion", "devices"]\nURLS = "visiona.urls"\n'
+    "visiona/settings/api.py": 'APPS = ["conversion", "devices"]\nURLS = "visiona.urls"\n'
     'AUTH = ["tokens.authentication.PersonalTokenAuthentication"]\n',
     "devices/tunnel.py": "import visiona.models\nfrom visiona import errors\n",
     "relay/auth.py": "from devices import services\nfrom ..devices import models\n",
@@ -193,8 +194,8 @@ FORBIDDEN_EDGES = [
         "visiona/api/schema.py",
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import devices.authentication\n",
     ),
-    ("visiona/settings.py", "from conversion import limits\n"),
-    ("visiona/settings.py", 'PROCESSORS = ["conversion.context_processors.banner"]\n'),
+    ("visiona/settings/services.py", "from conversion import limits\n"),
+    ("visiona/settings/core.py", 'PROCESSORS = ["conversion.context_processors.banner"]\n'),
     ("visiona/api/schema.py", 'target_class = "devices.authentication.Token"\n'),
     ("visiona/urls.py", "import sandbox.urls\n"),
     ("devices/tunnel.py", "from conversion.models import ConversionJob\n"),
@@ -226,7 +227,7 @@ FORBIDDEN_EDGES = [
     ("tokens/api.py", "from ..deployments import services\n"),
     ("tokens/models.py", "from models_repo.models import NefModel\n"),
     ("devices/authentication.py", "from tokens.services import token_check\n"),
-    ("visiona/settings.py", "from tokens import authentication\n"),
+    ("visiona/settings/api.py", "from tokens import authentication\n"),
     ("visiona/api/schema.py", 'AUTH = "tokens.authentication.PersonalTokenAuthentication"\n'),
 ]
 

@@ -55,11 +55,14 @@ def test_names_are_fresh_and_keep_the_file_name():
 def test_s3_is_chosen_by_configuration(monkeypatch):
     import importlib
 
-    from visiona import settings as real_settings
+    # The storage's settings are built in visiona/settings/web.py from services.py's.
+    from visiona.settings import services as real_services
+    from visiona.settings import web as real_settings
 
     monkeypatch.setenv("MODELS_STORAGE_S3_BUCKET", "visiona-models")
     monkeypatch.setenv("MODELS_STORAGE_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
     try:
+        importlib.reload(real_services)
         configured = importlib.reload(real_settings)
         models = configured.STORAGES["models"]
         assert models["BACKEND"] == "storages.backends.s3.S3Storage"
@@ -70,6 +73,7 @@ def test_s3_is_chosen_by_configuration(monkeypatch):
         assert S3Storage(**models["OPTIONS"]).bucket_name == "visiona-models"  # no network yet
     finally:
         monkeypatch.delenv("MODELS_STORAGE_S3_BUCKET")
+        importlib.reload(real_services)
         importlib.reload(real_settings)
 
 
