@@ -27,7 +27,8 @@ def test_an_agent_moving_to_another_node_moves_its_entry(
     # visionA now names the second node; the first goes away (a deploy, a scale-down).
     settings.RELAY_PUBLIC_URL = second_relay.tunnel_url
     relay.stop()
-    wait_connected(second_relay, device_id, timeout=30)
+    # The agent learns the new URL at its next heartbeat, then reconnects with backoff.
+    wait_connected(second_relay, device_id, timeout=90)
     entry = tunnel_registry.lookup(device_id)
     assert entry.node_url == second_relay.internal_url
     response = second_relay.get(f"/devices/{device_id}/api/system/deps")
