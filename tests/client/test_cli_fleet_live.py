@@ -18,7 +18,7 @@ from deployments.services import deployments_create
 from devices import services as device_services
 from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
 from tests.deployments.conftest import alice_devices, alice_kl720, make_model  # noqa: F401
-from tests.deployments.rollout_support import fail, report
+from tests.deployments.rollout_support import connect, fail, report
 from tests.devices.conftest import issue_code, pair  # noqa: F401
 from tests.e2e.conftest import sandbox  # noqa: F401
 
@@ -30,6 +30,7 @@ def devices(alice_devices):
     paired = [result.device for result in alice_devices(3)]
     for device in paired:
         device_services.device_heartbeat(device=device, agent_status="ready")
+        connect(device)  # its tunnel open: online (devices/presence.py)
     return sorted(paired, key=lambda device: device.name)
 
 

@@ -18,7 +18,7 @@ from deployments import group_services
 from deployments.models import RolloutTarget
 from devices import services as device_services
 from tests.deployments.conftest import alice_devices  # noqa: F401
-from tests.deployments.rollout_support import fail, report
+from tests.deployments.rollout_support import connect, fail, report
 from tests.devices.conftest import issue_code, pair  # noqa: F401
 from tests.e2e.test_deploy_browser import no_sideways_scroll, shots
 
@@ -65,6 +65,7 @@ def test_a_rollout_started_from_its_group_and_followed_live(
     other = alice_devices(1, chip="KL520")[0].device
     for device in devices:
         device_services.device_heartbeat(device=device, agent_status="ready")
+        connect(device)  # its tunnel open: online (devices/presence.py)
     group = group_services.group_create(
         user=alice, name="Rack A", device_ids=[d.pk for d in [*devices, other]]
     )
