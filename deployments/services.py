@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,6 +35,10 @@ from devices.models import Device
 from models_repo import selectors as model_selectors
 from visiona.errors import NotFound, ValidationFailed
 from visiona.models import User
+
+if TYPE_CHECKING:
+    from deployments.rollout_models import Rollout
+    from models_repo.models import NefModel
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +160,7 @@ def current_installed(*, device_id: uuid.UUID | str) -> Deployment | None:
 
 
 def deployment_create_locked(
-    *, user: User, model, device: Device, rollout=None
+    *, user: User, model: NefModel, device: Device, rollout: Rollout | None = None
 ) -> DeploymentResult:
     """One install of ``model`` on a device whose row the caller locked (devices_lock):
     the unfinished one of that model, the installed one with its SHA-256, or a new one."""

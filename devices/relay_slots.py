@@ -129,8 +129,9 @@ class SlotKeeper:
             slots = self.held()
             if not slots:
                 continue
-            close_old_connections()
             try:
+                # Inside the try: the keeper must outlive any failure, a database one too.
+                close_old_connections()
                 slot_renew(slots=slots)
             except Exception:
                 logger.warning("relay slot renewal failed", exc_info=True)

@@ -1,7 +1,7 @@
 """Every answer carries a Content-Security-Policy that allows nothing inline."""
 
+import importlib
 import re
-import runpy
 from pathlib import Path
 
 import pytest
@@ -76,6 +76,15 @@ def test_form_action_lets_sign_out_reach_member_center(monkeypatch):
     monkeypatch.setenv("OIDC_OP_ISSUER", "https://login.example.com/realms/kneron")
     monkeypatch.setenv("OIDC_RP_CLIENT_ID", "visiona-web")
     monkeypatch.setenv("OIDC_OP_END_SESSION_ENDPOINT", "https://sso.example.net:8443/logout")
-    fresh = runpy.run_path(str(ROOT / "visiona" / "settings.py"))
-    form_action = fresh["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["form-action"]
+    # The policy is built in visiona/settings/web.py from auth.py's provider addresses.
+    from visiona.settings import auth, web
+
+    try:
+        importlib.reload(auth)
+        fresh = importlib.reload(web)
+        form_action = fresh.CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(auth)
+        importlib.reload(web)
     assert form_action == ["'self'", "https://login.example.com", "https://sso.example.net:8443"]

@@ -16,7 +16,7 @@ CHINESE = re.compile(r"[\u3400-\u9fff]")
 HALF_WIDTH = re.compile(r"[:,()?!;]")
 # What keeps its own characters: placeholders, tags, <code>…</code>, `code`, addresses.
 NOT_PROSE = re.compile(
-    r"%\(\w+\)[sd]|%[sd]|<code>.*?</code>|<[^>]+>|`[^`]*`|https?://\S+|\{\{.*?\}\}"
+    r"%\(\w+\)[-+ #0]*\d*(?:\.\d+)?[sdfiu]|%[sdf]|<code>.*?</code>|<[^>]+>|`[^`]*`|https?://\S+|\{\{.*?\}\}"
 )
 # Code a sentence names as it is typed.
 ALLOWED = ("Authorization: Bearer",)
