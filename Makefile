@@ -87,8 +87,12 @@ run: install
 stack: install
 	$(BIN)/python -m deploy.loopback $(STACK_ARGS)
 
+# Two processes (pytest-xdist), whole files each: the live tests mostly wait on servers
+# they started, so two halve the time on two cores. PYTEST_WORKERS=0 runs in this process
+# (a debugger, -x); PYTEST_ARGS picks tests and options.
+PYTEST_WORKERS ?= 2
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Coverage of the relay, the devices app and the agent, their own processes included
 # (pyproject.toml [tool.coverage.run]); COVERAGE_TESTS picks the tests (default: theirs).

@@ -82,6 +82,8 @@ def test_a_failed_job_carries_the_converters_error(upstream):
         b'{"status": "running"}',
         b'{"job_id": "%s", "status": "exploded"}' % JOB.encode(),
     ],
+    # Ids without the random job id: every process collects the same names (pytest-xdist).
+    ids=["html", "list", "bad-job-id", "no-job-id", "unknown-status"],
 )
 def test_a_malformed_answer_is_converter_unavailable(upstream, body):
     upstream.get(JOB_URL, body=body, status=200)
