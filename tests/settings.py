@@ -16,9 +16,16 @@ os.environ.setdefault("RELAY_INTERNAL_SECRET", "tests-only-relay-secret-" + "r" 
 # Agents under test dial nothing unless a test starts a relay: never a relay someone runs
 # on the default port 3800 of this machine (it would refuse their tokens and stop them).
 os.environ.setdefault("RELAY_PUBLIC_URL", "ws://127.0.0.1:9/tunnel")
-if not os.environ.get("VISIONA_DATA_DIR"):
-    # Removed at the end of the run (tests/conftest.py).
+# A data folder of each test process's own, removed at the end of its run
+# (tests/conftest.py). Under pytest-xdist the workers inherit the controller's
+# environment: each makes its own folder (one finishing must not remove another's),
+# while the servers a worker starts inherit the worker's.
+if not os.environ.get("VISIONA_DATA_DIR") or (
+    "VISIONA_TESTS_DATA_DIR_OF" in os.environ
+    and os.environ["VISIONA_TESTS_DATA_DIR_OF"] != os.environ.get("PYTEST_XDIST_WORKER", "")
+):
     os.environ["VISIONA_DATA_DIR"] = tempfile.mkdtemp(prefix="visiona-tests-")
+    os.environ["VISIONA_TESTS_DATA_DIR_OF"] = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 from visiona.settings import *  # noqa: F403
 
