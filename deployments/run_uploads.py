@@ -6,11 +6,11 @@ request is refused from its ``Content-Length`` before anything is read."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
 
 from models_repo.transfer import UploadSizeLimitHandler
 from visiona.errors import PayloadTooLarge
+from visiona.upload_tmp import TemporaryFileHandler
 
 # The multipart's own bytes (boundaries, headers, fields) on top of the inputs' limit.
 FORM_OVERHEAD = 1024 * 1024
@@ -23,5 +23,5 @@ def files_to_disk(request: HttpRequest) -> None:
         raise PayloadTooLarge(details={"limit_bytes": settings.RUNS_MAX_TOTAL_BYTES})
     request.upload_handlers = [
         UploadSizeLimitHandler(request, settings.RUNS_MAX_INPUT_BYTES),
-        TemporaryFileUploadHandler(request),
+        TemporaryFileHandler(request),
     ]

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import TemporaryUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
 from visiona import upload_tmp
 
@@ -129,3 +129,19 @@ def test_a_node_killed_mid_upload_leaves_a_file_the_next_start_removes(tmp_path)
     age(spooled, HOUR + 60)  # an hour later nobody wrote to it
     subprocess.run([sys.executable, "-c", _START], cwd=ROOT, env=env, check=True, timeout=120)
     assert not spooled.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/models/", "/api/runs"])
+def test_an_upload_makes_the_folder_again_if_it_went_away(alice_client, settings, tmp_path, path):
+    # Removed while the app runs (someone cleaning the data folder): the next upload
+    # spooled to disk makes it again instead of answering 500.
+    folder = tmp_path / "gone" / "upload-tmp"
+    settings.FILE_UPLOAD_TEMP_DIR = folder
+    large = SimpleUploadedFile(
+        "big.nef", b"\0" * (settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1), "application/octet-stream"
+    )
+    answer = alice_client.post(path, {"file": large, "inputs": large, "name": "big"})
+    assert answer.status_code < 500
+    assert answer.json()["error"]["code"]  # refused for what it is (not a NEF), in the envelope
+    assert folder.is_dir()

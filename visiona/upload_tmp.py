@@ -7,6 +7,9 @@ folder of ours (FILE_UPLOAD_TEMP_DIR, in the data folder, not /tmp), and files t
 that nobody has written to for ``MAX_IDLE_SECONDS`` are removed: when a process
 starts (visiona/wsgi.py) and then at most once per ``SWEEP_EVERY_SECONDS`` as uploads
 come in. An upload in progress writes as its bytes arrive, so it is never that idle.
+
+The folder is made at start-up; ``TemporaryFileHandler`` makes it again if it went
+away meanwhile (an operator cleaning the data folder), so an upload never fails on it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +29,14 @@ SWEEP_EVERY_SECONDS = 3600
 
 _last_sweep = 0.0
 _lock = threading.Lock()
+
+
+class TemporaryFileHandler(TemporaryFileUploadHandler):
+    """Django's handler, with FILE_UPLOAD_TEMP_DIR made if it is missing."""
+
+    def new_file(self, *args, **kwargs) -> None:
+        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+        super().new_file(*args, **kwargs)
 
 
 def sweep_abandoned(*, now: float | None = None) -> int:

@@ -92,6 +92,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # leaves its file there, and visiona/upload_tmp.py sweeps it away.
 FILE_UPLOAD_TEMP_DIR = DATA_DIR / "upload-tmp"
 FILE_UPLOAD_TEMP_DIR.mkdir(exist_ok=True)
+# Django's two handlers; the second makes that folder again if it went away meanwhile.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "visiona.upload_tmp.TemporaryFileHandler",
+]
 # Unset: model files in DATA_DIR/models. Set: any S3-compatible bucket.
 MODELS_STORAGE_S3_BUCKET = env_str("MODELS_STORAGE_S3_BUCKET")
 # How many web instances serve this site (docs/production.md). Each stores the model
