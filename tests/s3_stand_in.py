@@ -7,7 +7,6 @@ the storage tests and, in place of the MinIO service, by the compose-stack test.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,15 +16,11 @@ import boto3
 import pytest
 import requests
 
+from deploy.processes import free_port
+
 ACCESS_KEY = "stand-in-access-key"
 SECRET_KEY = "stand-in-secret-key"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class S3StandIn:

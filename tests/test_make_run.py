@@ -14,15 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from deploy.processes import free_port as _free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.live
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _listening(port: int) -> bool:

@@ -22,19 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from deploy.processes import free_port
 from tests.conftest import _missing_service
 from visiona.sessions import SIGNED_IN_AT_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["/", "/models/", "/devices/", "/convert/", "/conversions/"]
 SESSION_KEY = "outagetestsession0000000000000001"
-
-
-def free_port() -> int:
-    """A port where nothing listens (bound, read, closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 
 import requests
 from visiona_client import state
 
+from deploy.processes import free_port
 from tests.client.conftest import wait_for
 from tests.client.fake_visiona import DEVICE_TOKEN, Deployment, nef_bytes
 
 SIZE = 3 * 1024 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def pair(state_dir, server: str) -> None:

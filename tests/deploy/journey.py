@@ -25,6 +25,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from deploy.processes import free_port
 from tests.deploy.compose_stack import (
     ENTRYPOINT,
     ROOT,
@@ -34,7 +35,6 @@ from tests.deploy.compose_stack import (
     read_env_file,
 )
 from tests.e2e.conftest import BOUNDARY, Form, standard_form
-from tests.s3_stand_in import free_port
 from visiona.settings import STATIC_MANIFEST_MARKER
 
 # Two of each: model files must be found by whichever web instance is asked, and a

@@ -25,6 +25,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
+from deploy.processes import free_port
 from devices import services
 from devices.models import Device
 from tests.client.conftest import agent_environment, wait_for
@@ -32,12 +33,6 @@ from tests.client.conftest import agent_environment, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 # How long the test relay waits for a device's answer to start.
 RELAY_TIMEOUT_SECONDS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url() -> str:

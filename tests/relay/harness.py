@@ -30,6 +30,7 @@ from django.conf import settings
 from visiona_client.backoff import Backoff
 from visiona_client.tunnel import TunnelClient
 
+from deploy.processes import free_port as _free_port
 from relay.exchange import Limits
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
@@ -291,12 +292,6 @@ class InProcessRelay:
 
     def connected(self, device_id: str) -> bool:
         return self.call(lambda: device_id in self.node.sessions)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class InProcessAgent:
