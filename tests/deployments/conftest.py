@@ -1,12 +1,28 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.test import APIClient
 
 from devices.choices import Chip
 
 # Deployments need devices and models: their apps' fixtures (each through its own services).
 from tests.devices.conftest import agent_client, alice_device, issue_code, pair  # noqa: F401
 from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401
+
+
+@pytest.fixture
+def api(alice) -> APIClient:
+    """An API client signed in as Alice (force_authenticate: no session, no token)."""
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+@pytest.fixture
+def bob_api(bob) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(bob)
+    return client
 
 
 @pytest.fixture

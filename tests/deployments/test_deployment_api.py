@@ -8,27 +8,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
 from deployments import services
 from deployments.models import Deployment
 from devices.choices import Chip
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
-@pytest.fixture
-def bob_api(bob) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(bob)
-    return client
 
 
 def create(api, model, devices):

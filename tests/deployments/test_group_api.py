@@ -12,20 +12,6 @@ from tests.deployments.rollout_support import report
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
-@pytest.fixture
-def bob_api(bob) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(bob)
-    return client
-
-
 def test_a_group_is_made_filled_by_chip_and_emptied(api, alice_devices):
     kl720 = [r.device for r in alice_devices(2)]
     kl520 = alice_devices(1, chip="KL520")[0].device

@@ -11,13 +11,6 @@ from tests.deployments.rollout_support import fail, report
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
-
-
 def start(api, model, group, **options):
     body = {"model_id": model.pk, "group_id": str(group.pk), **options}
     return api.post("/api/rollouts", body, format="json")
