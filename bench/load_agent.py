@@ -6,7 +6,7 @@
 
 Each device speaks the agent's real protocol with the client's own pieces: the
 WebSocket handshake with its device token (``Authorization: Bearer``, ``compression=None``,
-pings every 15 s as ``visiona-agent run`` sends them), HTTP/2 with the agent's
+pings at the interval the relay names, as ``visiona-agent run`` does), HTTP/2 with the agent's
 settings (``visiona_client.tunnel_streams``: 100 streams, its windows and frame size) in
 which the relay is the client, the agent's own paths (``visiona_client.tunnel_control``:
 ``POST /_visiona/deployments/sync`` answers 202), and every other relayed request
@@ -45,6 +45,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import requests
+from visiona_client import tunnel as agent_keepalive
 from visiona_client import tunnel_streams as agent_tunnel
 from visiona_client.backoff import Backoff, retry_after_seconds
 from visiona_client.server_api import ServerApi, ServerError
@@ -110,10 +111,15 @@ class LoadAgent:
                     user_agent_header=AGENT,
                     compression=None,
                     open_timeout=30,
-                    ping_interval=15,
+                    ping_interval=agent_keepalive.DEFAULT_PING_SECONDS,
                     ping_timeout=15,
                     max_size=agent_tunnel.MESSAGE_BYTES * 4,
                 ) as websocket:
+                    # As the agent does: the relay's interval (the first ping may still come
+                    # after the default: the keepalive task may have started its wait).
+                    websocket.ping_interval = agent_keepalive.ping_interval(
+                        websocket.response.headers
+                    )
                     backoff.reset()
                     self.counters.connected += 1
                     self.counters.opened += 1

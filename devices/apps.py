@@ -7,8 +7,9 @@ class DevicesConfig(AppConfig):
     verbose_name = _("Devices")
 
     def ready(self) -> None:
-        from devices import health
+        from devices import health, token_changes
         from devices.api import schema  # noqa: F401  (registers the device-token scheme)
         from visiona.registry import register_health_part
 
         register_health_part("devices", fields=health.health_fields, values=health.health_values)
+        token_changes.connect_signals()

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from devices import credentials, registry, selectors
+from devices import credentials, registry, selectors, token_changes
 from devices.choices import PairingCodeStatus, RegistrationStatus
 from devices.errors import (
     DeviceNotFound,
@@ -277,6 +277,7 @@ def device_unpair(*, device: Device) -> None:
     done (deployments: its unfinished ones cancelled) and the device removed, together."""
     now = timezone.now()
     revoked = _device_tokens_revoke_all(device=device, now=now)
+    token_changes.note_change()
     for step in registry.unpair_steps():
         step(device=device)
     _device_mark_unpaired(device=device, now=now)
@@ -304,6 +305,7 @@ def device_token_revoke(*, device_token: DeviceToken) -> None:
     """Revoke one token; the device stays paired (its agent then needs a new pairing)."""
     now = timezone.now()
     DeviceToken.objects.filter(pk=device_token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    token_changes.note_change()
     device_token.revoked_at = device_token.revoked_at or now
     logger.info(
         "device token revoked",

@@ -51,10 +51,14 @@ MAX_FRAME_SIZE = 1024 * 1024
 # The most bytes of the HTTP/2 connection one WebSocket message carries.
 MESSAGE_BYTES = 2 * 1024 * 1024
 # Liveness, checked by the node for all its tunnels at once (``check_liveness``): the
-# agent pings the WebSocket every 15 s, so a tunnel silent for SILENCE_SECONDS is dead;
-# an HTTP/2 PING every PING_INTERVAL_SECONDS, answered by the agent's own loop (not its
-# WebSocket library), catches a stuck agent within PING_TIMEOUT_SECONDS more.
-SILENCE_SECONDS = 25.0
+# agent pings the WebSocket every ``RELAY_AGENT_PING_SECONDS`` (the handshake tells it),
+# so a tunnel silent for ``silence_seconds`` of that is dead; an HTTP/2 PING every
+# PING_INTERVAL_SECONDS, answered by the agent's own loop (not its WebSocket library),
+# catches a stuck agent within PING_TIMEOUT_SECONDS more.
+# Agents older than the hint ping every 15 s whatever the node says.
+LEGACY_AGENT_PING_SECONDS = 15
+# Room for a ping that comes late (a busy agent, a slow link) before the tunnel is dead.
+SILENCE_MARGIN_SECONDS = 10
 PING_INTERVAL_SECONDS = 120.0
 PING_TIMEOUT_SECONDS = 30.0
 # After this many HTTP/2 events from one tunnel in a row, the loop serves the others.
@@ -63,6 +67,12 @@ EVENTS_BEFORE_YIELD = 64
 
 NO_ERROR = h2.errors.ErrorCodes.NO_ERROR
 ENHANCE_YOUR_CALM = h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+
+
+def silence_seconds(agent_ping_seconds: int) -> float:
+    """How long a tunnel may say nothing before the node closes it: one ping interval
+    (the slower of the hint and the old agents' 15 s) and the margin."""
+    return float(max(agent_ping_seconds, LEGACY_AGENT_PING_SECONDS) + SILENCE_MARGIN_SECONDS)
 
 
 class StreamFailed(Exception):
@@ -375,13 +385,14 @@ class TunnelSession:
         except ConnectionClosed:
             self._fail_all("the tunnel closed")
 
-    def check_liveness(self, now: float) -> None:
-        """Close a dead or stuck tunnel; send the HTTP/2 PING when it is due. The node
-        calls this for every tunnel every few seconds (no task per tunnel)."""
+    def check_liveness(self, now: float, silence: float) -> None:
+        """Close a tunnel dead (silent for more than ``silence`` seconds) or stuck; send
+        the HTTP/2 PING when it is due. The node calls this for every tunnel every few
+        seconds (no task per tunnel)."""
         if self.close_reason or self.closed.is_set():
             return
         heard = getattr(self.websocket, "last_heard", None)
-        if heard is not None and now - heard > SILENCE_SECONDS:
+        if heard is not None and now - heard > silence:
             self.close("no sign of life from the agent")
         elif self._ping_sent_at is not None:
             if now - self._ping_sent_at > PING_TIMEOUT_SECONDS:

@@ -7,9 +7,11 @@ One live tunnel per device on a node: a new connection replaces the old one
   ``LEASE_RENEW_SECONDS``: one write per node, whatever its number of tunnels;
   the tunnels' entries are written once when they open and deleted when they
   close, in batches (``relay.batching``);
-- the tokens' validity: every ``RECHECK_INTERVAL_SECONDS`` one query for all its
-  tunnels' tokens (and the handshake cache's) closes the tunnels whose token was
-  revoked or expired or whose device was unpaired: within 5 s of the change;
+- the tokens' validity: every ``RECHECK_INTERVAL_SECONDS`` it reads the shared stamp
+  of token changes (``devices.token_changes``); when it moved, and once a minute in
+  any case, one query for all its tunnels' tokens (and the handshake cache's) closes
+  the tunnels whose token was revoked or expired or whose device was unpaired: within
+  5 s of a change made through the app, within a minute of one made behind its back;
 - its devices' durable ``last_seen_at`` (``relay.last_seen``): on open and close,
   and coarsely while open, batched;
 - dead nodes: every ``SWEEP_INTERVAL_SECONDS`` it clears what nodes whose lease
@@ -30,11 +32,11 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.utils import timezone
 
-from devices import liveness, registry, tunnel_registry
+from devices import liveness, registry, token_changes, tunnel_registry
 from relay.admission import Admission
 from relay.auth import close_connections, in_thread
 from relay.batching import Batcher
-from relay.h2_session import SILENCE_SECONDS, StreamFailed, TunnelSession
+from relay.h2_session import StreamFailed, TunnelSession, silence_seconds
 from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
 from relay.token_checks import TokenChecker
 
@@ -54,13 +56,21 @@ _CHUNK = 1000
 
 
 class RelayNode:
-    def __init__(self, *, node_url: str) -> None:
+    def __init__(self, *, node_url: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.node_url = node_url
+        self._clock = clock  # the token re-check's, a test's to move
         self.lease = tunnel_registry.NodeLease.new(node_url)
         self.sessions: dict[str, TunnelSession] = {}
         self.tokens = TokenChecker()
         self.admission = Admission(rate=settings.RELAY_HANDSHAKES_PER_SECOND)
         self.last_seen = LastSeenSchedule(interval=settings.RELAY_LAST_SEEN_WRITE_SECONDS)
+        # The token re-check asks the database when this stamp moves (or is unknown),
+        # else once a minute (devices/token_changes.py).
+        self._token_stamp: str | None = None
+        self._full_recheck_due = 0.0
+        self.token_rechecks = 0
+        self.agent_ping_seconds = settings.RELAY_AGENT_PING_SECONDS
+        self.silence_seconds = silence_seconds(self.agent_ping_seconds)
         self._registrations = Batcher(self._register, name="registry-register")
         self._removals = Batcher(self._unregister, name="registry-unregister")
         self._just_connected: list[TunnelSession] = []
@@ -183,21 +193,31 @@ class RelayNode:
 
     async def check_liveness(self) -> None:
         now = time.monotonic()
-        heard_since = now - SILENCE_SECONDS
+        heard_since = now - self.silence_seconds
         for session in list(self.sessions.values()):
             # The common case in one comparison each: heard from lately, no PING due.
             heard = getattr(session.websocket, "last_heard", now)  # TunnelConnection's
             if heard >= heard_since and now < session.liveness_due:
                 continue
-            session.check_liveness(now)
+            session.check_liveness(now, self.silence_seconds)
 
     async def recheck_tokens(self) -> None:
+        # The stamp before the snapshot: a change announced after this read is seen
+        # at the next round, whatever this one's query found.
+        stamp = await in_thread(token_changes.current)
+        now = self._clock()
+        if stamp is not None and stamp == self._token_stamp and now < self._full_recheck_due:
+            return  # nothing made a token unusable through the app since the last check
         sessions = list(self.sessions.values())
         cached = self.tokens.cached_usable()
         token_hashes = {session.token_hash for session in sessions} | cached
-        if not token_hashes:
-            return
-        unusable = await in_thread(liveness.device_tokens_unusable, token_hashes=token_hashes)
+        if token_hashes:
+            unusable = await in_thread(liveness.device_tokens_unusable, token_hashes=token_hashes)
+        else:
+            unusable = set()
+        self._token_stamp = stamp
+        self._full_recheck_due = now + token_changes.FULL_RECHECK_SECONDS
+        self.token_rechecks += 1
         for session in sessions:
             if session.token_hash in unusable:
                 session.close("token revoked or expired, or device unpaired")

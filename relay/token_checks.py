@@ -7,9 +7,10 @@ one per agent. Answers are kept ``CACHE_SECONDS`` (usable) or
 ``REFUSED_CACHE_SECONDS`` (refused) for an agent that dials again.
 
 A kept answer never outlives a revocation by more than one re-check: the node's
-periodic re-check (``RelayNode.recheck_tokens``, every 2 s) asks about the
-cached tokens together with its live tunnels' and ``forget``s the unusable ones,
-so a revoked token's next handshake is refused within 5 s, like its tunnel closed.
+re-check (``RelayNode.recheck_tokens``: within 2 s of a change announced by
+``devices.token_changes``, else once a minute) asks about the cached tokens together
+with its live tunnels' and ``forget``s the unusable ones, so a revoked token's next
+handshake is refused within 5 s, like its tunnel closed.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
+# The handshake's answer tells the agent how often to ping (client/visiona_client/tunnel.py).
+PING_INTERVAL_HEADER = "X-Visiona-Ping-Interval"
 # Seconds an agent is told to wait when the database cannot check its token (drawn at
 # random in this range: the agents of a database outage come back spread out).
 DATABASE_RETRY_AFTER_SECONDS = (5, 15)
@@ -34,9 +36,10 @@ DATABASE_RETRY_AFTER_SECONDS = (5, 15)
 class TunnelConnection(ServerConnection):
     """A WebSocket that remembers when its agent was last heard from.
 
-    The agent pings every 15 s; the node closes a tunnel silent for longer than
-    ``h2_session.SILENCE_SECONDS`` (``TunnelSession.check_liveness``). The relay
-    sends no WebSocket pings of its own: a timer, a ping and a pong per tunnel
+    The agent pings every ``RELAY_AGENT_PING_SECONDS`` (the handshake's
+    ``X-Visiona-Ping-Interval`` tells it); the node closes a tunnel silent for longer
+    than ``h2_session.silence_seconds`` of that (``TunnelSession.check_liveness``). The
+    relay sends no WebSocket pings of its own: a timer, a ping and a pong per tunnel
     every 15 s were most of an idle node's CPU.
     """
 
@@ -59,6 +62,7 @@ class TunnelServer:
             host,
             port,
             process_request=self._authenticate,
+            process_response=self._tell_ping_interval,
             # Binary HTTP/2 bytes: compression would only cost CPU.
             compression=None,
             ping_interval=None,  # the agent pings; see TunnelConnection
@@ -98,6 +102,12 @@ class TunnelServer:
             )
         connection.visiona_identity = identity  # type: ignore[attr-defined]  # read by _handler
         return None
+
+    def _tell_ping_interval(
+        self, connection: ServerConnection, request: Request, response: Response
+    ) -> None:
+        if response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS:
+            response.headers[PING_INTERVAL_HEADER] = str(self.node.agent_ping_seconds)
 
     async def _handler(self, connection: ServerConnection) -> None:
         identity: TunnelIdentity = connection.visiona_identity  # type: ignore[attr-defined]

@@ -6,6 +6,10 @@ connection in which the relay is the client and the agent the server
 (visiona_client/tunnel_streams.py serves it).
 
 The token goes in the handshake's Authorization header only; it is never logged.
+The relay's handshake answer says how often to ping the WebSocket
+(``X-Visiona-Ping-Interval``, 30 s by default): the pings are how the relay knows the
+device is alive, and how the agent finds a dead relay (no pong within 15 s).
+
 A 401/403 handshake is a refusal (``TunnelRefused``); any other failure is retried
 with ``Backoff`` (full jitter, 1 s up to 60 s), a 503 (the relay cannot check
 tokens right now) quietly.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from typing import Callable
 
 import h2.exceptions
@@ -27,6 +32,25 @@ from visiona_client.tunnel_control import ControlPaths
 from visiona_client.tunnel_streams import MESSAGE_BYTES, H2Server
 
 logger = logging.getLogger(__name__)
+
+
+PING_INTERVAL_HEADER = "X-Visiona-Ping-Interval"
+# A relay that names no interval predates the hint and closes tunnels silent for 25 s.
+DEFAULT_PING_SECONDS = 15.0
+PING_SECONDS_RANGE = (5.0, 60.0)  # past 60, nginx in front may find the tunnel idle
+
+
+def ping_interval(headers: Mapping[str, str]) -> float:
+    """The ping interval the relay asked for in its handshake answer, kept within
+    ``PING_SECONDS_RANGE``; ``DEFAULT_PING_SECONDS`` when it named none or garbage."""
+    try:
+        seconds = float(headers.get(PING_INTERVAL_HEADER) or "")
+    except ValueError:
+        return DEFAULT_PING_SECONDS
+    if seconds != seconds:  # NaN
+        return DEFAULT_PING_SECONDS
+    low, high = PING_SECONDS_RANGE
+    return min(max(seconds, low), high)
 
 
 class TunnelRefused(Exception):
@@ -58,6 +82,8 @@ class TunnelClient:
         self._tunnel_url = tunnel_url
         self._stopping = stopping
         self.backoff = backoff or Backoff()
+        # How often this tunnel pings, as the relay asked in the last handshake.
+        self.ping_seconds = DEFAULT_PING_SECONDS
         self.connections = 0  # opened so far (tests and logs)
         self._websocket: ClientConnection | None = None
         # When the tunnel last went down (or this client started): the agent's heartbeats
@@ -113,7 +139,7 @@ class TunnelClient:
                 user_agent_header=self.user_agent,
                 compression=None,
                 open_timeout=10,
-                ping_interval=15,
+                ping_interval=DEFAULT_PING_SECONDS,
                 ping_timeout=15,
                 max_size=MESSAGE_BYTES * 4,
             )
@@ -122,9 +148,14 @@ class TunnelClient:
             if status in (401, 403):
                 raise TunnelRefused(status) from None
             raise
+        # The keepalive thread reads this before each wait: the first ping comes after
+        # the default, the rest at the relay's interval.
+        answer = websocket.response  # set once connect() returned
+        headers = answer.headers if answer is not None else {}
+        websocket.ping_interval = self.ping_seconds = ping_interval(headers)
         self._websocket = websocket
         self.connections += 1
-        logger.info("tunnel open to %s", url)
+        logger.info("tunnel open to %s (a ping every %g s)", url, self.ping_seconds)
         self.backoff.reset()
         # As a context manager: websockets 17.1 deprecates using connect()'s result bare.
         with websocket:

@@ -20,6 +20,7 @@ from websockets.sync.client import connect
 
 from devices import liveness, services
 from relay.exchange import Limits
+from relay.h2_session import silence_seconds
 from tests.relay.harness import InProcessAgent, InProcessRelay, RawAgent, StandInDevice, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,6 +78,39 @@ def test_only_the_bearer_scheme_opens_a_tunnel(relay, device_token):
     assert handshake_status(relay, f"bearer {token}") == 101  # schemes are case-blind
     for refused in (f"Basic {token}", f"Token {token}", token, f"Bearer {token} x", "Bearer"):
         assert handshake_status(relay, refused) == 401, refused
+
+
+def test_the_handshake_tells_the_agent_how_often_to_ping(settings, device_token, stand_in):
+    settings.RELAY_AGENT_PING_SECONDS = 7
+    node = InProcessRelay().start()
+    try:
+        headers = {"Authorization": f"Bearer {device_token.token}"}
+        with connect(node.tunnel_url, additional_headers=headers, open_timeout=5) as websocket:
+            assert websocket.response.headers["X-Visiona-Ping-Interval"] == "7"
+        agent = InProcessAgent(token=device_token.token, relay=node, local_url=stand_in.url)
+        agent.start()
+        try:
+            wait_for(lambda: agent.client.connected)
+            assert agent.client.ping_seconds == 7
+            assert agent.client._websocket.ping_interval == 7  # what its keepalive thread reads
+        finally:
+            agent.stop()
+    finally:
+        node.stop()
+
+
+def test_a_refused_handshake_names_no_interval(relay):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(relay.tunnel_url, additional_headers={"Authorization": "Bearer x"})
+    assert "X-Visiona-Ping-Interval" not in refused.value.response.headers
+
+
+def test_the_silence_a_tunnel_may_keep_covers_the_agents_ping_and_older_agents():
+    assert silence_seconds(30) == 40
+    assert silence_seconds(60) == 70  # under nginx's 75 s idle limit for the tunnel
+    # Agents older than the hint ping every 15 s, and every agent's first ping comes
+    # 15 s after it connected: never less than 15 s and the margin.
+    assert silence_seconds(5) == silence_seconds(15) == 25
 
 
 def test_the_recheck_closes_a_tunnel_whose_agent_ignores_refusals(relay, device_token):

@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from deployments import services as deployment_services
 from devices import services, tunnel_registry
-from relay.h2_session import SILENCE_SECONDS
+from relay.h2_session import silence_seconds
 from relay.node import LIVENESS_CHECK_SECONDS
 from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401  (fixtures)
@@ -66,23 +66,27 @@ def test_a_busy_node_says_when_to_come_back(alice):
     assert all(1 <= int(headers["Retry-After"]) <= 60 for headers in busy)
 
 
-def test_a_silent_agent_is_noticed_within_30_s(relay, alice):
+def test_a_silent_agent_is_noticed_within_its_ping_interval_and_the_margin(alice):
     [device] = paired(alice, 1)
     device_id = str(device.device.pk)
-    # A client that says nothing: no HTTP/2 preface, no WebSocket pings.
-    with connect(
-        relay.tunnel_url,
-        additional_headers={"Authorization": f"Bearer {device.token}"},
-        ping_interval=None,
-    ):
-        wait_connected(relay, device_id)
-        wait_for(
-            lambda: not relay.sessions(),
-            timeout=SILENCE_SECONDS + LIVENESS_CHECK_SECONDS + 5,
-            interval=0.5,
-        )
-    assert tunnel_registry.lookup(device_id) is None
-    assert "no sign of life from the agent" in relay.output()
+    relay = Relay(env={"RELAY_AGENT_PING_SECONDS": "5"}).start()  # 25 s of silence
+    try:
+        # A client that says nothing: no HTTP/2 preface, no WebSocket pings.
+        with connect(
+            relay.tunnel_url,
+            additional_headers={"Authorization": f"Bearer {device.token}"},
+            ping_interval=None,
+        ):
+            wait_connected(relay, device_id)
+            wait_for(
+                lambda: not relay.sessions(),
+                timeout=silence_seconds(5) + LIVENESS_CHECK_SECONDS + 5,
+                interval=0.5,
+            )
+        assert tunnel_registry.lookup(device_id) is None
+    finally:
+        output = relay.stop()
+    assert "no sign of life from the agent" in output
 
 
 def test_a_killed_nodes_devices_read_offline_within_its_lease(relay, connected_agent):

@@ -9,13 +9,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
-from devices import services, tunnel_registry
-from devices.models import Device
+from devices import services, token_changes, tunnel_registry
+from devices.models import Device, DeviceToken
 from relay import auth
 from relay.h2_session import StreamFailed
 from relay.node import RelayNode
+from tests.relay.test_token_checks import Clock
 from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401  (fixtures)
 
@@ -169,3 +172,138 @@ def test_devices_that_connect_with_work_waiting_are_nudged(node, alice, alice_de
     run(push_and_settle())
     assert idle.opened_paths == []
     assert busy.opened_paths == ["/_visiona/deployments/sync"]
+
+
+# --- The token re-check asks the database when a token changed --------------------------
+
+
+@pytest.fixture
+def clocked_node():
+    clock = Clock()
+    relay_node = RelayNode(node_url=NODE_URL, clock=clock)
+    tunnel_registry.lease_acquire(relay_node.lease)
+    relay_node.clock = clock
+    yield relay_node
+    cache.delete(token_changes.STAMP_KEY)
+
+
+@pytest.mark.redis
+def test_the_recheck_asks_the_database_only_after_a_change_is_announced(
+    clocked_node, alice_devices
+):
+    node = clocked_node
+    kept, revoked = alice_devices(2)
+    sessions = [
+        StandInSession(str(result.device.pk), token_hash=result.device_token.pk)
+        for result in (kept, revoked)
+    ]
+    holding(node, *sessions)
+    run(node.recheck_tokens())  # the first round always asks
+    assert node.token_rechecks == 1
+    for _ in range(3):
+        node.clock.now += 2
+        run(node.recheck_tokens())
+    assert node.token_rechecks == 1  # nothing changed: no query
+
+    services.device_token_revoke(device_token=revoked.device_token)
+    node.clock.now += 2
+    run(node.recheck_tokens())
+    assert node.token_rechecks == 2
+    assert sessions[1].close_reason == "token revoked or expired, or device unpaired"
+    assert sessions[0].close_reason == ""
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("change", ["unpair", "deactivate owner", "delete owner"])
+def test_every_way_a_token_stops_working_is_announced(clocked_node, alice_devices, change):
+    node = clocked_node
+    [result] = alice_devices(1)
+    session = StandInSession(str(result.device.pk), token_hash=result.device_token.pk)
+    holding(node, session)
+    run(node.recheck_tokens())
+    before = token_changes.current()
+    if change == "unpair":
+        services.device_unpair(device=result.device)
+    elif change == "deactivate owner":
+        owner = result.device.owner
+        owner.is_active = False
+        owner.save(update_fields=["is_active"])
+    else:
+        result.device.owner.delete()
+    assert token_changes.current() != before
+    node.clock.now += 2
+    run(node.recheck_tokens())
+    assert node.token_rechecks == 2
+    assert session.close_reason == "token revoked or expired, or device unpaired"
+
+
+@pytest.mark.redis
+def test_saving_an_active_user_announces_nothing(clocked_node, alice):
+    before = token_changes.current()
+    alice.last_login = timezone.now()  # every sign-in saves the user
+    alice.save(update_fields=["last_login"])
+    assert token_changes.current() == before
+
+
+@pytest.mark.redis
+def test_a_change_behind_the_apps_back_is_found_within_a_minute(clocked_node, alice_devices):
+    node = clocked_node
+    [result] = alice_devices(1)
+    session = StandInSession(str(result.device.pk), token_hash=result.device_token.pk)
+    holding(node, session)
+    run(node.recheck_tokens())
+    # A bulk update (SQL, a script): no signal, no stamp.
+    DeviceToken.objects.filter(pk=result.device_token.pk).update(revoked_at=timezone.now())
+    node.clock.now += 2
+    run(node.recheck_tokens())
+    assert session.close_reason == ""
+    node.clock.now += token_changes.FULL_RECHECK_SECONDS
+    run(node.recheck_tokens())
+    assert session.close_reason == "token revoked or expired, or device unpaired"
+
+
+def test_without_a_shared_stamp_every_round_asks(clocked_node, alice_devices, monkeypatch):
+    monkeypatch.setattr(token_changes, "current", lambda: None)  # no Redis, or unreadable
+    node = clocked_node
+    [result] = alice_devices(1)
+    holding(node, StandInSession(str(result.device.pk), token_hash=result.device_token.pk))
+    for _ in range(3):
+        run(node.recheck_tokens())
+        node.clock.now += 2
+    assert node.token_rechecks == 3
+
+
+def test_there_is_no_shared_stamp_without_redis(settings, alice_devices):
+    settings.REDIS_URL = ""
+    [result] = alice_devices(1)
+    services.device_token_revoke(device_token=result.device_token)  # announces nothing
+    assert token_changes.current() is None
+
+
+@pytest.mark.redis
+def test_an_unreadable_stamp_means_asking(clocked_node, alice_devices, monkeypatch):
+    node = clocked_node
+    [result] = alice_devices(1)
+    holding(node, StandInSession(str(result.device.pk), token_hash=result.device_token.pk))
+    run(node.recheck_tokens())
+
+    class Unreachable:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+    # The module's own reference: the re-check reads it in a worker thread.
+    monkeypatch.setattr(token_changes, "cache", Unreachable())
+    node.clock.now += 2
+    run(node.recheck_tokens())
+    assert node.token_rechecks == 2
+
+
+@pytest.mark.redis
+def test_a_change_is_announced_only_once_committed(clocked_node, alice_devices):
+    [result] = alice_devices(1)
+    before = token_changes.current()
+    with transaction.atomic():
+        services.device_token_revoke(device_token=result.device_token)
+        # A node that re-checked now would read the token as usable and stop asking.
+        assert token_changes.current() == before
+    assert token_changes.current() != before

@@ -55,7 +55,7 @@ def test_revoke_asks_first(alice_client, alice, make_token):
 
 def test_another_users_token_cannot_be_revoked(alice_client, bob, make_token):
     # A name no random CSRF token can contain: "ci" once matched one by chance.
-    issued = make_token(bob, name="Bob’s lab rack")
+    issued = make_token(bob, name="Bob the builder lab rack")
     assert alice_client.get(f"/tokens/{issued.token.pk}/revoke/").status_code == 404
     response = alice_client.post(f"/tokens/{issued.token.pk}/revoke/")
     assert response.status_code == 404

@@ -67,6 +67,11 @@ RELAY_HANDSHAKES_PER_SECOND = env_int("RELAY_HANDSHAKES_PER_SECOND", 200, minimu
 # A relay node writes a connected device's last_seen_at this often (and when its
 # tunnel opens or closes): the database's share of liveness (docs/tunnel.md).
 RELAY_LAST_SEEN_WRITE_SECONDS = env_int("RELAY_LAST_SEEN_WRITE_SECONDS", 900, minimum=10)
+# How often agents ping their tunnel, told to each in the handshake: a relay node closes
+# a tunnel silent for this plus 10 s (docs/tunnel.md, "Liveness"). Lower finds a pulled
+# plug sooner and costs relay CPU in proportion (docs/capacity.md). At most 60: nginx
+# closes a tunnel quiet for 75 s (deploy/nginx/templates/visiona-locations.inc.template).
+RELAY_AGENT_PING_SECONDS = env_int("RELAY_AGENT_PING_SECONDS", 30, minimum=5, maximum=60)
 # Seconds without a byte from the device (or of the request body) before the relay
 # ends the exchange: 504 before the answer started, a cut body after.
 RELAY_IDLE_TIMEOUT_SECONDS = env_int("RELAY_IDLE_TIMEOUT_SECONDS", 30, minimum=1)
