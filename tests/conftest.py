@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 
 # The S3 stand-in (moto's S3 over HTTP), one process for the run, started on first use.
 from tests.s3_stand_in import s3_stand_in  # noqa: F401
@@ -65,6 +66,15 @@ def _clear_cache():
     clear_own_cache()
     yield
     clear_own_cache()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A test client's request leaves its language active in this thread (LocaleMiddleware
+    # activates it, nothing deactivates it): a Chinese page once made the next test's
+    # "English" strings Chinese, depending on which tests shared the process.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
