@@ -8,7 +8,9 @@ adds to a core feature registers here, from its ``AppConfig.ready()``:
 - ``register_page_context``: a context processor every page's template gets
   (``visiona.context_processors.site`` runs them);
 - ``register_schema_enum``: the OpenAPI component name of an app's choices, where
-  two enums of one field name would clash (drf-spectacular's ENUM_NAME_OVERRIDES).
+  two enums of one field name would clash (drf-spectacular's ENUM_NAME_OVERRIDES);
+- ``register_error_page``: an error nginx answers for the app in one of its own
+  locations (``manage.py write_error_pages`` writes it beside the statuses' pages).
 
 Registering again under the same name replaces the entry (``ready()`` may run
 more than once in tests).
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework import serializers
 
+    from visiona.errors import AppError
     from visiona.models import User
 
 
@@ -44,6 +47,7 @@ PageContext = Callable[["HttpRequest"], dict[str, Any]]
 
 _health_parts: dict[str, HealthPart] = {}
 _page_contexts: dict[str, PageContext] = {}
+_error_pages: dict[str, type[AppError]] = {}
 
 
 def register_health_part(
@@ -77,3 +81,13 @@ def register_schema_enum(component_name: str, choices_path: str) -> None:
 
     spectacular: dict[str, Any] = settings.SPECTACULAR_SETTINGS
     spectacular.setdefault("ENUM_NAME_OVERRIDES", {})[component_name] = choices_path
+
+
+def register_error_page(name: str, error_type: type[AppError]) -> None:
+    """``<name>.json`` and ``<name>.html``, in every language, for nginx to answer with
+    (e.g. ``device-unreachable``: the relay node nginx was sent to does not answer)."""
+    _error_pages[name] = error_type
+
+
+def error_pages() -> dict[str, type[AppError]]:
+    return dict(_error_pages)

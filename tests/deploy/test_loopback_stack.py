@@ -70,7 +70,14 @@ def test_static_files_come_from_nginx(loopback_stack):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", ["/_internal/files/whole/1/x/model.nef", "/_internal/errors/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_internal/files/whole/1/x/model.nef",
+        "/_internal/errors/",
+        "/_internal/errors/device-unreachable",
+    ],
+)
 def test_internal_locations_answer_nothing_from_outside(loopback_stack, path):
     api = requests.get(loopback_stack.url("/api" + path), timeout=10)
     page = requests.get(loopback_stack.url(path), timeout=10)

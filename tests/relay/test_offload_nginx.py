@@ -18,8 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from django.conf import settings
+from django.utils import translation
 
-from devices import relay_slots, services
+from deploy.processes import free_port
+from devices import errors, relay_slots, services, tunnel_registry
 from tests.loopback import StackFactory, signed_in_session
 from tests.relay.harness import InProcessAgent, RawAgent, StandInDevice, wait_for
 
@@ -202,6 +204,35 @@ def test_the_relays_own_envelope_is_in_the_users_language(stack, paired, alice):
         answers[0].json()["error"]["message"] != "The device sent an answer that is not valid HTTP."
     )
     assert headers_of(answers[0]) == headers_of(answers[1])
+
+
+def test_a_node_gone_since_the_lookup_is_device_unreachable_on_both_paths(stack, paired, alice):
+    # The registry names a node that no longer answers: stopped or cut off after the app
+    # looked the device up, before its lease ran out.
+    lease = tunnel_registry.NodeLease.new(f"http://127.0.0.1:{free_port()}")
+    tunnel_registry.lease_acquire(lease)
+    tunnel_registry.register_many(lease=lease, connections=[(str(paired.device.pk), "gone")])
+    try:
+        browser = Browser(stack, alice)
+        answers = [
+            browser.get(
+                agent_path(paired, "x"), direct=direct, headers={"Accept-Language": "zh-hant"}
+            )
+            for direct in (False, True)
+        ]
+    finally:
+        tunnel_registry.lease_release(lease)
+    for answer in answers:
+        assert answer.status_code == 502
+        assert answer.headers["Content-Type"].startswith("application/json")
+        error = answer.json()["error"]
+        assert error["code"] == "device_unreachable"
+        assert error["request_id"] == answer.headers["X-Request-Id"]
+    # nginx's file and the app's answer say the same, in the user's language.
+    messages = [answer.json()["error"]["message"] for answer in answers]
+    assert messages[0] == messages[1]
+    with translation.override("en"):
+        assert messages[0] != str(errors.DeviceUnreachable.message)
 
 
 def test_the_internal_location_answers_nothing_from_outside(stack, agent, paired, alice):

@@ -4,7 +4,8 @@ When nginx answers by itself (the app not answering: 502, 504; a body or header 
 large; an internal location asked from outside), the user still gets the API's
 envelope under /api/ and the site's error page elsewhere, in their language
 (deploy/nginx/visiona/error-page.conf picks the file). Written into
-``STATIC_ROOT/errors/<language>/<status>.{html,json}`` after ``collectstatic``, so
+``STATIC_ROOT/errors/<language>/<status>.{html,json}`` (and ``<name>.{html,json}`` for
+the errors apps register, ``visiona.registry.register_error_page``) after ``collectstatic``, so
 whatever serves the static files has them; the JSON's ``request_id`` is null here and
 filled in by nginx.
 """
@@ -21,7 +22,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import translation
 
-from visiona import errors
+from visiona import errors, registry
 
 # What each status nginx may answer means to a user: the app's own error types.
 PAGES: dict[int, type[errors.AppError]] = {
@@ -59,10 +60,19 @@ class Command(BaseCommand):
             with translation.override(language):
                 target = folder / language
                 target.mkdir(parents=True, exist_ok=True)
-                for status, error_type in PAGES.items():
+                # (file name, status the page shows, what it means)
+                pages = [
+                    (str(status), SENT_STATUS.get(status, status), error_type)
+                    for status, error_type in PAGES.items()
+                ]
+                pages += [
+                    (name, error_type.status, error_type)
+                    for name, error_type in registry.error_pages().items()
+                ]
+                for name, shown, error_type in pages:
                     error = error_type()
-                    (target / f"{status}.json").write_text(_envelope(error) + "\n")
-                    (target / f"{status}.html").write_text(_page(status, error))
+                    (target / f"{name}.json").write_text(_envelope(error) + "\n")
+                    (target / f"{name}.html").write_text(_page(shown, error))
                     count += 2
         self.stdout.write(f"{count} error pages written to {folder}")
 
@@ -80,10 +90,9 @@ def _envelope(error: errors.AppError) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(", ", ": "))
 
 
-def _page(status: int, error: errors.AppError) -> str:
+def _page(shown: int, error: errors.AppError) -> str:
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
-    shown = SENT_STATUS.get(status, status)
     context = {
         "status": shown,
         "code": error.code,
