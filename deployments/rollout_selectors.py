@@ -56,9 +56,11 @@ def rollout_get_for_user(*, user: User | AnonymousUser, rollout_id: uuid.UUID | 
         raise RolloutNotFound() from None
     rollout.device_rows = list(
         RolloutTarget.objects.filter(rollout=rollout)
-        .select_related("device", "phase", "deployment", "rollback", "rollback__model")
+        .select_related("device", "phase", "deployment", "rollback", "rollback__model", "smoke_run")
         .order_by("phase__number", Lower("device__name"), "pk")
     )
+    for target in rollout.device_rows:
+        target.rollout = rollout  # its reason reads the rollout's least cosine
     # Each device's connection from one registry lookup, not one each.
     presence.with_presence([target.device for target in rollout.device_rows])
     return rollout

@@ -2,7 +2,8 @@
 
 The rows keep codes and figures (``pause_code`` and ``pause_details``, a device's
 ``reason_code``, ``rollback_code``) and only what no code says: the agent's own error
-message, a pin's reason, a check's words. Pages and the API both use these.
+message, a pin's reason, a check's words; a smoke run's verdict is read from the run.
+Pages and the API both use these.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from deployments.rollout_models import Rollout, RolloutTarget
+from deployments.run_choices import RunInputState
 
 
 def pause_message(rollout: Rollout) -> str:
@@ -62,6 +64,9 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     }
     if code in fixed:
         return fixed[code]
+    smoke = _smoke_reason(target)
+    if smoke:
+        return smoke
     if code == "not_connected":
         if target.state == "failed":
             return _("Installed, but it did not come back connected before the deadline.")
@@ -69,6 +74,33 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     if detail:
         return f"{detail} ({code})" if code else detail
     return code
+
+
+def _smoke_reason(target: RolloutTarget) -> str:
+    """A failed smoke run's sentence, from the run itself: the worker that judged it
+    wrote ``reason`` in its own language (kept for the admin and rows older than this)."""
+    run = target.smoke_run if target.smoke_run_id else None
+    if run is None:
+        return ""
+    code = target.reason_code
+    if code == "smoke_run_failed":
+        # The agent's own words when it gave some; else the run's state, translated.
+        reason = run.error_message or str(run.get_state_display())
+        return _("Its smoke run failed: %(reason)s") % {"reason": reason}
+    if code == "smoke_inputs_failed":
+        refused = run.inputs.filter(state=RunInputState.FAILED).count()
+        return _("Its smoke run: the device refused %(count)d of %(total)d inputs.") % {
+            "count": refused,
+            "total": run.inputs_count,
+        }
+    cosine = (run.agreement or {}).get("cosine")
+    least = target.rollout.smoke_min_cosine
+    if code == "smoke_agreement" and cosine is not None and least is not None:
+        return _("Its smoke run's lowest cosine %(cosine).4f is under %(least).4f.") % {
+            "cosine": cosine,
+            "least": least,
+        }
+    return ""
 
 
 ROLLBACK_REASONS = {

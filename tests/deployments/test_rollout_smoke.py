@@ -4,10 +4,13 @@ issue 24). The agents are played by the test through the agent API."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
-from deployments import rollout_engine, rollout_services
+from deployments import rollout_engine, rollout_services, rollout_texts
 from deployments.models import Rollout, RolloutTarget, Run
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import SmokeRunInvalid
@@ -121,3 +124,48 @@ def test_the_smoke_run_must_be_a_completed_run_of_the_model(alice, template, rac
             user=alice, model_id=model.pk, group_id=group.pk, smoke_min_cosine=0.9
         )
     assert not Rollout.objects.exists()
+
+
+def test_a_smoke_runs_verdict_is_written_in_the_readers_language(
+    alice, template, rack, agent_client, committing
+):
+    # The worker judged it (in English); the reader gets it in theirs, from the run.
+    model, nef, run = template
+    group, paired = rack
+    rollout = start(alice, model, group, run, committing, least=0.99999)
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+    assert target.reason_code == "smoke_agreement"
+    with translation.override("zh-hant"):
+        shown = rollout_texts.target_reason(target, model_chips=["KL720"])
+    cosine = target.smoke_run.agreement["cosine"]
+    assert f"{cosine:.4f}" in shown and f"{rollout.smoke_min_cosine:.4f}" in shown
+    assert "lowest cosine" not in shown and re.search(r"[\u4e00-\u9fff]", shown)
+    with translation.override("en"):
+        assert rollout_texts.target_reason(target, model_chips=["KL720"]) == target.reason
+
+
+def test_a_failed_or_refused_smoke_run_reads_from_the_run(alice, template, rack, committing):
+    model, _nef, run = template
+    group, _paired = rack
+    rollout = start(alice, model, group, run, committing, least=None)
+    target = first_target(rollout)
+    target.smoke_run = run
+    target.reason_code, target.reason = "smoke_run_failed", "Its smoke run failed: old words"
+    run.error_message = "NPU busy"
+    assert rollout_texts.target_reason(target, model_chips=[]) == ("Its smoke run failed: NPU busy")
+    run.error_message = ""
+    run.state = "failed"
+    assert rollout_texts.target_reason(target, model_chips=[]) == (
+        f"Its smoke run failed: {run.get_state_display()}"
+    )
+    target.reason_code = "smoke_inputs_failed"
+    run.inputs.filter(index=0).update(state="failed")
+    assert rollout_texts.target_reason(target, model_chips=[]) == (
+        "Its smoke run: the device refused 1 of 2 inputs."
+    )
+    # No run to read (gone): what the worker wrote.
+    target.smoke_run = None
+    assert (
+        rollout_texts.target_reason(target, model_chips=[])
+        == "Its smoke run failed: old words (smoke_inputs_failed)"
+    )
