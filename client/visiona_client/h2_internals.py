@@ -139,7 +139,7 @@ class ControlFrameFlood(Exception):
 
 # Control frames a tunnel may receive per CONTROL_WINDOW_SECONDS, by kind. Generous
 # for any real agent (a window update per request-body frame, a reset per cancelled
-# stream, a PING answer every 15 s), tiny next to a flood at wire speed.
+# stream, a PING answer every 2 minutes), tiny next to a flood at wire speed.
 CONTROL_WINDOW_SECONDS = 10.0
 CONTROL_FRAME_BUDGETS: dict[str, int] = {
     "SettingsFrame": 100,
