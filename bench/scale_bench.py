@@ -52,6 +52,7 @@ from scale_metrics import (
     redis_calls,
     redis_memory,
     rss_kib,
+    vacuum_devices,
 )
 from stack import DATABASE_URL, PYTHON, REDIS_URL, ROOT, Stack, children, free_port
 
@@ -276,6 +277,7 @@ def run(args: argparse.Namespace, redis_url: str) -> None:
             text=True,
         ).stdout.split()
         device_ids, tokens = made[0::2], made[1::2]
+        vacuum_devices(DATABASE_URL)
         tokens_file = stack.work / "tokens.txt"
         tokens_file.write_text("\n".join(tokens))
         log = Path(f"/tmp/scale-bench-relay-{os.getpid()}.log")

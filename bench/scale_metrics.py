@@ -148,3 +148,13 @@ def database_stats(url: str) -> DatabaseStats:
         row = connection.execute(_DATABASE_SQL).fetchone()
         tables = {name: tuple(values) for name, *values in connection.execute(_TABLES_SQL)}
     return DatabaseStats(*row, tables=tables)
+
+
+def vacuum_devices(url: str) -> None:
+    """Clear the dead rows earlier runs left (each makes and deletes its devices) and
+    refresh the planner's statistics: else index scans over them grow the rows read
+    from one run to the next (seen: 10,200 to 28,900 a second over six runs)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE devices_device, devices_devicetoken")
