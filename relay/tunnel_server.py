@@ -15,6 +15,7 @@ import random
 import time
 from typing import Any
 
+from visiona_client.tunnel import PING_INTERVAL_HEADER  # the agent reads it there
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
@@ -26,8 +27,6 @@ logger = logging.getLogger(__name__)
 WEBSOCKETS_LOGGER = logging.getLogger("relay.websockets")
 
 TUNNEL_PATH = "/tunnel"
-# The handshake's answer tells the agent how often to ping (client/visiona_client/tunnel.py).
-PING_INTERVAL_HEADER = "X-Visiona-Ping-Interval"
 # Seconds an agent is told to wait when the database cannot check its token (drawn at
 # random in this range: the agents of a database outage come back spread out).
 DATABASE_RETRY_AFTER_SECONDS = (5, 15)

@@ -15,6 +15,7 @@ import threading
 import pytest
 import requests
 from django.db import OperationalError
+from visiona_client.tunnel import PING_INTERVAL_HEADER
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -86,7 +87,7 @@ def test_the_handshake_tells_the_agent_how_often_to_ping(settings, device_token,
     try:
         headers = {"Authorization": f"Bearer {device_token.token}"}
         with connect(node.tunnel_url, additional_headers=headers, open_timeout=5) as websocket:
-            assert websocket.response.headers["X-Visiona-Ping-Interval"] == "7"
+            assert websocket.response.headers[PING_INTERVAL_HEADER] == "7"
         agent = InProcessAgent(token=device_token.token, relay=node, local_url=stand_in.url)
         agent.start()
         try:
@@ -102,7 +103,7 @@ def test_the_handshake_tells_the_agent_how_often_to_ping(settings, device_token,
 def test_a_refused_handshake_names_no_interval(relay):
     with pytest.raises(InvalidStatus) as refused:
         connect(relay.tunnel_url, additional_headers={"Authorization": "Bearer x"})
-    assert "X-Visiona-Ping-Interval" not in refused.value.response.headers
+    assert PING_INTERVAL_HEADER not in refused.value.response.headers
 
 
 def test_the_silence_a_tunnel_may_keep_covers_the_agents_ping_and_older_agents():
