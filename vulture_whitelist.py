@@ -137,7 +137,6 @@ _.started_at  # unused attribute (deployments/run_services.py)
 writable  # unused method (deployments/run_zip.py): zipfile asks
 tell  # unused method (deployments/run_zip.py): zipfile asks
 slots_held  # unused function (devices/relay_slots.py): read by the tests
-_.token_rechecks  # unused attribute (relay/node.py): read by the tests (queries asked)
 reference_sha256  # unused variable (models_repo/models.py)
 reference_added_at  # unused variable (models_repo/models.py)
 _.reference_sha256  # unused attribute (models_repo/reference.py)

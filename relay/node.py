@@ -68,7 +68,6 @@ class RelayNode:
         # else once a minute (devices/token_changes.py).
         self._token_stamp: str | None = None
         self._full_recheck_due = 0.0
-        self.token_rechecks = 0
         self.agent_ping_seconds = settings.RELAY_AGENT_PING_SECONDS
         self.silence_seconds = silence_seconds(self.agent_ping_seconds)
         self._registrations = Batcher(self._register, name="registry-register")
@@ -217,7 +216,6 @@ class RelayNode:
             unusable = set()
         self._token_stamp = stamp
         self._full_recheck_due = now + token_changes.FULL_RECHECK_SECONDS
-        self.token_rechecks += 1
         for session in sessions:
             if session.token_hash in unusable:
                 session.close("token revoked or expired, or device unpaired")

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from devices import services, token_changes, tunnel_registry
+from devices import liveness, services, token_changes, tunnel_registry
 from devices.models import Device, DeviceToken
 from relay import auth
 from relay.h2_session import StreamFailed
@@ -178,11 +178,21 @@ def test_devices_that_connect_with_work_waiting_are_nudged(node, alice, alice_de
 
 
 @pytest.fixture
-def clocked_node():
+def clocked_node(monkeypatch):
+    """A node whose re-check clock the test moves; ``token_rechecks`` counts the
+    database queries its re-check asked."""
     clock = Clock()
     relay_node = RelayNode(node_url=NODE_URL, clock=clock)
     tunnel_registry.lease_acquire(relay_node.lease)
     relay_node.clock = clock
+    relay_node.token_rechecks = 0
+    asked = liveness.device_tokens_unusable
+
+    def counted(**kwargs):
+        relay_node.token_rechecks += 1
+        return asked(**kwargs)
+
+    monkeypatch.setattr(liveness, "device_tokens_unusable", counted)
     yield relay_node
     cache.delete(token_changes.STAMP_KEY)
 
