@@ -93,13 +93,14 @@ def _smoke_reason(target: RolloutTarget) -> str:
             "count": refused,
             "total": run.inputs_count,
         }
-    cosine = (run.agreement or {}).get("cosine")
-    least = target.rollout.smoke_min_cosine
-    if code == "smoke_agreement" and cosine is not None and least is not None:
-        return _("Its smoke run's lowest cosine %(cosine).4f is under %(least).4f.") % {
-            "cosine": cosine,
-            "least": least,
-        }
+    if code == "smoke_agreement":
+        cosine = (run.agreement or {}).get("cosine")
+        least = target.rollout.smoke_min_cosine
+        if cosine is not None and least is not None:
+            return _("Its smoke run's lowest cosine %(cosine).4f is under %(least).4f.") % {
+                "cosine": cosine,
+                "least": least,
+            }
     return ""
 
 
