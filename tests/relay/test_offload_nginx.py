@@ -111,6 +111,11 @@ class Browser:
         kwargs.setdefault("timeout", 30)
         return requests.get(url, cookies=self.cookies, **kwargs)
 
+    def both_paths(self, path: str, *, language: str) -> list[requests.Response]:
+        """``path`` asked in ``language`` through nginx, then straight to gunicorn."""
+        headers = {"Accept-Language": language}
+        return [self.get(path, direct=direct, headers=headers) for direct in (False, True)]
+
 
 def agent_path(paired, path: str) -> str:
     return f"/api/devices/{paired.device.pk}/agent/{path}"
@@ -187,12 +192,7 @@ def test_the_relays_own_envelope_is_in_the_users_language(stack, paired, alice):
     try:
         wait_for(lambda: _reaches(stack, paired), timeout=30)
         browser = Browser(stack, alice)
-        answers = [
-            browser.get(
-                agent_path(paired, "x"), direct=direct, headers={"Accept-Language": "zh-hant"}
-            )
-            for direct in (False, True)
-        ]
+        answers = browser.both_paths(agent_path(paired, "x"), language="zh-hant")
     finally:
         raw.close()
     for answer in answers:
@@ -214,12 +214,7 @@ def test_a_node_gone_since_the_lookup_is_device_unreachable_on_both_paths(stack,
     tunnel_registry.register_many(lease=lease, connections=[(str(paired.device.pk), "gone")])
     try:
         browser = Browser(stack, alice)
-        answers = [
-            browser.get(
-                agent_path(paired, "x"), direct=direct, headers={"Accept-Language": "zh-hant"}
-            )
-            for direct in (False, True)
-        ]
+        answers = browser.both_paths(agent_path(paired, "x"), language="zh-hant")
     finally:
         tunnel_registry.lease_release(lease)
     for answer in answers:
