@@ -7,22 +7,17 @@ from devices.choices import Chip
 
 # Deployments need devices and models: their apps' fixtures (each through its own services).
 from tests.devices.conftest import agent_client, alice_device, issue_code, pair  # noqa: F401
-from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401
+from tests.models_repo.conftest import api_client, make_model, nef_bytes  # noqa: F401
 
 
 @pytest.fixture
 def api(alice) -> APIClient:
-    """An API client signed in as Alice (force_authenticate: no session, no token)."""
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
+    return api_client(alice)
 
 
 @pytest.fixture
 def bob_api(bob) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(bob)
-    return client
+    return api_client(bob)
 
 
 @pytest.fixture

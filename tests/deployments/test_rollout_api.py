@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from deployments.models import Deployment, Rollout
 from tests.deployments.rollout_support import fail, report
@@ -133,11 +132,9 @@ def test_refusals_in_the_envelope(api, alice, bob, alice_kl720, make_model, flee
     assert Rollout.objects.count() == 1
 
 
-def test_another_users_rollout_is_not_found(api, bob, alice_kl720, fleet, committing):
+def test_another_users_rollout_is_not_found(api, bob_api, alice_kl720, fleet, committing):
     group, _devices = fleet(1)
     body = committing(start, api, alice_kl720, group).json()
-    bob_api = APIClient()
-    bob_api.force_authenticate(bob)
     assert bob_api.get(f"/api/rollouts/{body['id']}").status_code == 404
     refused = bob_api.post(f"/api/rollouts/{body['id']}/rollback")
     assert (refused.status_code, refused.json()["error"]["code"]) == (404, "rollout_not_found")

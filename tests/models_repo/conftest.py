@@ -54,8 +54,13 @@ def nef_file():
     return make
 
 
+def api_client(user) -> APIClient:
+    """An API client signed in as ``user`` (force_authenticate: no session, no token)."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
 @pytest.fixture
 def alice_api(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice)
-    return client
+    return api_client(alice)
