@@ -17,11 +17,19 @@ FOLDER = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.31.0"
 
 
+# The Deployments' kustomization and the migrate Job's, applied apart (docs/production.md).
+KUSTOMIZATIONS = (FOLDER, FOLDER / "migrate")
+
+
+def kustomization(folder: Path) -> dict:
+    return yaml.safe_load((folder / "kustomization.yaml").read_text())
+
+
 def documents() -> list[dict]:
-    kustomization = yaml.safe_load((FOLDER / "kustomization.yaml").read_text())
     found = []
-    for name in kustomization["resources"]:
-        found += [doc for doc in yaml.safe_load_all((FOLDER / name).read_text()) if doc]
+    for folder in KUSTOMIZATIONS:
+        for name in kustomization(folder)["resources"]:
+            found += [doc for doc in yaml.safe_load_all((folder / name).read_text()) if doc]
     return found
 
 
@@ -34,10 +42,43 @@ def container(workload: dict) -> dict:
     return only
 
 
-def test_the_kustomization_lists_every_manifest():
-    listed = set(yaml.safe_load((FOLDER / "kustomization.yaml").read_text())["resources"])
-    present = {path.name for path in FOLDER.glob("*.yaml")} - {"kustomization.yaml"}
-    assert listed == present
+def test_the_kustomizations_list_every_manifest():
+    for folder in KUSTOMIZATIONS:
+        listed = set(kustomization(folder)["resources"])
+        present = {path.name for path in folder.glob("*.yaml")} - {"kustomization.yaml"}
+        assert listed == present, folder
+
+
+def test_the_migrate_job_is_applied_apart_with_the_same_images_and_namespace():
+    # `apply -k` on a kustomization holding the Job would try to change the template of
+    # the previous release's Job, which Kubernetes refuses; `apply -f` would skip the
+    # registry's image name. So: its own kustomization, the images from one component.
+    main, migrate = kustomization(FOLDER), kustomization(FOLDER / "migrate")
+    assert "Job" not in {
+        doc["kind"]
+        for name in main["resources"]
+        for doc in yaml.safe_load_all((FOLDER / name).read_text())
+        if doc
+    }
+    assert main["components"] == ["images"] and migrate["components"] == ["../images"]
+    assert "images" not in main and "images" not in migrate
+    assert migrate["namespace"] == main["namespace"] and migrate["labels"] == main["labels"]
+    images = yaml.safe_load((FOLDER / "images" / "kustomization.yaml").read_text())
+    assert images["kind"] == "Component"
+    assert {image["name"] for image in images["images"]} == {"visiona", "visiona-nginx"}
+
+
+def test_the_documented_release_deletes_the_old_job_and_applies_the_new_one_with_kustomize():
+    text = (FOLDER.parents[1] / "docs" / "production.md").read_text()
+    steps = [
+        "kubectl -n visiona delete job visiona-migrate --ignore-not-found",
+        "kubectl apply -k deploy/kubernetes/migrate",
+        "kubectl -n visiona wait --for=condition=complete job/visiona-migrate",
+        "kubectl apply -k deploy/kubernetes\n",
+    ]
+    positions = [text.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert "apply -f deploy/kubernetes" not in text
 
 
 @pytest.mark.parametrize(
