@@ -81,4 +81,6 @@ def agreement_bars(inputs: list[Any]) -> dict[str, Any] | None:
                 % {"index": item.index, "name": item.name, "cosine": cosine},
             }
         )
-    return {"bars": bars, "floor": f"{floor:.2f}"}
+    # The inputs' numbers at the two ends, as the table below numbers them.
+    first, last = values[0][0].index, values[-1][0].index
+    return {"bars": bars, "floor": f"{floor:.2f}", "first": first, "last": last}

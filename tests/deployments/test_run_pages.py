@@ -112,6 +112,8 @@ def test_a_completed_run_shows_figures_and_two_charts(
         "zh-hant": r" ms：\d+ 次推論</title>",  # noqa: RUF001
     }
     assert re.search(latency_bar[language], html)
+    # The agreement chart's ends are numbered as the inputs' table is.
+    assert "<span>#0</span> <span>#2</span>" in html
     assert f'href="/api/runs/{run["id"]}/outputs"' in html
     # No inline script: the charts are SVG drawn here, the data a JSON element.
     assert not re.search(r"<script(?![^>]*(src=|application/json))", html)

@@ -105,6 +105,7 @@ def read_the_run(page, language: str) -> None:
     assert page.locator("svg").count() == 2
     assert words["latency bar"].match(page.locator("#latency-chart rect title").first.inner_html())
     assert words["bar"].match(page.locator("#agreement-chart rect title").first.inner_html())
+    assert page.inner_text("#agreement-chart .chart-axis").split() == ["#0", f"#{INPUTS - 1}"]
     assert page.locator("#run-inputs tbody tr").count() == INPUTS
 
 
