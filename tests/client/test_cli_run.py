@@ -66,9 +66,10 @@ def test_a_figure_not_measured_fails_its_expectation(visiona, inputs, capsys):
     assert data["figures"]["p50_ms"] == 3.0
 
 
-def test_a_run_that_failed_on_the_device_exits_1(visiona, inputs, capsys):
+@pytest.mark.parametrize("state", ["failed", "cancelled"])
+def test_a_run_that_failed_on_the_device_exits_1(visiona, inputs, capsys, state):
     visiona.run_script = RunScript(
-        state="failed",
+        state=state,
         error_code="model_not_runnable",
         error_message="a real Kneron NEF: only a chip runs it",
         latency=None,
@@ -76,9 +77,9 @@ def test_a_run_that_failed_on_the_device_exits_1(visiona, inputs, capsys):
     )
     code, data, err = run(capsys, inputs, "--expect", "cosine>=0.99")
     assert code == 1
-    assert data["run"]["state"] == "failed"
+    assert data["run"]["state"] == state
     assert data["run"]["error_code"] == "model_not_runnable"
-    assert "failed" in err
+    assert f": {state} · 0/2 inputs" in err  # what people follow on stderr
 
 
 @pytest.mark.parametrize(
