@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 WIDTH, HEIGHT = 300, 100
 _BINS = 12
 
@@ -35,7 +38,12 @@ def latency_histogram(timings_ms: list[float]) -> dict[str, Any] | None:
                 "y": round(HEIGHT - height, 2),
                 "width": round(width - 2, 2),
                 "height": round(height, 2),
-                "label": f"{start:.3f} to {start + span / _BINS:.3f} ms: {count}",
+                "label": ngettext(
+                    "%(low).3f to %(high).3f ms: %(count)d inference",
+                    "%(low).3f to %(high).3f ms: %(count)d inferences",
+                    count,
+                )
+                % {"low": start, "high": start + span / _BINS, "count": count},
             }
         )
     return {"bars": bars, "low": f"{low:.3f}", "high": f"{high:.3f}", "count": len(timings_ms)}
@@ -69,7 +77,10 @@ def agreement_bars(inputs: list[Any]) -> dict[str, Any] | None:
                 "width": round(max(width - 2 * min(1, width * 0.1), 0.5), 2),
                 "height": round(height, 2),
                 "agrees": agrees,
-                "label": f"#{item.index} {item.name}: cosine {cosine:.6f}",
+                "label": _("#%(index)d %(name)s: cosine %(cosine).6f")
+                % {"index": item.index, "name": item.name, "cosine": cosine},
             }
         )
-    return {"bars": bars, "floor": f"{floor:.2f}"}
+    # The inputs' numbers at the two ends, as the table below numbers them.
+    first, last = values[0][0].index, values[-1][0].index
+    return {"bars": bars, "floor": f"{floor:.2f}", "first": first, "last": last}

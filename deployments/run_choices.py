@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from visiona_client.inference_contract import DEMO_RUNTIME
 
 
 class RunState(models.TextChoices):
@@ -34,3 +35,20 @@ class ReferenceState(models.TextChoices):
     COMPUTING = "computing", _("Computing")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+
+
+# The run page's words for the device's preprocessing scale (the contract's values).
+SCALE_LABELS = {
+    "unit": _("0 to 1 (pixel / 255)"),
+    "byte": _("0 to 255 (as it is)"),
+    "signed": _("-1 to 1"),
+}
+
+
+def runtime_label(runtime: str) -> str:
+    """Where a run ran, for people. The device names it (``X-Inference-Runtime``) and the
+    API keeps its words; the page says in the reader's language that the demo's figures
+    are a CPU's, not a chip's. Any other runtime (a chip's) is shown as the device says."""
+    if runtime == DEMO_RUNTIME:
+        return str(_("demo device, CPU (not a Kneron chip)"))
+    return runtime

@@ -27,7 +27,7 @@ from deployments import run_charts, run_selectors, run_services
 from deployments.choices import DeploymentState
 from deployments.errors import RunNotFound
 from deployments.models import Deployment, Run
-from deployments.run_choices import ReferenceState
+from deployments.run_choices import SCALE_LABELS, ReferenceState, runtime_label
 from deployments.run_uploads import files_to_disk
 from deployments.views import _model_or_404
 from devices import selectors as device_selectors
@@ -139,6 +139,8 @@ def run_detail(request, run_id):
     )
     context = {
         "run": run,
+        "runtime": runtime_label(run.runtime),
+        "scale": SCALE_LABELS.get(run.scale, run.scale),
         "inputs": rows,
         "latency_chart": run_charts.latency_histogram(timings),
         "agreement_chart": run_charts.agreement_bars(inputs),

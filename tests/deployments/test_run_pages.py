@@ -64,8 +64,29 @@ def test_the_form_says_what_is_wrong(alice_client, alice_device, model):
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("en", ("Latency on the device", "Agreement with the original model", "Top-1 agreement")),
-        ("zh-hant", ("裝置上的延遲", "與原始模型的一致性", "Top-1 一致率")),
+        (
+            "en",
+            (
+                "Latency on the device",
+                "Agreement with the original model",
+                "Top-1 agreement",
+                # Where it ran, the scale and the charts' bars in words, not codes.
+                "demo device, CPU (not a Kneron chip)",
+                "pixels scaled 0 to 1 (pixel / 255)",
+                ": cosine 0.",
+            ),
+        ),
+        (
+            "zh-hant",
+            (
+                "裝置上的延遲",
+                "與原始模型的一致性",
+                "Top-1 一致率",
+                "示範裝置，CPU（不是 Kneron 晶片）",  # noqa: RUF001
+                "像素縮放為 0 到 1（像素 / 255）",  # noqa: RUF001
+                "：餘弦相似度 0.",  # noqa: RUF001
+            ),
+        ),
     ],
 )
 def test_a_completed_run_shows_figures_and_two_charts(
@@ -86,7 +107,13 @@ def test_a_completed_run_shows_figures_and_two_charts(
     for word in words:
         assert word in html
     assert html.count("<svg") == 2 and html.count('class="chart-bar') > 3
-    assert "demo, CPU" in html
+    latency_bar = {
+        "en": r" ms: \d+ inferences?</title>",
+        "zh-hant": r" ms：\d+ 次推論</title>",  # noqa: RUF001
+    }
+    assert re.search(latency_bar[language], html)
+    # The agreement chart's ends are numbered as the inputs' table is.
+    assert "<span>#0</span> <span>#2</span>" in html
     assert f'href="/api/runs/{run["id"]}/outputs"' in html
     # No inline script: the charts are SVG drawn here, the data a JSON element.
     assert not re.search(r"<script(?![^>]*(src=|application/json))", html)

@@ -1,0 +1,119 @@
+"""``visiona run``'s exit codes, over real HTTP against the fake visionA
+(tests/client/fake_visiona.py): 0 when the run completed and every expectation held,
+5 when one did not, 1 when the run failed on the device, 2 for bad input (nothing is
+sent), and ``--json`` carries the figures every time (docs/cli.md, "Exit codes")."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from visiona_client.visiona_cli import main as cli_main
+
+from tests.client.fake_visiona import USER_TOKEN, RunScript
+
+
+@pytest.fixture
+def visiona(fake_visiona, monkeypatch, tmp_path):
+    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VISIONA_SERVER", fake_visiona.url)
+    monkeypatch.setenv("VISIONA_TOKEN", USER_TOKEN)
+    monkeypatch.setenv("NO_PROXY", "*")  # the fake is on loopback
+    return fake_visiona
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
+    return folder
+
+
+def run(capsys, inputs, *arguments: str) -> tuple[int, dict, str]:
+    argv = ["run", "Person detector", "--device", "demo-desk", "--inputs", str(inputs)]
+    code = cli_main.main([*argv, "--json", *arguments], poll_seconds=0.01)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+def test_a_run_that_meets_its_expectations_exits_0_with_its_figures(visiona, inputs, capsys):
+    code, data, _ = run(capsys, inputs, "--expect", "cosine>=0.99,p90_ms<=5", "--repeat", "3")
+    assert code == 0
+    assert data["run"]["state"] == "completed" and data["run"]["runtime"] == "demo, CPU"
+    assert data["figures"]["cosine"] == 0.995 and data["figures"]["p50_ms"] == 3.0
+    assert data["figures"]["throughput"] == 312.5 and data["figures"]["top1"] == 1.0
+    assert [c["passed"] for c in data["expectations"]] == [True, True]
+    [upload] = visiona.run_uploads.values()
+    assert upload["inputs"] == ["a.png", "b.png"]
+    assert upload["fields"]["repeat"] == "3" and upload["fields"]["device_id"].startswith("6f1c")
+
+
+def test_a_failed_expectation_exits_5_and_says_which(visiona, inputs, capsys):
+    code, data, _ = run(capsys, inputs, "--expect", "cosine>=0.999,p50_ms<=10")
+    assert code == 5
+    checks = {c["expectation"]: (c["value"], c["passed"]) for c in data["expectations"]}
+    assert checks == {"cosine>=0.999": (0.995, False), "p50_ms<=10": (3.0, True)}
+
+
+def test_a_figure_not_measured_fails_its_expectation(visiona, inputs, capsys):
+    visiona.run_script = RunScript(agreement=None)
+    code, data, _ = run(capsys, inputs, "--expect", "top1>=0.9")
+    assert code == 5
+    assert data["expectations"] == [{"expectation": "top1>=0.9", "value": None, "passed": False}]
+    assert data["figures"]["p50_ms"] == 3.0
+
+
+@pytest.mark.parametrize("state", ["failed", "cancelled"])
+def test_a_run_that_failed_on_the_device_exits_1(visiona, inputs, capsys, state):
+    visiona.run_script = RunScript(
+        state=state,
+        error_code="model_not_runnable",
+        error_message="a real Kneron NEF: only a chip runs it",
+        latency=None,
+        agreement=None,
+    )
+    code, data, err = run(capsys, inputs, "--expect", "cosine>=0.99")
+    assert code == 1
+    assert data["run"]["state"] == state
+    assert data["run"]["error_code"] == "model_not_runnable"
+    assert f": {state} · 0/2 inputs" in err  # what people follow on stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [
+        (["--expect", "cosine=>0.99"], "--expect"),
+        (["--expect", "speed>=1"], "is not a figure"),
+        (["--repeat", "0"], "--repeat"),
+        (["--device", "no-such-device"], "device_not_found"),
+    ],
+)
+def test_bad_input_exits_2_and_starts_no_run(visiona, inputs, capsys, arguments, error):
+    code, data, err = run(capsys, inputs, *arguments)
+    assert code == 2
+    assert error in json.dumps(data["error"]) + err
+    assert visiona.runs == {}
+
+
+def test_a_missing_inputs_folder_exits_2(visiona, tmp_path, capsys):
+    code, data, err = run(capsys, tmp_path / "nowhere")
+    assert code == 2 and data["error"]["exit_code"] == 2
+    assert "nowhere" in err and visiona.runs == {}
+
+
+def test_reference_without_the_validate_extra_exits_2_naming_it(
+    visiona, inputs, tmp_path, capsys, monkeypatch
+):
+    # None in sys.modules makes `import onnxruntime` raise ImportError, as when the
+    # validate extra was not installed.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"an ONNX model")
+    code, data, err = run(capsys, inputs, "--reference", str(model))
+    assert code == 2
+    assert data["error"]["code"] == "validate_extra_missing"
+    assert "pip install 'visiona-client[validate]'" in err
+    assert visiona.runs == {}
