@@ -11,7 +11,7 @@ import sys
 import pytest
 from visiona_client.visiona_cli import main as cli_main
 
-from tests.client.fake_visiona import USER_TOKEN, RunScript
+from tests.client.fake_visiona_runs import USER_TOKEN, RunScript
 
 
 @pytest.fixture

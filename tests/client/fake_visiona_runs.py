@@ -1,0 +1,180 @@
+"""The user's side of the fake visionA (tests/client/fake_visiona.py): what ``visiona
+run`` and ``visiona convert … --run-on`` call, with the user token ``USER_TOKEN``.
+
+- ``GET /api/models/``, ``/api/models/<id>``, ``/api/devices/``;
+- ``POST /api/runs`` (the multipart body is parsed: ``run_uploads`` keeps each run's
+  fields and input names), ``GET /api/runs/<id>`` (pending, then running, then what
+  ``run_script`` says: the run's state, latency and agreement, so a test picks how it
+  ends).
+
+``UserHandler`` answers these and carries the helpers both sides' handlers use
+(the token, the JSON answers and the error envelope); the agent's handler builds on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+USER_TOKEN = "vap_test-user-token"
+RUN_MODEL = {"id": 7, "name": "Person detector", "chips": ["KL720"], "has_reference": True}
+RUN_DEVICE = {
+    "id": "6f1c1d2e-0000-4000-8000-000000000001",
+    "name": "demo-desk",
+    "chip": "KL720",
+    "connection_status": "connected",
+    "last_seen_at": None,
+}
+_RUN = re.compile(r"^/api/runs/([0-9a-f-]{36})$")
+
+
+@dataclass
+class RunScript:
+    """How the runs made through ``POST /api/runs`` end (the figures as visionA would
+    have computed them)."""
+
+    state: str = "completed"
+    latency: dict | None = field(
+        default_factory=lambda: {
+            "count": 20,
+            "p50_ms": 3.0,
+            "p90_ms": 4.5,
+            "mean_ms": 3.2,
+            "min_ms": 2.0,
+            "max_ms": 5.0,
+            "throughput": 312.5,
+        }
+    )
+    agreement: dict | None = field(
+        default_factory=lambda: {
+            "cosine": 0.995,
+            "cosine_mean": 0.998,
+            "max_abs": 0.04,
+            "mean_abs": 0.01,
+            "top1": 1.0,
+            "top5": 1.0,
+            "outputs": {},
+        }
+    )
+    error_code: str = ""
+    error_message: str = ""
+
+
+class UserSide:
+    """The fake's state for the user's requests; ``FakeVisiona`` is one."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.run_script = RunScript()
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.run_uploads: dict[str, dict[str, Any]] = {}  # each run's fields and input names
+
+
+class UserHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def fake(self) -> UserSide:
+        return self.server.fake  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _token(self) -> str:
+        value = self.headers.get("Authorization", "")
+        return value[len("Bearer ") :] if value.startswith("Bearer ") else ""
+
+    def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, code: str, headers: dict | None = None) -> None:
+        body = {"error": {"code": code, "message": code, "details": {}, "request_id": "r"}}
+        self._json(status, body, headers)
+
+    def _user_get(self, path: str) -> None:
+        if path == "/api/models/":
+            page = {"count": 1, "next": None, "previous": None, "results": [RUN_MODEL]}
+            self._json(200, page)
+        elif path == f"/api/models/{RUN_MODEL['id']}":
+            self._json(200, RUN_MODEL)
+        elif path == "/api/devices/":
+            self._json(200, {"devices": [RUN_DEVICE], "online_threshold_seconds": 90})
+        elif (match := _RUN.match(path)) and match.group(1) in self.fake.runs:
+            self._json(200, self._run_advanced(self.fake.runs[match.group(1)]))
+        else:
+            self._error(404, "not_found")
+
+    def _user_post(self, path: str, raw: bytes) -> None:
+        if path == "/api/runs":
+            self._run_create(raw)
+        else:
+            self._error(404, "not_found")
+
+    def _multipart(self, raw: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """The form's fields, and each file field's file names."""
+        head = f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode()
+        fields: dict[str, str] = {}
+        files: dict[str, list[str]] = {}
+        for part in BytesParser().parsebytes(head + raw).get_payload():
+            name = part.get_param("name", header="content-disposition")
+            if part.get_filename() is not None:
+                files.setdefault(name, []).append(part.get_filename())
+            else:
+                fields[name] = part.get_payload(decode=True).decode()
+        return fields, files
+
+    def _run_create(self, raw: bytes) -> None:
+        fields, files = self._multipart(raw)
+        inputs = files.get("inputs", [])
+        run = {
+            "id": str(uuid.uuid4()),
+            "state": "pending",
+            "model": {"id": RUN_MODEL["id"], "name": RUN_MODEL["name"]},
+            "device": {k: RUN_DEVICE[k] for k in ("id", "name", "chip")},
+            "options": {k: fields.get(k) for k in ("repeat", "channel_order", "scale")},
+            "runtime": "",
+            "inputs_count": len(inputs),
+            "inputs_done": 0,
+            "inputs_bytes": len(raw),
+            "latency": None,
+            "agreement": None,
+            "reference": {"state": "none", "error": ""},
+            "error_code": "",
+            "error_message": "",
+        }
+        self.fake.runs[run["id"]] = run
+        self.fake.run_uploads[run["id"]] = {"fields": fields, "inputs": inputs}
+        self._json(201, run)
+
+    def _run_advanced(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Each read moves the run on: pending, running, then the script's end."""
+        with self.fake.lock:
+            if run["state"] == "pending":
+                run["state"] = "running"
+            elif run["state"] == "running":
+                script = self.fake.run_script
+                completed = script.state == "completed"
+                run.update(
+                    state=script.state,
+                    runtime="demo, CPU",
+                    inputs_done=run["inputs_count"] if completed else 0,
+                    latency=script.latency if completed else None,
+                    agreement=script.agreement if completed else None,
+                    reference={"state": "done" if script.agreement else "none", "error": ""},
+                    error_code=script.error_code,
+                    error_message=script.error_message,
+                )
+            return dict(run)
