@@ -5,10 +5,16 @@ run`` and ``visiona convert … --run-on`` call, with the user token ``USER_TOKE
 - ``POST /api/runs`` (the multipart body is parsed: ``run_uploads`` keeps each run's
   fields and input names), ``GET /api/runs/<id>`` (pending, then running, then what
   ``run_script`` says: the run's state, latency and agreement, so a test picks how it
-  ends).
+  ends);
+- what ``convert … --run-on`` adds: ``POST /api/conversion/init`` (a job, completed at
+  once: these tests follow what comes after), ``POST
+  /api/conversion/<job>/promote-to-models`` (``promotions`` keeps each request's
+  body), ``POST /api/deployments`` and ``GET /api/deployments/<id>`` (pending, then
+  downloading, then what ``deployment_script`` says).
 
-``UserHandler`` answers these and carries the helpers both sides' handlers use
-(the token, the JSON answers and the error envelope); the agent's handler builds on it.
+``user_paths`` keeps each request's method and path. ``UserHandler`` answers these and
+carries the helpers both sides' handlers use (the token, the JSON answers and the error
+envelope); the agent's handler builds on it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ RUN_DEVICE = {
     "last_seen_at": None,
 }
 _RUN = re.compile(r"^/api/runs/([0-9a-f-]{36})$")
+_PROMOTE = re.compile(r"^/api/conversion/([0-9a-f-]{36})/promote-to-models$")
+_DEPLOYMENT = re.compile(r"^/api/deployments/([0-9a-f-]{36})$")
 
 
 @dataclass
@@ -66,6 +74,16 @@ class RunScript:
     error_message: str = ""
 
 
+@dataclass
+class DeploymentScript:
+    """How the deployments made through ``POST /api/deployments`` end."""
+
+    state: str = "installed"
+    error_code: str = ""
+    error_message: str = ""
+    failure: dict | None = None  # as deployments/failures.py explains a failed one
+
+
 class UserSide:
     """The fake's state for the user's requests; ``FakeVisiona`` is one."""
 
@@ -74,6 +92,11 @@ class UserSide:
         self.run_script = RunScript()
         self.runs: dict[str, dict[str, Any]] = {}
         self.run_uploads: dict[str, dict[str, Any]] = {}  # each run's fields and input names
+        self.deployment_script = DeploymentScript()
+        self.user_deployments: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.promotions: list[dict[str, Any]] = []
+        self.user_paths: list[str] = []  # "GET /api/runs/…", in the order asked
 
 
 class UserHandler(BaseHTTPRequestHandler):
@@ -105,6 +128,7 @@ class UserHandler(BaseHTTPRequestHandler):
         self._json(status, body, headers)
 
     def _user_get(self, path: str) -> None:
+        self.fake.user_paths.append(f"GET {path}")
         if path == "/api/models/":
             page = {"count": 1, "next": None, "previous": None, "results": [RUN_MODEL]}
             self._json(200, page)
@@ -114,14 +138,76 @@ class UserHandler(BaseHTTPRequestHandler):
             self._json(200, {"devices": [RUN_DEVICE], "online_threshold_seconds": 90})
         elif (match := _RUN.match(path)) and match.group(1) in self.fake.runs:
             self._json(200, self._run_advanced(self.fake.runs[match.group(1)]))
+        elif (match := _DEPLOYMENT.match(path)) and match.group(1) in self.fake.user_deployments:
+            deployment = self.fake.user_deployments[match.group(1)]
+            self._json(200, self._deployment_advanced(deployment))
         else:
             self._error(404, "not_found")
 
     def _user_post(self, path: str, raw: bytes) -> None:
+        self.fake.user_paths.append(f"POST {path}")
         if path == "/api/runs":
             self._run_create(raw)
+        elif path == "/api/conversion/init":
+            self._job_create(raw)
+        elif (match := _PROMOTE.match(path)) and match.group(1) in self.fake.jobs:
+            self.fake.promotions.append(json.loads(raw or b"{}"))
+            model = {**RUN_MODEL, "name": json.loads(raw or b"{}").get("name", "model")}
+            self._json(201, {"model": model})
+        elif path == "/api/deployments":
+            self._deployment_create(json.loads(raw))
         else:
             self._error(404, "not_found")
+
+    def _job_create(self, raw: bytes) -> None:
+        fields, files = self._multipart(raw)
+        job = {
+            "job_id": str(uuid.uuid4()),
+            "status": "completed",
+            "stage": "nef",
+            "progress": 100,
+            "platform": fields.get("platform"),
+            "model": (files.get("model") or [""])[0],
+            "error": None,
+        }
+        self.fake.jobs[job["job_id"]] = job
+        self._json(201, job)
+
+    def _deployment_create(self, body: dict[str, Any]) -> None:
+        if body.get("device_ids") != [RUN_DEVICE["id"]]:
+            self._error(404, "device_not_found")
+            return
+        deployment = {
+            "id": str(uuid.uuid4()),
+            "state": "pending",
+            "kind": "install",
+            "model": {"id": body["model_id"], "name": RUN_MODEL["name"]},
+            "device": {k: RUN_DEVICE[k] for k in ("id", "name", "chip")},
+            "bytes_done": 0,
+            "bytes_total": 1000,
+            "error_code": "",
+            "error_message": "",
+            "failure": None,
+        }
+        self.fake.user_deployments[deployment["id"]] = deployment
+        result = {"device_id": RUN_DEVICE["id"], "outcome": "created", "deployment": deployment}
+        self._json(201, {"results": [result]})
+
+    def _deployment_advanced(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        """Each read moves the deployment on: pending, downloading, then the script's end."""
+        with self.fake.lock:
+            if deployment["state"] == "pending":
+                deployment.update(state="downloading", bytes_done=500)
+            elif deployment["state"] == "downloading":
+                script = self.fake.deployment_script
+                deployment.update(
+                    state=script.state,
+                    bytes_done=1000 if script.state == "installed" else 500,
+                    error_code=script.error_code,
+                    error_message=script.error_message,
+                    failure=script.failure,
+                )
+            return dict(deployment)
 
     def _multipart(self, raw: bytes) -> tuple[dict[str, str], dict[str, list[str]]]:
         """The form's fields, and each file field's file names."""

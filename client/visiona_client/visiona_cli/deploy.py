@@ -45,19 +45,24 @@ def run(args: argparse.Namespace) -> int:
         deployment = _wait(api, out, deployment, args.poll_seconds)
     out.result({"outcome": result["outcome"], "deployment": deployment})
     if deployment["state"] in ("failed", "cancelled"):
-        message = deployment.get("error_message") or deployment["state"]
-        code = deployment.get("error_code") or ""
-        suffix = f" ({code})" if code else ""
-        failure = deployment.get("failure") or {}
-        if failure.get("summary"):
-            # visionA's explanation first (what happened, what to do), then the device's words.
-            out.note(f"The deployment failed: {failure['summary']} {failure.get('next_step', '')}")
-            out.note(f"The device reported: {message}{suffix}")
-        else:
-            out.note(f"The deployment {deployment['state']}: {message}{suffix}")
+        note_not_installed(out, deployment)
         return exit_codes.FAILURE
     out.say(f"{deployment['id']} {deployment['state']}")
     return exit_codes.OK
+
+
+def note_not_installed(out: Output, deployment: dict[str, Any]) -> None:
+    """Why a deployment ended failed or cancelled, on stderr (also ``convert --run-on``)."""
+    message = deployment.get("error_message") or deployment["state"]
+    code = deployment.get("error_code") or ""
+    suffix = f" ({code})" if code else ""
+    failure = deployment.get("failure") or {}
+    if failure.get("summary"):
+        # visionA's explanation first (what happened, what to do), then the device's words.
+        out.note(f"The deployment failed: {failure['summary']} {failure.get('next_step', '')}")
+        out.note(f"The device reported: {message}{suffix}")
+    else:
+        out.note(f"The deployment {deployment['state']}: {message}{suffix}")
 
 
 def _wait(api: Api, out: Output, deployment: dict[str, Any], poll_seconds: float) -> dict[str, Any]:

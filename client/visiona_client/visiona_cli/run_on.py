@@ -1,22 +1,22 @@
 """``visiona convert MODEL.onnx … --run-on DEVICE``: the whole road in one command.
 Convert, save to My models with the ONNX kept, deploy to the device and wait until it
 is installed, then run it on the inputs (``--inputs``, else the reference images) and
-compare it with the ONNX just converted (here when onnxruntime is installed, else on
-visionA). The exit code is the run's (``--expect`` included), or the first step's
+compare it with the ONNX just converted (here when the ``validate`` extra is installed,
+else on visionA). The exit code is the run's (``--expect`` included), or the first step's
 that failed."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from visiona_client.run_figures import Expectation
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.deploy import FINAL as DEPLOYMENT_FINAL
 from visiona_client.visiona_cli.deploy import _wait as wait_for_deployment
+from visiona_client.visiona_cli.deploy import note_not_installed
 from visiona_client.visiona_cli.follow import finish_job
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
@@ -26,6 +26,9 @@ from visiona_client.visiona_cli.run import (
     local_reference,
     run_and_report,
 )
+
+if TYPE_CHECKING:
+    from visiona_client.visiona_cli.reference import LocalReference
 
 
 class _Captured(Output):
@@ -63,19 +66,29 @@ def convert_and_run(
     deployment = _deploy(api, out, model, device, args.poll_seconds)
     steps.data["deployment"] = deployment
     if deployment["state"] != "installed":
-        out.note(f"The deployment {deployment['state']}: {deployment.get('error_message') or ''}")
+        note_not_installed(out, deployment)
         out.result(steps.data)
         return exit_codes.FAILURE
-    reference = None
-    if importlib.util.find_spec("onnxruntime") is not None:
-        reference = local_reference(args.model)
-    else:
-        out.note("onnxruntime is not installed here: visionA computes the agreement.")
+    reference = _reference_here(out, args.model)
     final = _Captured(out)
     run_args = argparse.Namespace(**{**vars(args), "output": final})
     code = run_and_report(api, run_args, model, device, inputs, reference, expectations)
     out.result({**steps.data, **final.data})
     return code
+
+
+def _reference_here(out: Output, model: Path) -> LocalReference | None:
+    """The converted ONNX run here when the validate extra is installed. Without it (or
+    with only part of it: onnxruntime but not numpy or Pillow) the saved model keeps its
+    ONNX, so visionA computes the agreement instead: nothing to refuse this late, after
+    the conversion and the deployment."""
+    try:
+        return local_reference(model)
+    except CliError as error:
+        if error.code != "validate_extra_missing":
+            raise
+    out.note("The validate extra is not installed here: visionA computes the agreement.")
+    return None
 
 
 def _deploy(

@@ -1,0 +1,96 @@
+"""``visiona convert MODEL.onnx … --run-on DEVICE`` over real HTTP against the fake
+visionA (tests/client/fake_visiona_runs.py): without onnxruntime here the agreement is
+visionA's, and a deployment that does not install exits 1 with nothing run
+(docs/cli.md, "Runs and the CI gate")."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from visiona_client.visiona_cli import main as cli_main
+
+from tests.client.fake_visiona_runs import RUN_DEVICE, USER_TOKEN, DeploymentScript
+
+
+@pytest.fixture
+def visiona(fake_visiona, monkeypatch, tmp_path):
+    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VISIONA_SERVER", fake_visiona.url)
+    monkeypatch.setenv("VISIONA_TOKEN", USER_TOKEN)
+    monkeypatch.setenv("NO_PROXY", "*")  # the fake is on loopback
+    return fake_visiona
+
+
+@pytest.fixture
+def model(tmp_path):
+    # Never read as ONNX: were it run here, loading it would fail (exit 2).
+    path = tmp_path / "detector.onnx"
+    path.write_bytes(b"not an ONNX model")
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
+    return folder
+
+
+def convert_and_run(capsys, model, inputs, *arguments: str) -> tuple[int, dict, str]:
+    argv = ["convert", str(model), "--chip", "720", "--no-check", "--save", "detector"]
+    argv += ["--run-on", RUN_DEVICE["name"], "--inputs", str(inputs), "--json", *arguments]
+    code = cli_main.main(argv, poll_seconds=0.01)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out), captured.err
+
+
+@pytest.mark.parametrize("missing", ["onnxruntime", "visiona_client.tensors"])
+def test_without_the_validate_extra_visiona_computes_the_agreement(
+    visiona, model, inputs, capsys, monkeypatch, missing
+):
+    # None in sys.modules makes importing it raise ImportError: onnxruntime not
+    # installed, or (visiona_client.tensors, which needs numpy and Pillow) the extra
+    # only half there.
+    monkeypatch.setitem(sys.modules, missing, None)
+    code, data, err = convert_and_run(capsys, model, inputs, "--expect", "cosine>=0.99")
+    assert code == 0, err
+    assert visiona.promotions == [{"name": "detector", "keep_onnx": True}]
+    assert data["deployment"]["state"] == "installed"
+    assert data["run"]["state"] == "completed"
+    assert data["agreement"]["cosine"] == 0.995  # visionA's figures, as the script has them
+    assert data["expectations"] == [{"expectation": "cosine>=0.99", "value": 0.995, "passed": True}]
+    assert "not installed here: visionA computes the agreement" in err
+    # The device's outputs were not fetched to be compared here.
+    assert not [path for path in visiona.user_paths if path.endswith("/inputs")]
+
+
+@pytest.mark.parametrize("state", ["failed", "cancelled"])
+def test_a_deployment_that_does_not_install_exits_1_and_runs_nothing(
+    visiona, model, inputs, capsys, state
+):
+    visiona.deployment_script = DeploymentScript(
+        state=state,
+        error_code="sha256_mismatch" if state == "failed" else "",
+        error_message="sha256 abc is not the model's" if state == "failed" else "",
+        failure={
+            "code": "sha256_mismatch",
+            "summary": "The file the device received was damaged.",
+            "next_step": "Deploy again.",
+            "retry": True,
+        }
+        if state == "failed"
+        else None,
+    )
+    code, data, err = convert_and_run(capsys, model, inputs, "--expect", "cosine>=0.99")
+    assert code == 1
+    assert data["deployment"]["state"] == state
+    assert data["model"]["name"] == "detector"
+    assert "run" not in data and "expectations" not in data
+    assert visiona.runs == {}
+    assert f"The deployment {state}" in err
+    if state == "failed":
+        assert "The file the device received was damaged. Deploy again." in err
