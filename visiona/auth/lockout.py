@@ -22,7 +22,10 @@ def lockout_parameters(
     """Per (account, client) and per client; per client only when no account is named.
 
     A nested list is one counter over both values (django-axes); the strings beside
-    it are counters of their own.
+    it are counters of their own. axes has one limit for all of them, so today the
+    address's counter reaches it no later than the pair's; the pair is what would
+    still guard an account if a shared address (an office) got a higher limit of its
+    own, which axes could only do with a handler of ours.
 
     An OIDC callback that fails names no account: counting it under the
     username ``None`` would add up every such failure everywhere and lock all
