@@ -27,6 +27,7 @@ from deployments.rollout_errors import (
     RollbackInProgress,
     RolloutInProgress,
 )
+from deployments.rollout_models import Rollout
 from deployments.services import (
     current_installed,
     deployment_cancel_locked,
@@ -79,7 +80,12 @@ def rollback_plan(*, device: Device) -> RollbackPlan:
 
 
 def rollback_create_locked(
-    *, user: User | None, device: Device, undo: Deployment, restore: Deployment, rollout=None
+    *,
+    user: User | None,
+    device: Device,
+    undo: Deployment,
+    restore: Deployment,
+    rollout: Rollout | None = None,
 ) -> Deployment:
     """A rollback deployment for a device whose row the caller locked; pushed after commit."""
     # An unfinished install of the model to restore would be the same file twice.

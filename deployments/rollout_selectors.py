@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 
+from deployments.group_models import DeviceGroup
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import RolloutNotFound
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
@@ -72,8 +74,9 @@ def active_rollout_of_group(*, group_id: uuid.UUID | str) -> Rollout | None:
     ).first()
 
 
-def active_rollouts_by_group(*, groups) -> dict:
-    """The rollout under way of each of these groups (one query), by group id."""
+def active_rollouts_by_group(*, groups: Iterable[DeviceGroup]) -> dict[uuid.UUID | None, Rollout]:
+    """The rollout under way of each of these groups (one query), by group id (never
+    None here; the key's type is the nullable column's)."""
     active = Rollout.objects.filter(group__in=groups, state__in=RolloutState.active())
     return {rollout.group_id: rollout for rollout in active}
 

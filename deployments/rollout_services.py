@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from deployments import group_selectors, rollout_phases, rollout_wakes, run_selectors
-from deployments.group_models import DeviceGroup
+from deployments.group_models import DeviceGroup, DevicePin
 from deployments.rollout_checks import connected_ids
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import (
@@ -41,6 +41,7 @@ from deployments.run_choices import RunState
 from deployments.run_models import Run
 from devices.models import Device
 from models_repo import selectors as model_selectors
+from models_repo.models import NefModel
 from visiona.models import User
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,9 @@ def _create_locked(
     return rollout
 
 
-def skip_reason(*, model, device: Device, pin) -> tuple[str, str] | None:
+def skip_reason(
+    *, model: NefModel, device: Device, pin: DevicePin | None
+) -> tuple[str, str] | None:
     """Why ``device`` is left out of a rollout of ``model``: a code and what the sentence
     for it needs that the rows do not hold (a pin's reason); None when it takes part."""
     if device.chip not in model.chips:
@@ -166,7 +169,9 @@ def skip_reason(*, model, device: Device, pin) -> tuple[str, str] | None:
     return None
 
 
-def _eligible(*, model, devices: list[Device]):
+def _eligible(
+    *, model: NefModel, devices: list[Device]
+) -> tuple[list[Device], list[tuple[Device, str, str]]]:
     pins = group_selectors.pins_for_devices(devices=devices)
     eligible, skipped = [], []
     for device in devices:

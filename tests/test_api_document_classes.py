@@ -35,6 +35,7 @@ def document(alice_client):
         ("ModelUpdateRequest", "chips"),
         ("TokenCreateRequest", "scopes"),
         ("DeploymentCreateInputRequest", "device_ids"),
+        ("RunCreateRequest", "inputs"),
     ],
 )
 def test_a_list_refused_empty_has_min_items(document, component, field):

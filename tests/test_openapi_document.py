@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.test import APIClient
+from rest_framework import serializers
+
+from tests.devices.conftest import agent_client  # noqa: F401  (fixture)
+from tests.models_repo.conftest import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +15,15 @@ BIGINT_MAX = 2**63 - 1
 
 
 @pytest.fixture(scope="module")
-def document():
-    return SchemaGenerator().get_schema(request=None, public=True)
+def generated():
+    """The generator (its registry knows each component's serializer) and its document."""
+    generator = SchemaGenerator()
+    return generator, generator.get_schema(request=None, public=True)
+
+
+@pytest.fixture(scope="module")
+def document(generated):
+    return generated[1]
 
 
 def _operations(document):
@@ -98,8 +108,7 @@ def test_a_rename_requires_the_name(document):
 
 def test_the_page_past_the_last_is_a_documented_404(document, alice):
     assert "404" in document["paths"]["/api/models/"]["get"]["responses"]
-    client = APIClient()
-    client.force_authenticate(alice)
+    client = api_client(alice)
     response = client.get("/api/models/?page=2")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -107,8 +116,7 @@ def test_the_page_past_the_last_is_a_documented_404(document, alice):
 
 @pytest.mark.parametrize("value", ["", "KL520"])
 def test_an_empty_filter_means_any(alice, value):
-    client = APIClient()
-    client.force_authenticate(alice)
+    client = api_client(alice)
     for name in ("chip", "source", "sort"):
         assert (
             client.get(f"/api/models/?{name}={value if name == 'chip' else ''}").status_code == 200
@@ -124,8 +132,7 @@ def test_an_empty_filter_means_any(alice, value):
     ],
 )
 def test_an_id_past_bigint_is_a_404_on_any_database(alice, path):
-    client = APIClient()
-    client.force_authenticate(alice)
+    client = api_client(alice)
     for method in ("get", "patch", "delete"):
         response = getattr(client, method)(path)
         if method == "get" or not path.endswith("download"):
@@ -143,18 +150,16 @@ def device_token(alice):
 
 
 @pytest.mark.parametrize("body", [{"agent_version": 5}, {"status": 1}, {"status": True}])
-def test_a_number_is_not_a_string(device_token, body):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {device_token}")
+def test_a_number_is_not_a_string(agent_client, device_token, body):  # noqa: F811
+    client = agent_client(device_token)
     response = client.post("/api/agent/heartbeat", body, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "validation_failed"
 
 
 @pytest.mark.parametrize("path", ["/api/agent/heartbeat", "/api/agent/pair"])
-def test_the_agent_api_speaks_json_only(device_token, path):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {device_token}")
+def test_the_agent_api_speaks_json_only(agent_client, device_token, path):  # noqa: F811
+    client = agent_client(device_token)
     # As a form, an empty status would read as "not sent" and pass as "ready".
     response = client.post(path, {"status": "", "code": "x"}, format="multipart")
     assert response.status_code == 415
@@ -163,9 +168,84 @@ def test_the_agent_api_speaks_json_only(device_token, path):
 
 @pytest.mark.parametrize("query", ["page=1&page=2", "chip=KL520&chip=KL720", "sort=name&sort="])
 def test_a_query_parameter_is_sent_once(alice, query):
-    client = APIClient()
-    client.force_authenticate(alice)
+    client = api_client(alice)
     response = client.get(f"/api/models/?{query}")
     assert response.status_code == 400, response.content
     (field,) = response.json()["error"]["details"]["fields"]
     assert field["field"] == query.split("=")[0]
+
+
+# --- A list the API refuses empty says minItems -------------------------------------
+
+_LISTS = (serializers.ListField, serializers.ListSerializer, serializers.MultipleChoiceField)
+
+
+def _request_components(document) -> set[str]:
+    """Every schema a request body names, and the ones they nest."""
+    refs: list[str] = []
+
+    def collect(node) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.append(node["$ref"].rsplit("/", 1)[1])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    for _path, _method, operation in _operations(document):
+        collect(operation.get("requestBody", {}))
+    found: set[str] = set()
+    while refs:
+        name = refs.pop()
+        if name not in found:
+            found.add(name)
+            collect(document["components"]["schemas"][name])
+    return found
+
+
+def _least_items(field) -> int:
+    """How many items the field requires (0: it takes an empty list)."""
+    least = getattr(field, "min_length", None) or 0
+    if getattr(field, "allow_empty", True) is False:
+        least = max(least, 1)
+    return least
+
+
+def test_every_list_refused_empty_says_min_items(generated):
+    generator, document = generated
+    # The registry keeps what each component was made from (a serializer, or a name).
+    made_from = {
+        name: component.object
+        for (name, kind), component in generator.registry._components.items()
+        if kind == "schemas"
+    }
+    checked = []
+    for name in sorted(_request_components(document)):
+        serializer = made_from[name]
+        if isinstance(serializer, type):
+            serializer = serializer()
+        if not isinstance(serializer, serializers.Serializer):
+            continue
+        properties = document["components"]["schemas"][name].get("properties", {})
+        for field_name, field in serializer.fields.items():
+            if field.read_only or not isinstance(field, _LISTS):
+                continue
+            least = _least_items(field)
+            checked.append((name, field_name, least))
+            assert properties[field_name].get("minItems", 0) == least, (name, field_name)
+    assert ("RunCreateRequest", "inputs", 1) in checked
+    assert ("GroupDevicesAddInputRequest", "device_ids", 0) in checked  # may be empty
+    assert len([entry for entry in checked if entry[2]]) >= 6
+
+
+def test_runs_without_inputs_are_refused_as_the_document_says(alice):
+    response = api_client(alice).post(
+        "/api/runs",
+        {"model_id": 1, "device_id": "6f1c5d3e-0000-4000-8000-000000000001"},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    fields = response.json()["error"]["details"]["fields"]
+    assert {"field": "inputs", "message": "Choose at least one input."} in fields

@@ -1,4 +1,6 @@
-"""Password sign-in locks out an account, and a client, after repeated failures."""
+"""Password sign-in locks out a client address after repeated failures: for one
+account (per account and address), or over any accounts (per address). Never an
+account from everywhere: a stranger's guesses would lock its owner out."""
 
 from datetime import timedelta
 
@@ -6,7 +8,9 @@ import pytest
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_login_failed
-from django.test import Client
+from django.test import Client, RequestFactory
+
+from visiona.auth.lockout import lockout_parameters
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +39,44 @@ def test_thirty_wrong_passwords_then_the_right_one_is_refused(client, alice, pas
     assert "_auth_user_id" not in client.session
 
 
-def test_the_account_stays_locked_from_another_address(client, alice, password):
+def test_a_stranger_cannot_lock_the_owner_out_from_another_address(client, alice, password):
     for n in range(LIMIT):
         sign_in(client, "alice", f"guess-{n}", address="198.51.100.1")
-    assert sign_in(Client(), "alice", password, address="203.0.113.9").status_code == 429
+    # The stranger's address is locked out of the account, even with its password...
+    assert sign_in(Client(), "alice", password, address="198.51.100.1").status_code == 429
+    # ...its owner, elsewhere, is not.
+    owner = Client()
+    assert sign_in(owner, "alice", password, address="203.0.113.9").status_code == 302
+    assert owner.get("/").status_code == 200
+
+
+def test_guesses_at_one_account_count_per_account_and_address(client, alice, password):
+    # Below the limit from each address: neither address, nor the account, is locked.
+    for n in range(LIMIT - 1):
+        sign_in(client, "alice", f"guess-{n}", address="198.51.100.1")
+        sign_in(client, "alice", f"guess-{n}", address="198.51.100.2")
+    assert AxesProxyHandler.is_allowed(
+        RequestFactory().post("/accounts/login/", REMOTE_ADDR="198.51.100.1"),
+        {"username": "alice"},
+    )
+    # One more from the first: that address is locked out, the other is not.
+    sign_in(client, "alice", "guess-last", address="198.51.100.1")
+    assert sign_in(Client(), "alice", "x", address="198.51.100.1").status_code == 429
+    assert sign_in(Client(), "alice", password, address="198.51.100.2").status_code == 302
+    counters = {
+        (attempt.username, attempt.ip_address): attempt.failures_since_start
+        for attempt in AccessAttempt.objects.all()
+    }
+    assert counters == {("alice", "198.51.100.1"): LIMIT, ("alice", "198.51.100.2"): LIMIT - 1}
+
+
+def test_the_lockout_counts_per_account_and_address_and_per_address(rf):
+    request = rf.post("/accounts/login/")
+    assert lockout_parameters(request, {"username": "alice"}) == [
+        ["username", "ip_address"],
+        "ip_address",
+    ]
+    assert lockout_parameters(request, {"nonce": "x"}) == ["ip_address"]
 
 
 def test_another_account_from_another_address_still_signs_in(client, alice, bob, password):
@@ -59,8 +97,8 @@ def test_one_client_is_locked_out_across_accounts(client, make_user, alice, pass
 
 def test_unknown_and_existing_accounts_lock_out_alike(client, alice):
     for n in range(LIMIT):
-        sign_in(client, "alice", f"guess-{n}", address=f"192.0.2.{n}")
-        sign_in(client, "nobody", f"guess-{n}", address=f"192.0.2.{n + 100}")
+        sign_in(client, "alice", f"guess-{n}", address="203.0.113.1")
+        sign_in(client, "nobody", f"guess-{n}", address="203.0.113.2")
     known = sign_in(Client(), "alice", "x", address="203.0.113.1")
     unknown = sign_in(Client(), "nobody", "x", address="203.0.113.2")
     assert known.status_code == unknown.status_code == 429

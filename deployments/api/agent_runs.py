@@ -6,7 +6,6 @@ local device API's ``.npz`` streamed to storage as it arrives, never parsed here
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
@@ -30,7 +29,7 @@ from visiona_client.inference_contract import (
 from deployments import run_files, run_selectors, run_services
 from deployments.api.run_serializers import RunWorkListSerializer, work_items
 from devices.api.agent import DEVICE_TOKEN_INVALID, AgentApiView
-from visiona.api import fields
+from visiona.api import fields, parsers
 from visiona.api.schema import error_response
 from visiona.errors import LengthRequired, PayloadTooLarge, ValidationFailed
 
@@ -160,11 +159,18 @@ class AgentRunResultApi(AgentApiView):
 
 
 def _error_body(data: bytes) -> tuple[str, str]:
+    """The agent's ``{"error": {"code", "message"}}``, read strictly: a lone surrogate,
+    NaN or Infinity is refused like any other bad body (it could not be stored or shown),
+    and so is a NUL, which PostgreSQL's text refuses. Cut to the columns rather than
+    refused when long: the agent passes on what the device said."""
+    refused = ValidationFailed(details={"body": 'send {"error": {"code", "message"}}'})
     try:
-        error = json.loads(data)["error"]
+        error = parsers.loads(data)["error"]
         code, message = str(error["code"])[:64], str(error.get("message") or "")[:500]
     except (ValueError, KeyError, TypeError):
-        raise ValidationFailed(details={"body": 'send {"error": {"code", "message"}}'}) from None
+        raise refused from None
+    if "\x00" in code or "\x00" in message:
+        raise refused
     return code or "input_failed", message
 
 

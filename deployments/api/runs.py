@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -78,8 +79,12 @@ class RunListApi(APIView):
         repeat = serializers.IntegerField(min_value=1, max_value=MAX_REPEAT, default=DEFAULT_REPEAT)
         channel_order = serializers.ChoiceField(choices=CHANNEL_ORDERS, default="rgb")
         scale = serializers.ChoiceField(choices=list(SCALES), default="unit")
+        # Refused empty here too (the service refuses it for the page), so the
+        # document says minItems; the same words as the service's.
         inputs = serializers.ListField(
             child=serializers.FileField(allow_empty_file=True),
+            allow_empty=False,
+            error_messages={"empty": _("Choose at least one input.")},
             help_text="Repeat the field: images (PNG, JPEG, BMP), .npy or .npz files.",
         )
 

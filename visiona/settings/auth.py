@@ -42,9 +42,11 @@ AUTHENTICATION_BACKENDS = [
     "visiona.auth.backends.PasswordBackend",
 ]
 
-# Sign-in lockout (django-axes): this many failures for one account (from anywhere),
-# or from one client address (over any accounts), lock it out for the cool-off,
-# counted from the last failure. Existing and unknown accounts are treated alike.
+# Sign-in lockout (django-axes): this many failures for one account from one client
+# address, or from one client address (over any accounts), lock that address out for
+# the cool-off, counted from the last failure. Never per account alone, so nobody can
+# lock a user out from another address by guessing. Existing and unknown accounts are
+# treated alike.
 AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = "visiona.auth.lockout.lockout_parameters"
