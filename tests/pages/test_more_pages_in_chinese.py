@@ -147,8 +147,8 @@ def admin_words(html: str) -> list[str]:
 
 
 def admin_pages(fleet) -> dict[str, str]:
-    """Every registered model's changelist, and the change form of its first row."""
-    pages = {}
+    """The index, every registered model's changelist and the change form of its first row."""
+    pages = {"index": reverse("admin:index")}
     for model in admin.site._registry:
         label = f"{model._meta.app_label}_{model._meta.model_name}"
         pages[f"{label} list"] = reverse(f"admin:{label}_changelist")
