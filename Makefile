@@ -60,6 +60,10 @@ lock: install-dev
 	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 run: install
+	@# Every port free before anything starts: a taken one stops here, in one line that
+	@# names it and the variable that moves it.
+	@$(BIN)/python -m visiona.ports $(HOST) PORT=$(PORT) \
+		RELAY_TUNNEL_PORT=$(RELAY_TUNNEL_PORT) RELAY_INTERNAL_PORT=$(RELAY_INTERNAL_PORT)
 	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
 	$(RUN_ENV) $(BIN)/python manage.py ensure_sample_user
 	$(RUN_ENV) $(BIN)/python manage.py build_client

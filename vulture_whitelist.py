@@ -158,3 +158,6 @@ _.waits_for_device  # unused attribute (deployments/failures.py: read by the dep
 _.connection_known_from  # unused variable (devices/api/serializers.py: the OpenAPI document's field)
 _.tunnel_connected_at  # unused variable (devices/api/serializers.py: the OpenAPI document's field)
 _.AXES_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)
+_.SESSIONS_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)
+_.TASKS_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)
+_.label_from_instance  # unused method (visiona/admin_third_party.py: Django's form field hook)

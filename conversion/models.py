@@ -17,7 +17,10 @@ class ConversionJob(models.Model):
 
     job_id = models.CharField(_("converter job id"), max_length=64, unique=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversion_jobs"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="conversion_jobs",
     )
     chip = models.CharField(_("chip"), max_length=8, choices=Chip.choices)
     filename = models.CharField(_("model file"), max_length=255, blank=True)

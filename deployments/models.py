@@ -28,7 +28,7 @@ class Deployment(models.Model):
     made: they are what the device must end up with.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(
         Device, verbose_name=_("device"), on_delete=models.CASCADE, related_name="deployments"
     )
@@ -153,7 +153,7 @@ class DeploymentEvent(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.deployment_id}: {self.state}"
+        return f"{self.deployment_id}: {self.get_state_display()}"
 
 
 # Groups, pins, rollouts and runs live in modules of their own; Django finds models

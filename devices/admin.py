@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from devices import services
 from devices.models import Device, DeviceToken, PairingCode
+from devices.presence import AGENT_STATUS_LABELS
 from visiona.admin_fields import field_names
 
 
@@ -48,7 +49,7 @@ class DeviceAdmin(admin.ModelAdmin):
         "serial",
         "chip",
         "agent_version",
-        "agent_status",
+        "agent_status_label",
         "registration_status",
         "last_seen_at",
         "created_at",
@@ -58,6 +59,12 @@ class DeviceAdmin(admin.ModelAdmin):
     readonly_fields = [name for name in field_names(fields) if name != "name"]
     inlines = [DeviceTokenInline]
     actions = ["unpair"]
+
+    @admin.display(description=_("agent status"))
+    def agent_status_label(self, device: Device) -> str:
+        # What the agent reported, in the reader's words (as the device's page says it).
+        return str(AGENT_STATUS_LABELS.get(device.agent_status, device.agent_status))
+
     date_hierarchy = "created_at"
 
     @admin.display(description=_("connection"))

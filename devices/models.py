@@ -32,7 +32,7 @@ class DeviceQuerySet(models.QuerySet):
 class Device(models.Model):
     """A machine with a Kneron chip and the local agent, paired to one user."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),

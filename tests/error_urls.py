@@ -41,12 +41,17 @@ def broken_page(request):
     raise RuntimeError("page internals")
 
 
+def forbidden_page(request):
+    raise PermissionDenied
+
+
 urlpatterns = [
     path("api/test/echo", EchoApi.as_view()),
     path("api/test/forbidden", ForbiddenApi.as_view()),
     path("api/test/broken", BrokenApi.as_view()),
     path("api/test/public-echo", PublicEchoApi.as_view()),
     path("test/broken", broken_page),
+    path("test/forbidden", forbidden_page),
     path("", include("visiona.urls")),
 ]
 handler400 = "visiona.views.bad_request"

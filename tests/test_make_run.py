@@ -29,8 +29,9 @@ def _listening(port: int) -> bool:
     return True
 
 
-def _serve_command(ports: dict[str, int]) -> str:
-    """The recipe's last command (relay + runserver), as `make -n run` prints it."""
+def _recipe_from(ports: dict[str, int], first: str) -> str:
+    """`make run`'s commands from the one naming ``first`` on, as `make -n run` prints
+    them (the install steps before them are left out)."""
     arguments = [f"{name}={value}" for name, value in ports.items()]
     dry_run = subprocess.run(
         ["make", "-n", "run", "HOST=127.0.0.1", f"BIN={Path(sys.executable).parent}", *arguments],
@@ -40,8 +41,13 @@ def _serve_command(ports: dict[str, int]) -> str:
         check=True,
     ).stdout
     lines = dry_run.splitlines()
-    start = next(index for index, line in enumerate(lines) if "manage.py run_relay" in line)
+    start = next(index for index, line in enumerate(lines) if first in line)
     return "\n".join(lines[start:])
+
+
+def _serve_command(ports: dict[str, int]) -> str:
+    """The recipe's last command (relay + runserver)."""
+    return _recipe_from(ports, "manage.py run_relay")
 
 
 def _environment(tmp_path) -> dict[str, str]:
@@ -186,3 +192,61 @@ def test_a_taken_relay_port_stops_make_run_with_the_reason(tmp_path, ports):
     assert "make run: the tunnel relay did not start" in err
     assert "Traceback" not in err
     assert not _listening(ports["PORT"]), "the web server started without its relay"
+
+
+@needs_make
+@pytest.mark.parametrize("variable", ["PORT", "RELAY_TUNNEL_PORT", "RELAY_INTERNAL_PORT"])
+def test_a_taken_port_stops_make_run_before_anything_starts(tmp_path, ports, variable):
+    # The whole recipe from its port check on, stopping at the first failing line as
+    # make does: the check must stop it before migrate, the relay or the web server.
+    recipe = _recipe_from(ports, "visiona.ports")
+    with socket.socket() as taken:  # another program listens on that port
+        taken.bind(("127.0.0.1", ports[variable]))
+        taken.listen()
+        shell = subprocess.Popen(
+            ["sh", "-ec", recipe],
+            cwd=ROOT,
+            env={**os.environ, "VISIONA_DATA_DIR": str(tmp_path / "var")},
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            out, err = shell.communicate(timeout=60)
+        finally:
+            _kill_group(shell)
+    assert shell.returncode != 0
+    port = ports[variable]
+    assert err.strip().splitlines() == [
+        f"make run: cannot listen on 127.0.0.1:{port} ({variable}): it is taken (another "
+        "`make run`, or another program, listens there). Stop what holds it, or choose "
+        f"another port: `make run {variable}={port + 10}`. Nothing was started."
+    ]
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "var").exists(), "migrate ran: the check came too late"
+    assert not any(_listening(other) for name, other in ports.items() if name != variable)
+
+
+def test_free_ports_pass_the_check(ports):
+    checked = subprocess.run(
+        [sys.executable, "-m", "visiona.ports", "127.0.0.1"]
+        + [f"{name}={port}" for name, port in ports.items()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+
+
+def test_a_port_that_is_no_number_is_refused_in_one_line():
+    checked = subprocess.run(
+        [sys.executable, "-m", "visiona.ports", "127.0.0.1", "PORT=80a"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 2
+    assert checked.stderr == "make run: PORT must be a port number (1-65535), not '80a'.\n"

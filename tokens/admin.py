@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from tokens import services
 from tokens.models import PersonalToken
 from visiona.admin_fields import field_names
+from visiona.api.scopes import scope_name
 
 
 @admin.register(PersonalToken)
@@ -17,7 +18,7 @@ class PersonalTokenAdmin(admin.ModelAdmin):
         "name",
         "owner",
         "display_prefix",
-        "scopes",
+        "scope_names",
         "created_at",
         "expires_at",
         "last_used_at",
@@ -31,7 +32,7 @@ class PersonalTokenAdmin(admin.ModelAdmin):
         "name",
         "owner",
         "display_prefix",
-        "scopes",
+        "scope_names",
         "created_at",
         "expires_at",
         "last_used_at",
@@ -39,6 +40,11 @@ class PersonalTokenAdmin(admin.ModelAdmin):
     ]
     readonly_fields = field_names(fields)
     actions = ["revoke"]
+
+    @admin.display(description=_("scopes"))
+    def scope_names(self, token: PersonalToken) -> str:
+        # In the reader's words, as the API tokens page names them, not the stored list.
+        return ", ".join(scope_name(scope) for scope in token.scopes)
 
     # Any staff member may see the list and revoke a token (a leak is an emergency);
     # nobody adds, edits or deletes one here.

@@ -217,6 +217,13 @@
         .then(function (files) {
           put(modelInput, files.slice(0, 1));
           put(imagesInput, files.slice(1));
+          // The chip the sample's NEF deploys to (the demo device's), whatever was
+          // picked before: the README's next steps deploy it there.
+          var chip = form.querySelector('input[name="chip"][value="' + data.sample.chip + '"]');
+          if (chip) {
+            chip.checked = true;
+            chip.dispatchEvent(new Event("change", { bubbles: true }));
+          }
           status.textContent = format(text.sampleReady, { count: files.length - 1 });
           submit.focus();
         })

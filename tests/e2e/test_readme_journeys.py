@@ -1,7 +1,8 @@
 """The README's command-line journey, run as written: its token step's scopes, then
-every command of its "Convert from the command line", "Pair a demo device locally"
-and "Deploy a model to the demo device" blocks, in order, from the repository's folder
-with the venv's commands, against a live visionA with the sandbox and a relay.
+every command of its "Convert from the command line", "Pair a demo device locally",
+"Deploy a model to the demo device" and "Run it on the device" blocks, in order, from
+the repository's folder with the venv's commands, against a live visionA with the
+sandbox and a relay. docs/cli.md's sample block is a part of the same journey.
 
 Only what a reader fills in changes: the server's address (the live server's, not
 127.0.0.1:8000) and the pairing code (ABCD-EFGH, made here as the page makes it). The
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from deployments.models import Deployment
+from deployments.run_models import Run
 from devices import services as device_services
 from devices.models import Device
 from models_repo.models import NefModel
@@ -34,7 +36,9 @@ JOURNEY = (
     "Convert from the command line",
     "Pair a demo device locally",
     "Deploy a model to the demo device",
+    "Run it on the device: latency and agreement",
 )
+CLI_DOC = ROOT / "docs" / "cli.md"
 README_SERVER = "http://127.0.0.1:8000"
 README_CODE = "ABCD-EFGH"
 TIMEOUT = 300  # a whole conversion or deployment, generous for a machine under load
@@ -48,15 +52,20 @@ def section(text: str, title: str) -> str:
     return text[start : min(stops)] if stops else text[start:]
 
 
-def journey_commands(text: str) -> list[str]:
+def block_commands(text: str) -> list[str]:
+    """The commands of a piece of Markdown's ```sh blocks: comments dropped, a line
+    ending in a backslash joined to the next, as the shell reads them."""
     commands = []
-    for title in JOURNEY:
-        for block in re.findall(r"```sh\n(.*?)```", section(text, title), re.S):
-            for line in block.splitlines():
-                line = re.sub(r"\s+#.*$", "", line).strip()
-                if line:
-                    commands.append(line)
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line:
+                commands.append(" ".join(line.split()))
     return commands
+
+
+def journey_commands(text: str) -> list[str]:
+    return [command for title in JOURNEY for command in block_commands(section(text, title))]
 
 
 def token_scopes(text: str) -> list[str]:
@@ -73,12 +82,24 @@ def test_the_journey_is_what_the_readme_says():
         ["visiona-agent", "pair"],
         ["visiona-agent", "run"],
         ["visiona", "deploy"],
+        ["visiona", "convert"],
+        ["visiona", "run"],
     ]
     assert token_scopes(text) == ["read", "convert", "deploy"]
     for command in commands:  # every file it names is in the repository
         for word in shlex.split(command):
             if word.startswith("static/"):
                 assert (ROOT / word).exists(), word
+
+
+def test_docs_cli_sample_block_is_a_part_of_the_journey():
+    """docs/cli.md's "No model at hand?" block: the same commands, run by the test below."""
+    sample = block_commands(CLI_DOC.read_text().split("No model at hand?", 1)[1])[:2]
+    assert [shlex.split(command)[:2] for command in sample] == [
+        ["visiona", "convert"],
+        ["visiona", "deploy"],
+    ]
+    assert set(sample) <= set(journey_commands(README.read_text()))
 
 
 def test_the_readmes_command_line_journey_runs_as_written(
@@ -119,3 +140,6 @@ def test_the_readmes_command_line_journey_runs_as_written(
     device = Device.objects.get(owner=alice)
     assert device.name == "demo-desk"
     assert Deployment.objects.get(model=model, device=device).state == "installed"
+    # "Run it on the device": the sample saved as "sample", run twice on demo-desk.
+    sample = NefModel.objects.get(owner=alice, name="sample")
+    assert Run.objects.filter(model=sample, device=device, state="completed").count() == 2

@@ -77,3 +77,19 @@ def test_the_sample_converts_saves_and_deploys(
     page.wait_for_selector(".deployment-row[data-state=installed]", timeout=60_000)
     assert INSTALLED[language] in page.inner_text(".deployment-row")
     shots(page, "deployed")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hant"])
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_sample_picks_the_chip_it_deploys_to(open_tab, live_server, sandbox, language, width):
+    """Whatever chip was picked before, the sample brings its own (the demo device's)."""
+    sandbox.VISIONA_SANDBOX = True
+    tab = open_tab(language=language, viewport=(width, 740))
+    tab.goto(f"{live_server.url}/convert/")
+    tab.check('input[name="chip"][value="KL520"]')
+    tab.click("#sample-button")
+    tab.wait_for_selector("#sample-button:enabled")  # disabled while it fetches
+    assert tab.evaluate("document.getElementById('id_model').files.length") == 1
+    assert tab.eval_on_selector('input[name="chip"]:checked', "el => el.value") == "KL720"
+    tab.shot(f"sample-chip-{width}")
+    assert fits(tab)

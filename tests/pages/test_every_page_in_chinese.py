@@ -29,8 +29,12 @@ ALLOWED = {
     *("SoC", "NPU", "MB", "KB", "GB", "TB", "UTC", "SHA", "Python", "Django"),
     *("KL520", "KL720", "KL530", "KL630", "KL730", "KL", "ID", "Bearer", "Authorization"),
     *("Member", "Center", "OpenID", "HTTP", "HTTPS", "JSON", "IP", "GET", "POST"),
+    *("FAA", "ETag", "Accept"),  # Kneron's file service; HTTP headers (HTTP Accept)
     *("dongle", "Dongle", "Firmware"),
     "top",  # top-1, top-5: the metrics' names
+    "p",  # p50, p90: the latency percentiles' names
+    *("RGB", "BGR"),  # a run's channel order, as the device takes it
+    "rest",  # the rollout phases' keyword (1, 20%, rest), typed as it is
     "visiona",  # the command line's name
     "English",  # the language switch names each language in itself
 }

@@ -109,9 +109,10 @@ INSTALLED_APPS = [
     # Development stand-ins of the upstreams; its URLs exist only with VISIONA_SANDBOX.
     "sandbox",
     # The background worker: Django's tasks framework (backport) and its database backend,
-    # whose `manage.py db_worker` runs what request threads must not wait for.
+    # whose `manage.py db_worker` runs what request threads must not wait for. Its admin
+    # section is named and translated by visiona/apps_third_party.py.
     "django_tasks",
-    "django_tasks_db",
+    "visiona.apps_third_party.BackgroundTasksConfig",
 ]
 
 MIDDLEWARE = [
