@@ -27,15 +27,14 @@ from collections import deque
 from datetime import UTC, datetime
 
 import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
 from visiona_client.h2_internals import (
     CONTROL_FRAME_BUDGETS,
+    BudgetedH2Connection,
     ControlFrameFlood,
-    DataFrameBuffer,
     quiet_frame_logging,
 )
 from websockets.asyncio.server import ServerConnection
@@ -141,11 +140,11 @@ class TunnelSession:
         self.token_hash = token_hash
         self.connection_id = websocket.id.hex
         self.connected_at = datetime.now(UTC)
-        self.conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding=None)
-        )
         # Counts the agent's control frames: a flood closes the tunnel (ENHANCE_YOUR_CALM).
-        self.conn.incoming_buffer = DataFrameBuffer(server=False, budgets=CONTROL_FRAME_BUDGETS)
+        self.conn = BudgetedH2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding=None),
+            budgets=CONTROL_FRAME_BUDGETS,
+        )
         self.streams: dict[int, RelayStream] = {}
         self._want_write = asyncio.Event()
         self._changed = asyncio.Event()  # windows opened, streams closed, session closing
@@ -315,7 +314,7 @@ class TunnelSession:
             return None
         for event in events:
             self._handle(event)
-        if self.conn._data_to_send:  # h2's output buffer: wake the writer only for output
+        if self.conn.has_data_to_send():  # wake the writer only for output
             self._flush()
         return None if self.close_reason else len(events)
 
