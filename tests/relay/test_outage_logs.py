@@ -38,7 +38,7 @@ def test_a_database_or_registry_outage_is_one_line_and_the_loop_goes_on(caplog):
         run_job_rounds([down, RedisConnectionError("Error 111 connecting")])
     lines = [record for record in caplog.records if record.name == "relay.node"]
     assert [record.levelno for record in lines] == [logging.WARNING] * 2
-    assert all(record.exc_info is None for record in lines)
+    assert not any(record.exc_info for record in lines)
     assert "OperationalError: connection to server" in lines[0].getMessage()
     assert "Is it up?" not in lines[0].getMessage()  # its first line only
     assert "ConnectionError: Error 111" in lines[1].getMessage()
