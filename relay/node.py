@@ -36,8 +36,9 @@ from devices import liveness, registry, token_changes, tunnel_registry
 from relay.admission import Admission
 from relay.auth import OUTAGES, close_connections, in_thread, outage_reason
 from relay.batching import Batcher
-from relay.h2_session import StreamFailed, TunnelSession, silence_seconds
+from relay.h2_session import TunnelSession, silence_seconds
 from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
+from relay.relay_stream import StreamFailed
 from relay.token_checks import TokenChecker
 
 logger = logging.getLogger(__name__)
