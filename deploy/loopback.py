@@ -10,8 +10,9 @@ in front of gunicorn (as the image runs it), relay nodes, PostgreSQL and Redis.
 Benchmarks (bench/) and the end-to-end tests (the ``loopback_stack`` fixture of
 tests/conftest.py) run on it. The nginx files are the ones under deploy/nginx/, rendered
 as the official image renders its templates (deploy/nginx_files.py: ``${NAME}`` and
-``$NAME`` of defined variables only); only the main file, which names this run's paths,
-is written for the run, with the settings of deploy/nginx/nginx.conf.
+``$NAME`` of defined variables only), with this run's values (deploy/loopback_config.py,
+beside the app's and the relays' environment); only the main file, which names this run's
+paths, is written for the run, with the settings of deploy/nginx/nginx.conf.
 PostgreSQL and Redis are the ones named (they are not started here).
 """
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from deploy import stack_scripts
-from deploy.nginx_files import NGINX, ROOT, self_signed_certificate, write_run_config
+from deploy import loopback_config, stack_scripts
+from deploy.nginx_files import NGINX, ROOT, write_run_config
 from deploy.processes import Process, answers, children, free_port, listening, wait_until
 
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
@@ -90,7 +90,7 @@ class LoopbackStack:
         # Whose code runs (gunicorn, the relays, manage.py): another checkout for a
         # benchmark's side-by-side run of an older commit; nginx's files are always these.
         self.code_root = Path(code_root or ROOT).resolve()
-        self.env = self._app_env(env or {}, workers=workers, threads=threads)
+        self.env = loopback_config.app_env(self, env or {}, workers=workers, threads=threads)
 
     # --- addresses -------------------------------------------------------------------
     @property
@@ -135,98 +135,9 @@ class LoopbackStack:
             found.setdefault(role, []).extend([pid, *children(pid)])
         return found
 
-    # --- environment -----------------------------------------------------------------
-    def _app_env(self, extra: Mapping[str, str], *, workers, threads) -> dict[str, str]:
-        inherited = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in ("DATABASE_URL", "REDIS_URL", "CI", "DJANGO_SETTINGS_MODULE")
-        }
-        env = {
-            **inherited,
-            "DJANGO_SETTINGS_MODULE": self.settings_module,
-            "DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(60),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            # Plain HTTP on loopback: TLS ends in nginx in production (deploy/nginx/tls/).
-            "SESSION_COOKIE_SECURE": "0",
-            "CSRF_COOKIE_SECURE": "0",
-            "SECURE_SSL_REDIRECT": "0",
-            "TRUSTED_PROXIES": "127.0.0.1",
-            "TRUST_X_FORWARDED_PROTO": "1",
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
-            "VISIONA_DATA_DIR": str(self.data_dir),
-            "VISIONA_STATIC_ROOT": str(self.static_root),
-            "RELAY_INTERNAL_SECRET": secrets.token_urlsafe(60),
-            "RELAY_PUBLIC_URL": self.tunnel_url,
-            "GUNICORN_BIND": f"127.0.0.1:{self.web_port}",
-            # Whatever the app spools (Django's upload temporary files) lands here.
-            "TMPDIR": str(self.tmp_dir),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-        if self.sandbox_port:
-            sandbox = f"http://127.0.0.1:{self.sandbox_port}/sandbox"
-            env.update(
-                CONVERTER_BASE_URL=f"{sandbox}/converter",
-                FAA_BASE_URL=f"{sandbox}/faa",
-                MC_SERVICE_ISSUER=f"{sandbox}/mc",
-                MC_SERVICE_CLIENT_ID="visiona-sandbox",
-                MC_SERVICE_CLIENT_SECRET="sandbox-secret",
-            )
-        if self.code_root != ROOT:
-            # Its own packages first (the agent's distribution included), then the venv's.
-            env["PYTHONPATH"] = os.pathsep.join(
-                [str(self.code_root), str(self.code_root / "client"), env.get("PYTHONPATH", "")]
-            ).rstrip(os.pathsep)
-        if workers:
-            env["GUNICORN_WORKERS"] = str(workers)
-        if threads:
-            env["GUNICORN_THREADS"] = str(threads)
-        env.update(extra)
-        return env
-
-    def nginx_values(self, facts: Mapping[str, object]) -> dict[str, str]:
-        """The template's values for this run; the limits are the app's own (``facts``)."""
-        tunnel, _internal = self.relay_ports[0] if self.relay_ports else (free_port(), 0)
-        return {
-            "VISIONA_LISTEN": f"127.0.0.1:{self.nginx_port}",
-            "VISIONA_SERVER_NAME": "_",
-            # Unused on loopback (addresses only) but required by the directive.
-            "VISIONA_RESOLVER": "127.0.0.1",
-            "VISIONA_WEB": f"127.0.0.1:{self.web_port}",
-            "VISIONA_WEB_SERVER_OPTIONS": "",
-            "VISIONA_RELAY_TUNNEL": f"127.0.0.1:{tunnel}",
-            "VISIONA_OFFLOAD": "files relay",
-            "VISIONA_HTTPS_ORIGIN": "",
-            "VISIONA_ACCESS_LOG": str(self.work / "nginx" / "access.log"),
-            "VISIONA_STATIC_ROOT": str(self.static_root),
-            "VISIONA_MODELS_ROOT": str(facts["models_root"]),
-            "VISIONA_BODY_LIMIT": "4m",
-            "VISIONA_CONVERSION_UPLOAD_LIMIT": str(facts["conversion_upload_limit"]),
-            "VISIONA_MODELS_UPLOAD_LIMIT": str(facts["models_upload_limit"]),
-            "VISIONA_RELAY_BODY_LIMIT": str(facts["relay_body_limit"]),
-            "VISIONA_RUNS_UPLOAD_LIMIT": str(facts["runs_upload_limit"]),
-            "VISIONA_REFERENCE_UPLOAD_LIMIT": str(facts["reference_upload_limit"]),
-            **self._tls_values(),
-            **self.nginx_overrides,
-        }
-
     @property
     def https_base_url(self) -> str:
         return f"https://127.0.0.1:{self.tls_port}"
-
-    def _tls_values(self) -> dict[str, str]:
-        if not self.tls_port:
-            return {}
-        certificate, key = self_signed_certificate(self.work / "tls")
-        return {
-            "VISIONA_TLS_LISTEN": f"127.0.0.1:{self.tls_port}",
-            "VISIONA_TLS_CERTIFICATE": str(certificate),
-            "VISIONA_TLS_CERTIFICATE_KEY": str(key),
-            "VISIONA_HTTPS_ORIGIN": self.https_base_url,
-        }
 
     # --- life ------------------------------------------------------------------------
     def __enter__(self) -> LoopbackStack:
@@ -271,7 +182,7 @@ class LoopbackStack:
         facts = json.loads(
             self.manage("shell", "-c", stack_scripts.FACTS).stdout.strip().splitlines()[-1]
         )
-        self.write_nginx_config(self.nginx_values(facts))
+        self.write_nginx_config(loopback_config.nginx_values(self, facts))
 
     def write_nginx_config(self, values: Mapping[str, str]) -> Path:
         """deploy/nginx/ as the official image would have it, for this run."""

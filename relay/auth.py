@@ -18,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
+from redis.exceptions import RedisError
 
 T = TypeVar("T")
 # A few threads: the token check of a reconnect storm queues here instead of
@@ -65,3 +66,15 @@ def bearer_token(authorization: str | None) -> str | None:
     if len(parts) != 2 or parts[0].lower() != "bearer":
         return None
     return parts[1]
+
+
+# A store that does not answer (PostgreSQL, the Redis registry): expected, logged as one
+# line with ``outage_reason``; any other error is a bug and keeps its traceback.
+OUTAGES = (DatabaseError, RedisError)
+
+
+def outage_reason(exc: BaseException) -> str:
+    """A failed check's reason in one line for the log: the error's kind and the first
+    line of its message (the driver's "connection refused"), without the traceback."""
+    message = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {message[0]}" if message else exc.__class__.__name__

@@ -28,8 +28,9 @@ import h11
 
 from devices import errors, relay_answer
 from relay.answers import UserCaller, WebCaller
-from relay.h2_session import RelayStream, StreamFailed, TunnelSession
+from relay.h2_session import TunnelSession
 from relay.http_connection import ConnectionAborted, HttpConnection
+from relay.relay_stream import RelayStream, StreamFailed
 
 logger = logging.getLogger(__name__)
 

@@ -23,23 +23,23 @@ import contextlib
 import logging
 import random
 import time
-from collections import deque
 from datetime import UTC, datetime
 
 import h2.config
-import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
 from visiona_client.h2_internals import (
     CONTROL_FRAME_BUDGETS,
+    BudgetedH2Connection,
     ControlFrameFlood,
-    DataFrameBuffer,
     quiet_frame_logging,
 )
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+
+from relay.relay_stream import RelayStream, StreamFailed
 
 logger = logging.getLogger(__name__)
 
@@ -75,63 +75,6 @@ def silence_seconds(agent_ping_seconds: int) -> float:
     return float(max(agent_ping_seconds, LEGACY_AGENT_PING_SECONDS) + SILENCE_MARGIN_SECONDS)
 
 
-class StreamFailed(Exception):
-    """The stream ended badly: reset by the agent, or the tunnel went away."""
-
-
-class RelayStream:
-    """The relay's end of one exchange: the answer's headers, then its body chunks."""
-
-    def __init__(self, session: TunnelSession, stream_id: int) -> None:
-        self.session = session
-        self.stream_id = stream_id
-        self.headers: asyncio.Future[list[tuple[bytes, bytes]]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._chunks: deque[tuple[bytes, int]] = deque()
-        self._arrived = asyncio.Event()
-        self.ended = False
-        self.error: str | None = None
-
-    # Events from the session.
-    def _data(self, data: bytes, flow_length: int) -> None:
-        self._chunks.append((data, flow_length))
-        self._arrived.set()
-
-    def _end(self) -> None:
-        self.ended = True
-        self._arrived.set()
-
-    def _fail(self, reason: str) -> None:
-        if self.ended and not self._chunks:
-            return
-        self.error = reason
-        if not self.headers.done():
-            self.headers.set_exception(StreamFailed(reason))
-            self.headers.exception()  # retrieved: no "never retrieved" warning
-        self._arrived.set()
-
-    # For the consumer.
-    async def read(self) -> tuple[bytes, int] | None:
-        """The next chunk and its flow-controlled length; None at the end of the answer."""
-        while not self._chunks:
-            if self.error:
-                raise StreamFailed(self.error)
-            if self.ended:
-                return None
-            self._arrived.clear()
-            await self._arrived.wait()
-        return self._chunks.popleft()
-
-    def release(self, flow_length: int) -> None:
-        """The consumer took this many bytes: the agent may send as many more."""
-        self.session._open_stream_window(self.stream_id, flow_length)
-
-    def cancel(self) -> None:
-        """Nobody wants the rest of this answer (client gone, timeout, error)."""
-        self.session._reset(self.stream_id)
-
-
 class TunnelSession:
     """A live tunnel to one device, held in this relay node's memory."""
 
@@ -141,11 +84,11 @@ class TunnelSession:
         self.token_hash = token_hash
         self.connection_id = websocket.id.hex
         self.connected_at = datetime.now(UTC)
-        self.conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding=None)
-        )
         # Counts the agent's control frames: a flood closes the tunnel (ENHANCE_YOUR_CALM).
-        self.conn.incoming_buffer = DataFrameBuffer(server=False, budgets=CONTROL_FRAME_BUDGETS)
+        self.conn = BudgetedH2Connection(
+            h2.config.H2Configuration(client_side=True, header_encoding=None),
+            budgets=CONTROL_FRAME_BUDGETS,
+        )
         self.streams: dict[int, RelayStream] = {}
         self._want_write = asyncio.Event()
         self._changed = asyncio.Event()  # windows opened, streams closed, session closing
@@ -230,7 +173,7 @@ class TunnelSession:
 
     def _fail_all(self, reason: str) -> None:
         for stream in list(self.streams.values()):
-            stream._fail(reason)
+            stream.fail(reason)
         self.streams.clear()
         self._signal_change()
 
@@ -281,16 +224,18 @@ class TunnelSession:
             raise StreamFailed("the agent closed the stream") from None
         self._flush()
 
-    def _reset(self, stream_id: int) -> None:
+    def cancel_stream(self, stream_id: int) -> None:
+        """Nobody wants the rest of this stream's answer: forget it, RST_STREAM CANCEL."""
         stream = self.streams.pop(stream_id, None)
         if stream is not None:
-            stream._fail("cancelled")
+            stream.fail("cancelled")
         with contextlib.suppress(h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError):
             self.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
             self._flush()
         self._signal_change()
 
-    def _open_stream_window(self, stream_id: int, length: int) -> None:
+    def open_stream_window(self, stream_id: int, length: int) -> None:
+        """The consumer took ``length`` bytes of the stream: the agent may send as many more."""
         if length <= 0 or stream_id not in self.streams:
             return
         with contextlib.suppress(h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError):
@@ -315,7 +260,7 @@ class TunnelSession:
             return None
         for event in events:
             self._handle(event)
-        if self.conn._data_to_send:  # h2's output buffer: wake the writer only for output
+        if self.conn.has_data_to_send():  # wake the writer only for output
             self._flush()
         return None if self.close_reason else len(events)
 
@@ -329,18 +274,18 @@ class TunnelSession:
                 # The connection window comes back on arrival; the stream's when read.
                 self._return_connection_window(event.flow_controlled_length)
             if stream:
-                stream._data(event.data, event.flow_controlled_length)
+                stream.deliver(event.data, event.flow_controlled_length)
             elif event.data:
                 with contextlib.suppress(h2.exceptions.ProtocolError):
                     self.conn.reset_stream(event.stream_id, h2.errors.ErrorCodes.CANCEL)
         elif isinstance(event, h2.events.StreamEnded):
             if stream:
-                stream._end()
+                stream.finish()
                 self.streams.pop(event.stream_id, None)
                 self._signal_change()
         elif isinstance(event, h2.events.StreamReset):
             if stream:
-                stream._fail("the agent reset the stream")
+                stream.fail("the agent reset the stream")
                 self.streams.pop(event.stream_id, None)
             self._signal_change()
         elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):

@@ -23,6 +23,7 @@ import hmac
 import logging
 import time
 import uuid
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import h11
@@ -52,9 +53,29 @@ class InternalServer:
         self._secret = secret.encode()
         self.limits = limits
         self._used_grants: dict[str, float] = {}  # slot id -> when it may be forgotten
+        # Each open connection's handler and writer, for ``close_connections``.
+        self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
 
     async def start(self, host: str, port: int) -> asyncio.Server:
         return await asyncio.start_server(self._serve_connection, host, port)
+
+    async def close_connections(self, *, grace_seconds: float = 1.0) -> None:
+        """End every open connection, the listener already closed and the tunnels gone.
+
+        What the tunnels' closing failed is answered within ``grace_seconds``; a caller
+        that reads none of an answer cut short (its send blocked) or waits idle on a
+        kept-alive connection is then cut off. Not left to ``asyncio.run``: it would wait
+        on such a caller for ever, then (Python 3.11) log the cancelled handler as an
+        error with its traceback.
+        """
+        if not self._connections:
+            return
+        await asyncio.wait(list(self._connections), timeout=grace_seconds)
+        left = dict(self._connections)
+        for writer in left.values():
+            writer.transport.abort()  # a blocked send then fails at once (ConnectionError)
+        if left:
+            await asyncio.wait(list(left), timeout=3)
 
     # Connection -------------------------------------------------------------
 
@@ -62,6 +83,9 @@ class InternalServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         client = HttpConnection(reader, writer)
+        handler = asyncio.current_task()  # start_server runs each connection in a task
+        if handler is not None:
+            self._connections[handler] = writer
         try:
             while True:
                 event = await client.next_event()
@@ -86,6 +110,8 @@ class InternalServer:
                 writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+            if handler is not None:
+                self._connections.pop(handler, None)
 
     async def _request(self, client: HttpConnection, request: h11.Request) -> None:
         headers = {name.lower(): value for name, value in request.headers}

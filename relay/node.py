@@ -34,10 +34,11 @@ from django.utils import timezone
 
 from devices import liveness, registry, token_changes, tunnel_registry
 from relay.admission import Admission
-from relay.auth import close_connections, in_thread
+from relay.auth import OUTAGES, close_connections, in_thread, outage_reason
 from relay.batching import Batcher
-from relay.h2_session import StreamFailed, TunnelSession, silence_seconds
+from relay.h2_session import TunnelSession, silence_seconds
 from relay.last_seen import FLUSH_SECONDS, LastSeenSchedule
+from relay.relay_stream import StreamFailed
 from relay.token_checks import TokenChecker
 
 logger = logging.getLogger(__name__)
@@ -288,8 +289,11 @@ class RelayNode:
             await asyncio.sleep(seconds)
             try:
                 await job()
+            except OUTAGES as exc:
+                # A registry or database outage must not stop the loop: the next round
+                # retries. Said in a line each round, not a traceback.
+                logger.warning("relay node job %s failed: %s", job.__name__, outage_reason(exc))
             except Exception:
-                # A registry or database outage must not stop the loop: the next round retries.
                 logger.exception("relay node job %s failed", job.__name__)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from devices import credentials, liveness
-from relay.auth import TunnelIdentity, in_thread
+from relay.auth import OUTAGES, TunnelIdentity, in_thread, outage_reason
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,14 @@ class TokenChecker:
         try:
             usable = await in_thread(liveness.device_tokens_usable, token_hashes=list(batch))
         except Exception as exc:
-            logger.warning("token check failed: database unavailable", exc_info=True)
+            # A database outage is no bug: its reason in one line, not a traceback for
+            # every batch of a reconnect storm. Anything else keeps its traceback.
+            outage = isinstance(exc, OUTAGES)
+            logger.warning(
+                "token check failed: %s",
+                f"database unavailable ({outage_reason(exc)})" if outage else "unexpected error",
+                exc_info=not outage,
+            )
             for future in batch.values():
                 if not future.done():
                     future.set_exception(exc)

@@ -19,7 +19,7 @@ from visiona_client.tunnel import PING_INTERVAL_HEADER  # the agent reads it the
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from relay.auth import TunnelIdentity, bearer_token
+from relay.auth import OUTAGES, TunnelIdentity, bearer_token, outage_reason
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -83,10 +83,16 @@ class TunnelServer:
         try:
             # Cached briefly, asked of the database in batches (relay/token_checks.py).
             identity = await self.node.tokens.identify(token) if token else None
-        except Exception:
+        except Exception as exc:
             # The database (or what the check needs) is down: not the agent's fault, and
-            # not a refusal. 503: the agent dials again then, quietly.
-            logger.warning("tunnel handshake deferred: the token check failed", exc_info=True)
+            # not a refusal. 503: the agent dials again then, quietly. An outage in one
+            # line (the token check said why); anything else with its traceback.
+            outage = isinstance(exc, OUTAGES)
+            logger.warning(
+                "tunnel handshake deferred: the token check failed (%s)",
+                outage_reason(exc),
+                exc_info=not outage,
+            )
             return busy(
                 connection,
                 random.randint(*DATABASE_RETRY_AFTER_SECONDS),

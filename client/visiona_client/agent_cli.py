@@ -19,6 +19,7 @@ from typing import Any
 
 from visiona_client import __version__, allocator, state
 from visiona_client.agent import AGENT_VERSION, Agent, DeviceRefused
+from visiona_client.agent_status import print_status, status_report
 from visiona_client.demo_device import DemoDevice, system_deps
 from visiona_client.deployment_job import JobRunner
 from visiona_client.deployments import DeploymentWorker
@@ -249,78 +250,14 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_status(args: argparse.Namespace) -> int:
-    state_dir = _state_dir(args)
-    report: dict[str, Any] = {"state_file": str(state.state_path(state_dir)), "paired": False}
-    models = ModelsFolder(_models_dir(args))
-    report["models_dir"] = str(models.root)
-    report["models"] = models.entries()
-    try:
-        current = state.load(state_dir)
-    except state.StateError as exc:
-        report["error"] = str(exc)
-        return _print_status(args, report, exit_code=EXIT_REFUSED)
-    report |= {
-        "paired": True,
-        "server": current.server,
-        "device_id": current.device_id,
-        "serial": current.serial,
-        "chip": current.chip,
-        "paired_at": current.paired_at,
-        "token_present": bool(current.token),
-        "token_expires_at": current.token_expires_at,
-    }
-    try:
-        me = ServerApi(current.server, token=current.token).me()
-    except ServerError as exc:
-        report["server_accepts_token"] = False if exc.refused else None
-        report["server_error"] = {"status": exc.status, "code": exc.code, "message": exc.message}
-        exit_code = EXIT_REFUSED if exc.refused else EXIT_ERROR
-    else:
-        report["server_accepts_token"] = True
-        report["device"] = {
-            key: me.get(key) for key in ("name", "connection_status", "last_seen_at")
-        }
-        exit_code = 0
-    return _print_status(args, report, exit_code=exit_code)
-
-
-def _print_status(args: argparse.Namespace, report: dict[str, Any], *, exit_code: int) -> int:
+    report = status_report(state_dir=_state_dir(args), models_dir=_models_dir(args))
     if args.json:
         print(json.dumps(report, indent=2))
-        return exit_code
-    if not report["paired"]:
-        print(f"Not paired: {report['error']}")
-        return exit_code
-    print(f"Server:        {report['server']}")
-    print(f"Device:        {report['device_id']} ({report['serial']}, {report['chip']})")
-    print(f"Paired since:  {report['paired_at']}")
-    token = "present" if report["token_present"] else "missing"
-    print(f"Device token:  {token}, in {report['state_file']}")
-    if report["server_accepts_token"]:
-        device = report["device"]
-        print(
-            f"visionA:       accepts the token; {device['name']} is "
-            f"{device['connection_status']} (last seen {device['last_seen_at'] or 'never'})"
-        )
-    elif report["server_accepts_token"] is False:
-        error = report["server_error"]
-        print(f"visionA:       refuses the token ({error['code'] or error['status']}): pair again")
     else:
-        print(f"visionA:       no answer ({report['server_error']['message']})")
-    _print_models(report)
-    return exit_code
-
-
-def _print_models(report: dict[str, Any]) -> None:
-    if not report["models"]:
-        print(f"Models:        none installed in {report['models_dir']}")
-        return
-    print(f"Models:        in {report['models_dir']}")
-    for entry in report["models"]:
-        print(
-            f"  {entry.get('name')} ({entry.get('file')}, {entry.get('size_bytes')} bytes, "
-            f"sha256 {str(entry.get('sha256'))[:12]}…, installed {entry.get('installed_at')})"
-        )
+        print_status(report)
+    if not report["paired"] or report["server_accepts_token"] is False:
+        return EXIT_REFUSED
+    return 0 if report["server_accepts_token"] else EXIT_ERROR
 
 
 # parser ----------------------------------------------------------------------

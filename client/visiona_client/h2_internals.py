@@ -16,6 +16,9 @@ on the lowest h2 that client/pyproject.toml allows (tests/client/test_h2_version
   of its own becomes the frame's data without h2 appending, slicing and copying it;
   it also counts control frames per type and raises ``ControlFrameFlood`` past a
   budget (the relay then closes the tunnel with GOAWAY ENHANCE_YOUR_CALM).
+- ``BudgetedH2Connection`` (the relay's connection): h2's connection reading through
+  that buffer (h2's ``incoming_buffer``), and ``has_data_to_send`` (a look at h2's
+  private output buffer, which h2 offers no public way to look at without emptying it).
 """
 
 from __future__ import annotations
@@ -234,3 +237,20 @@ class DataFrameBuffer(FrameBuffer):
         self._counts[kind] = self._counts.get(kind, 0) + 1
         if self._counts[kind] > budget:
             raise ControlFrameFlood(kind)
+
+
+class BudgetedH2Connection(h2.connection.H2Connection):
+    """h2's connection reading through a ``DataFrameBuffer`` with ``budgets`` of control
+    frames (``receive_data`` then raises ``ControlFrameFlood``); the relay's end."""
+
+    def __init__(
+        self, config: h2.config.H2Configuration | None = None, *, budgets: dict[str, int]
+    ) -> None:
+        super().__init__(config=config)
+        # h2 reads every byte through this attribute; it documents no other way in.
+        self.incoming_buffer = DataFrameBuffer(server=not self.config.client_side, budgets=budgets)
+
+    def has_data_to_send(self) -> bool:
+        """Whether h2 has bytes to send, without taking them: what ``receive_data`` did
+        may have been to queue an answer (a PING's, a SETTINGS ack) or nothing at all."""
+        return bool(self._data_to_send)

@@ -2,8 +2,9 @@
 
 The agent's output in pieces: the same bytes as h2's, a large payload uncopied. The
 relay's input buffer: exactly h2's frames, a DATA payload message uncopied, and a
-budget of control frames. Run on the pinned h2 here, and on the lowest h2 the client
-allows by tests/client/test_h2_versions.py.
+budget of control frames; the relay's connection, which h2 reads through that buffer
+and whose output it looks at without taking it. Run on the pinned h2 here, and on the
+lowest h2 the client allows by tests/client/test_h2_versions.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from h2.frame_buffer import FrameBuffer
 from visiona_client.h2_internals import (
     LARGE_PAYLOAD_BYTES,
+    BudgetedH2Connection,
     ControlFrameFlood,
     DataFrameBuffer,
     PiecewiseH2Connection,
@@ -245,3 +247,57 @@ def test_without_budgets_nothing_is_counted():
     buffer.max_frame_size = MIB
     buffer.add_data(ping * 5000)
     assert len(list(buffer)) == 5000
+
+
+# The relay's connection ----------------------------------------------------------
+
+
+def _budgeted_pair(budgets):
+    """The relay's connection (``budgets`` of control frames) and an agent, handshaken."""
+    relay = BudgetedH2Connection(h2.config.H2Configuration(client_side=True), budgets=budgets)
+    agent = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+    relay.initiate_connection()
+    agent.initiate_connection()
+    agent.receive_data(relay.data_to_send())
+    relay.receive_data(agent.data_to_send())
+    agent.receive_data(relay.data_to_send())
+    return relay, agent
+
+
+def test_h2_reads_the_relays_input_through_the_budget():
+    # The budget is only as good as h2 reading through it: a flood raises from
+    # ``receive_data`` itself, on every h2 this runs on.
+    relay, agent = _budgeted_pair({"PingFrame": 3})
+    for _ in range(3):
+        agent.ping(b"12345678")
+    events = relay.receive_data(agent.data_to_send())
+    assert [type(event).__name__ for event in events] == ["PingReceived"] * 3
+    agent.ping(b"12345678")
+    with pytest.raises(ControlFrameFlood):
+        relay.receive_data(agent.data_to_send())
+
+
+def test_the_relays_input_is_h2s_own():
+    relay, agent = _budgeted_pair({})
+    relay.send_headers(1, REQUEST, end_stream=True)
+    agent.receive_data(relay.data_to_send())
+    agent.send_headers(1, [(":status", "200")])
+    agent.send_data(1, b"d" * 1000, end_stream=True)
+    events = relay.receive_data(agent.data_to_send())
+    kinds = [type(event).__name__ for event in events]
+    assert kinds == ["ResponseReceived", "DataReceived", "StreamEnded"]
+    assert events[1].data == b"d" * 1000
+
+
+def test_has_data_to_send_says_what_data_to_send_would_give():
+    relay, agent = _budgeted_pair({})
+    assert not relay.has_data_to_send()
+    assert relay.data_to_send() == b""
+    agent.ping(b"12345678")  # the relay owes an answer: its PING ACK
+    relay.receive_data(agent.data_to_send())
+    assert relay.has_data_to_send()
+    assert relay.has_data_to_send()  # looking takes nothing
+    assert relay.data_to_send()
+    assert not relay.has_data_to_send()
+    relay.send_headers(1, REQUEST, end_stream=True)
+    assert relay.has_data_to_send()

@@ -146,7 +146,7 @@ def test_a_deactivated_owner_ends_the_tunnel_and_the_next_handshake(relay, agent
 
 
 def test_a_database_outage_at_the_handshake_is_503_and_the_agent_keeps_trying(
-    relay, device_token, stand_in, monkeypatch
+    relay, device_token, stand_in, monkeypatch, caplog
 ):
     calls = []
 
@@ -163,6 +163,14 @@ def test_a_database_outage_at_the_handshake_is_503_and_the_agent_keeps_trying(
     try:
         wait_for(lambda: len(calls) >= 3)  # it dialled again, and again
         assert running.refused is None and running.thread.is_alive()
+        # Said in a line per failed check, never with a traceback.
+        said = [
+            record
+            for record in caplog.records
+            if record.name in ("relay.token_checks", "relay.tunnel_server")
+            and "the database is down" in record.getMessage()
+        ]
+        assert said and not any(record.exc_info for record in said)
         monkeypatch.undo()
         wait_for(lambda: relay.connected(str(device_token.device.pk)))
     finally:

@@ -133,10 +133,11 @@ class Command(BaseCommand):
         ports = (tunnel_port, internal_port)
         # The internal port first, so the probes answer while the node waits for the
         # registry (/livez: up; /readyz: which dependency is missing).
+        internal_server = InternalServer(
+            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
+        )
         with _port_named("internal", internal_host, internal_port, ports):
-            internal = await InternalServer(
-                node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
-            ).start(internal_host, internal_port)
+            internal = await internal_server.start(internal_host, internal_port)
         # Its registry lease before the tunnel port opens: tunnels register under it.
         if not await _until_stopped(node.start(), stopping):
             internal.close()
@@ -167,6 +168,8 @@ class Command(BaseCommand):
         tunnel.close(close_connections=False)
         internal.close()
         await node.shutdown()
+        # Answers cut short by the tunnels' closing: told, or cut off if never read.
+        await internal_server.close_connections()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(tunnel.wait_closed(), 3)
         logger.info("relay node stopped")
