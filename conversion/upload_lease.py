@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from conversion import errors
 from visiona.models import User
@@ -69,12 +70,20 @@ class UploadLease:
                 logger.warning("upload lease not renewed: %s", exc.__class__.__name__)
 
     def release(self) -> None:
+        """Stop renewing and give the slot back. Never raises for the cache: the upload
+        has been answered already (or is failing for its own reason, which must not be
+        replaced by a cache error), and a lease left behind lapses within LEASE_SECONDS."""
         self._released.set()
         if self._renewer is not None:
             self._renewer.join(timeout=RENEW_EVERY_SECONDS)
-        # Only our own: a lease that lapsed may belong to another upload now.
-        if cache.get(self._key) == self._token:
-            cache.delete(self._key)
+        try:
+            # Only our own: a lease that lapsed may belong to another upload now.
+            if cache.get(self._key) == self._token:
+                cache.delete(self._key)
+        except RedisError as exc:
+            logger.warning(
+                "upload lease not released, it lapses by itself: %s", exc.__class__.__name__
+            )
 
 
 @contextmanager

@@ -10,7 +10,9 @@ tested is the cache alone (tests/test_sessions.py covers the session store).
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from conversion import upload_lease
@@ -110,6 +112,31 @@ def test_a_page_that_reads_the_cache_is_the_503_page(cache_down, upstream, alice
 def test_the_lease_raises_the_cache_error_for_the_handler(cache_down, alice):
     with pytest.raises(RedisError), upload_lease.upload_lease(user=alice):
         pass  # pragma: no cover
+
+
+def test_a_lease_whose_release_meets_an_outage_only_logs(alice, monkeypatch, caplog):
+    """Redis gone between taking the lease and giving it back: the upload's answer (or
+    its own error) stands; the lease lapses by itself within LEASE_SECONDS."""
+
+    class Gone:
+        def __getattr__(self, name):
+            def refused(*args, **kwargs):
+                raise RedisConnectionError("Connection refused")
+
+            return refused
+
+    with (
+        caplog.at_level("WARNING", logger="conversion.upload_lease"),
+        pytest.raises(ValueError, match="the upload's own failure"),
+        upload_lease.upload_lease(user=alice) as lease,
+    ):
+        key = lease._key
+        monkeypatch.setattr(upload_lease, "cache", Gone())
+        raise ValueError("the upload's own failure")
+    monkeypatch.undo()
+    assert "upload lease not released" in caplog.text
+    assert cache.get(key) is not None  # left to lapse, not deleted
+    cache.delete(key)
 
 
 def test_single_flight_raises_the_cache_error_for_the_handler(cache_down):
