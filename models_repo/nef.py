@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from visiona_client.nef import HEADER_BYTES, TrailingCrc, chip_in_header
+from visiona_client.nef import TrailingCrc, chip_in_nef
 
 from models_repo.errors import invalid_field
 
@@ -39,10 +39,7 @@ def checked_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def header_chip(upload: UploadedFile) -> str | None:
     """The chip the uploaded NEF's header names, or None (a header visionA does not
     read: the ticked chips are then taken as given). The file is left at its start."""
-    upload.seek(0)
-    start = upload.read(HEADER_BYTES)
-    upload.seek(0)
-    return chip_in_header(start)
+    return chip_in_nef(upload)
 
 
 def check_chips(upload: UploadedFile, chips: list[str]) -> None:

@@ -4,8 +4,10 @@ and the API say so next to the field, with a link to the model that has it."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from visiona_client.nef import chip_in_header
+from visiona_client.nef import chip_in_nef
 
 from models_repo.models import NefModel
 from sandbox import nef as sandbox_nef
@@ -21,7 +23,7 @@ def sandbox_nef_for(platform: str) -> bytes:
 
 @pytest.mark.parametrize("platform", ["520", "720", "530", "630", "730"])
 def test_the_sandbox_converters_header_names_its_chip(platform):
-    assert chip_in_header(sandbox_nef_for(platform)[:4096]) == f"KL{platform}"
+    assert chip_in_nef(io.BytesIO(sandbox_nef_for(platform))) == f"KL{platform}"
 
 
 @pytest.mark.parametrize(
@@ -29,7 +31,7 @@ def test_the_sandbox_converters_header_names_its_chip(platform):
     [nef_bytes(4096), b"", b"VISIONA-SANDBOX-NEF\nnot json\n", b'VISIONA-SANDBOX-NEF\n{"a": 1}\n'],
 )
 def test_a_header_that_names_no_chip_reads_as_none(start):
-    assert chip_in_header(start) is None
+    assert chip_in_nef(io.BytesIO(start)) is None
 
 
 def test_the_page_refuses_a_chip_the_header_contradicts(alice_client, nef_file, models_folder):
