@@ -31,7 +31,7 @@ from conversion.upload_stream import (
     rewrite_upload,
 )
 from conversion.upstream_errors import maps_upstream_errors, require_enabled
-from models_repo.choices import ModelSource
+from models_repo.choices import ChipSource, ModelSource
 from models_repo.models import NefModel
 from models_repo.reference import model_reference_store
 from models_repo.services import (
@@ -394,6 +394,7 @@ def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> i
                 name=model_available_name(owner=user, wanted=(name or stem)[:200]),
                 chips=[job.chip],
                 source=ModelSource.CONVERTED,
+                chip_source=ChipSource.CONVERSION,
                 filename=f"{stem}.nef",
                 chunks=download.iter_chunks(FAA_READ_CHUNK),
                 faa_object_key=object_key,

@@ -84,6 +84,9 @@ def test_promote_stores_the_nef_and_creates_the_model(alice_client, alice, faa_s
         ["KL720"],
         "converted",
     )
+    # Its chip is the one its conversion compiled it for, not a user's word.
+    assert model.chip_source == "conversion"
+    assert response.json()["model"]["chip_source"] == "conversion"
     assert model.size_bytes == len(NEF)
     assert model.sha256 == hashlib.sha256(NEF).hexdigest()
     assert model.file.read() == NEF
