@@ -154,7 +154,8 @@ class ConversionJobApi(APIView):
 
 
 class ConversionPromoteApi(APIView):
-    """Save the job's NEF into My models. Idempotent: always the same model."""
+    """Save the job's NEF into My models. Idempotent: always the same model; bytes the
+    user already has as another model are pointed to (409), not stored twice."""
 
     token_scope = Scope.CONVERT
 
@@ -175,7 +176,11 @@ class ConversionPromoteApi(APIView):
             200: PromotedModelSerializer,
             400: error_response("validation_failed: the name is not valid."),
             404: JOB_NOT_FOUND,
-            409: JOB_NOT_READY,
+            409: error_response(
+                "job_not_completed: no NEF yet; artifact_unavailable: the converter no longer "
+                "has it; model_already_stored: the same NEF (SHA-256) is already one of your "
+                "models (details.model_id, details.model_url), which is not stored twice."
+            ),
             501: CONVERSION_DISABLED,
             502: error_response("converter_unavailable, faa_unavailable: an upstream failed."),
         },

@@ -31,7 +31,8 @@ from conversion.upload_stream import (
     rewrite_upload,
 )
 from conversion.upstream_errors import maps_upstream_errors, require_enabled
-from models_repo.choices import ModelSource
+from models_repo.choices import ChipSource, ModelSource
+from models_repo.errors import ModelAlreadyStored
 from models_repo.models import NefModel
 from models_repo.reference import model_reference_store
 from models_repo.services import (
@@ -394,13 +395,19 @@ def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> i
                 name=model_available_name(owner=user, wanted=(name or stem)[:200]),
                 chips=[job.chip],
                 source=ModelSource.CONVERTED,
+                chip_source=ChipSource.CONVERSION,
                 filename=f"{stem}.nef",
                 chunks=download.iter_chunks(FAA_READ_CHUNK),
                 faa_object_key=object_key,
                 source_reference=job.job_id,
                 source_label=job.filename or job.job_id,
                 on_created=link_to_job,
+                refuse_duplicate=True,
             )
+        except ModelAlreadyStored as exc:
+            # The user already has these bytes (uploaded, or saved from another job):
+            # pointed to, not stored twice. No form field brought them.
+            raise ModelAlreadyStored(model=exc.model, url=exc.url, field=None) from None
         except (_SavedElsewhere, IntegrityError):
             # Another instance saved it first (or took the name): theirs stands.
             model = _saved_model(job)

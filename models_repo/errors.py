@@ -60,15 +60,14 @@ class ModelAlreadyStored(AppError):
     status = 409
     code = "model_already_stored"
 
-    def __init__(self, *, model, url: str) -> None:
+    def __init__(self, *, model, url: str, field: str | None = "file") -> None:
+        """``field``: the form field the refusal is shown next to (an upload's file);
+        None where no field brought the bytes (saving a conversion)."""
         message = gettext(
             "You already have this file in My models, as “%(name)s”: it was not stored twice."
         ) % {"name": model.name}
-        super().__init__(
-            message,
-            details={
-                "model_id": model.pk,
-                "model_url": url,
-                "fields": [{"field": "file", "message": message}],
-            },
-        )
+        details: dict = {"model_id": model.pk, "model_url": url}
+        if field is not None:
+            details["fields"] = [{"field": field, "message": message}]
+        super().__init__(message, details=details)
+        self.model, self.url = model, url

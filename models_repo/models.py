@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from models_repo.choices import ModelSource
+from models_repo.choices import ChipSource, ModelSource
 from models_repo.storage import get_models_storage
 from visiona.chips import Chip
 
@@ -24,6 +24,10 @@ class NefModel(models.Model):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=ModelSource.choices)
+    # Whether the chips (ModelPlatform) are known from the file or taken on the user's word.
+    chip_source = models.CharField(
+        _("chips from"), max_length=16, choices=ChipSource.choices, default=ChipSource.USER
+    )
     file = models.FileField(_("file"), max_length=500, storage=get_models_storage)
     size_bytes = models.BigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)

@@ -13,9 +13,12 @@ from collections.abc import Iterable, Iterator
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from visiona_client.nef import HEADER_BYTES, TrailingCrc, chip_in_header
+from visiona_client.nef import TrailingCrc, chip_in_nef
 
+from models_repo.choices import ChipSource
 from models_repo.errors import invalid_field
+from visiona.chips import Chip
+from visiona.errors import ValidationFailed
 
 
 def checked_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -39,19 +42,34 @@ def checked_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def header_chip(upload: UploadedFile) -> str | None:
     """The chip the uploaded NEF's header names, or None (a header visionA does not
     read: the ticked chips are then taken as given). The file is left at its start."""
-    upload.seek(0)
-    start = upload.read(HEADER_BYTES)
-    upload.seek(0)
-    return chip_in_header(start)
+    return chip_in_nef(upload)
 
 
-def check_chips(upload: UploadedFile, chips: list[str]) -> None:
+def check_chips(upload: UploadedFile, chips: list[str]) -> ChipSource:
     """A NEF runs on the one chip it was compiled for: when its header names it, the
-    ticked chips must be that one alone (a validation error on ``chips`` otherwise)."""
+    ticked chips must be that one alone (a validation error on ``chips`` otherwise, or
+    on ``file`` for a chip visionA does not know). Says where the chips then come from:
+    the header, or the user's word when the header names no chip visionA can read."""
     chip = header_chip(upload)
-    if chip is None or list(chips) == [chip]:
-        return
-    raise invalid_field(
+    if chip is None:
+        return ChipSource.USER
+    if chip not in Chip.values:
+        raise invalid_field(
+            "file",
+            _(
+                "This file is compiled for the %(chip)s (its header says so), a chip "
+                "visionA does not support."
+            )
+            % {"chip": chip},
+        )
+    if list(chips) != [chip]:
+        raise header_contradicted(chip)
+    return ChipSource.HEADER
+
+
+def header_contradicted(chip: str) -> ValidationFailed:
+    """The refusal of chips other than the one the NEF's header names."""
+    return invalid_field(
         "chips",
         _(
             "This file is compiled for the %(chip)s (its header says so), so it runs on "

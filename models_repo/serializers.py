@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from models_repo.choices import ChipSource
 from models_repo.models import NefModel
 from visiona.chips import Chip
 
@@ -21,6 +22,19 @@ class ModelOutputSerializer(serializers.ModelSerializer):
     source_label = serializers.CharField(
         read_only=True, help_text="What it was made from, e.g. the ONNX file's name."
     )
+    chip_source = serializers.ChoiceField(
+        choices=ChipSource.choices,
+        read_only=True,
+        help_text="Where the chips come from: header (read from the NEF's header), "
+        "conversion (the chip its conversion compiled it for) or user (the uploader's "
+        "choice, not checked against the file: its header names no chip visionA reads, or "
+        "the chips were edited).",
+    )
+    chip_source_display = serializers.CharField(
+        source="get_chip_source_display",
+        read_only=True,
+        help_text="chip_source in words, in the request's language.",
+    )
     has_reference = serializers.BooleanField(
         read_only=True,
         help_text="Whether the original ONNX is kept beside it (runs compare with it).",
@@ -33,6 +47,8 @@ class ModelOutputSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "chips",
+            "chip_source",
+            "chip_source_display",
             "source",
             "source_reference",
             "source_label",

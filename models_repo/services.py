@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from models_repo import nef
-from models_repo.choices import ModelSource
+from models_repo.choices import ChipSource, ModelSource
 from models_repo.errors import (
     ModelAlreadyStored,
     ModelFileTooLarge,
@@ -52,6 +52,7 @@ def model_create_from_stream(
     on_created: Callable[[NefModel], None] | None = None,
     max_bytes: int | None = None,
     refuse_duplicate: bool = False,
+    chip_source: ChipSource = ChipSource.USER,
 ) -> NefModel:
     """Store the file (streamed, hashed on the way), then create the record.
 
@@ -62,6 +63,8 @@ def model_create_from_stream(
     and removes the file. Raises IntegrityError on a duplicate live name, and with
     ``refuse_duplicate`` ModelAlreadyStored when the owner already has these bytes
     (known once they are hashed on their way to storage, so removed again).
+    ``chip_source`` says whether ``chips`` were read from the file, known from the
+    conversion that compiled it, or are the user's word.
     """
     stored_name, size, sha256 = store_stream(
         model_file_name(owner_id=owner.pk, filename=filename), chunks, max_bytes=max_bytes
@@ -79,6 +82,7 @@ def model_create_from_stream(
                 name=name,
                 description=description,
                 source=source,
+                chip_source=chip_source,
                 file=stored_name,
                 size_bytes=size,
                 sha256=sha256,
@@ -138,7 +142,7 @@ def model_upload(
     limit = settings.MODELS_MAX_UPLOAD_BYTES
     filename = model_upload_check_file(upload=upload)
     chips = _clean_chips(chips)
-    nef.check_chips(upload, chips)
+    chip_source = nef.check_chips(upload, chips)
     name = _clean_name(name or filename[: -len(NEF_EXTENSION)])
     _require_free_name(owner=owner, name=name)
     try:
@@ -153,6 +157,7 @@ def model_upload(
             description=description.strip(),
             max_bytes=limit,
             refuse_duplicate=True,
+            chip_source=chip_source,
         )
     except IntegrityError:
         # Another request took the name between the check and the insert.
@@ -181,15 +186,23 @@ def model_update(
     description: str | None = None,
     chips: Iterable[str] | None = None,
 ) -> NefModel:
-    """Rename, describe or retarget a model. ``created_at`` never changes."""
-    changes = {}
+    """Rename, describe or retarget a model. ``created_at`` never changes.
+
+    A model whose chip was read from its header keeps that chip: other chips are
+    refused. Other models' new chips are the user's word from then on.
+    """
+    changes: dict[str, str] = {}
     if name is not None and _clean_name(name) != model.name:
         changes["name"] = _clean_name(name)
         _require_free_name(owner=model.owner, name=changes["name"], exclude_pk=model.pk)
     if description is not None and description.strip() != model.description:
         changes["description"] = description.strip()
     new_chips = _clean_chips(chips) if chips is not None else None
-    original = (model.name, model.description)
+    if new_chips is not None and new_chips != model.chips:
+        if model.chip_source == ChipSource.HEADER:
+            raise nef.header_contradicted(model.chips[0])
+        changes["chip_source"] = ChipSource.USER
+    original = (model.name, model.description, model.chip_source)
     fields = list(changes)
     for field, value in changes.items():
         setattr(model, field, value)
@@ -205,7 +218,7 @@ def model_update(
                 if not fields:
                     model.save(update_fields=["updated_at"])
     except IntegrityError:
-        model.name, model.description = original
+        model.name, model.description, model.chip_source = original
         raise ModelNameTaken() from None
     # The chips prefetched with the model are stale now.
     getattr(model, "_prefetched_objects_cache", {}).pop("platforms", None)

@@ -1,6 +1,10 @@
 """What visionA reads of a NEF: its integrity check (the last 4 bytes are the CRC-32
 of everything before them) and, where its header names one, the chip it was compiled for.
 
+The trailing CRC-32 is the check Kneron's own runtime makes before it loads a NEF
+(kneron/kneron_plus ``src/nef_reader.c``, ``read_nef_content_table``: the CRC-32 of all
+but the last 4 bytes against those 4 read as a native, little-endian uint32).
+
 The CRC's byte order is taken either way: visionA's converter stand-in writes it
 big-endian, and a reader written in C on a little-endian machine may read (and a writer
 may write) it as a native uint32. Accepting both costs one chance in 2^31 of missing
@@ -15,6 +19,9 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import BinaryIO
+
+from visiona_client import kneron_nef
 
 CRC_BYTES = 4
 
@@ -49,19 +56,28 @@ class TrailingCrc:
         )
 
 
-# The one NEF header layout visionA knows how to read is its sandbox converter's
-# stand-in: this line, then one JSON line whose "platform" is the chip's number
-# ("720"). Kneron's own compiled NEFs keep their target chip in a FlatBuffers header
-# (NEFHeader.target) whose schema visionA does not carry: for them no chip is read.
+# visionA's sandbox converter writes a stand-in for a NEF: this line, then one JSON line
+# whose "platform" is the chip's number ("720"). Kneron's own compiled NEFs name their
+# chip in a FlatBuffers header (``visiona_client.kneron_nef``).
 SANDBOX_MAGIC = b"VISIONA-SANDBOX-NEF\n"
 HEADER_BYTES = 4096  # enough for the stand-in's header line
 
 
-def chip_in_header(start: bytes) -> str | None:
-    """The chip ("KL720") a NEF's header names, from its first ``HEADER_BYTES``;
-    None when the header is not one visionA reads or names no chip."""
-    if not start.startswith(SANDBOX_MAGIC):
-        return None
+def chip_in_nef(file: BinaryIO) -> str | None:
+    """The chip ("KL720") a NEF's header names: the sandbox stand-in's, or a Kneron
+    NEF's ``NEFHeader.target``. None when the file is neither or names no chip.
+    ``file`` is seekable and binary, and is left at its start."""
+    try:
+        file.seek(0)
+        start = file.read(HEADER_BYTES)
+        if start.startswith(SANDBOX_MAGIC):
+            return _sandbox_chip(start)
+        return kneron_nef.target_chip(file)
+    finally:
+        file.seek(0)
+
+
+def _sandbox_chip(start: bytes) -> str | None:
     line = start[len(SANDBOX_MAGIC) :].split(b"\n", 1)[0]
     try:
         platform = json.loads(line).get("platform")

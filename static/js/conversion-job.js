@@ -278,6 +278,16 @@
           button.disabled = false;
           note.textContent = "";
           saveError.textContent = errorMessage(body);
+          // The same bytes are already one of the user's models: the way to it.
+          var details = body && body.error && body.error.code === "model_already_stored" && body.error.details;
+          if (details && details.model_url) {
+            var link = document.createElement("a");
+            link.id = "existing-model-link";
+            link.href = details.model_url;
+            link.textContent = text.openModel;
+            saveError.appendChild(document.createTextNode(" "));
+            saveError.appendChild(link);
+          }
           saveError.hidden = false;
         });
     });

@@ -84,6 +84,9 @@ def test_promote_stores_the_nef_and_creates_the_model(alice_client, alice, faa_s
         ["KL720"],
         "converted",
     )
+    # Its chip is the one its conversion compiled it for, not a user's word.
+    assert model.chip_source == "conversion"
+    assert response.json()["model"]["chip_source"] == "conversion"
     assert model.size_bytes == len(NEF)
     assert model.sha256 == hashlib.sha256(NEF).hexdigest()
     assert model.file.read() == NEF
@@ -281,3 +284,61 @@ def test_a_member_center_token_already_expired_is_idp_unavailable(
         response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "idp_unavailable"
+
+
+def test_saving_bytes_the_user_already_has_points_to_that_model(
+    alice_client, alice, faa_serves_promoted, models_folder
+):
+    uploaded = model_create_from_stream(
+        owner=alice,
+        name="my copy",
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="copy.nef",
+        chunks=[NEF],
+    )
+    job = completed_job(alice)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "model_already_stored"
+    assert "as “my copy”" in error["message"]
+    assert error["details"]["model_id"] == uploaded.pk
+    assert error["details"]["model_url"] == f"/models/{uploaded.pk}/"
+    assert "fields" not in error["details"]  # no form field brought these bytes
+    # Not stored twice: one model, one file, and the job is not linked to anything.
+    assert list(NefModel.objects.values_list("pk", flat=True)) == [uploaded.pk]
+    assert len([path for path in models_folder.rglob("*") if path.is_file()]) == 1
+    assert ConversionJob.objects.get(job_id=job["job_id"]).saved_model is None
+
+
+def test_the_refusal_is_in_chinese_too(alice_client, alice, faa_serves_promoted):
+    model_create_from_stream(
+        owner=alice,
+        name="mine",
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="copy.nef",
+        chunks=[NEF],
+    )
+    job = completed_job(alice)
+    response = alice_client.post(
+        f"/api/conversion/{job['job_id']}/promote-to-models", HTTP_ACCEPT_LANGUAGE="zh-hant"
+    )
+    assert response.json()["error"]["message"].startswith("「我的模型」裡已經有這個檔案")
+
+
+def test_a_deleted_copy_does_not_stop_the_save(alice_client, alice, faa_serves_promoted):
+    copy = model_create_from_stream(
+        owner=alice,
+        name="old copy",
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="copy.nef",
+        chunks=[NEF],
+    )
+    model_delete(model=copy)
+    job = completed_job(alice)
+    response = alice_client.post(f"/api/conversion/{job['job_id']}/promote-to-models")
+    assert response.status_code == 200
+    assert response.json()["model"]["id"] != copy.pk

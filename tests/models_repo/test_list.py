@@ -103,6 +103,8 @@ def test_the_api_output(alice_client, catalogue):
         "name": "YOLO v5",
         "description": "",
         "chips": ["KL520", "KL720"],
+        "chip_source": "user",
+        "chip_source_display": "As you chose them, not checked against the file",
         "source": "uploaded",
         "size_bytes": 3000,
         "sha256": model.sha256,
