@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import typing
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from django.db import connection
 from deploy.processes import free_port
 from devices import services
 from devices.models import Device
+from relay import auth
 from tests.client.conftest import agent_environment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +133,23 @@ class Relay:
 
     def sessions(self) -> list[dict]:
         return self.get("/sessions").json()["sessions"]
+
+
+@pytest.fixture(autouse=True)
+def relay_worker_threads(monkeypatch):
+    """The relay's worker threads (relay/auth.py), new for each test and gone after it.
+
+    The process's one pool would carry a thread's database connection from one test to
+    the next (CONN_MAX_AGE; SQLite's in-memory one is never closed), and each call
+    checks its thread's connection first (``close_old_connections``): database access,
+    which a test without the database may not make. test_token_checks.py then failed
+    after test_in_process.py or test_node_liveness.py."""
+    pool = ThreadPoolExecutor(max_workers=auth._WORKERS, thread_name_prefix="relay-db-test")
+    monkeypatch.setattr(auth, "_EXECUTOR", pool)
+    yield pool
+    # Before the test database is flushed: no connection of these threads stays open.
+    auth.close_connections()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
