@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import typing
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 from deploy.processes import free_port
-from devices import services
+from devices import services, token_changes
 from devices.models import Device
 from relay import auth
 from tests.client.conftest import agent_environment, wait_for
@@ -35,6 +34,10 @@ from tests.client.conftest import agent_environment, wait_for
 ROOT = Path(__file__).resolve().parents[2]
 # How long the test relay waits for a device's answer to start.
 RELAY_TIMEOUT_SECONDS = 2
+# A change made through the app is seen at the node's next re-check (every 2 s); one
+# behind its back only at the full re-check, a minute later (devices/token_changes.py).
+# A deadline of half that minute still tells the two apart, however loaded the machine.
+RECHECK_BACKSTOP_SECONDS = token_changes.FULL_RECHECK_SECONDS / 2
 
 
 def database_url() -> str:
@@ -281,5 +284,10 @@ def agent_log(process: subprocess.Popen) -> str:
     return process.log_path.read_text()
 
 
-def elapsed(since: float) -> float:
-    return time.monotonic() - since
+def relay_logged(relay: Relay, message: str, *values: str) -> bool:
+    """Whether one line of the relay's log says ``message`` with each of ``values``
+    (JSON or text lines alike): what it did, instead of how long it took."""
+    return any(
+        message in line and all(value in line for value in values)
+        for line in relay.output().splitlines()
+    )
