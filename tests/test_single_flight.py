@@ -9,6 +9,14 @@ from django.core.cache import cache
 from visiona.single_flight import SingleFlightTimeout, single_flight
 
 
+def wait_for(condition, *, what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it is true; the deadline is only a backstop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.01)
+
+
 def test_it_caches_the_value():
     calls = []
     assert single_flight("k", lambda: calls.append(1) or "v", ttl=10) == "v"
@@ -40,17 +48,22 @@ def test_a_waiter_gives_up_after_its_wait():
 
 
 def concurrent_callers(count: int, key: str) -> tuple[list, list]:
-    calls, results = [], []
+    calls, results, waiting = [], [], set()
     start = threading.Barrier(count)
 
     def compute():
         calls.append(1)
-        time.sleep(0.2)
+        # Answers only once every other caller waits for it: they all piled up.
+        wait_for(lambda: len(waiting) == count - 1, what="the other callers to wait")
         return "shared"
+
+    def poll_sleep(seconds: float) -> None:
+        waiting.add(threading.get_ident())
+        time.sleep(seconds)
 
     def caller():
         start.wait()
-        results.append(single_flight(key, compute, ttl=10))
+        results.append(single_flight(key, compute, ttl=10, sleep=poll_sleep))
 
     threads = [threading.Thread(target=caller) for _ in range(count)]
     for thread in threads:

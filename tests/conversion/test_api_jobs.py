@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,11 +13,14 @@ import responses
 from django.db import connection
 from django.test import Client
 
+from conversion import services
 from conversion.models import ConversionJob
+from tests.client.conftest import wait_for
 from tests.conversion.upstreams import (
     CONVERTER,
     job_json,
 )
+from visiona.single_flight import single_flight
 
 pytestmark = pytest.mark.django_db
 
@@ -112,16 +118,32 @@ def test_active_confirms_a_known_job_with_the_converter(alice_client, alice, ups
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_rebuilds_for_one_user_make_one_converter_call(alice, bob, upstream):
+def test_concurrent_rebuilds_for_one_user_make_one_converter_call(
+    alice, bob, upstream, monkeypatch
+):
     alice_job, bob_job = job_json(), job_json()
     by_user = {alice.upstream_id: alice_job, bob.upstream_id: bob_job}
+    callers = {alice.upstream_id: 8, bob.upstream_id: 4}
+    user_of_thread: dict[int, str] = {}
+    waiting: set[int] = set()  # threads polling for another caller's rebuild
+
+    def poll_sleep(seconds: float) -> None:
+        waiting.add(threading.get_ident())
+        time.sleep(seconds)
+
+    monkeypatch.setattr(
+        services, "single_flight", functools.partial(single_flight, sleep=poll_sleep)
+    )
 
     def in_progress(request):
-        import json
-        import time
+        user_id = request.params["user_id"]
 
-        time.sleep(0.3)  # slow enough for every caller to pile up
-        return 200, {}, json.dumps({"jobs": [by_user[request.params["user_id"]]], "total": 1})
+        def piled_up() -> bool:
+            return [user_of_thread[t] for t in set(waiting)].count(user_id) == callers[user_id] - 1
+
+        # Every other caller of this user waits behind this one converter call.
+        wait_for(piled_up, timeout=30, interval=0.01)
+        return 200, {}, json.dumps({"jobs": [by_user[user_id]], "total": 1})
 
     upstream.add_callback(responses.GET, f"{CONVERTER}/api/v1/jobs", callback=in_progress)
     # A caller that arrives once the rebuild has recorded the job (a loaded machine
@@ -131,6 +153,7 @@ def test_concurrent_rebuilds_for_one_user_make_one_converter_call(alice, bob, up
     results = []
 
     def poll(user):
+        user_of_thread[threading.get_ident()] = user.upstream_id
         client = Client()
         client.force_login(user)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -13,7 +14,9 @@ import responses
 from responses import matchers
 
 from conversion.clients import errors, member_center
+from tests.client.conftest import wait_for
 from tests.conversion.upstreams import MC
+from visiona.single_flight import single_flight
 
 TOKEN_URL = f"{MC}/oauth/token"
 DOWNLOAD_URL = f"{MC}/file-access/download-tokens"
@@ -100,10 +103,30 @@ def test_a_short_token_is_refreshed_at_half_its_life(mc, monkeypatch, lifetime, 
     assert calls.call_count == 2
 
 
+@pytest.fixture
+def waiting(monkeypatch) -> set[int]:
+    """The threads that waited for another caller's fetch (single_flight's poll)."""
+    threads: set[int] = set()
+
+    def poll_sleep(seconds: float) -> None:
+        threads.add(threading.get_ident())
+        time.sleep(seconds)
+
+    monkeypatch.setattr(
+        member_center, "single_flight", functools.partial(single_flight, sleep=poll_sleep)
+    )
+    return threads
+
+
+def piled_up(waiting: set[int], callers: int) -> None:
+    """Until every other caller waits behind the one fetch (a deadline as backstop)."""
+    wait_for(lambda: len(waiting) == callers - 1, timeout=30, interval=0.01)
+
+
 @pytest.mark.parametrize("lifetime", [15, 10, 5])
-def test_a_hundred_callers_of_a_short_token_share_one_fetch(mc, lifetime):
+def test_a_hundred_callers_of_a_short_token_share_one_fetch(mc, lifetime, waiting):
     def slow_token(request):
-        time.sleep(0.2)  # every caller piles up behind the one fetch
+        piled_up(waiting, 100)  # every caller piles up behind the one fetch
         body = {"access_token": "short", "expires_in": lifetime}
         return (200, {}, json.dumps(body))
 
@@ -155,9 +178,9 @@ def test_a_malformed_answer_is_an_outage_not_a_crash(mc, body):
         member_center.service_token("s")
 
 
-def test_concurrent_callers_share_one_fetch(mc):
+def test_concurrent_callers_share_one_fetch(mc, waiting):
     def slow_token(request):
-        time.sleep(0.3)
+        piled_up(waiting, 50)
         return (200, {}, '{"access_token": "shared", "expires_in": 3600}')
 
     mc.add_callback(responses.POST, TOKEN_URL, callback=slow_token)

@@ -1,58 +1,39 @@
 """Two writes of one deployment at once are applied one after the other (real PostgreSQL).
 
-Each test holds its writers between reading and writing (``_check_report`` is
-slowed down) so that, without the row lock, both would decide on the same state
-and both would write: the tests fail if the lock is taken away.
+Each test holds its writers between reading and writing (at ``_check_report``) until
+the other one waits for the row lock, or has decided too: without the row lock, both
+would decide on the same state and both would write, so the tests fail if the lock is
+taken away.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connections
 
 from deployments import services
 from deployments.choices import DeploymentState
 from deployments.models import Deployment, DeploymentEvent
+from tests.deployments.race_support import Meeting, run_at_once
 from visiona.errors import AppError
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def slow_decisions(monkeypatch):
+def meeting() -> Meeting:
+    return Meeting()
+
+
+@pytest.fixture
+def slow_decisions(monkeypatch, meeting):
     check = services._check_report
 
     def slowly(deployment, state):
         allowed = check(deployment, state)
-        time.sleep(0.3)  # a second writer arrives while this one has decided
+        meeting()  # a second writer arrives while this one has decided
         return allowed
 
     monkeypatch.setattr(services, "_check_report", slowly)
-
-
-def run_at_once(*calls):
-    """Run the calls in threads started together; each one's result or AppError."""
-    results: list = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def run(index, call):
-        barrier.wait()
-        try:
-            results[index] = call()
-        except AppError as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture
@@ -98,7 +79,9 @@ def test_two_final_reports_at_once_one_wins(alice_device, verifying, slow_decisi
     assert (stored.error_code == "crc_mismatch") == (stored.state == "failed")
 
 
-def test_a_report_racing_a_cancel_never_leaves_both(alice, alice_device, verifying, slow_decisions):
+def test_a_report_racing_a_cancel_never_leaves_both(
+    alice, alice_device, verifying, slow_decisions, meeting, monkeypatch
+):
     device = alice_device.device
     original_finish = services._finish
 
@@ -110,16 +93,14 @@ def test_a_report_racing_a_cancel_never_leaves_both(alice, alice_device, verifyi
             device=device, deployment_id=verifying.pk, state="installed"
         )
 
-    # The cancel takes as long to decide as the report.
+    # The cancel meets the report between its decision and its write too.
     def slow_finish(deployment, state, **kwargs):
-        time.sleep(0.3) if state == "cancelled" else None
+        if state == "cancelled":
+            meeting()
         return original_finish(deployment, state, **kwargs)
 
-    services._finish = slow_finish
-    try:
-        results = run_at_once(cancel, installed)
-    finally:
-        services._finish = original_finish
+    monkeypatch.setattr(services, "_finish", slow_finish)
+    results = run_at_once(cancel, installed)
     refused = [r for r in results if isinstance(r, AppError)]
     assert len(refused) == 1, results
     assert refused[0].code in {"deployment_finished", "deployment_cancelled"}
@@ -130,9 +111,10 @@ def test_a_report_racing_a_cancel_never_leaves_both(alice, alice_device, verifyi
 
 def test_two_creates_at_once_make_one_deployment(alice, alice_kl720, alice_device, monkeypatch):
     create_one = services.deployment_create_locked
+    meeting = Meeting()
 
     def slowly(**kwargs):
-        time.sleep(0.3)
+        meeting()  # the second create arrives while the first holds the device
         return create_one(**kwargs)
 
     monkeypatch.setattr(services, "deployment_create_locked", slowly)

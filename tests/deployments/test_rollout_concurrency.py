@@ -1,12 +1,13 @@
 """A rollout's state is decided under its row lock, whoever acts (real PostgreSQL).
 
-The writers are held between their decision and their write, so without the locks
-both would act on the same state: these tests fail if a lock is taken away.
+The writers are held between their decision and their write until the other one waits
+for the lock (or, without it, went on too), so without the locks both would act on the
+same state: these tests fail if a lock is taken away.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 
@@ -14,8 +15,13 @@ from deployments import rollout_actions, rollout_engine, rollout_services, rollo
 from deployments.models import Deployment, Rollout, RolloutTarget
 from deployments.rollout_choices import RolloutState
 from deployments.rollout_errors import RolloutInProgress
+from tests.deployments.race_support import (
+    WAIT_SECONDS,
+    Meeting,
+    hold_until_blocked,
+    run_at_once,
+)
 from tests.deployments.rollout_support import report
-from tests.deployments.test_deployment_concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -23,10 +29,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_two_rollouts_of_one_group_at_once_one_is_refused(alice, alice_kl720, fleet, monkeypatch):
     group, _devices = fleet(3)
     eligible = rollout_services._eligible
+    meeting = Meeting()
 
     def slowly(**kwargs):
         result = eligible(**kwargs)
-        time.sleep(0.3)  # the second request arrives while the first has decided
+        meeting()  # the second request arrives while the first has decided
         return result
 
     monkeypatch.setattr(rollout_services, "_eligible", slowly)
@@ -57,16 +64,22 @@ def test_a_rollback_racing_the_worker_wins_whole(alice, alice_kl720, fleet, monk
     first = Deployment.objects.get(rollout=rollout)
     report(first.device, first, "installed")
     start_phase = rollout_engine._start_phase
+    starting, rolled_back = threading.Event(), threading.Event()
 
     def slowly(*args, **kwargs):
-        time.sleep(0.3)  # the rollback arrives while the worker starts the phase
+        starting.set()
+        # The rollback arrives while the worker starts the phase.
+        hold_until_blocked(or_when=rolled_back.is_set)
         return start_phase(*args, **kwargs)
 
     monkeypatch.setattr(rollout_engine, "_start_phase", slowly)
 
     def roll_back():
-        time.sleep(0.1)
-        return rollout_actions.rollout_rollback(user=alice, rollout_id=rollout.pk)
+        assert starting.wait(timeout=WAIT_SECONDS)  # the worker holds the rollout first
+        try:
+            return rollout_actions.rollout_rollback(user=alice, rollout_id=rollout.pk)
+        finally:
+            rolled_back.set()
 
     run_at_once(lambda: rollout_engine.advance(rollout_id=rollout.pk), roll_back)
 

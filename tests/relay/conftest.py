@@ -14,8 +14,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import typing
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -26,13 +26,18 @@ from django.conf import settings
 from django.db import connection
 
 from deploy.processes import free_port
-from devices import services
+from devices import services, token_changes
 from devices.models import Device
+from relay import auth
 from tests.client.conftest import agent_environment, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # How long the test relay waits for a device's answer to start.
 RELAY_TIMEOUT_SECONDS = 2
+# A change made through the app is seen at the node's next re-check (every 2 s); one
+# behind its back only at the full re-check, a minute later (devices/token_changes.py).
+# A deadline of half that minute still tells the two apart, however loaded the machine.
+RECHECK_BACKSTOP_SECONDS = token_changes.FULL_RECHECK_SECONDS / 2
 
 
 def database_url() -> str:
@@ -131,6 +136,23 @@ class Relay:
 
     def sessions(self) -> list[dict]:
         return self.get("/sessions").json()["sessions"]
+
+
+@pytest.fixture(autouse=True)
+def relay_worker_threads(monkeypatch):
+    """The relay's worker threads (relay/auth.py), new for each test and gone after it.
+
+    The process's one pool would carry a thread's database connection from one test to
+    the next (CONN_MAX_AGE; SQLite's in-memory one is never closed), and each call
+    checks its thread's connection first (``close_old_connections``): database access,
+    which a test without the database may not make. test_token_checks.py then failed
+    after test_in_process.py or test_node_liveness.py."""
+    pool = ThreadPoolExecutor(max_workers=auth._WORKERS, thread_name_prefix="relay-db-test")
+    monkeypatch.setattr(auth, "_EXECUTOR", pool)
+    yield pool
+    # Before the test database is flushed: no connection of these threads stays open.
+    auth.close_connections()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.fixture
@@ -262,5 +284,10 @@ def agent_log(process: subprocess.Popen) -> str:
     return process.log_path.read_text()
 
 
-def elapsed(since: float) -> float:
-    return time.monotonic() - since
+def relay_logged(relay: Relay, message: str, *values: str) -> bool:
+    """Whether one line of the relay's log says ``message`` with each of ``values``
+    (JSON or text lines alike): what it did, instead of how long it took."""
+    return any(
+        message in line and all(value in line for value in values)
+        for line in relay.output().splitlines()
+    )

@@ -22,6 +22,7 @@ from websockets.sync.client import connect
 from devices import liveness, services
 from relay.exchange import Limits
 from relay.h2_session import silence_seconds
+from tests.relay.conftest import RECHECK_BACKSTOP_SECONDS
 from tests.relay.harness import InProcessAgent, InProcessRelay, RawAgent, StandInDevice, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -132,7 +133,7 @@ def test_the_recheck_closes_a_tunnel_whose_agent_ignores_refusals(relay, device_
                 closed.set()
 
         threading.Thread(target=read_until_closed, daemon=True).start()
-        assert closed.wait(timeout=5 + 2)  # the re-check runs every 2 s
+        assert closed.wait(timeout=RECHECK_BACKSTOP_SECONDS)  # the re-check runs every 2 s
         wait_for(lambda: not relay.connected(device_id))
 
 
@@ -141,7 +142,7 @@ def test_a_deactivated_owner_ends_the_tunnel_and_the_next_handshake(relay, agent
     owner.is_active = False
     owner.save(update_fields=["is_active"])
     device_id = str(device_token.device.pk)
-    wait_for(lambda: not relay.connected(device_id), timeout=7)
+    wait_for(lambda: not relay.connected(device_id), timeout=RECHECK_BACKSTOP_SECONDS)
     assert handshake_status(relay, f"Bearer {device_token.token}") == 401
 
 

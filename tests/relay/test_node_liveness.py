@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from devices import liveness, services, token_changes, tunnel_registry
 from devices.models import Device, DeviceToken
-from relay import auth
 from relay.h2_session import StreamFailed
 from relay.node import RelayNode
 from tests.client.conftest import wait_for
@@ -43,14 +42,6 @@ class StandInSession:
     async def open_stream(self, headers, *, end_stream: bool):
         self.opened_paths.append(dict(headers)[b":path"].decode())
         raise StreamFailed("a stand-in has no agent")
-
-
-@pytest.fixture(autouse=True)
-def _close_worker_connections():
-    """The node's worker threads opened their own database connections: close them
-    (in each thread) before the test database is flushed."""
-    yield
-    auth.close_connections()
 
 
 def run(coroutine):

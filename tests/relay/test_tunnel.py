@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from devices import services
 from devices.models import DeviceToken
 from tests.client.conftest import wait_for
-from tests.relay.conftest import agent_log, wait_connected
+from tests.relay.conftest import RECHECK_BACKSTOP_SECONDS, agent_log, wait_connected
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -60,9 +58,8 @@ def test_a_wrong_or_missing_secret_gets_a_bare_401(relay, connected_agent, secre
 
 
 def test_an_unknown_device_is_offline_at_once(relay, db):
-    started = time.monotonic()
     response = relay.get("/devices/7b0f7c1e-0000-4000-8000-000000000000/api/system/deps")
-    assert time.monotonic() - started < 1
+    # At once, not after waiting for it: a wait would end in the head deadline's 504.
     assert response.status_code == 503
     assert response.headers["X-Relay-Error"] == "device_offline"
     error = response.json()["error"]
@@ -74,9 +71,7 @@ def test_revoking_the_token_closes_the_tunnel_and_stops_the_agent(relay, connect
     services.device_token_revoke(
         device_token=DeviceToken.objects.get(device=connected_agent.device)
     )
-    started = time.monotonic()
-    wait_for(lambda: not relay.sessions(), timeout=5)
-    assert time.monotonic() - started < 5
+    wait_for(lambda: not relay.sessions(), timeout=RECHECK_BACKSTOP_SECONDS)
     returncode = wait_for(lambda: connected_agent.process.poll(), timeout=15)
     assert returncode == 3
     assert "visionA refused this device's token" in agent_log(connected_agent.process)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from visiona_client.tunnel import TunnelClient, TunnelRefused
@@ -12,7 +11,7 @@ from websockets.sync.client import connect
 
 from devices import services, tunnel_registry
 from tests.client.conftest import wait_for
-from tests.relay.conftest import wait_connected
+from tests.relay.conftest import RECHECK_BACKSTOP_SECONDS, relay_logged, wait_connected
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -31,10 +30,11 @@ def test_the_handshake_needs_a_usable_token(relay, alice_device_token):
     assert handshake_status(relay, "vad_not-a-real-token") == 401
     assert handshake_status(relay, alice_device_token.token) == 101
     services.device_token_revoke(device_token=alice_device_token.device_token)
-    # The handshake's answer was cached; the node's re-check forgets it within 5 s.
-    started = time.monotonic()
-    wait_for(lambda: handshake_status(relay, alice_device_token.token) == 401, timeout=5)
-    assert time.monotonic() - started < 5
+    # The handshake's answer was cached; the node's next re-check forgets it.
+    wait_for(
+        lambda: handshake_status(relay, alice_device_token.token) == 401,
+        timeout=RECHECK_BACKSTOP_SECONDS,
+    )
 
 
 def test_the_agents_tunnel_stops_on_a_refused_handshake(relay, alice_device_token):
@@ -50,12 +50,11 @@ def test_the_agents_tunnel_stops_on_a_refused_handshake(relay, alice_device_toke
         client.run()
 
 
-def test_unpairing_closes_a_live_tunnel_within_5_s(relay, connected_agent):
+def test_unpairing_closes_a_live_tunnel_at_the_next_recheck(relay, connected_agent):
     services.device_unpair(device=connected_agent.device)
-    started = time.monotonic()
-    wait_for(lambda: not relay.sessions(), timeout=5, interval=0.05)
-    assert time.monotonic() - started < 5
-    assert tunnel_registry.lookup(connected_agent.device_id) is None
+    wait_for(lambda: not relay.sessions(), timeout=RECHECK_BACKSTOP_SECONDS, interval=0.05)
+    # The registry's entry goes in the node's next batch of removals, just after.
+    wait_for(lambda: tunnel_registry.lookup(connected_agent.device_id) is None)
     response = relay.get(f"/devices/{connected_agent.device_id}/api/system/deps")
     assert response.status_code == 503
     assert wait_for(lambda: connected_agent.process.poll(), timeout=15) == 3
@@ -74,8 +73,9 @@ def test_a_second_agent_of_the_device_replaces_the_first(relay, connected_agent,
     assert sessions[0]["connection_id"] == replaced[0]["connection_id"]
     entry = tunnel_registry.lookup(connected_agent.device_id)
     assert entry.connection_id == sessions[0]["connection_id"]
-    # The first's connection closing (it was killed) deleted nothing of the second's.
-    time.sleep(0.5)
+    # The first's connection closing (it was replaced, then killed) took nothing of the
+    # second's: the node logs a tunnel's end once it has let go of it.
+    wait_for(lambda: relay_logged(relay, "tunnel closed", first["connection_id"]))
     response = relay.get(f"/devices/{connected_agent.device_id}/api/system/deps")
     assert response.status_code == 200
     assert second_process.poll() is None
