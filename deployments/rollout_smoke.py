@@ -73,7 +73,9 @@ def _start(rollout: Rollout, target: RolloutTarget) -> Verdict:
             options=options,
         )
     except AppError as error:
-        return Verdict(FAILED, "smoke_run_refused", str(error.message))
+        # The refusal's code, not its message: this is the worker, in its own language;
+        # rollout_texts.py writes the sentence in the reader's when it is shown.
+        return Verdict(FAILED, "smoke_run_refused", error.code)
     target.smoke_run = run
     target.save(update_fields=["smoke_run", "updated_at"])
     logger.info("rollout smoke run", extra={"rollout_id": str(rollout.pk), "run_id": str(run.pk)})

@@ -2,7 +2,8 @@
 
 The rows keep codes and figures (``pause_code`` and ``pause_details``, a device's
 ``reason_code``, ``rollback_code``) and only what no code says: the agent's own error
-message, a pin's reason, a check's words; a smoke run's verdict is read from the run.
+message, a pin's reason, a check's words; a smoke run's verdict is read from the run,
+and a refused smoke run keeps the refusal's code (``SMOKE_REFUSALS``).
 Pages and the API both use these.
 """
 
@@ -64,6 +65,8 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     }
     if code in fixed:
         return fixed[code]
+    if code == "smoke_run_refused":
+        return smoke_refusal(detail)
     smoke = _smoke_reason(target)
     if smoke:
         return smoke
@@ -102,6 +105,27 @@ def _smoke_reason(target: RolloutTarget) -> str:
                 "least": least,
             }
     return ""
+
+
+SMOKE_REFUSALS = {
+    "model_not_installed": lambda: _("the model is not installed on the device."),
+    "chip_mismatch": lambda: _("the model is not built for the device's chip."),
+    "device_not_found": lambda: _("the device is no longer yours (unpaired?)."),
+    "model_not_found": lambda: _("the model is no longer in My models."),
+    "payload_too_large": lambda: _("its inputs are larger than a run now allows."),
+    "validation_failed": lambda: _("its inputs are not accepted for a run any more."),
+}
+
+
+def smoke_refusal(code: str) -> str:
+    """Why visionA would not start a device's smoke run. The worker stored the refusal's
+    code (``reason``); rows written before that hold its sentence, shown as it is."""
+    refusal = SMOKE_REFUSALS.get(code)
+    if refusal is not None:
+        return _("Its smoke run could not start: %(reason)s") % {"reason": refusal()}
+    if " " in code:  # an older row: the sentence the worker wrote
+        return _("Its smoke run could not start: %(reason)s") % {"reason": code}
+    return _("Its smoke run could not start (%(code)s).") % {"code": code}
 
 
 ROLLBACK_REASONS = {

@@ -169,3 +169,33 @@ def test_a_failed_or_refused_smoke_run_reads_from_the_run(alice, template, rack,
         rollout_texts.target_reason(target, model_chips=[])
         == "Its smoke run failed: old words (smoke_inputs_failed)"
     )
+
+
+def test_a_refused_smoke_run_is_shown_in_the_readers_language(
+    alice, alice_client, template, rack, committing, settings
+):
+    # The worker stores the refusal's code; the page writes its sentence when shown.
+    model, _nef, run = template
+    group, _paired = rack
+    rollout = start(alice, model, group, run, committing, least=None)
+    settings.RUNS_MAX_INPUT_BYTES = 1  # the smoke run's inputs are now too large to run
+    target = first_target(rollout)
+    committing(report, target.device, target.deployment, "installed")
+
+    target = first_target(rollout)
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_run_refused")
+    assert target.reason == "payload_too_large"
+    english = "Its smoke run could not start: its inputs are larger than a run now allows."
+    assert english in alice_client.get(f"/devices/rollouts/{rollout.pk}/").content.decode()
+    api = alice_client.get(f"/api/rollouts/{rollout.pk}", HTTP_ACCEPT_LANGUAGE="zh-hant").json()
+    shown = next(d["reason"] for d in api["devices"] if d["device"]["id"] == str(target.device_id))
+    assert "payload_too_large" not in shown and re.search(r"[\u4e00-\u9fff]", shown)
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
+    page = alice_client.get(f"/devices/rollouts/{rollout.pk}/").content.decode()
+    assert shown in page and english not in page
+    # A row written before codes were stored keeps its sentence.
+    target.reason = "Its inputs were refused"
+    with translation.override("en"):
+        assert rollout_texts.target_reason(target, model_chips=[]) == (
+            "Its smoke run could not start: Its inputs were refused"
+        )
