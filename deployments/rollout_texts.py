@@ -9,10 +9,14 @@ Pages and the API both use these.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils.translation import gettext as _
 
-from deployments.rollout_models import Rollout, RolloutTarget
+from deployments.rollout_choices import PhaseState
+from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
+from visiona.durations import format_duration
 
 
 def pause_message(rollout: Rollout) -> str:
@@ -145,3 +149,24 @@ def rollback_reason(target: RolloutTarget) -> str:
     """Why no rollback was sent to the device (empty when one was, or none asked)."""
     reason = ROLLBACK_REASONS.get(target.rollback_code)
     return reason() if reason else target.rollback_code
+
+
+def deadline_messages() -> dict[str, str]:
+    """What is left of a running phase's wait for offline devices (a %-format with
+    ``duration``), and what it says once it is over; rollout-progress.js counts it down
+    with the same sentences."""
+    return {
+        "left": _("%(duration)s left"),
+        "passed": _("passed: offline devices no longer hold it up"),
+    }
+
+
+def deadline_left(phase: RolloutPhase, *, now: datetime) -> str:
+    """What is left, "12 min 30 s left", while the phase waits; empty when not running."""
+    if phase.state != PhaseState.RUNNING or phase.deadline_at is None:
+        return ""
+    seconds = (phase.deadline_at - now).total_seconds()
+    messages = deadline_messages()
+    if seconds <= 0:
+        return messages["passed"]
+    return messages["left"] % {"duration": format_duration(seconds)}

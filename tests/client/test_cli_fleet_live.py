@@ -8,7 +8,9 @@ backend advances the rollout at once, in the live server."""
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connections
@@ -153,3 +155,28 @@ def test_a_device_rolled_back_pinned_and_unpinned(
     assert cli("devices", "unpin", device.name).code == 0
     assert not DevicePin.objects.filter(device=device).exists()
     assert cli("devices").code == 0
+
+
+def test_rollout_show_prints_the_offline_devices_deadline(cli, alice, alice_devices, make_model):
+    (offline,) = (result.device for result in alice_devices(1))  # never connected
+    make_model(alice, "detector v2", chips=("KL720",))
+    cli("groups", "create", "Rack A", "--device", offline.name)
+    started = cli("rollout", "create", "detector v2", "--group", "Rack A", "--wait-minutes", "10")
+    assert started.code == 0, started.err
+    rollout = Rollout.objects.get()
+    phase = rollout.phases.get(number=1)
+
+    shown = cli("rollout", "show", str(rollout.pk))
+
+    assert shown.code == 0, shown.err
+    at = phase.deadline_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert re.search(
+        rf"phase 1 \(1\): running, .*waits for offline devices until {at} "
+        r"\((9 min \d+ s|10 min 0 s) left\)",
+        shown.out,
+    ), shown.out
+
+    phase.deadline_at -= timedelta(minutes=11)  # the deadline passes
+    phase.save(update_fields=["deadline_at"])
+    late = cli("rollout", "show", str(rollout.pk))
+    assert "(passed: they no longer hold it up)" in late.out, late.out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
@@ -180,6 +181,7 @@ def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float)
                 f"{counts['deploying'] + counts['checking']} under way, "
                 f"{counts['offline']} offline, {counts['planned']} to come"
             )
+            line += _deadline_note(rollout)
             if line != last:
                 out.note(f"Rollout {rollout['id']}: {line}")
                 last = line
@@ -196,6 +198,15 @@ def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float)
         raise
 
 
+def _deadline_note(rollout: dict[str, Any]) -> str:
+    """The running phase's deadline (not what is left: a line is printed at each change)."""
+    for phase in rollout["phases"]:
+        if phase["state"] == "running" and phase.get("deadline_at"):
+            number, at = phase["number"], phase["deadline_at"]
+            return f"; phase {number} waits for offline devices until {at}"
+    return ""
+
+
 def _print(out: Output, rollout: dict[str, Any]) -> None:
     out.say(
         f"{rollout['id']} {rollout['state']}: {rollout['model']['name']} to "
@@ -208,6 +219,7 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
         out.say(
             f"  phase {phase['number']} ({phase['size']}): {phase['state']}, "
             f"{counts['passed']}/{counts['total']} passed, {counts['failed']} failed"
+            f"{_deadline(phase, now=datetime.now(timezone.utc))}"
         )
     rows = [
         [
@@ -221,6 +233,27 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
     ]
     if rows:
         out.table(rows, ["DEVICE", "PHASE", "STATE", "ROLLBACK", "REASON"])
+
+
+def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
+    """A running phase's wait for offline devices: until when, and what is left of it."""
+    if phase["state"] != "running" or not phase.get("deadline_at"):
+        return ""
+    # Python 3.9's fromisoformat does not read "Z".
+    deadline = datetime.fromisoformat(phase["deadline_at"].replace("Z", "+00:00"))
+    at = deadline.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    seconds = int((deadline - now).total_seconds())
+    if seconds <= 0:
+        return f"; waited for offline devices until {at} (passed: they no longer hold it up)"
+    return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def _rollback_label(device: dict[str, Any]) -> str:
