@@ -156,18 +156,17 @@ def _create_locked(
     return rollout
 
 
-def skip_reason(*, model, device: Device, pin) -> tuple[str, str] | None:
+def skip_reason(*, model, device: Device, pin: tuple[str, str] | None) -> tuple[str, str] | None:
     """Why ``device`` is left out of a rollout of ``model``: a code and what the sentence
-    for it needs that the rows do not hold (a pin's reason); None when it takes part."""
+    for it needs that the rows do not hold (a pin's reason; for a group's pin, the
+    group's name too); None when it takes part. ``pin``: from ``rollout_pins``."""
     if device.chip not in model.chips:
         return "chip_mismatch", ""
-    if pin is not None:
-        return "pinned", pin.reason
-    return None
+    return pin
 
 
 def _eligible(*, model, devices: list[Device]):
-    pins = group_selectors.pins_for_devices(devices=devices)
+    pins = group_selectors.rollout_pins(devices=devices)
     eligible, skipped = [], []
     for device in devices:
         why = skip_reason(model=model, device=device, pin=pins.get(str(device.pk)))

@@ -53,6 +53,15 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
         if detail:
             return _("Pinned: %(reason)s") % {"reason": detail}
         return _("Pinned: it keeps the model it has.")
+    if code == "group_pinned":
+        # rollout_pins wrote the group's name and the pin's reason on two lines.
+        group, _newline, why = detail.partition("\n")
+        if why:
+            return _("Pinned with the group %(group)s: %(reason)s") % {
+                "group": group,
+                "reason": why,
+            }
+        return _("Pinned with the group %(group)s: it keeps the model it has.") % {"group": group}
     fixed = {
         "smoke_run": _("Installed; its smoke run is under way."),
         "smoke_comparing": _("Its smoke run is being compared with the original ONNX."),

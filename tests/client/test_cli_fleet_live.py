@@ -15,7 +15,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.db import connections
 
-from deployments.models import Deployment, DevicePin, Rollout
+from deployments.models import Deployment, DevicePin, GroupPin, Rollout
 from deployments.services import deployments_create
 from devices import services as device_services
 from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
@@ -180,3 +180,26 @@ def test_rollout_show_prints_the_offline_devices_deadline(cli, alice, alice_devi
     phase.save(update_fields=["deadline_at"])
     late = cli("rollout", "show", str(rollout.pk))
     assert "(passed: they no longer hold it up)" in late.out, late.out
+
+
+def test_a_group_pinned_and_unpinned_from_the_command_line(cli, alice, devices, make_model):
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    cli("groups", "create", "Everything", "--chip", "KL720")
+
+    pinned = cli("groups", "pin", "rack a", "--reason", "field trial", "--json")
+
+    assert pinned.code == 0, pinned.err
+    assert (pinned.data["pin"]["pinned"], pinned.data["pin"]["reason"]) == (True, "field trial")
+    assert GroupPin.objects.get(group__name="Rack A").reason == "field trial"
+    shown = cli("groups", "show", "Rack A")
+    assert "Pinned: field trial" in shown.out
+    assert "field trial" in cli("groups").out
+    make_model(alice, "detector v2", chips=("KL720",))
+    refused = cli("rollout", "create", "detector v2", "--group", "Everything", "--json")
+    assert (refused.code, refused.data["error"]["code"]) == (2, "no_eligible_devices")
+
+    unpinned = cli("groups", "unpin", "Rack A", "--json")
+    assert (unpinned.code, unpinned.data["pin"]["pinned"]) == (0, False)
+    assert not GroupPin.objects.exists()
+    unknown = cli("groups", "pin", "Nowhere", "--json")
+    assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
