@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
+from deployments import rollout_smoke
 from deployments.rollout_choices import PhaseState
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
@@ -83,6 +84,8 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     smoke = _smoke_reason(target)
     if smoke:
         return smoke
+    if code == "smoke_expectation":  # its run is gone: the figures the worker kept
+        return _("Its smoke run missed what was expected: %(missed)s.") % {"missed": detail}
     if code == "not_connected":
         if target.state == "failed":
             return _("Installed, but it did not come back connected before the deadline.")
@@ -109,6 +112,13 @@ def _smoke_reason(target: RolloutTarget) -> str:
             "count": refused,
             "total": run.inputs_count,
         }
+    if code == "smoke_expectation":
+        expect = target.rollout.smoke_expect
+        missed = [c for c in rollout_smoke.expectation_checks(expect, run) if not c["passed"]]
+        if missed:
+            return _("Its smoke run missed what was expected: %(missed)s.") % {
+                "missed": rollout_smoke.missed_text(missed)
+            }
     if code == "smoke_agreement":
         cosine = (run.agreement or {}).get("cosine")
         least = target.rollout.smoke_min_cosine

@@ -88,6 +88,7 @@ def rollout_new(request):
                 wait_seconds=values["wait_minutes"] * 60,
                 smoke_run_id=values["smoke_run"] or None,
                 smoke_min_cosine=values["smoke_min_cosine"],
+                smoke_expect=values["smoke_expect"],
             )
         except AppError as exc:
             _form_error(form, exc)
@@ -114,6 +115,8 @@ def _form_error(form: RolloutForm, exc: AppError) -> None:
     }
     field = fields.get(exc.code)
     detail = exc.details.get("fields") if isinstance(exc.details, dict) else None
+    if detail and detail[0].get("field") in form.fields:  # the service named it
+        field = detail[0]["field"]
     message = detail[0]["message"] if detail else str(exc.message)
     form.add_error(field, message)
 

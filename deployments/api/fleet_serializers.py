@@ -170,6 +170,11 @@ class RolloutSerializer(serializers.Serializer):
         allow_null=True, help_text="The run whose inputs each device's smoke run takes."
     )
     smoke_min_cosine = serializers.FloatField(allow_null=True)
+    smoke_expect = serializers.CharField(
+        allow_blank=True,
+        help_text='What each smoke run must reach, e.g. "cosine>=0.99,top1>=0.98" (empty: '
+        "only that it completes, and smoke_min_cosine when set).",
+    )
     pause = PauseSerializer(allow_null=True, help_text="Why it is paused; null otherwise.")
     counts = CountsSerializer()
     rollback_counts = serializers.DictField(
@@ -239,6 +244,7 @@ def rollout_data(rollout: Rollout) -> dict:
         "wait_seconds": rollout.wait_seconds,
         "smoke_run": rollout.smoke_run_id,
         "smoke_min_cosine": rollout.smoke_min_cosine,
+        "smoke_expect": rollout.smoke_expect,
         "pause": _pause(rollout),
         "counts": counts.as_dict(),
         "rollback_counts": dict(counts.rollback),

@@ -1,8 +1,9 @@
 """``visiona rollout``: a saved model to a group of devices in phases, followed to its end.
 
     visiona rollout create MODEL --group GROUP [--phases 1,20%,rest] [--max-failures 10]
-                                 [--wait-minutes 30] [--smoke-run RUN [--smoke-min-cosine C]]
-                                 [--wait]
+                                 [--wait-minutes 30]
+                                 [--smoke-run RUN [--expect "cosine>=0.99,top1>=0.98"]
+                                  [--smoke-min-cosine C]] [--wait]
     visiona rollout ls [--group GROUP]
     visiona rollout show ROLLOUT [--wait]
     visiona rollout pause|resume|retry|rollback ROLLOUT [--wait]
@@ -22,9 +23,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
+from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
 
 POLL_SECONDS = 2.0
@@ -56,7 +58,14 @@ def register(
         "--smoke-run", help="a completed run of the model: each device runs its inputs first"
     )
     create.add_argument(
-        "--smoke-min-cosine", type=float, help="with --smoke-run: the least cosine (e.g. 0.99)"
+        "--expect",
+        help="with --smoke-run: what each smoke run must reach, as for visiona run "
+        '(e.g. "cosine>=0.99,top1>=0.98,p90_ms<=20")',
+    )
+    create.add_argument(
+        "--smoke-min-cosine",
+        type=float,
+        help='with --smoke-run: the least cosine (e.g. 0.99); older form of --expect "cosine>=X"',
     )
     create.add_argument("--wait", action="store_true", help="follow it to its end")
     create.set_defaults(func=run_create, poll_seconds=POLL_SECONDS)
@@ -75,6 +84,8 @@ def register(
 
 
 def run_create(args: argparse.Namespace) -> int:
+    if args.expect and not args.smoke_run:
+        raise CliError("--expect needs --smoke-run", exit_code=exit_codes.BAD_INPUT)
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     group = group_by_id_or_name(api, args.group)
@@ -89,6 +100,9 @@ def run_create(args: argparse.Namespace) -> int:
         body["smoke_run_id"] = args.smoke_run
     if args.smoke_min_cosine is not None:
         body["smoke_min_cosine"] = args.smoke_min_cosine
+    if args.expect:
+        expectations_of(args.expect)  # a bad one stops here (exit 2), as for visiona run
+        body["smoke_expect"] = args.expect
     rollout = api.post_json("/api/rollouts", body)
     args.output.note(
         f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "
