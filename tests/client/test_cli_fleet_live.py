@@ -14,8 +14,9 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
-from deployments.models import Deployment, DevicePin, GroupPin, Rollout
+from deployments.models import Deployment, DevicePin, GroupPin, Rollout, Run
 from deployments.services import deployments_create
 from devices import services as device_services
 from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
@@ -202,4 +203,64 @@ def test_a_group_pinned_and_unpinned_from_the_command_line(cli, alice, devices, 
     assert (unpinned.code, unpinned.data["pin"]["pinned"]) == (0, False)
     assert not GroupPin.objects.exists()
     unknown = cli("groups", "pin", "Nowhere", "--json")
+    assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
+
+
+def test_a_rollout_gated_by_expectations_from_the_command_line(cli, alice, devices, make_model):
+    model = make_model(alice, "detector v2", chips=("KL720",))
+    earlier = Run.objects.create(  # an earlier completed run of the model: the smoke inputs
+        owner=alice,
+        device=devices[0],
+        model=model,
+        sha256=model.sha256,
+        state="completed",
+        repeat=1,
+        channel_order="rgb",
+        scale="unit",
+        inputs_count=1,
+        inputs_bytes=1,
+        finished_at=timezone.now(),
+    )
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    smoke = ("detector v2", "--group", "Rack A", "--smoke-run", str(earlier.pk))
+
+    bad = cli("rollout", "create", *smoke, "--expect", "p90_ms=20")
+    assert bad.code == 2 and "--expect: 'p90_ms=20' is not FIGURE>=NUMBER" in bad.err, bad.err
+    alone = cli("rollout", "create", "detector v2", "--group", "Rack A", "--expect", "p90_ms<=20")
+    assert alone.code == 2 and "--expect needs --smoke-run" in alone.err
+    assert not Rollout.objects.exists()
+
+    made = cli("rollout", "create", *smoke, "--expect", "p90_ms<=20, throughput>=5", "--json")
+
+    assert made.code == 0, made.err
+    assert made.data["rollout"]["smoke_expect"] == "p90_ms<=20,throughput>=5"
+    assert Rollout.objects.get().smoke_expect == "p90_ms<=20,throughput>=5"
+
+
+def test_a_group_rolled_back_from_the_command_line(
+    cli, alice, devices, make_model, agents_answer_rollbacks
+):
+    back, alone = devices[0], devices[1]
+    for device, names in ((back, ("v1", "v2")), (alone, ("only",))):
+        for name in names:
+            model = make_model(alice, f"{name} {device.name}", chips=("KL720",))
+            (result,) = deployments_create(user=alice, model_id=model.pk, device_ids=[device.pk])
+            report(device, result.deployment, "installed")
+    cli("groups", "create", "Rack A", "--device", back.name, "--device", alone.name)
+
+    rolled = cli("groups", "rollback", "rack a", "--json")
+
+    assert rolled.code == 0, rolled.err
+    by_device = {r["device_id"]: r for r in rolled.data["results"]}
+    assert by_device[str(back.pk)]["outcome"] == "sent"
+    assert by_device[str(back.pk)]["deployment"]["model"]["name"] == f"v1 {back.name}"
+    assert (by_device[str(alone.pk)]["outcome"], by_device[str(alone.pk)]["code"]) == (
+        "skipped",
+        "nothing_to_roll_back",
+    )
+    said = cli("groups", "rollback", "Rack A")  # the first is still installing, or done
+    assert f"{alone.pk}: skipped: This device had no model before" in said.err
+    assert "Rollbacks sent to" in said.out
+    assert Deployment.objects.filter(kind="rollback", device=alone).count() == 0
+    unknown = cli("groups", "rollback", "Nowhere", "--json")
     assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
