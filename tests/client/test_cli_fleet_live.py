@@ -264,3 +264,21 @@ def test_a_group_rolled_back_from_the_command_line(
     assert Deployment.objects.filter(kind="rollback", device=alone).count() == 0
     unknown = cli("groups", "rollback", "Nowhere", "--json")
     assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
+
+
+def test_rollout_pause_wait_exits_0_once_paused(cli, alice, devices, make_model):
+    make_model(alice, "detector v2", chips=("KL720",))
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    cli("rollout", "create", "detector v2", "--group", "Rack A", "--phases", "1,rest")
+    rollout = Rollout.objects.get()
+
+    paused = cli("rollout", "pause", str(rollout.pk), "--wait", "--json")
+
+    assert paused.code == 0, paused.err
+    assert paused.data["rollout"]["state"] == "paused"
+    assert "no further phase starts until you resume" in paused.err
+    again = cli("rollout", "pause", str(rollout.pk), "--wait", "--json")
+    assert (again.code, again.data["error"]["code"]) == (1, "rollout_state_conflict")
+    # Following a rollout paused without asking for it still exits 1.
+    shown = cli("rollout", "show", str(rollout.pk), "--wait")
+    assert shown.code == 1 and "The rollout is paused: Paused by you" in shown.err

@@ -10,8 +10,9 @@
 
 With ``--wait`` the command follows the rollout until it stops moving, then its exit
 code says how it ended: 0 completed (for ``rollback``: rolled back with every rollback
-installed), 1 paused (the reason is printed), a rollback that failed somewhere, or
-rolled back when that was not what was asked. The rollout goes on on the server
+installed; for ``pause``: paused), 1 paused when that was not what was asked (the
+reason is printed), a rollback that failed somewhere, or rolled back when that was not
+what was asked. The rollout goes on on the server
 whatever the command does: Ctrl-C only stops following it.
 """
 
@@ -143,7 +144,9 @@ def run_action(args: argparse.Namespace) -> int:
     api = api_for(args)
     rollout = api.post_json(f"/api/rollouts/{args.rollout}/{args.verb}")
     args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {rollout['state']}.")
-    goal = "rolled_back" if args.verb == "rollback" else "completed"
+    # What the action asks for: a pause is done once paused (what was sent goes on, and
+    # resume or retry follow it again); the others end when the rollout does.
+    goal = {"rollback": "rolled_back", "pause": "paused"}.get(args.verb, "completed")
     return _finish(args, api, rollout, goal=goal)
 
 
@@ -159,6 +162,9 @@ def _finish(args: argparse.Namespace, api: Api, rollout: dict[str, Any], *, goal
 
 def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
     state = rollout["state"]
+    if state == goal == "paused":
+        out.note("The rollout is paused: no further phase starts until you resume.")
+        return exit_codes.OK
     if state == "paused":
         out.note(f"The rollout is paused: {rollout['pause']['message']}")
         return exit_codes.FAILURE
