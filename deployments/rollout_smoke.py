@@ -184,7 +184,7 @@ def expectation_checks(expect: str, run: Run) -> list[dict]:
 
 
 def missed_text(missed: list[dict]) -> str:
-    """ "cosine>=0.99: 0.9812, top1>=0.98: —" (the figures, in no one's language)."""
+    """The missed ones with the run's figures, "cosine>=0.99: 0.9812, top1>=0.98: —"."""
     return ", ".join(f"{check['expectation']}: {_figure(check['value'])}" for check in missed)
 
 
