@@ -12,6 +12,7 @@ from deployments.models import (
     DeploymentEvent,
     DeviceGroup,
     DevicePin,
+    GroupPin,
     Rollout,
     RolloutPhase,
     Run,
@@ -154,6 +155,14 @@ class DevicePinAdmin(_ReadOnly):
     list_display = ["device", "reason", "pinned_by", "pinned_at"]
     list_select_related = ["device", "pinned_by"]
     fields = ["device", "reason", "pinned_by", "pinned_at"]
+    readonly_fields = field_names(fields)
+
+
+@admin.register(GroupPin)
+class GroupPinAdmin(_ReadOnly):
+    list_display = ["group", "reason", "pinned_by", "pinned_at"]
+    list_select_related = ["group", "pinned_by"]
+    fields = ["group", "reason", "pinned_by", "pinned_at"]
     readonly_fields = field_names(fields)
 
 

@@ -11,6 +11,7 @@ from deployments.rollout_models import (
     DEFAULT_MAX_FAILURE_PERCENT,
     DEFAULT_PHASES,
     DEFAULT_WAIT_SECONDS,
+    SMOKE_EXPECT_MAX_CHARS,
 )
 
 
@@ -71,6 +72,16 @@ class RolloutForm(forms.Form):
         min_value=0.0,
         max_value=1.0,
         help_text=_("With a smoke run, for a model that keeps its original ONNX, e.g. 0.99."),
+    )
+    smoke_expect = forms.CharField(
+        label=_("Expectations of each smoke run (optional)"),
+        required=False,
+        max_length=SMOKE_EXPECT_MAX_CHARS,
+        strip=True,
+        help_text=_(
+            "As for a run: e.g. cosine>=0.99, top1>=0.98, p90_ms<=20. The agreement figures "
+            "need a model that keeps its original ONNX; the least cosine above is cosine>=."
+        ),
     )
 
     def __init__(self, *args, groups=(), models=(), runs=(), **kwargs) -> None:

@@ -1,7 +1,8 @@
 """Device groups and pins (docs/deployments.md, "Groups" and "Pinning").
 
 A group is a user's named set of their devices; a device may be in several. A pin
-keeps a device out of rollouts, with the reason shown wherever it is left out.
+keeps a device out of rollouts, with the reason shown wherever it is left out; a
+group's pin does so for every device of the group (in any rollout, of any group).
 """
 
 from __future__ import annotations
@@ -74,3 +75,33 @@ class DevicePin(models.Model):
 
     def __str__(self) -> str:
         return str(self.device_id)
+
+
+class GroupPin(models.Model):
+    """A pinned group: every device in it keeps the model it has, whichever group a
+    rollout is of; the devices added later too, and none once taken out."""
+
+    group = models.OneToOneField(
+        DeviceGroup,
+        verbose_name=_("group"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pin",
+    )
+    reason = models.CharField(_("reason"), max_length=PIN_REASON_MAX_CHARS, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("pinned by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    pinned_at = models.DateTimeField(_("pinned"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pinned group")
+        verbose_name_plural = _("pinned groups")
+
+    def __str__(self) -> str:
+        return str(self.group_id)

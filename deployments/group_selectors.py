@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
-from deployments.group_models import DeviceGroup, DevicePin
+from deployments.group_models import DeviceGroup, DevicePin, GroupPin
 from deployments.rollout_errors import GroupNotFound
 from devices.models import Device
 from visiona.models import User
@@ -24,6 +24,7 @@ def group_list_for_user(*, user: User | AnonymousUser) -> QuerySet[DeviceGroup]:
     live = Q(devices__deleted_at__isnull=True)
     return (
         DeviceGroup.objects.filter(owner=user)
+        .select_related("pin")
         .annotate(device_count=Count("devices", filter=live))
         .order_by(Lower("name"), "pk")
     )
@@ -55,3 +56,26 @@ def pins_for_devices(*, devices: Sequence[Device]) -> dict[str, DevicePin]:
 
 def pin_of_device(*, device: Device) -> DevicePin | None:
     return DevicePin.objects.filter(device=device).first()
+
+
+def pin_of_group(*, group: DeviceGroup) -> GroupPin | None:
+    return GroupPin.objects.filter(group=group).first()
+
+
+def rollout_pins(*, devices: Sequence[Device]) -> dict[str, tuple[str, str]]:
+    """Why a rollout leaves each pinned device of these out, by device id: its own pin
+    (``pinned``, with its reason), else the first (by name) of its owner's pinned groups
+    it is in (``group_pinned``, with the group's name and the pin's reason on two lines;
+    neither holds a line break)."""
+    found: dict[str, tuple[str, str]] = {}
+    memberships = DeviceGroup.devices.through.objects
+    grouped = (
+        memberships.filter(device__in=devices, devicegroup__pin__isnull=False)
+        .order_by(Lower("devicegroup__name"), "devicegroup_id")
+        .values_list("device_id", "devicegroup__name", "devicegroup__pin__reason")
+    )
+    for device_id, name, reason in grouped:
+        found.setdefault(str(device_id), ("group_pinned", f"{name}\n{reason}"))
+    for pin in DevicePin.objects.filter(device__in=devices):
+        found[str(pin.device_id)] = ("pinned", pin.reason)
+    return found

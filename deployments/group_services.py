@@ -19,6 +19,7 @@ from deployments.group_models import (
     PIN_REASON_MAX_CHARS,
     DeviceGroup,
     DevicePin,
+    GroupPin,
 )
 from deployments.rollout_errors import GroupNameTaken
 from devices import selectors as device_selectors
@@ -112,13 +113,19 @@ def group_remove_devices(
     return group_selectors.group_get_for_user(user=user, group_id=group.pk)
 
 
-def device_pin(*, user: User, device_id: uuid.UUID | str, reason: str = "") -> DevicePin:
-    """Keep the device out of rollouts (pinning again only changes the reason)."""
-    device = device_selectors.device_get_for_user(user=user, device_id=device_id)
+def _clean_reason(reason: str) -> str:
+    # One line: rollout_pins keeps a group's pin as its name and this reason on two.
     reason = " ".join(str(reason).split())
     if len(reason) > PIN_REASON_MAX_CHARS:
         message = _("At most %(count)d characters.") % {"count": PIN_REASON_MAX_CHARS}
         raise ValidationFailed.for_fields([{"field": "reason", "message": message}])
+    return reason
+
+
+def device_pin(*, user: User, device_id: uuid.UUID | str, reason: str = "") -> DevicePin:
+    """Keep the device out of rollouts (pinning again only changes the reason)."""
+    device = device_selectors.device_get_for_user(user=user, device_id=device_id)
+    reason = _clean_reason(reason)
     pin, _created = DevicePin.objects.update_or_create(
         device=device, defaults={"reason": reason, "pinned_by": user}
     )
@@ -130,3 +137,22 @@ def device_unpin(*, user: User, device_id: uuid.UUID | str) -> None:
     device = device_selectors.device_get_for_user(user=user, device_id=device_id)
     DevicePin.objects.filter(device=device).delete()
     logger.info("device unpinned", extra={"device_id": str(device.pk)})
+
+
+def group_pin(*, user: User, group_id: uuid.UUID | str, reason: str = "") -> GroupPin:
+    """Keep every device of the group out of rollouts, whichever group they are of; the
+    rollouts under way leave them out from their next phase (pinning again only changes
+    the reason)."""
+    group = group_selectors.group_get_for_user(user=user, group_id=group_id)
+    reason = _clean_reason(reason)
+    pin, _created = GroupPin.objects.update_or_create(
+        group=group, defaults={"reason": reason, "pinned_by": user}
+    )
+    logger.info("group pinned", extra={"group_id": str(group.pk)})
+    return pin
+
+
+def group_unpin(*, user: User, group_id: uuid.UUID | str) -> None:
+    group = group_selectors.group_get_for_user(user=user, group_id=group_id)
+    GroupPin.objects.filter(group=group).delete()
+    logger.info("group unpinned", extra={"group_id": str(group.pk)})

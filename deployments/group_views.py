@@ -108,6 +108,7 @@ def group_detail(request, group_id: uuid.UUID):
         "chips": Chip.choices,
         "rename_form": GroupNameForm(initial={"name": group.name}),
         "active": rollout_selectors.active_rollout_of_group(group_id=group.pk),
+        "group_pin": group_selectors.pin_of_group(group=group),
         "rollouts": rollout_selectors.rollout_list_for_user(user=request.user, group_id=group.pk)[
             :RECENT_ROLLOUTS
         ],
@@ -194,6 +195,30 @@ def group_rollback(request, group_id: uuid.UUID):
     for result in results:
         if result.deployment is None:
             messages.info(request, f"{result.device.name}: {result.reason}")
+    return redirect("devices-group", group_id=group.pk)
+
+
+@login_required
+@require_POST
+def group_pin(request, group_id: uuid.UUID):
+    group = _group_or_404(request, group_id)
+    form = PinForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        group_services.group_pin(user=request.user, group_id=group.pk, reason=reason)
+    except AppError as exc:
+        _say_error(request, exc)
+    else:
+        messages.success(request, _("The group is pinned: rollouts leave its devices out."))
+    return redirect("devices-group", group_id=group.pk)
+
+
+@login_required
+@require_POST
+def group_unpin(request, group_id: uuid.UUID):
+    group = _group_or_404(request, group_id)
+    group_services.group_unpin(user=request.user, group_id=group.pk)
+    messages.success(request, _("The group is unpinned: rollouts include its devices again."))
     return redirect("devices-group", group_id=group.pk)
 
 

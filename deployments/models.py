@@ -158,7 +158,7 @@ class DeploymentEvent(models.Model):
 
 # Groups, pins, rollouts and runs live in modules of their own; Django finds models
 # through this one.
-from deployments.group_models import DeviceGroup, DevicePin  # noqa: E402, F401
+from deployments.group_models import DeviceGroup, DevicePin, GroupPin  # noqa: E402, F401
 from deployments.rollout_models import (  # noqa: E402, F401
     Rollout,
     RolloutPhase,

@@ -176,7 +176,7 @@ def _run_phases(rollout: Rollout, *, now: datetime) -> None:
 def _start_phase(rollout: Rollout, phase: RolloutPhase, *, now: datetime) -> None:
     targets = list(phase.targets.filter(state=T.PLANNED).select_related("device"))
     locked = devices_lock([str(target.device_id) for target in targets])
-    pins = group_selectors.pins_for_devices(devices=[target.device for target in targets])
+    pins = group_selectors.rollout_pins(devices=[target.device for target in targets])
     created = []
     for target in targets:
         device = locked.get(str(target.device_id))

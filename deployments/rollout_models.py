@@ -22,6 +22,7 @@ DEFAULT_PHASES = ("1", "20%", "rest")
 DEFAULT_MAX_FAILURE_PERCENT = 10
 DEFAULT_WAIT_SECONDS = 30 * 60
 REASON_MAX_CHARS = 500
+SMOKE_EXPECT_MAX_CHARS = 200
 
 
 class Rollout(models.Model):
@@ -73,6 +74,12 @@ class Rollout(models.Model):
         related_name="+",
     )
     smoke_min_cosine = models.FloatField(_("smoke run's least cosine"), null=True, blank=True)
+    # What each smoke run must reach, as runs' expectations ("cosine>=0.99,top1>=0.98",
+    # visiona_client.run_figures), written back in one form; empty: only that it completed
+    # (and the least cosine, the older form of "cosine>=X").
+    smoke_expect = models.CharField(
+        _("smoke run's expectations"), max_length=SMOKE_EXPECT_MAX_CHARS, blank=True
+    )
     # When a task is already set to look at it again (a deadline, a check waiting).
     next_look_at = models.DateTimeField(_("next look"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -16,8 +16,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from deployments import group_selectors, rollout_phases, rollout_wakes, run_selectors
-from deployments.group_models import DeviceGroup, DevicePin
+from deployments import (
+    group_selectors,
+    rollout_phases,
+    rollout_smoke,
+    rollout_wakes,
+    run_selectors,
+)
+from deployments.group_models import DeviceGroup
 from deployments.rollout_checks import connected_ids
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import (
@@ -57,6 +63,7 @@ def rollout_create(
     wait_seconds: int = DEFAULT_WAIT_SECONDS,
     smoke_run_id: uuid.UUID | str | None = None,
     smoke_min_cosine: float | None = None,
+    smoke_expect: str = "",
 ) -> Rollout:
     """Plan a rollout of the user's model to their group; the worker starts phase 1.
 
@@ -64,12 +71,19 @@ def rollout_create(
     (``group_empty``), no device of the model's chips (``no_device_of_chip``), every such
     device pinned (``no_eligible_devices``), the group's other rollout under way (409
     ``rollout_in_progress``), a smoke run that is not a completed run of the model, or a
-    least cosine for a model without its original ONNX (``smoke_run_invalid``).
+    least cosine for a model without its original ONNX (``smoke_run_invalid``), an
+    expectation that is not one (``validation_failed``, field ``smoke_expect``).
+
+    ``smoke_expect`` is the runs' expectations ("cosine>=0.99,top1>=0.98"); the least
+    cosine is the older form of "cosine>=X", and both together are both expected.
     """
     model = model_selectors.model_get_for_user(user=user, model_id=model_id)
     group = group_selectors.group_get_for_user(user=user, group_id=group_id)
     phases = rollout_phases.clean_phases(phases)
-    smoke_run = _smoke_run(user=user, model=model, run_id=smoke_run_id, least=smoke_min_cosine)
+    expect = rollout_smoke.clean_expectations(smoke_expect, least=smoke_min_cosine)
+    smoke_run = _smoke_run(
+        user=user, model=model, run_id=smoke_run_id, least=smoke_min_cosine, expect=expect
+    )
     try:
         with transaction.atomic():
             rollout = _create_locked(
@@ -82,7 +96,10 @@ def rollout_create(
             )
             if smoke_run is not None:
                 rollout.smoke_run, rollout.smoke_min_cosine = smoke_run, smoke_min_cosine
-                rollout.save(update_fields=["smoke_run", "smoke_min_cosine", "updated_at"])
+                rollout.smoke_expect = expect
+                rollout.save(
+                    update_fields=["smoke_run", "smoke_min_cosine", "smoke_expect", "updated_at"]
+                )
             rollout_wakes.wake_after_commit(rollout.pk)
     except IntegrityError:
         # The one-active-rollout rule, where row locks did not serialize (SQLite).
@@ -94,11 +111,13 @@ def rollout_create(
     return rollout
 
 
-def _smoke_run(*, user: User, model, run_id, least: float | None) -> Run | None:
+def _smoke_run(*, user: User, model, run_id, least: float | None, expect: str) -> Run | None:
     """The earlier run whose inputs each device's smoke run takes, checked."""
     if run_id is None:
         if least is not None:
             raise SmokeRunInvalid(_("A least cosine needs a smoke run."))
+        if expect:
+            raise SmokeRunInvalid(_("Expectations need a smoke run."))
         return None
     run = run_selectors.run_get_for_user(user=user, run_id=run_id)
     if run.model_id != model.pk or run.state != RunState.COMPLETED:
@@ -106,6 +125,13 @@ def _smoke_run(*, user: User, model, run_id, least: float | None) -> Run | None:
     if least is not None and not model.has_reference:
         raise SmokeRunInvalid(
             _("This model has no original ONNX to compare with: leave the least cosine out.")
+        )
+    if rollout_smoke.needs_reference(expect) and not model.has_reference:
+        raise SmokeRunInvalid(
+            _(
+                "This model has no original ONNX to compare with: expect only its latency "
+                "(p50_ms, p90_ms, throughput)."
+            )
         )
     return run
 
@@ -158,21 +184,20 @@ def _create_locked(
 
 
 def skip_reason(
-    *, model: NefModel, device: Device, pin: DevicePin | None
+    *, model: NefModel, device: Device, pin: tuple[str, str] | None
 ) -> tuple[str, str] | None:
     """Why ``device`` is left out of a rollout of ``model``: a code and what the sentence
-    for it needs that the rows do not hold (a pin's reason); None when it takes part."""
+    for it needs that the rows do not hold (a pin's reason; for a group's pin, the
+    group's name too); None when it takes part. ``pin``: from ``rollout_pins``."""
     if device.chip not in model.chips:
         return "chip_mismatch", ""
-    if pin is not None:
-        return "pinned", pin.reason
-    return None
+    return pin
 
 
 def _eligible(
     *, model: NefModel, devices: list[Device]
 ) -> tuple[list[Device], list[tuple[Device, str, str]]]:
-    pins = group_selectors.pins_for_devices(devices=devices)
+    pins = group_selectors.rollout_pins(devices=devices)
     eligible, skipped = [], []
     for device in devices:
         why = skip_reason(model=model, device=device, pin=pins.get(str(device.pk)))

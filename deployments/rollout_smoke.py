@@ -3,10 +3,12 @@
 A rollout made with ``smoke_run`` (an earlier completed run of the same model: its inputs
 and its options) starts, on each device that installed the model and came back
 connected, a run of the model on those inputs (docs/runs.md). The device passes once
-that run completed with every input answered, and, with ``smoke_min_cosine``, once the
-background worker's comparison with the model's original ONNX found the run's lowest
-cosine at least that. A run that fails, an input the device refused, or too low an
-agreement fails the device, with the reason. The engine looks again every
+that run completed with every input answered, and, with ``smoke_expect``, once its
+figures meet those expectations (the runs' own, "cosine>=0.99,top1>=0.98": the agreement
+ones wait for the background worker's comparison with the model's original ONNX). The
+older ``smoke_min_cosine`` alone asks the lowest cosine to reach it. A run that fails, an
+input the device refused, or a figure short of its expectation fails the device, with
+the reason. The engine looks again every
 ``rollout_checks.CHECK_INTERVAL`` while a run is under way, until the phase's deadline.
 
 Registered in ``DeploymentsConfig.ready()`` (``rollout_checks.register_phase_check``):
@@ -20,13 +22,14 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 from visiona_client.inference_contract import InferOptions
+from visiona_client.run_figures import FIGURES, Expectation, gate_figures, parse_expectations
 
 from deployments import rollout_checks, run_files, run_services
 from deployments.rollout_checks import FAILED, PASSED, WAITING, Verdict
-from deployments.rollout_models import Rollout, RolloutTarget
+from deployments.rollout_models import SMOKE_EXPECT_MAX_CHARS, Rollout, RolloutTarget
 from deployments.run_choices import ReferenceState, RunInputState, RunState
 from deployments.run_models import Run
-from visiona.errors import AppError
+from visiona.errors import AppError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +76,9 @@ def _start(rollout: Rollout, target: RolloutTarget) -> Verdict:
             options=options,
         )
     except AppError as error:
-        return Verdict(FAILED, "smoke_run_refused", str(error.message))
+        # The refusal's code, not its message: this is the worker, in its own language;
+        # rollout_texts.py writes the sentence in the reader's when it is shown.
+        return Verdict(FAILED, "smoke_run_refused", error.code)
     target.smoke_run = run
     target.save(update_fields=["smoke_run", "updated_at"])
     logger.info("rollout smoke run", extra={"rollout_id": str(rollout.pk), "run_id": str(run.pk)})
@@ -99,9 +104,92 @@ def _judge(rollout: Rollout, run: Run | None) -> Verdict:
         return Verdict(
             FAILED, "smoke_inputs_failed", message % {"count": refused, "total": run.inputs_count}
         )
+    if rollout.smoke_expect:
+        return _expected(rollout, run)
     if rollout.smoke_min_cosine is None:
         return Verdict(PASSED)
     return _agreement(rollout, run)
+
+
+def _comparing(run: Run) -> Verdict | None:
+    """Waiting for, or failed without, the comparison with the original ONNX."""
+    if run.reference_state in (ReferenceState.PENDING, ReferenceState.COMPUTING):
+        return Verdict(
+            WAITING,
+            "smoke_comparing",
+            _("Its smoke run is being compared with the original ONNX."),
+        )
+    if run.reference_state != ReferenceState.DONE or not run.agreement:
+        return Verdict(
+            FAILED,
+            "smoke_no_agreement",
+            _("Its smoke run could not be compared with the original ONNX."),
+        )
+    return None
+
+
+def _expected(rollout: Rollout, run: Run) -> Verdict:
+    if needs_reference(rollout.smoke_expect):
+        unknown = _comparing(run)
+        if unknown is not None:
+            return unknown
+    missed = [
+        check for check in expectation_checks(rollout.smoke_expect, run) if not check["passed"]
+    ]
+    if missed:
+        # The sentence is written when shown (rollout_texts), from the run's figures.
+        return Verdict(FAILED, "smoke_expectation", missed_text(missed))
+    return Verdict(PASSED)
+
+
+# The runs' expectations (visiona_client.run_figures), which the smoke run meets or not.
+LATENCY_FIGURES = ("p50_ms", "p90_ms", "throughput")
+
+
+def clean_expectations(text: str, *, least: float | None = None) -> str:
+    """``text`` checked and written back in one form ("cosine>=0.99,top1>=0.98"), with
+    the older least cosine added as "cosine>=X" when both are given; empty for none.
+    ValidationFailed (field ``smoke_expect``) when it is not expectations."""
+    if not text.strip():
+        return ""
+    try:
+        expectations = parse_expectations(text)
+    except ValueError:
+        message = _(
+            "Write each expectation as FIGURE>=NUMBER (or <=, >, <), separated by commas; "
+            "the figures: %(figures)s."
+        ) % {"figures": ", ".join(FIGURES)}
+        raise ValidationFailed.for_fields([{"field": "smoke_expect", "message": message}]) from None
+    if least is not None:
+        expectations.append(Expectation("cosine", ">=", least))
+    written = ",".join(str(expectation) for expectation in expectations)
+    if len(written) > SMOKE_EXPECT_MAX_CHARS:
+        message = _("At most %(count)d characters.") % {"count": SMOKE_EXPECT_MAX_CHARS}
+        raise ValidationFailed.for_fields([{"field": "smoke_expect", "message": message}])
+    return written
+
+
+def needs_reference(expect: str) -> bool:
+    """Whether these expectations need the comparison with the original ONNX."""
+    return bool(expect) and any(
+        expectation.figure not in LATENCY_FIGURES for expectation in parse_expectations(expect)
+    )
+
+
+def expectation_checks(expect: str, run: Run) -> list[dict]:
+    """Each expectation with the run's figure and whether it met it (a figure not
+    measured fails, as for ``visiona run --expect``)."""
+    figures = gate_figures(run.agreement, run.latency)
+    return [expectation.check(figures) for expectation in parse_expectations(expect)]
+
+
+def missed_text(missed: list[dict]) -> str:
+    """The missed ones with the run's figures, "cosine>=0.99: 0.9812, top1>=0.98: —"."""
+    return ", ".join(f"{check['expectation']}: {_figure(check['value'])}" for check in missed)
+
+
+def _figure(value) -> str:
+    return "—" if value is None else f"{value:.4g}"
 
 
 def _agreement(rollout: Rollout, run: Run) -> Verdict:

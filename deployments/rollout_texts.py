@@ -2,16 +2,22 @@
 
 The rows keep codes and figures (``pause_code`` and ``pause_details``, a device's
 ``reason_code``, ``rollback_code``) and only what no code says: the agent's own error
-message, a pin's reason, a check's words; a smoke run's verdict is read from the run.
+message, a pin's reason, a check's words; a smoke run's verdict is read from the run,
+and a refused smoke run keeps the refusal's code (``SMOKE_REFUSALS``).
 Pages and the API both use these.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils.translation import gettext as _
 
-from deployments.rollout_models import Rollout, RolloutTarget
+from deployments import rollout_smoke
+from deployments.rollout_choices import PhaseState
+from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
+from visiona.durations import format_duration
 
 
 def pause_message(rollout: Rollout) -> str:
@@ -48,6 +54,15 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
         if detail:
             return _("Pinned: %(reason)s") % {"reason": detail}
         return _("Pinned: it keeps the model it has.")
+    if code == "group_pinned":
+        # rollout_pins wrote the group's name and the pin's reason on two lines.
+        group, _newline, why = detail.partition("\n")
+        if why:
+            return _("Pinned with the group %(group)s: %(reason)s") % {
+                "group": group,
+                "reason": why,
+            }
+        return _("Pinned with the group %(group)s: it keeps the model it has.") % {"group": group}
     fixed = {
         "smoke_run": _("Installed; its smoke run is under way."),
         "smoke_comparing": _("Its smoke run is being compared with the original ONNX."),
@@ -64,9 +79,13 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     }
     if code in fixed:
         return fixed[code]
+    if code == "smoke_run_refused":
+        return smoke_refusal(detail)
     smoke = _smoke_reason(target)
     if smoke:
         return smoke
+    if code == "smoke_expectation":  # its run is gone: the figures the worker kept
+        return _("Its smoke run missed what was expected: %(missed)s.") % {"missed": detail}
     if code == "not_connected":
         if target.state == "failed":
             return _("Installed, but it did not come back connected before the deadline.")
@@ -93,6 +112,13 @@ def _smoke_reason(target: RolloutTarget) -> str:
             "count": refused,
             "total": run.inputs_count,
         }
+    if code == "smoke_expectation":
+        expect = target.rollout.smoke_expect
+        missed = [c for c in rollout_smoke.expectation_checks(expect, run) if not c["passed"]]
+        if missed:
+            return _("Its smoke run missed what was expected: %(missed)s.") % {
+                "missed": rollout_smoke.missed_text(missed)
+            }
     if code == "smoke_agreement":
         cosine = (run.agreement or {}).get("cosine")
         least = target.rollout.smoke_min_cosine
@@ -102,6 +128,27 @@ def _smoke_reason(target: RolloutTarget) -> str:
                 "least": least,
             }
     return ""
+
+
+SMOKE_REFUSALS = {
+    "model_not_installed": lambda: _("the model is not installed on the device."),
+    "chip_mismatch": lambda: _("the model is not built for the device's chip."),
+    "device_not_found": lambda: _("the device is no longer yours (unpaired?)."),
+    "model_not_found": lambda: _("the model is no longer in My models."),
+    "payload_too_large": lambda: _("its inputs are larger than a run now allows."),
+    "validation_failed": lambda: _("its inputs are not accepted for a run any more."),
+}
+
+
+def smoke_refusal(code: str) -> str:
+    """Why visionA would not start a device's smoke run. The worker stored the refusal's
+    code (``reason``); rows written before that hold its sentence, shown as it is."""
+    refusal = SMOKE_REFUSALS.get(code)
+    if refusal is not None:
+        return _("Its smoke run could not start: %(reason)s") % {"reason": refusal()}
+    if " " in code:  # an older row: the sentence the worker wrote
+        return _("Its smoke run could not start: %(reason)s") % {"reason": code}
+    return _("Its smoke run could not start (%(code)s).") % {"code": code}
 
 
 ROLLBACK_REASONS = {
@@ -121,3 +168,24 @@ def rollback_reason(target: RolloutTarget) -> str:
     """Why no rollback was sent to the device (empty when one was, or none asked)."""
     reason = ROLLBACK_REASONS.get(target.rollback_code)
     return reason() if reason else target.rollback_code
+
+
+def deadline_messages() -> dict[str, str]:
+    """What is left of a running phase's wait for offline devices (a %-format with
+    ``duration``), and what it says once it is over; rollout-progress.js counts it down
+    with the same sentences."""
+    return {
+        "left": _("%(duration)s left"),
+        "passed": _("passed: offline devices no longer hold it up"),
+    }
+
+
+def deadline_left(phase: RolloutPhase, *, now: datetime) -> str:
+    """What is left, "12 min 30 s left", while the phase waits; empty when not running."""
+    if phase.state != PhaseState.RUNNING or phase.deadline_at is None:
+        return ""
+    seconds = (phase.deadline_at - now).total_seconds()
+    messages = deadline_messages()
+    if seconds <= 0:
+        return messages["passed"]
+    return messages["left"] % {"duration": format_duration(seconds)}

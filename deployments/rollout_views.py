@@ -8,12 +8,15 @@ its state, the pause's reason, each phase and each device in place.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -32,9 +35,22 @@ from deployments.rollout_errors import RolloutNotFound
 from deployments.rollout_phases import REST
 from deployments.run_choices import RunState
 from models_repo import selectors as model_selectors
+from visiona.durations import duration_messages
 from visiona.errors import AppError
 
 POLL_INTERVAL_MS = 2000
+# Intl.DateTimeFormat's locale and options giving each language's DATETIME_FORMAT
+# (visiona/formats/): "1 Dec 2026, 20:22", "2026年12月1日 20:22".
+DATE_TIME_INTL = {
+    "en": {
+        "locale": "en-GB",
+        "options": {"day": "numeric", "month": "short", "year": "numeric"},
+    },
+    "zh-hant": {
+        "locale": "zh-Hant",
+        "options": {"day": "numeric", "month": "long", "year": "numeric"},
+    },
+}
 ACTIONS = {
     "pause": rollout_actions.rollout_pause,
     "resume": rollout_actions.rollout_resume,
@@ -72,6 +88,7 @@ def rollout_new(request):
                 wait_seconds=values["wait_minutes"] * 60,
                 smoke_run_id=values["smoke_run"] or None,
                 smoke_min_cosine=values["smoke_min_cosine"],
+                smoke_expect=values["smoke_expect"],
             )
         except AppError as exc:
             _form_error(form, exc)
@@ -98,6 +115,8 @@ def _form_error(form: RolloutForm, exc: AppError) -> None:
     }
     field = fields.get(exc.code)
     detail = exc.details.get("fields") if isinstance(exc.details, dict) else None
+    if detail and detail[0].get("field") in form.fields:  # the service named it
+        field = detail[0]["field"]
     message = detail[0]["message"] if detail else str(exc.message)
     form.add_error(field, message)
 
@@ -109,6 +128,7 @@ def rollout_detail(request, rollout_id: uuid.UUID):
     except RolloutNotFound:
         raise Http404() from None
     chips = rollout.model.chips
+    now = timezone.now()
     rows = [
         {
             "target": target,
@@ -126,12 +146,13 @@ def rollout_detail(request, rollout_id: uuid.UUID):
                 "phase": phase,
                 "size": _("the rest") if phase.size == REST else phase.size,
                 "counts": rollout_selectors.counts(rollout, phase_id=phase.pk),
+                "left": rollout_texts.deadline_left(phase, now=now),
             }
             for phase in rollout.phases.all()
         ],
         "pause_message": rollout_texts.pause_message(rollout),
         "can": _allowed(rollout),
-        "progress_data": _progress_data(rollout),
+        "progress_data": _progress_data(rollout, now=now),
     }
     return render(request, "deployments/rollout_detail.html", context)
 
@@ -148,11 +169,16 @@ def _allowed(rollout) -> dict[str, bool]:
     }
 
 
-def _progress_data(rollout) -> dict:
+def _progress_data(rollout, *, now: datetime) -> dict:
     return {
         "url": reverse("api-rollouts-detail", args=[rollout.pk]),
         "pollIntervalMs": POLL_INTERVAL_MS,
         "active": rollout.is_active,
+        # The countdowns count from the server's clock, not the browser's, which may be off.
+        "serverNow": now.isoformat(),
+        # How the script writes a new deadline: as the page's own times (visiona/formats/).
+        "dateTime": DATE_TIME_INTL.get(get_language() or "", DATE_TIME_INTL["en"]),
+        "duration": duration_messages(),
         "rolloutStates": {state.value: str(state.label) for state in RolloutState},
         "phaseStates": {state.value: str(state.label) for state in PhaseState},
         "targetStates": {state.value: str(state.label) for state in TargetState},
@@ -169,6 +195,7 @@ def _progress_data(rollout) -> dict:
             "error": _("Could not check the rollout; retrying."),
             "stopped": _("Could not check the rollout. Reload the page."),
             "reload": _("Reload the page for the actions that now apply."),
+            **rollout_texts.deadline_messages(),
         },
     }
 

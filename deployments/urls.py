@@ -35,6 +35,8 @@ page_urlpatterns = [
         group_views.group_rollback,
         name="devices-group-rollback",
     ),
+    path("groups/<uuid:group_id>/pin/", group_views.group_pin, name="devices-group-pin"),
+    path("groups/<uuid:group_id>/unpin/", group_views.group_unpin, name="devices-group-unpin"),
     path("<uuid:device_id>/pin/", group_views.device_pin, name="devices-pin"),
     path("<uuid:device_id>/unpin/", group_views.device_unpin, name="devices-unpin"),
     path("<uuid:device_id>/rollback/", group_views.device_rollback, name="devices-rollback"),
@@ -134,6 +136,8 @@ api_urlpatterns = [
         groups.GroupRollbackApi.as_view(),
         name="api-groups-rollback",
     ),
+    path("groups/<uuid:group_id>/pin", groups.GroupPinApi.as_view(), name="api-groups-pin"),
+    path("groups/<uuid:group_id>/unpin", groups.GroupUnpinApi.as_view(), name="api-groups-unpin"),
     path(
         "devices/<uuid:device_id>/rollback",
         groups.DeviceRollbackApi.as_view(),

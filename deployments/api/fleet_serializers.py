@@ -27,6 +27,13 @@ class PinSerializer(serializers.Serializer):
     pinned_at = serializers.DateTimeField(allow_null=True)
 
 
+class GroupPinSerializer(serializers.Serializer):
+    group_id = serializers.UUIDField()
+    pinned = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    pinned_at = serializers.DateTimeField(allow_null=True)
+
+
 class GroupDeviceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -43,6 +50,10 @@ class GroupSerializer(serializers.Serializer):
     active_rollout = serializers.UUIDField(
         allow_null=True, help_text="The rollout under way (running, paused or rolling back)."
     )
+    pinned = serializers.BooleanField(
+        help_text="Every device of the group is left out of rollouts, of any group."
+    )
+    pin_reason = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -60,11 +71,14 @@ def _connection_status(device) -> str:
 
 def group_data(group, *, devices=None, pins=None, active=None) -> dict:
     """A group as the API shows it; with ``devices`` (and their ``pins``), its detail."""
+    pin = getattr(group, "pin", None)  # none: the reverse one-to-one raises AttributeError
     data = {
         "id": group.pk,
         "name": group.name,
         "device_count": getattr(group, "device_count", 0),
         "active_rollout": active.pk if active is not None else None,
+        "pinned": pin is not None,
+        "pin_reason": pin.reason if pin is not None else "",
         "created_at": group.created_at,
         "updated_at": group.updated_at,
     }
@@ -156,6 +170,11 @@ class RolloutSerializer(serializers.Serializer):
         allow_null=True, help_text="The run whose inputs each device's smoke run takes."
     )
     smoke_min_cosine = serializers.FloatField(allow_null=True)
+    smoke_expect = serializers.CharField(
+        allow_blank=True,
+        help_text='What each smoke run must reach, e.g. "cosine>=0.99,top1>=0.98" (empty: '
+        "only that it completes, and smoke_min_cosine when set).",
+    )
     pause = PauseSerializer(allow_null=True, help_text="Why it is paused; null otherwise.")
     counts = CountsSerializer()
     rollback_counts = serializers.DictField(
@@ -225,6 +244,7 @@ def rollout_data(rollout: Rollout) -> dict:
         "wait_seconds": rollout.wait_seconds,
         "smoke_run": rollout.smoke_run_id,
         "smoke_min_cosine": rollout.smoke_min_cosine,
+        "smoke_expect": rollout.smoke_expect,
         "pause": _pause(rollout),
         "counts": counts.as_dict(),
         "rollback_counts": dict(counts.rollback),
@@ -296,8 +316,8 @@ def _device(rollout: Rollout, target: RolloutTarget, chips: list[str]) -> dict:
             "name": device.name,
             "chip": device.chip,
             "connection_status": _connection_status(device),
-            "pinned": target.reason_code == "pinned",
-            "pin_reason": target.reason if target.reason_code == "pinned" else "",
+            "pinned": target.reason_code in ("pinned", "group_pinned"),
+            "pin_reason": _pin_reason(target),
         },
         "phase": target.phase.number if target.phase is not None else None,
         "state": target.state,
@@ -307,3 +327,12 @@ def _device(rollout: Rollout, target: RolloutTarget, chips: list[str]) -> dict:
         "smoke_run": target.smoke_run_id,
         "rollback": rollback,
     }
+
+
+def _pin_reason(target) -> str:
+    """The pin's own words: a device's, or (after the group's name) its group's."""
+    if target.reason_code == "pinned":
+        return target.reason
+    if target.reason_code == "group_pinned":
+        return target.reason.partition("\n")[2]
+    return ""

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from deployments import group_selectors, group_services, rollback_services, rollout_selectors
 from deployments.api.fleet_serializers import (
     GroupDetailSerializer,
+    GroupPinSerializer,
     GroupRollbackSerializer,
     GroupSerializer,
     PinSerializer,
@@ -304,3 +305,51 @@ class DeviceUnpinApi(APIView):
         group_services.device_unpin(user=request.user, device_id=device_id)
         body = {"device_id": device_id, "pinned": False, "reason": "", "pinned_at": None}
         return Response(PinSerializer(body).data)
+
+
+@extend_schema_serializer(component_name="GroupPinInput")
+class GroupPinInputSerializer(serializers.Serializer):
+    reason = fields.CharField(max_length=PIN_REASON_MAX_CHARS, required=False, allow_blank=True)
+
+
+class GroupPinApi(APIView):
+    """Pin the group: every device in it is left out of rollouts (of this group or any
+    other), with the reason, from the next phase of those under way."""
+
+    token_scope = Scope.DEPLOY
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="groups_pin",
+        request=GroupPinInputSerializer,
+        responses={
+            200: GroupPinSerializer,
+            400: error_response("validation_failed"),
+            404: GROUP_NOT_FOUND,
+        },
+    )
+    def post(self, request, group_id: uuid.UUID):
+        data = GroupPinInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pin = group_services.group_pin(
+            user=request.user, group_id=group_id, reason=data.validated_data.get("reason", "")
+        )
+        body = {"group_id": pin.group_id, "pinned": True, "reason": pin.reason}
+        return Response(GroupPinSerializer({**body, "pinned_at": pin.pinned_at}).data)
+
+
+class GroupUnpinApi(APIView):
+    """Unpin the group: the next rollouts include its devices again (unless pinned
+    themselves, or in another pinned group)."""
+
+    token_scope = Scope.DEPLOY
+
+    @extend_schema(
+        operation_id="groups_unpin",
+        request=None,
+        responses={200: GroupPinSerializer, 404: GROUP_NOT_FOUND},
+    )
+    def post(self, request, group_id: uuid.UUID):
+        group_services.group_unpin(user=request.user, group_id=group_id)
+        body = {"group_id": group_id, "pinned": False, "reason": "", "pinned_at": None}
+        return Response(GroupPinSerializer(body).data)

@@ -26,6 +26,7 @@ from deployments.rollout_models import (
     DEFAULT_MAX_FAILURE_PERCENT,
     DEFAULT_PHASES,
     DEFAULT_WAIT_SECONDS,
+    SMOKE_EXPECT_MAX_CHARS,
 )
 from deployments.rollout_phases import MAX_PHASES
 from visiona.api import fields
@@ -117,7 +118,20 @@ class RolloutListApi(APIView):
             max_value=1.0,
             help_text=(
                 "With smoke_run_id, for a model that keeps its original ONNX: each smoke "
-                "run's lowest cosine must be at least this."
+                "run's lowest cosine must be at least this. The older form of "
+                'smoke_expect "cosine>=X".'
+            ),
+        )
+        smoke_expect = fields.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=SMOKE_EXPECT_MAX_CHARS,
+            help_text=(
+                "With smoke_run_id: what each smoke run must reach, as a run's expectations, "
+                'e.g. "cosine>=0.99,top1>=0.98,p90_ms<=20" (FIGURE>=NUMBER or <=, >, <; '
+                "figures: cosine, cosine_mean, max_abs, mean_abs, top1, top5, p50_ms, "
+                "p90_ms, throughput). Agreement figures need a model that keeps its "
+                "original ONNX."
             ),
         )
 
@@ -149,9 +163,9 @@ class RolloutListApi(APIView):
         responses={
             201: RolloutDetailSerializer,
             400: error_response(
-                "validation_failed (phases); group_empty; no_device_of_chip (details: devices, "
-                "model_chips); no_eligible_devices (every device that could is pinned); "
-                "smoke_run_invalid. Nothing is started."
+                "validation_failed (phases, smoke_expect); group_empty; no_device_of_chip "
+                "(details: devices, model_chips); no_eligible_devices (every device that "
+                "could is pinned); smoke_run_invalid. Nothing is started."
             ),
             404: error_response(
                 "model_not_found, group_not_found, run_not_found: unknown or not yours."
@@ -174,6 +188,7 @@ class RolloutListApi(APIView):
             wait_seconds=values.get("wait_seconds", DEFAULT_WAIT_SECONDS),
             smoke_run_id=values.get("smoke_run_id"),
             smoke_min_cosine=values.get("smoke_min_cosine"),
+            smoke_expect=values.get("smoke_expect", ""),
         )
         return Response(_detail(request.user, rollout.pk), status=status.HTTP_201_CREATED)
 

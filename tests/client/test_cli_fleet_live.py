@@ -8,12 +8,15 @@ backend advances the rollout at once, in the live server."""
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import UTC, timedelta
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
-from deployments.models import Deployment, DevicePin, Rollout
+from deployments.models import Deployment, DevicePin, GroupPin, Rollout, Run
 from deployments.services import deployments_create
 from devices import services as device_services
 from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
@@ -153,3 +156,129 @@ def test_a_device_rolled_back_pinned_and_unpinned(
     assert cli("devices", "unpin", device.name).code == 0
     assert not DevicePin.objects.filter(device=device).exists()
     assert cli("devices").code == 0
+
+
+def test_rollout_show_prints_the_offline_devices_deadline(cli, alice, alice_devices, make_model):
+    (offline,) = (result.device for result in alice_devices(1))  # never connected
+    make_model(alice, "detector v2", chips=("KL720",))
+    cli("groups", "create", "Rack A", "--device", offline.name)
+    started = cli("rollout", "create", "detector v2", "--group", "Rack A", "--wait-minutes", "10")
+    assert started.code == 0, started.err
+    rollout = Rollout.objects.get()
+    phase = rollout.phases.get(number=1)
+
+    shown = cli("rollout", "show", str(rollout.pk))
+
+    assert shown.code == 0, shown.err
+    at = phase.deadline_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert re.search(
+        rf"phase 1 \(1\): running, .*waits for offline devices until {at} "
+        r"\((9 min \d+ s|10 min 0 s) left\)",
+        shown.out,
+    ), shown.out
+
+    phase.deadline_at -= timedelta(minutes=11)  # the deadline passes
+    phase.save(update_fields=["deadline_at"])
+    late = cli("rollout", "show", str(rollout.pk))
+    assert "(passed: they no longer hold it up)" in late.out, late.out
+
+
+def test_a_group_pinned_and_unpinned_from_the_command_line(cli, alice, devices, make_model):
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    cli("groups", "create", "Everything", "--chip", "KL720")
+
+    pinned = cli("groups", "pin", "rack a", "--reason", "field trial", "--json")
+
+    assert pinned.code == 0, pinned.err
+    assert (pinned.data["pin"]["pinned"], pinned.data["pin"]["reason"]) == (True, "field trial")
+    assert GroupPin.objects.get(group__name="Rack A").reason == "field trial"
+    shown = cli("groups", "show", "Rack A")
+    assert "Pinned: field trial" in shown.out
+    assert "field trial" in cli("groups").out
+    make_model(alice, "detector v2", chips=("KL720",))
+    refused = cli("rollout", "create", "detector v2", "--group", "Everything", "--json")
+    assert (refused.code, refused.data["error"]["code"]) == (2, "no_eligible_devices")
+
+    unpinned = cli("groups", "unpin", "Rack A", "--json")
+    assert (unpinned.code, unpinned.data["pin"]["pinned"]) == (0, False)
+    assert not GroupPin.objects.exists()
+    unknown = cli("groups", "pin", "Nowhere", "--json")
+    assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
+
+
+def test_a_rollout_gated_by_expectations_from_the_command_line(cli, alice, devices, make_model):
+    model = make_model(alice, "detector v2", chips=("KL720",))
+    earlier = Run.objects.create(  # an earlier completed run of the model: the smoke inputs
+        owner=alice,
+        device=devices[0],
+        model=model,
+        sha256=model.sha256,
+        state="completed",
+        repeat=1,
+        channel_order="rgb",
+        scale="unit",
+        inputs_count=1,
+        inputs_bytes=1,
+        finished_at=timezone.now(),
+    )
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    smoke = ("detector v2", "--group", "Rack A", "--smoke-run", str(earlier.pk))
+
+    bad = cli("rollout", "create", *smoke, "--expect", "p90_ms=20")
+    assert bad.code == 2 and "--expect: 'p90_ms=20' is not FIGURE>=NUMBER" in bad.err, bad.err
+    alone = cli("rollout", "create", "detector v2", "--group", "Rack A", "--expect", "p90_ms<=20")
+    assert alone.code == 2 and "--expect needs --smoke-run" in alone.err
+    assert not Rollout.objects.exists()
+
+    made = cli("rollout", "create", *smoke, "--expect", "p90_ms<=20, throughput>=5", "--json")
+
+    assert made.code == 0, made.err
+    assert made.data["rollout"]["smoke_expect"] == "p90_ms<=20,throughput>=5"
+    assert Rollout.objects.get().smoke_expect == "p90_ms<=20,throughput>=5"
+
+
+def test_a_group_rolled_back_from_the_command_line(
+    cli, alice, devices, make_model, agents_answer_rollbacks
+):
+    back, alone = devices[0], devices[1]
+    for device, names in ((back, ("v1", "v2")), (alone, ("only",))):
+        for name in names:
+            model = make_model(alice, f"{name} {device.name}", chips=("KL720",))
+            (result,) = deployments_create(user=alice, model_id=model.pk, device_ids=[device.pk])
+            report(device, result.deployment, "installed")
+    cli("groups", "create", "Rack A", "--device", back.name, "--device", alone.name)
+
+    rolled = cli("groups", "rollback", "rack a", "--json")
+
+    assert rolled.code == 0, rolled.err
+    by_device = {r["device_id"]: r for r in rolled.data["results"]}
+    assert by_device[str(back.pk)]["outcome"] == "sent"
+    assert by_device[str(back.pk)]["deployment"]["model"]["name"] == f"v1 {back.name}"
+    assert (by_device[str(alone.pk)]["outcome"], by_device[str(alone.pk)]["code"]) == (
+        "skipped",
+        "nothing_to_roll_back",
+    )
+    said = cli("groups", "rollback", "Rack A")  # the first is still installing, or done
+    assert f"{alone.pk}: skipped: This device had no model before" in said.err
+    assert "Rollbacks sent to" in said.out
+    assert Deployment.objects.filter(kind="rollback", device=alone).count() == 0
+    unknown = cli("groups", "rollback", "Nowhere", "--json")
+    assert (unknown.code, unknown.data["error"]["code"]) == (2, "group_not_found")
+
+
+def test_rollout_pause_wait_exits_0_once_paused(cli, alice, devices, make_model):
+    make_model(alice, "detector v2", chips=("KL720",))
+    cli("groups", "create", "Rack A", "--chip", "KL720")
+    cli("rollout", "create", "detector v2", "--group", "Rack A", "--phases", "1,rest")
+    rollout = Rollout.objects.get()
+
+    paused = cli("rollout", "pause", str(rollout.pk), "--wait", "--json")
+
+    assert paused.code == 0, paused.err
+    assert paused.data["rollout"]["state"] == "paused"
+    assert "no further phase starts until you resume" in paused.err
+    again = cli("rollout", "pause", str(rollout.pk), "--wait", "--json")
+    assert (again.code, again.data["error"]["code"]) == (1, "rollout_state_conflict")
+    # Following a rollout paused without asking for it still exits 1.
+    shown = cli("rollout", "show", str(rollout.pk), "--wait")
+    assert shown.code == 1 and "The rollout is paused: Paused by you" in shown.err

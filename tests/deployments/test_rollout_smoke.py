@@ -18,6 +18,7 @@ from devices import services as device_services
 from tests.deployments.rollout_support import connect, report
 from tests.deployments.run_support import IMAGES, installed_model
 from tests.deployments.test_run_api import agent_runs_all_inputs
+from visiona.errors import ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +170,142 @@ def test_a_failed_or_refused_smoke_run_reads_from_the_run(alice, template, rack,
         rollout_texts.target_reason(target, model_chips=[])
         == "Its smoke run failed: old words (smoke_inputs_failed)"
     )
+
+
+def test_a_refused_smoke_run_is_shown_in_the_readers_language(
+    alice, alice_client, template, rack, committing, settings
+):
+    # The worker stores the refusal's code; the page writes its sentence when shown.
+    model, _nef, run = template
+    group, _paired = rack
+    rollout = start(alice, model, group, run, committing, least=None)
+    settings.RUNS_MAX_INPUT_BYTES = 1  # the smoke run's inputs are now too large to run
+    target = first_target(rollout)
+    committing(report, target.device, target.deployment, "installed")
+
+    target = first_target(rollout)
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_run_refused")
+    assert target.reason == "payload_too_large"
+    english = "Its smoke run could not start: its inputs are larger than a run now allows."
+    assert english in alice_client.get(f"/devices/rollouts/{rollout.pk}/").content.decode()
+    api = alice_client.get(f"/api/rollouts/{rollout.pk}", HTTP_ACCEPT_LANGUAGE="zh-hant").json()
+    shown = next(d["reason"] for d in api["devices"] if d["device"]["id"] == str(target.device_id))
+    assert "payload_too_large" not in shown and re.search(r"[\u4e00-\u9fff]", shown)
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
+    page = alice_client.get(f"/devices/rollouts/{rollout.pk}/").content.decode()
+    assert shown in page and english not in page
+    # A row written before codes were stored keeps its sentence.
+    target.reason = "Its inputs were refused"
+    with translation.override("en"):
+        assert rollout_texts.target_reason(target, model_chips=[]) == (
+            "Its smoke run could not start: Its inputs were refused"
+        )
+
+
+def start_expecting(alice, model, group, run, committing, expect, least=None):
+    return committing(
+        rollout_services.rollout_create,
+        user=alice,
+        model_id=model.pk,
+        group_id=group.pk,
+        phases=["1", "rest"],
+        smoke_run_id=run.pk,
+        smoke_min_cosine=least,
+        smoke_expect=expect,
+    )
+
+
+def test_a_device_passes_once_its_smoke_run_meets_the_expectations(
+    alice, template, rack, agent_client, committing
+):
+    model, nef, run = template
+    group, paired = rack
+    rollout = start_expecting(
+        alice, model, group, run, committing, " cosine >= 0.9, p90_ms>=0 ", least=0.5
+    )
+    # Written back in one form, the older least cosine as one more expectation.
+    assert rollout.smoke_expect == "cosine>=0.9,p90_ms>=0,cosine>=0.5"
+
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+
+    assert target.state == TargetState.PASSED
+
+
+def test_an_expectation_missed_fails_the_device_and_says_which_in_the_readers_language(
+    alice, alice_client, template, rack, agent_client, committing
+):
+    model, nef, run = template
+    group, paired = rack
+    rollout = start_expecting(alice, model, group, run, committing, "cosine>=0.5,p50_ms<0")
+
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_expectation")
+    p50 = target.smoke_run.latency["p50_ms"]
+    missed = f"p50_ms<0: {p50:.4g}"
+    assert target.reason == missed  # only the one it missed
+    with translation.override("en"):
+        assert rollout_texts.target_reason(target, model_chips=[]) == (
+            f"Its smoke run missed what was expected: {missed}."
+        )
+    with translation.override("zh-hant"):
+        chinese = rollout_texts.target_reason(target, model_chips=[])
+    assert missed in chinese and re.search(r"[\u4e00-\u9fff]", chinese)
+    rollout = Rollout.objects.get(pk=rollout.pk)
+    assert (rollout.state, rollout.pause_code) == (RolloutState.PAUSED, "phase_failed")
+    html = alice_client.get(f"/devices/rollouts/{rollout.pk}/").content.decode()
+    assert "Expected of each smoke run: <code>cosine&gt;=0.5,p50_ms&lt;0</code>." in html
+
+
+def test_expectations_are_checked_when_the_rollout_is_made(alice, template, rack):
+    model, _nef, run = template
+    group, _paired = rack
+    for bad in ("cosine=0.9", "speed>=1", "cosine>=x", ","):
+        with pytest.raises(ValidationFailed) as refused:
+            rollout_services.rollout_create(
+                user=alice,
+                model_id=model.pk,
+                group_id=group.pk,
+                smoke_run_id=run.pk,
+                smoke_expect=bad,
+            )
+        assert refused.value.details["fields"][0]["field"] == "smoke_expect"
+    with pytest.raises(SmokeRunInvalid):
+        rollout_services.rollout_create(
+            user=alice, model_id=model.pk, group_id=group.pk, smoke_expect="cosine>=0.9"
+        )
+    assert not Rollout.objects.exists()
+
+
+def test_the_api_and_the_form_take_expectations(alice, alice_client, template, rack):
+    model, _nef, run = template
+    group, _paired = rack
+    body = {"model_id": model.pk, "group_id": str(group.pk), "smoke_run_id": str(run.pk)}
+
+    refused = alice_client.post(
+        "/api/rollouts", {**body, "smoke_expect": "cosine=0.9"}, content_type="application/json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["details"]["fields"][0]["field"] == "smoke_expect"
+    form = {
+        "group": str(group.pk),
+        "model": str(model.pk),
+        "phases": "1, rest",
+        "max_failure_percent": "10",
+        "wait_minutes": "30",
+        "smoke_run": str(run.pk),
+        "smoke_expect": "top1>>1",
+    }
+    page = alice_client.post("/devices/rollouts/new/", form)
+    assert page.status_code == 400
+    assert "Write each expectation as FIGURE&gt;=NUMBER" in page.content.decode()
+    assert not Rollout.objects.exists()
+
+    made = alice_client.post(
+        "/api/rollouts",
+        {**body, "smoke_expect": "top1>=0.5, p90_ms<=1000"},
+        content_type="application/json",
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["smoke_expect"] == "top1>=0.5,p90_ms<=1000"
+    assert made.json()["smoke_min_cosine"] is None

@@ -8,6 +8,8 @@
     visiona groups rename GROUP NEW_NAME
     visiona groups delete GROUP
     visiona groups rollback GROUP
+    visiona groups pin GROUP [--reason TEXT]
+    visiona groups unpin GROUP
 
 GROUP is an id or a name; D a device's id or name.
 """
@@ -63,6 +65,15 @@ def register(
     )
     rollback.add_argument("group", help="id or name")
     rollback.set_defaults(func=run_rollback)
+    pin = actions.add_parser(
+        "pin", parents=[common], help="keep the group's devices out of every rollout"
+    )
+    pin.add_argument("group", help="id or name")
+    pin.add_argument("--reason", default="", help="shown where rollouts leave them out")
+    pin.set_defaults(func=run_pin)
+    unpin = actions.add_parser("unpin", parents=[common], help="let rollouts include them again")
+    unpin.add_argument("group", help="id or name")
+    unpin.set_defaults(func=run_unpin)
 
 
 def _device_options(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +87,8 @@ def _device_ids(api: Api, refs: list[str]) -> list[str]:
 
 def _print_group(out: Output, group: dict[str, Any]) -> None:
     out.say(f"{group['name']} ({group['id']}): {group['device_count']} devices")
+    if group.get("pinned"):
+        out.say(f"Pinned: {group['pin_reason'] or 'rollouts leave its devices out'}")
     if group.get("active_rollout"):
         out.say(f"Rollout under way: {group['active_rollout']}")
     rows = [
@@ -90,9 +103,16 @@ def _print_group(out: Output, group: dict[str, Any]) -> None:
 def run_ls(args: argparse.Namespace) -> int:
     groups = api_for(args).get_json("/api/groups")["groups"]
     rows = [
-        [g["id"], g["name"], str(g["device_count"]), g["active_rollout"] or "-"] for g in groups
+        [
+            g["id"],
+            g["name"],
+            str(g["device_count"]),
+            g["active_rollout"] or "-",
+            (g["pin_reason"] or "pinned") if g.get("pinned") else "",
+        ]
+        for g in groups
     ]
-    args.output.table(rows, ["ID", "NAME", "DEVICES", "ROLLOUT UNDER WAY"])
+    args.output.table(rows, ["ID", "NAME", "DEVICES", "ROLLOUT UNDER WAY", "PINNED"])
     args.output.result({"groups": groups})
     return exit_codes.OK
 
@@ -170,4 +190,22 @@ def run_rollback(args: argparse.Namespace) -> int:
     sent = sum(1 for result in results if result["outcome"] == "sent")
     args.output.say(f"Rollbacks sent to {sent} of {len(results)} devices.")
     args.output.result({"results": results})
+    return exit_codes.OK
+
+
+def run_pin(args: argparse.Namespace) -> int:
+    api = api_for(args)
+    group = group_by_id_or_name(api, args.group)
+    pin = api.post_json(f"/api/groups/{group['id']}/pin", {"reason": args.reason})
+    args.output.note(f"Pinned {group['name']}: rollouts leave its devices out.")
+    args.output.result({"pin": pin})
+    return exit_codes.OK
+
+
+def run_unpin(args: argparse.Namespace) -> int:
+    api = api_for(args)
+    group = group_by_id_or_name(api, args.group)
+    pin = api.post_json(f"/api/groups/{group['id']}/unpin")
+    args.output.note(f"Unpinned {group['name']}: rollouts include its devices again.")
+    args.output.result({"pin": pin})
     return exit_codes.OK

@@ -1,16 +1,18 @@
 """``visiona rollout``: a saved model to a group of devices in phases, followed to its end.
 
     visiona rollout create MODEL --group GROUP [--phases 1,20%,rest] [--max-failures 10]
-                                 [--wait-minutes 30] [--smoke-run RUN [--smoke-min-cosine C]]
-                                 [--wait]
+                                 [--wait-minutes 30]
+                                 [--smoke-run RUN [--expect "cosine>=0.99,top1>=0.98"]
+                                  [--smoke-min-cosine C]] [--wait]
     visiona rollout ls [--group GROUP]
     visiona rollout show ROLLOUT [--wait]
     visiona rollout pause|resume|retry|rollback ROLLOUT [--wait]
 
 With ``--wait`` the command follows the rollout until it stops moving, then its exit
 code says how it ended: 0 completed (for ``rollback``: rolled back with every rollback
-installed), 1 paused (the reason is printed), a rollback that failed somewhere, or
-rolled back when that was not what was asked. The rollout goes on on the server
+installed; for ``pause``: paused), 1 paused when that was not what was asked (the
+reason is printed), a rollback that failed somewhere, or rolled back when that was not
+what was asked. The rollout goes on on the server
 whatever the command does: Ctrl-C only stops following it.
 """
 
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
+from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
 
 POLL_SECONDS = 2.0
@@ -55,7 +59,14 @@ def register(
         "--smoke-run", help="a completed run of the model: each device runs its inputs first"
     )
     create.add_argument(
-        "--smoke-min-cosine", type=float, help="with --smoke-run: the least cosine (e.g. 0.99)"
+        "--expect",
+        help="with --smoke-run: what each smoke run must reach, as for visiona run "
+        '(e.g. "cosine>=0.99,top1>=0.98,p90_ms<=20")',
+    )
+    create.add_argument(
+        "--smoke-min-cosine",
+        type=float,
+        help='with --smoke-run: the least cosine (e.g. 0.99); older form of --expect "cosine>=X"',
     )
     create.add_argument("--wait", action="store_true", help="follow it to its end")
     create.set_defaults(func=run_create, poll_seconds=POLL_SECONDS)
@@ -74,6 +85,8 @@ def register(
 
 
 def run_create(args: argparse.Namespace) -> int:
+    if args.expect and not args.smoke_run:
+        raise CliError("--expect needs --smoke-run", exit_code=exit_codes.BAD_INPUT)
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
     group = group_by_id_or_name(api, args.group)
@@ -88,6 +101,9 @@ def run_create(args: argparse.Namespace) -> int:
         body["smoke_run_id"] = args.smoke_run
     if args.smoke_min_cosine is not None:
         body["smoke_min_cosine"] = args.smoke_min_cosine
+    if args.expect:
+        expectations_of(args.expect)  # a bad one stops here (exit 2), as for visiona run
+        body["smoke_expect"] = args.expect
     rollout = api.post_json("/api/rollouts", body)
     args.output.note(
         f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "
@@ -128,7 +144,9 @@ def run_action(args: argparse.Namespace) -> int:
     api = api_for(args)
     rollout = api.post_json(f"/api/rollouts/{args.rollout}/{args.verb}")
     args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {rollout['state']}.")
-    goal = "rolled_back" if args.verb == "rollback" else "completed"
+    # What the action asks for: a pause is done once paused (what was sent goes on, and
+    # resume or retry follow it again); the others end when the rollout does.
+    goal = {"rollback": "rolled_back", "pause": "paused"}.get(args.verb, "completed")
     return _finish(args, api, rollout, goal=goal)
 
 
@@ -144,6 +162,9 @@ def _finish(args: argparse.Namespace, api: Api, rollout: dict[str, Any], *, goal
 
 def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
     state = rollout["state"]
+    if state == goal == "paused":
+        out.note("The rollout is paused: no further phase starts until you resume.")
+        return exit_codes.OK
     if state == "paused":
         out.note(f"The rollout is paused: {rollout['pause']['message']}")
         return exit_codes.FAILURE
@@ -180,6 +201,7 @@ def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float)
                 f"{counts['deploying'] + counts['checking']} under way, "
                 f"{counts['offline']} offline, {counts['planned']} to come"
             )
+            line += _deadline_note(rollout)
             if line != last:
                 out.note(f"Rollout {rollout['id']}: {line}")
                 last = line
@@ -196,6 +218,15 @@ def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float)
         raise
 
 
+def _deadline_note(rollout: dict[str, Any]) -> str:
+    """The running phase's deadline (not what is left: a line is printed at each change)."""
+    for phase in rollout["phases"]:
+        if phase["state"] == "running" and phase.get("deadline_at"):
+            number, at = phase["number"], phase["deadline_at"]
+            return f"; phase {number} waits for offline devices until {at}"
+    return ""
+
+
 def _print(out: Output, rollout: dict[str, Any]) -> None:
     out.say(
         f"{rollout['id']} {rollout['state']}: {rollout['model']['name']} to "
@@ -208,6 +239,7 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
         out.say(
             f"  phase {phase['number']} ({phase['size']}): {phase['state']}, "
             f"{counts['passed']}/{counts['total']} passed, {counts['failed']} failed"
+            f"{_deadline(phase, now=datetime.now(timezone.utc))}"
         )
     rows = [
         [
@@ -221,6 +253,27 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
     ]
     if rows:
         out.table(rows, ["DEVICE", "PHASE", "STATE", "ROLLBACK", "REASON"])
+
+
+def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
+    """A running phase's wait for offline devices: until when, and what is left of it."""
+    if phase["state"] != "running" or not phase.get("deadline_at"):
+        return ""
+    # Python 3.9's fromisoformat does not read "Z".
+    deadline = datetime.fromisoformat(phase["deadline_at"].replace("Z", "+00:00"))
+    at = deadline.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    seconds = int((deadline - now).total_seconds())
+    if seconds <= 0:
+        return f"; waited for offline devices until {at} (passed: they no longer hold it up)"
+    return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def _rollback_label(device: dict[str, Any]) -> str:

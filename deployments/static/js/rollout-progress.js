@@ -1,6 +1,8 @@
 // A rollout's page, followed live: poll GET /api/rollouts/<id> while the rollout is under
 // way and keep its state, the pause's reason, the actions that apply, each phase and each
 // device current; announce changes in the live region. GET only: the actions stay forms.
+// Each running phase's wait for offline devices is counted down every second, from the
+// server's clock; a deadline that changes (a phase begins, a retry) is rewritten in place.
 // Server data (URL, translated labels and sentences) comes from "rollout-progress-data".
 (function () {
   "use strict";
@@ -14,6 +16,13 @@
   var pollStatus = document.getElementById("rollout-poll-status");
   var ACTIVE = ["running", "paused", "rolling_back"];
   var failures = 0;
+  // The server's clock minus this one's, so a browser whose clock is off counts right.
+  var skewMs = Date.parse(data.serverNow) - Date.now();
+  var dateTime = new Intl.DateTimeFormat(
+    data.dateTime.locale,
+    Object.assign({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, data.dateTime.options)
+  );
+  var ticking = null;
 
   function role(parent, name) {
     return parent ? parent.querySelector('[data-role="' + name + '"]') : null;
@@ -37,6 +46,57 @@
       skipped: counts.skipped,
       total: counts.total,
     });
+  }
+
+  function countdown(row) {
+    var element = role(row, "countdown");
+    var deadline = row.getAttribute("data-deadline");
+    if (!element || !deadline || row.getAttribute("data-phase-state") !== "running") {
+      if (element) {
+        element.textContent = "";
+        element.hidden = true;
+      }
+      return false;
+    }
+    var seconds = (Date.parse(deadline) - (Date.now() + skewMs)) / 1000;
+    element.hidden = false;
+    if (seconds <= 0) {
+      element.textContent = data.messages.passed;
+      return false;
+    }
+    element.textContent = format(data.messages.left, {
+      duration: window.visionaText.duration(seconds, data.duration),
+    });
+    return true;
+  }
+
+  function tick() {
+    var counting = false;
+    document.querySelectorAll("[data-phase]").forEach(function (row) {
+      counting = countdown(row) || counting;
+    });
+    if (!counting && ticking !== null) {
+      window.clearInterval(ticking);
+      ticking = null;
+    } else if (counting && ticking === null) {
+      ticking = window.setInterval(tick, 1000);
+    }
+  }
+
+  function updateDeadline(row, phase) {
+    row.setAttribute("data-phase-state", phase.state);
+    var known = row.getAttribute("data-deadline");
+    if (!phase.deadline_at || (known && Date.parse(known) === Date.parse(phase.deadline_at))) {
+      return;
+    }
+    row.setAttribute("data-deadline", phase.deadline_at);
+    var time = document.createElement("time");
+    time.setAttribute("datetime", phase.deadline_at);
+    time.setAttribute("data-local", "");
+    time.textContent = dateTime.format(new Date(phase.deadline_at));
+    var cell = role(row, "deadline");
+    cell.textContent = "";
+    cell.appendChild(time);
   }
 
   function allowed(rollout) {
@@ -70,8 +130,10 @@
       if (row) {
         pill(role(row, "state"), phase.state, data.phaseStates);
         role(row, "counts").textContent = counted(phase.counts);
+        updateDeadline(row, phase);
       }
     });
+    tick();
   }
 
   function rollbackText(rollback) {
@@ -143,6 +205,7 @@
       });
   }
 
+  tick();
   if (data.active) {
     window.setTimeout(poll, data.pollIntervalMs);
   }
