@@ -218,8 +218,8 @@ def active_job_find(*, user: User, priority: str = budget.BACKGROUND) -> Convers
         raise errors.ConverterUnavailable() from None
     if not job_id:
         return None
-    job = ConversionJob.objects.filter(owner=user, job_id=job_id).first()
-    return job if job is not None and not job.is_finished else None
+    rebuilt = ConversionJob.objects.filter(owner=user, job_id=job_id).first()
+    return rebuilt if rebuilt is not None and not rebuilt.is_finished else None
 
 
 def _rebuild_active_job(*, user: User) -> str:
@@ -241,7 +241,8 @@ def _record_reported_active_job(*, user: User, details: dict) -> None:
         answer = converter.get_job(job_id)
     except client_errors.ClientError:
         return  # best effort: /active will rebuild it later
-    snapshots.record(user=user, snapshot=answer.snapshot, etag=answer.etag)
+    if answer.snapshot is not None:  # asked without an ETag, so never "unchanged"
+        snapshots.record(user=user, snapshot=answer.snapshot, etag=answer.etag)
 
 
 @maps_upstream_errors
@@ -403,10 +404,10 @@ def _promote_and_store(*, user: User, job: ConversionJob, name: str | None) -> i
             )
         except (_SavedElsewhere, IntegrityError):
             # Another instance saved it first (or took the name): theirs stands.
-            model = _saved_model(job)
-            if model is None:
+            theirs = _saved_model(job)
+            if theirs is None:
                 raise
-            return model.pk
+            return theirs.pk
         except OSError as exc:
             logger.exception("storing a model failed", extra={"job_id": job.job_id})
             raise errors.StorageUnavailable() from exc
