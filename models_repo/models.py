@@ -1,3 +1,5 @@
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -6,9 +8,12 @@ from models_repo.choices import ModelSource
 from models_repo.storage import get_models_storage
 from visiona.chips import Chip
 
+# The name column's width; the services keep names (and the " (2)" of a renamed copy) within it.
+NAME_MAX_LENGTH = 200
 
-class LiveModelQuerySet(models.QuerySet):
-    def live(self):
+
+class LiveModelQuerySet(models.QuerySet["NefModel"]):
+    def live(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
 
@@ -18,7 +23,7 @@ class NefModel(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nef_models"
     )
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH)
     description = models.TextField(_("description"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=ModelSource.choices)
     file = models.FileField(_("file"), max_length=500, storage=get_models_storage)
