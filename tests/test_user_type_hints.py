@@ -12,7 +12,14 @@ APPS = ("conversion", "models_repo", "devices", "deployments", "tokens", "vision
 MODULES = sorted(
     path
     for app in APPS
-    for name in ("services.py", "selectors.py", "tunnel.py", "upload_lease.py")
+    for name in (
+        "services.py",
+        "tracking_services.py",
+        "saving_services.py",
+        "selectors.py",
+        "tunnel.py",
+        "upload_lease.py",
+    )
     if (path := ROOT / app / name).exists()
 )
 
@@ -32,6 +39,8 @@ def test_the_check_reads_the_services_and_selectors():
     names = {path.relative_to(ROOT).as_posix() for path in MODULES}
     assert {
         "conversion/services.py",
+        "conversion/tracking_services.py",
+        "conversion/saving_services.py",
         "models_repo/selectors.py",
         "devices/services.py",
         "deployments/services.py",
