@@ -109,7 +109,7 @@ class _Receiver:
             segment.name, segment.filename, content_type=segment.content_type
         )
         if segment.filename is None:
-            if sum(part.filename is None for part in self.parts) >= _MAX_TEXT_PARTS:
+            if sum(seen.filename is None for seen in self.parts) >= _MAX_TEXT_PARTS:
                 raise invalid_multipart("Too many form fields.")
             self.text = bytearray()
             return
