@@ -4,11 +4,16 @@ and what to try next, by code or stage."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversion.choices import JobStage
 from conversion.errors import JobLost
+
+if TYPE_CHECKING:
+    from conversion.models import ConversionJob
 
 # A job cancelled by its user ends as failed with this code (the converter's, and
 # the sandbox's): a choice, not a failure, so no stage's advice applies to it.
@@ -49,17 +54,17 @@ _BY_CODE = {
 }
 
 
-def is_cancelled(job) -> bool:
+def is_cancelled(job: ConversionJob) -> bool:
     return job.error_code == CANCELLED_CODE
 
 
-def failure_hint(job) -> str:
+def failure_hint(job: ConversionJob) -> str:
     """What to try next; empty for a cancelled job (nothing went wrong)."""
     if is_cancelled(job):
         return ""
     if job.error_code in _BY_CODE:
-        return _BY_CODE[job.error_code]
-    return _BY_STAGE.get(job.error_stage or job.stage, _GENERIC)
+        return str(_BY_CODE[job.error_code])
+    return str(_BY_STAGE.get(job.error_stage or job.stage, _GENERIC))
 
 
 def stage_label(stage: str) -> str:
@@ -67,7 +72,7 @@ def stage_label(stage: str) -> str:
     return str(JobStage(stage).label) if stage in JobStage.values else stage
 
 
-def failure_summary(job) -> str:
+def failure_summary(job: ConversionJob) -> str:
     """One sentence in the user's language: by the converter's code, else by the stage."""
     if job.error_code in _SUMMARY_BY_CODE:
         return str(_SUMMARY_BY_CODE[job.error_code])
@@ -79,7 +84,7 @@ def failure_summary(job) -> str:
     return gettext("The conversion failed.")
 
 
-def converter_message(job) -> str:
+def converter_message(job: ConversionJob) -> str:
     """The converter's own words, when they add to the summary (never our own text twice)."""
     if job.error_code == JobLost.code:
         return ""

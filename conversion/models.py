@@ -65,6 +65,10 @@ class ConversionJob(models.Model):
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     refreshed_at = models.DateTimeField(_("last refreshed"), auto_now=True)
 
+    # Not stored: when the converter was last asked about this job (a Unix time), as
+    # ``job_refresh`` learnt it for this answer; the API shows it, None when unknown.
+    checked_at: float | None = None
+
     class Meta:
         verbose_name = _("conversion job")
         verbose_name_plural = _("conversion jobs")

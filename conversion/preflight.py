@@ -44,11 +44,18 @@ class UploadPreflight:
         self._scanner = preflight.Scanner()
         return self
 
+    def _active_scanner(self) -> preflight.Scanner:
+        # The rewriter feeds only the observer that observer_for returned, so a
+        # missing scanner is a bug in the caller, not a bad upload.
+        if self._scanner is None:
+            raise RuntimeError("UploadPreflight fed before observer_for() chose the model part")
+        return self._scanner
+
     def feed(self, data: bytes) -> None:
-        self._scanner.feed(data)
+        self._active_scanner().feed(data)
 
     def finish(self) -> None:
-        self.summary = self._scanner.finish()
+        self.summary = self._active_scanner().finish()
         found = preflight.blockers(self.summary)
         if not found:
             return

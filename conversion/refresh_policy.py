@@ -20,11 +20,15 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 
 from conversion.clients import budget
+
+if TYPE_CHECKING:
+    from redis.commands.core import Script
 
 # A job counts as watched while it was polled this recently.
 WATCH_SECONDS = 30
@@ -78,14 +82,17 @@ def claim(job_id: str) -> Claim:
     return Claim(bool(claimed), _float(checked), int(watched), int(ms) / 1000)
 
 
-def _float(value) -> float | None:
+def _float(value: bytes | str | float | None) -> float | None:
+    # The script's answer: the stored time as bytes, or None (Lua's false) when unknown.
+    if value is None:
+        return None
     try:
         return float(value.decode() if isinstance(value, bytes) else value)
-    except (TypeError, ValueError, AttributeError):
+    except (UnicodeDecodeError, ValueError):
         return None
 
 
-_scripts: dict[int, object] = {}
+_scripts: dict[int, Script] = {}
 
 
 class _LocalWatch:
@@ -93,7 +100,7 @@ class _LocalWatch:
 
     _lock = threading.Lock()
 
-    def claim(self, job_id, now, base, window, share) -> Claim:
+    def claim(self, job_id: str, now: float, base: float, window: float, share: float) -> Claim:
         with self._lock:
             watched = {
                 job: seen

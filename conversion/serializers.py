@@ -114,10 +114,9 @@ class JobOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_checked_at(self, job: ConversionJob) -> str | None:
-        checked = getattr(job, "checked_at", None)
-        if checked is None:
+        if job.checked_at is None:
             return None
-        return datetime.fromtimestamp(checked, UTC).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(job.checked_at, UTC).isoformat().replace("+00:00", "Z")
 
     def get_stage(self, job: ConversionJob) -> str | None:
         return job.stage or None

@@ -15,8 +15,11 @@ from visiona.models import User
 logger = logging.getLogger(__name__)
 
 
-def record(*, user: User, snapshot: JobSnapshot, defaults: dict | None = None, etag: str = ""):
-    """Create or refresh the ownership row for a job the converter says is ``user``'s."""
+def record(
+    *, user: User, snapshot: JobSnapshot, defaults: dict | None = None, etag: str = ""
+) -> ConversionJob | None:
+    """Create or refresh the ownership row for a job the converter says is ``user``'s;
+    None when that row belongs to someone else."""
     job = ConversionJob.objects.filter(job_id=snapshot.job_id).first()
     if job is None:
         fields = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext_lazy as _
@@ -116,7 +116,7 @@ def safe_filename(filename: str) -> str | None:
     return None if name in {"", ".", ".."} else name
 
 
-def request_body_blocks(request, *, expected_length: int) -> Iterator[bytes]:
+def request_body_blocks(request: ReadableStream, *, expected_length: int) -> Iterator[bytes]:
     """The body of ``request`` (a Django request) in large blocks, exactly
     ``expected_length`` bytes, read straight from the socket under gunicorn.
 
@@ -133,9 +133,19 @@ def request_body_blocks(request, *, expected_length: int) -> Iterator[bytes]:
     return _read_socket(*direct, length=expected_length)
 
 
-def _gunicorn_socket(environ: dict, expected_length: int):
-    body = environ.get("wsgi.input")
-    sock = environ.get("gunicorn.socket")
+class _Receiver(Protocol):
+    """gunicorn's client socket (a plain, TLS or gevent socket: only recv is used)."""
+
+    def recv(self, size: int, /) -> bytes: ...
+
+
+# gunicorn's reader and unreader are untyped internals, recognised by their class names.
+_GunicornSocket = tuple[Any, Any, _Receiver]
+
+
+def _gunicorn_socket(environ: Mapping[str, Any], expected_length: int) -> _GunicornSocket | None:
+    body: Any = environ.get("wsgi.input")
+    sock: _Receiver | None = environ.get("gunicorn.socket")
     reader = getattr(body, "reader", None)
     unreader = getattr(reader, "unreader", None)
     if (
@@ -151,7 +161,7 @@ def _gunicorn_socket(environ: dict, expected_length: int):
     return reader, unreader, sock
 
 
-def _read_socket(reader, unreader, sock, *, length: int) -> Iterator[bytes]:
+def _read_socket(reader: Any, unreader: Any, sock: _Receiver, *, length: int) -> Iterator[bytes]:
     held = unreader.buf.getvalue()
     unreader.buf = io.BytesIO()
     if len(held) > length:  # a pipelined next request: gunicorn keeps it

@@ -19,7 +19,7 @@ from visiona.models import User
 
 
 def device_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Device]:
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         return Device.objects.none()
     return Device.objects.live().filter(owner=user)
 
@@ -47,6 +47,8 @@ def device_token_get_for_device(*, device: Device, token_id: uuid.UUID | str) ->
 def pairing_code_get_for_user(
     *, user: User | AnonymousUser, pairing_code_id: uuid.UUID | str
 ) -> PairingCode:
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PairingCodeNotFound()
     try:
         return PairingCode.objects.select_related("device").get(
             owner=user, public_id=pairing_code_id

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseNotFound
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -40,12 +41,13 @@ from devices.errors import (
 )
 from devices.forms import DeviceRenameForm
 from devices.models import Device
+from visiona.auth.requests import SignedInRequest
 
 # How often the pair page asks whether the device has appeared.
 PAIRING_POLL_INTERVAL_MS = 3000
 
 
-def _get_device_for_user(request, device_id: uuid.UUID) -> Device:
+def _get_device_for_user(request: SignedInRequest, device_id: uuid.UUID) -> Device:
     try:
         return selectors.device_get_for_user(user=request.user, device_id=device_id)
     except DeviceNotFound:
@@ -58,7 +60,7 @@ DEVICE_PAGE_SIZE = 50
 
 @login_required
 @require_GET
-def device_list(request):
+def device_list(request: SignedInRequest) -> HttpResponse:
     ordered = selectors.device_list_for_user(user=request.user).order_by("-created_at", "pk")
     page = Paginator(ordered, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
     devices = list(page.object_list)
@@ -97,10 +99,10 @@ def device_list(request):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def device_pair(request):
+def device_pair(request: SignedInRequest) -> HttpResponse:
     """GET explains; POST makes a code and shows it this once (a reload makes a new one).
     Both list the codes still waiting, each with its expiry and a Revoke button."""
-    context = {"ttl_minutes": settings.DEVICE_PAIRING_CODE_TTL_MINUTES}
+    context: dict[str, object] = {"ttl_minutes": settings.DEVICE_PAIRING_CODE_TTL_MINUTES}
     if request.method == "POST":
         try:
             issued = services.pairing_code_create(user=request.user)
@@ -135,7 +137,7 @@ def device_pair(request):
 
 @login_required
 @require_POST
-def pairing_code_revoke(request, pairing_code_id: uuid.UUID):
+def pairing_code_revoke(request: SignedInRequest, pairing_code_id: uuid.UUID) -> HttpResponse:
     try:
         pairing_code = selectors.pairing_code_get_for_user(
             user=request.user, pairing_code_id=pairing_code_id
@@ -151,7 +153,7 @@ def pairing_code_revoke(request, pairing_code_id: uuid.UUID):
     return redirect("devices-pair")
 
 
-def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[str]]:
+def _agent_commands(request: HttpRequest, *, server_url: str, code: str) -> dict[str, list[str]]:
     """The commands, each as its words: a phone wraps a command between words only."""
     wheel = client_package.current_wheel()
     commands = {
@@ -168,17 +170,17 @@ def _agent_commands(request, *, server_url: str, code: str) -> dict[str, list[st
 
 @login_required
 @require_GET
-def device_detail(request, device_id: uuid.UUID):
+def device_detail(request: SignedInRequest, device_id: uuid.UUID) -> HttpResponse:
     device = _get_device_for_user(request, device_id)
     registrations = presence.registrations_or_none(devices=[device])
     registration = (registrations or {}).get(str(device.pk))
     # Both asked of the device at once, each bounded by its own timeout.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        report = pool.submit(tunnel.device_report, device=device, registration=registration)
-        models = pool.submit(
+        asked_report = pool.submit(tunnel.device_report, device=device, registration=registration)
+        asked_models = pool.submit(
             installed_models.installed_models, device=device, registration=registration
         )
-        report, models = report.result(), models.result()
+        report, models = asked_report.result(), asked_models.result()
     run_command = agent_commands.run_command(
         server_url=request.build_absolute_uri("/"),
         demo=agent_commands.is_demo_serial(device.serial),
@@ -198,7 +200,7 @@ def device_detail(request, device_id: uuid.UUID):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def device_rename(request, device_id: uuid.UUID):
+def device_rename(request: SignedInRequest, device_id: uuid.UUID) -> HttpResponse:
     device = _get_device_for_user(request, device_id)
     form = DeviceRenameForm(request.POST or None, initial={"name": device.name})
     if request.method == "POST" and form.is_valid():
@@ -210,7 +212,7 @@ def device_rename(request, device_id: uuid.UUID):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def device_unpair(request, device_id: uuid.UUID):
+def device_unpair(request: SignedInRequest, device_id: uuid.UUID) -> HttpResponse:
     device = _get_device_for_user(request, device_id)
     if request.method == "POST":
         services.device_unpair(device=device)
@@ -223,7 +225,9 @@ def device_unpair(request, device_id: uuid.UUID):
 
 @login_required
 @require_POST
-def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
+def device_token_revoke(
+    request: SignedInRequest, device_id: uuid.UUID, token_id: uuid.UUID
+) -> HttpResponse:
     device = _get_device_for_user(request, device_id)
     try:
         device_token = selectors.device_token_get_for_device(device=device, token_id=token_id)
@@ -238,10 +242,10 @@ def device_token_revoke(request, device_id: uuid.UUID, token_id: uuid.UUID):
 
 
 @require_safe
-def client_downloads(request):
+def client_downloads(request: HttpRequest) -> HttpResponse:
     """What there is to download, with links pip's ``--find-links`` understands too."""
     wheel = client_package.current_wheel()
-    context = {"wheel": wheel, "server_url": request.build_absolute_uri("/")}
+    context: dict[str, object] = {"wheel": wheel, "server_url": request.build_absolute_uri("/")}
     if wheel is not None:
         context["sha256"] = client_package.wheel_sha256(wheel)
         context["install"] = agent_commands.install_command(
@@ -251,7 +255,7 @@ def client_downloads(request):
 
 
 @require_safe
-def client_download(request, filename: str):
+def client_download(request: HttpRequest, filename: str) -> HttpResponseBase:
     wheel = client_package.current_wheel()
     if wheel is None:
         return _download_not_found(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +29,7 @@ from visiona.api.parsers import JSONParser
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
 from visiona.chips import Chip
+from visiona.models import User
 
 NOT_FOUND = error_response("model_not_found: unknown, deleted or another user's model.")
 
@@ -52,7 +59,9 @@ class ModelListApi(APIView):
     class FilterSerializer(fields.QuerySerializer):
         # An empty value (``?chip=``, as a form's "any" option sends) means no filter.
         chip = serializers.ChoiceField(choices=Chip.choices, required=False, allow_blank=True)
-        source = serializers.ChoiceField(
+        # DRF's metaclass moves declared fields off the class, so this one does not
+        # replace Field.source as the stubs believe; the query parameter is "source".
+        source = serializers.ChoiceField(  # type: ignore[assignment]
             choices=ModelSource.choices, required=False, allow_blank=True
         )
         search = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -74,7 +83,7 @@ class ModelListApi(APIView):
         )
         description = serializers.CharField(required=False, allow_blank=True, default="")
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication: its CSRF check is the first to read the body.
         if request.method == "POST":
             limit_upload_size(request._request)
@@ -90,7 +99,7 @@ class ModelListApi(APIView):
             404: error_response("not_found: the page is past the last one."),
         },
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         values = {key: filters.validated_data.get(key) for key in ("chip", "source", "search")}
@@ -119,10 +128,12 @@ class ModelListApi(APIView):
             413: error_response("payload_too_large: the file is over MODELS_MAX_UPLOAD_BYTES."),
         },
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         request.data  # noqa: B018  (parses the body, which notices an oversized file)
         if upload_was_too_large(request._request):
             raise ModelFileTooLarge(limit_bytes=settings.MODELS_MAX_UPLOAD_BYTES)
+        if not isinstance(request.user, User):  # IsAuthenticated has let only users in
+            raise NotAuthenticated()
         data = self.UploadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         model = services.model_upload(
@@ -151,7 +162,7 @@ class ModelDetailApi(APIView):
         )
 
     @extend_schema(summary="Read a model", responses={200: ModelOutputSerializer, 404: NOT_FOUND})
-    def get(self, request, model_id: int):
+    def get(self, request: Request, model_id: int) -> Response:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         return Response(ModelOutputSerializer(model).data)
 
@@ -165,7 +176,7 @@ class ModelDetailApi(APIView):
             409: error_response("model_name_taken: a live model already has this name."),
         },
     )
-    def patch(self, request, model_id: int):
+    def patch(self, request: Request, model_id: int) -> Response:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         # Partial: a form or multipart body without ``chips`` reads as an empty list
         # otherwise (QueryDict), which the field refuses; absent means unchanged.
@@ -178,7 +189,7 @@ class ModelDetailApi(APIView):
         summary="Delete a model (it leaves every list; its name is free again)",
         responses={204: None, 404: NOT_FOUND},
     )
-    def delete(self, request, model_id: int):
+    def delete(self, request: Request, model_id: int) -> Response:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         services.model_delete(model=model)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -189,7 +200,9 @@ class ModelDownloadApi(APIView):
 
     token_scope = Scope.READ
 
-    def perform_content_negotiation(self, request, force=False):
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
         # The answer is a file whatever the client accepts (no 406); errors stay JSON.
         return super().perform_content_negotiation(request, force=True)
 
@@ -202,7 +215,7 @@ class ModelDownloadApi(APIView):
             404: NOT_FOUND,
         },
     )
-    def get(self, request, model_id: int):
+    def get(self, request: Request, model_id: int) -> HttpResponseBase:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         return model_file_response(request, model)
 
@@ -218,12 +231,14 @@ class ModelReferenceApi(APIView):
     class UploadInputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True, help_text="The .onnx file.")
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if request.method == "POST":
             limit_upload_size(request._request, settings.MODELS_MAX_REFERENCE_BYTES)
         super().initial(request, *args, **kwargs)
 
-    def perform_content_negotiation(self, request, force=False):
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(
@@ -235,7 +250,7 @@ class ModelReferenceApi(APIView):
             ),
         },
     )
-    def get(self, request, model_id: int):
+    def get(self, request: Request, model_id: int) -> HttpResponseBase:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         if not model.has_reference:
             raise ReferenceNotFound()
@@ -251,7 +266,7 @@ class ModelReferenceApi(APIView):
             413: error_response("payload_too_large: over MODELS_MAX_REFERENCE_BYTES."),
         },
     )
-    def post(self, request, model_id: int):
+    def post(self, request: Request, model_id: int) -> Response:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         request.data  # noqa: B018  (parses the body, which notices an oversized file)
         if upload_was_too_large(request._request):
@@ -268,6 +283,6 @@ class ModelReferenceApi(APIView):
         summary="Forget a model's reference ONNX",
         responses={200: ModelOutputSerializer, 404: NOT_FOUND},
     )
-    def delete(self, request, model_id: int):
+    def delete(self, request: Request, model_id: int) -> Response:
         model = selectors.model_get_for_user(user=request.user, model_id=model_id)
         return Response(ModelOutputSerializer(reference.model_reference_delete(model=model)).data)

@@ -3,11 +3,16 @@ and the pages into a field error or an error page."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ModelNotFound(AppError):
@@ -43,7 +48,7 @@ class ModelFileTooLarge(PayloadTooLarge):
         )
 
 
-def invalid_field(field: str, message: str) -> ValidationFailed:
+def invalid_field(field: str, message: StrOrPromise) -> ValidationFailed:
     """A validation error about one field, shaped like DRF's (``details.fields``)."""
     return ValidationFailed.for_fields([{"field": field, "message": str(message)}])
 

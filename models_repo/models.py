@@ -1,3 +1,5 @@
+from typing import Self
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -6,9 +8,12 @@ from models_repo.choices import ChipSource, ModelSource
 from models_repo.storage import get_models_storage
 from visiona.chips import Chip
 
+# The name column's width; the services keep names (and the " (2)" of a renamed copy) within it.
+NAME_MAX_LENGTH = 200
 
-class LiveModelQuerySet(models.QuerySet):
-    def live(self):
+
+class LiveModelQuerySet(models.QuerySet["NefModel"]):
+    def live(self) -> Self:
         return self.filter(deleted_at__isnull=True)
 
 
@@ -21,7 +26,7 @@ class NefModel(models.Model):
         on_delete=models.CASCADE,
         related_name="nef_models",
     )
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=NAME_MAX_LENGTH)
     description = models.TextField(_("description"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=ModelSource.choices)
     # Whether the chips (ModelPlatform) are known from the file or taken on the user's word.

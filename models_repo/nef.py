@@ -10,6 +10,7 @@ refused at upload, with a message, than found out on a device at deploy time
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO, cast
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
@@ -42,7 +43,9 @@ def checked_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def header_chip(upload: UploadedFile) -> str | None:
     """The chip the uploaded NEF's header names, or None (a header visionA does not
     read: the ticked chips are then taken as given). The file is left at its start."""
-    return chip_in_nef(upload)
+    # An UploadedFile is a seekable binary file (Django's File proxies its methods to
+    # the one it wraps), which the stubs do not say.
+    return chip_in_nef(cast(BinaryIO, upload))
 
 
 def check_chips(upload: UploadedFile, chips: list[str]) -> ChipSource:

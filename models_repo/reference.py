@@ -14,7 +14,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -91,7 +92,7 @@ def model_reference_delete(*, model: NefModel) -> NefModel:
     return model
 
 
-def reference_response(request: HttpRequest, model: NefModel) -> HttpResponse:
+def reference_response(request: HttpRequest, model: NefModel) -> HttpResponseBase:
     """The reference ONNX as ``<name>.onnx``: sent by nginx, the bucket or the app
     (``models_repo.transfer.attachment_response``)."""
     stem = "".join("_" if c in '/\\"' or ord(c) < 32 else c for c in model.name).strip()

@@ -3,6 +3,8 @@ model is indistinguishable from an unknown one, and deleted models are gone."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -11,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from models_repo.errors import ModelNotFound
 from models_repo.models import NefModel
 from visiona.models import User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Sort keys offered by the list (page and API); the primary key breaks ties so
 # pagination is stable.
@@ -31,7 +36,7 @@ def model_list_for_user(
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[NefModel]:
     """The user's live models, filtered and sorted; chips come in one extra query."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         return NefModel.objects.none()
     models = NefModel.objects.live().filter(owner=user).prefetch_related("platforms")
     if chip:
@@ -46,7 +51,7 @@ def model_list_for_user(
 
 
 def model_get_for_user(*, user: User | AnonymousUser, model_id: int | str) -> NefModel:
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User) or not user.is_authenticated:
         raise ModelNotFound()
     try:
         return NefModel.objects.live().prefetch_related("platforms").get(owner=user, pk=model_id)
@@ -54,5 +59,6 @@ def model_get_for_user(*, user: User | AnonymousUser, model_id: int | str) -> Ne
         raise ModelNotFound() from None
 
 
-def model_sort_choices() -> list[tuple[str, str]]:
+def model_sort_choices() -> list[tuple[str, StrOrPromise]]:
+    # Lazy labels: the form reads its choices when it renders, in the user's language.
     return [(key, label) for key, (label, _ordering) in MODEL_SORTS.items()]

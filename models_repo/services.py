@@ -21,7 +21,7 @@ from models_repo.errors import (
     ModelNameTaken,
     invalid_field,
 )
-from models_repo.models import ModelPlatform, NefModel
+from models_repo.models import NAME_MAX_LENGTH, ModelPlatform, NefModel
 from models_repo.storage import (
     CHUNK,
     FileTooLarge,
@@ -33,8 +33,6 @@ from visiona.chips import Chip
 from visiona.models import User
 
 logger = logging.getLogger(__name__)
-
-NAME_MAX_LENGTH = NefModel._meta.get_field("name").max_length
 
 
 def model_create_from_stream(

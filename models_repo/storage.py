@@ -12,13 +12,17 @@ import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, cast
 
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 from django.utils.text import get_valid_filename
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -28,23 +32,28 @@ CHUNK = 1024 * 1024
 class ModelsStorage(LazyObject):
     """``storages["models"]``, looked up on first use rather than at import."""
 
+    _wrapped: object  # the backend, or ``empty`` until first use
+
     def _setup(self) -> None:
         self._wrapped = storages["models"]
 
 
-models_storage = ModelsStorage()
+_lazy_models_storage = ModelsStorage()
+# The proxy forwards every attribute to the backend it wraps, a Storage: the stubs
+# cannot say so of a LazyObject.
+models_storage = cast(Storage, _lazy_models_storage)
 
 
-def get_models_storage() -> ModelsStorage:
+def get_models_storage() -> Storage:
     """The FileField's storage (a callable keeps the backend out of migrations)."""
     return models_storage
 
 
 @receiver(setting_changed)
-def _forget_models_storage(*, setting: str, **kwargs) -> None:
+def _forget_models_storage(*, setting: str, **kwargs: object) -> None:
     # Tests point STORAGES at a temporary folder; look the backend up again then.
     if setting == "STORAGES":
-        models_storage._wrapped = empty
+        _lazy_models_storage._wrapped = empty
 
 
 class HashingReader(io.RawIOBase):
@@ -65,15 +74,16 @@ class HashingReader(io.RawIOBase):
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._pending:
             try:
                 self._pending = bytes(next(self._chunks))
             except StopIteration:
                 return 0
-        count = min(len(buffer), len(self._pending))
+        view = memoryview(buffer).cast("B")
+        count = min(len(view), len(self._pending))
         data, self._pending = self._pending[:count], self._pending[count:]
-        buffer[:count] = data
+        view[:count] = data
         self.size += count
         if self._max_bytes is not None and self.size > self._max_bytes:
             raise FileTooLarge(self._max_bytes)
@@ -120,6 +130,6 @@ def delete_stored_file(name: str) -> None:
         logger.warning("could not remove a stored model file", extra={"file": name}, exc_info=True)
 
 
-def open_stored_file(name: str):
+def open_stored_file(name: str) -> File[bytes]:
     """The stored file opened for reading, for a streamed download."""
     return models_storage.open(name, "rb")

@@ -8,7 +8,8 @@ import logging
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 
 from models_repo import offload
@@ -57,11 +58,11 @@ def upload_was_too_large(request: HttpRequest) -> bool:
     return getattr(request, TOO_LARGE_ATTRIBUTE, False)
 
 
-def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponse:
+def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponseBase:
     """The stored NEF, saved by the browser as ``<name>.nef``, with its Repr-Digest."""
     response = attachment_response(
         request,
-        name=model.file.name,
+        name=model.file.name or "",  # a row always has a file; "" fails as unreadable
         filename=model_download_name(model=model),
         size=model.size_bytes,
         log_extra={"model_id": model.pk},
@@ -75,7 +76,7 @@ def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponse:
 
 def attachment_response(
     request: HttpRequest, *, name: str, filename: str, size: int, log_extra: dict
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The stored file ``name`` as an attachment called ``filename``: sent by nginx where
     it can (X-Accel-Redirect), from the bucket where the storage is S3 (a presigned 302),
     else streamed here in chunks. The headers are the same whoever sends the bytes."""

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sandbox import clock, faults, jobs, nef, quantize, store, uploads
 from sandbox.http import (
     CHUNK_SIZE,
+    BodyStream,
     check_service_token,
     drain,
     error,
@@ -99,7 +100,7 @@ def promote(request: HttpRequest, job_id: str) -> HttpResponse:
         return validation_error(request, [field_error("body", "Send a JSON object.")])
     user_id, targets = body.get("user_id"), body.get("targets")
     problems = _promote_problems(user_id, targets)
-    if problems:
+    if problems or not isinstance(targets, list):  # (not a list is one of the problems)
         return validation_error(request, problems)
     for target in targets:
         if not store.is_valid_object_key(target["target_object_key"]):
@@ -152,6 +153,8 @@ def _cancel_job(request: HttpRequest, job_id: str) -> HttpResponse:
         return _job_not_found(request)
     with store.user_lock(record["user_id"]):
         record = store.load_job(job_id)
+        if record is None:  # expired and swept meanwhile
+            return _job_not_found(request)
         if jobs.state(record)["status"] not in jobs.UNFINISHED:
             return error(request, 409, "job_not_cancellable", "The job has already finished.")
         record["cancelled_at"] = clock.now()
@@ -171,7 +174,7 @@ def _create_job(request: HttpRequest) -> HttpResponse:
             drain(body)
 
 
-def _receive_job(request: HttpRequest, body) -> HttpResponse:
+def _receive_job(request: HttpRequest, body: BodyStream) -> HttpResponse:
     if refused := check_service_token(request, WRITE_SCOPE):
         return refused
     with store.upload_slot(settings.SANDBOX_MAX_CONCURRENT_UPLOADS) as got_slot:
@@ -191,7 +194,7 @@ def _receive_job(request: HttpRequest, body) -> HttpResponse:
             store.discard(folder)  # gone already when the job took the files
 
 
-def _create_from_upload(request: HttpRequest, body, folder: Path) -> HttpResponse:
+def _create_from_upload(request: HttpRequest, body: BodyStream, folder: Path) -> HttpResponse:
     limits = uploads.Limits.from_settings()
     try:
         parts = uploads.receive(body, request.META.get("CONTENT_TYPE", ""), folder, limits)
@@ -252,7 +255,7 @@ def _model_problems(models: list[uploads.Part]) -> list[dict]:
         return [field_error("model", "A model file is required.")]
     if len(files) > 1:
         return [field_error("model", "Send one model file.")]
-    if not files[0].filename.lower().endswith(".onnx"):
+    if not (files[0].filename or "").lower().endswith(".onnx"):
         return [field_error("model", "The model must be an .onnx file.")]
     if files[0].size_bytes == 0:
         return [field_error("model", "The model file is empty.")]
@@ -261,6 +264,8 @@ def _model_problems(models: list[uploads.Part]) -> list[dict]:
 
 def _new_record(fields: dict, parts: list[uploads.Part]) -> dict:
     model = next(part for part in parts if part.name == uploads.MODEL_FIELD)
+    # _model_problems let one model part through: a named file, saved.
+    assert model.filename is not None and model.path is not None
     return {
         "job_id": str(uuid.uuid4()),
         **fields,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from sandbox import faults, store, tokens
@@ -20,7 +21,7 @@ UPLOAD_SCOPE = "files:upload.write"
 
 
 @csrf_exempt
-def file(request: HttpRequest, key: str) -> HttpResponse:
+def file(request: HttpRequest, key: str) -> HttpResponseBase:
     if request.method in {"GET", "HEAD"}:
         return _download(request, key)
     if request.method == "PUT":
@@ -28,7 +29,7 @@ def file(request: HttpRequest, key: str) -> HttpResponse:
     return error(request, 405, "method_not_allowed", "Method not allowed.", Allow="GET, HEAD, PUT")
 
 
-def _download(request: HttpRequest, key: str) -> HttpResponse:
+def _download(request: HttpRequest, key: str) -> HttpResponseBase:
     if refused := _authorize(request, key, READ_SCOPE):
         return refused
     if status := faults.take("faa.get"):

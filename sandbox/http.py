@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, BinaryIO
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, JsonResponse
@@ -16,6 +17,12 @@ from django.http import HttpRequest, JsonResponse
 from sandbox import tokens
 
 CHUNK_SIZE = 1024 * 1024
+
+
+class BodyStream(Protocol):
+    """What the stand-ins read a request body through: the request itself, or a reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def json_answer(data: Any, status: int = 200, **headers: str) -> JsonResponse:
@@ -91,7 +98,7 @@ def check_service_token(request: HttpRequest, scope: str) -> JsonResponse | None
     return None
 
 
-def request_body(request: HttpRequest) -> BinaryIO:
+def request_body(request: HttpRequest) -> BodyStream:
     """The decoded request body as a stream, also when it arrives chunked.
 
     Django reads only ``Content-Length`` bytes, which is none for a chunked
@@ -101,15 +108,16 @@ def request_body(request: HttpRequest) -> BinaryIO:
     """
     if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
         return request
-    raw = request.environ["wsgi.input"]
+    raw: BodyStream = request.META["wsgi.input"]  # the WSGI environ is META
     if isinstance(raw, LimitedStream):
         # runserver and the test live server: the socket's read functions,
-        # positioned at the start of the chunked body.
-        return ChunkedReader(raw._read, raw._readline)
+        # positioned at the start of the chunked body. Django's private attributes,
+        # which its stubs leave out.
+        return ChunkedReader(raw._read, raw._readline)  # type: ignore[attr-defined]
     return raw
 
 
-def drain(body: BinaryIO) -> None:
+def drain(body: BodyStream) -> None:
     """Reads what the client still sends, so it receives the answer instead of a reset."""
     while body.read(CHUNK_SIZE):
         pass
@@ -118,7 +126,7 @@ def drain(body: BinaryIO) -> None:
 class ChunkedReader:
     """Decodes an HTTP/1.1 chunked body (RFC 9112 §7.1) from a raw stream."""
 
-    def __init__(self, read, readline) -> None:
+    def __init__(self, read: Callable[[int], bytes], readline: Callable[[int], bytes]) -> None:
         self._read = read
         self._readline = readline
         self._left = 0  # bytes left in the current chunk

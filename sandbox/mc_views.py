@@ -101,6 +101,8 @@ def download_tokens(request: HttpRequest) -> HttpResponse:
     if DELEGATE_SCOPE not in claims["scopes"]:
         return _oauth_error(403, "insufficient_scope", f"The token lacks {DELEGATE_SCOPE}.")
     body = read_json(request)
+    if body is None:
+        return _oauth_error(400, "invalid_request", "Send a JSON object.")
     problem = _download_request_problem(body)
     if problem:
         return _oauth_error(400, "invalid_request", problem)
@@ -116,9 +118,7 @@ def download_tokens(request: HttpRequest) -> HttpResponse:
     return json_answer({"token": delegated, "expires_at": clock.iso8601(expires)}, 201)
 
 
-def _download_request_problem(body: dict | None) -> str | None:
-    if body is None:
-        return "Send a JSON object."
+def _download_request_problem(body: dict) -> str | None:
     for name in ("tenant_id", "user_id", "object_key"):
         if not isinstance(body.get(name), str) or not body[name]:
             return f"{name} is required."

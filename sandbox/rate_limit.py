@@ -15,6 +15,9 @@ import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -22,26 +25,37 @@ from django.http import HttpRequest, HttpResponse
 from sandbox.http import error, json_answer
 
 _lock = threading.Lock()
-_window = {"start": 0.0, "count": 0}
-stats: Counter = Counter()
+_Args = ParamSpec("_Args")
+
+
+@dataclass
+class _Window:
+    start: float = 0.0
+    count: int = 0
+
+
+_window = _Window()
+stats: Counter[str] = Counter()
 
 
 def _take(now: float, limit: int, window: float) -> tuple[bool, int, float]:
     with _lock:
-        if now - _window["start"] >= window:
-            _window["start"], _window["count"] = now, 0
-        reset = _window["start"] + window - now
-        if _window["count"] >= limit:
+        if now - _window.start >= window:
+            _window.start, _window.count = now, 0
+        reset = _window.start + window - now
+        if _window.count >= limit:
             return False, 0, reset
-        _window["count"] += 1
-        return True, limit - _window["count"], reset
+        _window.count += 1
+        return True, limit - _window.count, reset
 
 
-def limited(view):
+def limited(
+    view: Callable[Concatenate[HttpRequest, _Args], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, _Args], HttpResponse]:
     """Counts the request against the client's budget; answers 429 past it."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: _Args.args, **kwargs: _Args.kwargs) -> HttpResponse:
         limit = settings.SANDBOX_RATE_LIMIT
         stats[f"{request.method} {view.__name__}"] += 1
         if not limit:
@@ -77,5 +91,5 @@ def stats_view(request: HttpRequest) -> HttpResponse:
 def reset() -> None:
     """Tests: a new window and no counts."""
     with _lock:
-        _window["start"], _window["count"] = 0.0, 0
+        _window.start, _window.count = 0.0, 0
         stats.clear()

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import multipart
 from django.conf import settings
 
 from conversion import limits as converter
-from sandbox.http import CHUNK_SIZE
+from sandbox.http import CHUNK_SIZE, BodyStream
+
+if TYPE_CHECKING:
+    from _hashlib import HASH
 
 MODEL_FIELD = "model"
 IMAGES_FIELD = "ref_images"
@@ -85,15 +88,28 @@ class _Receiver:
     current: Part | None = None
     text: bytearray = field(default_factory=bytearray)
     file: BinaryIO | None = None
-    digest: Any = None  # the running sha256 of the current file
+    digest: HASH | None = None  # the running sha256 of the current file
     images: int = 0
+
+    def _open_part(self) -> Part:
+        # The parser sends data and ends only inside a part it has started.
+        if self.current is None:
+            raise invalid_multipart("The multipart body is malformed.")
+        return self.current
+
+    def _open_file(self) -> tuple[BinaryIO, HASH]:
+        if self.file is None or self.digest is None:
+            raise invalid_multipart("The multipart body is malformed.")
+        return self.file, self.digest
 
     def start(self, segment: multipart.MultipartSegment) -> None:
         if not segment.name:
             raise invalid_multipart("Every part needs a name.")
-        self.current = Part(segment.name, segment.filename, content_type=segment.content_type)
+        part = self.current = Part(
+            segment.name, segment.filename, content_type=segment.content_type
+        )
         if segment.filename is None:
-            if sum(part.filename is None for part in self.parts) >= _MAX_TEXT_PARTS:
+            if sum(seen.filename is None for seen in self.parts) >= _MAX_TEXT_PARTS:
                 raise invalid_multipart("Too many form fields.")
             self.text = bytearray()
             return
@@ -113,12 +129,12 @@ class _Receiver:
                 "The request is invalid.",
                 {"fields": [{"field": segment.name, "message": "Unexpected file field."}]},
             )
-        self.current.path = self.folder / f"{len(self.parts):03d}-{segment.name}"
-        self.file = self.current.path.open("wb")
+        part.path = self.folder / f"{len(self.parts):03d}-{segment.name}"
+        self.file = part.path.open("wb")
         self.digest = hashlib.sha256()
 
     def data(self, chunk: bytes) -> None:
-        part = self.current
+        part = self._open_part()
         part.size_bytes += len(chunk)
         if part.filename is None:
             if part.size_bytes > _TEXT_MAX_BYTES:
@@ -133,19 +149,21 @@ class _Receiver:
                 f"The file {part.filename!r} is larger than {limit} bytes.",
                 {"field": part.name, "filename": part.filename, "limit_bytes": limit},
             )
-        self.file.write(chunk)
-        self.digest.update(chunk)
+        file, digest = self._open_file()
+        file.write(chunk)
+        digest.update(chunk)
 
     def end(self) -> None:
-        part, self.current = self.current, None
+        part, self.current = self._open_part(), None
         if part.filename is None:
             try:
                 part.value = self.text.decode()
             except UnicodeDecodeError:
                 raise invalid_multipart(f"The field {part.name} is not UTF-8 text.") from None
         else:
+            _file, digest = self._open_file()
             self.close_file()
-            part.sha256 = self.digest.hexdigest()
+            part.sha256 = digest.hexdigest()
             if part.filename == "" and part.size_bytes == 0:
                 return  # an empty file input, as browsers send it
         self.parts.append(part)
@@ -160,7 +178,7 @@ def _too_many_images(limit: int) -> dict:
     return {"field": IMAGES_FIELD, "message": f"At most {limit} reference images are allowed."}
 
 
-def receive(body: BinaryIO, content_type: str, folder: Path, limits: Limits) -> list[Part]:
+def receive(body: BodyStream, content_type: str, folder: Path, limits: Limits) -> list[Part]:
     """The upload's parts in order, files saved in ``folder``; UploadRejected otherwise."""
     mime, options = multipart.parse_options_header(content_type or "")
     boundary = options.get("boundary")

@@ -44,6 +44,8 @@ def test_the_check_reads_the_services_and_selectors():
     names = {path.relative_to(ROOT).as_posix() for path in MODULES}
     assert {
         "conversion/services.py",
+        "conversion/tracking_services.py",
+        "conversion/saving_services.py",
         "models_repo/selectors.py",
         "devices/services.py",
         "deployments/services.py",

@@ -28,12 +28,16 @@ _NOTE = re.compile(r"^(\d+)\.\s?(.*)$")
 _SOURCE = re.compile(r"<!--\s*Source:\s*(.*?)\s*-->")
 
 
-def parse(markdown: str) -> tuple[str, list[str], dict[str, tuple], dict[int, str]]:
+# One operator's row: per chip, ("Y" NPU or "N" CPU, note number or None).
+Row = tuple[tuple[str, int | None], ...]
+
+
+def parse(markdown: str) -> tuple[str, list[str], dict[str, Row], dict[int, str]]:
     """(source line, chips, {op: ((support, note), ...)}, {note: text})."""
     source_match = _SOURCE.search(markdown)
     source = source_match.group(1).split(".")[0] if source_match else "Kneron's operator table"
     chips: list[str] = []
-    operators: dict[str, tuple] = {}
+    operators: dict[str, Row] = {}
     notes: dict[int, list[str]] = {}
     current = None
     in_notes = False
@@ -73,7 +77,7 @@ def parse(markdown: str) -> tuple[str, list[str], dict[str, tuple], dict[int, st
     return source, chips, operators, texts
 
 
-def render(source: str, chips: list[str], operators: dict, notes: dict[int, str]) -> str:
+def render(source: str, chips: list[str], operators: dict[str, Row], notes: dict[int, str]) -> str:
     out = [
         '"""Kneron\'s operator table per chip. GENERATED: do not edit by hand.',
         "",

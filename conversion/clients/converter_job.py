@@ -42,7 +42,7 @@ class JobSnapshot:
     error_code: str | None = None
     error_message: str | None = None
     error_stage: str | None = None
-    stage_timings: dict | None = None
+    stage_timings: dict[str, float] | None = None
     queue_position: int | None = None
 
     @classmethod
@@ -56,7 +56,8 @@ class JobSnapshot:
             raise errors.ConverterUnavailable()
         created_at = _datetime(data.get("created_at")) or timezone.now()
         stage = data.get("stage") if data.get("stage") in STAGES else None
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        error_field = data.get("error")
+        error = error_field if isinstance(error_field, dict) else {}
         completed = status == "completed"
         return cls(
             job_id=job_id,
@@ -85,10 +86,10 @@ class JobAnswer:
     etag: str
 
 
-def _stage_timings(value: object) -> dict | None:
+def _stage_timings(value: object) -> dict[str, float] | None:
     if not isinstance(value, dict):
         return None
-    timings = {}
+    timings: dict[str, float] = {}
     for stage in STAGES:
         seconds = value.get(stage)
         if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0:
@@ -112,7 +113,7 @@ def _valid_job_id(value: str) -> bool:
     return True
 
 
-def _nested(data: dict, *keys: str) -> object:
+def _nested(data: object, *keys: str) -> object:
     for key in keys:
         if not isinstance(data, dict):
             return None
