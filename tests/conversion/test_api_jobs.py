@@ -13,7 +13,7 @@ import responses
 from django.db import connection
 from django.test import Client
 
-from conversion import services
+from conversion import tracking_services
 from conversion.models import ConversionJob
 from tests.client.conftest import wait_for
 from tests.conversion.upstreams import (
@@ -132,7 +132,7 @@ def test_concurrent_rebuilds_for_one_user_make_one_converter_call(
         time.sleep(seconds)
 
     monkeypatch.setattr(
-        services, "single_flight", functools.partial(single_flight, sleep=poll_sleep)
+        tracking_services, "single_flight", functools.partial(single_flight, sleep=poll_sleep)
     )
 
     def in_progress(request):

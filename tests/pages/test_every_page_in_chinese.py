@@ -35,6 +35,8 @@ ALLOWED = {
     "p",  # p50, p90: the latency percentiles' names
     *("RGB", "BGR"),  # a run's channel order, as the device takes it
     "rest",  # the rollout phases' keyword (1, 20%, rest), typed as it is
+    "cosine",  # an expectation's figure, typed as it is (cosine>=0.99, p50_ms<=20)
+    "ms",  # milliseconds, a unit (p50_ms, 12 ms)
     "visiona",  # the command line's name
     "English",  # the language switch names each language in itself
 }

@@ -78,6 +78,7 @@ def fleet(alice, settings, django_capture_on_commit_callbacks):
         inputs_bytes=0,
     )
     group_services.device_pin(user=alice, device_id=device.pk, reason="維修中")
+    group_services.group_pin(user=alice, group_id=group.pk, reason="展示中")
     token_services.token_create(owner=alice, name="筆電", scopes=["read"], expires_in_days=7)
     Group.objects.create(name="操作員")
     AccessAttempt.objects.create(username="某人", ip_address="192.0.2.9", failures_since_start=1)
