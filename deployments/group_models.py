@@ -48,16 +48,9 @@ class DeviceGroup(models.Model):
         return self.name
 
 
-class DevicePin(models.Model):
-    """A pinned device keeps the model it has: rollouts leave it out, with this reason."""
+class Pin(models.Model):
+    """What a device's pin and a group's share: why, by whom, since when."""
 
-    device = models.OneToOneField(
-        Device,
-        verbose_name=_("device"),
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="pin",
-    )
     reason = models.CharField(_("reason"), max_length=PIN_REASON_MAX_CHARS, blank=True)
     pinned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -70,6 +63,21 @@ class DevicePin(models.Model):
     pinned_at = models.DateTimeField(_("pinned"), auto_now_add=True)
 
     class Meta:
+        abstract = True
+
+
+class DevicePin(Pin):
+    """A pinned device keeps the model it has: rollouts leave it out, with this reason."""
+
+    device = models.OneToOneField(
+        Device,
+        verbose_name=_("device"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pin",
+    )
+
+    class Meta:
         verbose_name = _("pinned device")
         verbose_name_plural = _("pinned devices")
 
@@ -77,7 +85,7 @@ class DevicePin(models.Model):
         return str(self.device_id)
 
 
-class GroupPin(models.Model):
+class GroupPin(Pin):
     """A pinned group: every device in it keeps the model it has, whichever group a
     rollout is of; the devices added later too, and none once taken out."""
 
@@ -88,16 +96,6 @@ class GroupPin(models.Model):
         primary_key=True,
         related_name="pin",
     )
-    reason = models.CharField(_("reason"), max_length=PIN_REASON_MAX_CHARS, blank=True)
-    pinned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("pinned by"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    pinned_at = models.DateTimeField(_("pinned"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("pinned group")
