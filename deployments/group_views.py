@@ -8,6 +8,7 @@ rollback_services; an AppError becomes a message on the page it came from.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -198,18 +199,37 @@ def group_rollback(request, group_id: uuid.UUID):
     return redirect("devices-group", group_id=group.pk)
 
 
+def _pin(request, pin: Callable[..., object], pinned: str, **subject_id: uuid.UUID) -> None:
+    """Pin (``pin``: a group_services one, given ``subject_id``) with the form's reason
+    (none when it is not valid) and say so, or why not. Not found is the page's 404: the
+    subject is unknown or another user's."""
+    form = PinForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        pin(user=request.user, reason=reason, **subject_id)
+    except AppError as exc:
+        if exc.status == 404:
+            raise Http404() from None
+        _say_error(request, exc)
+    else:
+        messages.success(request, pinned)
+
+
+def _unpin(request, unpin: Callable[..., object], unpinned: str, **subject_id: uuid.UUID) -> None:
+    try:
+        unpin(user=request.user, **subject_id)
+    except AppError:
+        # Unpinning refuses nothing but an unknown subject (or another user's).
+        raise Http404() from None
+    messages.success(request, unpinned)
+
+
 @login_required
 @require_POST
 def group_pin(request, group_id: uuid.UUID):
     group = _group_or_404(request, group_id)
-    form = PinForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        group_services.group_pin(user=request.user, group_id=group.pk, reason=reason)
-    except AppError as exc:
-        _say_error(request, exc)
-    else:
-        messages.success(request, _("The group is pinned: rollouts leave its devices out."))
+    pinned = _("The group is pinned: rollouts leave its devices out.")
+    _pin(request, group_services.group_pin, pinned, group_id=group.pk)
     return redirect("devices-group", group_id=group.pk)
 
 
@@ -217,35 +237,24 @@ def group_pin(request, group_id: uuid.UUID):
 @require_POST
 def group_unpin(request, group_id: uuid.UUID):
     group = _group_or_404(request, group_id)
-    group_services.group_unpin(user=request.user, group_id=group.pk)
-    messages.success(request, _("The group is unpinned: rollouts include its devices again."))
+    unpinned = _("The group is unpinned: rollouts include its devices again.")
+    _unpin(request, group_services.group_unpin, unpinned, group_id=group.pk)
     return redirect("devices-group", group_id=group.pk)
 
 
 @login_required
 @require_POST
 def device_pin(request, device_id: uuid.UUID):
-    form = PinForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        group_services.device_pin(user=request.user, device_id=device_id, reason=reason)
-    except AppError as exc:
-        if exc.status == 404:
-            raise Http404() from None
-        _say_error(request, exc)
-    else:
-        messages.success(request, _("The device is pinned: rollouts leave it out."))
+    pinned = _("The device is pinned: rollouts leave it out.")
+    _pin(request, group_services.device_pin, pinned, device_id=device_id)
     return _back(request, reverse("devices-detail", args=[device_id]))
 
 
 @login_required
 @require_POST
 def device_unpin(request, device_id: uuid.UUID):
-    try:
-        group_services.device_unpin(user=request.user, device_id=device_id)
-    except AppError:
-        raise Http404() from None
-    messages.success(request, _("The device is unpinned: rollouts include it again."))
+    unpinned = _("The device is unpinned: rollouts include it again.")
+    _unpin(request, group_services.device_unpin, unpinned, device_id=device_id)
     return _back(request, reverse("devices-detail", args=[device_id]))
 
 

@@ -23,7 +23,7 @@ from deployments.api.fleet_serializers import (
     group_data,
 )
 from deployments.api.serializers import DeploymentOutputSerializer
-from deployments.group_models import GROUP_NAME_MAX_CHARS, PIN_REASON_MAX_CHARS
+from deployments.group_models import GROUP_NAME_MAX_CHARS, PIN_REASON_MAX_CHARS, Pin
 from devices import presence
 from visiona.api import fields
 from visiona.api.parsers import JSONParser
@@ -262,19 +262,54 @@ class DeviceRollbackApi(APIView):
         return Response(DeploymentOutputSerializer(rollback).data, status=status.HTTP_201_CREATED)
 
 
+# A pin's input, the same for a device's pin and a group's (a comment: a docstring would
+# become the components' description in the OpenAPI document).
+class PinInputSerializer(serializers.Serializer):
+    reason = fields.CharField(max_length=PIN_REASON_MAX_CHARS, required=False, allow_blank=True)
+
+
+# The OpenAPI document names the device's input and the group's apart; these keep the
+# names (a component is named once per class).
+@extend_schema_serializer(component_name="DevicePinInput")
+class DevicePinInputSerializer(PinInputSerializer):
+    pass
+
+
+@extend_schema_serializer(component_name="GroupPinInput")
+class GroupPinInputSerializer(PinInputSerializer):
+    pass
+
+
+def _pin_answer(
+    serializer: type[serializers.Serializer], pin: Pin | None, **subject_id: uuid.UUID
+) -> Response:
+    """The answer to a pin (``pin``) or an unpin (None): the subject's id (``device_id=``
+    or ``group_id=``), whether it is pinned, why and since when."""
+    body = {
+        **subject_id,
+        "pinned": pin is not None,
+        "reason": pin.reason if pin is not None else "",
+        "pinned_at": pin.pinned_at if pin is not None else None,
+    }
+    return Response(serializer(body).data)
+
+
+def _reason_given(request) -> str:
+    """The body's reason ("" when it gives none); a bad body is a validation_failed 400."""
+    data = PinInputSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data.get("reason", "")
+
+
 class DevicePinApi(APIView):
     """Pin the device: rollouts leave it out, with the reason."""
 
     token_scope = Scope.DEPLOY
     parser_classes = [JSONParser]
 
-    @extend_schema_serializer(component_name="DevicePinInput")
-    class InputSerializer(serializers.Serializer):
-        reason = fields.CharField(max_length=PIN_REASON_MAX_CHARS, required=False, allow_blank=True)
-
     @extend_schema(
         operation_id="devices_pin",
-        request=InputSerializer,
+        request=DevicePinInputSerializer,
         responses={
             200: PinSerializer,
             400: error_response("validation_failed"),
@@ -282,13 +317,10 @@ class DevicePinApi(APIView):
         },
     )
     def post(self, request, device_id: uuid.UUID):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         pin = group_services.device_pin(
-            user=request.user, device_id=device_id, reason=data.validated_data.get("reason", "")
+            user=request.user, device_id=device_id, reason=_reason_given(request)
         )
-        body = {"device_id": pin.device_id, "pinned": True, "reason": pin.reason}
-        return Response(PinSerializer({**body, "pinned_at": pin.pinned_at}).data)
+        return _pin_answer(PinSerializer, pin, device_id=pin.device_id)
 
 
 class DeviceUnpinApi(APIView):
@@ -303,13 +335,7 @@ class DeviceUnpinApi(APIView):
     )
     def post(self, request, device_id: uuid.UUID):
         group_services.device_unpin(user=request.user, device_id=device_id)
-        body = {"device_id": device_id, "pinned": False, "reason": "", "pinned_at": None}
-        return Response(PinSerializer(body).data)
-
-
-@extend_schema_serializer(component_name="GroupPinInput")
-class GroupPinInputSerializer(serializers.Serializer):
-    reason = fields.CharField(max_length=PIN_REASON_MAX_CHARS, required=False, allow_blank=True)
+        return _pin_answer(PinSerializer, None, device_id=device_id)
 
 
 class GroupPinApi(APIView):
@@ -329,13 +355,10 @@ class GroupPinApi(APIView):
         },
     )
     def post(self, request, group_id: uuid.UUID):
-        data = GroupPinInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
         pin = group_services.group_pin(
-            user=request.user, group_id=group_id, reason=data.validated_data.get("reason", "")
+            user=request.user, group_id=group_id, reason=_reason_given(request)
         )
-        body = {"group_id": pin.group_id, "pinned": True, "reason": pin.reason}
-        return Response(GroupPinSerializer({**body, "pinned_at": pin.pinned_at}).data)
+        return _pin_answer(GroupPinSerializer, pin, group_id=pin.group_id)
 
 
 class GroupUnpinApi(APIView):
@@ -351,5 +374,4 @@ class GroupUnpinApi(APIView):
     )
     def post(self, request, group_id: uuid.UUID):
         group_services.group_unpin(user=request.user, group_id=group_id)
-        body = {"group_id": group_id, "pinned": False, "reason": "", "pinned_at": None}
-        return Response(GroupPinSerializer(body).data)
+        return _pin_answer(GroupPinSerializer, None, group_id=group_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli import exit_codes, pins
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -79,16 +79,12 @@ def run_rollback(args: argparse.Namespace) -> int:
 def run_pin(args: argparse.Namespace) -> int:
     api = api_for(args)
     device = device_by_id_or_name(api, args.device)
-    pin = api.post_json(f"/api/devices/{device['id']}/pin", {"reason": args.reason})
-    args.output.note(f"Pinned {device['name']}: rollouts leave it out.")
-    args.output.result({"pin": pin})
-    return exit_codes.OK
+    note = f"Pinned {device['name']}: rollouts leave it out."
+    return pins.pin(args, api, f"/api/devices/{device['id']}", note)
 
 
 def run_unpin(args: argparse.Namespace) -> int:
     api = api_for(args)
     device = device_by_id_or_name(api, args.device)
-    pin = api.post_json(f"/api/devices/{device['id']}/unpin")
-    args.output.note(f"Unpinned {device['name']}: rollouts include it again.")
-    args.output.result({"pin": pin})
-    return exit_codes.OK
+    note = f"Unpinned {device['name']}: rollouts include it again."
+    return pins.unpin(args, api, f"/api/devices/{device['id']}", note)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli import exit_codes, pins
 from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, group_by_id_or_name
@@ -196,16 +196,12 @@ def run_rollback(args: argparse.Namespace) -> int:
 def run_pin(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = group_by_id_or_name(api, args.group)
-    pin = api.post_json(f"/api/groups/{group['id']}/pin", {"reason": args.reason})
-    args.output.note(f"Pinned {group['name']}: rollouts leave its devices out.")
-    args.output.result({"pin": pin})
-    return exit_codes.OK
+    note = f"Pinned {group['name']}: rollouts leave its devices out."
+    return pins.pin(args, api, f"/api/groups/{group['id']}", note)
 
 
 def run_unpin(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = group_by_id_or_name(api, args.group)
-    pin = api.post_json(f"/api/groups/{group['id']}/unpin")
-    args.output.note(f"Unpinned {group['name']}: rollouts include its devices again.")
-    args.output.result({"pin": pin})
-    return exit_codes.OK
+    note = f"Unpinned {group['name']}: rollouts include its devices again."
+    return pins.unpin(args, api, f"/api/groups/{group['id']}", note)
