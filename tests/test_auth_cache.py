@@ -59,7 +59,7 @@ def test_a_user_deactivated_here_is_signed_out_at_once(alice_client, settings, a
 def test_a_user_deactivated_elsewhere_is_signed_out_within_the_cache_time(
     alice_client, settings, alice
 ):
-    from tests.client.conftest import wait_for
+    from tests.waiting import wait_for
 
     settings.AUTH_CACHE_SECONDS = 1
     assert alice_client.get("/api/models/").status_code == 200
@@ -83,7 +83,7 @@ def test_a_token_is_read_once_then_remembered(client, settings, alice):
 def test_a_token_revoked_here_is_refused_at_once_elsewhere_within_the_cache_time(
     client, settings, alice
 ):
-    from tests.client.conftest import wait_for
+    from tests.waiting import wait_for
 
     settings.AUTH_CACHE_SECONDS = 60
     here = token_services.token_create(owner=alice, name="here", scopes=["read"], expires_in_days=7)

@@ -17,8 +17,8 @@ from django.core.management import call_command
 from django_tasks import task
 from django_tasks.base import TaskResultStatus
 
-from tests.client.conftest import wait_for
 from tests.relay.conftest import ROOT, database_url
+from tests.waiting import wait_for
 
 DATABASE_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

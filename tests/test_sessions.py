@@ -7,17 +7,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tests.waiting import wait_for
 from visiona import sessions
 from visiona.sessions import EXPIRES_AT_KEY, SIGNED_IN_AT_KEY
 
 pytestmark = pytest.mark.django_db
-
-
-def wait_for(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.05)
 
 
 def session_key(client) -> str:
@@ -170,7 +164,12 @@ class TestOnRedis:
         client = Client()
         sign_in(client, alice, password)
         key = session_key(client)
-        wait_for(lambda: not redis_has(key), what="the idle session's key to expire")
+        wait_for(
+            lambda: not redis_has(key),
+            timeout=60,
+            interval=0.05,
+            what="the idle session's key to expire",
+        )
         assert client.get("/").status_code == 302
 
     def test_activity_keeps_an_idle_session_alive(self, alice, password, settings):
@@ -218,7 +217,12 @@ class TestOnRedis:
             assert client.get("/api/system/info").status_code == 200
             assert client.get("/").status_code == 200
         # Counting down, not rewritten: wait until the TTL has moved at all.
-        wait_for(lambda: redis.pttl(key) < after_sign_in, what="the TTL to count down")
+        wait_for(
+            lambda: redis.pttl(key) < after_sign_in,
+            timeout=60,
+            interval=0.05,
+            what="the TTL to count down",
+        )
         assert session_writes == []
         assert redis.pttl(key) < after_sign_in
 

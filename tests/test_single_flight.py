@@ -6,15 +6,8 @@ import time
 import pytest
 from django.core.cache import cache
 
+from tests.waiting import wait_for
 from visiona.single_flight import SingleFlightTimeout, single_flight
-
-
-def wait_for(condition, *, what: str, timeout: float = 30.0) -> None:
-    """Poll ``condition`` until it is true; the deadline is only a backstop."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.01)
 
 
 def test_it_caches_the_value():
@@ -54,7 +47,12 @@ def concurrent_callers(count: int, key: str) -> tuple[list, list]:
     def compute():
         calls.append(1)
         # Answers only once every other caller waits for it: they all piled up.
-        wait_for(lambda: len(waiting) == count - 1, what="the other callers to wait")
+        wait_for(
+            lambda: len(waiting) == count - 1,
+            timeout=30,
+            interval=0.01,
+            what="the other callers to wait",
+        )
         return "shared"
 
     def poll_sleep(seconds: float) -> None:

@@ -1,6 +1,7 @@
 """Running ``visiona`` against the live server: in this process (so a test can hand
 ``convert`` a pre-flight checker that records its calls), or as its own process like a
-user's shell."""
+user's shell; and the fixtures that point it at the fake visionA instead
+(tests/client/fake_visiona_runs.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from visiona_client import preflight
 
 from tests.client.conftest import CLIENT_DIR
+from tests.client.fake_visiona_runs import USER_TOKEN
 
 
 @dataclass
@@ -36,6 +39,27 @@ class RecordingChecker:
         report = preflight.check(preflight.scan_file(path), chip)
         self.reports.append(report)
         return report
+
+
+@pytest.fixture
+def visiona(fake_visiona, monkeypatch, tmp_path):
+    """``visiona`` in this process pointed at the fake visionA, as the user whose token
+    the fake knows, with a config folder of the test's own."""
+    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VISIONA_SERVER", fake_visiona.url)
+    monkeypatch.setenv("VISIONA_TOKEN", USER_TOKEN)
+    monkeypatch.setenv("NO_PROXY", "*")  # the fake is on loopback
+    return fake_visiona
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """A folder of two inputs for a run (the fake decodes none of them)."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
+    return folder
 
 
 def run_process(*arguments: str, env: dict[str, str], cwd: Path) -> Ran:

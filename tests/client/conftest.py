@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -77,16 +76,6 @@ def start_agent(tmp_path, state_dir):
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
-
-
-def wait_for(condition, *, timeout: float = 15.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true within {timeout} s: {condition}")
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ import requests
 from visiona_client import state
 
 from deploy.processes import free_port
-from tests.client.conftest import wait_for
 from tests.client.fake_visiona import DEVICE_TOKEN, Deployment, nef_bytes
+from tests.waiting import wait_for
 
 SIZE = 3 * 1024 * 1024
 

@@ -12,7 +12,7 @@ import pytest
 
 from devices import services
 from devices.models import Device, DeviceToken, PairingCode
-from tests.client.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

@@ -3,6 +3,10 @@
 5 when one did not, 1 when the run failed on the device, 2 for bad input (nothing is
 sent), and ``--json`` carries the figures every time (docs/cli.md, "Exit codes")."""
 
+# The fixtures visiona and inputs come from cli_helpers (imported below): their names
+# are reused as the tests' arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -11,25 +15,8 @@ import sys
 import pytest
 from visiona_client.visiona_cli import main as cli_main
 
-from tests.client.fake_visiona_runs import USER_TOKEN, RunScript
-
-
-@pytest.fixture
-def visiona(fake_visiona, monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("VISIONA_SERVER", fake_visiona.url)
-    monkeypatch.setenv("VISIONA_TOKEN", USER_TOKEN)
-    monkeypatch.setenv("NO_PROXY", "*")  # the fake is on loopback
-    return fake_visiona
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    for name in ("a.png", "b.png"):
-        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
-    return folder
+from tests.client.cli_helpers import inputs, visiona  # noqa: F401  (fixtures)
+from tests.client.fake_visiona_runs import RunScript
 
 
 def run(capsys, inputs, *arguments: str) -> tuple[int, dict, str]:

@@ -3,6 +3,10 @@ visionA (tests/client/fake_visiona_runs.py): without onnxruntime here the agreem
 visionA's, and a deployment that does not install exits 1 with nothing run
 (docs/cli.md, "Runs and the CI gate")."""
 
+# The fixtures visiona and inputs come from cli_helpers (imported below): their names
+# are reused as the tests' arguments.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -11,16 +15,8 @@ import sys
 import pytest
 from visiona_client.visiona_cli import main as cli_main
 
-from tests.client.fake_visiona_runs import RUN_DEVICE, USER_TOKEN, DeploymentScript
-
-
-@pytest.fixture
-def visiona(fake_visiona, monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("VISIONA_SERVER", fake_visiona.url)
-    monkeypatch.setenv("VISIONA_TOKEN", USER_TOKEN)
-    monkeypatch.setenv("NO_PROXY", "*")  # the fake is on loopback
-    return fake_visiona
+from tests.client.cli_helpers import inputs, visiona  # noqa: F401  (fixtures)
+from tests.client.fake_visiona_runs import RUN_DEVICE, DeploymentScript
 
 
 @pytest.fixture
@@ -29,15 +25,6 @@ def model(tmp_path):
     path = tmp_path / "detector.onnx"
     path.write_bytes(b"not an ONNX model")
     return path
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    for name in ("a.png", "b.png"):
-        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
-    return folder
 
 
 def convert_and_run(capsys, model, inputs, *arguments: str) -> tuple[int, dict, str]:

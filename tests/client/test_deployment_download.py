@@ -14,8 +14,8 @@ import pytest
 from visiona_client.backoff import Backoff
 from visiona_client.deployment_job import Job, Stopped, WorkItem
 
-from tests.client.conftest import wait_for
 from tests.client.fake_visiona import OTHER_TOKEN, Deployment, nef_bytes
+from tests.waiting import wait_for
 
 SIZE = 3 * 1024 * 1024 + 123
 

@@ -8,8 +8,8 @@ import pytest
 from visiona_client.agent import Agent
 from visiona_client.deployments import DeploymentWorker
 
-from tests.client.conftest import wait_for
 from tests.client.fake_visiona import Deployment, nef_bytes
+from tests.waiting import wait_for
 
 SIZE = 2 * 1024 * 1024
 

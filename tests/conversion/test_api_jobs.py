@@ -15,11 +15,11 @@ from django.test import Client
 
 from conversion import tracking_services
 from conversion.models import ConversionJob
-from tests.client.conftest import wait_for
 from tests.conversion.upstreams import (
     CONVERTER,
     job_json,
 )
+from tests.waiting import wait_for
 from visiona.single_flight import single_flight
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ import responses
 from responses import matchers
 
 from conversion.clients import errors, member_center
-from tests.client.conftest import wait_for
 from tests.conversion.upstreams import MC
+from tests.waiting import wait_for
 from visiona.single_flight import single_flight
 
 TOKEN_URL = f"{MC}/oauth/token"

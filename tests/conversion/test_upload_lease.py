@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +26,7 @@ from tests.conversion.upstreams import (
     parse_upstream_form,
     standard_parts,
 )
+from tests.waiting import wait_for
 
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,13 +63,6 @@ def test_a_lease_that_lapsed_to_another_upload_is_not_released_by_the_first():
     assert cache.get(upload_lease._key(ALICE)) == "another-upload"
 
 
-def wait_for(condition, *, timeout: float = 60.0, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.02)
-
-
 def test_a_held_lease_outlives_its_own_lifetime(monkeypatch):
     # Renewed by its thread, not by bytes flowing: a holder waiting on the converter's
     # answer keeps it too. 1 s lifetime; held until 30 renewals (1.5 s at least) passed.
@@ -81,7 +74,7 @@ def test_a_held_lease_outlives_its_own_lifetime(monkeypatch):
         upload_lease.UploadLease, "renew", lambda self: (renewals.append(1), renew(self))
     )
     with upload_lease.upload_lease(user=ALICE):
-        wait_for(lambda: len(renewals) >= 30, what="30 renewals")
+        wait_for(lambda: len(renewals) >= 30, timeout=60, interval=0.02, what="30 renewals")
         with pytest.raises(errors.UploadInProgress), upload_lease.upload_lease(user=ALICE):
             pass
     assert cache.get(upload_lease._key(ALICE)) is None
@@ -133,6 +126,7 @@ def test_a_lease_whose_holder_was_killed_is_free_within_its_lifetime(settings):
         wait_for(
             lambda: cache.get(upload_lease._key(user)) is None,
             timeout=upload_lease.LEASE_SECONDS * 6,
+            interval=0.02,
             what="the dead holder's lease to expire",
         )
         with upload_lease.upload_lease(user=user):

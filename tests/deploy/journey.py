@@ -13,7 +13,6 @@ import ipaddress
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from tests.deploy.compose_stack import (
     read_env_file,
 )
 from tests.e2e.conftest import BOUNDARY, Form, standard_form
+from tests.waiting import wait_for
 from visiona.settings import STATIC_MANIFEST_MARKER
 
 # Two of each: model files must be found by whichever web instance is asked, and a
@@ -42,17 +42,6 @@ from visiona.settings import STATIC_MANIFEST_MARKER
 REPLICAS = {"WEB_REPLICAS": "2", "RELAY_REPLICAS": "2"}
 STAFF = ("admin", "a staff password for the journey 7")
 DEADLINE_SECONDS = 180
-
-
-def wait_for(condition, *, what: str, timeout: float = DEADLINE_SECONDS, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(interval)
 
 
 # --- the stack ------------------------------------------------------------------------------
@@ -185,7 +174,7 @@ class KneronStandIns:
                 return False
             return True
 
-        wait_for(answers, what="the sandbox")
+        wait_for(answers, timeout=DEADLINE_SECONDS, interval=0.25, what="the sandbox")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -313,7 +302,7 @@ def convert_and_save(browser: Browser) -> dict:
         job = browser.get(f"/api/conversion/{job_id}").json()
         return job if job["status"] in ("completed", "failed") else None
 
-    job = wait_for(finished, what="the conversion")
+    job = wait_for(finished, timeout=DEADLINE_SECONDS, interval=0.25, what="the conversion")
     assert job["status"] == "completed", job
     saved = browser.post(f"/api/conversion/{job_id}/promote-to-models", json={"name": "Journey"})
     assert saved.status_code == 200, saved.text
@@ -403,12 +392,19 @@ def walk(stack: ComposeStack, folder: Path) -> None:
             answer = browser.get("/api/system/deps", headers=request_id())
             return answer if answer.status_code == 200 else None
 
-        deps = wait_for(dependencies, what="the device's dependencies through the tunnel")
+        deps = wait_for(
+            dependencies,
+            timeout=DEADLINE_SECONDS,
+            interval=0.25,
+            what="the device's dependencies through the tunnel",
+        )
         assert deps.json()["demo"] is True
         # nginx asked web, which authorized the request, then fetched the answer itself
         # from the node holding the tunnel, at the address the node advertises.
         wait_for(
             lambda: relayed_by_nginx(stack, deps.request.headers["X-Request-Id"]),
+            timeout=DEADLINE_SECONDS,
+            interval=0.25,
             what="the relayed request's line in nginx's access log",
         )
 
@@ -423,7 +419,9 @@ def walk(stack: ComposeStack, folder: Path) -> None:
             state = browser.get(f"/api/deployments/{deployment_id}").json()
             return state if state["state"] in ("installed", "failed") else None
 
-        deployment = wait_for(settled, what="the deployment")
+        deployment = wait_for(
+            settled, timeout=DEADLINE_SECONDS, interval=0.25, what="the deployment"
+        )
         assert deployment["state"] == "installed", (deployment, agent_log.read_text()[-3000:])
         installed = list((folder / "models").glob("*.nef"))
         assert [hashlib.sha256(path.read_bytes()).hexdigest() for path in installed] == [

@@ -12,8 +12,8 @@ import requests
 
 from conversion.models import ConversionJob
 from models_repo.models import NefModel
-from tests.client.conftest import wait_for
 from tests.deploy.slow_clients import RawRequest, bearer, model_form
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.live,

@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from devices.models import Device
-from tests.client.conftest import wait_for
 from tests.loopback import signed_in_session
 from tests.relay.conftest import Agents
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.live,

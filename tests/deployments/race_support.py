@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.db import connection, connections
 
-from tests.client.conftest import wait_for
+from tests.waiting import wait_for
 from visiona.errors import AppError
 
 # Only a backstop: each wait ends as soon as the other writer is where it should be.

@@ -16,8 +16,8 @@ from django.core.cache import cache
 
 from deployments import download_slots
 from deployments.errors import TooManyDownloads
-from tests.client.conftest import wait_for
 from tests.test_cache_outage import take_the_cache_down
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

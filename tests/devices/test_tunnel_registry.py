@@ -14,7 +14,7 @@ import pytest
 from devices import tunnel_registry
 from devices.models import TunnelRegistration as Row
 from devices.tunnel_registry import NodeLease
-from tests.client.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -18,8 +18,8 @@ from django.http import StreamingHttpResponse
 
 from deployments import file as deployment_file
 from deployments.models import Deployment
-from tests.client.conftest import wait_for
 from tests.e2e.conftest import VisionA
+from tests.waiting import wait_for
 
 
 class FileTap:

@@ -23,8 +23,8 @@ from django.conf import settings as django_settings
 from visiona_client import state as agent_state
 
 from devices import services as device_services
-from tests.client.conftest import wait_for
 from tests.relay.conftest import ROOT, Agents, database_url
+from tests.waiting import wait_for
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 

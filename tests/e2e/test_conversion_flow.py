@@ -16,6 +16,7 @@ from models_repo.models import NefModel
 from sandbox import clock, nef
 from tests import onnx_models
 from tests.e2e.conftest import file, standard_form, text
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -35,13 +36,6 @@ def wait_until_finished(http, job_id: str, timeout: float = 20) -> dict:
         if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.1)
-
-
-def wait_for(condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
-        time.sleep(0.05)
 
 
 def test_the_proxy_streams_every_byte_and_only_the_session_users_id(alice_http, alice):
@@ -198,9 +192,19 @@ def test_a_client_that_disconnects_mid_upload_leaves_no_job(alice_http, live_ser
     with socket.create_connection((url.hostname, url.port)) as raw:
         raw.sendall(head + body[:MIB])
         # The proxy holds the upload's lease: it is streaming to the converter.
-        wait_for(lambda: cache.get(lease) is not None, "the upload to start")
+        wait_for(
+            lambda: cache.get(lease) is not None,
+            timeout=60,
+            interval=0.05,
+            what="the upload to start",
+        )
     # The proxy noticed the cut and let go (its finally ran), then nothing was recorded.
-    wait_for(lambda: cache.get(lease) is None, "the proxy to end the upload")
+    wait_for(
+        lambda: cache.get(lease) is None,
+        timeout=60,
+        interval=0.05,
+        what="the proxy to end the upload",
+    )
     assert list(store.all_jobs()) == []
     assert ConversionJob.objects.count() == 0
     # And the user can upload again at once: nothing half-made blocks them.

@@ -8,9 +8,9 @@ import pytest
 
 from devices import tunnel_registry
 from devices.models import Device
-from tests.client.conftest import wait_for
 from tests.e2e.deployment_support import deploy, manifest, sha256_of, stored_bytes, wait_state
 from tests.relay.conftest import wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from deployments.models import Deployment
-from tests.client.conftest import wait_for
 from tests.e2e.deployment_support import FileTap, deploy, wait_state
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

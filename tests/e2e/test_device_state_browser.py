@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from devices import tunnel_registry
 from devices.models import Device
-from tests.client.conftest import wait_for
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.browser,

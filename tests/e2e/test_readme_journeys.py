@@ -25,7 +25,7 @@ from deployments.run_models import Run
 from devices import services as device_services
 from devices.models import Device
 from models_repo.models import NefModel
-from tests.client.conftest import wait_for
+from tests.waiting import wait_for
 from tokens import services as token_services
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

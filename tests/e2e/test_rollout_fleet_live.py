@@ -15,7 +15,6 @@ import pytest
 
 from deployments.models import Deployment, RolloutTarget
 from models_repo import services as model_services
-from tests.client.conftest import wait_for
 from tests.e2e.deployment_support import deploy, wait_state
 from tests.e2e.fleet_support import (
     digests_on_device,
@@ -24,6 +23,7 @@ from tests.e2e.fleet_support import (
     wait_rollout,
 )
 from tests.relay.conftest import Agents, wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

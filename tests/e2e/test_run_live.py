@@ -11,10 +11,10 @@ import pytest
 
 from deployments.models import Run
 from devices.models import Device
-from tests.client.conftest import wait_for
 from tests.client.test_cli_live import cli, env, token  # noqa: F401  (fixtures)
 from tests.e2e.conftest import sandbox  # noqa: F401  (a fixture)
 from tests.relay.conftest import wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -16,8 +16,8 @@ from django.db import connections
 
 from devices import tunnel_registry
 from devices.models import Device
-from tests.client.conftest import wait_for
 from tests.e2e.conftest import VisionA
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -29,7 +29,8 @@ from deploy.processes import free_port
 from devices import services, token_changes
 from devices.models import Device
 from relay import auth
-from tests.client.conftest import agent_environment, wait_for
+from tests.client.conftest import agent_environment
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # How long the test relay waits for a device's answer to start.

@@ -19,7 +19,6 @@ import json
 import select
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,17 +34,13 @@ from relay.exchange import Limits
 from relay.internal_server import InternalServer
 from relay.node import RelayNode
 from relay.tunnel_server import TunnelServer
+from tests import waiting
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 15.0, interval: float = 0.02):
-    """Poll ``condition`` until it is true; the generous deadline is only a backstop."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true within {timeout} s: {condition}")
+def wait_for(condition: Callable[[], object], *, timeout: float = 15.0):
+    """tests.waiting.wait_for, polling every 20 ms: the relay here answers in
+    milliseconds, and a test waits for many such steps in a row."""
+    return waiting.wait_for(condition, timeout=timeout, interval=0.02)
 
 
 # --- The device's local API ------------------------------------------------------------

@@ -15,8 +15,8 @@ import pytest
 from deployments import push as deployment_push
 from deployments import services as deployment_services
 from devices import relay_client, tunnel_registry
-from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model  # noqa: F401  (a fixture)
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -13,8 +13,8 @@ import pytest
 from django.conf import settings
 
 from relay.management.commands.run_relay import reachable_host
-from tests.client.conftest import wait_for
 from tests.relay.conftest import Relay, free_port
+from tests.waiting import wait_for
 
 # A port nothing listens on: a service there is down.
 CLOSED = free_port()

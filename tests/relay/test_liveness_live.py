@@ -18,9 +18,9 @@ from deployments import services as deployment_services
 from devices import services, tunnel_registry
 from relay.h2_session import silence_seconds
 from relay.node import LIVENESS_CHECK_SECONDS
-from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401  (fixtures)
 from tests.relay.conftest import ROOT, Relay, wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 _serials = itertools.count(1)

@@ -17,9 +17,9 @@ from devices import liveness, services, token_changes, tunnel_registry
 from devices.models import Device, DeviceToken
 from relay.h2_session import StreamFailed
 from relay.node import RelayNode
-from tests.client.conftest import wait_for
 from tests.models_repo.conftest import make_model, nef_bytes  # noqa: F401  (fixtures)
 from tests.relay.test_token_checks import Clock
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NODE_URL = "http://127.0.0.1:3801"

@@ -15,8 +15,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from devices import services
-from tests.client.conftest import wait_for
 from tests.relay.conftest import Relay, agent_log, free_port
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ import pytest
 
 from devices import services
 from devices.models import DeviceToken
-from tests.client.conftest import wait_for
 from tests.relay.conftest import RECHECK_BACKSTOP_SECONDS, agent_log, wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,8 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from devices import services, tunnel_registry
-from tests.client.conftest import wait_for
 from tests.relay.conftest import RECHECK_BACKSTOP_SECONDS, relay_logged, wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

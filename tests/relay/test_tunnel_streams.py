@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.client.conftest import wait_for
 from tests.relay.conftest import RELAY_TIMEOUT_SECONDS, relay_logged
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -19,9 +19,9 @@ from django.conf import settings as django_settings
 from django.db import connections
 
 from devices import tunnel_registry
-from tests.client.conftest import wait_for
 from tests.e2e.conftest import VisionA
 from tests.relay.conftest import ROOT, Relay, database_url, free_port, wait_connected
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.live,
