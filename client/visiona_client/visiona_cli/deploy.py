@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         f"({result['outcome'].replace('_', ' ')}, {deployment['state']})."
     )
     if args.wait and deployment["state"] not in FINAL:
-        deployment = _wait(api, out, deployment, args.poll_seconds)
+        deployment = wait_for_deployment(api, out, deployment, args.poll_seconds)
     out.result({"outcome": result["outcome"], "deployment": deployment})
     if deployment["state"] in ("failed", "cancelled"):
         note_not_installed(out, deployment)
@@ -65,7 +65,12 @@ def note_not_installed(out: Output, deployment: dict[str, Any]) -> None:
         out.note(f"The deployment {deployment['state']}: {message}{suffix}")
 
 
-def _wait(api: Api, out: Output, deployment: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
+def wait_for_deployment(
+    api: Api, out: Output, deployment: dict[str, Any], poll_seconds: float
+) -> dict[str, Any]:
+    """Follow the deployment every ``poll_seconds`` until it is installed, failed or
+    cancelled, noting each new state (and the download's progress) on stderr; its last
+    answer. Also ``convert --run-on``'s deploy step."""
     last = ""
     try:
         while deployment["state"] not in FINAL:

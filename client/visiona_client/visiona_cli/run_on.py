@@ -15,8 +15,7 @@ from visiona_client.run_figures import Expectation
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.deploy import FINAL as DEPLOYMENT_FINAL
-from visiona_client.visiona_cli.deploy import _wait as wait_for_deployment
-from visiona_client.visiona_cli.deploy import note_not_installed
+from visiona_client.visiona_cli.deploy import note_not_installed, wait_for_deployment
 from visiona_client.visiona_cli.follow import finish_job
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
