@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         out.note(f"Follow it with: visiona jobs {job['job_id']} --wait")
         out.result({"job": job, **result_extra})
         return exit_codes.OK
-    job = wait_for_job(api, out, job)
+    job = wait_for_job(api, out, job, poll_seconds=args.poll_seconds)
     output = _WithExtra(out, result_extra)
     if args.run_on:
         return convert_and_run(api, output, args, job, run_inputs, expectations)
