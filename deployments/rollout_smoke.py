@@ -53,8 +53,8 @@ def smoke_run_check(*, targets: list[RolloutTarget], now: datetime) -> dict[int,
 def _start(rollout: Rollout, target: RolloutTarget) -> Verdict:
     """A run of the rollout's model on the device, on the smoke run's inputs."""
     template = rollout.smoke_run
-    if template is None:  # the template run was deleted meanwhile
-        return Verdict(FAILED, "smoke_run_gone", _("The smoke run's inputs are gone."))
+    if template is None:  # the run chosen for its inputs was deleted meanwhile
+        return Verdict(FAILED, "smoke_inputs_gone", _("The smoke run's inputs are gone."))
     inputs = [
         run_services.NewInput(
             name=item.name,
@@ -90,7 +90,7 @@ def _under_way() -> Verdict:
 
 
 def _judge(rollout: Rollout, run: Run | None) -> Verdict:
-    if run is None:
+    if run is None:  # the device's own run, not the one whose inputs it ran
         return Verdict(FAILED, "smoke_run_gone", _("Its smoke run is gone."))
     if run.state in (RunState.PENDING, RunState.RUNNING):
         return _under_way()

@@ -66,6 +66,7 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
     fixed = {
         "smoke_run": _("Installed; its smoke run is under way."),
         "smoke_comparing": _("Its smoke run is being compared with the original ONNX."),
+        "smoke_inputs_gone": _("The smoke run's inputs are gone."),
         "smoke_run_gone": _("Its smoke run is gone."),
         "smoke_no_agreement": _("Its smoke run could not be compared with the original ONNX."),
         "unpaired": _("Unpaired before its phase began."),

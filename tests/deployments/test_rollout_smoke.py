@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
-from deployments import rollout_engine, rollout_services, rollout_texts
+from deployments import rollout_engine, rollout_services, rollout_smoke, rollout_texts
 from deployments.models import Rollout, RolloutTarget, Run
 from deployments.rollout_choices import RolloutState, TargetState
 from deployments.rollout_errors import SmokeRunInvalid
@@ -309,3 +309,45 @@ def test_the_api_and_the_form_take_expectations(alice, alice_client, template, r
     assert made.status_code == 201, made.content
     assert made.json()["smoke_expect"] == "top1>=0.5,p90_ms<=1000"
     assert made.json()["smoke_min_cosine"] is None
+
+
+@pytest.mark.parametrize(
+    ("code", "verdict_of"),
+    [
+        # The run chosen for its inputs, deleted as the engine starts the device's own.
+        ("smoke_inputs_gone", lambda rollout, target: rollout_smoke._start(rollout, target)),
+        # The device's own run, deleted as the engine judges it.
+        ("smoke_run_gone", lambda rollout, target: rollout_smoke._judge(rollout, None)),
+    ],
+)
+def test_a_smoke_run_gone_is_shown_as_the_worker_stored_it(code, verdict_of):
+    rollout = Rollout(smoke_run=None)
+    target = RolloutTarget(rollout=rollout)
+    with translation.override("en"):
+        verdict = verdict_of(rollout, target)
+        target.state, target.reason_code, target.reason = (
+            verdict.state,
+            verdict.code,
+            verdict.reason,
+        )
+        assert (verdict.state, verdict.code) == (TargetState.FAILED, code)
+        assert rollout_texts.target_reason(target, model_chips=[]) == target.reason
+    with translation.override("zh-hant"):
+        shown = rollout_texts.target_reason(target, model_chips=[])
+    assert re.search(r"[\u4e00-\u9fff]", shown)
+
+
+def test_a_device_whose_smoke_run_is_deleted_gets_a_new_one(alice, template, rack, committing):
+    model, _nef, run = template
+    group, _paired = rack
+    rollout = start(alice, model, group, run, committing, least=None)
+    target = first_target(rollout)
+    committing(report, target.device, target.deployment, "installed")
+    first_run = first_target(rollout).smoke_run
+    first_run.delete()
+
+    committing(rollout_engine.advance, rollout_id=rollout.pk)
+
+    target = first_target(rollout)
+    assert (target.state, target.reason_code) == (TargetState.CHECKING, "smoke_run")
+    assert target.smoke_run_id not in (None, first_run.pk)
