@@ -73,6 +73,9 @@ class Rollout(models.Model):
         blank=True,
         related_name="+",
     )
+    # Set with smoke_run and never cleared: the gate stays when that run is deleted (its
+    # SET_NULL would otherwise read as "no gate" and pass every device unchecked).
+    smoke_gate = models.BooleanField(_("smoke gate"), default=False)
     smoke_min_cosine = models.FloatField(_("smoke run's least cosine"), null=True, blank=True)
     # What each smoke run must reach, as runs' expectations ("cosine>=0.99,top1>=0.98",
     # visiona_client.run_figures), written back in one form; empty: only that it completed

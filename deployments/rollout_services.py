@@ -96,9 +96,15 @@ def rollout_create(
             )
             if smoke_run is not None:
                 rollout.smoke_run, rollout.smoke_min_cosine = smoke_run, smoke_min_cosine
-                rollout.smoke_expect = expect
+                rollout.smoke_gate, rollout.smoke_expect = True, expect
                 rollout.save(
-                    update_fields=["smoke_run", "smoke_min_cosine", "smoke_expect", "updated_at"]
+                    update_fields=[
+                        "smoke_run",
+                        "smoke_gate",
+                        "smoke_min_cosine",
+                        "smoke_expect",
+                        "updated_at",
+                    ]
                 )
             rollout_wakes.wake_after_commit(rollout.pk)
     except IntegrityError:

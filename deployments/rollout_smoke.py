@@ -12,7 +12,9 @@ the reason. The engine looks again every
 ``rollout_checks.CHECK_INTERVAL`` while a run is under way, until the phase's deadline.
 
 Registered in ``DeploymentsConfig.ready()`` (``rollout_checks.register_phase_check``):
-rollouts made without a smoke run pass it at once.
+rollouts made without a smoke run pass it at once. A rollout made with one keeps its gate
+(``smoke_gate``) when that run is deleted: its devices then fail with
+``smoke_inputs_gone``, never pass unchecked.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def smoke_run_check(*, targets: list[RolloutTarget], now: datetime) -> dict[int,
     verdicts: dict[int, Verdict] = {}
     for target in targets:
         rollout = target.rollout
-        if rollout.smoke_run_id is None:
+        if not rollout.smoke_gate:
             verdicts[target.pk] = Verdict(PASSED)
             continue
         if target.smoke_run_id is None:

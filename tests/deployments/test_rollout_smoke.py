@@ -351,3 +351,38 @@ def test_a_device_whose_smoke_run_is_deleted_gets_a_new_one(alice, template, rac
     target = first_target(rollout)
     assert (target.state, target.reason_code) == (TargetState.CHECKING, "smoke_run")
     assert target.smoke_run_id not in (None, first_run.pk)
+
+
+def test_deleting_the_smoke_runs_template_keeps_the_gate(alice, template, rack, committing):
+    """The run chosen for its inputs is SET_NULL on delete: the rollout must not read that
+    as "no gate" and pass its devices unchecked."""
+    model, _nef, run = template
+    group, _paired = rack
+    rollout = start(alice, model, group, run, committing, least=None)
+    run.delete()
+
+    target = first_target(rollout)
+    committing(report, target.device, target.deployment, "installed")
+    committing(rollout_engine.advance, rollout_id=rollout.pk)
+
+    target = first_target(rollout)
+    assert Rollout.objects.get(pk=rollout.pk).smoke_run_id is None
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_inputs_gone")
+    assert target.smoke_run_id is None
+
+
+def test_the_migration_gates_rollouts_made_with_a_smoke_run(alice, template, rack, committing):
+    """Rollouts made before ``smoke_gate`` existed get it from their smoke run."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    model, _nef, run = template
+    group, _paired = rack
+    gated = start(alice, model, group, run, committing, least=None)
+    Rollout.objects.filter(pk=gated.pk).update(smoke_gate=False)  # as the column came
+    migration = import_module("deployments.migrations.0009_rollout_smoke_gate")
+
+    migration.gate_rollouts_with_a_smoke_run(apps, None)
+
+    assert Rollout.objects.get(pk=gated.pk).smoke_gate is True
