@@ -1,7 +1,7 @@
 """``visiona convert MODEL.onnx … --run-on DEVICE`` over real HTTP against the fake
-visionA (tests/client/fake_visiona_runs.py): without onnxruntime here the agreement is
-visionA's, and a deployment that does not install exits 1 with nothing run
-(docs/cli.md, "Runs and the CI gate")."""
+visionA (tests/client/fake_visiona_runs.py): without onnxruntime here, or with one that
+cannot load the model, the agreement is visionA's, and a deployment that does not
+install exits 1 with nothing run (docs/cli.md, "Runs and the CI gate")."""
 
 # The fixtures visiona and inputs come from cli_helpers (imported below): their names
 # are reused as the tests' arguments.
@@ -21,7 +21,7 @@ from tests.client.fake_visiona_runs import RUN_DEVICE, DeploymentScript
 
 @pytest.fixture
 def model(tmp_path):
-    # Never read as ONNX: were it run here, loading it would fail (exit 2).
+    # Not ONNX: onnxruntime, where installed, cannot load it.
     path = tmp_path / "detector.onnx"
     path.write_bytes(b"not an ONNX model")
     return path
@@ -52,6 +52,21 @@ def test_without_the_validate_extra_visiona_computes_the_agreement(
     assert data["expectations"] == [{"expectation": "cosine>=0.99", "value": 0.995, "passed": True}]
     assert "not installed here: visionA computes the agreement" in err
     # The device's outputs were not fetched to be compared here.
+    assert not [path for path in visiona.user_paths if path.endswith("/inputs")]
+
+
+def test_an_onnx_this_onnxruntime_cannot_load_leaves_the_agreement_to_visiona(
+    visiona, model, inputs, capsys
+):
+    # onnxruntime is here (the validate extra), but it cannot load this file: converted
+    # and deployed already, the run goes on with visionA's agreement rather than exit 2.
+    pytest.importorskip("onnxruntime", reason="the validate extra is not installed")
+    code, data, err = convert_and_run(capsys, model, inputs, "--expect", "cosine>=0.99")
+    assert code == 0, err
+    assert data["run"]["state"] == "completed"
+    assert data["agreement"]["cosine"] == 0.995  # visionA's figures
+    assert f"onnxruntime cannot load {model}" in err
+    assert "visionA computes the agreement" in err
     assert not [path for path in visiona.user_paths if path.endswith("/inputs")]
 
 

@@ -78,15 +78,19 @@ def convert_and_run(
 
 def _reference_here(out: Output, model: Path) -> LocalReference | None:
     """The converted ONNX run here when the validate extra is installed. Without it (or
-    with only part of it: onnxruntime but not numpy or Pillow) the saved model keeps its
-    ONNX, so visionA computes the agreement instead: nothing to refuse this late, after
-    the conversion and the deployment."""
+    with only part of it: onnxruntime but not numpy or Pillow), or when this machine's
+    onnxruntime cannot load the model (an older runtime than the converter's, an opset
+    it lacks), the saved model keeps its ONNX, so visionA computes the agreement
+    instead: nothing to refuse this late, after the conversion and the deployment."""
     try:
         return local_reference(model)
     except CliError as error:
-        if error.code != "validate_extra_missing":
+        if error.code == "validate_extra_missing":
+            out.note("The validate extra is not installed here: visionA computes the agreement.")
+        elif error.code == "reference_invalid":
+            out.note(f"{error.message}; visionA computes the agreement.")
+        else:
             raise
-    out.note("The validate extra is not installed here: visionA computes the agreement.")
     return None
 
 
