@@ -61,6 +61,12 @@ class Limits:
     idle_seconds: float  # between bytes
     total_seconds: float  # the whole exchange
 
+    @property
+    def quiet_seconds(self) -> float:
+        """The longest the device may keep quiet (for the head, or between bytes)
+        before this node ends the exchange: told to agents in the handshake."""
+        return max(self.head_seconds, self.idle_seconds)
+
 
 class _Ended(Exception):
     """The exchange ended early; what to tell the caller is in ``code`` (None: cut)."""

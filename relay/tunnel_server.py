@@ -15,11 +15,13 @@ import random
 import time
 from typing import Any
 
-from visiona_client.tunnel import PING_INTERVAL_HEADER  # the agent reads it there
+# The agent reads them there.
+from visiona_client.tunnel import IDLE_DEADLINE_HEADER, PING_INTERVAL_HEADER
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from relay.auth import OUTAGES, TunnelIdentity, bearer_token, outage_reason
+from relay.exchange import Limits
 from relay.h2_session import MESSAGE_BYTES, TunnelSession
 from relay.node import RelayNode
 
@@ -52,8 +54,9 @@ class TunnelConnection(ServerConnection):
 
 
 class TunnelServer:
-    def __init__(self, node: RelayNode) -> None:
+    def __init__(self, node: RelayNode, *, limits: Limits) -> None:
         self.node = node
+        self.limits = limits
 
     async def start(self, host: str, port: int) -> Server:
         return await serve(
@@ -113,6 +116,8 @@ class TunnelServer:
     ) -> None:
         if response.status_code == http.HTTPStatus.SWITCHING_PROTOCOLS:
             response.headers[PING_INTERVAL_HEADER] = str(self.node.agent_ping_seconds)
+            # The agent stops waiting on a silent local API when this node would have.
+            response.headers[IDLE_DEADLINE_HEADER] = f"{self.limits.quiet_seconds:g}"
 
     async def _handler(self, connection: ServerConnection) -> None:
         identity: TunnelIdentity = connection.visiona_identity  # type: ignore[attr-defined]

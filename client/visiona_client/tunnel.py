@@ -28,6 +28,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from visiona_client.backoff import Backoff, retry_after_seconds
+from visiona_client.local_answers import LOCAL_READ_TIMEOUT_SECONDS
 from visiona_client.tunnel_control import ControlPaths
 from visiona_client.tunnel_streams import MESSAGE_BYTES, H2Server
 
@@ -51,6 +52,28 @@ def ping_interval(headers: Mapping[str, str]) -> float:
         return DEFAULT_PING_SECONDS
     low, high = PING_SECONDS_RANGE
     return min(max(seconds, low), high)
+
+
+# The relay's own deadline for an answer's head and between its bytes (the longer of
+# RELAY_REQUEST_TIMEOUT_SECONDS and RELAY_IDLE_TIMEOUT_SECONDS): past it the relay has
+# answered the user 504 or cut the body and reset the stream, so waiting longer on the
+# local API only holds one of the agent's stream workers (a silent local API held one
+# for LOCAL_READ_TIMEOUT_SECONDS, 300 s, whatever the relay had given up).
+IDLE_DEADLINE_HEADER = "X-Visiona-Idle-Deadline"
+IDLE_MARGIN_SECONDS = 5.0
+
+
+def local_read_timeout(headers: Mapping[str, str]) -> float:
+    """How long the agent waits for the local API's next bytes: the relay's idle
+    deadline and a margin, at most ``LOCAL_READ_TIMEOUT_SECONDS``, which is also
+    the wait with a relay that names none (or garbage)."""
+    try:
+        seconds = float(headers.get(IDLE_DEADLINE_HEADER) or "")
+    except ValueError:
+        return LOCAL_READ_TIMEOUT_SECONDS
+    if seconds != seconds or seconds <= 0:  # NaN, or nothing to go by
+        return LOCAL_READ_TIMEOUT_SECONDS
+    return min(seconds + IDLE_MARGIN_SECONDS, LOCAL_READ_TIMEOUT_SECONDS)
 
 
 class TunnelRefused(Exception):
@@ -153,6 +176,7 @@ class TunnelClient:
         answer = websocket.response  # set once connect() returned
         headers = answer.headers if answer is not None else {}
         websocket.ping_interval = self.ping_seconds = ping_interval(headers)
+        read_timeout = local_read_timeout(headers)
         self._websocket = websocket
         self.connections += 1
         logger.info("tunnel open to %s (a ping every %g s)", url, self.ping_seconds)
@@ -160,7 +184,7 @@ class TunnelClient:
         # As a context manager: websockets 17.1 deprecates using connect()'s result bare.
         with websocket:
             try:
-                H2Server(websocket, self.local_url, self.control).serve()
+                H2Server(websocket, self.local_url, self.control, read_timeout=read_timeout).serve()
             finally:
                 self._websocket = None
                 self.down_since = time.monotonic()

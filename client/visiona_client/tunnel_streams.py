@@ -67,10 +67,19 @@ _BodyItem = Union[tuple[bytes, int], _StreamGone, None]
 class H2Server:
     """One tunnel connection: the HTTP/2 server side, a thread per live stream."""
 
-    def __init__(self, websocket: ClientConnection, local_url: str, control: ControlPaths) -> None:
+    def __init__(
+        self,
+        websocket: ClientConnection,
+        local_url: str,
+        control: ControlPaths,
+        *,
+        read_timeout: float = LOCAL_READ_TIMEOUT_SECONDS,
+    ) -> None:
         self.websocket = websocket
         self.local_url = local_url
         self.control = control
+        # Between the local API's bytes (the relay's idle deadline, tunnel.py).
+        self.read_timeout = read_timeout
         self.conn = PiecewiseH2Connection(
             h2.config.H2Configuration(client_side=False, header_encoding="latin-1")
         )
@@ -224,7 +233,7 @@ class H2Server:
                 data=data,
                 stream=True,
                 allow_redirects=False,
-                timeout=(LOCAL_CONNECT_TIMEOUT_SECONDS, LOCAL_READ_TIMEOUT_SECONDS),
+                timeout=(LOCAL_CONNECT_TIMEOUT_SECONDS, self.read_timeout),
             )
         except requests.RequestException as exc:
             logger.warning("the local device API did not answer %s %s: %s", method, path, exc)

@@ -236,7 +236,7 @@ class InProcessRelay:
         self.internal_port = _free_port()
         self.node = RelayNode(node_url=self.internal_url)
         await self.node.start()  # its registry lease first: tunnels register under it
-        self._tunnel = await TunnelServer(self.node).start("127.0.0.1", 0)
+        self._tunnel = await TunnelServer(self.node, limits=self.limits).start("127.0.0.1", 0)
         self.tunnel_port = next(iter(self._tunnel.sockets)).getsockname()[1]
         self._internal = await InternalServer(
             self.node, secret=settings.RELAY_INTERNAL_SECRET, limits=self.limits

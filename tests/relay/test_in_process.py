@@ -15,7 +15,7 @@ import threading
 import pytest
 import requests
 from django.db import OperationalError
-from visiona_client.tunnel import PING_INTERVAL_HEADER
+from visiona_client.tunnel import IDLE_DEADLINE_HEADER, IDLE_MARGIN_SECONDS, PING_INTERVAL_HEADER
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -214,6 +214,16 @@ def test_a_silent_device_is_504_and_its_stream_is_reset(relay, agent, device_tok
     assert answer.status_code == 504
     assert answer.json()["error"]["code"] == "device_timeout"
     wait_for(lambda: relay.open_streams(str(device_token.device.pk)) == 0)
+
+
+def test_the_agent_lets_a_silent_device_go_once_the_relay_has(relay, agent, device_token, stand_in):
+    # The handshake named this node's quiet deadline (1 s here): the agent waits that and
+    # its margin, not LOCAL_READ_TIMEOUT_SECONDS (300 s), holding one of its workers.
+    assert agent.client._websocket.response.headers[IDLE_DEADLINE_HEADER] == "1"
+    answer = relay.request("GET", device_path(device_token, "silent/held"))
+    assert answer.status_code == 504
+    wait_for(lambda: stand_in.gate("held").gone.is_set(), timeout=4 * IDLE_MARGIN_SECONDS)
+    assert ("gone", "held") in stand_in.events
 
 
 def test_a_device_that_stops_mid_answer_is_cut_at_the_idle_deadline(

@@ -133,9 +133,8 @@ class Command(BaseCommand):
         ports = (tunnel_port, internal_port)
         # The internal port first, so the probes answer while the node waits for the
         # registry (/livez: up; /readyz: which dependency is missing).
-        internal_server = InternalServer(
-            node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits_from_settings()
-        )
+        limits = limits_from_settings()
+        internal_server = InternalServer(node, secret=settings.RELAY_INTERNAL_SECRET, limits=limits)
         with _port_named("internal", internal_host, internal_port, ports):
             internal = await internal_server.start(internal_host, internal_port)
         # Its registry lease before the tunnel port opens: tunnels register under it.
@@ -145,7 +144,7 @@ class Command(BaseCommand):
             return
         try:
             with _port_named("tunnel", host, tunnel_port, ports):
-                tunnel = await TunnelServer(node).start(host, tunnel_port)
+                tunnel = await TunnelServer(node, limits=limits).start(host, tunnel_port)
         except CommandError:
             # The tunnel port is taken: give the lease back (nothing registered under it
             # yet), close the internal port, then say why in one sentence.
