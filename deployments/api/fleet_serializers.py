@@ -167,7 +167,12 @@ class RolloutSerializer(serializers.Serializer):
     max_failure_percent = serializers.IntegerField()
     wait_seconds = serializers.IntegerField()
     smoke_run = serializers.UUIDField(
-        allow_null=True, help_text="The run whose inputs each device's smoke run takes."
+        allow_null=True,
+        help_text="The run whose inputs each device's smoke run takes (null once deleted).",
+    )
+    smoke_gate = serializers.BooleanField(
+        help_text="Made with a smoke run: each device must pass one. Stays true when that "
+        "run is deleted; devices still to come then fail with smoke_inputs_gone.",
     )
     smoke_min_cosine = serializers.FloatField(allow_null=True)
     smoke_expect = serializers.CharField(
@@ -243,6 +248,7 @@ def rollout_data(rollout: Rollout) -> dict:
         "max_failure_percent": rollout.max_failure_percent,
         "wait_seconds": rollout.wait_seconds,
         "smoke_run": rollout.smoke_run_id,
+        "smoke_gate": rollout.smoke_gate,
         "smoke_min_cosine": rollout.smoke_min_cosine,
         "smoke_expect": rollout.smoke_expect,
         "pause": _pause(rollout),

@@ -353,13 +353,23 @@ def test_a_device_whose_smoke_run_is_deleted_gets_a_new_one(alice, template, rac
     assert target.smoke_run_id not in (None, first_run.pk)
 
 
-def test_deleting_the_smoke_runs_template_keeps_the_gate(alice, template, rack, committing):
+def test_deleting_the_smoke_runs_template_keeps_the_gate(
+    alice, alice_client, template, rack, committing
+):
     """The run chosen for its inputs is SET_NULL on delete: the rollout must not read that
-    as "no gate" and pass its devices unchecked."""
+    as "no gate" and pass its devices unchecked; its page and the API say so."""
     model, _nef, run = template
     group, _paired = rack
     rollout = start(alice, model, group, run, committing, least=None)
+    page = alice_client.get(f"/devices/rollouts/{rollout.pk}/")
+    assert page.status_code == 200
+    assert b'data-role="smoke-inputs-gone"' not in page.content
     run.delete()
+
+    page = alice_client.get(f"/devices/rollouts/{rollout.pk}/")
+    assert b'data-role="smoke-inputs-gone"' in page.content
+    data = alice_client.get(f"/api/rollouts/{rollout.pk}").json()
+    assert (data["smoke_run"], data["smoke_gate"]) == (None, True)
 
     target = first_target(rollout)
     committing(report, target.device, target.deployment, "installed")
