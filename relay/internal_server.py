@@ -186,7 +186,8 @@ class InternalServer:
         if self._releases is None:
             self._releases = Batcher(_release_slots, name="slot-release")
             self._releases.start()
-        self.node.keep(self._releases.add(slot))
+        released: asyncio.Future[object] = asyncio.ensure_future(self._releases.add(slot))
+        self.node.keep(released)
 
     def _sessions(self) -> list[dict[str, str]]:
         return [

@@ -52,7 +52,10 @@ class CompiledLookup(Generic[M]):
         return self._model.from_db(alias, names, row)
 
     def _field(self, name: str) -> models.Field:
-        return self._model._meta.pk if name == "pk" else self._model._meta.get_field(name)
+        field = self._model._meta.pk if name == "pk" else self._model._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise ValueError(f"{name} is not a column of {self._model.__name__}")
+        return field
 
     def _for(self, alias: str):
         compiled = self._compiled.get(alias)

@@ -1,7 +1,6 @@
 """``device_get_for_user`` runs a query compiled once (visiona/compiled_query.py): it must
 find what the ORM's own queryset finds, and nothing else."""
 
-
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
