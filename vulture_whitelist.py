@@ -128,6 +128,7 @@ HandoffMiddleware  # unused class (visiona/middleware.py): in MIDDLEWARE
 # the ORM read, file-like methods zipfile calls, onnxruntime's options, test helpers.
 _.intra_op_num_threads  # unused attribute (client/visiona_client/demo_inference.py)
 _.inter_op_num_threads  # unused attribute (client/visiona_client/demo_inference.py)
+_.disable_nagle_algorithm  # unused variable (client/visiona_client/demo_device.py: socketserver.StreamRequestHandler reads it)
 _.runs_done  # unused attribute (client/visiona_client/runs.py)
 RunReferenceSerializer  # unused class (deployments/api/run_serializers.py)
 inputs_count  # unused variable (deployments/api/run_serializers.py, run_models.py)

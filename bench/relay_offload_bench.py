@@ -2,7 +2,8 @@
 
     BENCH_DATABASE_URL=postgres://... BENCH_REDIS_URL=redis://... \\
         .venv/bin/python bench/relay_offload_bench.py [--mib 100] [--pairs 5] [--small 300] \\
-        [--seconds 10] [--slow 1000] [--flood-seconds 10] [--base-agent DIR] [--large-only]
+        [--seconds 10] [--slow 1000] [--flood-seconds 10] [--base-agent DIR] [--large-only] \\
+        [--base DIR]
 
 On the loopback stack (deploy/loopback.py: Debian's nginx with the shipped files,
 gunicorn as the image runs it, one relay node; PostgreSQL and Redis as named), with the
@@ -24,6 +25,11 @@ demo device and the agents in processes of their own:
 4. ``--slow`` relayed answers held open at once by one user (the device answers after
    a minute), while another user's API GET and ``/healthz`` are timed: p50 idle versus
    loaded, and the RSS of every process.
+
+With ``--base DIR`` (another checkout, e.g. main's) only part 2 runs, on two stacks side by
+side: this checkout's code and DIR's (its own database, BENCH_DATABASE_URL + "_base"; both
+with this checkout's nginx files), ``--pairs`` pairs in alternating order, ``--rounds``
+requests per p50 and ``--seconds`` per wrk run; then the per-pair ratios this / base.
 
 Targets: 1. >= 80 % of direct, <= 0.01 s web worker CPU per 100 MiB; 2. <= 3 ms p50
 overhead, >= 0.8x req/s; 3. <= 1.5x idle; 4. <= 1.2x idle, /healthz p50 <= 50 ms.
@@ -410,6 +416,118 @@ def bench_slow(stack, slow_cookie, other, slow_devices, count: int, rounds: int)
     print(f"   RSS while open (MiB): {rss}; load {load()}")
 
 
+def small_side_by_side(stacks: dict, rounds: int, pairs: int, seconds: int) -> None:
+    """Part 2 on two stacks, this checkout's code and ``--base``'s, in the same run:
+    ``pairs`` pairs in alternating order (A B B A ...); per pair, ``rounds`` small GETs
+    through each stack (relayed and straight to that stack's demo device, interleaved)
+    and a wrk run of each at 16 connections, relayed and a plain API GET."""
+    print(f"\n2. a small relayed GET, this code against the base, {pairs} pairs")
+    names = list(stacks)
+    for side in stacks.values():
+        for _ in range(30):
+            timed_get(side["browser"], side["small"])
+            timed_get(side["plain"], side["direct"])
+    p50s = {name: {"relayed": [], "direct": [], "overhead": []} for name in names}
+    rps = {name: {"relayed": [], "api": []} for name in names}
+    loads = []
+    for index in range(pairs):
+        loads.append(os.getloadavg()[0])
+        for name in names if index % 2 == 0 else names[::-1]:
+            side = stacks[name]
+            times = {"relayed": [], "direct": []}
+            for round_index in range(rounds):
+                order = [("relayed", side["small"], side["browser"])]
+                order.append(("direct", side["direct"], side["plain"]))
+                for kind, url, session in order if round_index % 2 == 0 else order[::-1]:
+                    times[kind].append(timed_get(session, url))
+            relayed, direct = percentile(times["relayed"], 0.5), percentile(times["direct"], 0.5)
+            p50s[name]["relayed"].append(relayed)
+            p50s[name]["direct"].append(direct)
+            p50s[name]["overhead"].append(relayed - direct)
+            for kind in ("relayed", "api") if index % 2 == 0 else ("api", "relayed"):
+                url = side["small"] if kind == "relayed" else side["api"]
+                rps[name][kind].append(wrk(url, side["cookie"], seconds))
+    for name in names:
+        line = ", ".join(
+            f"{kind} p50 {statistics.median(values):.2f} ms {[round(v, 2) for v in values]}"
+            for kind, values in p50s[name].items()
+        )
+        print(f"   {name}: {line}")
+        ratios = [r / a for r, a in zip(rps[name]["relayed"], rps[name]["api"], strict=True)]
+        print(
+            f"   {name}: 16 connections relayed {statistics.median(rps[name]['relayed']):.0f} "
+            f"req/s {rps[name]['relayed']}, API GET {statistics.median(rps[name]['api']):.0f} "
+            f"{rps[name]['api']}; relayed / API median {statistics.median(ratios):.2f} "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f})"
+        )
+    if len(names) == 2:
+        this, base = names
+
+        def spread(values: list[float]) -> str:
+            return (
+                f"median {statistics.median(values):.2f} "
+                f"(min {min(values):.2f}, max {max(values):.2f})"
+            )
+
+        def per_pair(kind: str, table: dict) -> list[float]:
+            return [a / b for a, b in zip(table[this][kind], table[base][kind], strict=True)]
+
+        print(f"   ratio {this} / {base} per pair:")
+        print(f"     relayed p50 {spread(per_pair('relayed', p50s))}")
+        print(f"     overhead over direct {spread(per_pair('overhead', p50s))}")
+        print(f"     relayed req/s at 16 connections {spread(per_pair('relayed', rps))}")
+        print(f"     API GET req/s at 16 connections {spread(per_pair('api', rps))}")
+    print(f"   load average at each pair's start: {[round(v, 2) for v in loads]}; now {load()}")
+
+
+def start_side(stack: LoopbackStack, code: Path) -> dict:
+    """One stack's users, device, demo device and agent (its own checkout's client code)."""
+    run = f"{os.getpid()}-{int(time.time())}"
+    script = SETUP.replace("RUN_ID", run)
+    setup = json.loads(stack.manage("shell", "-c", script).stdout.strip().splitlines()[-1])
+    demo, demo_url = client_process(DEMO, code=code)
+    device, token = setup["devices"]["other"][0]
+    agents, _ = client_process(AGENTS, stack.tunnel_url, demo_url, token, code=code)
+    wait_tunnels(stack, 1)
+    browser = requests.Session()
+    browser.cookies.set("visiona_session", setup["sessions"]["other"])
+    return {
+        "processes": [agents, demo],
+        "browser": browser,
+        "plain": requests.Session(),
+        "cookie": f"visiona_session={setup['sessions']['other']}",
+        "small": stack.url(f"/api/devices/{device}/agent/api/system/deps"),
+        "direct": f"{demo_url}/api/system/deps",
+        "api": stack.url("/api/auth/me"),
+    }
+
+
+def main_side_by_side(args, env: dict[str, str]) -> None:
+    stacks = {"this": LoopbackStack(database_url=DATABASE_URL, redis_url=REDIS_URL, env=env)}
+    stacks["base"] = LoopbackStack(
+        database_url=DATABASE_URL + "_base",
+        redis_url=REDIS_URL,
+        env=env,
+        code_root=args.base,
+        static_root=stacks["this"].static_root,
+    )
+    sides: dict[str, dict] = {}
+    try:
+        for name, stack in stacks.items():
+            stack.start()
+            sides[name] = start_side(stack, ROOT if name == "this" else args.base)
+        print(f"load average {load()}")
+        small_side_by_side(sides, args.rounds, args.pairs, args.seconds)
+    finally:
+        for side in sides.values():
+            for process in side["processes"]:
+                process.stdin.close()
+                process.wait(timeout=10)
+        for stack in stacks.values():
+            stack.stop()
+            stack.remove()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -428,6 +546,12 @@ def main() -> None:
         "second device: the large answer through both agents in the same pairs",
     )
     parser.add_argument("--large-only", action="store_true", help="the large answer alone")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="another checkout (e.g. main's): the small GET alone, on a second stack running "
+        "its code (database BENCH_DATABASE_URL + '_base'), side by side with this one",
+    )
     args = parser.parse_args()
 
     env = {
@@ -436,6 +560,9 @@ def main() -> None:
         "RELAY_REQUEST_TIMEOUT_SECONDS": "600",
         "RELAY_IDLE_TIMEOUT_SECONDS": "600",
     }
+    if args.base:
+        main_side_by_side(args, env)
+        return
     with LoopbackStack(database_url=DATABASE_URL, redis_url=REDIS_URL, env=env) as stack:
         run = f"{os.getpid()}-{int(time.time())}"
         script = SETUP.replace("RUN_ID", run)

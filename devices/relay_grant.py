@@ -21,7 +21,7 @@ language, ``Vary``...), which nginx does not pass on from an ``X-Accel-Redirect`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from django.conf import settings
 from django.core import signing
@@ -52,7 +52,13 @@ class Grant:
 
 
 def grant_sign(grant: Grant) -> str:
-    return signing.dumps(asdict(grant), key=_key(), salt=_SALT, compress=True)
+    # The fields as they are (``asdict`` deep-copies every header pair: a quarter of
+    # the signing's CPU); JSON makes the tuples lists all the same.
+    payload = {name: getattr(grant, name) for name in _FIELDS}
+    return signing.dumps(payload, key=_key(), salt=_SALT, compress=True)
+
+
+_FIELDS = tuple(item.name for item in fields(Grant))
 
 
 def grant_verify(value: str, *, method: str, target: str) -> Grant | None:

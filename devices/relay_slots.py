@@ -79,7 +79,13 @@ def slot_renew(*, slots: list[Slot]) -> None:
 
 
 def slot_release(*, slot: Slot) -> None:
-    _backend().release(slot)
+    _backend().release([slot])
+
+
+def slot_release_many(*, slots: list[Slot]) -> None:
+    """Free these slots in one call (a relay node's exchanges that ended together)."""
+    if slots:
+        _backend().release(slots)
 
 
 def slots_held(*, user_id: int | None = None, device_id: str | None = None) -> int:
@@ -108,10 +114,14 @@ class SlotKeeper:
                 )
                 self._thread.start()
 
-    def release(self, slot: Slot) -> None:
-        """Stop renewing ``slot`` and free it (held or not; again is harmless)."""
+    def forget(self, slot: Slot) -> None:
+        """Stop renewing ``slot``; freeing it is the caller's (``slot_release_many``)."""
         with self._lock:
             self._held.pop(slot.id, None)
+
+    def release(self, slot: Slot) -> None:
+        """Stop renewing ``slot`` and free it (held or not; again is harmless)."""
+        self.forget(slot)
         try:
             slot_release(slot=slot)
         except Exception:
@@ -174,10 +184,10 @@ class _DatabaseBackend:
             expires_at=timezone.now() + timedelta(seconds=ttl)
         )
 
-    def release(self, slot: Slot) -> None:
+    def release(self, slots: list[Slot]) -> None:
         from devices.models import RelaySlot
 
-        RelaySlot.objects.filter(pk=slot.id).delete()
+        RelaySlot.objects.filter(pk__in=[slot.id for slot in slots]).delete()
 
     def count(self, *, user_id: int | None, device_id: str | None) -> int:
         from devices.models import RelaySlot
@@ -251,11 +261,12 @@ class _RedisBackend:
         keys = [key for slot in slots for key in self._keys(slot)]
         self._redis.eval(_RENEW, len(keys), *keys, ttl * 1000, *[slot.id for slot in slots])
 
-    def release(self, slot: Slot) -> None:
-        user_key, device_key = self._keys(slot)
+    def release(self, slots: list[Slot]) -> None:
         with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrem(user_key, slot.id)
-            pipe.zrem(device_key, slot.id)
+            for slot in slots:
+                user_key, device_key = self._keys(slot)
+                pipe.zrem(user_key, slot.id)
+                pipe.zrem(device_key, slot.id)
             pipe.execute()
 
     def count(self, *, user_id: int | None, device_id: str | None) -> int:

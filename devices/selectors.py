@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from devices import presence
 from devices.errors import DeviceNotFound, DeviceTokenNotFound, PairingCodeNotFound
 from devices.models import Device, DeviceToken, PairingCode
 from devices.tunnel_registry import TunnelRegistration
+from visiona.compiled_query import CompiledLookup
 from visiona.models import User
 
 
@@ -24,11 +26,25 @@ def device_list_for_user(*, user: User | AnonymousUser) -> QuerySet[Device]:
     return Device.objects.live().filter(owner=user)
 
 
+# Every relayed request asks this: compiled once per process (visiona/compiled_query.py).
+_OWNED_DEVICE = CompiledLookup(
+    Device,
+    lambda owner_id, pk: Device.objects.live().filter(owner_id=owner_id, pk=pk),
+    owner_id=-1,
+    pk=uuid.UUID(int=0),
+)
+
+
 def device_get_for_user(*, user: User | AnonymousUser, device_id: uuid.UUID | str) -> Device:
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise DeviceNotFound()
     try:
-        return device_list_for_user(user=user).get(pk=device_id)
-    except (Device.DoesNotExist, ValueError):
-        raise DeviceNotFound() from None
+        device = _OWNED_DEVICE.first(owner_id=user.pk, pk=device_id)
+    except (ValueError, ValidationError):
+        device = None  # not a device id: no such device
+    if device is None:
+        raise DeviceNotFound()
+    return device
 
 
 def device_tokens_for_device(*, device: Device) -> QuerySet[DeviceToken]:

@@ -33,7 +33,7 @@ from devices.relay_client import SECRET_HEADER
 from devices.relay_grant import GRANT_HEADER, GRANT_MAX_AGE_SECONDS, Grant, grant_verify
 from relay import health
 from relay.answers import UserCaller, WebCaller
-from relay.auth import in_thread
+from relay.batching import Batcher
 from relay.exchange import Exchange, Limits
 from relay.http_connection import ConnectionAborted, HttpConnection
 from relay.node import RelayNode
@@ -53,6 +53,7 @@ class InternalServer:
         self._secret = secret.encode()
         self.limits = limits
         self._used_grants: dict[str, float] = {}  # slot id -> when it may be forgotten
+        self._releases: Batcher[relay_slots.Slot] | None = None  # started on first use
         # Each open connection's handler and writer, for ``close_connections``.
         self._connections: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
 
@@ -164,19 +165,29 @@ class InternalServer:
 
     def _first_use(self, grant: Grant) -> bool:
         now = time.monotonic()
-        for slot_id in [key for key, until in self._used_grants.items() if until < now]:
-            del self._used_grants[slot_id]
+        # Entries go in with the same lifetime, so in the order they expire: the
+        # expired ones are at the front (no walk over the 30 s of grants behind them).
+        while self._used_grants:
+            oldest = next(iter(self._used_grants))
+            if self._used_grants[oldest] >= now:
+                break
+            del self._used_grants[oldest]
         if grant.slot_id in self._used_grants:
             return False
         self._used_grants[grant.slot_id] = now + GRANT_MAX_AGE_SECONDS + 1
         return True
 
     def _release(self, grant: Grant) -> None:
-        # Off the loop: the slot store is Redis or the database.
-        task: asyncio.Future[object] = asyncio.ensure_future(
-            in_thread(relay_slots.keeper.release, _slot(grant))
-        )
-        self.node.keep(task)
+        # No longer renewed from now; freed in the store off the loop (Redis or the
+        # database), with the other exchanges that ended meanwhile in one call. A
+        # release that fails or never runs (the node stopping) ends with its lease.
+        slot = _slot(grant)
+        relay_slots.keeper.forget(slot)
+        if self._releases is None:
+            self._releases = Batcher(_release_slots, name="slot-release")
+            self._releases.start()
+        released: asyncio.Future[object] = asyncio.ensure_future(self._releases.add(slot))
+        self.node.keep(released)
 
     def _sessions(self) -> list[dict[str, str]]:
         return [
@@ -215,6 +226,14 @@ class InternalServer:
             client, session, request, device_path=path, caller=caller, limits=self.limits
         )
         await exchange.run()
+
+
+def _release_slots(slots: list[relay_slots.Slot]) -> None:
+    try:
+        relay_slots.slot_release_many(slots=slots)
+    except Exception:
+        # Their leases run out by themselves within the TTL.
+        logger.warning("relay slot release failed", exc_info=True)
 
 
 def _slot(grant: Grant) -> relay_slots.Slot:

@@ -103,7 +103,31 @@ _CHUNK = 64 * 1024
 
 
 class DemoHandler(BaseHTTPRequestHandler):
+    _body_done = False
     server_version = f"visiona-agent-demo/{__version__}"
+    # Keep-alive, as a real local API does: the agent keeps its connections to it
+    # (requests' pool), so a relayed request costs neither side a new connection.
+    # Every answer states its length; one whose request body was not read whole
+    # closes the connection (that body must not be taken for the next request).
+    protocol_version = "HTTP/1.1"
+    # The head and the body leave in two writes: with Nagle's algorithm on a kept
+    # connection, the body would wait for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
+
+    def parse_request(self) -> bool:
+        self._body_done = False  # one handler serves each request of its connection
+        return super().parse_request()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        if not self._body_read():
+            self.send_header("Connection", "close")
+
+    def _body_read(self) -> bool:
+        if self._body_done or getattr(self, "headers", None) is None:
+            return True  # no headers: a request refused unread, closed by send_error
+        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        return not chunked and int(self.headers.get("Content-Length") or 0) == 0
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
@@ -230,6 +254,7 @@ class DemoHandler(BaseHTTPRequestHandler):
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
+                    self._body_done = True
                     return
                 yield self.rfile.read(size)
                 self.rfile.readline()
@@ -240,6 +265,7 @@ class DemoHandler(BaseHTTPRequestHandler):
                 return
             remaining -= len(chunk)
             yield chunk
+        self._body_done = True
 
     def _not_allowed(self) -> None:
         self._error(

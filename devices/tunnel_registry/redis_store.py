@@ -13,8 +13,9 @@ Keys:
   renewal, for a dead node's devices' ``last_seen_at``.
 
 Every compare-and-act is one Lua script (atomic on the server). The scripts
-name keys they build from their arguments only in the sweep; the registry
-assumes one Redis server (not a cluster).
+name keys they build from their arguments only in the sweep and the lookup (an
+entry's lease, from its node id); the registry assumes one Redis server (not a
+cluster).
 """
 
 from __future__ import annotations
@@ -87,6 +88,23 @@ if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) > 0 then r
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 return 1
+"""
+
+# KEYS entries; ARGV the lease key around a node id (prefix, suffix). For each entry:
+# its fields (HGETALL's list) and its node's lease (false when none, or no node named).
+_LOOKUP = """
+local found = {}
+for i = 1, #KEYS do
+  local entry = redis.call('HGETALL', KEYS[i])
+  local lease = false
+  for j = 1, #entry, 2 do
+    if entry[j] == 'node_id' then
+      lease = redis.call('GET', ARGV[1] .. entry[j + 1] .. ARGV[2])
+    end
+  end
+  found[i] = {entry, lease}
+end
+return found
 """
 
 _scripts: dict = {}
@@ -171,21 +189,25 @@ class RedisStore:
             pipe.execute()
 
     def lookup_many(self, device_ids: list[str], now: datetime) -> dict[str, TunnelRegistration]:
-        with self._redis.pipeline(transaction=False) as pipe:
-            for device_id in device_ids:
-                pipe.hgetall(self._key(_DEVICE, device_id))
-            raw_entries = pipe.execute()
-        entries = {}
-        for device_id, raw in zip(device_ids, raw_entries, strict=True):
-            fields = {key.decode(): value.decode() for key, value in raw.items()}
-            if all(name in fields for name in _FIELDS):
-                entries[device_id] = fields  # else absent, or half-written by something else
-        leases = self._leases({fields["node_id"] for fields in entries.values()})
+        # One round trip: the entries and their nodes' leases read together on the server
+        # (a relayed request asks this for one device on its way).
+        prefix, suffix = self._key(_LEASE, "\x00").split("\x00")
+        answers = []
+        for start in range(0, len(device_ids), _CHUNK):  # a page of many: Redis never long held
+            keys = [
+                self._key(_DEVICE, device_id) for device_id in device_ids[start : start + _CHUNK]
+            ]
+            answers += self._script(_LOOKUP)(keys=keys, args=[prefix, suffix])
         found = {}
-        for device_id, fields in entries.items():
-            lease = leases.get(fields["node_id"])
-            if lease is None:
+        for device_id, (raw, lease_value) in zip(device_ids, answers, strict=True):
+            fields = {
+                raw[index].decode(): raw[index + 1].decode() for index in range(0, len(raw), 2)
+            }
+            if not all(name in fields for name in _FIELDS):
+                continue  # absent, or half-written by something else
+            if not lease_value:
                 continue  # its node's lease ran out: the node is gone
+            lease = json.loads(lease_value)
             connected_at = datetime.fromisoformat(fields["connected_at"])
             found[device_id] = TunnelRegistration(
                 device_id=fields["device_id"],
@@ -196,17 +218,6 @@ class RedisStore:
                 node_id=fields["node_id"],
             )
         return found
-
-    def _leases(self, node_ids: set[str]) -> dict[str, dict]:
-        ordered = sorted(node_ids)
-        if not ordered:
-            return {}
-        values = self._redis.mget([self._key(_LEASE, node_id) for node_id in ordered])
-        return {
-            node_id: json.loads(value)
-            for node_id, value in zip(ordered, values, strict=True)
-            if value is not None
-        }
 
     # Dead nodes -------------------------------------------------------------------
 

@@ -107,3 +107,53 @@ def test_it_lists_the_models_installed_in_its_models_folder(tmp_path):
 
 def test_without_a_models_folder_it_lists_none(demo):
     assert get(demo, "/api/models").json() == {"demo": True, "models": []}
+
+
+def _exchange(sock, request: bytes) -> bytes:
+    """Send one request and read one answer (its head, then Content-Length bytes)."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(
+        next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        .split(b":")[1]
+        .strip()
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_it_keeps_the_connection_between_requests(demo):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(demo.url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        request = b"GET /api/system/deps HTTP/1.1\r\nHost: demo\r\n\r\n"
+        for _ in range(3):
+            head = _exchange(sock, request)
+            assert head.startswith(b"HTTP/1.1 200")
+            assert b"connection: close" not in head.lower()
+
+
+def test_a_body_it_did_not_read_closes_the_connection(demo):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(demo.url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        # A body that looks like a request: it must never be answered as one.
+        body = b"GET /api/system/deps HTTP/1.1\r\nHost: demo\r\n\r\n"
+        head = _exchange(
+            sock,
+            b"PUT /api/system/deps HTTP/1.1\r\nHost: demo\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body,
+        )
+        assert head.startswith(b"HTTP/1.1 405")
+        assert b"connection: close" in head.lower()
+        assert sock.recv(65536) == b""  # closed, nothing more answered

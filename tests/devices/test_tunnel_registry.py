@@ -215,3 +215,21 @@ def test_redis_entries_have_no_lifetime_of_their_own(device_id):
     # Renewing a node costs one key, whatever the number of its tunnels.
     assert redis.ttl(cache.make_key(f"tunnel:device:{device_id}")) == -1
     assert 0 < redis.ttl(cache.make_key(f"tunnel:node:{lease.node_id}")) <= 30
+
+
+@pytest.mark.redis
+def test_a_redis_lookup_of_many_reads_past_one_call_and_skips_half_written_entries(device_id):
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    lease = node()
+    tunnel_registry.register(lease=lease, device_id=device_id, connection_id=connection())
+    half_written = str(uuid.uuid4())
+    get_redis_connection("default").hset(
+        cache.make_key(f"tunnel:device:{half_written}"), mapping={"node_id": lease.node_id}
+    )
+    # More ids than one script call takes: the registered one comes last.
+    asked = [str(uuid.uuid4()) for _ in range(700)] + [half_written, device_id]
+    found = tunnel_registry.lookup_many(asked)
+    assert list(found) == [device_id]
+    assert found[device_id].node_url == lease.node_url
