@@ -270,7 +270,7 @@ class ServerApi:
             raise ServerError(
                 f"cannot download from visionA at {self.server_url} ({exc.__class__.__name__})"
             ) from None
-        location = bucket_location(answer)
+        location = _bucket_location(answer)
         if location is None:
             return answer
         answer.close()
@@ -294,7 +294,7 @@ class ServerApi:
         return bucket
 
 
-def bucket_location(answer: requests.Response) -> str | None:
+def _bucket_location(answer: requests.Response) -> str | None:
     """The presigned URL visionA's redirect names, or None: not a redirect, or one to
     something else than an absolute http(s) URL without user name or password."""
     if not answer.is_redirect:
