@@ -4,8 +4,9 @@
 malformed header, are ignored and the whole file is sent, as RFC 9110 allows).
 ``If-Range`` with the ETag (``"<sha256>"``, strong) keeps the range; anything else
 sends the whole file, so a resumed download never mixes two different files.
-The file is read from the models storage in chunks, never whole in memory, or sent by
-nginx in front (``models_repo.offload``, docs/streams.md).
+The file is read from the models storage in chunks, never whole in memory, sent by
+nginx in front, or, for an agent that follows one, from the bucket after a presigned
+redirect (``models_repo.offload``, docs/streams.md).
 """
 
 from __future__ import annotations
@@ -59,13 +60,15 @@ def _range_applies(request: HttpRequest, etag: str) -> bool:
 
 
 def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseBase:
-    """200 with the whole file, 206 with the range, or 416.
+    """200 with the whole file, 206 with the range, 416, or 302 to the bucket.
 
     The app decides which (the range, If-Range against the sha256 ETag); an nginx in
     front that reads the models folder then sends the bytes (X-Accel-Redirect to its
     location for one range, or the whole file: nginx's own If-Range check would compare
     its own validators, so the app hands it only a range it already decided for).
-    Without it the app streams, at most DEPLOYMENT_DOWNLOADS_PER_DEVICE at once.
+    With S3 storage, an agent that says it follows a presigned redirect gets one, where
+    the bucket answers its Range as the app would (``_bucket_agrees``).
+    Otherwise the app streams, at most DEPLOYMENT_DOWNLOADS_PER_DEVICE at once.
     """
     size = deployment.size_bytes
     etag = f'"{deployment.sha256}"'
@@ -78,6 +81,11 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseB
         return _common_headers(refused, etag)
     if offload.nginx_serves_files(request):
         return _common_headers(_offloaded(request, deployment, wanted), etag)
+    if offload.agent_follows_presigned(request) and _bucket_agrees(request, wanted):
+        # No download slot: no web thread is held, the bucket sends every byte.
+        return offload.presigned_redirect(
+            deployment.model.file.name or "", content_type=CONTENT_TYPE, disposition=None
+        )
     slot = download_slots.take(device_id=str(deployment.device_id))
     try:
         response = _streamed(deployment, wanted, slot)
@@ -85,6 +93,17 @@ def file_response(request: HttpRequest, deployment: Deployment) -> HttpResponseB
         slot.release()
         raise
     return _common_headers(response, etag)
+
+
+def _bucket_agrees(request: HttpRequest, wanted) -> bool:
+    """The bucket, given the same Range, sends what the app decided: no Range (the whole
+    file), or one range the app found applies. The bucket ignores If-Range and parses
+    Range by its own rules, so a malformed or refused one (If-Range of another file:
+    the whole file) is streamed here as for any agent. The object behind a model's name
+    is written once, and the agent checks the whole file's sha256 in the end."""
+    if wanted is None:
+        return not request.headers.get("Range")
+    return True
 
 
 def _offloaded(request: HttpRequest, deployment: Deployment, wanted) -> HttpResponse:

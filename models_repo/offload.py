@@ -7,7 +7,8 @@ A stored file leaves one of three ways, chosen per request:
   and the request came through an nginx that says it can read it
   (``X-Visiona-Offload: files``, set by deploy/nginx/visiona/proxy.conf whatever the
   client sent). The app's answer carries the headers and no body; nginx sends the file.
-- **A presigned URL** (302) when the storage is S3: the client fetches from the bucket.
+- **A presigned URL** (302) when the storage is S3: the client fetches from the bucket
+  (a browser always; an agent when it says it follows one, ``agent_follows_presigned``).
 - **Streamed by the app**, as without either (``make run`` has no nginx).
 
 Not django-sendfile2: its nginx backend is the X-Accel-Redirect header alone, with one
@@ -24,6 +25,10 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 OFFLOAD_HEADER = "X-Visiona-Offload"
+# What an agent says it can do with a file's answer, space-separated words. "presigned":
+# it follows one redirect to the bucket, without its token (visiona_client.server_api).
+# Older agents refuse any redirect and send no such header: they get the bytes from here.
+AGENT_ACCEPTS_HEADER = "X-Visiona-Agent-Accepts"
 # nginx's internal locations (deploy/nginx/templates/visiona-locations.inc.template).
 WHOLE_FILE_PREFIX = "/_internal/files/whole/"
 RANGED_FILE_PREFIX = "/_internal/files/ranged/"
@@ -35,6 +40,12 @@ def nginx_serves_files(request: HttpRequest) -> bool:
     """The request came through an nginx that reads the models folder itself."""
     offered = request.headers.get(OFFLOAD_HEADER, "").split()
     return "files" in offered and isinstance(_storage(), FileSystemStorage)
+
+
+def agent_follows_presigned(request: HttpRequest) -> bool:
+    """The storage is S3 and the agent asking follows a presigned redirect to it."""
+    offered = request.headers.get(AGENT_ACCEPTS_HEADER, "").split()
+    return "presigned" in offered and is_object_store()
 
 
 def _storage():

@@ -14,6 +14,13 @@ crash or a restart of the agent resumes from there:
   ``DownloadNotFound``; 401/403: ``DownloadRefused``; another 4xx: ``DownloadFailed``.
 - A network error, a cut or a 5xx/408/429: tried again after ``Backoff`` (full
   jitter); after ``give_up_after`` seconds without one new byte, ``DownloadFailed``.
+
+With its models in S3, visionA answers a redirect to the bucket (``open_download``
+follows it once, with the Range, without the token). The bucket's 200 and 206 count as
+visionA's; any other answer of the bucket (403: the URL expired; a 5xx) or a network
+error on the way to it is tried again the same way, so each attempt asks visionA first
+and visionA's answer (a new URL, 409, 404…) decides. A redirect the agent does not follow
+(the bucket's own, or visionA's to something else than an http(s) URL): ``DownloadFailed``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Callable, NoReturn
 
 import requests
 
@@ -43,6 +50,7 @@ CHECKPOINT_BYTES = 4 * 1024 * 1024
 GIVE_UP_AFTER_SECONDS = 15 * 60.0
 RETRYABLE_STATUSES = frozenset({408, 429})
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_S3_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
 
 OpenResponse = Callable[[dict[str, str]], requests.Response]
 
@@ -248,10 +256,16 @@ def _start_of(response: requests.Response, partial: Partial, offset: int) -> int
         if offset:
             logger.info("download: the server sent the whole file again; restarting from zero")
         return 0
+    if response.history:
+        _refuse_bucket_answer(response)
     if status == 416:
         partial.discard()
         raise _TryAgain(
             "416: the partial does not fit the file; restarting", moved=True, wait=False
+        )
+    if response.is_redirect:
+        raise DownloadFailed(
+            f"visionA redirected the download (HTTP {status}) to a URL that is not http(s)"
         )
     code = _error_code(response)
     if status == 409:
@@ -263,6 +277,17 @@ def _start_of(response: requests.Response, partial: Partial, offset: int) -> int
     if status >= 500 or status in RETRYABLE_STATUSES:
         raise _TryAgain(f"HTTP {status}", moved=False)
     raise DownloadFailed(f"visionA answered HTTP {status} {code}".strip())
+
+
+def _refuse_bucket_answer(response: requests.Response) -> NoReturn:
+    """Any answer of the bucket but 200 and 206: not for the bucket to end the download.
+    visionA is asked again (a new URL, or its own 409, 404…); it judged the range before
+    redirecting, so even a 416 here means an object unlike the file it recorded, and the
+    deadline without progress ends that. Only the bucket's own redirect ends it at once."""
+    status = response.status_code
+    if response.is_redirect:
+        raise DownloadFailed(f"the bucket answered a redirect (HTTP {status}): not followed")
+    raise _TryAgain(f"the bucket answered HTTP {status} {_bucket_code(response)}", moved=False)
 
 
 def _stream(
@@ -330,6 +355,15 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _bucket_code(response: requests.Response) -> str:
+    """S3's error code (``<Code>AccessDenied</Code>``), for the log; "" if none."""
+    with contextlib.suppress(Exception):
+        match = _S3_CODE.search(response.raw.read(4096, decode_content=True))
+        if match:
+            return match.group(1).decode("ascii", "replace")
+    return ""
 
 
 def _error_code(response: requests.Response) -> str:

@@ -32,6 +32,13 @@ DEPLOYMENT_ID = re.compile(
 )
 # A download's answer may take this long between two reads before it counts as cut.
 DOWNLOAD_TIMEOUT_SECONDS = (10.0, 30.0)
+# Sent with a file request: this agent follows one presigned redirect to the models bucket
+# (visionA's models_repo/offload.py). Without it visionA sends the bytes itself.
+AGENT_ACCEPTS_HEADER = "X-Visiona-Agent-Accepts"
+# What goes on to the bucket of the agent's own headers: the Range that resumes, and the
+# identity encoding the byte count relies on. If-Range stays behind: visionA judged it
+# before redirecting, a bucket ignores it, and the whole file's sha256 is checked at the end.
+BUCKET_HEADERS = ("Range", "Accept-Encoding")
 ERROR_MESSAGE_MAX_CHARS = 500
 
 
@@ -97,6 +104,8 @@ class ServerApi:
         self.token = token
         self.timeout = timeout
         self.session = session or requests.Session()
+        # The bucket's own session: nothing of visionA's (cookies, default headers) on it.
+        self.bucket_session = requests.Session()
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": USER_AGENT}
@@ -237,12 +246,22 @@ class ServerApi:
     def open_download(self, url: str, headers: dict[str, str]) -> requests.Response:
         """The file endpoint's answer, streamed, whatever its status (the caller decides).
 
+        With its models in S3, visionA answers a redirect to the file's presigned URL in
+        the bucket: followed once, with the Range and nothing that names the device (no
+        token, no cookie), and the bucket's answer is returned with visionA's in its
+        ``history``, as requests does. A redirect elsewhere than to an http(s) URL, or
+        the bucket's own redirect, is returned as it is, not followed.
+
         ServerError when no answer came at all. The caller closes the response.
         """
         try:
-            return self.session.get(
+            answer = self.session.get(
                 self.download_url(url),
-                headers={**self._headers("application/octet-stream"), **headers},
+                headers={
+                    **self._headers("application/octet-stream"),
+                    AGENT_ACCEPTS_HEADER: "presigned",
+                    **headers,
+                },
                 stream=True,
                 timeout=DOWNLOAD_TIMEOUT_SECONDS,
                 allow_redirects=False,
@@ -251,6 +270,51 @@ class ServerApi:
             raise ServerError(
                 f"cannot download from visionA at {self.server_url} ({exc.__class__.__name__})"
             ) from None
+        location = _bucket_location(answer)
+        if location is None:
+            return answer
+        answer.close()
+        kept = {name: value for name, value in headers.items() if name in BUCKET_HEADERS}
+        try:
+            bucket = self.bucket_session.get(
+                location,
+                headers={"User-Agent": USER_AGENT, **kept},
+                stream=True,
+                timeout=DOWNLOAD_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                auth=_without_credentials,
+            )
+        except requests.RequestException as exc:
+            # An error the caller retries: visionA is asked again, for a new URL.
+            host = urlsplit(location).netloc
+            raise ServerError(
+                f"cannot download from the bucket at {host} ({exc.__class__.__name__})"
+            ) from None
+        bucket.history = [answer]
+        return bucket
+
+
+def _bucket_location(answer: requests.Response) -> str | None:
+    """The presigned URL visionA's redirect names, or None: not a redirect, or one to
+    something else than an absolute http(s) URL without user name or password."""
+    if not answer.is_redirect:
+        return None
+    location = answer.headers.get("Location", "")
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        logger.warning("visionA redirected the download to a URL that is not http(s)")
+        return None
+    if parts.username or parts.password:
+        return None  # requests would send those as credentials
+    return location
+
+
+def _without_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """requests' auth hook, last to touch the request: no Authorization reaches the
+    bucket, not even from ~/.netrc (a presigned URL is its own credential, and S3
+    refuses a request that carries two)."""
+    request.headers.pop("Authorization", None)
+    return request
 
 
 def _deployment_id(value: str) -> str:

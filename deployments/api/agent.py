@@ -71,6 +71,15 @@ class AgentDeploymentFileApi(AgentApiView):
                 OpenApiParameter.HEADER,
                 description='The ETag ("<sha256>"): the range only if the file is that one.',
             ),
+            OpenApiParameter(
+                "X-Visiona-Agent-Accepts",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=(
+                    '"presigned": the agent follows one redirect to the models bucket '
+                    "(without its token, with the same Range)."
+                ),
+            ),
         ],
         responses={
             (200, "application/octet-stream"): OpenApiResponse(
@@ -78,6 +87,13 @@ class AgentDeploymentFileApi(AgentApiView):
             ),
             (206, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The range asked for, with Content-Range."
+            ),
+            302: OpenApiResponse(
+                description=(
+                    "With S3 storage, to an agent that accepts presigned: Location is the "
+                    "file's presigned URL in the bucket (5 minutes; ask here again for a "
+                    "new one)."
+                )
             ),
             (416, "application/octet-stream"): OpenApiResponse(
                 description="The range starts past the end: Content-Range: bytes */SIZE."

@@ -19,9 +19,11 @@ Knobs on a deployment make the network misbehave: ``cut_at`` (drop the connectio
 once that many bytes of the file were sent), ``pause_at`` (hold there until
 ``resume`` is set), ``corrupt`` (flip one byte of what is sent), ``ignore_range``
 (answer 200 to everything), ``fail_file`` / ``fail_reports`` (statuses to answer
-first). It counts the file bytes it sent (``served``, and ``served_per_request``: written to
-the socket, so a piece written just as the agent went away counts too) and keeps
-each request's headers.
+first), ``redirects`` (Locations to answer with 302, one per file request, to an agent
+that accepts presigned: the S3 storage's way, tests/client/fake_bucket.py). It counts
+the file bytes it sent (``served``, and ``served_per_request``: written to the socket,
+so a piece written just as the agent went away counts too) and keeps each request's
+headers.
 
 The user's side (``visiona run``, ``visiona convert … --run-on``: models, devices,
 runs) is tests/client/fake_visiona_runs.py, whose handler this one extends.
@@ -95,6 +97,7 @@ class Deployment:
     fail_file: list[int] = field(default_factory=list)
     fail_reports: dict[str, list[int]] = field(default_factory=dict)
     before_file: Callable[[Deployment], None] | None = None  # called on each file request
+    redirects: list[str] = field(default_factory=list)
     kind: str = "install"
     remove: dict | None = None  # a rollback's model to take off
 
@@ -250,6 +253,13 @@ class _Handler(UserHandler):
         deployment.requests.append(dict(self.headers.items()))
         if deployment.fail_file:
             self._error(deployment.fail_file.pop(0), "busy")
+            return
+        accepts = self.headers.get("X-Visiona-Agent-Accepts", "").split()
+        if deployment.redirects and "presigned" in accepts:
+            self.send_response(302)
+            self.send_header("Location", deployment.redirects.pop(0))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         size, etag = len(deployment.data), f'"{deployment.sha256}"'
         start, end, status = 0, size - 1, 200

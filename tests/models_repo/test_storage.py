@@ -1,11 +1,11 @@
 """Model files are written in chunks and hashed on the way; failures leave nothing."""
 
 import hashlib
-import uuid
 
 import pytest
 
 from models_repo.storage import FileTooLarge, model_file_name, models_storage, store_stream
+from tests.s3_stand_in import use_bucket_for_models
 
 
 def chunks(total: int, size: int = 64 * 1024):
@@ -80,16 +80,7 @@ def test_s3_is_chosen_by_configuration(monkeypatch):
 @pytest.fixture
 def s3_models(settings, s3_stand_in):
     """The models storage in a bucket of the S3 stand-in, as MODELS_STORAGE_S3_* make it."""
-    bucket = f"models-{uuid.uuid4().hex[:12]}"
-    s3_stand_in.create_bucket(bucket)
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "models": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": s3_stand_in.storage_options(bucket),
-        },
-    }
-    return bucket
+    return use_bucket_for_models(settings, s3_stand_in)
 
 
 def test_it_stores_reads_and_deletes_in_an_s3_bucket(s3_models, s3_stand_in):
