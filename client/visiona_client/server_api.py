@@ -16,6 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from visiona_client import __version__
+from visiona_client.http_auth import token_session
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class ServerApi:
         self.server_url = normalize_server_url(server_url)
         self.token = token
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = session or token_session()
         # The bucket's own session: nothing of visionA's (cookies, default headers) on it.
         self.bucket_session = requests.Session()
 
