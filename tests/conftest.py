@@ -154,3 +154,16 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         import shutil
 
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def pytest_configure(config) -> None:
+    # The files' order is tests/suite_order.py's (the slowest first), not pytest-xdist's
+    # (the most tests first, which left the minutes-long OpenAPI passes for the end).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    from tests.suite_order import slowest_first
+
+    items[:] = [items[index] for index in slowest_first([item.nodeid for item in items])]
