@@ -50,12 +50,20 @@ def clear_own_cache() -> None:
 
     Redis: only the keys under this run's prefix (tests/settings.py), never FLUSHDB, so
     a database that holds someone else's keys keeps them. Local memory is this process's.
+    The registry leases of relay nodes still running in this process's loopback stacks
+    are put back (tests/loopback.py, ``running_relay_leases``): the nodes outlive the
+    test, and a node's own lease is not a test's state.
     """
+    from devices import tunnel_registry
+    from tests.loopback import running_relay_leases
     from visiona.auth.user_cache import clear_all
 
     clear_all()  # this process's remembered users and tokens (rows of other tests)
     if hasattr(cache, "delete_pattern"):
+        leases = running_relay_leases()
         cache.delete_pattern("*")  # django-redis puts the key prefix in front of the pattern
+        for lease in leases:
+            tunnel_registry.lease_acquire(lease)
     else:
         cache.clear()
 
