@@ -50,12 +50,20 @@ def clear_own_cache() -> None:
 
     Redis: only the keys under this run's prefix (tests/settings.py), never FLUSHDB, so
     a database that holds someone else's keys keeps them. Local memory is this process's.
+    The registry leases of relay nodes still running in this process's loopback stacks
+    are put back (tests/loopback.py, ``running_relay_leases``): the nodes outlive the
+    test, and a node's own lease is not a test's state.
     """
+    from devices import tunnel_registry
+    from tests.loopback import running_relay_leases
     from visiona.auth.user_cache import clear_all
 
     clear_all()  # this process's remembered users and tokens (rows of other tests)
     if hasattr(cache, "delete_pattern"):
+        leases = running_relay_leases()
         cache.delete_pattern("*")  # django-redis puts the key prefix in front of the pattern
+        for lease in leases:
+            tunnel_registry.lease_acquire(lease)
     else:
         cache.clear()
 
@@ -154,3 +162,16 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         import shutil
 
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def pytest_configure(config) -> None:
+    # The files' order is tests/suite_order.py's (the slowest first), not pytest-xdist's
+    # (the most tests first, which left the minutes-long OpenAPI passes for the end).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    from tests.suite_order import slowest_first
+
+    items[:] = [items[index] for index in slowest_first([item.nodeid for item in items])]

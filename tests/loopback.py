@@ -12,6 +12,7 @@ session cookie the stack accepts (stored in the run's Redis prefix).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from importlib import import_module
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 
 from deploy.loopback import NGINX, LoopbackStack
+from devices.tunnel_registry import NodeLease
 
 # Settings every test stack runs with: short enough for a test to meet them soon.
 TEST_STACK_ENV = {
@@ -31,6 +33,37 @@ TEST_STACK_ENV = {
     "UPLOAD_FLOOR_BYTES_PER_SECOND": "4096",
     "UPLOAD_FLOOR_WINDOW_SECONDS": "2",
 }
+
+
+# The internal URLs of the relay nodes of the stacks this process started and has not
+# stopped yet (StackFactory). Such a node outlives the tests that use it; its registry
+# lease is the node's own, not a test's state (see ``running_relay_leases``).
+_running_relay_urls: set[str] = set()
+
+
+def running_relay_leases() -> list[NodeLease]:
+    """The registry leases (in Redis) of this process's running stacks' relay nodes.
+
+    Each test starts with the run's cache cleared (tests/conftest.py), which took these
+    leases too: the node only noticed at its next renewal (every LEASE_RENEW_SECONDS) and
+    until then no tunnel it held could be found, so each test waiting for its agent to be
+    reachable through a module's or the session's stack waited most of 10 s for that.
+    ``clear_own_cache`` puts them back at once, as the node itself would."""
+    if not _running_relay_urls:
+        return []
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    node_ids = [raw.decode() for raw in redis.zrange(cache.make_key("tunnel:nodes"), 0, -1)]
+    if not node_ids:
+        return []
+    values = redis.mget([cache.make_key(f"tunnel:node:{node_id}") for node_id in node_ids])
+    return [
+        NodeLease(node_id=node_id, node_url=url)
+        for node_id, value in zip(node_ids, values, strict=True)
+        if value is not None and (url := json.loads(value)["url"]) in _running_relay_urls
+    ]
 
 
 def stack_database_url() -> str:
@@ -100,12 +133,14 @@ class StackFactory:
         for name, value in upstreams.items():
             stack.env.setdefault(name, value)
         self.started.append(stack)
+        _running_relay_urls.update(stack.relay_internal_urls)
         stack.start()
         return stack
 
     def stop_all(self) -> None:
         while self.started:
             stack = self.started.pop()
+            _running_relay_urls.difference_update(stack.relay_internal_urls)
             stack.stop()
             stack.remove()
 

@@ -144,9 +144,16 @@ def bob_http(live_server, bob, sandbox) -> VisionA:
     return VisionA(live_server.url, bob)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
-    """Chromium driven by Playwright (tests marked ``browser``)."""
+    """Chromium driven by Playwright (tests marked ``browser``), one per test file.
+
+    Starting Playwright's driver and Chromium took 3-5 s of each test under load; the
+    tests of a file share the one browser process, each in contexts of its own (the
+    ``page`` and ``open_tab`` fixtures: their own cookies, storage and cache), so no test
+    sees another's state. Every test of a file that uses it is a browser test: the
+    running event loop Playwright leaves in this thread between its calls (hence
+    DJANGO_ALLOW_ASYNC_UNSAFE) lasts for the file."""
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the test's own
     # ORM calls are still synchronous.

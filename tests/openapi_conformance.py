@@ -2,11 +2,14 @@
 
 The document is the one the app serves at /api/schema/. schemathesis runs all
 its phases and checks against the WSGI app, whose upstreams are the sandbox in
-a live server (as with ``make run``), twice: signed out, and signed in (a
-session with its CSRF token, plus a device token for /api/agent/). Examples are
-bounded (and the seed fixed) to keep both passes within about a minute; every
-failure is listed with its operation and check. Raise MAX_EXAMPLES or change the
-seed locally to dig deeper (200 examples: about 90 s, and it passes).
+a live server (as with ``make run``), twice: signed out
+(tests/test_openapi_conformance_signed_out.py), and signed in
+(tests/test_openapi_conformance_signed_in.py: a session with its CSRF token, plus a
+device token for /api/agent/). The two passes are files of their own so that the two
+test processes (``--dist loadfile``) run them side by side: each takes minutes under
+load, one after the other they were the tail of the run. Examples are bounded (and the
+seed fixed); every failure is listed with its operation and check. Raise MAX_EXAMPLES or
+change the seed locally to dig deeper (200 examples: about 90 s, and it passes).
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from schemathesis.engine import events, from_schema
 from schemathesis.transport.wsgi import WSGITransport
 
 from devices import services as device_services
-from tests.e2e.conftest import sandbox  # noqa: F401  (a fixture)
 from visiona.api.schema import documented_codes
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
+# Each test file's marks (both need the live server's sandbox and real transactions).
+MARKS = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 MAX_EXAMPLES = 60
 # Refusals schemathesis does not count as one by default: no Content-Length, too large.
@@ -146,8 +149,9 @@ def _failures(schema) -> list[str]:
     return sorted(found)
 
 
-@pytest.mark.parametrize("signed_in", [False, True], ids=["signed out", "signed in"])
-def test_the_api_answers_as_documented(live_server, sandbox, alice, bob, signed_in, monkeypatch):  # noqa: F811
+def check_the_api_answers_as_documented(alice, bob, *, signed_in: bool, monkeypatch) -> None:
+    """One schemathesis pass over every operation (the sandbox fixture already points the
+    app's upstreams at the live server); fails listing every failure found."""
     _pass_only_wsgi_arguments(monkeypatch)
     config = SchemathesisConfig.from_dict(
         {
