@@ -3,11 +3,26 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from deployments import download_slots
 from devices.choices import Chip
 
 # Deployments need devices and models: their apps' fixtures (each through its own services).
 from tests.devices.conftest import agent_client, alice_device, issue_code, pair  # noqa: F401
 from tests.models_repo.conftest import api_client, make_model, nef_bytes  # noqa: F401
+
+
+@pytest.fixture
+def slots_taken(monkeypatch):
+    """The device ids of the download slots taken (deployments/download_slots.py)."""
+    taken: list[str] = []
+    take = download_slots.take
+
+    def counted(*, device_id: str):
+        taken.append(device_id)
+        return take(device_id=device_id)
+
+    monkeypatch.setattr(download_slots, "take", counted)
+    return taken
 
 
 @pytest.fixture

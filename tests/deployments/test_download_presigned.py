@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from deployments import download_slots, services
+from deployments import services
 from tests.s3_stand_in import use_bucket_for_models
 
 # Closing a streamed answer ends the request (request_finished closes the connection):
@@ -19,19 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ACCEPTS = {"HTTP_X_VISIONA_AGENT_ACCEPTS": "presigned"}
 SIZE = 300_000
-
-
-@pytest.fixture
-def slots_taken(monkeypatch):
-    taken: list[str] = []
-    take = download_slots.take
-
-    def counted(*, device_id: str):
-        taken.append(device_id)
-        return take(device_id=device_id)
-
-    monkeypatch.setattr(download_slots, "take", counted)
-    return taken
 
 
 @pytest.fixture

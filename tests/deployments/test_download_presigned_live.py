@@ -14,26 +14,13 @@ from visiona_client.deployment_job import Job, JobRunner, WorkItem
 from visiona_client.models_folder import ModelsFolder
 from visiona_client.server_api import ServerApi
 
-from deployments import download_slots, services
+from deployments import services
 from deployments.models import Deployment
 from tests.s3_stand_in import BucketProxy, point_models_at, use_bucket_for_models
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 SIZE = 6 * 1024 * 1024 + 123  # not a whole number of the agent's chunks
-
-
-@pytest.fixture
-def slots_taken(monkeypatch):
-    taken: list[str] = []
-    take = download_slots.take
-
-    def counted(*, device_id: str):
-        taken.append(device_id)
-        return take(device_id=device_id)
-
-    monkeypatch.setattr(download_slots, "take", counted)
-    return taken
 
 
 @pytest.fixture
