@@ -1,11 +1,12 @@
-"""requests sessions that send visionA the token they were given, and nothing else.
+"""requests sessions that send the credentials they were given, and nothing else.
 
 requests looks up ``~/.netrc`` (or ``$NETRC``) for any request without an ``auth`` of
 its own and, when it names the host, replaces the request's ``Authorization`` header
-with that login, our ``Bearer`` token included: a netrc entry for the visionA host
-(for curl, say) turned every call of the agent and the CLI into a 401. A session auth
-that leaves the request as it is stops that lookup; proxies from the environment
-(``HTTPS_PROXY``) still apply.
+with that login: a netrc entry for the visionA host (for curl, say) turned every call of
+the agent and the CLI into a 401, and one for the models bucket's host would add a login
+to a presigned URL (its own credential; S3 refuses a request that carries two). A
+session auth that leaves the request as it is stops that lookup; proxies from the
+environment (``HTTPS_PROXY``) still apply.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class HeadersAsGiven(AuthBase):
         return request
 
 
-def token_session() -> requests.Session:
+def session_without_netrc() -> requests.Session:
     session = requests.Session()
     session.auth = HeadersAsGiven()
     return session

@@ -16,7 +16,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 
 from visiona_client import __version__
-from visiona_client.http_auth import token_session
+from visiona_client.http_auth import session_without_netrc
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,9 @@ class ServerApi:
         self.server_url = normalize_server_url(server_url)
         self.token = token
         self.timeout = timeout
-        self.session = session or token_session()
+        self.session = session or session_without_netrc()
         # The bucket's own session: nothing of visionA's (cookies, default headers) on it.
-        self.bucket_session = requests.Session()
+        self.bucket_session = session_without_netrc()
 
     def _headers(self, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": USER_AGENT}
@@ -283,7 +283,6 @@ class ServerApi:
                 stream=True,
                 timeout=DOWNLOAD_TIMEOUT_SECONDS,
                 allow_redirects=False,
-                auth=_without_credentials,
             )
         except requests.RequestException as exc:
             # An error the caller retries: visionA is asked again, for a new URL.
@@ -308,14 +307,6 @@ def _bucket_location(answer: requests.Response) -> str | None:
     if parts.username or parts.password:
         return None  # requests would send those as credentials
     return location
-
-
-def _without_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """requests' auth hook, last to touch the request: no Authorization reaches the
-    bucket, not even from ~/.netrc (a presigned URL is its own credential, and S3
-    refuses a request that carries two)."""
-    request.headers.pop("Authorization", None)
-    return request
 
 
 def _deployment_id(value: str) -> str:

@@ -10,7 +10,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from visiona_client import __version__
-from visiona_client.http_auth import token_session
+from visiona_client.http_auth import session_without_netrc
 from visiona_client.visiona_cli import exit_codes
 
 USER_AGENT = f"visiona-cli/{__version__}"
@@ -105,7 +105,7 @@ class Api:
                 code="not_logged_in",
             )
         self.server = server.rstrip("/") + "/"
-        self.http = token_session()
+        self.http = session_without_netrc()
         self.http.headers["Authorization"] = f"Bearer {token}"
         self.http.headers["User-Agent"] = USER_AGENT
         self.http.mount("http://", _BigBlocks())
