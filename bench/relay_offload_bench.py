@@ -15,9 +15,13 @@ demo device and the agents in processes of their own:
    and the CPU seconds of every process (nginx, relay, agent, demo device, client) per
    answer of each path. With ``--base-agent DIR`` a second agent, on another checkout's
    client code, serves a second device, and each pair reads through both agents
-   (A B C C B A); ``--large-only`` stops after this part.
+   (A B C C B A); ``--large-only`` stops after this part. Each pair also reads the
+   answer through a plain nginx proxying the device straight (bench/nginx_baseline.py:
+   the nearest baseline a product can have, two hops), and the relayed answer is read
+   against it too.
 2. A small relayed GET versus straight, one connection, pairs alternating: p50 of each
-   and the median of the pairs' differences; then with wrk at 16 connections, the
+   and the median of the pairs' differences (and the nginx baseline's p50, with the
+   relayed GET's median difference over it); then with wrk at 16 connections, the
    relayed GET's req/s versus a plain signed-in API GET (``/api/auth/me``) on the same
    stack, runs alternating A B B A.
 3. Another tenant's small relayed GET, p50 idle versus while a rogue agent floods its
@@ -55,6 +59,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.nginx_baseline import NginxBaseline  # noqa: E402
 from bench.stack import cpu_seconds, rss_kib  # noqa: E402
 from deploy.loopback import LoopbackStack  # noqa: E402
 
@@ -63,6 +68,7 @@ DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/visiona_bench"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+NGINX_BASELINE = "nginx->device"  # bench/nginx_baseline.py
 SLOW_DEVICES = 10  # an agent serves 100 streams at once per tunnel
 
 SETUP = textwrap.dedent(
@@ -226,10 +232,13 @@ def bench_large(
     mib: int,
     pairs: int,
     processes: dict[str, list[int]],
+    baseline: str | None = None,
 ) -> None:
     """``relayed``: name -> URL (one device per agent); each pair reads direct and every
     relayed URL, in alternating order (A B C C B A). ``processes``: the CPU seconds of
-    each group of processes (by name) are reported per answer of each path."""
+    each group of processes (by name) are reported per answer of each path.
+    ``baseline``: the name of one of ``relayed`` (nginx proxying the device straight)
+    that the others are also read against, pair by pair."""
     print(f"\n1. a {mib} MiB answer through nginx versus straight from the device, {pairs} pairs")
     plain = requests.Session()
     urls = {"direct": (direct, plain), **{name: (url, browser) for name, url in relayed.items()}}
@@ -240,6 +249,7 @@ def bench_large(
     ratios = {name: [] for name in relayed}
     cpu = {name: [] for name in relayed}
     split = {name: {group: [] for group in processes} for name in names}
+    of_baseline = {name: [] for name in relayed if baseline is not None and name != baseline}
     for index in range(pairs):
         pair = {}
         for name in names if index % 2 == 0 else names[::-1]:
@@ -256,19 +266,29 @@ def bench_large(
                 cpu[name].append(worker_cpu(stack) - before)
         for name in relayed:
             ratios[name].append(pair["direct"] / pair[name])
+            if baseline is not None and name != baseline:
+                of_baseline[name].append(pair[baseline] / pair[name])
     for name, values in speeds.items():
         print(
             f"   {name:8} median {statistics.median(values):7.1f} MiB/s "
             f"(min {min(values):.1f}, max {max(values):.1f})"
         )
     for name, values in ratios.items():
+        target = "" if name == baseline else "  target >= 80 %"
         print(
             f"   {name} = {statistics.median(values) * 100:.0f} % of direct (median of pairs; "
-            f"min {min(values) * 100:.0f} %, max {max(values) * 100:.0f} %)  target >= 80 %"
+            f"min {min(values) * 100:.0f} %, max {max(values) * 100:.0f} %){target}"
         )
+        if name == baseline:
+            continue
         per_100 = statistics.median(cpu[name]) * 100 / mib
         print(
             f"   web workers' CPU per 100 MiB ({name}): {per_100:.4f} s (median)  target <= 0.01 s"
+        )
+    for name, values in of_baseline.items():
+        print(
+            f"   {name} = {statistics.median(values) * 100:.0f} % of {baseline} (median of "
+            f"pairs; min {min(values) * 100:.0f} %, max {max(values) * 100:.0f} %)"
         )
     for name in names:
         print(
@@ -278,21 +298,27 @@ def bench_large(
     print(f"   load average: {load()}")
 
 
-def bench_small(browser, relayed: str, direct: str, rounds: int) -> None:
-    print(f"\n2a. a small relayed GET versus straight, one connection, {rounds} pairs (ms)")
+def bench_small(
+    browser, relayed: str, direct: str, rounds: int, baseline: str | None = None
+) -> None:
+    print(f"\n2a. a small relayed GET versus straight, one connection, {rounds} rounds (ms)")
     plain = requests.Session()
+    paths = [("relayed", relayed, browser), ("direct", direct, plain)]
+    if baseline is not None:
+        paths.append((NGINX_BASELINE, baseline, requests.Session()))
     for _ in range(30):
-        timed_get(browser, relayed)
-        timed_get(plain, direct)
-    times, differences = {"relayed": [], "direct": []}, []
+        for _name, url, session in paths:
+            timed_get(session, url)
+    times = {name: [] for name, _url, _session in paths}
+    differences, over_baseline = [], []
     for index in range(rounds):
-        order = [("relayed", relayed, browser), ("direct", direct, plain)]
-        if index % 2:
-            order.reverse()
+        order = paths if index % 2 == 0 else paths[::-1]
         pair = {name: timed_get(session, url) for name, url, session in order}
         for name, value in pair.items():
             times[name].append(value)
         differences.append(pair["relayed"] - pair["direct"])
+        if baseline is not None:
+            over_baseline.append(pair["relayed"] - pair[NGINX_BASELINE])
     for name, values in times.items():
         print(
             f"   {name:8} p50 {percentile(values, 0.5):6.2f}  p99 {percentile(values, 0.99):6.2f}"
@@ -301,6 +327,9 @@ def bench_small(browser, relayed: str, direct: str, rounds: int) -> None:
         f"   overhead: median of pairs {statistics.median(differences):.2f} ms "
         f"(target <= 3 ms); load {load()}"
     )
+    if over_baseline:
+        median = statistics.median(over_baseline)
+        print(f"   over {NGINX_BASELINE}: median of rounds {median:.2f} ms")
 
 
 def wrk(url: str, cookie: str, seconds: int, connections: int = 16) -> float:
@@ -579,6 +608,7 @@ def main() -> None:
                 AGENTS, stack.tunnel_url, demo_url, slow_tokens.pop(), code=args.base_agent
             )
         agents, _ = client_process(AGENTS, stack.tunnel_url, demo_url, *slow_tokens, other_token)
+        baseline = NginxBaseline(demo_url).__enter__()
         try:
             wait_tunnels(stack, len(slow_tokens) + 1 + (base_agent is not None))
             browser = requests.Session()
@@ -589,7 +619,7 @@ def main() -> None:
             relayed = stack.url(f"/api/devices/{device}/agent/api/demo/blob?bytes={args.mib * MIB}")
             direct = f"{demo_url}/api/demo/blob?bytes={args.mib * MIB}"
             print(f"stack {stack.base_url}; load average {load()}")
-            paths = {"relayed": relayed}
+            paths = {"relayed": relayed, NGINX_BASELINE: baseline.url(direct[len(demo_url) :])}
             if base_agent is not None:
                 base_device = setup["devices"]["slow"][-1][0]
                 paths["base agent"] = relayed.replace(device, base_device)
@@ -599,14 +629,23 @@ def main() -> None:
                 "relay": pids.get("relay", []),
                 "agent": [agents.pid],
                 **({"base agent": [base_agent.pid]} if base_agent is not None else {}),
+                NGINX_BASELINE: baseline.pids(),
                 "demo device": [demo.pid],
                 "client": [os.getpid()],
             }
-            bench_large(stack, browser, paths, direct, args.mib, args.pairs, processes)
+            bench_large(
+                stack, browser, paths, direct, args.mib, args.pairs, processes, NGINX_BASELINE
+            )
             if args.large_only:
                 return
             small = stack.url(f"/api/devices/{device}/agent/api/system/deps")
-            bench_small(browser, small, f"{demo_url}/api/system/deps", args.small)
+            bench_small(
+                browser,
+                small,
+                f"{demo_url}/api/system/deps",
+                args.small,
+                baseline.url("/api/system/deps"),
+            )
             bench_small_many(cookies["slow"], small, stack.url("/api/auth/me"), args.seconds)
             other_device = setup["devices"]["other"][0][0]
             other_url = stack.url(f"/api/devices/{other_device}/agent/api/system/deps")
@@ -618,6 +657,7 @@ def main() -> None:
                 slow_devices.pop()
             bench_slow(stack, cookies["slow"], other, slow_devices, args.slow, args.rounds)
         finally:
+            baseline.__exit__(None, None, None)
             for process in (agents, demo, base_agent):
                 if process is None:
                     continue
