@@ -42,6 +42,7 @@ RequestIdMiddleware  # unused class (visiona/middleware.py)
 AppErrorMiddleware  # unused class (visiona/middleware.py)
 SessionLifetimeMiddleware  # unused class (visiona/sessions.py)
 TimeZoneMiddleware  # unused class (visiona/time_zone.py)
+PublicEndpointS3Storage  # unused class (visiona/s3_storage.py): STORAGES names it
 forget_published_limit  # unused function (conversion/clients/budget.py)
 service_token  # unused function (conversion/clients/member_center.py)
 sandbox_outside_development  # unused function (sandbox/checks.py)
