@@ -53,7 +53,11 @@ def _storage():
 
 
 def is_object_store() -> bool:
-    return type(_storage()).__module__.startswith("storages.backends.s3")
+    # django-storages' S3Storage or a subclass (visiona.s3_storage), told by the classes'
+    # modules: importing S3Storage for isinstance would load boto3 where files are local.
+    return any(
+        cls.__module__.startswith("storages.backends.s3") for cls in type(_storage()).__mro__
+    )
 
 
 def accel_redirect(name: str, *, ranged: bool = False) -> HttpResponse:

@@ -175,6 +175,18 @@ def test_several_web_instances_with_shared_model_files_start(tmp_path, shared):
     assert result.returncode == 0, result.stderr
 
 
+def test_a_public_bucket_address_that_is_not_one_stops_the_app(tmp_path):
+    env = {**PRODUCTION_ENV, "VISIONA_DATA_DIR": str(tmp_path)}
+    result = run_manage(
+        "check",
+        **env,
+        MODELS_STORAGE_S3_BUCKET="visiona-models",
+        MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL="https://files.example.com/bucket",
+    )
+    assert result.returncode != 0
+    assert "MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL must be a scheme, host and port" in result.stderr
+
+
 def test_the_images_static_manifest_cannot_be_turned_off(tmp_path, monkeypatch):
     from visiona.settings import STATIC_MANIFEST_MARKER, static_manifest_on
 

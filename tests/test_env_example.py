@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-READER = re.compile(r"""env_(?:str|bool|int|list|float)\(\s*["']([A-Z0-9_]+)["']""")
+READER = re.compile(r"""env_(?:str|bool|int|list|float|origin)\(\s*["']([A-Z0-9_]+)["']""")
 
 
 def variables_read_by_the_code() -> set[str]:

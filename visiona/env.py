@@ -6,7 +6,9 @@ and rejects a malformed value with ImproperlyConfigured instead of guessing.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +52,51 @@ def env_int(
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+# A DNS name (labels of letters, digits and inner hyphens) or an IPv4 address: the host
+# names botocore accepts in an endpoint URL (botocore.utils.is_valid_endpoint_url).
+_HOST_NAME = re.compile(r"^((?!-)[a-z\d-]{1,63}(?<!-)\.)*(?!-)[a-z\d-]{1,63}(?<!-)\.?$", re.I)
+
+
+def env_origin(name: str) -> str:
+    """An http(s) origin, ``https://files.example.com[:port]``, or "" when unset.
+
+    Nothing after the host and port (a lone "/" is dropped): no path, query or
+    fragment, and no user name or password.
+    """
+    raw = env_str(name)
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    example = "such as https://files.example.com or http://10.0.0.5:9000"
+    if parts.username is not None or parts.password is not None:
+        # Not echoed: it would put the password in the log.
+        raise ImproperlyConfigured(f"{name} must not carry a user name or password")
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    host = parts.hostname or ""
+    host_ok = bool(_HOST_NAME.match(host)) or (parts.netloc.startswith("[") and _is_ipv6(host))
+    if parts.scheme not in {"http", "https"} or not host_ok or not port_ok:
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// address {example}, got {raw!r}"
+        )
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise ImproperlyConfigured(
+            f"{name} must be a scheme, host and port alone, nothing after them ({example}), "
+            f"got {raw!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def database_from_url(url: str, *, conn_max_age: int = 60, connect_timeout: int = 5) -> dict:

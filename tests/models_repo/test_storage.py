@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from models_repo.storage import FileTooLarge, model_file_name, models_storage, store_stream
-from tests.s3_stand_in import use_bucket_for_models
+from tests.s3_stand_in import MODELS_S3_BACKEND, use_bucket_for_models
 
 
 def chunks(total: int, size: int = 64 * 1024):
@@ -61,18 +61,22 @@ def test_s3_is_chosen_by_configuration(monkeypatch):
 
     monkeypatch.setenv("MODELS_STORAGE_S3_BUCKET", "visiona-models")
     monkeypatch.setenv("MODELS_STORAGE_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL", "https://files.example.com/")
     try:
         importlib.reload(real_services)
         configured = importlib.reload(real_settings)
         models = configured.STORAGES["models"]
-        assert models["BACKEND"] == "storages.backends.s3.S3Storage"
+        assert models["BACKEND"] == MODELS_S3_BACKEND
         assert models["OPTIONS"]["bucket_name"] == "visiona-models"
         assert models["OPTIONS"]["endpoint_url"] == "http://127.0.0.1:9000"
-        from storages.backends.s3 import S3Storage
+        assert models["OPTIONS"]["public_endpoint_url"] == "https://files.example.com"
+        from django.utils.module_loading import import_string
 
-        assert S3Storage(**models["OPTIONS"]).bucket_name == "visiona-models"  # no network yet
+        storage = import_string(models["BACKEND"])(**models["OPTIONS"])
+        assert storage.bucket_name == "visiona-models"  # no network yet
     finally:
         monkeypatch.delenv("MODELS_STORAGE_S3_BUCKET")
+        monkeypatch.delenv("MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL")
         importlib.reload(real_services)
         importlib.reload(real_settings)
 

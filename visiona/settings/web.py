@@ -9,7 +9,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from visiona.env import env_bool, env_int, env_str
+from visiona.env import env_bool, env_int, env_origin, env_str
 from visiona.settings.auth import OIDC_OP_END_SESSION_ENDPOINT, OIDC_OP_ISSUER
 from visiona.settings.core import BASE_DIR, DATA_DIR, DEBUG
 from visiona.settings.services import FILE_UPLOAD_MAX_MEMORY_SIZE, MODELS_STORAGE_S3_BUCKET
@@ -55,11 +55,15 @@ WHITENOISE_USE_FINDERS = not _STATIC_MANIFEST
 MEDIA_ROOT = DATA_DIR / "media"
 if MODELS_STORAGE_S3_BUCKET:
     _MODELS_STORAGE = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "visiona.s3_storage.PublicEndpointS3Storage",
         "OPTIONS": {
             "bucket_name": MODELS_STORAGE_S3_BUCKET,
             # Empty means AWS itself; set it for MinIO, Ceph, R2 and the like.
             "endpoint_url": env_str("MODELS_STORAGE_S3_ENDPOINT_URL") or None,
+            # Where browsers and devices reach the bucket, when not at the address above
+            # (http://minio:9000 inside, https://files.example.com outside): presigned
+            # URLs are signed for it; every other request still goes to endpoint_url.
+            "public_endpoint_url": env_origin("MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL") or None,
             "region_name": env_str("MODELS_STORAGE_S3_REGION") or None,
             # Empty keys fall back to boto3's own chain (instance role, env, config files).
             "access_key": env_str("MODELS_STORAGE_S3_ACCESS_KEY_ID") or None,
