@@ -85,6 +85,7 @@ class S3StandIn:
             "bucket_name": bucket,
             "endpoint_url": self.endpoint_url,
             "region_name": REGION,
+            "signature_version": "s3v4",
             "access_key": ACCESS_KEY,
             "secret_key": SECRET_KEY,
             "location": "models",
@@ -118,18 +119,15 @@ def point_models_at(
     *,
     endpoint_url: str = "",
     public_endpoint_url: str = "",
-    signature_version: str = "",
 ) -> None:
     """``endpoint_url``: the app reaches the stand-in through that address instead;
-    ``public_endpoint_url``: presigned URLs name that one (MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL);
-    ``signature_version``: "s3v4" to sign them with SigV4 (boto3's default is SigV2)."""
+    ``public_endpoint_url``: presigned URLs name that one
+    (MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL)."""
     options = stand_in.storage_options(bucket)
     if endpoint_url:
         options["endpoint_url"] = endpoint_url
     if public_endpoint_url:
         options["public_endpoint_url"] = public_endpoint_url
-    if signature_version:
-        options["signature_version"] = signature_version
     settings.STORAGES = {
         **settings.STORAGES,
         "models": {"BACKEND": MODELS_S3_BACKEND, "OPTIONS": options},

@@ -36,7 +36,6 @@ def deployment(settings, s3_stand_in, public_address, alice, make_model, alice_d
         settings,
         s3_stand_in,
         public_endpoint_url=public_address.endpoint_url,
-        signature_version="s3v4",
     )
     model = make_model(alice, "detector", chips=("KL720",), size=SIZE)
     return services.deployments_create(

@@ -34,7 +34,6 @@ def in_bucket(settings, s3_stand_in, public_address):
         settings,
         s3_stand_in,
         public_endpoint_url=public_address.endpoint_url,
-        signature_version="s3v4",
     )
 
 
@@ -92,21 +91,3 @@ def test_the_apps_own_requests_keep_the_inside_address(
     assert public_address.requests == []
     client = models_storage.connection.meta.client
     assert client.meta.endpoint_url == s3_stand_in.endpoint_url
-
-
-def test_with_boto3s_default_signature_the_url_names_the_public_address_too(
-    settings, s3_stand_in, public_address, alice_client, alice, make_model
-):
-    # No signature version set (as in visiona/settings/web.py): boto3 presigns with
-    # SigV2 here, which signs the path but not the host.
-    bucket = use_bucket_for_models(
-        settings, s3_stand_in, public_endpoint_url=public_address.endpoint_url
-    )
-    model = make_model(alice, "faces")
-    answer = alice_client.get(f"/api/models/{model.pk}/download")
-    location = urlsplit(answer["Location"])
-    assert f"{location.scheme}://{location.netloc}" == public_address.endpoint_url
-    assert location.path == f"/{bucket}/models/{model.file.name}"
-    fetched = fetch(answer["Location"])
-    assert fetched.status_code == 200, fetched.text
-    assert fetched.content == stored(model.file.name)

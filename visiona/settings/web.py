@@ -65,6 +65,9 @@ if MODELS_STORAGE_S3_BUCKET:
             # URLs are signed for it; every other request still goes to endpoint_url.
             "public_endpoint_url": env_origin("MODELS_STORAGE_S3_PUBLIC_ENDPOINT_URL") or None,
             "region_name": env_str("MODELS_STORAGE_S3_REGION") or None,
+            # SigV4, as AWS requires of buckets made since June 2020 and R2 of all; left
+            # unset, boto3 presigns with SigV2 in us-east-1 or with no region named.
+            "signature_version": "s3v4",
             # Empty keys fall back to boto3's own chain (instance role, env, config files).
             "access_key": env_str("MODELS_STORAGE_S3_ACCESS_KEY_ID") or None,
             "secret_key": env_str("MODELS_STORAGE_S3_SECRET_ACCESS_KEY") or None,
