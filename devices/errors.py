@@ -1,6 +1,9 @@
 """The errors devices raise; the API turns them into the envelope."""
 
+from __future__ import annotations
+
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from visiona.errors import AppError
 
@@ -49,6 +52,20 @@ class TooManyPairingCodes(AppError):
         "You already have several pairing codes waiting. Use one, revoke the ones you do "
         "not need, or wait until they expire."
     )
+
+    @classmethod
+    def at_most(cls, limit: int) -> TooManyPairingCodes:
+        return cls(
+            ngettext(
+                "You already have %(count)d pairing code waiting, the most you can have at "
+                "once. Use it, revoke it, or wait until it expires.",
+                "You already have %(count)d pairing codes waiting, the most you can have at "
+                "once. Use one, revoke the ones you do not need, or wait until they expire.",
+                limit,
+            )
+            % {"count": limit},
+            details={"limit": limit},
+        )
 
 
 class PairingCodeAlreadyUsed(AppError):

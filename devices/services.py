@@ -74,7 +74,7 @@ def _address_key(client_address: str) -> str:
 def pairing_code_create(*, user: User) -> IssuedPairingCode:
     """A new one-time code for ``user``; expires after DEVICE_PAIRING_CODE_TTL_MINUTES."""
     if selectors.pairing_codes_pending_count(user=user) >= settings.DEVICE_PAIRING_MAX_ACTIVE_CODES:
-        raise TooManyPairingCodes()
+        raise TooManyPairingCodes.at_most(settings.DEVICE_PAIRING_MAX_ACTIVE_CODES)
     expires_at = timezone.now() + timedelta(minutes=settings.DEVICE_PAIRING_CODE_TTL_MINUTES)
     for _attempt in range(_CODE_ATTEMPTS):
         code = credentials.pairing_code_generate()

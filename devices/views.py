@@ -109,6 +109,7 @@ def device_pair(request: SignedInRequest) -> HttpResponse:
         except TooManyPairingCodes as exc:
             messages.error(request, exc.message)
             context["live_codes"] = selectors.pairing_codes_live_for_user(user=request.user)
+            context["codes_at_limit"] = True
             return render(request, "devices/pair.html", context, status=exc.status)
         pairing_code = issued.pairing_code
         server_url = request.build_absolute_uri("/")
@@ -132,6 +133,10 @@ def device_pair(request: SignedInRequest) -> HttpResponse:
             },
         }
     context["live_codes"] = selectors.pairing_codes_live_for_user(user=request.user)
+    context["codes_at_limit"] = (
+        selectors.pairing_codes_pending_count(user=request.user)
+        >= settings.DEVICE_PAIRING_MAX_ACTIVE_CODES
+    )
     return render(request, "devices/pair.html", context)
 
 

@@ -121,7 +121,20 @@ def test_the_pair_page_says_when_too_many_codes_wait(alice_client, settings):
     alice_client.post("/devices/pair/")
     response = alice_client.post("/devices/pair/")
     assert response.status_code == 429
-    assert b"several pairing codes" in response.content
+    page = response.content.decode()
+    assert "You already have 1 pairing code waiting, the most you can have at once." in page
+    # Nothing to press until one is revoked, used or expired, on the next visit too.
+    for shown in (page, alice_client.get("/devices/pair/").content.decode()):
+        assert re.search(r'<button type="submit" class="button button-primary" disabled', shown)
+        assert "revoke one below to create another" in shown
+
+
+def test_the_pair_page_offers_a_code_under_the_limit(alice_client, settings):
+    settings.DEVICE_PAIRING_MAX_ACTIVE_CODES = 2
+    alice_client.post("/devices/pair/")
+    page = alice_client.get("/devices/pair/").content.decode()
+    assert re.search(r'<button type="submit" class="button button-primary">', page)
+    assert "revoke one below to create another" not in page
 
 
 def test_the_detail_page_shows_tokens_with_a_revoke_button(alice_client, alice_device):

@@ -88,6 +88,9 @@ def test_a_user_holds_a_limited_number_of_waiting_codes(alice_client, settings):
     assert alice_client.post("/api/devices/pairing-codes").status_code == 201
     response = alice_client.post("/api/devices/pairing-codes")
     assert response.status_code == 429
-    assert response.json()["error"]["code"] == "too_many_pairing_codes"
+    error = response.json()["error"]
+    assert error["code"] == "too_many_pairing_codes"
+    assert error["message"].startswith("You already have 2 pairing codes waiting, the most")
+    assert error["details"] == {"limit": 2}
     PairingCode.objects.update(expires_at=timezone.now())
     assert alice_client.post("/api/devices/pairing-codes").status_code == 201
