@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -171,10 +172,12 @@ def command_pair(args: argparse.Namespace) -> int:
             heartbeat_interval_seconds=pairing.heartbeat_interval_seconds,
         ),
     )
-    local = "--demo" if args.demo else f"--local-url {args.local_url}"
+    local = "--demo" if args.demo else f"--local-url {shlex.quote(args.local_url)}"
+    # The same folder as this pairing's, or `run` would look for the default one.
+    folder = f" --state-dir {shlex.quote(args.state_dir)}" if args.state_dir else ""
     print(f"Paired with {api.server_url} as device {pairing.device_id} ({dongle.serial}).")
     print(f"The device token is in {path} (readable by you only).")
-    print(f"Now keep it online: visiona-agent run --server {api.server_url} {local}")
+    print(f"Now keep it online: visiona-agent run --server {api.server_url} {local}{folder}")
     return 0
 
 

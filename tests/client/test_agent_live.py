@@ -32,12 +32,18 @@ def paired(live_server, alice, agent, state_dir):
     return result
 
 
-def test_pair_reads_the_dongle_from_the_demo_and_keeps_the_token_private(paired, alice, state_dir):
+def test_pair_reads_the_dongle_from_the_demo_and_keeps_the_token_private(
+    paired, alice, state_dir, live_server
+):
     device = Device.objects.get()
     assert device.owner == alice
     assert device.chip == "KL720"
     assert device.serial.startswith("DEMO-KL720-")
     assert f"as device {device.pk}" in paired.stdout
+    # The command to keep it online names the pairing's own folder.
+    assert paired.stdout.rstrip().endswith(
+        f"visiona-agent run --server {live_server.url} --demo --state-dir {state_dir}"
+    )
     state_file = state_dir / "state.json"
     assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700

@@ -12,6 +12,7 @@ import argparse
 import time
 
 from visiona_client.visiona_cli import exit_codes, pins
+from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     api = api_for(args)
     devices = api.get_json("/api/devices/")["devices"]
     rows = [
-        [d["id"], d["name"], d["chip"], d["connection_status"], (d["last_seen_at"] or "-")[:19]]
+        [d["id"], d["name"], d["chip"], d["connection_status"], local_time(d["last_seen_at"])]
         for d in devices
     ]
     args.output.table(rows, ["ID", "NAME", "CHIP", "CONNECTION", "LAST SEEN"])

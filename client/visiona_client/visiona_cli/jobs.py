@@ -12,6 +12,7 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.convert import chip_code
 from visiona_client.visiona_cli.follow import finish_job, job_line, wait_for_job
+from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
 
 STATUSES = ("created", "running", "completed", "failed")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         return finish_job(api, args.output, job, download=args.download, save=args.save)
     jobs = list_jobs(api, args)
     rows = [
-        [j["job_id"], j["created_at"][:19].replace("T", " "), j["chip"], j["filename"], job_line(j)]
+        [j["job_id"], local_time(j["created_at"]), j["chip"], j["filename"], job_line(j)]
         for j in jobs
     ]
     args.output.table(rows, ["JOB", "STARTED", "CHIP", "MODEL", "STATUS"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from typing import Any, TextIO
 
 
@@ -42,6 +43,18 @@ class Output:
 
     def progress(self, label: str, total: int | None) -> Progress:
         return Progress(label, total, stream=self.err, enabled=not self.as_json)
+
+
+def local_time(moment: str | None) -> str:
+    """An API time (RFC 3339, UTC) as this machine's local time, as ``ls`` and ``git log``
+    show times; "-" for none. The JSON result keeps the API's own value."""
+    if not moment:
+        return "-"
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    return parsed.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def human_bytes(count: float) -> str:

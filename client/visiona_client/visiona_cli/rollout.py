@@ -25,7 +25,7 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.output import Output, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
@@ -125,7 +125,7 @@ def run_ls(args: argparse.Namespace) -> int:
             r["group"]["name"],
             r["state"],
             f"{r['counts']['passed']}/{r['counts']['total']}",
-            r["created_at"][:19],
+            local_time(r["created_at"]),
         ]
         for r in rollouts
     ]
