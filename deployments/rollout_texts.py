@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
-from deployments import rollout_smoke
+from deployments import failures, rollout_smoke
 from deployments.rollout_choices import PhaseState
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
@@ -91,9 +92,39 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
         if target.state == "failed":
             return _("Installed, but it did not come back connected before the deadline.")
         return _("Installed; waiting for the device to come back connected.")
+    if code.startswith("smoke_") or code == "check_failed":
+        # A check's own sentence, written by the worker (a row older than its code's).
+        return f"{detail} ({code})" if detail else code
+    return _deployment_failure(code, detail)
+
+
+def _deployment_failure(code: str, detail: str) -> str:
+    """A failed deployment (its agent's code and words): the sentence and advice the
+    deploy pages show for a known code, else a general one naming the code; then the
+    agent's own words, quoted (English, as it wrote them)."""
+    if code in failures.KNOWN_CODES:
+        failure = failures.failure_of_code(code)
+        sentence = _sentences(failure.summary, failure.next_step)
+    elif code:
+        sentence = _(
+            "The device reported a failure visionA does not know (%(code)s). Retry it; if "
+            "it fails again, read the agent's log on the device."
+        ) % {"code": code}
+    else:
+        sentence = ""
     if detail:
-        return f"{detail} ({code})" if code else detail
-    return code
+        said = _("The device reported: “%(detail)s”") % {"detail": detail}
+        return _sentences(sentence, said) if sentence else said
+    return sentence
+
+
+def _sentences(first: str, second: str) -> str:
+    """Two sentences, one after the other as the reader's language writes them (a
+    space in English, none in Chinese)."""
+    return pgettext("two sentences in a row", "%(first)s %(second)s") % {
+        "first": first,
+        "second": second,
+    }
 
 
 def _smoke_reason(target: RolloutTarget) -> str:
