@@ -10,6 +10,7 @@ import pytest
 
 from deployments import services
 from deployments.models import Deployment
+from devices import services as device_services
 from devices.choices import Chip
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,19 @@ def test_deploying_creates_and_shows_the_progress(alice_client, alice_kl720, ali
     assert 'id="deployment-progress-data"' in html
     assert "js/deployments-progress.js" in html
     assert "<script>" not in html  # no inline script (CSP)
+
+
+def test_an_unpaired_device_leaves_the_progress_page(
+    alice_client, alice, alice_kl720, alice_devices
+):
+    kept, gone = (result.device for result in alice_devices(2))
+    services.deployments_create(user=alice, model_id=alice_kl720.pk, device_ids=[kept.pk, gone.pk])
+    device_services.device_unpair(device=gone)
+
+    html = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/progress/")
+    assert f'href="/devices/{kept.pk}/"' in html
+    assert str(gone.pk) not in html  # no row, no link to its page (a 404 now)
+    assert Deployment.objects.filter(device=gone).exists()  # its history stays
 
 
 def test_deploy_refusals_are_readable_and_create_nothing(alice_client, alice_kl720, alice_devices):
