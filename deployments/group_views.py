@@ -137,9 +137,12 @@ def group_rename(request, group_id: uuid.UUID):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def group_delete(request, group_id: uuid.UUID):
+    """GET: ask first (the group page links here); POST: delete it."""
     group = _group_or_404(request, group_id)
+    if request.method == "GET":
+        return render(request, "deployments/group_delete.html", {"group": group})
     group_services.group_delete(user=request.user, group_id=group.pk)
     messages.success(request, _("The group is deleted. Its devices are as they were."))
     return redirect("devices-groups")

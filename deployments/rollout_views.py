@@ -201,6 +201,21 @@ def _progress_data(rollout, *, now: datetime) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def rollout_rollback(request, rollout_id: uuid.UUID):
+    """GET: say what rolling back does and ask first; POST: roll back."""
+    if request.method == "POST":
+        return rollout_action(request, rollout_id, "rollback")
+    try:
+        rollout = rollout_selectors.rollout_get_for_user(user=request.user, rollout_id=rollout_id)
+    except RolloutNotFound:
+        raise Http404() from None
+    if not _allowed(rollout)["rollback"]:
+        return redirect("devices-rollout", rollout_id=rollout_id)
+    return render(request, "deployments/rollout_rollback.html", {"rollout": rollout})
+
+
+@login_required
 @require_POST
 def rollout_action(request, rollout_id: uuid.UUID, action: str):
     act = ACTIONS.get(action)
