@@ -73,6 +73,8 @@ def rollout_new(request):
     models = list(model_selectors.model_list_for_user(user=request.user, sort="name"))
     runs = run_selectors.run_list_for_user(user=request.user).filter(state=RunState.COMPLETED)
     initial = {key: request.GET[key] for key in ("group", "model") if key in request.GET}
+    if "model" not in initial:
+        initial["model"] = _model_that_fits(groups, models, group_id=initial.get("group"))
     form = RolloutForm(
         request.POST or None, initial=initial, groups=groups, models=models, runs=runs[:50]
     )
@@ -98,6 +100,16 @@ def rollout_new(request):
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "groups": groups, "models": models}
     return render(request, "deployments/rollout_new.html", context, status=status)
+
+
+def _model_that_fits(groups, models, *, group_id: str | None) -> str:
+    """The form's first choice of model: the first one built for a chip of the chosen
+    group's devices (the first group when none is chosen), or none when no model fits."""
+    group = next((g for g in groups if str(g.pk) == group_id), groups[0] if groups else None)
+    if group is None:
+        return ""
+    chips = set(group_selectors.group_devices(group=group).values_list("chip", flat=True))
+    return next((str(m.pk) for m in models if chips.intersection(m.chips)), "")
 
 
 def _form_error(form: RolloutForm, exc: AppError) -> None:
