@@ -187,15 +187,25 @@ def group_rollback(request, group_id: uuid.UUID):
         _say_error(request, exc)
         return redirect("devices-group", group_id=group.pk)
     sent = sum(1 for result in results if result.deployment is not None)
-    messages.success(
-        request,
-        ngettext(
-            "A rollback is on its way to %(count)d device.",
-            "A rollback is on its way to %(count)d devices.",
-            sent,
+    if not sent:
+        # Not a success "on its way to 0 devices": nothing changed; the reasons follow.
+        messages.warning(
+            request,
+            _(
+                "Nothing was rolled back: no device of the group has a model it can go "
+                "back to. Each keeps what it has, for the reason below."
+            ),
         )
-        % {"count": sent},
-    )
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "A rollback is on its way to %(count)d device.",
+                "A rollback is on its way to %(count)d devices.",
+                sent,
+            )
+            % {"count": sent},
+        )
     for result in results:
         if result.deployment is None:
             messages.info(request, f"{result.device.name}: {result.reason}")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from deployments import failures, rollout_smoke
-from deployments.rollout_choices import PhaseState
+from deployments.rollout_choices import PhaseState, RolloutState
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
 from visiona.durations import format_duration
@@ -194,6 +194,37 @@ ROLLBACK_REASONS = {
     "nothing_to_roll_back": lambda: _("It had no model before this one."),
     "rollback_in_progress": lambda: _("A rollback of it was already under way."),
 }
+
+
+def nothing_rolled_back() -> str:
+    return _(
+        "The rollout is stopped, and no device was rolled back: none had a model this "
+        "rollout could undo. Each keeps what it has; the reason is given for each device."
+    )
+
+
+def rollback_summary(rollout: Rollout, counts) -> str:
+    """What rolling the rollout back did, once it did (``counts``: rollout_selectors'):
+    how many devices were sent back, and how many keep what they have, for a state
+    that alone ("Rolled back") would say every device went back."""
+    if rollout.state not in (RolloutState.ROLLING_BACK, RolloutState.ROLLED_BACK):
+        return ""
+    sent, kept = counts.rollback.get("sent", 0), counts.rollback.get("skipped", 0)
+    if not sent:
+        return nothing_rolled_back()
+    went = ngettext(
+        "%(count)d device was sent back to the model it had before.",
+        "%(count)d devices were sent back to the models they had before.",
+        sent,
+    ) % {"count": sent}
+    if not kept:
+        return went
+    stayed = ngettext(
+        "%(count)d device keeps what it has; the reason is given next to it.",
+        "%(count)d devices keep what they have; the reason is given for each.",
+        kept,
+    ) % {"count": kept}
+    return _sentences(went, stayed)
 
 
 def rollback_reason(target: RolloutTarget) -> str:

@@ -163,6 +163,9 @@ def rollout_detail(request, rollout_id: uuid.UUID):
             for phase in rollout.phases.all()
         ],
         "pause_message": rollout_texts.pause_message(rollout),
+        "rollback_summary": rollout_texts.rollback_summary(
+            rollout, rollout_selectors.counts(rollout)
+        ),
         "can": _allowed(rollout),
         "progress_data": _progress_data(rollout, now=now),
     }
@@ -234,13 +237,17 @@ def rollout_action(request, rollout_id: uuid.UUID, action: str):
     if act is None:
         raise Http404()
     try:
-        act(user=request.user, rollout_id=rollout_id)
+        rollout = act(user=request.user, rollout_id=rollout_id)
     except RolloutNotFound:
         raise Http404() from None
     except AppError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _DONE[action]())
+        if action == "rollback" and rollout.state == RolloutState.ROLLED_BACK:
+            # Rolled back at once: no rollback was sent (the page says why per device).
+            messages.info(request, rollout_texts.nothing_rolled_back())
+        else:
+            messages.success(request, _DONE[action]())
     return redirect("devices-rollout", rollout_id=rollout_id)
 
 
@@ -249,6 +256,7 @@ _DONE = {
     "resume": lambda: _("Resumed."),
     "retry": lambda: _("The model is on its way again to the devices that failed."),
     "rollback": lambda: _(
-        "Rolling back: each device gets back the model it had before this rollout."
+        "Rolling back: each device this rollout installed the model on gets back the "
+        "model it had before."
     ),
 }
