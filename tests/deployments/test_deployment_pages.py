@@ -196,4 +196,6 @@ def test_deploy_stays_on_when_one_device_fits(alice_client, alice_kl720, alice_d
     alice_devices(1)
     html = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/")
     assert "None of your devices" not in html
-    assert "disabled" not in re.search(r'<button type="submit" class="button button-primary"[^>]*>', html).group(0)
+    assert "disabled" not in re.search(
+        r'<button type="submit" class="button button-primary"[^>]*>', html
+    ).group(0)
