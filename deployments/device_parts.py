@@ -80,7 +80,7 @@ def fleet_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
 
 
 def pin_marks(*, devices) -> dict[str, list[registry.DeviceMark]]:
-    """"Pinned" beside each pinned device in the device list: by its own pin (with its
+    """The word "Pinned" beside each pinned device in the device list: by its own pin (with its
     reason) or its group's (with the group's name), as rollouts leave it out."""
     marks = {}
     for device_id, (code, reason) in group_selectors.rollout_pins(devices=devices).items():

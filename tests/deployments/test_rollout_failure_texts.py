@@ -29,7 +29,7 @@ def test_a_known_code_reads_as_the_deploy_pages_say_it(code):
         assert shown.startswith(failure.summary) and failure.next_step in shown, shown
         assert "the demo device refuses installs" in shown
         assert f"({code})" not in shown
-    assert shown.endswith("裝置回報：「the demo device refuses installs」")
+    assert shown.endswith("裝置回報：「the demo device refuses installs」")  # noqa: RUF001
     assert "。 " not in shown  # Chinese sentences follow one another without a space
     assert shown.count("“") == 0
 
