@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from deployments import (
@@ -78,6 +79,24 @@ def fleet_context(*, request: HttpRequest, device: Device) -> dict[str, Any]:
     }
 
 
+def pin_marks(*, devices) -> dict[str, list[registry.DeviceMark]]:
+    """The word "Pinned" beside each pinned device in the device list: by its own pin (with its
+    reason) or its group's (with the group's name), as rollouts leave it out."""
+    marks = {}
+    for device_id, (code, reason) in group_selectors.rollout_pins(devices=devices).items():
+        if code == "group_pinned":
+            group, _newline, why = reason.partition("\n")
+            detail = (
+                _("With the group %(group)s: %(reason)s") % {"group": group, "reason": why}
+                if why
+                else _("With the group %(group)s") % {"group": group}
+            )
+        else:
+            detail = reason
+        marks[device_id] = [registry.DeviceMark(_("Pinned"), "pinned", detail)]
+    return marks
+
+
 def register() -> None:
     registry.register_heartbeat_part(
         "deployments", fields=heartbeat_fields, values=heartbeat_values
@@ -107,3 +126,4 @@ def register() -> None:
     registry.register_device_page_section(
         "fleet", template="deployments/_device_fleet.html", context=fleet_context, order=90
     )
+    registry.register_device_list_marks("pins", pin_marks)

@@ -58,11 +58,13 @@ _EXPLAINED = {
         _("Check that the device reaches visionA, then deploy it again."),
         True,
     ),
+    # Not "the model arrived": the agent also says install_failed when it refuses before
+    # downloading, or when its disk fails during the download or a rollback.
     "install_failed": (
-        _("The model arrived, but the device could not write it into its models folder."),
+        _("The device did not install the model: it refused it or could not write it to its disk."),
         _(
-            "Check the disk and the models folder's permissions on the device, then deploy "
-            "it again."
+            "Read what the device reported, check its disk and its models folder's "
+            "permissions, then deploy it again."
         ),
         True,
     ),
@@ -83,7 +85,11 @@ def failure_of(deployment) -> Failure | None:
     """The explanation of a failed deployment; None for any other state."""
     if deployment.state != DeploymentState.FAILED:
         return None
-    code = deployment.error_code or ""
+    return failure_of_code(deployment.error_code or "")
+
+
+def failure_of_code(code: str) -> Failure:
+    """The explanation of an error code the agent reported (a general one when unknown)."""
     if code in _EXPLAINED:
         summary, next_step, retry = _EXPLAINED[code]
         return Failure(code, str(summary), str(next_step), retry)

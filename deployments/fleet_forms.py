@@ -4,7 +4,9 @@ read the fields and name them for the page."""
 from __future__ import annotations
 
 from django import forms
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from deployments.group_models import GROUP_NAME_MAX_CHARS, PIN_REASON_MAX_CHARS
 from deployments.rollout_models import (
@@ -90,10 +92,21 @@ class RolloutForm(forms.Form):
         assert isinstance(group, forms.ChoiceField) and isinstance(model, forms.ChoiceField)
         assert isinstance(smoke, forms.ChoiceField)
         group.choices = [(str(g.pk), g.name) for g in groups]
-        model.choices = [(str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models]
-        smoke.choices = [("", _("(none)"))] + [
-            (str(r.pk), f"{r.model.name} · {r.device.name} · {r.inputs_count}") for r in runs
+        model.choices = [("", _("Choose a model"))] + [
+            (str(m.pk), f"{m.name} ({', '.join(m.chips)})") for m in models
         ]
+        smoke.choices = [("", _("(none)"))] + [(str(r.pk), smoke_run_label(r)) for r in runs]
 
     def phase_list(self) -> list[str]:
         return [part.strip() for part in self.cleaned_data["phases"].split(",") if part.strip()]
+
+
+def smoke_run_label(run) -> str:
+    """A run as a smoke-run choice, told apart from the model's other runs by when it
+    ran and on how many inputs: "detector · desk-1 · 7 Dec 2026, 19:20 · 10 inputs"."""
+    moment = timezone.localtime(run.finished_at or run.created_at)
+    inputs = ngettext("%(count)d input", "%(count)d inputs", run.inputs_count) % {
+        "count": run.inputs_count
+    }
+    when = formats.date_format(moment, "DATETIME_FORMAT")
+    return f"{run.model.name} · {run.device.name} · {when} · {inputs}"

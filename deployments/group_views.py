@@ -137,9 +137,12 @@ def group_rename(request, group_id: uuid.UUID):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def group_delete(request, group_id: uuid.UUID):
+    """GET: ask first (the group page links here); POST: delete it."""
     group = _group_or_404(request, group_id)
+    if request.method == "GET":
+        return render(request, "deployments/group_delete.html", {"group": group})
     group_services.group_delete(user=request.user, group_id=group.pk)
     messages.success(request, _("The group is deleted. Its devices are as they were."))
     return redirect("devices-groups")
@@ -184,15 +187,25 @@ def group_rollback(request, group_id: uuid.UUID):
         _say_error(request, exc)
         return redirect("devices-group", group_id=group.pk)
     sent = sum(1 for result in results if result.deployment is not None)
-    messages.success(
-        request,
-        ngettext(
-            "A rollback is on its way to %(count)d device.",
-            "A rollback is on its way to %(count)d devices.",
-            sent,
+    if not sent:
+        # Not a success "on its way to 0 devices": nothing changed; the reasons follow.
+        messages.warning(
+            request,
+            _(
+                "Nothing was rolled back: no device of the group has a model it can go "
+                "back to. Each keeps what it has, for the reason below."
+            ),
         )
-        % {"count": sent},
-    )
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "A rollback is on its way to %(count)d device.",
+                "A rollback is on its way to %(count)d devices.",
+                sent,
+            )
+            % {"count": sent},
+        )
     for result in results:
         if result.deployment is None:
             messages.info(request, f"{result.device.name}: {result.reason}")

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
-from deployments import rollout_smoke
-from deployments.rollout_choices import PhaseState
+from deployments import failures, rollout_smoke
+from deployments.rollout_choices import PhaseState, RolloutState
 from deployments.rollout_models import Rollout, RolloutPhase, RolloutTarget
 from deployments.run_choices import RunInputState
 from visiona.durations import format_duration
@@ -91,9 +92,39 @@ def target_reason(target: RolloutTarget, *, model_chips: list[str]) -> str:
         if target.state == "failed":
             return _("Installed, but it did not come back connected before the deadline.")
         return _("Installed; waiting for the device to come back connected.")
+    if code.startswith("smoke_") or code == "check_failed":
+        # A check's own sentence, written by the worker (a row older than its code's).
+        return f"{detail} ({code})" if detail else code
+    return _deployment_failure(code, detail)
+
+
+def _deployment_failure(code: str, detail: str) -> str:
+    """A failed deployment (its agent's code and words): the sentence and advice the
+    deploy pages show for a known code, else a general one naming the code; then the
+    agent's own words, quoted (English, as it wrote them)."""
+    if code in failures.KNOWN_CODES:
+        failure = failures.failure_of_code(code)
+        sentence = _sentences(failure.summary, failure.next_step)
+    elif code:
+        sentence = _(
+            "The device reported a failure visionA does not know (%(code)s). Retry it; if "
+            "it fails again, read the agent's log on the device."
+        ) % {"code": code}
+    else:
+        sentence = ""
     if detail:
-        return f"{detail} ({code})" if code else detail
-    return code
+        said = _("The device reported: “%(detail)s”") % {"detail": detail}
+        return _sentences(sentence, said) if sentence else said
+    return sentence
+
+
+def _sentences(first: str, second: str) -> str:
+    """Two sentences, one after the other as the reader's language writes them (a
+    space in English, none in Chinese)."""
+    return pgettext("two sentences in a row", "%(first)s %(second)s") % {
+        "first": first,
+        "second": second,
+    }
 
 
 def _smoke_reason(target: RolloutTarget) -> str:
@@ -163,6 +194,37 @@ ROLLBACK_REASONS = {
     "nothing_to_roll_back": lambda: _("It had no model before this one."),
     "rollback_in_progress": lambda: _("A rollback of it was already under way."),
 }
+
+
+def nothing_rolled_back() -> str:
+    return _(
+        "The rollout is stopped, and no device was rolled back: none had a model this "
+        "rollout could undo. Each keeps what it has; the reason is given for each device."
+    )
+
+
+def rollback_summary(rollout: Rollout, counts) -> str:
+    """What rolling the rollout back did, once it did (``counts``: rollout_selectors'):
+    how many devices were sent back, and how many keep what they have, for a state
+    that alone ("Rolled back") would say every device went back."""
+    if rollout.state not in (RolloutState.ROLLING_BACK, RolloutState.ROLLED_BACK):
+        return ""
+    sent, kept = counts.rollback.get("sent", 0), counts.rollback.get("skipped", 0)
+    if not sent:
+        return nothing_rolled_back()
+    went = ngettext(
+        "%(count)d device was sent back to the model it had before.",
+        "%(count)d devices were sent back to the models they had before.",
+        sent,
+    ) % {"count": sent}
+    if not kept:
+        return went
+    stayed = ngettext(
+        "%(count)d device keeps what it has; the reason is given next to it.",
+        "%(count)d devices keep what they have; the reason is given for each.",
+        kept,
+    ) % {"count": kept}
+    return _sentences(went, stayed)
 
 
 def rollback_reason(target: RolloutTarget) -> str:

@@ -73,6 +73,8 @@ def rollout_new(request):
     models = list(model_selectors.model_list_for_user(user=request.user, sort="name"))
     runs = run_selectors.run_list_for_user(user=request.user).filter(state=RunState.COMPLETED)
     initial = {key: request.GET[key] for key in ("group", "model") if key in request.GET}
+    if "model" not in initial:
+        initial["model"] = _model_that_fits(groups, models, group_id=initial.get("group"))
     form = RolloutForm(
         request.POST or None, initial=initial, groups=groups, models=models, runs=runs[:50]
     )
@@ -98,6 +100,16 @@ def rollout_new(request):
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "groups": groups, "models": models}
     return render(request, "deployments/rollout_new.html", context, status=status)
+
+
+def _model_that_fits(groups, models, *, group_id: str | None) -> str:
+    """The form's first choice of model: the first one built for a chip of the chosen
+    group's devices (the first group when none is chosen), or none when no model fits."""
+    group = next((g for g in groups if str(g.pk) == group_id), groups[0] if groups else None)
+    if group is None:
+        return ""
+    chips = set(group_selectors.group_devices(group=group).values_list("chip", flat=True))
+    return next((str(m.pk) for m in models if chips.intersection(m.chips)), "")
 
 
 def _form_error(form: RolloutForm, exc: AppError) -> None:
@@ -151,6 +163,9 @@ def rollout_detail(request, rollout_id: uuid.UUID):
             for phase in rollout.phases.all()
         ],
         "pause_message": rollout_texts.pause_message(rollout),
+        "rollback_summary": rollout_texts.rollback_summary(
+            rollout, rollout_selectors.counts(rollout)
+        ),
         "can": _allowed(rollout),
         "progress_data": _progress_data(rollout, now=now),
     }
@@ -201,19 +216,38 @@ def _progress_data(rollout, *, now: datetime) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def rollout_rollback(request, rollout_id: uuid.UUID):
+    """GET: say what rolling back does and ask first; POST: roll back."""
+    if request.method == "POST":
+        return rollout_action(request, rollout_id, "rollback")
+    try:
+        rollout = rollout_selectors.rollout_get_for_user(user=request.user, rollout_id=rollout_id)
+    except RolloutNotFound:
+        raise Http404() from None
+    if not _allowed(rollout)["rollback"]:
+        return redirect("devices-rollout", rollout_id=rollout_id)
+    return render(request, "deployments/rollout_rollback.html", {"rollout": rollout})
+
+
+@login_required
 @require_POST
 def rollout_action(request, rollout_id: uuid.UUID, action: str):
     act = ACTIONS.get(action)
     if act is None:
         raise Http404()
     try:
-        act(user=request.user, rollout_id=rollout_id)
+        rollout = act(user=request.user, rollout_id=rollout_id)
     except RolloutNotFound:
         raise Http404() from None
     except AppError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _DONE[action]())
+        if action == "rollback" and rollout.state == RolloutState.ROLLED_BACK:
+            # Rolled back at once: no rollback was sent (the page says why per device).
+            messages.info(request, rollout_texts.nothing_rolled_back())
+        else:
+            messages.success(request, _DONE[action]())
     return redirect("devices-rollout", rollout_id=rollout_id)
 
 
@@ -222,6 +256,7 @@ _DONE = {
     "resume": lambda: _("Resumed."),
     "retry": lambda: _("The model is on its way again to the devices that failed."),
     "rollback": lambda: _(
-        "Rolling back: each device gets back the model it had before this rollout."
+        "Rolling back: each device this rollout installed the model on gets back the "
+        "model it had before."
     ),
 }

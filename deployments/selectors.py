@@ -85,8 +85,10 @@ def deployment_get_for_user(*, user: User, deployment_id: uuid.UUID | str) -> De
 
 
 def deployments_latest_per_device(*, user: User, model_id: int) -> dict[str, Deployment]:
-    """For the model's progress page: each device's newest deployment of the model."""
+    """For the model's progress page: each paired device's newest deployment of the
+    model (an unpaired device is no longer the user's to follow, and has no page)."""
     latest: dict[str, Deployment] = {}
-    for deployment in deployment_list_for_user(user=user, model_id=model_id):
+    deployments = deployment_list_for_user(user=user, model_id=model_id)
+    for deployment in deployments.filter(device__deleted_at__isnull=True):
         latest.setdefault(str(deployment.device_id), deployment)
     return latest

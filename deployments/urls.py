@@ -44,6 +44,11 @@ page_urlpatterns = [
     path("rollouts/new/", rollout_views.rollout_new, name="devices-rollout-new"),
     path("rollouts/<uuid:rollout_id>/", rollout_views.rollout_detail, name="devices-rollout"),
     path(
+        "rollouts/<uuid:rollout_id>/rollback/",
+        rollout_views.rollout_rollback,
+        name="devices-rollout-rollback",
+    ),
+    path(
         "rollouts/<uuid:rollout_id>/<slug:action>/",
         rollout_views.rollout_action,
         name="devices-rollout-action",

@@ -72,9 +72,12 @@ def deploy(request, model_id: int):
     """GET: the user's devices to choose from; POST: deploy, then follow the progress."""
     model = _model_or_404(request, model_id)
     rows = _device_choices(request, model)
+    none_fits = _none_fits(model, rows)
     selected = request.POST.getlist("device_ids") if request.method == "POST" else []
     if request.method == "POST":
-        if not selected:
+        if none_fits:
+            pass  # the page says it, above the devices, as it did before the POST
+        elif not selected:
             messages.error(request, _("Choose at least one device."))
         else:
             try:
@@ -87,8 +90,21 @@ def deploy(request, model_id: int):
                 _say_outcomes(request, results)
                 return redirect("devices-deploy-progress", model_id=model.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"model": model, "rows": rows, "selected": selected}
+    context = {"model": model, "rows": rows, "selected": selected, "none_fits": none_fits}
     return render(request, "deployments/deploy.html", context, status=status)
+
+
+def _none_fits(model, rows: list[dict]) -> str:
+    """Why no device of the user's can take the model (empty when one can, or when
+    there are none: the page says to pair one)."""
+    if not rows or any(not row["disabled_reason"] for row in rows):
+        return ""
+    chips = sorted({str(row["device"].get_chip_display()) for row in rows})
+    return _(
+        "None of your devices can take this model: it is built for %(chips)s, and your "
+        "devices have %(device_chips)s. Convert the model for their chip, or pair a device "
+        "it is built for."
+    ) % {"chips": ", ".join(model.chips), "device_chips": ", ".join(chips)}
 
 
 def _say_outcomes(request, results) -> None:

@@ -13,6 +13,9 @@ Like ``visiona/registry.py`` one level up: an app that builds on devices
   rendered after the installed models, in ``order``; ``context(request=...,
   device=...)`` adds its variables to the page's context (a name the page already
   has is refused: sections do not overwrite the page or each other).
+- ``register_device_list_marks``: marks beside a device's name in the device list
+  (``DeviceMark``: a word, its status style, a detail); ``marks(devices=...)`` answers
+  for the whole page at once;
 - ``register_work_finder``: which devices have work waiting, and the agent's path
   that wakes it (``POST /_visiona/...``): when tunnels open, their relay node asks
   ``devices_with_work`` for all the devices that just connected at once (one query
@@ -58,6 +61,15 @@ class DevicePageSection:
 
 
 @dataclass(frozen=True)
+class DeviceMark:
+    """A mark beside a device's name in the list: "Pinned", with its reason."""
+
+    label: str
+    status: str  # the status-<status> style
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class WorkFinder:
     name: str
     find: Callable[[Sequence[str]], set[str]]  # device ids -> those with work waiting
@@ -68,6 +80,7 @@ _heartbeat_parts: dict[str, HeartbeatPart] = {}
 _unpair_steps: dict[str, Callable[..., Any]] = {}
 _device_page_sections: dict[str, DevicePageSection] = {}
 _work_finders: dict[str, WorkFinder] = {}
+_device_list_marks: dict[str, Callable[..., dict[str, list[DeviceMark]]]] = {}
 
 
 def register_heartbeat_part(
@@ -123,6 +136,23 @@ def device_page_context(
         context.update(added)
         templates.append(section.template)
     return context
+
+
+def register_device_list_marks(
+    name: str, marks: Callable[..., dict[str, list[DeviceMark]]]
+) -> None:
+    """``marks(*, devices: Sequence[Device]) -> {device id: [DeviceMark]}``, one query
+    or a few for all of them."""
+    _device_list_marks[name] = marks
+
+
+def device_list_marks(*, devices: Sequence[Device]) -> dict[str, list[DeviceMark]]:
+    """Each device's marks from every app, by device id (an empty list for none)."""
+    found: dict[str, list[DeviceMark]] = {str(device.pk): [] for device in devices}
+    for marks in _device_list_marks.values():
+        for device_id, device_marks in marks(devices=devices).items():
+            found.setdefault(str(device_id), []).extend(device_marks)
+    return found
 
 
 def register_work_finder(

@@ -76,11 +76,14 @@ def device_list(request: SignedInRequest) -> HttpResponse:
             key: value for key, value in (registrations or {}).items() if key in on_page
         },
     )
+    # What apps above add beside a name (deployments: "Pinned").
+    marks = registry.device_list_marks(devices=devices)
     rows = [
         {
             "device": device,
             "presence": presence.presence_of(device, registrations),
             "report": reports[str(device.pk)],
+            "marks": marks[str(device.pk)],
         }
         for device in devices
     ]

@@ -14,6 +14,11 @@ page_urlpatterns = [
     path("<int:model_id>/delete/", views.model_delete, name="models-delete"),
     path("<int:model_id>/download/", views.model_download, name="models-download"),
     path("<int:model_id>/reference/", views.model_reference, name="models-reference"),
+    path(
+        "<int:model_id>/reference/forget/",
+        views.model_reference_forget,
+        name="models-reference-forget",
+    ),
 ]
 
 api_urlpatterns = [

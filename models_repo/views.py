@@ -176,6 +176,20 @@ def model_delete(request, model_id: int):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def model_reference_forget(request, model_id: int):
+    """GET: ask first (the model page links here); POST: forget the original ONNX."""
+    model = _get_model_for_user(request, model_id)
+    if not model.has_reference:
+        return redirect("models-detail", model_id=model.pk)
+    if request.method == "GET":
+        return render(request, "models_repo/reference_forget.html", {"model": model})
+    reference.model_reference_delete(model=model)
+    messages.success(request, _("The original ONNX is forgotten."))
+    return redirect("models-detail", model_id=model.pk)
+
+
+@login_required
 @require_GET
 def model_download(request, model_id: int):
     model = _get_model_for_user(request, model_id)
@@ -200,10 +214,6 @@ def _model_reference(request, model_id: int):
         if not model.has_reference:
             raise Http404()
         return reference.reference_response(request, model)
-    if request.POST.get("forget"):
-        reference.model_reference_delete(model=model)
-        messages.success(request, _("The original ONNX is forgotten."))
-        return redirect("models-detail", model_id=model.pk)
     upload = request.FILES.get("file")
     try:
         if upload_was_too_large(request):

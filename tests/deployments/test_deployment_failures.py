@@ -129,7 +129,7 @@ def test_the_api_explains_it_too(alice_client, failed):
     alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hant"
     body = alice_client.get(f"/api/deployments/{deployment.pk}").json()
     assert body["failure"]["code"] == "install_failed" and body["failure"]["retry"] is True
-    assert "模型資料夾" in body["failure"]["summary"]
+    assert "磁碟" in body["failure"]["summary"]
     assert body["error_message"] == "disk full"  # the device's own words, unchanged
 
 

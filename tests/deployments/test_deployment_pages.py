@@ -10,6 +10,7 @@ import pytest
 
 from deployments import services
 from deployments.models import Deployment
+from devices import services as device_services
 from devices.choices import Chip
 
 pytestmark = pytest.mark.django_db
@@ -71,8 +72,22 @@ def test_deploying_creates_and_shows_the_progress(alice_client, alice_kl720, ali
     assert "<script>" not in html  # no inline script (CSP)
 
 
+def test_an_unpaired_device_leaves_the_progress_page(
+    alice_client, alice, alice_kl720, alice_devices
+):
+    kept, gone = (result.device for result in alice_devices(2))
+    services.deployments_create(user=alice, model_id=alice_kl720.pk, device_ids=[kept.pk, gone.pk])
+    device_services.device_unpair(device=gone)
+
+    html = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/progress/")
+    assert f'href="/devices/{kept.pk}/"' in html
+    assert str(gone.pk) not in html  # no row, no link to its page (a 404 now)
+    assert Deployment.objects.filter(device=gone).exists()  # its history stays
+
+
 def test_deploy_refusals_are_readable_and_create_nothing(alice_client, alice_kl720, alice_devices):
     (wrong,) = alice_devices(1, chip=Chip.KL520)
+    alice_devices(1)  # one that fits: the page offers Deploy
     nothing = alice_client.post(f"/devices/deploy/{alice_kl720.pk}/", {})
     assert nothing.status_code == 400
     assert "Choose at least one device." in nothing.content.decode()
@@ -153,3 +168,34 @@ def test_deployment_times_are_local_time_elements(
     deploy = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/")
     assert "Last deployment of this model" in deploy
     assert "data-local" in deploy.split("Last deployment of this model")[1][:400]
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "None of your devices can take this model: it is built for KL720, and your"),
+        ("zh-hant", "您的裝置都無法使用這個模型"),
+    ],
+)
+def test_when_no_device_fits_the_page_says_so_and_deploy_is_off(
+    alice_client, alice_kl720, alice_devices, language, said
+):
+    alice_devices(2, chip=Chip.KL520)
+    html = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/", language)
+    assert said in html
+    button = re.search(r'<button type="submit" class="button button-primary"[^>]*>', html).group(0)
+    assert "disabled" in button and 'aria-describedby="none-fits"' in button
+    pressed = alice_client.post(f"/devices/deploy/{alice_kl720.pk}/", {}).content.decode()
+    assert "None of your devices can take this model" in pressed
+    assert "Choose at least one device." not in pressed
+    assert not Deployment.objects.exists()
+
+
+def test_deploy_stays_on_when_one_device_fits(alice_client, alice_kl720, alice_devices):
+    alice_devices(1, chip=Chip.KL520)
+    alice_devices(1)
+    html = page(alice_client, f"/devices/deploy/{alice_kl720.pk}/")
+    assert "None of your devices" not in html
+    assert "disabled" not in re.search(
+        r'<button type="submit" class="button button-primary"[^>]*>', html
+    ).group(0)

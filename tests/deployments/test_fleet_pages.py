@@ -100,7 +100,8 @@ def test_a_paused_rollout_says_why_on_its_page_and_takes_a_retry(
 
     html = page(alice_client, f"/devices/rollouts/{rollout.pk}/")
     assert "Phase 1: 1 of 1 devices failed, more than the 10% allowed." in html
-    assert "the disk said no (install_failed)" in html
+    assert "The device did not install the model" in html
+    assert "The device reported: “the disk said no”" in html
 
     response = committing(alice_client.post, f"/devices/rollouts/{rollout.pk}/retry/")
     assert response.status_code == 302

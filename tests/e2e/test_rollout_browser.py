@@ -36,6 +36,9 @@ TEXT = {
         "paused": "Paused",
         "reason": "Phase 2: 1 of 2 devices failed",
         "skipped": "Built for KL720; this device has a KL520.",
+        "failed": "The device did not install the model",
+        "roll_back": "Roll back",
+        "ask": "Roll back the rollout of Person detector to Rack A?",
     },
     "zh-hant": {
         "roll_out": "發布模型",
@@ -44,6 +47,9 @@ TEXT = {
         "paused": "已暫停",
         "reason": "第 2 階段：2 台裝置中有 1 台失敗",  # noqa: RUF001
         "skipped": "此模型適用於 KL720；這台裝置是 KL520。",  # noqa: RUF001
+        "failed": "裝置沒有安裝模型",
+        "roll_back": "回復",
+        "ask": "要回復 Person detector 到 Rack A 的發布嗎？",  # noqa: RUF001
     },
 }
 
@@ -104,3 +110,17 @@ def test_a_rollout_started_from_its_group_and_followed_live(
     assert not page.locator('form[data-action="pause"]').is_visible()
     assert no_sideways_scroll(page)
     shots(page, "rollout-paused")
+    # The failure in the reader's language (written when the row changed, no reload).
+    failed_row = page.locator(f'tr[data-device-id="{one.device_id}"] [data-role="reason"]')
+    assert failed_row.inner_text().startswith(text["failed"])
+    assert "(install_failed)" not in failed_row.inner_text()
+
+    # Roll back asks first, on its own page; Cancel goes back, nothing changed.
+    page.locator('a[data-action="rollback"]').click()
+    page.wait_for_url("**/rollback/")
+    assert text["ask"] in page.content()
+    assert no_sideways_scroll(page)
+    shots(page, "rollout-rollback-ask")
+    page.get_by_role("button", name=text["roll_back"]).click()
+    page.wait_for_url("**/devices/rollouts/*/")
+    page.wait_for_selector('[data-role="rollback-summary"]')

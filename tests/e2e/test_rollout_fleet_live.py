@@ -128,7 +128,8 @@ def test_a_three_phase_rollout_pauses_is_retried_completes_and_rolls_back(
     failed = wait_for(lambda: failed_devices(alice_http, rollout_id, 2), timeout=END_TIMEOUT)
     assert sorted(d["device"]["name"] for d in failed) == sorted(REFUSING)
     assert {d["reason_code"] for d in failed} == {"install_failed"}
-    assert all("refuses installs" in d["reason"] for d in failed)
+    assert all("refuses installs" in d["deployment"]["error_message"] for d in failed)
+    assert all(d["reason"].startswith("The device did not install the model") for d in failed)
     phase_3 = RolloutTarget.objects.filter(rollout_id=rollout_id, phase__number=3)
     assert set(phase_3.values_list("state", flat=True)) == {"planned"}
 

@@ -75,3 +75,24 @@ def test_the_page_form_keeps_it(alice_client, alice, make_model):
     assert NefModel.objects.get(pk=model.pk).has_reference
     page = alice_client.get(f"/models/{model.pk}/").content.decode()
     assert "Forget the original ONNX" in page
+
+
+def test_forgetting_it_from_the_page_asks_first(alice_client, bob_client, alice, make_model):
+    model = make_model(owner=alice)
+    upload(alice_client, model)
+    forget_url = f"/models/{model.pk}/reference/forget/"
+    page = alice_client.get(f"/models/{model.pk}/").content.decode()
+    assert f'href="{forget_url}"' in page and 'name="forget"' not in page
+
+    asked = alice_client.get(forget_url).content.decode()
+    assert f"Forget the original ONNX of {model.name}?" in asked and 'method="post"' in asked
+    assert "Runs that already finished keep their comparison" in asked
+    assert NefModel.objects.get(pk=model.pk).has_reference
+    assert bob_client.get(forget_url).status_code == 404
+    assert bob_client.post(forget_url).status_code == 404
+
+    done = alice_client.post(forget_url)
+    assert done.headers["Location"] == f"/models/{model.pk}/"
+    assert not NefModel.objects.get(pk=model.pk).has_reference
+    # Nothing left to forget: back to the model's page.
+    assert alice_client.get(forget_url).headers["Location"] == f"/models/{model.pk}/"

@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from deployments import group_services, rollout_services
 from deployments import services as deployment_services
+from deployments.rollout_models import RolloutTarget
 from deployments.run_models import Run
 from deployments.run_tasks import run_compute_agreement
 from devices import services as device_services
@@ -77,6 +78,11 @@ def fleet(alice, settings, django_capture_on_commit_callbacks):
         inputs_count=0,
         inputs_bytes=0,
     )
+    # A device's failed install: its sentence is translated; the agent's words (a
+    # hash here) are quoted after it.
+    RolloutTarget.objects.filter(rollout=rollout).update(
+        state="failed", reason_code="install_failed", reason="ab" * 32
+    )
     group_services.device_pin(user=alice, device_id=device.pk, reason="維修中")
     group_services.group_pin(user=alice, group_id=group.pk, reason="展示中")
     token_services.token_create(owner=alice, name="筆電", scopes=["read"], expires_in_days=7)
@@ -96,6 +102,9 @@ def test_the_fleet_and_run_pages_are_in_chinese(alice_client, fleet):
         "rollouts": "/devices/rollouts/",
         "rollout-new": f"/devices/rollouts/new/?group={fleet['group'].pk}",
         "rollout": f"/devices/rollouts/{fleet['rollout'].pk}/",
+        "rollout-rollback": f"/devices/rollouts/{fleet['rollout'].pk}/rollback/",
+        "group-delete": f"/devices/groups/{fleet['group'].pk}/delete/",
+        "devices": "/devices/",  # its device pinned, with its reason
         "runs": "/runs/",
         "run-new": f"/runs/new/{fleet['model'].pk}/",
         "run": f"/runs/{fleet['run'].pk}/",
