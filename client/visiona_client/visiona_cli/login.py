@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     me = Api(server, token).get_json("/api/auth/me")
     if me.get("means") != "token":
         raise CliError("The server did not take this as a token.", exit_code=exit_codes.AUTH)
-    path = config.save(config.Config(server=server, token=token))
+    path = config.save(config.with_login(stored, server, token))
     user = me["user"]["username"]
     out.say(f"Logged in to {server} as {user} (scopes: {', '.join(me['scopes'])}).")
     out.say(f"Token stored in {path}.")
