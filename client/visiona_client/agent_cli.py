@@ -22,6 +22,7 @@ from visiona_client import __version__, allocator, state
 from visiona_client.agent import AGENT_VERSION, Agent, DeviceRefused
 from visiona_client.agent_status import print_status, status_report
 from visiona_client.demo_device import DemoDevice, system_deps
+from visiona_client.demo_inference import missing_runtime
 from visiona_client.deployment_job import JobRunner
 from visiona_client.deployments import DeploymentWorker
 from visiona_client.local_device import (
@@ -215,6 +216,8 @@ def command_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot use the models folder {models.root}: {exc.strerror}") from None
     demo = DemoDevice(args.demo_port, models_dir=models.root).start() if args.demo else None
+    if demo and missing_runtime():
+        logger.warning("%s. Until then every run on this device fails.", missing_runtime())
     try:
         api = ServerApi(current.server, token=current.token)
         runner = JobRunner(
