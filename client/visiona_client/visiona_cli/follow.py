@@ -12,7 +12,7 @@ import requests
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
-from visiona_client.visiona_cli.transfer import download_to
+from visiona_client.visiona_cli.transfer import download_to, into_folder
 
 POLL_SECONDS = 1.0
 FINISHED = ("completed", "failed")
@@ -58,8 +58,11 @@ def wait_for_job(
         raise
 
 
-def download_nef(api: Api, output: Output, job_id: str, target: Path) -> dict[str, Any]:
-    """The job's NEF into ``target`` (written to a .part file, renamed when complete)."""
+def download_nef(api: Api, output: Output, job: dict[str, Any], target: Path) -> dict[str, Any]:
+    """The job's NEF into ``target`` (written to a .part file, renamed when complete);
+    into a folder, as the model's file name with ``.nef``."""
+    job_id = job["job_id"]
+    target = into_folder(target, f"{Path(str(job.get('filename') or job_id)).stem}.nef")
     redirect = api.request("GET", f"/api/conversion/{job_id}/download", allow_redirects=False)
     location = redirect.headers.get("Location")
     if redirect.status_code != 302 or not location:
@@ -111,7 +114,7 @@ def finish_job(
         return exit_codes.OK
     output.say(f"Job {job['job_id']} completed.")
     if download is not None:
-        result["download"] = download_nef(api, output, job["job_id"], download)
+        result["download"] = download_nef(api, output, job, download)
     if save is not None:
         result["model"] = save_to_models(
             api, output, job["job_id"], save or None, keep_onnx=keep_onnx

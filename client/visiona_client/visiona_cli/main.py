@@ -81,6 +81,11 @@ def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
         return _failed(output, error)
     except ConfigError as error:
         return _failed(output, CliError(str(error), exit_code=exit_codes.BAD_INPUT))
+    except OSError as error:
+        # A local file or folder the command could not use: a message, not a traceback.
+        where = f" ({error.filename})" if error.filename else ""
+        message = f"{error.strerror or error}{where}"
+        return _failed(output, CliError(message, exit_code=exit_codes.BAD_INPUT, code="os_error"))
     except KeyboardInterrupt:
         output.note("Interrupted.")
         output.result({"error": {"code": "interrupted", "exit_code": exit_codes.INTERRUPTED}})
