@@ -83,7 +83,9 @@ def load_stored() -> Config:
         raise ConfigError(f"{path} is not a visiona configuration")
     server = str(raw.get("server") or "")
     token = str(raw.get("token") or "")
-    listed = raw.get("tokens") if isinstance(raw.get("tokens"), dict) else {}
+    listed = raw.get("tokens")
+    if not isinstance(listed, dict):
+        listed = {}
     tokens = {str(key): str(value) for key, value in listed.items() if key and value}
     if server and token and origin(server):
         tokens.setdefault(origin(server), token)
