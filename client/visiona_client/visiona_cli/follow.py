@@ -3,7 +3,6 @@ downloaded and/or saved to My models. Used by ``convert`` and ``jobs``."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.transfer import download_to, into_folder
+from visiona_client.visiona_cli.waiting import Waiting
 
 POLL_SECONDS = 1.0
 FINISHED = ("completed", "failed")
@@ -35,10 +35,11 @@ def job_line(job: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def wait_for_job(
-    api: Api, output: Output, job: dict[str, Any], *, poll_seconds: float = POLL_SECONDS
-) -> dict[str, Any]:
-    """Poll until the job completes or fails; Ctrl-C tells what continues on the server."""
+def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, Any]:
+    """Poll until the job completes or fails (or --timeout); Ctrl-C tells what continues
+    on the server."""
+    output = waiting.out
+    again = f"Follow it again with: visiona jobs {job['job_id']} --wait"
     last = ""
     try:
         while True:
@@ -48,8 +49,8 @@ def wait_for_job(
                 last = line
             if job["status"] in FINISHED:
                 return job
-            time.sleep(poll_seconds)
-            job = api.get_json(f"/api/conversion/{job['job_id']}")
+            waiting.pause(still=f"job {job['job_id']} is {job['status']}", follow_again=again)
+            job = waiting.get_json(api, f"/api/conversion/{job['job_id']}", follow_again=again)
     except KeyboardInterrupt:
         output.note(
             f"Stopped following. Job {job['job_id']} goes on on the server ({job['status']}); "
