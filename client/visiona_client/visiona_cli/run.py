@@ -190,7 +190,8 @@ def local_reference(path: Path | None) -> LocalReference | None:
 
 def _source(reference: LocalReference | None, run: dict[str, Any]) -> str:
     if reference is not None:
-        return "computed here (--reference)"
+        # --reference's file, or the ONNX convert --run-on just converted.
+        return f"computed here from {reference.model.name}"
     return "visionA" if run.get("agreement") else "none"
 
 
