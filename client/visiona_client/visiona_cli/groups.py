@@ -20,7 +20,7 @@ import argparse
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes, pins
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, group_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
@@ -138,6 +138,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    if not args.device and not args.chip:
+        raise CliError(
+            "Nothing to add: give --device DEVICE (repeat it for more) or --chip CHIP.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="usage",
+        )
     api = api_for(args)
     group_id = group_by_id_or_name(api, args.group)["id"]
     body: dict[str, Any] = {"device_ids": _device_ids(api, args.device)}
