@@ -222,7 +222,7 @@ def _deadline_note(rollout: dict[str, Any]) -> str:
     """The running phase's deadline (not what is left: a line is printed at each change)."""
     for phase in rollout["phases"]:
         if phase["state"] == "running" and phase.get("deadline_at"):
-            number, at = phase["number"], phase["deadline_at"]
+            number, at = phase["number"], _utc(phase["deadline_at"])
             return f"; phase {number} waits for offline devices until {at}"
     return ""
 
@@ -259,13 +259,25 @@ def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
     """A running phase's wait for offline devices: until when, and what is left of it."""
     if phase["state"] != "running" or not phase.get("deadline_at"):
         return ""
-    # Python 3.9's fromisoformat does not read "Z".
-    deadline = datetime.fromisoformat(phase["deadline_at"].replace("Z", "+00:00"))
-    at = deadline.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    deadline = _parsed(phase["deadline_at"])
+    at = _utc(phase["deadline_at"])
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
         return f"; waited for offline devices until {at} (passed: they no longer hold it up)"
     return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
+
+
+def _parsed(moment: str) -> datetime:
+    # Python 3.9's fromisoformat does not read "Z".
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def _utc(moment: str) -> str:
+    """A deadline as ``rollout show`` and ``--wait`` print it: to the second, in UTC."""
+    try:
+        return _parsed(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return moment
 
 
 def _duration(seconds: int) -> str:
