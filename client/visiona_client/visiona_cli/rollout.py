@@ -25,7 +25,7 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.output import Output, local_time
+from visiona_client.visiona_cli.output import Output, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
@@ -107,7 +107,7 @@ def run_create(args: argparse.Namespace) -> int:
     rollout = api.post_json("/api/rollouts", body)
     args.output.note(
         f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "
-        f"{len(rollout['phases'])} phases."
+        f"{counted(len(rollout['phases']), 'phase')}."
     )
     return _finish(args, api, rollout, goal="completed")
 
@@ -178,10 +178,10 @@ def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
         or (goal == "completed" and d["state"] == "failed")
     ]
     if failed and goal == "rolled_back":
-        out.note(f"{len(failed)} devices could not roll back.")
+        out.note(f"{counted(len(failed), 'device')} could not roll back.")
         return exit_codes.FAILURE
     if failed:
-        out.note(f"Completed; {len(failed)} devices failed, within the allowed share.")
+        out.note(f"Completed; {counted(len(failed), 'device')} failed, within the allowed share.")
     return exit_codes.OK
 
 

@@ -29,7 +29,7 @@ from visiona_client.inference_contract import (
 from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
-from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.output import Output, counted
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run_report import report
 from visiona_client.visiona_cli.session import api_for
@@ -149,7 +149,8 @@ def run_and_report(
     out = args.output
     options = InferOptions(args.repeat, args.channel_order, args.scale)
     created = _upload(api, out, model, device, inputs, options)
-    out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {len(inputs)} inputs.")
+    count = counted(len(inputs), "input")
+    out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {count}.")
     waiting = Waiting.of(args)
     finished = _wait(api, waiting, created, device)
     local = None
