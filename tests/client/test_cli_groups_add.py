@@ -22,3 +22,17 @@ def test_groups_add_with_nothing_to_add_is_a_usage_error(monkeypatch, tmp_path, 
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["code"] == "usage"
     assert "--device" in error["message"] and "--chip" in error["message"]
+
+
+def test_models_and_rollout_list_by_default_as_devices_and_groups_do(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("VISIONA_SERVER", SERVER)
+    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    with responses.RequestsMock() as mock:
+        page = {"count": 0, "next": None, "previous": None, "results": []}
+        mock.get(f"{SERVER}/api/models/", json=page)
+        mock.get(f"{SERVER}/api/rollouts", json=page)
+        assert cli_main.main(["models", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"models": []}
+        assert cli_main.main(["rollout", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"rollouts": []}

@@ -13,7 +13,7 @@ from visiona_client.visiona_cli import main as cli_main
 @pytest.mark.parametrize(
     "arguments",
     [
-        ["--json", "models"],  # no action
+        ["--json", "deploy", "yolo"],  # no --device
         ["--json", "jobs", "--since", "yesterday"],  # a bad value
         ["jobs", "--json", "--no-such-option"],  # --json after the command
     ],
@@ -31,5 +31,5 @@ def test_a_usage_error_with_json_is_one_json_object(capsys, arguments):
 
 def test_a_usage_error_without_json_prints_nothing_on_stdout(capsys):
     with pytest.raises(SystemExit):
-        cli_main.main(["models"])
+        cli_main.main(["deploy", "yolo"])
     assert capsys.readouterr().out == ""

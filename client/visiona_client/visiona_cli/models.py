@@ -17,8 +17,8 @@ def register(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     parser = subparsers.add_parser("models", parents=[common], help="your NEF models")
+    parser.set_defaults(func=run_ls, chip=None)  # as devices and groups: ls by default
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
     ls = actions.add_parser("ls", parents=[common], help="list them")
     ls.add_argument("--chip", help="only models for this chip (e.g. KL720)")
     ls.set_defaults(func=run_ls)

@@ -41,8 +41,8 @@ def register(
     parser = subparsers.add_parser(
         "rollout", parents=[common], help="a model to a group of devices in phases"
     )
+    parser.set_defaults(func=run_ls, group=None)  # as devices and groups: ls by default
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
     create = actions.add_parser("create", parents=[common], help="start one")
     create.add_argument("model", help="the model's id or name")
     create.add_argument("--group", required=True, help="the group's id or name")
