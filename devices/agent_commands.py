@@ -12,7 +12,11 @@ def _server(server_url: str) -> str:
     return shlex.quote(server_url.rstrip("/"))
 
 
-def install_command(*, wheel_url: str) -> str:
+def install_command(*, wheel_url: str, extra: str = "") -> str:
+    """``extra``: e.g. "demo" (onnxruntime, numpy, Pillow), named on the wheel's URL
+    the PEP 508 way: pip looks a bare ``visiona-client[demo]`` up on the public index."""
+    if extra:
+        return f"pip install {shlex.quote(f'visiona-client[{extra}] @ {wheel_url}')}"
     return f"pip install {shlex.quote(wheel_url)}"
 
 

@@ -173,6 +173,7 @@ def _agent_commands(request: HttpRequest, *, server_url: str, code: str) -> dict
     if wheel is not None:
         wheel_url = request.build_absolute_uri(reverse("downloads-file", args=[wheel.name]))
         commands["install"] = agent_commands.install_command(wheel_url=wheel_url)
+        commands["demo_install"] = agent_commands.install_command(wheel_url=wheel_url, extra="demo")
     return {name: command.split(" ") for name, command in commands.items()}
 
 

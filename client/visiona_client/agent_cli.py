@@ -21,7 +21,8 @@ from typing import Any
 from visiona_client import __version__, allocator, state
 from visiona_client.agent import AGENT_VERSION, Agent, DeviceRefused
 from visiona_client.agent_status import print_status, status_report
-from visiona_client.demo_device import DemoDevice, system_deps
+from visiona_client.demo_device import DEMO_CHIP, DemoDevice, demo_serial, system_deps
+from visiona_client.demo_inference import missing_runtime
 from visiona_client.deployment_job import JobRunner
 from visiona_client.deployments import DeploymentWorker
 from visiona_client.local_device import (
@@ -120,9 +121,30 @@ def _dongle_for_pairing(args: argparse.Namespace) -> Dongle:
     try:
         dongle = pick_dongle(dongles(deps), serial=args.serial, chip=args.chip)
     except LocalDeviceError as exc:
-        raise CommandError(f"{where}: {exc}. Give --serial and --chip.") from None
+        raise CommandError(f"{where}: {exc}. {_what_else_to_give(args)}") from None
     logger.info("pairing the %s dongle %s reported by %s", dongle.chip, dongle.serial, where)
     return dongle
+
+
+def _what_else_to_give(args: argparse.Namespace) -> str:
+    """What makes the pairing work when the dongle reported does not fit: the serial and
+    the chip together pair without asking the local device API."""
+    if args.serial:
+        return f"To pair {args.serial} as it is, give its chip too (--chip, e.g. --chip KL720)."
+    if args.chip:
+        return "Give the dongle's serial too (--serial)."
+    return "Give --serial and --chip."
+
+
+def _pairing_hint(args: argparse.Namespace, error: ServerError) -> str:
+    if args.demo and error.code == "serial_already_paired":
+        # demo_serial() is one per user and machine: a second demo agent needs its own.
+        return (
+            "\nThis machine's demo device is already paired (its serial is one per user and "
+            "machine). To pair another demo agent, give it its own serial and the chip: "
+            f"--serial {demo_serial()}-2 --chip {DEMO_CHIP}, with its own --state-dir."
+        )
+    return ""
 
 
 def _refuse_to_replace_a_working_pairing(state_dir: Path) -> None:
@@ -158,7 +180,7 @@ def command_pair(args: argparse.Namespace) -> int:
             agent_version=AGENT_VERSION,
         )
     except ServerError as exc:
-        raise CommandError(f"pairing failed: {exc}") from None
+        raise CommandError(f"pairing failed: {exc}{_pairing_hint(args, exc)}") from None
     path = state.save(
         state_dir,
         state.State(
@@ -215,6 +237,8 @@ def command_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot use the models folder {models.root}: {exc.strerror}") from None
     demo = DemoDevice(args.demo_port, models_dir=models.root).start() if args.demo else None
+    if demo and missing_runtime():
+        logger.warning("%s. Until then every run on this device fails.", missing_runtime())
     try:
         api = ServerApi(current.server, token=current.token)
         runner = JobRunner(

@@ -59,9 +59,9 @@ class DemoRuntime:
         self._run_lock = threading.Lock()
 
     def describe(self, stem: str) -> dict[str, Any]:
+        loaded = self._load(stem)  # first: it answers runtime_missing without numpy
         from visiona_client.tensors import TensorSpec
 
-        loaded = self._load(stem)
         return {
             "name": stem,
             "runnable": True,
@@ -77,9 +77,9 @@ class DemoRuntime:
     def infer(
         self, stem: str, body: bytes, media_type: str, options: InferOptions
     ) -> InferenceResult:
+        loaded = self._load(stem)  # first: it answers runtime_missing without numpy
         from visiona_client.tensors import TensorSpec, inputs_from_body, outputs_to_npz
 
-        loaded = self._load(stem)
         session = loaded.session
         specs = [TensorSpec.from_runtime(node) for node in session.get_inputs()]
         feed = inputs_from_body(body, media_type, specs, options)
@@ -125,14 +125,11 @@ class DemoRuntime:
         return self.models.root / f"{stem}{MODEL_SUFFIX}"
 
     def _open(self, path: Path, stamp: tuple[int, int]) -> _Loaded:
-        try:
-            import onnxruntime
-        except ImportError:
-            raise ContractError(
-                501,
-                RUNTIME_MISSING,
-                "the demo device runs models with onnxruntime: pip install 'visiona-client[demo]'",
-            ) from None
+        missing = missing_runtime()
+        if missing:
+            raise ContractError(501, RUNTIME_MISSING, missing)
+        import onnxruntime
+
         data = path.read_bytes()
         if not is_sandbox_nef(data[:_MAGIC_BYTES]):
             raise ContractError(
@@ -163,6 +160,22 @@ class DemoRuntime:
             ) from None
         quantization = (header.get("model") or {}).get("quantization") or {}
         return _Loaded(stamp, hashlib.sha256(data).hexdigest(), session, quantization)
+
+
+def missing_runtime() -> str:
+    """Why the demo cannot run models here (the ``demo`` extra is not installed), or "".
+    numpy and Pillow as well as onnxruntime: the inputs are decoded with them."""
+    try:
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import PIL  # noqa: F401
+    except ImportError as exc:
+        return (
+            f"the demo device runs models with onnxruntime, numpy and Pillow ({exc.name} is "
+            "not installed): install the client with its demo extra, "
+            "pip install 'visiona-client[demo] @ <the wheel's URL on visionA>'"
+        )
+    return ""
 
 
 def _first_line(exc: Exception) -> str:

@@ -215,3 +215,26 @@ def test_the_token_never_appears_in_output_or_logs(
     for output in outputs:
         assert token not in output
         assert token[4:] not in output
+
+
+def test_a_second_demo_agent_is_told_how_to_pair(paired, live_server, alice, agent, tmp_path):
+    second = tmp_path / "second-agent"
+
+    def pair(*extra: str):
+        issued = services.pairing_code_create(user=alice)
+        return agent(
+            "pair", "--server", live_server.url, "--code", issued.code, "--demo", *extra,
+            state=second,
+        )  # fmt: skip
+
+    taken = pair()
+    assert taken.returncode == 1
+    assert "serial_already_paired" in taken.stderr
+    hinted = taken.stderr.split("--serial ", 1)[1].split()[0]
+    # --serial alone: the message asks for what is missing, not for what was given.
+    serial_only = pair("--serial", hinted)
+    assert serial_only.returncode == 1
+    assert "give its chip too" in serial_only.stderr
+    assert "Give --serial and --chip" not in serial_only.stderr
+    assert pair("--serial", hinted, "--chip", "KL720").returncode == 0
+    assert Device.objects.filter(owner=alice).count() == 2

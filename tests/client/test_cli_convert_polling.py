@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import pytest
 import responses
-from visiona_client.visiona_cli import exit_codes, follow
+from visiona_client.visiona_cli import exit_codes, waiting
 from visiona_client.visiona_cli import main as cli_main
 
 SERVER = "https://visiona.example"
@@ -37,7 +38,9 @@ def test_convert_polls_the_job_at_its_interval(api, monkeypatch, tmp_path):
     api.get(f"{SERVER}/api/conversion/{JOB_ID}", json=job("completed"))
     waits: list[float] = []
     # The waits are recorded, not slept: the interval given is what is checked.
-    monkeypatch.setattr(follow, "time", SimpleNamespace(sleep=waits.append))
+    monkeypatch.setattr(
+        waiting, "time", SimpleNamespace(sleep=waits.append, monotonic=time.monotonic)
+    )
 
     arguments = ["convert", str(model), "--chip", "720", "--no-check", "--wait"]
     assert cli_main.main(arguments, poll_seconds=0.25) == exit_codes.OK

@@ -282,7 +282,7 @@ def test_ctrl_c_while_waiting_names_the_job_that_goes_on(cli, files, sandbox, mo
     def interrupt(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("visiona_client.visiona_cli.follow.time.sleep", interrupt)
+    monkeypatch.setattr("visiona_client.visiona_cli.waiting.time.sleep", interrupt)
     ran = cli("convert", str(files["model"]), "--chip", "720", "--wait", "--no-check")
     assert ran.code == 130
     job_id = ConversionJob.objects.get().job_id

@@ -3,6 +3,7 @@
 import json
 import re
 import uuid
+from html import unescape
 
 import pytest
 
@@ -66,7 +67,7 @@ def served_wheel(settings, tmp_path):
 
 def _commands(page: str) -> dict[str, str]:
     found = re.findall(r'<code id="command-([\w-]+)">(.*?)</code>', page)
-    return {name: re.sub(r"<[^>]+>", "", html) for name, html in found}
+    return {name: unescape(re.sub(r"<[^>]+>", "", html)) for name, html in found}
 
 
 def test_the_pair_page_shows_install_pair_and_run_each_with_a_copy_button(
@@ -79,6 +80,9 @@ def test_the_pair_page_shows_install_pair_and_run_each_with_a_copy_button(
     assert commands["pair"].startswith(f"visiona-agent pair --server {server} --code ")
     assert (
         commands["run"] == f"visiona-agent run --server {server} --local-url http://127.0.0.1:8765"
+    )
+    assert commands["demo-install"] == (
+        f"pip install 'visiona-client[demo] @ {server}/downloads/{served_wheel.name}'"
     )
     assert commands["demo-pair"] == commands["pair"] + " --demo"
     assert commands["demo-run"] == f"visiona-agent run --server {server} --demo"

@@ -65,6 +65,9 @@ def test_the_pair_page_fits_a_phone_and_pairs_the_demo_agent(
 
     install = page.inner_text("#command-install")
     assert install.startswith(f"pip install {live_server.url}/downloads/visiona_client-")
+    # The demo's install names its extra (onnxruntime: the demo really runs models).
+    demo_install = page.inner_text("#command-demo-install")
+    assert demo_install.startswith("pip install 'visiona-client[demo] @ ")
     copy = page.locator('button[data-copy="command-demo-pair"]')
     assert copy.is_visible()
     copy.click()

@@ -119,6 +119,15 @@ class Api:
         url = path if path.startswith(("http://", "https://")) else self.url(path)
         try:
             response = self.http.request(method, url, **kwargs)
+        except requests.ReadTimeout:
+            # Reached, but no answer in time: not the same as a server that is not there.
+            timeout = kwargs["timeout"]
+            seconds = timeout[1] if isinstance(timeout, tuple) else timeout
+            raise CliError(
+                f"{self.server} did not answer within {seconds:g} s (ReadTimeout).",
+                exit_code=exit_codes.SERVER,
+                code="network_error",
+            ) from None
         except requests.RequestException as exc:
             raise CliError(
                 f"Could not reach {self.server} ({exc.__class__.__name__}).",

@@ -21,6 +21,7 @@ from visiona_client.visiona_cli.run import add_run_options
 from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.upload import upload_conversion
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 CHIPS = ("520", "720", "530", "630", "730")
 # What the converter accepts (the server's conversion/limits.py, which refuses more
@@ -56,6 +57,7 @@ def register(
     parser.add_argument("--model-id", type=int, help="the NEF's model id (32769-65535)")
     parser.add_argument("--version", dest="model_version", type=version_text, help="4 hex digits")
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    add_timeout_option(parser)
     parser.add_argument("--download", type=Path, metavar="PATH", help="save the NEF here")
     parser.add_argument("--save", metavar="NAME", help="save the NEF to My models as NAME")
     parser.add_argument("--no-check", action="store_true", help="skip the local pre-flight")
@@ -186,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         out.note(f"Follow it with: visiona jobs {job['job_id']} --wait")
         out.result({"job": job, **result_extra})
         return exit_codes.OK
-    job = wait_for_job(api, out, job, poll_seconds=args.poll_seconds)
+    job = wait_for_job(api, Waiting.of(args), job)
     output = _WithExtra(out, result_extra)
     if args.run_on:
         return convert_and_run(api, output, args, job, run_inputs, expectations)

@@ -4,7 +4,6 @@ device (the deployments API), and with --wait follow it until installed or faile
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
@@ -12,6 +11,7 @@ from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.output import Output, human_bytes
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 POLL_SECONDS = 1.0
 FINAL = ("installed", "failed", "cancelled")
@@ -24,6 +24,7 @@ def register(
     parser.add_argument("model", help="the model's id or name (visiona models ls)")
     parser.add_argument("--device", required=True, help="the device's id or name")
     parser.add_argument("--wait", action="store_true", help="follow it until it is installed")
+    add_timeout_option(parser)
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         f"({result['outcome'].replace('_', ' ')}, {deployment['state']})."
     )
     if args.wait and deployment["state"] not in FINAL:
-        deployment = wait_for_deployment(api, out, deployment, args.poll_seconds)
+        deployment = wait_for_deployment(api, Waiting.of(args), deployment, device)
     out.result({"outcome": result["outcome"], "deployment": deployment})
     if deployment["state"] in ("failed", "cancelled"):
         note_not_installed(out, deployment)
@@ -66,16 +67,28 @@ def note_not_installed(out: Output, deployment: dict[str, Any]) -> None:
 
 
 def wait_for_deployment(
-    api: Api, out: Output, deployment: dict[str, Any], poll_seconds: float
+    api: Api, waiting: Waiting, deployment: dict[str, Any], device: dict[str, Any]
 ) -> dict[str, Any]:
-    """Follow the deployment every ``poll_seconds`` until it is installed, failed or
-    cancelled, noting each new state (and the download's progress) on stderr; its last
-    answer. Also ``convert --run-on``'s deploy step."""
+    """Follow the deployment every poll interval until it is installed, failed or
+    cancelled (or --timeout), noting each new state (and the download's progress) on
+    stderr, and once that the device is offline; its last answer. Also
+    ``convert --run-on``'s deploy step."""
+    out = waiting.out
+    again = (
+        "Follow it again with: visiona deploy "
+        f"{deployment['model']['id']} --device {deployment['device']['id']} --wait"
+    )
     last = ""
     try:
         while deployment["state"] not in FINAL:
-            time.sleep(poll_seconds)
-            deployment = api.get_json(f"/api/deployments/{deployment['id']}")
+            waiting.note_if_offline(api, device, waiting_for=deployment["state"] == "pending")
+            waiting.pause(
+                still=f"deployment {deployment['id']} is {deployment['state']}",
+                follow_again=again,
+            )
+            deployment = waiting.get_json(
+                api, f"/api/deployments/{deployment['id']}", follow_again=again
+            )
             line = deployment["state"]
             if deployment["state"] == "downloading" and deployment.get("bytes_total"):
                 line += (

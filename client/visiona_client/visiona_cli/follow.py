@@ -3,7 +3,6 @@ downloaded and/or saved to My models. Used by ``convert`` and ``jobs``."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ import requests
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.output import Output
-from visiona_client.visiona_cli.transfer import download_to
+from visiona_client.visiona_cli.transfer import download_to, into_folder
+from visiona_client.visiona_cli.waiting import Waiting
 
 POLL_SECONDS = 1.0
 FINISHED = ("completed", "failed")
@@ -35,10 +35,11 @@ def job_line(job: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def wait_for_job(
-    api: Api, output: Output, job: dict[str, Any], *, poll_seconds: float = POLL_SECONDS
-) -> dict[str, Any]:
-    """Poll until the job completes or fails; Ctrl-C tells what continues on the server."""
+def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, Any]:
+    """Poll until the job completes or fails (or --timeout); Ctrl-C tells what continues
+    on the server."""
+    output = waiting.out
+    again = f"Follow it again with: visiona jobs {job['job_id']} --wait"
     last = ""
     try:
         while True:
@@ -48,8 +49,8 @@ def wait_for_job(
                 last = line
             if job["status"] in FINISHED:
                 return job
-            time.sleep(poll_seconds)
-            job = api.get_json(f"/api/conversion/{job['job_id']}")
+            waiting.pause(still=f"job {job['job_id']} is {job['status']}", follow_again=again)
+            job = waiting.get_json(api, f"/api/conversion/{job['job_id']}", follow_again=again)
     except KeyboardInterrupt:
         output.note(
             f"Stopped following. Job {job['job_id']} goes on on the server ({job['status']}); "
@@ -58,8 +59,11 @@ def wait_for_job(
         raise
 
 
-def download_nef(api: Api, output: Output, job_id: str, target: Path) -> dict[str, Any]:
-    """The job's NEF into ``target`` (written to a .part file, renamed when complete)."""
+def download_nef(api: Api, output: Output, job: dict[str, Any], target: Path) -> dict[str, Any]:
+    """The job's NEF into ``target`` (written to a .part file, renamed when complete);
+    into a folder, as the model's file name with ``.nef``."""
+    job_id = job["job_id"]
+    target = into_folder(target, f"{Path(str(job.get('filename') or job_id)).stem}.nef")
     redirect = api.request("GET", f"/api/conversion/{job_id}/download", allow_redirects=False)
     location = redirect.headers.get("Location")
     if redirect.status_code != 302 or not location:
@@ -111,7 +115,7 @@ def finish_job(
         return exit_codes.OK
     output.say(f"Job {job['job_id']} completed.")
     if download is not None:
-        result["download"] = download_nef(api, output, job["job_id"], download)
+        result["download"] = download_nef(api, output, job, download)
     if save is not None:
         result["model"] = save_to_models(
             api, output, job["job_id"], save or None, keep_onnx=keep_onnx

@@ -20,8 +20,8 @@ import argparse
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes, pins
-from visiona_client.visiona_cli.api import Api
-from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.output import Output, counted
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, group_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 
@@ -86,7 +86,7 @@ def _device_ids(api: Api, refs: list[str]) -> list[str]:
 
 
 def _print_group(out: Output, group: dict[str, Any]) -> None:
-    out.say(f"{group['name']} ({group['id']}): {group['device_count']} devices")
+    out.say(f"{group['name']} ({group['id']}): {counted(group['device_count'], 'device')}")
     if group.get("pinned"):
         out.say(f"Pinned: {group['pin_reason'] or 'rollouts leave its devices out'}")
     if group.get("active_rollout"):
@@ -138,6 +138,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    if not args.device and not args.chip:
+        raise CliError(
+            "Nothing to add: give --device DEVICE (repeat it for more) or --chip CHIP.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="usage",
+        )
     api = api_for(args)
     group_id = group_by_id_or_name(api, args.group)["id"]
     body: dict[str, Any] = {"device_ids": _device_ids(api, args.device)}
@@ -188,7 +194,7 @@ def run_rollback(args: argparse.Namespace) -> int:
         else:
             args.output.note(f"{result['device_id']}: skipped: {result['message']}")
     sent = sum(1 for result in results if result["outcome"] == "sent")
-    args.output.say(f"Rollbacks sent to {sent} of {len(results)} devices.")
+    args.output.say(f"Rollbacks sent to {sent} of {counted(len(results), 'device')}.")
     args.output.result({"results": results})
     return exit_codes.OK
 

@@ -11,9 +11,10 @@ from typing import Any
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api
 from visiona_client.visiona_cli.convert import chip_code
-from visiona_client.visiona_cli.follow import finish_job, job_line, wait_for_job
+from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, job_line, wait_for_job
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 STATUSES = ("created", "running", "completed", "failed")
 
@@ -30,10 +31,18 @@ def register(
     parser.add_argument("--since", type=moment, metavar="DATE", help="started on or after")
     parser.add_argument("--until", type=moment, metavar="DATE", help="started before")
     parser.add_argument("--limit", type=int, default=20, help="how many (default 20)")
-    parser.add_argument("--wait", action="store_true")
-    parser.add_argument("--download", type=Path, metavar="PATH")
-    parser.add_argument("--save", metavar="NAME")
-    parser.set_defaults(func=run)
+    parser.add_argument("--wait", action="store_true", help="with JOB_ID: follow it until it ends")
+    parser.add_argument(
+        "--download",
+        type=Path,
+        metavar="PATH",
+        help="with JOB_ID: wait for it, then save its NEF here (a file, or a folder)",
+    )
+    parser.add_argument(
+        "--save", metavar="NAME", help="with JOB_ID: wait for it, then save its NEF to My models"
+    )
+    add_timeout_option(parser)
+    parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
 
 def moment(raw: str) -> str:
@@ -53,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.job_id:
         job = api.get_json(f"/api/conversion/{args.job_id}")
         if args.wait or args.download or args.save is not None:
-            job = wait_for_job(api, args.output, job)
+            job = wait_for_job(api, Waiting.of(args), job)
         return finish_job(api, args.output, job, download=args.download, save=args.save)
     jobs = list_jobs(api, args)
     rows = [

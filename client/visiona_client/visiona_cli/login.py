@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sys
 
 from visiona_client.server_api import normalize_server_url
 from visiona_client.visiona_cli import config, exit_codes
@@ -19,7 +20,8 @@ def register(
         parents=[common],
         help="store a personal API token",
         description="Store a personal API token (from the API tokens page). The token is "
-        "read from VISIONA_TOKEN, else asked for without echo.",
+        "read from VISIONA_TOKEN, else from stdin when it is piped, else asked for without "
+        "echo.",
     )
     parser.set_defaults(func=run)
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     me = Api(server, token).get_json("/api/auth/me")
     if me.get("means") != "token":
         raise CliError("The server did not take this as a token.", exit_code=exit_codes.AUTH)
-    path = config.save(config.Config(server=server, token=token))
+    path = config.save(config.with_login(stored, server, token))
     user = me["user"]["username"]
     out.say(f"Logged in to {server} as {user} (scopes: {', '.join(me['scopes'])}).")
     out.say(f"Token stored in {path}.")
@@ -47,8 +49,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _prompt() -> str:
+    """Asked without echo on a terminal; read from stdin when it is piped
+    (``echo $TOKEN | visiona login``), where getpass would warn it cannot hide it."""
     try:
-        token = getpass.getpass("Personal API token: ").strip()
+        if sys.stdin is not None and not sys.stdin.isatty():
+            token = sys.stdin.readline().strip()
+        else:
+            token = getpass.getpass("Personal API token: ").strip()
     except EOFError:
         token = ""
     if not token:

@@ -36,8 +36,20 @@ COMMANDS = (
 
 
 class _Parser(argparse.ArgumentParser):
+    # Set by main() from its arguments: argparse refuses before --json is parsed, and
+    # the refusal is still one JSON object on stdout (docs/cli.md).
+    json_errors = False
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if self.json_errors:
+            usage = CliError(
+                f"{self.prog}: {message}",
+                exit_code=exit_codes.BAD_INPUT,
+                code="usage",
+                details={"usage": self.format_usage().strip()},
+            )
+            Output(as_json=True).result({"error": usage.to_dict()})
         self.exit(exit_codes.BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
@@ -68,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
     """``injected``: test doubles handed to the command (e.g. ``checker=`` for convert)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_errors = "--json" in arguments
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     for name, value in injected.items():
         setattr(args, name, value)
     output = Output(as_json=getattr(args, "json", False))
@@ -81,6 +95,11 @@ def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
         return _failed(output, error)
     except ConfigError as error:
         return _failed(output, CliError(str(error), exit_code=exit_codes.BAD_INPUT))
+    except OSError as error:
+        # A local file or folder the command could not use: a message, not a traceback.
+        where = f" ({error.filename})" if error.filename else ""
+        message = f"{error.strerror or error}{where}"
+        return _failed(output, CliError(message, exit_code=exit_codes.BAD_INPUT, code="os_error"))
     except KeyboardInterrupt:
         output.note("Interrupted.")
         output.result({"error": {"code": "interrupted", "exit_code": exit_codes.INTERRUPTED}})

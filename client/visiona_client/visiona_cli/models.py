@@ -10,21 +10,27 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.output import human_bytes
 from visiona_client.visiona_cli.resolve import model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
-from visiona_client.visiona_cli.transfer import download_to
+from visiona_client.visiona_cli.transfer import download_to, into_folder
 
 
 def register(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     parser = subparsers.add_parser("models", parents=[common], help="your NEF models")
+    parser.set_defaults(func=run_ls, chip=None)  # as devices and groups: ls by default
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
     ls = actions.add_parser("ls", parents=[common], help="list them")
     ls.add_argument("--chip", help="only models for this chip (e.g. KL720)")
     ls.set_defaults(func=run_ls)
     download = actions.add_parser("download", parents=[common], help="download one")
     download.add_argument("model", help="id or name")
-    download.add_argument("-o", "--output", dest="path", type=Path, help="default: NAME.nef")
+    download.add_argument(
+        "-o",
+        "--output",
+        dest="path",
+        type=Path,
+        help="a file, or a folder to save NAME.nef in (default: NAME.nef here)",
+    )
     download.set_defaults(func=run_download)
     rm = actions.add_parser("rm", parents=[common], help="delete one")
     rm.add_argument("model", help="id or name")
@@ -55,7 +61,7 @@ def run_ls(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     api = api_for(args)
     model = model_by_id_or_name(api, args.model)
-    target = args.path or Path(f"{model['name']}.nef")
+    target = into_folder(args.path or Path("."), f"{model['name']}.nef")
     url = api.url(f"/api/models/{model['id']}/download")
     done = download_to(api.http, args.output, url, target)
     args.output.note(f"Saved {model['name']} to {target} ({done} bytes).")

@@ -57,6 +57,11 @@ def local_time(moment: str | None) -> str:
     return parsed.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def counted(count: int, noun: str) -> str:
+    """ "1 device", "2 devices": English plurals of the nouns the CLI counts."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def human_bytes(count: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if count < 1024 or unit == "GiB":

@@ -30,6 +30,7 @@ class LocalReference:
             ) from None
         if not model.is_file():
             raise CliError(f"No such file: {model}", exit_code=exit_codes.BAD_INPUT)
+        self.model = model
         try:
             self.session = onnxruntime.InferenceSession(
                 str(model), providers=["CPUExecutionProvider"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.output import Output, local_time
+from visiona_client.visiona_cli.output import Output, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
@@ -41,8 +41,8 @@ def register(
     parser = subparsers.add_parser(
         "rollout", parents=[common], help="a model to a group of devices in phases"
     )
+    parser.set_defaults(func=run_ls, group=None)  # as devices and groups: ls by default
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
     create = actions.add_parser("create", parents=[common], help="start one")
     create.add_argument("model", help="the model's id or name")
     create.add_argument("--group", required=True, help="the group's id or name")
@@ -107,7 +107,7 @@ def run_create(args: argparse.Namespace) -> int:
     rollout = api.post_json("/api/rollouts", body)
     args.output.note(
         f"Rollout {rollout['id']}: {model['name']} to {group['name']} in "
-        f"{len(rollout['phases'])} phases."
+        f"{counted(len(rollout['phases']), 'phase')}."
     )
     return _finish(args, api, rollout, goal="completed")
 
@@ -178,10 +178,10 @@ def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
         or (goal == "completed" and d["state"] == "failed")
     ]
     if failed and goal == "rolled_back":
-        out.note(f"{len(failed)} devices could not roll back.")
+        out.note(f"{counted(len(failed), 'device')} could not roll back.")
         return exit_codes.FAILURE
     if failed:
-        out.note(f"Completed; {len(failed)} devices failed, within the allowed share.")
+        out.note(f"Completed; {counted(len(failed), 'device')} failed, within the allowed share.")
     return exit_codes.OK
 
 
@@ -222,7 +222,7 @@ def _deadline_note(rollout: dict[str, Any]) -> str:
     """The running phase's deadline (not what is left: a line is printed at each change)."""
     for phase in rollout["phases"]:
         if phase["state"] == "running" and phase.get("deadline_at"):
-            number, at = phase["number"], phase["deadline_at"]
+            number, at = phase["number"], _utc(phase["deadline_at"])
             return f"; phase {number} waits for offline devices until {at}"
     return ""
 
@@ -259,13 +259,25 @@ def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
     """A running phase's wait for offline devices: until when, and what is left of it."""
     if phase["state"] != "running" or not phase.get("deadline_at"):
         return ""
-    # Python 3.9's fromisoformat does not read "Z".
-    deadline = datetime.fromisoformat(phase["deadline_at"].replace("Z", "+00:00"))
-    at = deadline.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    deadline = _parsed(phase["deadline_at"])
+    at = _utc(phase["deadline_at"])
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
         return f"; waited for offline devices until {at} (passed: they no longer hold it up)"
     return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
+
+
+def _parsed(moment: str) -> datetime:
+    # Python 3.9's fromisoformat does not read "Z".
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def _utc(moment: str) -> str:
+    """A deadline as ``rollout show`` and ``--wait`` print it: to the second, in UTC."""
+    try:
+        return _parsed(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except ValueError:
+        return moment
 
 
 def _duration(seconds: int) -> str:

@@ -29,10 +29,11 @@ from visiona_client.inference_contract import (
 from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
-from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.output import Output, counted
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run_report import report
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 if TYPE_CHECKING:
     from visiona_client.visiona_cli.reference import LocalReference
@@ -64,6 +65,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, device_required: bool) -
     if device_required:
         parser.add_argument("--device", required=True, help="the device's id or name")
         parser.add_argument("--reference", type=Path, help="the original .onnx, run here")
+        add_timeout_option(parser)
     parser.add_argument(
         "--inputs",
         nargs="+",
@@ -74,10 +76,25 @@ def add_run_options(parser: argparse.ArgumentParser, *, device_required: bool) -
     )
     parser.add_argument("--expect", help='e.g. "cosine>=0.99,top1>=0.98,p50_ms<=20"')
     parser.add_argument(
-        "--repeat", type=int, default=DEFAULT_REPEAT, help="timed repetitions per input"
+        "--repeat",
+        type=int,
+        default=DEFAULT_REPEAT,
+        help=f"timed repetitions per input, 1 to {MAX_REPEAT} (default {DEFAULT_REPEAT})",
     )
-    parser.add_argument("--channel-order", choices=CHANNEL_ORDERS, default="rgb")
-    parser.add_argument("--scale", choices=tuple(SCALES), default="unit")
+    parser.add_argument(
+        "--channel-order",
+        choices=CHANNEL_ORDERS,
+        default="rgb",
+        help="the order of an image's colour channels the model takes (default rgb)",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=tuple(SCALES),
+        default="unit",
+        help="an image's pixels as the model takes them: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in SCALES.items())
+        + " (default unit)",
+    )
     parser.add_argument("--outputs", type=Path, metavar="DIR", help="save each input's .npz here")
 
 
@@ -132,13 +149,15 @@ def run_and_report(
     out = args.output
     options = InferOptions(args.repeat, args.channel_order, args.scale)
     created = _upload(api, out, model, device, inputs, options)
-    out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {len(inputs)} inputs.")
-    finished = _wait(api, out, created, args.poll_seconds)
+    count = counted(len(inputs), "input")
+    out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {count}.")
+    waiting = Waiting.of(args)
+    finished = _wait(api, waiting, created, device)
     local = None
     if finished["state"] == "completed" and (reference is not None or args.outputs):
         local = _outputs(api, out, finished, inputs, options, reference, args.outputs)
     if local is None and finished["state"] == "completed" and reference is None:
-        finished = _wait_for_server_agreement(api, out, finished, args.poll_seconds)
+        finished = _wait_for_server_agreement(api, waiting, finished)
     agreement = local if local is not None else finished.get("agreement")
     figures = gate_figures(agreement, finished.get("latency"))
     checks = [expectation.check(figures) for expectation in expectations]
@@ -172,7 +191,8 @@ def local_reference(path: Path | None) -> LocalReference | None:
 
 def _source(reference: LocalReference | None, run: dict[str, Any]) -> str:
     if reference is not None:
-        return "computed here (--reference)"
+        # --reference's file, or the ONNX convert --run-on just converted.
+        return f"computed here from {reference.model.name}"
     return "visionA" if run.get("agreement") else "none"
 
 
@@ -210,7 +230,16 @@ def _upload(
     return created
 
 
-def _wait(api: Api, out: Output, run: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
+def _see_it(api: Api, run: dict[str, Any]) -> str:
+    page = api.url(f"/runs/{run['id']}/")
+    return f"See it on visionA: {page}"
+
+
+def _wait(
+    api: Api, waiting: Waiting, run: dict[str, Any], device: dict[str, Any]
+) -> dict[str, Any]:
+    out = waiting.out
+    again = _see_it(api, run)
     last = ""
     try:
         while True:
@@ -220,8 +249,9 @@ def _wait(api: Api, out: Output, run: dict[str, Any], poll_seconds: float) -> di
                 last = line
             if run["state"] in FINAL:
                 return run
-            time.sleep(poll_seconds)
-            run = api.get_json(f"/api/runs/{run['id']}")
+            waiting.note_if_offline(api, device, waiting_for=run["state"] == "pending")
+            waiting.pause(still=f"run {run['id']} is {run['state']}", follow_again=again)
+            run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     except KeyboardInterrupt:
         out.note(
             f"Stopped following. Run {run['id']} goes on on the device ({run['state']}); "
@@ -230,18 +260,17 @@ def _wait(api: Api, out: Output, run: dict[str, Any], poll_seconds: float) -> di
         raise
 
 
-def _wait_for_server_agreement(
-    api: Api, out: Output, run: dict[str, Any], poll_seconds: float
-) -> dict[str, Any]:
+def _wait_for_server_agreement(api: Api, waiting: Waiting, run: dict[str, Any]) -> dict[str, Any]:
     """visionA computes the agreement in its background worker when the model keeps its
     source ONNX: wait for it (bounded)."""
+    again = _see_it(api, run)
     deadline = time.monotonic() + REFERENCE_WAIT_SECONDS
     while (run.get("reference") or {}).get("state") in ("pending", "computing"):
         if time.monotonic() > deadline:
-            out.note("visionA has not finished the agreement yet; shown without it.")
+            waiting.out.note("visionA has not finished the agreement yet; shown without it.")
             break
-        time.sleep(poll_seconds)
-        run = api.get_json(f"/api/runs/{run['id']}")
+        waiting.pause(still=f"visionA is computing run {run['id']}'s agreement", follow_again=again)
+        run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     return run
 
 

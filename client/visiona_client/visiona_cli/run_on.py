@@ -25,6 +25,7 @@ from visiona_client.visiona_cli.run import (
     local_reference,
     run_and_report,
 )
+from visiona_client.visiona_cli.waiting import Waiting
 
 if TYPE_CHECKING:
     from visiona_client.visiona_cli.reference import LocalReference
@@ -62,7 +63,7 @@ def convert_and_run(
         return code
     model = steps.data["model"]
     device = device_by_id_or_name(api, args.run_on)
-    deployment = _deploy(api, out, model, device, args.poll_seconds)
+    deployment = _deploy(api, Waiting.of(args), model, device)
     steps.data["deployment"] = deployment
     if deployment["state"] != "installed":
         note_not_installed(out, deployment)
@@ -95,13 +96,14 @@ def _reference_here(out: Output, model: Path) -> LocalReference | None:
 
 
 def _deploy(
-    api: Api, out: Output, model: dict[str, Any], device: dict[str, Any], poll_seconds: float
+    api: Api, waiting: Waiting, model: dict[str, Any], device: dict[str, Any]
 ) -> dict[str, Any]:
+    out = waiting.out
     body = api.post_json(
         "/api/deployments", {"model_id": model["id"], "device_ids": [device["id"]]}
     )
     deployment: dict[str, Any] = body["results"][0]["deployment"]
     out.note(f"Deployment {deployment['id']} to {device['name']}: {deployment['state']}.")
     if deployment["state"] not in DEPLOYMENT_FINAL:
-        deployment = wait_for_deployment(api, out, deployment, poll_seconds)
+        deployment = wait_for_deployment(api, waiting, deployment, device)
     return deployment

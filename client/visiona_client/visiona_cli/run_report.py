@@ -15,6 +15,21 @@ def _number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
+def _no_agreement(run: dict[str, Any]) -> str:
+    """Why there are no agreement figures: only "no reference" when there is none."""
+    if run.get("state") != "completed":
+        return f"none, as the run {run.get('state')}"
+    reference = run.get("reference") or {}
+    state = reference.get("state")
+    if state == "failed":
+        return f"visionA could not compute it: {reference.get('error') or 'no reason given'}"
+    if state in ("pending", "computing"):
+        return f"visionA has not finished computing it ({state}); see it on the run's page"
+    if state == "done":
+        return "none: the outputs could not be compared (see the run's page)"
+    return "no reference (give --reference model.onnx, or keep the ONNX on visionA)"
+
+
 def report(
     out: Output,
     run: dict[str, Any],
@@ -65,9 +80,7 @@ def report(
             ],
         )
     else:
-        out.say(
-            "Agreement: no reference (give --reference model.onnx, or keep the ONNX on visionA)"
-        )
+        out.say(f"Agreement: {_no_agreement(run)}")
     for check in checks:
         verdict = "passed" if check["passed"] else "FAILED"
         value = "not measured" if check["value"] is None else _number(check["value"], 6)

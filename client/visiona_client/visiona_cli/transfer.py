@@ -15,12 +15,25 @@ from visiona_client.visiona_cli.output import Output
 BLOCK_SIZE = 1 << 16
 
 
+def into_folder(target: Path, name: str) -> Path:
+    """``target``, or ``target/name`` when it is an existing folder (as ``cp`` does)."""
+    if target.is_dir():
+        # The name comes from visionA (a model's name, a job's file): no folder in it.
+        return target / (name.replace("/", "_").replace("\\", "_").lstrip(".") or "model.nef")
+    return target
+
+
 def download_to(session: requests.Session, output: Output, url: str, target: Path) -> int:
     """The bytes written. Removes the partial file on any failure or Ctrl-C."""
     partial = target.with_name(target.name + ".part")
     try:
         done = _stream(session, output, url, partial, label=f"Downloading {target.name}")
-        os.replace(partial, target)
+        try:
+            os.replace(partial, target)
+        except OSError as exc:
+            raise CliError(
+                f"Cannot write {target}: {exc.strerror or exc}", exit_code=exit_codes.BAD_INPUT
+            ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         output.note(f"Nothing written to {target}.")
