@@ -214,7 +214,9 @@ def _model_reference(request, model_id: int):
             model=model, filename=upload.name or "", chunks=upload.chunks(CHUNK)
         )
     except AppError as exc:
-        messages.error(request, str(exc.message))
+        # The field's message says what is wrong with the file; the error's own is generic.
+        fields = exc.details.get("fields") or [{"message": str(exc.message)}]
+        messages.error(request, fields[0]["message"])
     else:
         messages.success(
             request, _("The original ONNX is kept: runs on a device will be compared with it.")

@@ -75,3 +75,20 @@ def test_the_page_form_keeps_it(alice_client, alice, make_model):
     assert NefModel.objects.get(pk=model.pk).has_reference
     page = alice_client.get(f"/models/{model.pk}/").content.decode()
     assert "Forget the original ONNX" in page
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({"file": SimpleUploadedFile("net.nef", ONNX)}, "Choose the .onnx file the model was"),
+        ({"file": SimpleUploadedFile("net.onnx", b"")}, "The file is empty."),
+        ({}, "Choose the .onnx file."),
+    ],
+)
+def test_the_page_says_why_a_file_is_refused(alice_client, alice, make_model, files, reason):
+    model = make_model(owner=alice)
+    response = alice_client.post(f"/models/{model.pk}/reference/", files, follow=True)
+    page = response.content.decode()
+    assert reason in page
+    assert "Some of the values you sent are not valid." not in page
+    assert not NefModel.objects.get(pk=model.pk).has_reference
