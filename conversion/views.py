@@ -27,6 +27,7 @@ STEP_STATES = {
     "done": gettext_lazy("done"),
     "current": gettext_lazy("in progress"),
     "failed": gettext_lazy("failed"),
+    "cancelled": gettext_lazy("cancelled"),
     "pending": gettext_lazy("not started"),
 }
 POLL_INTERVAL_MS = 2000
@@ -130,8 +131,11 @@ def job_page(request, job_id: str):
             job = services.job_refresh(job=job)
         except AppError as exc:
             problem = exc.message  # show the last known state, and why it may be stale
+    status, status_label = hints.status_shown(job)
     context = {
         "job": job,
+        "status": status,
+        "status_label": status_label,
         "problem": problem,
         "enabled": enabled,
         "stages": _stages(job),
@@ -159,22 +163,24 @@ def _failure(job) -> dict:
 
 
 def _stages(job) -> list[dict]:
-    """Each pipeline stage as done / current / failed / pending, for the stepper."""
+    """Each pipeline stage as done / current / failed / cancelled / pending, for the
+    stepper. A queued job has no stage in progress yet, whatever stage it names."""
     order = [stage for stage, _label in JobStage.choices]
     if job.status == JobStatus.COMPLETED:
         current = len(order)
     elif job.status == JobStatus.FAILED:
         current = order.index(job.error_stage) if job.error_stage in order else -1
-    elif job.stage in order:
-        current = order.index(job.stage)
+    elif job.status == JobStatus.RUNNING:
+        current = order.index(job.stage) if job.stage in order else 0
     else:
-        current = 0 if job.status == JobStatus.RUNNING else -1
+        current = -1
+    ended_here = "cancelled" if hints.is_cancelled(job) else "failed"
     stages = []
     for index, (value, label) in enumerate(JobStage.choices):
         if index < current:
             state = "done"
         elif index == current:
-            state = "failed" if job.status == JobStatus.FAILED else "current"
+            state = ended_here if job.status == JobStatus.FAILED else "current"
         else:
             state = "pending"
         stages.append(
@@ -212,12 +218,17 @@ def _job_page_data(job) -> dict:
         "createdAt": job.created_at.isoformat(),
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
         "stageLabels": dict(JobStage.choices),
-        "statusLabels": dict(JobStatus.choices),
+        "statusLabels": {
+            **dict(JobStatus.choices),
+            hints.CANCELLED_STATUS: str(hints.CANCELLED_LABEL),
+        },
+        "cancelledCode": hints.CANCELLED_CODE,
         "stepStates": {state: str(label) for state, label in STEP_STATES.items()},
         "messages": {
             "stageNow": _("Now: %(stage)s."),
             "completed": _("The conversion is complete."),
             "failed": _("The conversion failed."),
+            "cancelled": _("The conversion was cancelled."),
             "reloadToSee": _("The conversion has finished. Reload the page to see the result."),
             "queuePosition": _("Waiting in the converter's queue: position %(position)s."),
             "cancelling": _("Cancelling…"),
@@ -243,8 +254,11 @@ def history_page(request):
             "job": job,
             "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
             "model": job.live_saved_model,
+            "status": hints.status_shown(job),
             # Why it failed, in one sentence (the job page has the details).
-            "failure": hints.failure_summary(job) if job.status == JobStatus.FAILED else "",
+            "failure": hints.failure_summary(job)
+            if job.status == JobStatus.FAILED and not hints.is_cancelled(job)
+            else "",
         }
         for job in page
     ]
