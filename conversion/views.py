@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from conversion import converter_status, hints, limits, preflight, sample, selectors, services
@@ -95,6 +95,9 @@ def _convert_page_data() -> dict:
             "imageTooLarge": _("%(name)s is larger than %(limit)s.")
             % {"name": "%(name)s", "limit": f"{limits.MAX_IMAGE_BYTES // limits.MIB} MB"},
             "tooManyImages": _("Choose at most %(count)s images.") % {"count": limits.MAX_IMAGES},
+            # The chosen images' count and total size, under the field (one form per count).
+            "imagesChosenOne": _images_chosen(1),
+            "imagesChosenMany": _images_chosen(2),
             "modelId": _("Enter a whole number from %(min)s to %(max)s.")
             % {"min": limits.MIN_USER_MODEL_ID, "max": limits.MAX_MODEL_ID},
             "version": _("Enter four hexadecimal digits, e.g. 0001."),
@@ -118,6 +121,10 @@ def _convert_page_data() -> dict:
             cancelled=_("Upload cancelled. Nothing was sent to the converter."),
         ),
     }
+
+
+def _images_chosen(count: int) -> str:
+    return ngettext("%(count)s image, %(size)s in all", "%(count)s images, %(size)s in all", count)
 
 
 @login_required
