@@ -159,6 +159,8 @@ _.requested  # unused variable (deployments/rollout_models.py: filtered and upda
 _.KNOWN_CODES  # unused variable (deployments/failures.py: read by its test, which holds it to every agent code)
 _.can_retry  # unused attribute (deployments/failures.py: read by the deployment templates)
 _.waits_for_device  # unused attribute (deployments/failures.py: read by the deployment templates)
+_.all_url  # unused variable (models_repo/registry.py: read by models_repo/delete.html)
+_.advice  # unused variable (models_repo/registry.py: read by models_repo/delete.html)
 _.connection_known_from  # unused variable (devices/api/serializers.py: the OpenAPI document's field)
 _.tunnel_connected_at  # unused variable (devices/api/serializers.py: the OpenAPI document's field)
 _.AXES_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from conversion.choices import JobStage
+from conversion.choices import JobStage, JobStatus
 from conversion.errors import JobLost
 
 if TYPE_CHECKING:
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 # A job cancelled by its user ends as failed with this code (the converter's, and
 # the sandbox's): a choice, not a failure, so no stage's advice applies to it.
 CANCELLED_CODE = "cancelled"
+# How the pages show such a job: its own grey badge, not a red Failed.
+CANCELLED_STATUS = "cancelled"
+CANCELLED_LABEL = _("Cancelled")
 
 # The converter's job error codes (the sandbox fails with the same ones).
 _SUMMARY_BY_CODE = {
@@ -31,19 +35,19 @@ _SUMMARY_BY_CODE = {
     JobLost.code: JobLost.message,
 }
 
+# Advice only: the summary above it has already said what failed.
 _BY_STAGE = {
     "onnx": _(
-        "The converter could not use the ONNX model. Check that it opens in a viewer such "
-        "as Netron, uses operators the chip supports, and has fixed input dimensions "
-        "(export with a static batch size)."
+        "Check that the model opens in a viewer such as Netron, uses operators the chip "
+        "supports, and has fixed input dimensions (export with a static batch size)."
     ),
     "bie": _(
-        "Quantization failed. Use reference images that look like real inputs (same "
-        "camera, lighting and size); 20 to 100 varied images usually work best."
+        "Use reference images that look like real inputs (same camera, lighting and "
+        "size); 20 to 100 varied images usually work best."
     ),
     "nef": _(
-        "Compilation for the chip failed. Check that the model fits the chosen chip, or "
-        "try a smaller input size. If it keeps failing, contact support with the job id."
+        "Check that the model fits the chosen chip, or try a smaller input size. If it "
+        "keeps failing, contact support with the job id."
     ),
 }
 
@@ -55,7 +59,15 @@ _BY_CODE = {
 
 
 def is_cancelled(job: ConversionJob) -> bool:
-    return job.error_code == CANCELLED_CODE
+    return job.status == JobStatus.FAILED and job.error_code == CANCELLED_CODE
+
+
+def status_shown(job: ConversionJob) -> tuple[str, str]:
+    """The status badge's value (its CSS class) and words: the converter's status, except
+    that a cancelled job, which the converter ends as failed, reads Cancelled."""
+    if is_cancelled(job):
+        return CANCELLED_STATUS, str(CANCELLED_LABEL)
+    return job.status, job.get_status_display()
 
 
 def failure_hint(job: ConversionJob) -> str:
@@ -85,7 +97,19 @@ def failure_summary(job: ConversionJob) -> str:
 
 
 def converter_message(job: ConversionJob) -> str:
-    """The converter's own words, when they add to the summary (never our own text twice)."""
-    if job.error_code == JobLost.code:
+    """The converter's own words, when they add to the summary (never our own text twice):
+    not for a lost job (our words), a cancelled one (the user's choice, already said), or
+    when they are the summary's English."""
+    if job.error_code == JobLost.code or is_cancelled(job):
         return ""
+    summary = _SUMMARY_BY_CODE.get(job.error_code)
+    if summary is not None:
+        with translation.override("en"):
+            english = str(summary)
+        if _comparable(job.error_message) == _comparable(english):
+            return ""
     return job.error_message
+
+
+def _comparable(text: str) -> str:
+    return " ".join(text.split()).rstrip(".").casefold()

@@ -135,7 +135,10 @@ def _ensure_promoted(*, user: User, job: ConversionJob) -> str:
     if job.faa_object_key:
         return job.faa_object_key
     object_key = faa.object_key_for_job(
-        tenant_id=settings.MC_TENANT_ID, user_id=user.upstream_id, job_id=job.job_id
+        tenant_id=settings.MC_TENANT_ID,
+        user_id=user.upstream_id,
+        job_id=job.job_id,
+        filename=job.filename,
     )
     converter.promote(job.job_id, user_id=user.upstream_id, target_object_key=object_key)
     ConversionJob.objects.filter(pk=job.pk).update(faa_object_key=object_key)

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET
 
 from conversion import converter_status, hints, limits, preflight, sample, selectors, services
@@ -27,6 +27,7 @@ STEP_STATES = {
     "done": gettext_lazy("done"),
     "current": gettext_lazy("in progress"),
     "failed": gettext_lazy("failed"),
+    "cancelled": gettext_lazy("cancelled"),
     "pending": gettext_lazy("not started"),
 }
 POLL_INTERVAL_MS = 2000
@@ -94,6 +95,9 @@ def _convert_page_data() -> dict:
             "imageTooLarge": _("%(name)s is larger than %(limit)s.")
             % {"name": "%(name)s", "limit": f"{limits.MAX_IMAGE_BYTES // limits.MIB} MB"},
             "tooManyImages": _("Choose at most %(count)s images.") % {"count": limits.MAX_IMAGES},
+            # The chosen images' count and total size, under the field (one form per count).
+            "imagesChosenOne": _images_chosen(1),
+            "imagesChosenMany": _images_chosen(2),
             "modelId": _("Enter a whole number from %(min)s to %(max)s.")
             % {"min": limits.MIN_USER_MODEL_ID, "max": limits.MAX_MODEL_ID},
             "version": _("Enter four hexadecimal digits, e.g. 0001."),
@@ -119,6 +123,10 @@ def _convert_page_data() -> dict:
     }
 
 
+def _images_chosen(count: int) -> str:
+    return ngettext("%(count)s image, %(size)s in all", "%(count)s images, %(size)s in all", count)
+
+
 @login_required
 @require_GET
 def job_page(request, job_id: str):
@@ -130,8 +138,11 @@ def job_page(request, job_id: str):
             job = services.job_refresh(job=job)
         except AppError as exc:
             problem = exc.message  # show the last known state, and why it may be stale
+    status, status_label = hints.status_shown(job)
     context = {
         "job": job,
+        "status": status,
+        "status_label": status_label,
         "problem": problem,
         "enabled": enabled,
         "stages": _stages(job),
@@ -159,22 +170,24 @@ def _failure(job) -> dict:
 
 
 def _stages(job) -> list[dict]:
-    """Each pipeline stage as done / current / failed / pending, for the stepper."""
+    """Each pipeline stage as done / current / failed / cancelled / pending, for the
+    stepper. A queued job has no stage in progress yet, whatever stage it names."""
     order = [stage for stage, _label in JobStage.choices]
     if job.status == JobStatus.COMPLETED:
         current = len(order)
     elif job.status == JobStatus.FAILED:
         current = order.index(job.error_stage) if job.error_stage in order else -1
-    elif job.stage in order:
-        current = order.index(job.stage)
+    elif job.status == JobStatus.RUNNING:
+        current = order.index(job.stage) if job.stage in order else 0
     else:
-        current = 0 if job.status == JobStatus.RUNNING else -1
+        current = -1
+    ended_here = "cancelled" if hints.is_cancelled(job) else "failed"
     stages = []
     for index, (value, label) in enumerate(JobStage.choices):
         if index < current:
             state = "done"
         elif index == current:
-            state = "failed" if job.status == JobStatus.FAILED else "current"
+            state = ended_here if job.status == JobStatus.FAILED else "current"
         else:
             state = "pending"
         stages.append(
@@ -212,12 +225,17 @@ def _job_page_data(job) -> dict:
         "createdAt": job.created_at.isoformat(),
         "finishedAt": job.finished_at.isoformat() if job.finished_at else None,
         "stageLabels": dict(JobStage.choices),
-        "statusLabels": dict(JobStatus.choices),
+        "statusLabels": {
+            **dict(JobStatus.choices),
+            hints.CANCELLED_STATUS: str(hints.CANCELLED_LABEL),
+        },
+        "cancelledCode": hints.CANCELLED_CODE,
         "stepStates": {state: str(label) for state, label in STEP_STATES.items()},
         "messages": {
             "stageNow": _("Now: %(stage)s."),
             "completed": _("The conversion is complete."),
             "failed": _("The conversion failed."),
+            "cancelled": _("The conversion was cancelled."),
             "reloadToSee": _("The conversion has finished. Reload the page to see the result."),
             "queuePosition": _("Waiting in the converter's queue: position %(position)s."),
             "cancelling": _("Cancelling…"),
@@ -243,8 +261,11 @@ def history_page(request):
             "job": job,
             "duration": _elapsed(job) if job.is_finished and job.finished_at else None,
             "model": job.live_saved_model,
+            "status": hints.status_shown(job),
             # Why it failed, in one sentence (the job page has the details).
-            "failure": hints.failure_summary(job) if job.status == JobStatus.FAILED else "",
+            "failure": hints.failure_summary(job)
+            if job.status == JobStatus.FAILED and not hints.is_cancelled(job)
+            else "",
         }
         for job in page
     ]

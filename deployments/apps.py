@@ -7,10 +7,11 @@ class DeploymentsConfig(AppConfig):
     verbose_name = _("Deployments")
 
     def ready(self) -> None:
-        from deployments import device_parts, rollout_smoke
+        from deployments import device_parts, model_parts, rollout_smoke
         from visiona.registry import register_schema_enum
 
         device_parts.register()
+        model_parts.register()  # what uses a model, on the page that confirms its delete
         rollout_smoke.register()  # the health gate's smoke run (issue 24's runs)
         # A deployment's state and the states an agent may report: one field name, two enums.
         register_schema_enum("DeploymentStateEnum", "deployments.choices.DeploymentState")

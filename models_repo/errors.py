@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from visiona.errors import AppError, PayloadTooLarge, ValidationFailed
+from visiona.sizes import size_limit
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -40,7 +40,7 @@ class ModelNameTaken(AppError):
 class ModelFileTooLarge(PayloadTooLarge):
     def __init__(self, *, limit_bytes: int) -> None:
         message = gettext("The file is larger than the limit of %(limit)s.") % {
-            "limit": filesizeformat(limit_bytes)
+            "limit": size_limit(limit_bytes)
         }
         super().__init__(
             message,

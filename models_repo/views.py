@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
-from models_repo import reference, selectors, services
+from models_repo import reference, registry, selectors, services
 from models_repo.errors import ModelAlreadyStored, ModelFileTooLarge, ModelNotFound
 from models_repo.forms import ModelEditForm, ModelFilterForm, ModelUploadForm
 from models_repo.models import NefModel
@@ -172,7 +172,10 @@ def model_delete(request, model_id: int):
         services.model_delete(model=model)
         messages.success(request, _("%(name)s is deleted.") % {"name": model.name})
         return redirect("models")
-    return render(request, "models_repo/delete.html", {"model": model})
+    # What uses it (devices, runs, rollouts: the apps above register it), said before
+    # the user confirms.
+    uses = registry.model_uses(model=model)
+    return render(request, "models_repo/delete.html", {"model": model, "uses": uses})
 
 
 @login_required
@@ -224,7 +227,9 @@ def _model_reference(request, model_id: int):
             model=model, filename=upload.name or "", chunks=upload.chunks(CHUNK)
         )
     except AppError as exc:
-        messages.error(request, str(exc.message))
+        # The field's message says what is wrong with the file; the error's own is generic.
+        fields = exc.details.get("fields") or [{"message": str(exc.message)}]
+        messages.error(request, fields[0]["message"])
     else:
         messages.success(
             request, _("The original ONNX is kept: runs on a device will be compared with it.")

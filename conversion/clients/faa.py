@@ -6,8 +6,10 @@ a URL with a delegated token (see member_center.download_token).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import PurePosixPath
 from urllib.parse import quote, urlencode
 
 import requests
@@ -20,10 +22,29 @@ GET_BACKOFF = (0.5, 1)
 READ_TIMEOUT = (10, 60)
 
 
-def object_key_for_job(*, tenant_id: str, user_id: str, job_id: str, source: str = "nef") -> str:
+def object_key_for_job(
+    *, tenant_id: str, user_id: str, job_id: str, source: str = "nef", filename: str = ""
+) -> str:
     """The naming rule for a converted model: one object per tenant, user, job and
-    artifact (``model.nef``, or ``model.onnx`` for the source kept as the reference)."""
-    return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/model.{source}"
+    artifact. The NEF is named after the uploaded ONNX (``yolo.onnx`` -> ``yolo.nef``):
+    a browser sent to FAA saves the file under the key's last segment, and a user's
+    downloads should not all be ``model.nef``. The source kept as the reference stays
+    ``model.onnx`` (visionA reads it, no browser does)."""
+    stem = _file_stem(filename) if source == "nef" else "model"
+    return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/{stem}.{source}"
+
+
+# A key's last segment: letters and digits of any script, '.', '_' and '-'; the rest
+# becomes '_' (no spaces, quotes or separators in a key or a saved file's name).
+_UNSAFE_IN_NAME = re.compile(r"[^\w.-]+")
+_STEM_MAX_LENGTH = 100
+
+
+def _file_stem(filename: str) -> str:
+    """``My Net (v2).onnx`` -> ``My_Net_v2``; ``model`` when nothing usable is left."""
+    stem = PurePosixPath((filename or "").replace("\\", "/")).stem
+    stem = _UNSAFE_IN_NAME.sub("_", stem)[:_STEM_MAX_LENGTH].strip("._-")
+    return stem or "model"
 
 
 def _path(key: str) -> str:

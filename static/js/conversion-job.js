@@ -36,10 +36,16 @@
 
   // --- live progress ---------------------------------------------------------
 
+  // The converter ends a cancelled job as failed; the page shows it as cancelled.
+  function isCancelled(job) {
+    return job.status === "failed" && Boolean(job.error) && job.error.code === data.cancelledCode;
+  }
+
   function render(job) {
     var status = document.getElementById("job-status");
-    status.textContent = data.statusLabels[job.status] || job.status;
-    status.className = "status status-" + job.status;
+    var shown = isCancelled(job) ? "cancelled" : job.status;
+    status.textContent = data.statusLabels[shown] || shown;
+    status.className = "status status-" + shown;
     setBar("overall", job.progress);
     setBar("stage", job.stage_progress);
     renderSteps(job);
@@ -47,13 +53,24 @@
 
   // The stepper: class, hidden state text and aria-current stay true together, and a
   // stage change is announced (the announcer is a polite live region).
+  // As the server's stepper (conversion/views.py _stages): a queued job has no stage in
+  // progress yet, whatever stage it names.
   function renderSteps(job) {
     var order = Object.keys(data.stageLabels);
     var failedAt = job.status === "failed" && job.error && job.error.stage ? job.error.stage : null;
-    var stage = failedAt || job.stage;
-    var current = job.status === "completed" ? order.length : stage ? order.indexOf(stage) : job.status === "running" ? 0 : -1;
+    var endedHere = isCancelled(job) ? "cancelled" : "failed";
+    var current;
+    if (job.status === "completed") {
+      current = order.length;
+    } else if (job.status === "failed") {
+      current = failedAt ? order.indexOf(failedAt) : -1;
+    } else if (job.status === "running") {
+      current = job.stage && order.indexOf(job.stage) >= 0 ? order.indexOf(job.stage) : 0;
+    } else {
+      current = -1;
+    }
     Array.prototype.forEach.call(document.querySelectorAll("#job-stepper .step"), function (step, index) {
-      var state = index < current ? "done" : index === current ? (failedAt ? "failed" : "current") : "pending";
+      var state = index < current ? "done" : index === current ? (job.status === "failed" ? endedHere : "current") : "pending";
       step.className = "step step-" + state;
       step.querySelector(".step-state").textContent = data.stepStates[state];
       if (state === "current") {
@@ -95,7 +112,7 @@
     // The result (download, save, failure details) is rendered by the server:
     // one reload shows it, and works the same without JavaScript. The reloaded page
     // moves the focus to the result, so a screen reader reads it out.
-    announce(job.status === "completed" ? text.completed : text.failed);
+    announce(job.status === "completed" ? text.completed : isCancelled(job) ? text.cancelled : text.failed);
     live.textContent = text.reloadToSee;
     try {
       window.sessionStorage.setItem(FINISHED_KEY, data.jobUrl);

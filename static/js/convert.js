@@ -99,21 +99,22 @@
     });
   }
 
+  // Every image that would be refused, one line each (the error keeps the line breaks),
+  // so all of them can be fixed at once.
   function checkImages() {
     var files = Array.prototype.slice.call(imagesInput.files);
     if (files.length > limits.maxImages) {
       return text.tooManyImages;
     }
-    for (var i = 0; i < files.length; i += 1) {
-      var file = files[i];
+    var problems = [];
+    files.forEach(function (file) {
       if (!hasExtension(file.name, limits.imageExtensions)) {
-        return format(text.imageType, { name: file.name });
+        problems.push(format(text.imageType, { name: file.name }));
+      } else if (file.size > limits.maxImageBytes) {
+        problems.push(format(text.imageTooLarge, { name: file.name }));
       }
-      if (file.size > limits.maxImageBytes) {
-        return format(text.imageTooLarge, { name: file.name });
-      }
-    }
-    return "";
+    });
+    return problems.join("\n");
   }
 
   // Model id and version are optional, as for the API: empty, they are not sent.
@@ -163,7 +164,8 @@
     var total = files.reduce(function (sum, f) {
       return sum + f.size;
     }, 0);
-    imagesSummary.textContent = files.length ? files.length + " · " + bytes(total) : "";
+    var summary = files.length === 1 ? text.imagesChosenOne : text.imagesChosenMany;
+    imagesSummary.textContent = files.length ? format(summary, { count: files.length, size: bytes(total) }) : "";
     setError("ref_images", checkImages());
   }
 

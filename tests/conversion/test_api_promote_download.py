@@ -173,7 +173,8 @@ def test_download_redirects_to_faa_with_a_delegated_token(alice_client, alice, u
     assert response["Cache-Control"] == "no-store"
     location = urlsplit(response["Location"])
     assert f"{location.scheme}://{location.netloc}" == FAA
-    assert location.path.startswith("/files/")
+    # Named after the uploaded yolo.onnx: the browser saves yolo.nef, not model.nef.
+    assert location.path.startswith("/files/") and location.path.endswith("/yolo.nef")
     assert parse_qs(location.query)["access_token"] == ["delegated-secret"]
     assert b"delegated-secret" not in response.content
     token_request = next(c for c in upstream.calls if "download-tokens" in c.request.url)

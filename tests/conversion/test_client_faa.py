@@ -21,6 +21,32 @@ def test_the_key_names_tenant_user_and_job():
     )
 
 
+@pytest.mark.parametrize(
+    ("filename", "name"),
+    [
+        ("yolo.onnx", "yolo.nef"),
+        ("My Net (v2).onnx", "My_Net_v2.nef"),
+        ("C:\\models\\edge-det.v3.onnx", "edge-det.v3.nef"),
+        ("偵測器.onnx", "偵測器.nef"),
+        ("../..onnx", "model.nef"),
+        ('"/?.onnx', "model.nef"),
+        ("", "model.nef"),
+        ("x" * 300 + ".onnx", "x" * 100 + ".nef"),
+    ],
+)
+def test_the_nef_is_named_after_the_uploaded_file(filename, name):
+    """A browser saves the NEF under the key's last segment: the model's own name, tame."""
+    key = faa.object_key_for_job(tenant_id="t", user_id="u", job_id="j", filename=filename)
+    assert key == f"tenants/t/users/u/models/j/{name}"
+
+
+def test_the_kept_source_stays_model_onnx():
+    key = faa.object_key_for_job(
+        tenant_id="t", user_id="u", job_id="j", source="onnx", filename="yolo.onnx"
+    )
+    assert key == "tenants/t/users/u/models/j/model.onnx"
+
+
 def test_file_url_escapes_each_segment_and_carries_the_token(upstream_settings):
     url = faa.file_url(KEY, access_token="a&b")
     parts = urlsplit(url)

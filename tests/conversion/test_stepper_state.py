@@ -46,6 +46,39 @@ def test_the_script_gets_each_states_words_in_the_users_language(alice_client, a
     content = alice_client.get(f"/convert/{job.job_id}/").content.decode()
     data = re.search(r'<script id="job-data" type="application/json">(.*?)</script>', content)
     states = json.loads(data.group(1))["stepStates"]
-    assert set(states) == {"done", "current", "failed", "pending"}
+    assert set(states) == {"done", "current", "failed", "cancelled", "pending"}
     with translation.override("zh-hant"):
         assert states["current"] == translation.gettext("in progress") != "in progress"
+
+
+def test_a_queued_job_has_no_stage_in_progress_yet(alice_client, alice, settings):
+    settings.CONVERTER_BASE_URL = ""
+    job = make_job(alice, status="created", stage="onnx", progress=0)
+    content = alice_client.get(f"/convert/{job.job_id}/").content.decode()
+    assert set(steps(content).values()) == {("not started", False)}
+    assert 'class="status status-created" id="job-status">Queued<' in content
+
+
+def test_a_cancelled_job_reads_cancelled_in_grey_not_failed(alice_client, alice):
+    job = make_job(alice, status="failed", error_code="cancelled", error_stage="bie")
+    content = alice_client.get(f"/convert/{job.job_id}/").content.decode()
+    assert 'class="status status-cancelled" id="job-status">Cancelled<' in content
+    shown = content.split('<script id="job-data"')[0]  # the script's labels name every status
+    assert "Failed" not in shown and "step-failed" not in shown
+    assert steps(content) == {
+        "onnx": ("done", False),
+        "bie": ("cancelled", False),
+        "nef": ("not started", False),
+    }
+    history = alice_client.get("/conversions/").content.decode()
+    assert '<span class="status status-cancelled">Cancelled</span>' in history
+    assert "Failed" not in history
+
+
+def test_a_failed_job_still_reads_failed(alice_client, alice):
+    job = make_job(alice, status="failed", error_code="compile_failed", error_stage="nef")
+    content = alice_client.get(f"/convert/{job.job_id}/").content.decode()
+    assert 'class="status status-failed" id="job-status">Failed<' in content
+    assert steps(content)["nef"] == ("failed", False)
+    history = alice_client.get("/conversions/").content.decode()
+    assert '<span class="status status-failed">Failed</span>' in history

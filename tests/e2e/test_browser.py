@@ -109,6 +109,26 @@ def test_the_page_refuses_a_too_large_image_before_uploading(page, files):
     assert ConversionJob.objects.count() == 0
 
 
+def test_every_refused_image_is_named_and_the_summary_says_what_it_counts(page, files):
+    huge = files["folder"] / "huge.jpg"
+    huge.write_bytes(b"\xff\xd8\xff" + b"\0" * (10 * MIB))
+    notes = files["folder"] / "notes.txt"
+    notes.write_text("not an image")
+    page.set_input_files("#id_ref_images", [str(huge), *files["images"], str(notes)])
+    error = page.locator("#ref_images-error")
+    error.wait_for(state="visible")
+    page.shot("images-refused")
+    # One line each: all of them can be fixed at once.
+    assert error.inner_text().splitlines() == [
+        "huge.jpg is larger than 10 MB.",
+        "notes.txt is not a JPEG or PNG image.",
+    ]
+    assert re.fullmatch(r"5 images, [\d.]+\sMB in all", page.inner_text("#ref_images-summary"))
+    page.set_input_files("#id_ref_images", files["images"][:1])
+    assert re.fullmatch(r"1 image, [\d.]+\sKB in all", page.inner_text("#ref_images-summary"))
+    assert error.is_hidden()
+
+
 def test_the_page_refuses_a_git_lfs_pointer(page, files):
     pointer = files["folder"] / "pointer.onnx"
     pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n")

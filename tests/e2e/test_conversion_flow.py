@@ -122,7 +122,9 @@ def test_download_is_a_short_lived_link_to_the_nef(alice_http, monkeypatch):
     assert header["job_id"] == job_id
     assert header["platform"] == "720"
 
-    other_key = location.replace("/model.nef?", "/other.nef?")
+    # The browser saves it under the uploaded model's name, not model.nef.
+    assert plain.headers["Content-Disposition"] == 'attachment; filename="yolo.nef"'
+    other_key = location.replace("/yolo.nef?", "/other.nef?")
     assert requests.get(other_key, timeout=10).status_code == 403
 
     later = clock.now() + 3600

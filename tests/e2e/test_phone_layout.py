@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from deployments.choices import DeploymentState
+from deployments.models import Deployment
 from devices import services as device_services
 from models_repo.choices import ModelSource
 from models_repo.services import model_create_from_stream
@@ -68,6 +70,19 @@ def everything(alice):
         name="A bench machine with a rather long name",
         client_address="192.0.2.1",
     ).device
+    # Installed on the device: the delete page lists what uses the model.
+    Deployment.objects.create(
+        device=device,
+        model=model,
+        created_by=alice,
+        state=DeploymentState.INSTALLED,
+        sha256=model.sha256,
+        size_bytes=model.size_bytes,
+        finished_at=model.created_at,
+    )
+    cancelled = make_job(
+        alice, status="failed", filename="cancelled.onnx", error_code="cancelled", error_stage="bie"
+    )
     device_services.pairing_code_create(user=alice)  # a waiting code for the pair page
     token = token_services.token_create(
         owner=alice,
@@ -81,6 +96,7 @@ def everything(alice):
         "history": "/conversions/",
         "job-completed": f"/convert/{done.job_id}/",
         "job-failed": f"/convert/{failed.job_id}/",
+        "job-cancelled": f"/convert/{cancelled.job_id}/",
         "models": "/models/",
         "model-upload": "/models/upload/",
         "model": f"/models/{model.pk}/",

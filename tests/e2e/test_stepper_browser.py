@@ -47,3 +47,28 @@ def test_the_stepper_stays_true_and_announces_stages_and_the_end(
     assert tab.evaluate("document.activeElement.tagName") == "H2"
     assert_true_to_their_colour(tab.evaluate(READ_STEPS))
     tab.shot("completed-focused")
+
+
+def test_a_job_cancelled_on_its_page_reads_cancelled_in_grey(
+    open_tab, live_server, sandbox, alice_http
+):
+    sandbox.SANDBOX_STAGE_SECONDS = 120
+    job_id = alice_http.upload(standard_form()).json()["job_id"]
+    tab = open_tab()
+    tab.goto(f"{live_server.url}/convert/{job_id}/")
+    # Queued first (the sandbox's queue wait): no stage is in progress yet.
+    assert tab.locator("#job-status").text_content() == "Queued"
+    assert [step[0] for step in tab.evaluate(READ_STEPS)] == ["pending"] * 3
+    tab.once("dialog", lambda dialog: dialog.accept())
+    tab.locator("#cancel-button").click()
+    # The page reloads with the result: the user's choice, not a failure.
+    tab.locator("#job-failed h2").filter(has_text="The conversion was cancelled").wait_for(
+        timeout=20_000
+    )
+    badge = tab.locator("#job-status")
+    assert badge.text_content() == "Cancelled"
+    assert badge.get_attribute("class") == "status status-cancelled"
+    steps = tab.evaluate(READ_STEPS)
+    assert [state for state, _words, _current in steps] == ["cancelled", "pending", "pending"]
+    assert steps[0][1] == "cancelled"
+    tab.shot("cancelled")

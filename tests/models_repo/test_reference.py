@@ -96,3 +96,20 @@ def test_forgetting_it_from_the_page_asks_first(alice_client, bob_client, alice,
     assert not NefModel.objects.get(pk=model.pk).has_reference
     # Nothing left to forget: back to the model's page.
     assert alice_client.get(forget_url).headers["Location"] == f"/models/{model.pk}/"
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({"file": SimpleUploadedFile("net.nef", ONNX)}, "Choose the .onnx file the model was"),
+        ({"file": SimpleUploadedFile("net.onnx", b"")}, "The file is empty."),
+        ({}, "Choose the .onnx file."),
+    ],
+)
+def test_the_page_says_why_a_file_is_refused(alice_client, alice, make_model, files, reason):
+    model = make_model(owner=alice)
+    response = alice_client.post(f"/models/{model.pk}/reference/", files, follow=True)
+    page = response.content.decode()
+    assert reason in page
+    assert "Some of the values you sent are not valid." not in page
+    assert not NefModel.objects.get(pk=model.pk).has_reference

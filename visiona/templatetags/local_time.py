@@ -5,6 +5,7 @@ their language's one format (visiona/formats/), as a <time> whose title names th
     {{ job.created_at|local_datetime:"zone" }}      1 Dec 2026, 20:22 UTC+8 (visible zone)
     {{ job.expires_at|local_date }}                 8 Dec 2026
     {{ device.last_seen_at|local_datetime_text }}   1 Dec 2026, 20:22 (Asia/Taipei), plain
+    {{ device.last_seen_at|time_ago }}              3 minutes ago; just now (under a minute)
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from datetime import UTC, datetime
 from django import template
 from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 from visiona.time_zone import utc_offset_label
 
 register = template.Library()
+
+# Under a minute, timesince says "0 minutes": time_ago says "just now" instead.
+JUST_NOW_SECONDS = 60
 
 
 def _zone_title(moment: datetime) -> str:
@@ -61,6 +67,17 @@ def local_datetime_text(moment) -> str:
         return ""
     text = formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
     return f"{text} ({timezone.get_current_timezone_name()})"
+
+
+@register.filter
+def time_ago(moment) -> str:
+    """How long ago, as Django's timesince says it ("3 minutes ago"), but "just now" under
+    a minute, where timesince would say "0 minutes"."""
+    if not isinstance(moment, datetime):
+        return ""
+    if (timezone.now() - moment).total_seconds() < JUST_NOW_SECONDS:
+        return gettext("just now")
+    return gettext("%(since)s ago") % {"since": timesince(moment)}
 
 
 @register.simple_tag
