@@ -34,9 +34,11 @@ def object_key_for_job(
     return f"tenants/{tenant_id}/users/{user_id}/models/{job_id}/{stem}.{source}"
 
 
-# A key's last segment: letters and digits of any script, '.', '_' and '-'; the rest
-# becomes '_' (no spaces, quotes or separators in a key or a saved file's name).
-_UNSAFE_IN_NAME = re.compile(r"[^\w.-]+")
+# A key's last segment: ASCII letters and digits, '.', '_' and '-'; the rest becomes
+# '_' (no spaces, quotes or separators in a key or a saved file's name). ASCII only:
+# the converter's and FAA's key rules are theirs (422 invalid_object_key), and a key
+# of plain ASCII is the one every object store takes.
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _STEM_MAX_LENGTH = 100
 
 
