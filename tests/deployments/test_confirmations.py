@@ -1,10 +1,12 @@
 """What cannot be undone asks first, as deleting a model or unpairing a device does:
 deleting a group and rolling a rollout, a group or a device back are links to a page
-that says what will happen, with the button that does it; only its POST acts."""
+that says what will happen, with the button that does it; only its POST acts. The one
+before forgetting a model's original ONNX names the rollouts whose smoke runs need it."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from deployments import group_services
 from deployments.models import Deployment, DeviceGroup, Rollout
@@ -169,3 +171,52 @@ def test_a_device_with_nothing_to_roll_back_is_not_asked(alice_client, alice_dev
     assert answer.redirect_chain == [(f"/devices/{device.pk}/", 302)]
     assert "This device has no installed model to roll back." in answer.content.decode()
     assert get(alice_client, "/devices/00000000-0000-0000-0000-000000000000/rollback/", status=404)
+
+
+def with_reference(client, model) -> None:
+    onnx = SimpleUploadedFile("net.onnx", b"float onnx" * 300)
+    assert client.post(f"/api/models/{model.pk}/reference", {"file": onnx}).status_code == 200
+
+
+def gate(rollout, **fields) -> None:
+    """The rollout's smoke gate, as rollout_create keeps it (its run is not needed here)."""
+    Rollout.objects.filter(pk=rollout.pk).update(smoke_gate=True, **fields)
+
+
+def test_forgetting_the_onnx_names_the_rollouts_it_would_fail(
+    alice_client, alice, alice_kl720, fleet, committing
+):
+    with_reference(alice_client, alice_kl720)
+    groups = [fleet(1)[0] for _ in range(4)]
+    rollouts = [
+        committing(rollout_create, user=alice, model_id=alice_kl720.pk, group_id=group.pk)
+        for group in groups
+    ]
+    running, paused, latency_only, completed = rollouts
+    gate(running, smoke_min_cosine=0.99)
+    gate(paused, smoke_expect="cosine>=0.99,top1>=0.98", state=RolloutState.PAUSED)
+    gate(latency_only, smoke_expect="p50_ms<=20")  # needs no ONNX
+    gate(completed, smoke_min_cosine=0.99, state=RolloutState.COMPLETED)  # no runs left
+    forget_url = f"/models/{alice_kl720.pk}/reference/forget/"
+
+    asked = get(alice_client, forget_url)
+    assert f"The rollout to {groups[0].name}, under way, compares each device" in asked
+    assert f"The paused rollout to {groups[1].name} compares" in asked
+    assert "will fail once it resumes" in asked
+    for rollout in (running, paused):
+        assert f'href="/devices/rollouts/{rollout.pk}/"' in asked
+    for rollout in (latency_only, completed):
+        assert f'href="/devices/rollouts/{rollout.pk}/"' not in asked
+    chinese = get(alice_client, forget_url, "zh-hant")
+    assert "compares each device" not in chinese and "Open the rollout" not in chinese
+    assert groups[0].name in chinese and "發布" in chinese
+
+
+def test_forgetting_an_onnx_no_rollout_compares_with_says_nothing_of_rollouts(
+    alice_client, alice, alice_kl720, fleet, committing
+):
+    with_reference(alice_client, alice_kl720)
+    group, _devices = fleet(1)
+    committing(rollout_create, user=alice, model_id=alice_kl720.pk, group_id=group.pk)
+    asked = get(alice_client, f"/models/{alice_kl720.pk}/reference/forget/")
+    assert 'data-role="reference-needs"' not in asked
