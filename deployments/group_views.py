@@ -34,6 +34,7 @@ from deployments.rollout_errors import GroupNotFound
 from devices import presence
 from devices import selectors as device_selectors
 from devices.choices import Chip
+from devices.errors import DeviceNotFound
 from visiona.errors import AppError
 
 RECENT_ROLLOUTS = 10
@@ -178,9 +179,13 @@ def group_devices(request, group_id: uuid.UUID):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def group_rollback(request, group_id: uuid.UUID):
+    """GET: say which device gets which model back, and which keeps what it has and
+    why, and ask first (the group page links here); POST: roll back."""
     group = _group_or_404(request, group_id)
+    if request.method == "GET":
+        return _group_rollback_question(request, group)
     try:
         results = rollback_services.group_rollback(user=request.user, group_id=group.pk)
     except AppError as exc:
@@ -210,6 +215,26 @@ def group_rollback(request, group_id: uuid.UUID):
         if result.deployment is None:
             messages.info(request, f"{result.device.name}: {result.reason}")
     return redirect("devices-group", group_id=group.pk)
+
+
+def _group_rollback_question(request, group):
+    try:
+        plans = rollback_services.group_rollback_plans(user=request.user, group_id=group.pk)
+    except AppError as exc:  # a rollout under way, or no device: said on the group page
+        _say_error(request, exc)
+        return redirect("devices-group", group_id=group.pk)
+    back = [
+        {"device": device, "current": plan.undo, "restore": plan.restore}
+        for device, plan in plans
+        if plan.error is None
+    ]
+    kept = [
+        {"device": device, "current": plan.undo, "reason": str(plan.error.message)}
+        for device, plan in plans
+        if plan.error is not None
+    ]
+    context = {"group": group, "back": back, "kept": kept}
+    return render(request, "deployments/group_rollback.html", context)
 
 
 def _pin(request, pin: Callable[..., object], pinned: str, **subject_id: uuid.UUID) -> None:
@@ -272,8 +297,12 @@ def device_unpin(request, device_id: uuid.UUID):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def device_rollback(request, device_id: uuid.UUID):
+    """GET: say which model comes back and which goes, and ask first (the device page
+    links here); POST: roll back."""
+    if request.method == "GET":
+        return _device_rollback_question(request, device_id)
     try:
         rollback = rollback_services.device_rollback(user=request.user, device_id=device_id)
     except AppError as exc:
@@ -287,3 +316,16 @@ def device_rollback(request, device_id: uuid.UUID):
             % {"model": rollback.model.name},
         )
     return _back(request, reverse("devices-detail", args=[device_id]))
+
+
+def _device_rollback_question(request, device_id: uuid.UUID):
+    try:
+        device = device_selectors.device_get_for_user(user=request.user, device_id=device_id)
+    except DeviceNotFound:
+        raise Http404() from None
+    plan = rollback_services.rollback_plan(device=device)
+    if plan.error is not None:  # the device page says why in place of the button
+        _say_error(request, plan.error)
+        return redirect("devices-detail", device_id=device.pk)
+    context = {"device": device, "current": plan.undo, "restore": plan.restore}
+    return render(request, "deployments/device_rollback.html", context)

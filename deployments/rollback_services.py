@@ -153,9 +153,8 @@ def devices_rollback(*, user: User, devices: list[Device]) -> list[GroupRollback
     return results
 
 
-def group_rollback(*, user: User, group_id: uuid.UUID | str) -> list[GroupRollbackResult]:
-    """Roll back every device of the user's group (each to what it had before its
-    current model). Refused while a rollout of the group is under way: roll that back."""
+def _group_devices_to_roll_back(*, user: User, group_id: uuid.UUID | str) -> list[Device]:
+    """The devices of the user's group; refused while a rollout of it is under way, or empty."""
     group = group_selectors.group_get_for_user(user=user, group_id=group_id)
     active = rollout_selectors.active_rollout_of_group(group_id=group.pk)
     if active is not None:
@@ -166,11 +165,27 @@ def group_rollback(*, user: User, group_id: uuid.UUID | str) -> list[GroupRollba
     devices = list(group_selectors.group_devices(group=group))
     if not devices:
         raise GroupEmpty()
+    return devices
+
+
+def group_rollback_plans(
+    *, user: User, group_id: uuid.UUID | str
+) -> list[tuple[Device, RollbackPlan]]:
+    """What ``group_rollback`` would do now, device by device, without doing it (the
+    page that asks first): refused as it is."""
+    devices = _group_devices_to_roll_back(user=user, group_id=group_id)
+    return [(device, rollback_plan(device=device)) for device in devices]
+
+
+def group_rollback(*, user: User, group_id: uuid.UUID | str) -> list[GroupRollbackResult]:
+    """Roll back every device of the user's group (each to what it had before its
+    current model). Refused while a rollout of the group is under way: roll that back."""
+    devices = _group_devices_to_roll_back(user=user, group_id=group_id)
     results = devices_rollback(user=user, devices=devices)
     logger.info(
         "group rollback",
         extra={
-            "group_id": str(group.pk),
+            "group_id": str(group_id),
             "sent": sum(1 for result in results if result.deployment is not None),
             "devices": len(results),
         },

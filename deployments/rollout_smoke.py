@@ -14,7 +14,10 @@ the reason. The engine looks again every
 Registered in ``DeploymentsConfig.ready()`` (``rollout_checks.register_phase_check``):
 rollouts made without a smoke run pass it at once. A rollout made with one keeps its gate
 (``smoke_gate``) when that run is deleted: its devices then fail with
-``smoke_inputs_gone``, never pass unchecked.
+``smoke_inputs_gone``, never pass unchecked. A rollout under way whose gate compares
+with the original ONNX is named on the page that asks before forgetting that ONNX
+(``reference_needs``, registered with ``models_repo.reference``): without it, its
+remaining smoke runs fail.
 """
 
 from __future__ import annotations
@@ -22,15 +25,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from visiona_client.inference_contract import InferOptions
 from visiona_client.run_figures import FIGURES, Expectation, gate_figures, parse_expectations
 
 from deployments import rollout_checks, run_files, run_services
 from deployments.rollout_checks import FAILED, PASSED, WAITING, Verdict
+from deployments.rollout_choices import RolloutState
 from deployments.rollout_models import SMOKE_EXPECT_MAX_CHARS, Rollout, RolloutTarget
 from deployments.run_choices import ReferenceState, RunInputState, RunState
 from deployments.run_models import Run
+from models_repo.models import NefModel
+from models_repo.reference import ReferenceNeed, register_reference_needs
 from visiona.errors import AppError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -218,5 +225,48 @@ def _agreement(rollout: Rollout, run: Run) -> Verdict:
     return Verdict(PASSED)
 
 
+def compares_with_reference(rollout: Rollout) -> bool:
+    """Whether the rollout's devices pass only once their smoke run is compared with the
+    model's original ONNX (as ``_judge`` asks)."""
+    if not rollout.smoke_gate:
+        return False
+    if rollout.smoke_expect:
+        return needs_reference(rollout.smoke_expect)
+    return rollout.smoke_min_cosine is not None
+
+
+def reference_needs(model: NefModel) -> list[ReferenceNeed]:
+    """The model's rollouts, running or paused, whose smoke runs are compared with its
+    original ONNX: without it, their remaining smoke runs fail (``smoke_no_agreement``)."""
+    rollouts = Rollout.objects.filter(
+        model=model, state__in=(RolloutState.RUNNING, RolloutState.PAUSED), smoke_gate=True
+    ).order_by("created_at")
+    needs = []
+    for rollout in rollouts:
+        if not compares_with_reference(rollout):
+            continue
+        if rollout.state == RolloutState.PAUSED:
+            text = _(
+                "The paused rollout to %(group)s compares each device's smoke run with this "
+                "ONNX: without it, its remaining smoke runs will fail once it resumes, and "
+                "their devices with them."
+            )
+        else:
+            text = _(
+                "The rollout to %(group)s, under way, compares each device's smoke run with "
+                "this ONNX: without it, its remaining smoke runs will fail, and their "
+                "devices with them."
+            )
+        needs.append(
+            ReferenceNeed(
+                text=text % {"group": rollout.group_name},
+                link_text=_("Open the rollout"),
+                url=reverse("devices-rollout", args=[rollout.pk]),
+            )
+        )
+    return needs
+
+
 def register() -> None:
     rollout_checks.register_phase_check("smoke_run", smoke_run_check, order=ORDER)
+    register_reference_needs("rollouts", reference_needs)

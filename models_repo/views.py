@@ -186,7 +186,9 @@ def model_reference_forget(request, model_id: int):
     if not model.has_reference:
         return redirect("models-detail", model_id=model.pk)
     if request.method == "GET":
-        return render(request, "models_repo/reference_forget.html", {"model": model})
+        needs = reference.reference_needs(model=model)
+        context = {"model": model, "needs": needs}
+        return render(request, "models_repo/reference_forget.html", context)
     reference.model_reference_delete(model=model)
     messages.success(request, _("The original ONNX is forgotten."))
     return redirect("models-detail", model_id=model.pk)

@@ -396,3 +396,22 @@ def test_the_migration_gates_rollouts_made_with_a_smoke_run(alice, template, rac
     migration.gate_rollouts_with_a_smoke_run(apps, None)
 
     assert Rollout.objects.get(pk=gated.pk).smoke_gate is True
+
+
+def test_forgetting_the_onnx_is_warned_of_and_fails_the_remaining_smoke_runs(
+    alice, alice_client, template, rack, agent_client, committing
+):
+    # The page that asks before forgetting the ONNX names the rollout; it says true.
+    model, nef, run = template
+    group, paired = rack
+    rollout = start(alice, model, group, run, committing, least=0.9)
+    forget_url = f"/models/{model.pk}/reference/forget/"
+    asked = alice_client.get(forget_url).content.decode()
+    assert 'data-role="reference-needs"' in asked
+    assert "The rollout to rack, under way, compares each device" in asked
+    assert f'href="/devices/rollouts/{rollout.pk}/"' in asked
+
+    committing(alice_client.post, forget_url)
+    target = install_and_smoke(rollout, paired, nef, agent_client, committing)
+
+    assert (target.state, target.reason_code) == (TargetState.FAILED, "smoke_no_agreement")

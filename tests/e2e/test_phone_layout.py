@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployments.choices import DeploymentState
-from deployments.models import Deployment
+from deployments import group_services
+from deployments import services as deployment_services
 from devices import services as device_services
 from models_repo.choices import ModelSource
 from models_repo.services import model_create_from_stream
@@ -70,15 +70,26 @@ def everything(alice):
         name="A bench machine with a rather long name",
         client_address="192.0.2.1",
     ).device
-    # Installed on the device: the delete page lists what uses the model.
-    Deployment.objects.create(
-        device=device,
-        model=model,
-        created_by=alice,
-        state=DeploymentState.INSTALLED,
-        sha256=model.sha256,
-        size_bytes=model.size_bytes,
-        finished_at=model.created_at,
+    # Two models installed one after the other: the device and its group can roll back,
+    # and the delete page lists what uses the model.
+    before = model_create_from_stream(
+        owner=alice,
+        name="the-loading-dock-detector-before-this-one",
+        chips=["KL720"],
+        source=ModelSource.UPLOADED,
+        filename="m.nef",
+        chunks=[b"old" * 2000],
+    )
+    for installed in (before, model):
+        (result,) = deployment_services.deployments_create(
+            user=alice, model_id=installed.pk, device_ids=[device.pk]
+        )
+        for state in ("downloading", "verifying", "installed"):
+            deployment_services.deployment_report(
+                device=device, deployment_id=result.deployment.pk, state=state
+            )
+    group = group_services.group_create(
+        user=alice, name="The loading dock's cameras", device_ids=[device.pk]
     )
     cancelled = make_job(
         alice, status="failed", filename="cancelled.onnx", error_code="cancelled", error_stage="bie"
@@ -106,6 +117,8 @@ def everything(alice):
         "device": f"/devices/{device.pk}/",
         "device-rename": f"/devices/{device.pk}/rename/",
         "device-unpair": f"/devices/{device.pk}/unpair/",
+        "device-rollback": f"/devices/{device.pk}/rollback/",
+        "group-rollback": f"/devices/groups/{group.pk}/rollback/",
         "pair": "/devices/pair/",
         "tokens": "/tokens/",
         "token-revoke": f"/tokens/{token.pk}/revoke/",

@@ -24,6 +24,7 @@ from devices import services as device_services
 from models_repo.choices import ModelSource
 from models_repo.services import model_create_from_stream
 from tests.conversion.factories import make_job
+from tests.deployments.rollout_support import report
 from tests.models_repo.conftest import nef_bytes
 from tests.pages.test_every_page_in_chinese import english_words
 from tokens import services as token_services
@@ -176,5 +177,50 @@ def test_django_admin_is_in_chinese_for_every_registered_model(alice, fleet):
         response = client.get(path)
         assert response.status_code == 200, name
         if words := admin_words(response.content.decode()):
+            leftovers[name] = words
+    assert not leftovers, "\n".join(f"{name}: {words}" for name, words in leftovers.items())
+
+
+def test_the_rollback_questions_are_in_chinese(alice_client, alice):
+    """A group's and a device's "Roll back": who gets what back, who keeps what, and why."""
+    alice.first_name, alice.email = "愛麗絲", ""  # the header names her
+    alice.save()
+    devices = [
+        device_services.device_pair(
+            code=device_services.pairing_code_create(user=alice).code,
+            serial=f"工作台-{number}",
+            chip="KL720",
+            name=f"工作台{number}",
+            client_address="192.0.2.1",
+        ).device
+        for number in (1, 2)
+    ]
+    for name, size in (("人臉偵測一版", 5000), ("人臉偵測二版", 6000)):
+        model = model_create_from_stream(
+            owner=alice,
+            name=name,
+            chips=["KL720"],
+            source=ModelSource.UPLOADED,
+            filename="m.nef",
+            chunks=[nef_bytes(size)],
+        )
+        (result,) = deployment_services.deployments_create(
+            user=alice, model_id=model.pk, device_ids=[devices[0].pk]
+        )
+        report(devices[0], result.deployment, "installed")
+    group = group_services.group_create(
+        user=alice, name="實驗室", device_ids=[device.pk for device in devices]
+    )
+    pages = {
+        "group-rollback": f"/devices/groups/{group.pk}/rollback/",
+        "device-rollback": f"/devices/{devices[0].pk}/rollback/",
+    }
+    leftovers = {}
+    for name, path in pages.items():
+        response = chinese(alice_client).get(path)
+        assert response.status_code == 200, name
+        html = response.content.decode()
+        assert "人臉偵測一版" in html, name  # what comes back
+        if words := english_words(html):
             leftovers[name] = words
     assert not leftovers, "\n".join(f"{name}: {words}" for name, words in leftovers.items())
