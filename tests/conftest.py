@@ -156,9 +156,12 @@ def bob_client(bob):
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
-    # tests/settings.py made a fresh data folder for this run; leave no trace.
+    # tests/settings.py made a fresh data folder for this run; leave no trace. Only the
+    # process that made it: a pytest run by a test (tests/client/test_h2_versions.py)
+    # shares its worker's folder, and removing it there broke the worker's later tests.
     data_dir = Path(settings.DATA_DIR)
-    if data_dir.name.startswith("visiona-tests-"):
+    made_here = os.environ.get("VISIONA_TESTS_DATA_DIR_MADE_BY") == str(os.getpid())
+    if data_dir.name.startswith("visiona-tests-") and made_here:
         import shutil
 
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -26,6 +26,9 @@ if not os.environ.get("VISIONA_DATA_DIR") or (
 ):
     os.environ["VISIONA_DATA_DIR"] = tempfile.mkdtemp(prefix="visiona-tests-")
     os.environ["VISIONA_TESTS_DATA_DIR_OF"] = os.environ.get("PYTEST_XDIST_WORKER", "")
+    # Only the process that made it removes it (tests/conftest.py): a pytest a test runs
+    # in a subprocess inherits the worker's folder, and must leave it to the worker.
+    os.environ["VISIONA_TESTS_DATA_DIR_MADE_BY"] = str(os.getpid())
 
 from visiona.settings import *  # noqa: F403
 

@@ -64,3 +64,19 @@ def test_a_server_a_worker_starts_shares_the_workers_folder(tmp_path):
 def test_a_folder_someone_chose_is_kept(tmp_path):
     chosen = str(tmp_path / "mine")
     assert data_dir_of(tmp_path, VISIONA_DATA_DIR=chosen, PYTEST_XDIST_WORKER="gw1") == chosen
+
+
+@pytest.mark.parametrize(("made_here", "kept"), [(True, False), (False, True)])
+def test_only_the_process_that_made_the_folder_removes_it(
+    tmp_path, monkeypatch, settings, made_here, kept
+):
+    from tests.conftest import pytest_sessionfinish
+
+    folder = tmp_path / "visiona-tests-x"
+    (folder / "upload-tmp").mkdir(parents=True)
+    settings.DATA_DIR = folder
+    # A pytest run in a subprocess of a worker inherits the worker's folder and maker.
+    maker = os.getpid() if made_here else os.getppid()
+    monkeypatch.setenv("VISIONA_TESTS_DATA_DIR_MADE_BY", str(maker))
+    pytest_sessionfinish(None, 0)
+    assert folder.exists() is kept

@@ -219,6 +219,8 @@ def test_a_silent_device_is_504_and_its_stream_is_reset(relay, agent, device_tok
 def test_the_agent_lets_a_silent_device_go_once_the_relay_has(relay, agent, device_token, stand_in):
     # The handshake named this node's quiet deadline (1 s here): the agent waits that and
     # its margin, not LOCAL_READ_TIMEOUT_SECONDS (300 s), holding one of its workers.
+    # (The relay registers the tunnel before the agent's thread keeps the connection.)
+    wait_for(lambda: agent.client._websocket is not None)
     assert agent.client._websocket.response.headers[IDLE_DEADLINE_HEADER] == "1"
     answer = relay.request("GET", device_path(device_token, "silent/held"))
     assert answer.status_code == 504
