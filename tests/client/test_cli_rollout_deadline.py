@@ -7,6 +7,7 @@ import io
 
 from visiona_client.visiona_cli import rollout
 from visiona_client.visiona_cli.output import Output
+from visiona_client.visiona_cli.waiting import Waiting
 
 ROLLOUT = {
     "id": "r1",
@@ -19,12 +20,12 @@ ROLLOUT = {
 def test_wait_prints_the_deadline_as_rollout_show_does(monkeypatch):
     err = io.StringIO()
     finished = {**ROLLOUT, "state": "completed", "phases": []}
-    monkeypatch.setattr(rollout, "time", type("T", (), {"sleep": staticmethod(lambda s: None)}))
 
     class OneAnswer:
         def get_json(self, path):
             return finished
 
-    rollout._follow(OneAnswer(), Output(as_json=False, err=err), ROLLOUT, 0)
+    waiting = Waiting(Output(as_json=False, err=err), poll_seconds=0, timeout=None)
+    rollout._follow(OneAnswer(), waiting, ROLLOUT)
     first = err.getvalue().splitlines()[0]
     assert first.endswith("phase 1 waits for offline devices until 2026-12-07 19:16:29 UTC")

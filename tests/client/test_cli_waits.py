@@ -17,6 +17,7 @@ DEVICE_ID = "6f1c1d2e-0000-4000-8000-000000000001"
 DEPLOYMENT_ID = "0b7a2f4e-0000-4000-8000-00000000000d"
 RUN_ID = "0b7a2f4e-0000-4000-8000-0000000000aa"
 JOB_ID = "0b7a2f4e-0000-4000-8000-00000000000e"
+ROLLOUT_ID = "0b7a2f4e-0000-4000-8000-0000000000bb"
 MODEL = {"id": 7, "name": "yolo-720", "chips": ["KL720"], "size_bytes": 9000, "sha256": "a" * 64}
 OFFLINE_DEVICE = {
     "id": DEVICE_ID,
@@ -149,3 +150,35 @@ def test_a_timeout_must_be_a_positive_number_of_seconds(api, capsys, value):
     with pytest.raises(SystemExit) as exit_info:
         cli_main.main(["jobs", JOB_ID, "--wait", "--timeout", value])
     assert exit_info.value.code == 2
+
+
+def rollout(state: str) -> dict:
+    counts = dict.fromkeys(("passed", "failed", "deploying", "checking", "planned"), 0)
+    return {"id": ROLLOUT_ID, "state": state, "counts": {**counts, "offline": 1}, "phases": []}
+
+
+def test_a_device_rollback_says_the_device_is_offline_and_stops_at_the_timeout(api, capsys):
+    pending = {**deployment("pending"), "restored_from": None, "error_message": ""}
+    api.post(f"{SERVER}/api/devices/{DEVICE_ID}/rollback", status=201, json=pending)
+    api.get(f"{SERVER}/api/deployments/{DEPLOYMENT_ID}", json=pending)
+
+    code, data, err = cli(capsys, "devices", "rollback", "desk", "--wait", "--timeout", "0.05")
+
+    assert code == 4
+    assert data["error"]["code"] == "wait_timeout"
+    assert f"rollback {DEPLOYMENT_ID} is pending" in data["error"]["message"]
+    assert err.count(OFFLINE_NOTE) == 1
+
+
+def test_a_rollout_wait_retries_a_failed_poll_and_stops_at_the_timeout(api, capsys):
+    url = f"{SERVER}/api/rollouts/{ROLLOUT_ID}"
+    api.get(url, json=rollout("running"))
+    api.get(url, status=502, json={"error": {"code": "bad_gateway", "message": "Restarting."}})
+    api.get(url, json=rollout("running"))
+
+    code, data, err = cli(capsys, "rollout", "show", ROLLOUT_ID, "--wait", "--timeout", "0.2")
+
+    assert code == 4
+    assert data["error"]["code"] == "wait_timeout"
+    assert f"visiona rollout show {ROLLOUT_ID} --wait" in data["error"]["message"]
+    assert err.count("Trying again") == 1

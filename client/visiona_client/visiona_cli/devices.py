@@ -9,12 +9,12 @@ visiona devices unpin DEVICE
 from __future__ import annotations
 
 import argparse
-import time
 
 from visiona_client.visiona_cli import exit_codes, pins
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 POLL_SECONDS = 1.0
 FINAL = ("installed", "failed", "cancelled")
@@ -32,6 +32,7 @@ def register(
     )
     rollback.add_argument("device", help="id or name")
     rollback.add_argument("--wait", action="store_true", help="follow it until installed")
+    add_timeout_option(rollback)
     rollback.set_defaults(func=run_rollback, poll_seconds=POLL_SECONDS)
     pin = actions.add_parser("pin", parents=[common], help="keep it out of rollouts")
     pin.add_argument("device", help="id or name")
@@ -61,10 +62,17 @@ def run_rollback(args: argparse.Namespace) -> int:
     args.output.note(
         f"Rollback {rollback['id']}: {device['name']} back to {rollback['model']['name']}."
     )
+    waiting = Waiting.of(args)
+    again = f"It shows on the device's page (deployment {rollback['id']})."
     try:
         while args.wait and rollback["state"] not in FINAL:
-            time.sleep(args.poll_seconds)
-            rollback = api.get_json(f"/api/deployments/{rollback['id']}")
+            waiting.note_if_offline(api, device, waiting_for=rollback["state"] == "pending")
+            waiting.pause(
+                still=f"rollback {rollback['id']} is {rollback['state']}", follow_again=again
+            )
+            rollback = waiting.get_json(
+                api, f"/api/deployments/{rollback['id']}", follow_again=again
+            )
     except KeyboardInterrupt:
         args.output.note(f"Stopped following. Rollback {rollback['id']} goes on on the server.")
         raise

@@ -19,7 +19,6 @@ whatever the command does: Ctrl-C only stops following it.
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,6 +28,7 @@ from visiona_client.visiona_cli.output import Output, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 POLL_SECONDS = 2.0
 MOVING = ("running", "rolling_back")
@@ -69,6 +69,7 @@ def register(
         help='with --smoke-run: the least cosine (e.g. 0.99); older form of --expect "cosine>=X"',
     )
     create.add_argument("--wait", action="store_true", help="follow it to its end")
+    add_timeout_option(create)
     create.set_defaults(func=run_create, poll_seconds=POLL_SECONDS)
     ls = actions.add_parser("ls", parents=[common], help="your rollouts, newest first")
     ls.add_argument("--group", help="only this group's (id or name)")
@@ -76,11 +77,13 @@ def register(
     show = actions.add_parser("show", parents=[common], help="one rollout: phases, devices")
     show.add_argument("rollout", help="its id")
     show.add_argument("--wait", action="store_true", help="follow it to its end")
+    add_timeout_option(show)
     show.set_defaults(func=run_show, poll_seconds=POLL_SECONDS)
     for name in ACTIONS:
         action = actions.add_parser(name, parents=[common], help=f"{name} a rollout")
         action.add_argument("rollout", help="its id")
         action.add_argument("--wait", action="store_true", help="follow it to its end")
+        add_timeout_option(action)
         action.set_defaults(func=run_action, verb=name, poll_seconds=POLL_SECONDS)
 
 
@@ -152,7 +155,7 @@ def run_action(args: argparse.Namespace) -> int:
 
 def _finish(args: argparse.Namespace, api: Api, rollout: dict[str, Any], *, goal: str) -> int:
     if args.wait:
-        rollout = _follow(api, args.output, rollout, args.poll_seconds)
+        rollout = _follow(api, Waiting.of(args), rollout)
     _print(args.output, rollout)
     args.output.result({"rollout": rollout})
     if not args.wait:
@@ -191,7 +194,11 @@ def _rollback_state(device: dict[str, Any]) -> str:
     return str(deployment.get("state", ""))
 
 
-def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float) -> dict[str, Any]:
+def _follow(api: Api, waiting: Waiting, rollout: dict[str, Any]) -> dict[str, Any]:
+    """Follow the rollout every poll interval until it stops moving (or --timeout), a
+    line on stderr at each change; a failed poll is tried again (visiona_cli/waiting.py)."""
+    out = waiting.out
+    again = f"Follow it again with: visiona rollout show {rollout['id']} --wait"
     last = ""
     try:
         while True:
@@ -207,8 +214,10 @@ def _follow(api: Api, out: Output, rollout: dict[str, Any], poll_seconds: float)
                 last = line
             if rollout["state"] not in MOVING:
                 return rollout
-            time.sleep(poll_seconds)
-            rollout = api.get_json(f"/api/rollouts/{rollout['id']}")
+            waiting.pause(
+                still=f"rollout {rollout['id']} is {rollout['state']}", follow_again=again
+            )
+            rollout = waiting.get_json(api, f"/api/rollouts/{rollout['id']}", follow_again=again)
     except KeyboardInterrupt:
         out.note(
             f"Stopped following. Rollout {rollout['id']} goes on on the server "
