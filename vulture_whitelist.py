@@ -167,4 +167,4 @@ _.AXES_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings fo
 _.SESSIONS_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)
 _.TASKS_ADMIN_STRINGS  # unused variable (visiona/apps_third_party.py: strings for makemessages)
 _.label_from_instance  # unused method (visiona/admin_third_party.py: Django's form field hook)
-_.link_text  # unused variable (models_repo/reference.py: ReferenceNeed's, read by models_repo/reference_forget.html)
+_.link_text  # unused variable (models_repo/registry.py: ReferenceNeed's, read by models_repo/reference_forget.html)

@@ -16,7 +16,7 @@ rollouts made without a smoke run pass it at once. A rollout made with one keeps
 (``smoke_gate``) when that run is deleted: its devices then fail with
 ``smoke_inputs_gone``, never pass unchecked. A rollout under way whose gate compares
 with the original ONNX is named on the page that asks before forgetting that ONNX
-(``reference_needs``, registered with ``models_repo.reference``): without it, its
+(``reference_needs``, registered with ``models_repo.registry``): without it, its
 remaining smoke runs fail.
 """
 
@@ -37,7 +37,7 @@ from deployments.rollout_models import SMOKE_EXPECT_MAX_CHARS, Rollout, RolloutT
 from deployments.run_choices import ReferenceState, RunInputState, RunState
 from deployments.run_models import Run
 from models_repo.models import NefModel
-from models_repo.reference import ReferenceNeed, register_reference_needs
+from models_repo.registry import ReferenceNeed, register_reference_needs
 from visiona.errors import AppError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def compares_with_reference(rollout: Rollout) -> bool:
     return rollout.smoke_min_cosine is not None
 
 
-def reference_needs(model: NefModel) -> list[ReferenceNeed]:
+def reference_needs(*, model: NefModel) -> list[ReferenceNeed]:
     """The model's rollouts, running or paused, whose smoke runs are compared with its
     original ONNX: without it, their remaining smoke runs fail (``smoke_no_agreement``)."""
     rollouts = Rollout.objects.filter(

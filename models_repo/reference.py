@@ -5,17 +5,14 @@ Saved from a conversion ("Save to My models" keeping the ONNX, conversion's prom
 the ``onnx`` source) or uploaded on the model page. One per model: a new one replaces
 the old, whose file is removed after the row points at the new one.
 
-What still needs it is known to the apps above the repository: they register, in their
-``AppConfig.ready()``, what forgetting it would break (``register_reference_needs``;
-deployments: a rollout whose smoke runs are compared with it), which the page that
-asks before forgetting it says.
+What still needs it is known to the apps above the repository, which say so through
+``models_repo/registry.py`` (``register_reference_needs``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -38,30 +35,6 @@ from models_repo.transfer import attachment_response
 logger = logging.getLogger(__name__)
 
 ONNX_EXTENSION = ".onnx"
-
-
-@dataclass(frozen=True)
-class ReferenceNeed:
-    """Something under way that needs the model's original ONNX: what forgetting it
-    would do there (a sentence in the reader's language) and that thing's page."""
-
-    text: str
-    link_text: str
-    url: str
-
-
-ReferenceNeeds = Callable[[NefModel], list[ReferenceNeed]]
-
-_needs: dict[str, ReferenceNeeds] = {}
-
-
-def register_reference_needs(name: str, needs: ReferenceNeeds) -> None:
-    """``needs(model)`` answers what of the app's needs the model's original ONNX now."""
-    _needs[name] = needs
-
-
-def reference_needs(*, model: NefModel) -> list[ReferenceNeed]:
-    return [need for needs in _needs.values() for need in needs(model)]
 
 
 def reference_check_name(*, filename: str) -> str:

@@ -186,7 +186,7 @@ def model_reference_forget(request, model_id: int):
     if not model.has_reference:
         return redirect("models-detail", model_id=model.pk)
     if request.method == "GET":
-        needs = reference.reference_needs(model=model)
+        needs = registry.reference_needs(model=model)
         context = {"model": model, "needs": needs}
         return render(request, "models_repo/reference_forget.html", context)
     reference.model_reference_delete(model=model)
