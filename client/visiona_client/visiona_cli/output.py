@@ -45,13 +45,19 @@ class Output:
         return Progress(label, total, stream=self.err, enabled=not self.as_json)
 
 
+def api_time(moment: str) -> datetime:
+    """An API time (RFC 3339); ValueError when it is none."""
+    # Python 3.9's fromisoformat does not read "Z".
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
 def local_time(moment: str | None) -> str:
-    """An API time (RFC 3339, UTC) as this machine's local time, as ``ls`` and ``git log``
-    show times; "-" for none. The JSON result keeps the API's own value."""
+    """An API time as this machine's local time, as ``ls`` and ``git log`` show times;
+    "-" for none. The JSON result keeps the API's own value."""
     if not moment:
         return "-"
     try:
-        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        parsed = api_time(moment)
     except ValueError:
         return moment
     return parsed.astimezone().strftime("%Y-%m-%d %H:%M:%S")

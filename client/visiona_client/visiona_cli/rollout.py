@@ -24,7 +24,7 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.output import Output, counted, local_time
+from visiona_client.visiona_cli.output import Output, api_time, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
 from visiona_client.visiona_cli.session import api_for
@@ -268,7 +268,7 @@ def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
     """A running phase's wait for offline devices: until when, and what is left of it."""
     if phase["state"] != "running" or not phase.get("deadline_at"):
         return ""
-    deadline = _parsed(phase["deadline_at"])
+    deadline = api_time(phase["deadline_at"])
     at = _utc(phase["deadline_at"])
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
@@ -276,15 +276,10 @@ def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
     return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
 
 
-def _parsed(moment: str) -> datetime:
-    # Python 3.9's fromisoformat does not read "Z".
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
-
-
 def _utc(moment: str) -> str:
     """A deadline as ``rollout show`` and ``--wait`` print it: to the second, in UTC."""
     try:
-        return _parsed(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return api_time(moment).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     except ValueError:
         return moment
 
