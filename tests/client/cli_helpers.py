@@ -41,6 +41,18 @@ class RecordingChecker:
         return report
 
 
+# The server the CLI tests with answers from ``responses`` talk to.
+SERVER = "https://visiona.example"
+
+
+def point_cli_at(monkeypatch, config_dir: Path, server: str = SERVER) -> None:
+    """The CLI's configuration folder, and its server and token from the environment (as
+    in CI, nothing stored)."""
+    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("VISIONA_SERVER", server)
+    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+
+
 @pytest.fixture
 def visiona(fake_visiona, monkeypatch, tmp_path):
     """``visiona`` in this process pointed at the fake visionA, as the user whose token

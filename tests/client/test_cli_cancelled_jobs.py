@@ -11,7 +11,8 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli import main as cli_main
 from visiona_client.visiona_cli.follow import job_line
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 JOB_ID = "0b7a2f4e-0000-4000-8000-00000000000d"
 
 
@@ -39,9 +40,7 @@ FAILED = job(
 
 @pytest.fixture
 def api(monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 

@@ -12,8 +12,7 @@ from visiona_client.visiona_cli import convert, exit_codes
 from visiona_client.visiona_cli import main as cli_main
 
 from conversion import limits
-
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import point_cli_at
 
 
 def test_the_clis_limits_are_the_servers():
@@ -26,9 +25,7 @@ def test_the_clis_limits_are_the_servers():
 @pytest.fixture
 def nothing_sent(monkeypatch, tmp_path):
     """The server as responses sees it: any request at all fails the test."""
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path / "config")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
         assert len(mock.calls) == 0, "the CLI sent something"

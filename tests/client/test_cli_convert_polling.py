@@ -12,7 +12,8 @@ import responses
 from visiona_client.visiona_cli import exit_codes, waiting
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 JOB_ID = "0b7a2f4e-0000-4000-8000-00000000000e"
 
 
@@ -22,9 +23,7 @@ def job(status: str) -> dict:
 
 @pytest.fixture
 def api(monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock() as mock:
         yield mock
 

@@ -9,7 +9,8 @@ import pytest
 import responses
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 DEVICE_ID = "6f1c1d2e-0000-4000-8000-000000000001"
 DEPLOYMENT_ID = "0b7a2f4e-0000-4000-8000-00000000000d"
 MODEL = {"id": 7, "name": "yolo-720", "chips": ["KL720"], "size_bytes": 9000, "sha256": "a" * 64}
@@ -41,9 +42,7 @@ def deployment(state: str, **fields) -> dict:
 
 @pytest.fixture
 def api(monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{SERVER}/api/models/7", json=MODEL)
         mock.get(

@@ -10,7 +10,8 @@ import pytest
 import responses
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 BUCKET = "https://bucket.example/nef?signature=x"
 MODEL = {"id": 7, "name": "yolo-720", "chips": ["KL720"], "size_bytes": 4, "sha256": "a" * 64}
 JOB_ID = "0b7a2f4e-0000-4000-8000-00000000000a"
@@ -19,9 +20,7 @@ JOB = {"job_id": JOB_ID, "status": "completed", "filename": "yolo.onnx", "chip":
 
 @pytest.fixture
 def api(monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path / "config")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{SERVER}/api/models/7", json=MODEL)
         mock.get(f"{SERVER}/api/models/7/download", body=b"NEF!")

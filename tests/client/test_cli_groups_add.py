@@ -8,13 +8,11 @@ import json
 import responses
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
 
 
 def test_groups_add_with_nothing_to_add_is_a_usage_error(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock() as mock:
         code = cli_main.main(["groups", "add", "Lab", "--json"])
         assert len(mock.calls) == 0
@@ -25,9 +23,7 @@ def test_groups_add_with_nothing_to_add_is_a_usage_error(monkeypatch, tmp_path, 
 
 
 def test_models_and_rollout_list_by_default_as_devices_and_groups_do(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock() as mock:
         page = {"count": 0, "next": None, "previous": None, "results": []}
         mock.get(f"{SERVER}/api/models/", json=page)

@@ -13,7 +13,8 @@ import responses
 from visiona_client.visiona_cli import config
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 ME = {"user": {"username": "ada"}, "means": "token", "scopes": ["read"], "token": None}
 
 
@@ -32,9 +33,7 @@ def test_a_piped_token_is_read_without_a_warning(monkeypatch, tmp_path, capsys):
 
 
 def test_a_server_that_does_not_answer_is_not_called_unreachable(monkeypatch, tmp_path, capsys):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path)
     with responses.RequestsMock() as mock:
         mock.get(f"{SERVER}/api/auth/me", body=requests.ReadTimeout())
         code = cli_main.main(["whoami", "--json"])

@@ -12,7 +12,8 @@ import requests
 import responses
 from visiona_client.visiona_cli import main as cli_main
 
-SERVER = "https://visiona.example"
+from tests.client.cli_helpers import SERVER, point_cli_at
+
 DEVICE_ID = "6f1c1d2e-0000-4000-8000-000000000001"
 DEPLOYMENT_ID = "0b7a2f4e-0000-4000-8000-00000000000d"
 RUN_ID = "0b7a2f4e-0000-4000-8000-0000000000aa"
@@ -46,9 +47,7 @@ def job(status: str) -> dict:
 
 @pytest.fixture
 def api(monkeypatch, tmp_path):
-    monkeypatch.setenv("VISIONA_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("VISIONA_SERVER", SERVER)
-    monkeypatch.setenv("VISIONA_TOKEN", "vap_test")
+    point_cli_at(monkeypatch, tmp_path / "config")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{SERVER}/api/models/7", json=MODEL)
         mock.get(f"{SERVER}/api/devices/", json={"devices": [OFFLINE_DEVICE]})
