@@ -38,6 +38,7 @@ from upload_proxy_memory import SINK, free_port
 ROOT = Path(__file__).resolve().parent.parent
 MAX_MODEL_MIB = 480
 IMAGE_MIB = 9
+JPEG_START = b"\xff\xd8\xff"  # how an image begins: the upload proxy checks
 
 
 def make_files(folder: Path, mib: int) -> tuple[Path, list[Path]]:
@@ -57,7 +58,7 @@ def make_files(folder: Path, mib: int) -> tuple[Path, list[Path]]:
     while left > 0:
         size = min(left, IMAGE_MIB)
         image = folder / f"img{len(images)}.jpg"
-        image.write_bytes(block[: size << 20] if size == 1 else block * size)
+        image.write_bytes(JPEG_START + (block[: size << 20] if size == 1 else block * size)[3:])
         images.append(image)
         left -= size
     return model, images

@@ -44,6 +44,7 @@ from tests.onnx_models import large_model_stream  # noqa: E402
 
 BOUNDARY = "----benchBoundary7MA4YWxkTrZu0gW"
 MIB = 1024 * 1024
+JPEG_START = b"\xff\xd8\xff"  # how an image begins: the upload proxy checks
 
 
 def model_pieces(mib: int, block: bytes) -> Iterator[bytes]:
@@ -62,7 +63,7 @@ def form(mib: int, block: bytes) -> Iterator[bytes]:
     yield from model_pieces(mib, block)
     yield b"\r\n"
     for index in range(10):
-        yield head("ref_images", f"{index}.jpg") + block[: 256 * 1024] + b"\r\n"
+        yield head("ref_images", f"{index}.jpg") + JPEG_START + block[3 : 256 * 1024] + b"\r\n"
     yield f"--{BOUNDARY}--\r\n".encode()
 
 

@@ -31,6 +31,7 @@ from conversion.upload_stream import iter_stream, rewrite_upload  # noqa: E402
 
 BOUNDARY = "----benchBoundary7MA4YWxkTrZu0gW"
 MIB = 1024 * 1024
+JPEG_START = b"\xff\xd8\xff"  # how an image begins: the upload proxy checks
 
 
 def part_head(name: str, filename: str | None = None) -> bytes:
@@ -50,7 +51,8 @@ def form(model_mib: int, images: int, image_kib: int) -> Iterator[bytes]:
         yield block
     yield b"\r\n"
     for index in range(images):
-        yield part_head("ref_images", f"{index}.jpg") + block[: image_kib * 1024] + b"\r\n"
+        image = JPEG_START + block[3 : image_kib * 1024]
+        yield part_head("ref_images", f"{index}.jpg") + image + b"\r\n"
     yield f"--{BOUNDARY}--\r\n".encode()
 
 

@@ -18,6 +18,9 @@ FORM_OVERHEAD_BYTES = 16 * MIB
 MAX_UPLOAD_BYTES = MAX_MODEL_BYTES + MAX_IMAGES * MAX_IMAGE_BYTES + FORM_OVERHEAD_BYTES
 MODEL_EXTENSIONS = (".onnx",)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
+# What a JPEG's and a PNG's first bytes are: a file named .png that is not one would be
+# calibrated on as noise, so its content is checked as well as its name.
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 # User model ids start above the range Kneron reserves for its own models.
 MIN_USER_MODEL_ID = 32768

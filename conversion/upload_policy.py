@@ -132,6 +132,39 @@ class _FilePart(Part):
         return held + b"\r\n"
 
 
+class _ImageSignature:
+    """Refuses a reference image whose first bytes are no JPEG's or PNG's.
+
+    The name's extension alone let a text file named ``.png`` through, and the
+    converter calibrated on it as noise; a part observer decides on the first few
+    bytes, before the converter has the part's end.
+    """
+
+    _LENGTH = max(len(signature) for signature in limits.IMAGE_SIGNATURES)
+
+    def __init__(self, filename: str) -> None:
+        self._filename = filename
+        self._start = b""
+        self._checked = False
+
+    def feed(self, data: bytes) -> None:
+        if self._checked:
+            return
+        self._start += data[: self._LENGTH - len(self._start)]
+        if len(self._start) == self._LENGTH:
+            self.finish()
+
+    def finish(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        if not self._start.startswith(limits.IMAGE_SIGNATURES):
+            raise invalid(
+                IMAGES_FIELD,
+                _("%(name)s is not a JPEG or PNG image.") % {"name": self._filename},
+            )
+
+
 class _TextPart(Part):
     """A small field, held until complete so its length and encoding can be checked."""
 
@@ -221,6 +254,8 @@ class Form:
             max_bytes = limits.MAX_IMAGE_BYTES
         head = self.writer.head(name, filename, safe_media_type(segment.content_type))
         watching = [found for make in self._observers if (found := make(name, filename))]
+        if name == IMAGES_FIELD:
+            watching.append(_ImageSignature(filename))
         return _FilePart(head, name, max_bytes, watching)
 
     def check_complete(self) -> None:

@@ -76,6 +76,7 @@ def _convert_page_data() -> dict:
             "maxImages": limits.MAX_IMAGES,
             "modelExtensions": list(limits.MODEL_EXTENSIONS),
             "imageExtensions": list(limits.IMAGE_EXTENSIONS),
+            "imageSignatures": [list(signature) for signature in limits.IMAGE_SIGNATURES],
             "minModelId": limits.MIN_USER_MODEL_ID,
             "maxModelId": limits.MAX_MODEL_ID,
             "versionPattern": limits.VERSION_PATTERN,

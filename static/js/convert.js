@@ -99,22 +99,47 @@
     });
   }
 
+  // Whether a file begins as a JPEG or a PNG does (a text file named .png does not);
+  // a browser that cannot read it lets the server decide.
+  function startsLikeAnImage(file) {
+    var length = Math.max.apply(null, limits.imageSignatures.map(function (signature) {
+      return signature.length;
+    }));
+    if (!file.slice || !file.slice(0, length).arrayBuffer) {
+      return Promise.resolve(true);
+    }
+    return file.slice(0, length).arrayBuffer().then(function (buffer) {
+      var start = new Uint8Array(buffer);
+      return limits.imageSignatures.some(function (signature) {
+        return signature.every(function (value, index) {
+          return start[index] === value;
+        });
+      });
+    }, function () {
+      return true;
+    });
+  }
+
   // Every image that would be refused, one line each (the error keeps the line breaks),
   // so all of them can be fixed at once.
   function checkImages() {
     var files = Array.prototype.slice.call(imagesInput.files);
     if (files.length > limits.maxImages) {
-      return text.tooManyImages;
+      return Promise.resolve(text.tooManyImages);
     }
-    var problems = [];
-    files.forEach(function (file) {
+    return Promise.all(files.map(function (file) {
       if (!hasExtension(file.name, limits.imageExtensions)) {
-        problems.push(format(text.imageType, { name: file.name }));
-      } else if (file.size > limits.maxImageBytes) {
-        problems.push(format(text.imageTooLarge, { name: file.name }));
+        return format(text.imageType, { name: file.name });
       }
+      if (file.size > limits.maxImageBytes) {
+        return format(text.imageTooLarge, { name: file.name });
+      }
+      return startsLikeAnImage(file).then(function (isImage) {
+        return isImage ? "" : format(text.imageType, { name: file.name });
+      });
+    })).then(function (problems) {
+      return problems.filter(Boolean).join("\n");
     });
-    return problems.join("\n");
   }
 
   // Model id and version are optional, as for the API: empty, they are not sent.
@@ -140,13 +165,13 @@
   }
 
   function validate() {
-    return checkModel().then(function (modelError) {
+    return Promise.all([checkModel(), checkImages()]).then(function (found) {
       var errors = {
         chip: checkChip(),
-        model: modelError,
+        model: found[0],
         model_id: checkModelId(),
         version: checkVersion(),
-        ref_images: checkImages(),
+        ref_images: found[1],
       };
       var ok = true;
       Object.keys(errors).forEach(function (field) {
@@ -166,7 +191,9 @@
     }, 0);
     var summary = files.length === 1 ? text.imagesChosenOne : text.imagesChosenMany;
     imagesSummary.textContent = files.length ? format(summary, { count: files.length, size: bytes(total) }) : "";
-    setError("ref_images", checkImages());
+    checkImages().then(function (message) {
+      setError("ref_images", message);
+    });
   }
 
   imagesInput.addEventListener("change", describeImages);

@@ -20,6 +20,7 @@ def test_the_clis_limits_are_the_servers():
     assert convert.MAX_IMAGE_BYTES == limits.MAX_IMAGE_BYTES
     assert convert.MAX_MODEL_BYTES == limits.MAX_MODEL_BYTES
     assert frozenset(limits.IMAGE_EXTENSIONS) == convert.IMAGE_SUFFIXES
+    assert limits.IMAGE_SIGNATURES == convert.IMAGE_SIGNATURES
 
 
 @pytest.fixture
@@ -39,8 +40,9 @@ def model(tmp_path):
 
 
 def sparse(path, size: int):
-    """A file of ``size`` bytes that takes no room on disk."""
+    """A PNG's first bytes, then zeros up to ``size`` bytes that take no room on disk."""
     with open(path, "wb") as handle:
+        handle.write(convert.IMAGE_SIGNATURES[1][:size])
         handle.truncate(size)
     return path
 
@@ -74,6 +76,19 @@ def test_a_file_that_is_not_an_image_is_refused(nothing_sent, capsys, model, tmp
     code, err, _out = run(capsys, model, sparse(tmp_path / name, 10))
     assert code == exit_codes.BAD_INPUT
     assert name in err
+
+
+@pytest.mark.parametrize("content", [b"my notes, not a picture", b"GIF89a" + bytes(100)])
+def test_a_file_named_like_an_image_that_is_none_is_refused(
+    nothing_sent, capsys, model, tmp_path, content
+):
+    (tmp_path / "a.png").write_bytes(content)
+    good = sparse(tmp_path / "b.jpg", 100)
+    code, err, out = run(capsys, model, tmp_path / "a.png", good)
+    assert code == exit_codes.BAD_INPUT
+    assert out["error"]["code"] == "image_not_accepted"
+    assert "a.png: named like an image, but it is no JPEG or PNG inside" in err
+    assert "b.jpg" not in err
 
 
 def test_an_empty_image_is_refused(nothing_sent, capsys, model, tmp_path):

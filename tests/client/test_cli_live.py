@@ -69,7 +69,7 @@ def files(tmp_path) -> dict[str, Path]:
     calib = tmp_path / "calib"
     calib.mkdir()
     for index in range(3):
-        (calib / f"img{index}.jpg").write_bytes(bytes([index + 1]) * 3000)
+        (calib / f"img{index}.jpg").write_bytes(b"\xff\xd8\xff" + bytes([index + 1]) * 3000)
     (calib / "notes.txt").write_text("not an image")
     failing = tmp_path / "net-fail-bie.onnx"  # the sandbox fails it at the BIE stage
     onnx_models.save(onnx_models.model(("Relu",)), failing)

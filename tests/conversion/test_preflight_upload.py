@@ -62,6 +62,27 @@ def test_a_custom_domain_model_is_refused_before_the_job_exists(alice_client, co
     assert ConversionJob.objects.count() == 0
 
 
+def test_a_reference_image_that_is_text_is_refused_before_the_job_exists(alice_client, converter):
+    parts = [*standard_parts(), ("ref_images", "notes.png", b"not a picture at all")]
+    response = post_upload(alice_client, multipart_body(parts))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert error["details"]["fields"] == [
+        {"field": "ref_images", "message": "notes.png is not a JPEG or PNG image."}
+    ]
+    assert converter["received"] == []
+    assert ConversionJob.objects.count() == 0
+
+
+def test_the_image_refusal_speaks_chinese(alice_client, converter):
+    parts = [*standard_parts(), ("ref_images", "notes.png", b"not a picture at all")]
+    response = post_upload(alice_client, multipart_body(parts), HTTP_ACCEPT_LANGUAGE="zh-hant")
+    assert response.json()["error"]["details"]["fields"][0]["message"] == (
+        "notes.png 不是 JPEG 或 PNG 圖片。"
+    )
+
+
 def test_the_model_is_refused_even_when_the_chip_comes_after_it(alice_client, converter):
     parts = standard_parts(custom_domain_model())
     parts = parts[3:4] + parts[:3] + parts[4:]  # model first, then platform…

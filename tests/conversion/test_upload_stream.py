@@ -21,13 +21,14 @@ from conversion.upload_stream import (
     iter_stream,
     rewrite_upload,
 )
+from tests.conversion.upstreams import JPEG_START, PNG_START
 from visiona.errors import MalformedRequest, UnsupportedMediaType, ValidationFailed
 
 BOUNDARY = "----clientBoundary7MA4YWxkTrZu0gW"
 USER = "alice-sub.1"
 MODEL = b"\x08\x07onnx\r\n" + bytes(range(256)) * 40
-IMAGE_A = b"\xff\xd8" + b"a" * 500
-IMAGE_B = b"\xff\xd8" + b"\r\n" * 300
+IMAGE_A = JPEG_START + b"a" * 500
+IMAGE_B = JPEG_START + b"\r\n" * 300
 
 
 # --- Building and reading forms -------------------------------------------------
@@ -219,8 +220,45 @@ def test_a_file_name_with_nothing_usable_left_is_refused(filename):
         rewrite(form(*standard_parts(), part("ref_images", filename, b"data")))
 
 
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        ("notes.png", b"these are my notes\n" * 50),
+        ("a.jpg", b"GIF89a" + b"\0" * 100),
+        ("e.png", b""),
+    ],
+)
+def test_a_reference_image_that_is_no_jpeg_or_png_inside_is_refused(filename, content):
+    with pytest.raises(ValidationFailed) as excinfo:
+        rewrite(form(*standard_parts(), part("ref_images", filename, content)))
+    assert excinfo.value.details["fields"] == [
+        {"field": "ref_images", "message": f"{filename} is not a JPEG or PNG image."}
+    ]
+
+
+def test_an_image_is_judged_by_its_content_not_by_how_its_name_ends():
+    parts = sent(form(*standard_parts()[:4], part("ref_images", "photo.jpg", PNG_START + b"x")))
+    assert ("ref_images", "photo.jpg", PNG_START + b"x") in parts
+
+
+def test_a_false_image_is_refused_on_its_first_bytes_before_the_form_ends():
+    read = []
+
+    def body() -> Iterator[bytes]:
+        yield b"".join(standard_parts()[:4])
+        yield part("ref_images", "notes.png", b"plain text, and then a great deal more")[:-2]
+        for block in range(1000):
+            read.append(block)
+            yield b"x" * 1024
+        yield b"\r\n" + form()
+
+    with pytest.raises(ValidationFailed):
+        rewrite(body())
+    assert len(read) <= 1  # refused on the part's first piece, not at its end
+
+
 def test_too_many_parts():
-    images = [part("ref_images", f"{i}.jpg", b"x") for i in range(10)]
+    images = [part("ref_images", f"{i}.jpg", JPEG_START) for i in range(10)]
     assert rewrite(form(*standard_parts(), *images), max_parts=16)[1].summary.image_count == 12
     with pytest.raises(ValidationFailed) as excinfo:
         rewrite(form(*standard_parts(), *images), max_parts=15)
@@ -228,7 +266,7 @@ def test_too_many_parts():
 
 
 def test_the_default_part_limit_allows_a_full_form():
-    images = [part("ref_images", f"{i}.jpg", b"x") for i in range(100)]
+    images = [part("ref_images", f"{i}.jpg", JPEG_START) for i in range(100)]
     assert rewrite(form(*standard_parts()[:4], *images))[1].summary.image_count == 100
     with pytest.raises(ValidationFailed):
         rewrite(form(*standard_parts()[:4], *images, *images[:7]))
@@ -251,19 +289,19 @@ TRICKY = [
 @pytest.mark.parametrize("chunk_size", [1, 7, 4096, 1 << 30])
 def test_file_bytes_pass_through_unchanged(chunk_size):
     model = b"x".join(TRICKY) + MODEL + b"".join(TRICKY)
-    image = b"\r\n" + b"".join(reversed(TRICKY)) + b"\r"
+    image = PNG_START + b"\r\n" + b"".join(reversed(TRICKY)) + b"\r"
     body = form(
         *standard_parts()[:3],
         part("model", "yolo.onnx", model),
         part("ref_images", "i.png", image),
-        part("ref_images", "empty.png", b""),
+        part("ref_images", "bare.png", PNG_START),
     )
     parts = sent(split(body, chunk_size))
     digests = [(n, f, hashlib.sha256(b).hexdigest()) for n, f, b in parts if f is not None]
     assert digests == [
         ("model", "yolo.onnx", hashlib.sha256(model).hexdigest()),
         ("ref_images", "i.png", hashlib.sha256(image).hexdigest()),
-        ("ref_images", "empty.png", hashlib.sha256(b"").hexdigest()),
+        ("ref_images", "bare.png", hashlib.sha256(PNG_START).hexdigest()),
     ]
 
 
@@ -361,20 +399,20 @@ def test_part_headers_are_never_copied():
 )
 def test_only_plain_media_types_pass(sent_type, expected):
     image = raw_part(
-        'form-data; name="ref_images"; filename="i.png"', b"png", content_type=sent_type
+        'form-data; name="ref_images"; filename="i.png"', PNG_START, content_type=sent_type
     )
     output, _ = rewrite(form(*standard_parts()[:4], image))
-    assert f"Content-Type: {expected}\r\n\r\npng".encode() in output
+    assert f"Content-Type: {expected}\r\n\r\n".encode() + PNG_START in output
 
 
 def test_a_second_content_type_header_is_refused():
-    image = part("ref_images", "i.png", b"png", extra="Content-Type: text/html\r\n")
+    image = part("ref_images", "i.png", PNG_START, extra="Content-Type: text/html\r\n")
     with pytest.raises(MalformedRequest):
         rewrite(form(*standard_parts(), image))
 
 
 def test_an_oversized_header_is_refused():
-    image = part("ref_images", "i" * 9000 + ".png", b"png")
+    image = part("ref_images", "i" * 9000 + ".png", PNG_START)
     with pytest.raises(MalformedRequest):
         rewrite(form(*standard_parts(), image))
 
@@ -545,7 +583,7 @@ forged_user_ids = st.tuples(
 images = st.tuples(
     st.just("ref_images"),
     st.from_regex(r"[A-Za-z0-9_-]{1,12}\.(jpg|png)", fullmatch=True),
-    contents,
+    contents.map(lambda content: PNG_START + content),
 )
 # Values the rewriter accepts: the page's rules for each small field.
 valid_text = {

@@ -73,6 +73,10 @@ def multipart_body(parts: list[tuple[str, str | None, bytes]], boundary: str = B
     return build_multipart(parts, boundary, file_content_type="application/octet-stream")
 
 
+# What images start with: the upload proxy refuses reference images that do not.
+JPEG_START = b"\xff\xd8\xff"
+PNG_START = b"\x89PNG\r\n\x1a\n"
+
 # A real (tiny) ONNX model: the upload proxy's pre-flight refuses anything else.
 TINY_MODEL = onnx_models.bytes_of(onnx_models.model(("Relu",)))
 
@@ -84,7 +88,7 @@ def standard_parts(model: bytes = TINY_MODEL, images: int = 2) -> list:
         ("version", None, b"0001"),
         ("model", "yolo.onnx", model),
     ]
-    parts += [("ref_images", f"img{i}.jpg", bytes([i]) * 500) for i in range(images)]
+    parts += [("ref_images", f"img{i}.jpg", JPEG_START + bytes([i]) * 500) for i in range(images)]
     return parts
 
 

@@ -131,7 +131,10 @@ def standard_form(model: bytes | None = None, *, filename="yolo.onnx", images=3)
         text("version", "0001"),
         file("model", filename, model),
     ]
-    return parts + [file("ref_images", f"img{i}.jpg", bytes([i + 1]) * 2000) for i in range(images)]
+    return parts + [
+        file("ref_images", f"img{i}.jpg", b"\xff\xd8\xff" + bytes([i + 1]) * 2000)
+        for i in range(images)
+    ]
 
 
 @pytest.fixture

@@ -184,3 +184,17 @@ def test_the_convert_form_works_from_the_keyboard(page, files):
         "els => els.map(e => !!(e.labels && e.labels.length))",
     )
     assert labels and all(labels)
+
+
+def test_a_file_named_png_that_is_no_image_is_refused_before_uploading(page, files):
+    notes = files["folder"] / "notes.png"
+    notes.write_text("my notes, saved under the wrong name")
+    page.set_input_files("#id_model", files["model"])
+    page.set_input_files("#id_ref_images", [*files["images"], str(notes)])
+    error = page.locator("#ref_images-error")
+    error.wait_for(state="visible")
+    assert error.inner_text().splitlines() == ["notes.png is not a JPEG or PNG image."]
+    page.click("#convert-submit")
+    assert page.get_attribute("#id_ref_images", "aria-invalid") == "true"
+    assert page.locator("#upload-progress").is_hidden()
+    assert ConversionJob.objects.count() == 0

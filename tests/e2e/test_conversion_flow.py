@@ -47,7 +47,7 @@ def test_the_proxy_streams_every_byte_and_only_the_session_users_id(alice_http, 
     for piece in pieces:
         digest.update(piece)
     model_sha = digest.hexdigest()
-    images = [bytes([i]) * (300_000 + i) for i in range(3)]
+    images = [b"\x89PNG\r\n\x1a\n" + bytes([i]) * (300_000 + i) for i in range(3)]
     parts = [
         text("user_id", "victim"),
         text("platform", "720"),

@@ -98,7 +98,9 @@ def job_parts(
         ("version", None, b"0001"),
         ("model", filename, model),
     ]
-    return parts + [("ref_images", f"img{i}.jpg", bytes([i]) * 100) for i in range(images)]
+    return parts + [
+        ("ref_images", f"img{i}.jpg", b"\xff\xd8\xff" + bytes([i]) * 100) for i in range(images)
+    ]
 
 
 @pytest.fixture

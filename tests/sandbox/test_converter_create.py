@@ -50,7 +50,7 @@ def test_it_records_what_it_received(client, create_job):
     assert parts[0] == {"name": "user_id", "value": "alice.01"}
     assert parts[4]["sha256"] == hashlib.sha256(model).hexdigest()
     assert parts[4]["size_bytes"] == len(model)
-    assert parts[5]["sha256"] == hashlib.sha256(bytes([0]) * 100).hexdigest()
+    assert parts[5]["sha256"] == hashlib.sha256(b"\xff\xd8\xff" + bytes([0]) * 100).hexdigest()
 
 
 def test_it_needs_a_token_with_the_write_scope(create_job, get_token):

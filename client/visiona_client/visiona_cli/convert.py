@@ -27,6 +27,8 @@ CHIPS = ("520", "720", "530", "630", "730")
 # What the converter accepts (the server's conversion/limits.py, which refuses more
 # only after the bytes were sent; tests/client/test_cli_convert_limits.py keeps them equal).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
+# How a JPEG and a PNG begin: a file named .png that is neither is refused too.
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 MAX_IMAGES = 100
 MIB = 1024 * 1024
 MAX_IMAGE_BYTES = 10 * MIB
@@ -128,6 +130,13 @@ def _image_problem(image: Path) -> str | None:
         return f"{image}: empty"
     if size > MAX_IMAGE_BYTES:
         return f"{image}: {size / MIB:.1f} MiB, more than {MAX_IMAGE_BYTES // MIB} MiB"
+    try:
+        with image.open("rb") as handle:
+            start = handle.read(max(len(signature) for signature in IMAGE_SIGNATURES))
+    except OSError as exc:
+        return f"{image}: cannot be read ({exc.strerror or exc})"
+    if not start.startswith(IMAGE_SIGNATURES):
+        return f"{image}: named like an image, but it is no JPEG or PNG inside"
     return None
 
 
