@@ -223,7 +223,8 @@ def _what_exists(api: Api) -> str:
     if active:
         return (
             f"visionA has job {active['job_id']} ({active['status']}) from it, which goes on: "
-            f"follow it with `visiona jobs {active['job_id']} --wait`."
+            f"follow it with `visiona jobs {active['job_id']} --wait`, or stop it with "
+            f"`visiona cancel job {active['job_id']}`."
         )
     return "No conversion was started on visionA; nothing is left behind."
 

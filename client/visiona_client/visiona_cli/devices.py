@@ -74,7 +74,10 @@ def run_rollback(args: argparse.Namespace) -> int:
                 api, f"/api/deployments/{rollback['id']}", follow_again=again
             )
     except KeyboardInterrupt:
-        args.output.note(f"Stopped following. Rollback {rollback['id']} goes on on the server.")
+        args.output.note(
+            f"Stopped following. Rollback {rollback['id']} goes on on the server; "
+            f"to stop it: visiona cancel deployment {rollback['id']}"
+        )
         raise
     args.output.result({"deployment": rollback})
     if rollback["state"] in ("failed", "cancelled"):

@@ -54,7 +54,8 @@ def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, A
     except KeyboardInterrupt:
         output.note(
             f"Stopped following. Job {job['job_id']} goes on on the server ({job['status']}); "
-            f"follow it again with: visiona jobs {job['job_id']} --wait"
+            f"follow it again with: visiona jobs {job['job_id']} --wait; "
+            f"stop it with: visiona cancel job {job['job_id']}"
         )
         raise
 

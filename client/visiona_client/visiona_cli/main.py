@@ -32,6 +32,7 @@ COMMANDS = (
     "run",
     "groups",
     "rollout",
+    "cancel",
 )
 
 

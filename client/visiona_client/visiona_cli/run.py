@@ -255,7 +255,7 @@ def _wait(
     except KeyboardInterrupt:
         out.note(
             f"Stopped following. Run {run['id']} goes on on the device ({run['state']}); "
-            f"to stop it: POST /api/runs/{run['id']}/cancel."
+            f"to stop it: visiona cancel run {run['id']}"
         )
         raise
 
