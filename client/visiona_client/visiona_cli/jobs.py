@@ -16,7 +16,9 @@ from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
-STATUSES = ("created", "running", "completed", "failed")
+# The API's statuses, and cancelled: a failed job its user cancelled (error code
+# cancelled), which ``--status failed`` lists too.
+STATUSES = ("created", "running", "completed", "failed", "cancelled")
 
 
 def register(
