@@ -259,7 +259,8 @@ def test_a_group_rolled_back_from_the_command_line(
         "nothing_to_roll_back",
     )
     said = cli("groups", "rollback", "Rack A")  # the first is still installing, or done
-    assert f"{alone.pk}: skipped: This device had no model before" in said.err
+    assert by_device[str(alone.pk)]["device_name"] == alone.name
+    assert f"\n{alone.name}: skipped: This device had no model before" in f"\n{said.err}"
     assert "Rollbacks sent to" in said.out
     assert Deployment.objects.filter(kind="rollback", device=alone).count() == 0
     unknown = cli("groups", "rollback", "Nowhere", "--json")
