@@ -153,6 +153,15 @@ def test_a_device_rolled_back_pinned_and_unpinned(
 
     assert cli("devices", "pin", device.name, "--reason", "field trial").code == 0
     assert DevicePin.objects.get(device=device).reason == "field trial"
+    listed = {d["id"]: d for d in cli("devices", "--json").data["devices"]}
+    assert (listed[str(device.pk)]["pinned"], listed[str(device.pk)]["pin_reason"]) == (
+        True,
+        "field trial",
+    )
+    assert listed[str(devices[1].pk)]["pinned"] is False
+    table = cli("devices").out.splitlines()
+    assert table[0].split()[-1] == "PINNED"
+    assert next(row for row in table if device.name in row).endswith("field trial")
     assert cli("devices", "unpin", device.name).code == 0
     assert not DevicePin.objects.filter(device=device).exists()
     assert cli("devices").code == 0
