@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
-from conversion import selectors
+from conversion import hints, selectors
 from conversion.choices import JobStatus
 from conversion.serializers import JobOutputSerializer
 from visiona.api import fields
@@ -57,7 +57,11 @@ class ConversionListApi(APIView):
     class FilterSerializer(fields.QuerySerializer):
         # An empty value means no filter, as a form's "any" option sends it.
         status = serializers.ChoiceField(
-            choices=JobStatus.choices, required=False, allow_blank=True
+            choices=[*JobStatus.choices, (hints.CANCELLED_STATUS, hints.CANCELLED_LABEL)],
+            required=False,
+            allow_blank=True,
+            help_text="A job's status, or cancelled: the failed jobs their user cancelled "
+            "(error code cancelled; status=failed lists them too).",
         )
         platform = serializers.ChoiceField(
             choices=[chip.platform_code for chip in Chip], required=False, allow_blank=True

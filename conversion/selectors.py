@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from conversion.choices import UNFINISHED_STATUSES
+from conversion.choices import UNFINISHED_STATUSES, JobStatus
 from conversion.errors import JobNotFound
+from conversion.hints import CANCELLED_CODE, CANCELLED_STATUS
 from conversion.models import ConversionJob
 from visiona.models import User
 
@@ -25,9 +26,13 @@ def job_history_for_user(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> QuerySet[ConversionJob]:
-    """The user's jobs for the history (page and API), filtered; the caller orders."""
+    """The user's jobs for the history (page and API), filtered; the caller orders.
+    ``status`` is a JobStatus, or ``cancelled`` (failed with the cancel's code)."""
     jobs = job_list_for_user(user=user)
-    if status:
+    if status == CANCELLED_STATUS:
+        # Cancelled is no status of its own: a failure with the cancel's code.
+        jobs = jobs.filter(status=JobStatus.FAILED, error_code=CANCELLED_CODE)
+    elif status:
         jobs = jobs.filter(status=status)
     if chip:
         jobs = jobs.filter(chip=chip)

@@ -1,6 +1,7 @@
 """What deployments add to devices (registered in DeploymentsConfig.ready() through
 devices/registry.py, since devices imports no app above it): the work list in the
-heartbeat answer, the cancel when a device is unpaired, the device page's history."""
+heartbeat answer, the cancel when a device is unpaired, the device page's history, and
+a device's pin in the device list (page and API)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,39 @@ def pin_marks(*, devices) -> dict[str, list[registry.DeviceMark]]:
     return marks
 
 
+def pin_api_fields() -> dict[str, serializers.Field]:
+    return {
+        "pinned": serializers.BooleanField(
+            help_text="Pinned itself (visiona devices pin): rollouts leave it out."
+        ),
+        "pin_reason": serializers.CharField(
+            allow_blank=True, help_text="Its pin's reason, or the pinned group's; else empty."
+        ),
+        "pinned_with_group": serializers.CharField(
+            allow_null=True,
+            help_text="Not pinned itself but in a pinned group (rollouts leave it out too): "
+            "that group's name (the first by name); else null.",
+        ),
+    }
+
+
+def pin_api_values(*, devices) -> dict[str, dict[str, Any]]:
+    """Whether each device is pinned, or left out of rollouts by a pinned group."""
+    pins = group_selectors.rollout_pins(devices=devices)
+    values = {}
+    for device in devices:
+        code, reason = pins.get(str(device.pk), ("", ""))
+        group, _newline, why = (
+            reason.partition("\n") if code == "group_pinned" else ("", "", reason)
+        )
+        values[str(device.pk)] = {
+            "pinned": code == "pinned",
+            "pin_reason": why,
+            "pinned_with_group": group or None,
+        }
+    return values
+
+
 def register() -> None:
     registry.register_heartbeat_part(
         "deployments", fields=heartbeat_fields, values=heartbeat_values
@@ -127,3 +161,4 @@ def register() -> None:
         "fleet", template="deployments/_device_fleet.html", context=fleet_context, order=90
     )
     registry.register_device_list_marks("pins", pin_marks)
+    registry.register_device_api_part("pins", fields=pin_api_fields, values=pin_api_values)

@@ -16,6 +16,9 @@ Like ``visiona/registry.py`` one level up: an app that builds on devices
 - ``register_device_list_marks``: marks beside a device's name in the device list
   (``DeviceMark``: a word, its status style, a detail); ``marks(devices=...)`` answers
   for the whole page at once;
+- ``register_device_api_part``: fields of a device in the API's list and detail
+  (``GET /api/devices/``, ``/api/devices/<id>``), with their serializer fields for the
+  OpenAPI document; ``values(devices=...)`` answers them for a whole list at once;
 - ``register_work_finder``: which devices have work waiting, and the agent's path
   that wakes it (``POST /_visiona/...``): when tunnels open, their relay node asks
   ``devices_with_work`` for all the devices that just connected at once (one query
@@ -70,6 +73,16 @@ class DeviceMark:
 
 
 @dataclass(frozen=True)
+class DeviceApiPart:
+    """Some fields of a device as the API's list and detail show it. ``fields()`` builds
+    fresh serializer fields describing what ``values`` answers for each device."""
+
+    name: str
+    fields: Callable[[], dict[str, serializers.Field]]
+    values: Callable[..., dict[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class WorkFinder:
     name: str
     find: Callable[[Sequence[str]], set[str]]  # device ids -> those with work waiting
@@ -81,6 +94,7 @@ _unpair_steps: dict[str, Callable[..., Any]] = {}
 _device_page_sections: dict[str, DevicePageSection] = {}
 _work_finders: dict[str, WorkFinder] = {}
 _device_list_marks: dict[str, Callable[..., dict[str, list[DeviceMark]]]] = {}
+_device_api_parts: dict[str, DeviceApiPart] = {}
 
 
 def register_heartbeat_part(
@@ -152,6 +166,30 @@ def device_list_marks(*, devices: Sequence[Device]) -> dict[str, list[DeviceMark
     for marks in _device_list_marks.values():
         for device_id, device_marks in marks(devices=devices).items():
             found.setdefault(str(device_id), []).extend(device_marks)
+    return found
+
+
+def register_device_api_part(
+    name: str,
+    *,
+    fields: Callable[[], dict[str, serializers.Field]],
+    values: Callable[..., dict[str, dict[str, Any]]],
+) -> None:
+    """``values(*, devices: Sequence[Device]) -> {device id: {field: value}}``, one query
+    or a few for all of them; every device gets every field ``fields()`` describes."""
+    _device_api_parts[name] = DeviceApiPart(name=name, fields=fields, values=values)
+
+
+def device_api_parts() -> list[DeviceApiPart]:
+    return list(_device_api_parts.values())
+
+
+def device_api_values(*, devices: Sequence[Device]) -> dict[str, dict[str, Any]]:
+    """Each device's fields from every app, by device id (empty when none registered)."""
+    found: dict[str, dict[str, Any]] = {str(device.pk): {} for device in devices}
+    for part in _device_api_parts.values():
+        for device_id, values in part.values(devices=devices).items():
+            found.setdefault(str(device_id), {}).update(values)
     return found
 
 

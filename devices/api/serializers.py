@@ -7,7 +7,7 @@ from datetime import datetime
 from django.utils import timezone
 from rest_framework import serializers
 
-from devices import presence
+from devices import presence, registry
 from devices.models import Device, DeviceToken, PairingCode
 
 
@@ -107,12 +107,28 @@ class PairingCodeOutputSerializer(serializers.ModelSerializer):
 # The shapes below describe answers the views assemble themselves, for the schema.
 
 
+class _WithApiParts:
+    """For the document: a device's fields, then what the apps above registered
+    (devices/registry.py: deployments' pin); the views add their values."""
+
+    def get_fields(self):
+        fields = super().get_fields()  # type: ignore[misc]
+        for part in registry.device_api_parts():
+            fields.update(part.fields())
+        return fields
+
+
+class DeviceListItemSerializer(_WithApiParts, DeviceOutputSerializer):
+    class Meta(DeviceOutputSerializer.Meta):
+        pass
+
+
 class DeviceListSerializer(serializers.Serializer):
-    devices = DeviceOutputSerializer(many=True)
+    devices = DeviceListItemSerializer(many=True)
     online_threshold_seconds = serializers.IntegerField()
 
 
-class DeviceDetailOutputSerializer(DeviceOutputSerializer):
+class DeviceDetailOutputSerializer(_WithApiParts, DeviceOutputSerializer):
     tokens = DeviceTokenOutputSerializer(many=True, read_only=True)
 
     class Meta(DeviceOutputSerializer.Meta):

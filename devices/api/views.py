@@ -10,7 +10,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from devices import agent_commands, presence, selectors, services
+from devices import agent_commands, presence, registry, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
     DeviceListSerializer,
@@ -35,9 +35,11 @@ class DeviceListApi(APIView):
         # Online from the registry (one lookup for all), not from the database.
         devices = list(selectors.device_list_for_user(user=request.user))
         context = {"presences": presence.presences(devices=devices)}
+        data = DeviceOutputSerializer(devices, many=True, context=context).data
+        added = registry.device_api_values(devices=devices)  # e.g. deployments' pin
         return Response(
             {
-                "devices": DeviceOutputSerializer(devices, many=True, context=context).data,
+                "devices": [{**item, **added[str(item["id"])]} for item in data],
                 "online_threshold_seconds": settings.DEVICE_ONLINE_THRESHOLD_SECONDS,
             }
         )
@@ -56,6 +58,7 @@ class DeviceDetailApi(APIView):
         device = selectors.device_get_for_user(user=request.user, device_id=device_id)
         tokens = selectors.device_tokens_for_device(device=device)
         data = DeviceOutputSerializer(device).data
+        data.update(registry.device_api_values(devices=[device])[str(device.pk)])
         data["tokens"] = DeviceTokenOutputSerializer(tokens, many=True).data
         return Response(data)
 

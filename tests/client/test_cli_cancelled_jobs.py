@@ -1,5 +1,6 @@
-"""``visiona jobs`` lists a cancelled job as cancelled, not as a plain failure, and
-says so without the failure's advice (answers from ``responses``)."""
+"""``visiona jobs`` lists a cancelled job as cancelled, not as a plain failure, says so
+without the failure's advice, and ``--status cancelled`` lists only those (answers from
+``responses``)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,13 @@ def test_one_failed_job_keeps_its_hint(api, capsys):
     captured = capsys.readouterr()
     assert "Hint: Check the chip." in captured.err
     assert json.loads(captured.out)["job"]["error"]["code"] == "compile_failed"
+
+
+def test_status_cancelled_asks_visiona_for_the_cancelled_ones(api, capsys):
+    api.get(
+        f"{SERVER}/api/conversion/",
+        match=[responses.matchers.query_param_matcher({"status": "cancelled", "page_size": 20})],
+        json={"next": None, "previous": None, "results": [CANCELLED]},
+    )
+    assert cli_main.main(["jobs", "--status", "cancelled", "--json"]) == exit_codes.OK
+    assert json.loads(capsys.readouterr().out)["jobs"] == [CANCELLED]

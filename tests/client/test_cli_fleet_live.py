@@ -153,6 +153,15 @@ def test_a_device_rolled_back_pinned_and_unpinned(
 
     assert cli("devices", "pin", device.name, "--reason", "field trial").code == 0
     assert DevicePin.objects.get(device=device).reason == "field trial"
+    listed = {d["id"]: d for d in cli("devices", "--json").data["devices"]}
+    assert (listed[str(device.pk)]["pinned"], listed[str(device.pk)]["pin_reason"]) == (
+        True,
+        "field trial",
+    )
+    assert listed[str(devices[1].pk)]["pinned"] is False
+    table = cli("devices").out.splitlines()
+    assert table[0].split()[-1] == "PINNED"
+    assert next(row for row in table if device.name in row).endswith("field trial")
     assert cli("devices", "unpin", device.name).code == 0
     assert not DevicePin.objects.filter(device=device).exists()
     assert cli("devices").code == 0
@@ -259,7 +268,8 @@ def test_a_group_rolled_back_from_the_command_line(
         "nothing_to_roll_back",
     )
     said = cli("groups", "rollback", "Rack A")  # the first is still installing, or done
-    assert f"{alone.pk}: skipped: This device had no model before" in said.err
+    assert by_device[str(alone.pk)]["device_name"] == alone.name
+    assert f"\n{alone.name}: skipped: This device had no model before" in f"\n{said.err}"
     assert "Rollbacks sent to" in said.out
     assert Deployment.objects.filter(kind="rollback", device=alone).count() == 0
     unknown = cli("groups", "rollback", "Nowhere", "--json")

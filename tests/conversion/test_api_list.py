@@ -28,6 +28,15 @@ def history(alice, bob):
         ),
         make_job(alice, status="completed", chip="KL520", created_at=now - timedelta(days=1)),
         make_job(alice, status="running", chip="KL720", created_at=now - timedelta(hours=1)),
+        make_job(
+            alice,
+            status="failed",
+            chip="KL720",
+            created_at=now - timedelta(minutes=30),
+            error_code="cancelled",
+            error_message="cancelled",
+            error_stage="nef",
+        ),
     ]
     make_job(bob, status="completed")
     return jobs
@@ -48,7 +57,10 @@ def test_newest_first_and_only_the_users(alice_client, history):
         ("status=completed", [2, 0]),
         ("platform=520", [2, 1]),
         ("status=completed&platform=720", [0]),
-        ("status=&platform=", [3, 2, 1, 0]),
+        ("status=&platform=", [4, 3, 2, 1, 0]),
+        # Cancelled is a failure with the cancel's code: its own filter, and among failed.
+        ("status=cancelled", [4]),
+        ("status=failed", [4, 1]),
     ],
 )
 def test_filters(alice_client, history, query, expected):
@@ -67,8 +79,8 @@ def test_date_range(alice_client, history):
 
 
 def test_a_failed_job_carries_its_hint(alice_client, history):
-    failed = alice_client.get("/api/conversion/?status=failed").json()["results"][0]
-    assert failed["error"]["code"] == "bie_failed"
+    results = alice_client.get("/api/conversion/?status=failed").json()["results"]
+    failed = next(job for job in results if job["error"]["code"] == "bie_failed")
     assert "reference images" in failed["error"]["hint"]
 
 

@@ -1,8 +1,10 @@
 """``visiona convert MODEL.onnx --chip 720``: pre-flight, upload, follow, download, save.
 
 The pre-flight is ``visiona_client.preflight`` (scan_file + check); a blocker stops
-before anything is sent. Ctrl-C during the upload asks the server what exists and
-says so; during --wait the job goes on and the command to follow it is printed.
+before anything is sent, as does a refusal visionA would give only after the upload
+(before_upload.py: a scope the token lacks, a conversion already running). Ctrl-C
+during the upload asks the server what exists and says so; during --wait the job goes
+on and the commands to follow it and to stop it are printed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.before_upload import check_conversion_upload
 from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, wait_for_job
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.run import add_run_options
@@ -189,6 +192,10 @@ def run(args: argparse.Namespace) -> int:
             out.result({"preflight": report.to_dict(), "job": None})
             return exit_codes.BAD_INPUT
     api = api_for(args)
+    # What visionA would refuse only after the whole upload, asked first (before_upload.py).
+    follows = args.wait or args.download or args.save is not None or args.run_on
+    scopes = ["convert", *(["read"] if follows else []), *(["deploy"] if args.run_on else [])]
+    check_conversion_upload(api, scopes=scopes)
     job = _upload(api, out, args, images)
     result_extra = {"preflight": report.to_dict() if report is not None else None}
     out.note(f"Uploaded. Job {job['job_id']} ({job['status']}).")
@@ -232,7 +239,8 @@ def _what_exists(api: Api) -> str:
     if active:
         return (
             f"visionA has job {active['job_id']} ({active['status']}) from it, which goes on: "
-            f"follow it with `visiona jobs {active['job_id']} --wait`."
+            f"follow it with `visiona jobs {active['job_id']} --wait`, or stop it with "
+            f"`visiona cancel job {active['job_id']}`."
         )
     return "No conversion was started on visionA; nothing is left behind."
 

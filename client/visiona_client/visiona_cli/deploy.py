@@ -102,7 +102,7 @@ def wait_for_deployment(
         out.note(
             f"Stopped following. Deployment {deployment['id']} goes on on the server "
             f"({deployment['state']}); the device installs it when it next checks in. "
-            f"To stop it: POST /api/deployments/{deployment['id']}/cancel."
+            f"To stop it: visiona cancel deployment {deployment['id']}"
         )
         raise
     return deployment

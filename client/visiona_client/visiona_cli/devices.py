@@ -1,6 +1,6 @@
 """``visiona devices``: your paired devices; roll one back, pin or unpin it.
 
-visiona devices [ls]
+visiona devices [ls]          (with each one's pin, as rollouts see it)
 visiona devices rollback DEVICE [--wait]
 visiona devices pin DEVICE [--reason TEXT]
 visiona devices unpin DEVICE
@@ -9,6 +9,7 @@ visiona devices unpin DEVICE
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from visiona_client.visiona_cli import exit_codes, pins
 from visiona_client.visiona_cli.output import local_time
@@ -47,12 +48,31 @@ def run(args: argparse.Namespace) -> int:
     api = api_for(args)
     devices = api.get_json("/api/devices/")["devices"]
     rows = [
-        [d["id"], d["name"], d["chip"], d["connection_status"], local_time(d["last_seen_at"])]
+        [
+            d["id"],
+            d["name"],
+            d["chip"],
+            d["connection_status"],
+            local_time(d["last_seen_at"]),
+            pin_column(d),
+        ]
         for d in devices
     ]
-    args.output.table(rows, ["ID", "NAME", "CHIP", "CONNECTION", "LAST SEEN"])
+    args.output.table(rows, ["ID", "NAME", "CHIP", "CONNECTION", "LAST SEEN", "PINNED"])
     args.output.result({"devices": devices})
     return exit_codes.OK
+
+
+def pin_column(device: dict[str, Any]) -> str:
+    """Why rollouts leave the device out: its pin's reason ("pinned" without one), or the
+    pinned group it is in; empty when neither (or a server too old to say)."""
+    if device.get("pinned"):
+        return str(device.get("pin_reason") or "pinned")
+    group = device.get("pinned_with_group")
+    if group:
+        reason = device.get("pin_reason")
+        return f"with group {group}" + (f": {reason}" if reason else "")
+    return ""
 
 
 def run_rollback(args: argparse.Namespace) -> int:
@@ -74,7 +94,10 @@ def run_rollback(args: argparse.Namespace) -> int:
                 api, f"/api/deployments/{rollback['id']}", follow_again=again
             )
     except KeyboardInterrupt:
-        args.output.note(f"Stopped following. Rollback {rollback['id']} goes on on the server.")
+        args.output.note(
+            f"Stopped following. Rollback {rollback['id']} goes on on the server; "
+            f"to stop it: visiona cancel deployment {rollback['id']}"
+        )
         raise
     args.output.result({"deployment": rollback})
     if rollback["state"] in ("failed", "cancelled"):

@@ -54,7 +54,8 @@ def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, A
     except KeyboardInterrupt:
         output.note(
             f"Stopped following. Job {job['job_id']} goes on on the server ({job['status']}); "
-            f"follow it again with: visiona jobs {job['job_id']} --wait"
+            f"follow it again with: visiona jobs {job['job_id']} --wait; "
+            f"stop it with: visiona cancel job {job['job_id']}"
         )
         raise
 
@@ -76,15 +77,34 @@ def download_nef(api: Api, output: Output, job: dict[str, Any], target: Path) ->
 
 
 def save_to_models(
-    api: Api, output: Output, job_id: str, name: str | None, *, keep_onnx: bool = False
-) -> dict[str, Any]:
+    api: Api, output: Output, job: dict[str, Any], name: str | None, *, keep_onnx: bool = False
+) -> tuple[dict[str, Any], bool]:
+    """The job's NEF in My models, and whether it was there already. Saving is idempotent
+    on visionA: a job saved before answers its model as it is, under its own name (the
+    name asked is not given to it), so the note says which happened."""
     request: dict[str, Any] = {"name": name} if name else {}
     if keep_onnx:
         request["keep_onnx"] = True  # the source ONNX beside it, as the runs' reference
-    body = api.post_json(f"/api/conversion/{job_id}/promote-to-models", request)
+    body = api.post_json(f"/api/conversion/{job['job_id']}/promote-to-models", request)
     model: dict[str, Any] = body["model"]
-    output.note(f"Saved to My models as “{model['name']}” (id {model['id']}).")
-    return model
+    before = job.get("saved_model") or {}
+    already = before.get("id") == model["id"]
+    output.note(_saved_note(job["job_id"], model, name, already=already))
+    if keep_onnx and model.get("has_reference"):
+        output.note("Its ONNX is kept beside it.")
+    return model, already
+
+
+def _saved_note(job_id: str, model: dict[str, Any], name: str | None, *, already: bool) -> str:
+    saved = f"“{model['name']}” (id {model['id']})"
+    if already:
+        not_renamed = f"; it keeps its name, not “{name}”" if name and name != model["name"] else ""
+        return (
+            f"Job {job_id} was already saved to My models as {saved}: not saved again{not_renamed}."
+        )
+    if name and name != model["name"]:
+        return f"Saved to My models as {saved}: you already have a model named “{name}”."
+    return f"Saved to My models as {saved}."
 
 
 def finish_job(
@@ -117,8 +137,8 @@ def finish_job(
     if download is not None:
         result["download"] = download_nef(api, output, job, download)
     if save is not None:
-        result["model"] = save_to_models(
-            api, output, job["job_id"], save or None, keep_onnx=keep_onnx
+        result["model"], result["already_saved"] = save_to_models(
+            api, output, job, save or None, keep_onnx=keep_onnx
         )
     output.result(result)
     return exit_codes.OK

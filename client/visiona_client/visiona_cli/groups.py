@@ -186,13 +186,19 @@ def run_delete(args: argparse.Namespace) -> int:
 def run_rollback(args: argparse.Namespace) -> int:
     api = api_for(args)
     group = group_by_id_or_name(api, args.group)
+    # The answer names each device by id only: its name from the group's detail.
+    members = api.get_json(f"/api/groups/{group['id']}").get("devices") or []
+    names = {str(device["id"]): device.get("name") for device in members}
     results = api.post_json(f"/api/groups/{group['id']}/rollback")["results"]
     for result in results:
+        deployment = result.get("deployment") or {}
+        name = (deployment.get("device") or {}).get("name") or names.get(str(result["device_id"]))
+        result["device_name"] = name or str(result["device_id"])
         if result["outcome"] == "sent":
-            model = result["deployment"]["model"]["name"]
-            args.output.note(f"{result['device_id']}: rolling back to {model}")
+            model = deployment["model"]["name"]
+            args.output.note(f"{result['device_name']}: rolling back to {model}")
         else:
-            args.output.note(f"{result['device_id']}: skipped: {result['message']}")
+            args.output.note(f"{result['device_name']}: skipped: {result['message']}")
     sent = sum(1 for result in results if result["outcome"] == "sent")
     args.output.say(f"Rollbacks sent to {sent} of {counted(len(results), 'device')}.")
     args.output.result({"results": results})

@@ -16,7 +16,9 @@ from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
-STATUSES = ("created", "running", "completed", "failed")
+# The API's statuses, and cancelled: a failed job its user cancelled (error code
+# cancelled), which ``--status failed`` lists too.
+STATUSES = ("created", "running", "completed", "failed", "cancelled")
 
 
 def register(
@@ -41,6 +43,9 @@ def register(
     parser.add_argument(
         "--save", metavar="NAME", help="with JOB_ID: wait for it, then save its NEF to My models"
     )
+    parser.add_argument(
+        "--keep-onnx", action="store_true", help="with --save: keep the ONNX beside the NEF"
+    )
     add_timeout_option(parser)
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
@@ -63,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
         job = api.get_json(f"/api/conversion/{args.job_id}")
         if args.wait or args.download or args.save is not None:
             job = wait_for_job(api, Waiting.of(args), job)
-        return finish_job(api, args.output, job, download=args.download, save=args.save)
+        return finish_job(
+            api,
+            args.output,
+            job,
+            download=args.download,
+            save=args.save,
+            keep_onnx=args.keep_onnx,
+        )
     jobs = list_jobs(api, args)
     rows = [
         [j["job_id"], local_time(j["created_at"]), j["chip"], j["filename"], job_line(j)]

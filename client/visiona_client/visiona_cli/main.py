@@ -32,6 +32,7 @@ COMMANDS = (
     "run",
     "groups",
     "rollout",
+    "cancel",
 )
 
 
@@ -111,6 +112,8 @@ def _failed(output: Output, error: CliError) -> int:
     hint = error.details.get("hint") if isinstance(error.details, dict) else None
     if error.code == "token_scope_missing":
         hint = _scope_hint(error.details)
+    if error.code == "active_job_exists":
+        hint = _active_job_hint(error.details)
     if hint:
         output.note(f"Hint: {hint}")
     output.result({"error": error.to_dict()})
@@ -125,6 +128,17 @@ def _scope_hint(details: dict[str, Any]) -> str:
     return (
         f"this command needs a token with the `{required}` scope. Create one at {where} "
         f"(tick `{required}`), then run `visiona login` with it, or set VISIONA_TOKEN."
+    )
+
+
+def _active_job_hint(details: dict[str, Any]) -> str | None:
+    active = details.get("active_job")
+    job_id = active.get("job_id") if isinstance(active, dict) else None
+    if not job_id:
+        return None
+    return (
+        f"follow it with `visiona jobs {job_id} --wait`, or stop it with "
+        f"`visiona cancel job {job_id}`."
     )
 
 

@@ -29,6 +29,7 @@ from visiona_client.inference_contract import (
 from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
+from visiona_client.visiona_cli.before_upload import require_scopes
 from visiona_client.visiona_cli.output import Output, counted
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run_report import report
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.inputs)
     reference = local_reference(args.reference)
     api = api_for(args)
+    require_scopes(api, ("read", "deploy"))  # before the inputs' upload (before_upload.py)
     model = model_by_id_or_name(api, args.model)
     device = device_by_id_or_name(api, args.device)
     return run_and_report(api, args, model, device, inputs, reference, expectations)
@@ -255,7 +257,7 @@ def _wait(
     except KeyboardInterrupt:
         out.note(
             f"Stopped following. Run {run['id']} goes on on the device ({run['state']}); "
-            f"to stop it: POST /api/runs/{run['id']}/cancel."
+            f"to stop it: visiona cancel run {run['id']}"
         )
         raise
 
