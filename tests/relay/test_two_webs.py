@@ -124,7 +124,10 @@ def test_any_web_instance_reaches_the_device_on_any_node(
     # The agent moves to node A (visionA names it; node B goes away).
     settings.RELAY_PUBLIC_URL = node_a.tunnel_url
     node_b.stop()
-    wait_connected(node_a, device_id, timeout=30)
+    # The agent learns the new node at its next heartbeat, and dials it after the
+    # backoff its failed dials to node B grew (full jitter, doubling each time):
+    # a generous bound, met as soon as it connects.
+    wait_connected(node_a, device_id, timeout=90)
     wait_for(lambda: entry_on(node_a, device_id), timeout=10)
 
     reaches(web_b, device)
