@@ -71,6 +71,7 @@ def test_deploy_wait_says_the_device_is_offline_once_and_stops_at_the_timeout(ap
     assert code == 4
     assert data["error"]["code"] == "wait_timeout"
     assert f"deploy 7 --device {DEVICE_ID} --wait" in data["error"]["message"]
+    assert f"stop it with: visiona cancel deployment {DEPLOYMENT_ID}" in data["error"]["message"]
     assert err.count(OFFLINE_NOTE) == 1
 
 
@@ -88,6 +89,7 @@ def test_run_says_the_device_is_offline_and_stops_at_the_timeout(api, capsys, tm
     assert code == 4
     assert data["error"]["code"] == "wait_timeout"
     assert f"{SERVER}/runs/{RUN_ID}/" in data["error"]["message"]
+    assert f"stop it with: visiona cancel run {RUN_ID}" in data["error"]["message"]
     assert err.count(OFFLINE_NOTE) == 1
 
 
@@ -131,6 +133,7 @@ def test_a_wait_gives_up_after_its_tries_and_says_how_to_follow_again(api, capsy
     assert code == 4
     assert data["error"]["code"] == "network_error"
     assert f"visiona jobs {JOB_ID} --wait" in data["error"]["message"]
+    assert f"stop it with: visiona cancel job {JOB_ID}" in data["error"]["message"]
 
 
 def test_a_refusal_is_not_tried_again(api, capsys):
@@ -166,6 +169,7 @@ def test_a_device_rollback_says_the_device_is_offline_and_stops_at_the_timeout(a
     assert code == 4
     assert data["error"]["code"] == "wait_timeout"
     assert f"rollback {DEPLOYMENT_ID} is pending" in data["error"]["message"]
+    assert f"stop it with: visiona cancel deployment {DEPLOYMENT_ID}" in data["error"]["message"]
     assert err.count(OFFLINE_NOTE) == 1
 
 

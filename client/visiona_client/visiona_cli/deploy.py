@@ -76,7 +76,8 @@ def wait_for_deployment(
     out = waiting.out
     again = (
         "Follow it again with: visiona deploy "
-        f"{deployment['model']['id']} --device {deployment['device']['id']} --wait"
+        f"{deployment['model']['id']} --device {deployment['device']['id']} --wait; "
+        f"stop it with: visiona cancel deployment {deployment['id']}"
     )
     last = ""
     try:

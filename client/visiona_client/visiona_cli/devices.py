@@ -83,7 +83,10 @@ def run_rollback(args: argparse.Namespace) -> int:
         f"Rollback {rollback['id']}: {device['name']} back to {rollback['model']['name']}."
     )
     waiting = Waiting.of(args)
-    again = f"It shows on the device's page (deployment {rollback['id']})."
+    again = (
+        f"It shows on the device's page (deployment {rollback['id']}); "
+        f"stop it with: visiona cancel deployment {rollback['id']}"
+    )
     try:
         while args.wait and rollback["state"] not in FINAL:
             waiting.note_if_offline(api, device, waiting_for=rollback["state"] == "pending")

@@ -39,7 +39,10 @@ def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, A
     """Poll until the job completes or fails (or --timeout); Ctrl-C tells what continues
     on the server."""
     output = waiting.out
-    again = f"Follow it again with: visiona jobs {job['job_id']} --wait"
+    again = (
+        f"Follow it again with: visiona jobs {job['job_id']} --wait; "
+        f"stop it with: visiona cancel job {job['job_id']}"
+    )
     last = ""
     try:
         while True:

@@ -241,7 +241,7 @@ def _wait(
     api: Api, waiting: Waiting, run: dict[str, Any], device: dict[str, Any]
 ) -> dict[str, Any]:
     out = waiting.out
-    again = _see_it(api, run)
+    again = f"{_see_it(api, run)}; stop it with: visiona cancel run {run['id']}"
     last = ""
     try:
         while True:
