@@ -58,6 +58,18 @@ def test_a_connected_device_shows_its_versions_and_dongles(alice_client, device,
     assert "Demo device" in detail
 
 
+def test_what_the_device_reports_is_named_in_the_pages_language(alice_client, device, node):
+    connect(device)
+    node.get(deps_url(device), json={**DEPS, "npu_clock": "500 MHz"})
+    page = alice_client.get(f"/devices/{device.pk}/").content.decode()
+    assert "<dt>Driver</dt><dd>1.3.0</dd>" in page
+    assert "<dt>Kneron PLUS</dt><dd>3.1.2</dd>" in page
+    assert "<dt>npu_clock</dt><dd>500 MHz</dd>" in page  # unknown: as the device says it
+    alice_client.cookies["django_language"] = "zh-hant"
+    page = alice_client.get(f"/devices/{device.pk}/").content.decode()
+    assert "<dt>驅動程式</dt><dd>1.3.0</dd>" in page and "<dt>韌體</dt><dd>2.2.0</dd>" in page
+
+
 def test_an_offline_device_says_so_and_how_to_start_its_agent(alice_client, device, node):
     page = alice_client.get(f"/devices/{device.pk}/").content.decode()
     assert "Not connected" in page
