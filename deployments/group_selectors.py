@@ -42,6 +42,17 @@ def group_devices(*, group: DeviceGroup) -> QuerySet[Device]:
     return group.devices.filter(deleted_at__isnull=True).order_by(Lower("name"), "pk")
 
 
+def group_chips(*, groups: Sequence[DeviceGroup]) -> dict[str, list[str]]:
+    """The chips of each group's paired devices, by group id (one query for all)."""
+    chips: dict[str, set[str]] = {str(group.pk): set() for group in groups}
+    rows = DeviceGroup.devices.through.objects.filter(
+        devicegroup__in=groups, device__deleted_at__isnull=True
+    ).values_list("devicegroup_id", "device__chip")
+    for group_id, chip in rows:
+        chips[str(group_id)].add(chip)
+    return {group_id: sorted(found) for group_id, found in chips.items()}
+
+
 def groups_of_device(*, device: Device) -> QuerySet[DeviceGroup]:
     return DeviceGroup.objects.filter(devices=device, owner_id=device.owner_id).order_by(
         Lower("name"), "pk"

@@ -73,8 +73,9 @@ def rollout_new(request):
     models = list(model_selectors.model_list_for_user(user=request.user, sort="name"))
     runs = run_selectors.run_list_for_user(user=request.user).filter(state=RunState.COMPLETED)
     initial = {key: request.GET[key] for key in ("group", "model") if key in request.GET}
+    group_chips = group_selectors.group_chips(groups=groups)
     if "model" not in initial:
-        initial["model"] = _model_that_fits(groups, models, group_id=initial.get("group"))
+        initial["model"] = _model_that_fits(groups, models, group_chips, initial.get("group"))
     form = RolloutForm(
         request.POST or None, initial=initial, groups=groups, models=models, runs=runs[:50]
     )
@@ -98,17 +99,23 @@ def rollout_new(request):
             messages.success(request, _("The rollout has started."))
             return redirect("devices-rollout", rollout_id=rollout.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "groups": groups, "models": models}
+    # For the page's script: when another group is chosen and the chosen model fits none
+    # of its devices, it moves the choice to the first model that fits one.
+    page_data = {
+        "groupChips": group_chips,
+        "modelChips": {str(model.pk): list(model.chips) for model in models},
+    }
+    context = {"form": form, "groups": groups, "models": models, "page_data": page_data}
     return render(request, "deployments/rollout_new.html", context, status=status)
 
 
-def _model_that_fits(groups, models, *, group_id: str | None) -> str:
+def _model_that_fits(groups, models, group_chips: dict[str, list[str]], group_id) -> str:
     """The form's first choice of model: the first one built for a chip of the chosen
     group's devices (the first group when none is chosen), or none when no model fits."""
     group = next((g for g in groups if str(g.pk) == group_id), groups[0] if groups else None)
     if group is None:
         return ""
-    chips = set(group_selectors.group_devices(group=group).values_list("chip", flat=True))
+    chips = set(group_chips.get(str(group.pk), ()))
     return next((str(m.pk) for m in models if chips.intersection(m.chips)), "")
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone, translation
 
-from deployments import group_services
+from deployments import group_selectors, group_services
 from deployments.fleet_forms import smoke_run_label
 from deployments.run_models import Run
 from devices.choices import Chip
@@ -72,3 +72,13 @@ def test_a_smoke_run_choice_says_when_and_on_how_many_inputs(
         assert smoke_run_label(run) == expected
     run.inputs_count = 1
     assert smoke_run_label(run).endswith("· 1 input")
+
+
+def test_each_groups_chips_come_in_one_query(alice, alice_devices, django_assert_num_queries):
+    kl720s = [r.device.pk for r in alice_devices(2)]
+    (kl520,) = alice_devices(1, chip=Chip.KL520)
+    mixed = group_services.group_create(user=alice, name="m", device_ids=[*kl720s, kl520.device.pk])
+    empty = group_services.group_create(user=alice, name="e", device_ids=[])
+    with django_assert_num_queries(1):
+        chips = group_selectors.group_chips(groups=[mixed, empty])
+    assert chips == {str(mixed.pk): ["KL520", "KL720"], str(empty.pk): []}

@@ -124,3 +124,23 @@ def test_a_rollout_started_from_its_group_and_followed_live(
     page.get_by_role("button", name=text["roll_back"]).click()
     page.wait_for_url("**/devices/rollouts/*/")
     page.wait_for_selector('[data-role="rollback-summary"]')
+
+
+def test_choosing_another_group_moves_the_model_to_one_it_can_take(
+    page, live_server, alice, alice_devices, make_model
+):
+    kl720s = [r.device.pk for r in alice_devices(1)]
+    kl520s = [r.device.pk for r in alice_devices(1, chip="KL520")]
+    rack_720 = group_services.group_create(user=alice, name="A 720s", device_ids=kl720s)
+    rack_520 = group_services.group_create(user=alice, name="B 520s", device_ids=kl520s)
+    for_720 = make_model(alice, "a-detector", chips=("KL720",))
+    for_520 = make_model(alice, "b-detector", chips=("KL520",))
+    both = make_model(alice, "c-detector", chips=("KL520", "KL720"))
+
+    page.goto(f"{live_server.url}/devices/rollouts/new/?group={rack_720.pk}")
+    assert page.input_value("#id_model") == str(for_720.pk)
+    page.select_option("#id_group", str(rack_520.pk))
+    assert page.input_value("#id_model") == str(for_520.pk)  # the 720 model fits none
+    page.select_option("#id_model", str(both.pk))
+    page.select_option("#id_group", str(rack_720.pk))
+    assert page.input_value("#id_model") == str(both.pk)  # it fits: the choice stays
