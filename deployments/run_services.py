@@ -9,10 +9,11 @@ computes the agreement (``deployments.run_tasks``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,9 +21,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from visiona_client.inference_contract import (
+    INPUT_HEAD_BYTES,
     INPUT_TYPES,
     MAX_OUTPUT_BYTES,
     InferOptions,
+    starts_as,
     type_for_filename,
 )
 from visiona_client.run_figures import latency_summary
@@ -84,6 +87,7 @@ def run_create(
     ).exists():
         raise ModelNotInstalled()
     _check_inputs(inputs)
+    inputs = [_with_content_checked(item) for item in inputs]
     run_id = uuid.uuid4()
     stored: list[RunInput] = []
     try:
@@ -135,6 +139,22 @@ def _check_inputs(inputs: list[NewInput]) -> None:
             raise PayloadTooLarge(details={"limit_bytes": limit, "input": item.name})
     if sum(item.size_bytes for item in inputs) > total_limit:
         raise PayloadTooLarge(details={"limit_bytes": total_limit})
+
+
+def _with_content_checked(item: NewInput) -> NewInput:
+    """The input, whole, once its first bytes show it is what its name says (an image,
+    a .npy, a .npz): otherwise the device would refuse it only once the run is under
+    way. Refused before anything is stored."""
+    chunks = iter(item.chunks)
+    taken: list[bytes] = []
+    while sum(map(len, taken)) < INPUT_HEAD_BYTES and (chunk := next(chunks, None)) is not None:
+        taken.append(chunk)
+    if not starts_as(item.content_type, b"".join(taken)[:INPUT_HEAD_BYTES]):
+        message = _("%(name)s is not an image (PNG, JPEG, BMP), a .npy or a .npz.") % {
+            "name": item.name
+        }
+        raise ValidationFailed.for_fields([{"field": "inputs", "message": message}])
+    return replace(item, chunks=itertools.chain(taken, chunks))
 
 
 def input_type_of(name: str, declared: str | None) -> str:

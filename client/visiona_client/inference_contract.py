@@ -30,6 +30,22 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/bmp")
 NPY_TYPE = "application/x-npy"  # one tensor, for a model with one input
 NPZ_TYPE = "application/x-npz"  # tensors named by the model's inputs; also the answer
 INPUT_TYPES = (*IMAGE_TYPES, NPY_TYPE, NPZ_TYPE)
+# How each kind of input begins: a file named like one that is none is refused before it
+# is sent, not by the device once the run is under way. An image may be any of the three
+# (the device decodes by content, so a PNG named .jpg is taken).
+_IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM")
+_STARTS = {
+    **dict.fromkeys(IMAGE_TYPES, _IMAGE_STARTS),
+    NPY_TYPE: (b"\x93NUMPY",),
+    NPZ_TYPE: (b"PK\x03\x04", b"PK\x05\x06"),  # a zip, or an empty one
+}
+INPUT_HEAD_BYTES = 8  # enough of a file's start to tell
+
+
+def starts_as(media: str, head: bytes) -> bool:
+    """Whether ``head`` (a file's first INPUT_HEAD_BYTES) begins as ``media`` does."""
+    return head.startswith(_STARTS.get(media, ()))
+
 
 # The default preprocessing of an image, and what the query may change.
 CHANNEL_ORDERS = ("rgb", "bgr")

@@ -70,7 +70,7 @@ def inputs(tmp_path):
     folder = tmp_path / "inputs"
     folder.mkdir()
     for name in ("a.png", "b.png"):
-        (folder / name).write_bytes(b"\x89PNG not decoded by the fake")
+        (folder / name).write_bytes(b"\x89PNG\r\n\x1a\n not decoded by the fake")
     return folder
 
 

@@ -129,7 +129,7 @@ def test_a_token_visiona_refuses_is_refused_before_the_upload(api, model, capsys
 def test_run_asks_for_deploy_before_sending_its_inputs(api, tmp_path, capsys):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    (inputs / "a.png").write_bytes(b"\x89PNG")
+    (inputs / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     api.get(f"{SERVER}/api/auth/me", json=me("read", "convert"))
     arguments = ["run", "sample", "--device", "bench", "--inputs", str(inputs)]
     assert cli_main.main(arguments) == exit_codes.AUTH

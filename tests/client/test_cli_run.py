@@ -13,6 +13,7 @@ import json
 import sys
 
 import pytest
+from visiona_client.inference_contract import starts_as
 from visiona_client.visiona_cli import main as cli_main
 
 from tests.client.cli_helpers import inputs, visiona  # noqa: F401  (fixtures)
@@ -89,6 +90,33 @@ def test_a_missing_inputs_folder_exits_2(visiona, tmp_path, capsys):
     code, data, err = run(capsys, tmp_path / "nowhere")
     assert code == 2 and data["error"]["exit_code"] == 2
     assert "nowhere" in err and visiona.runs == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("notes.png", b"my notes, not a picture", "an image"),
+        ("x.npy", b"PK\x03\x04 a zip", "a .npy tensor"),
+        ("x.npz", b"\x93NUMPY one tensor", "a .npz of tensors"),
+    ],
+)
+def test_an_input_that_is_not_what_its_name_says_exits_2_before_anything_is_sent(
+    visiona, inputs, capsys, name, content, kind
+):
+    (inputs / name).write_bytes(content)
+    code, data, err = run(capsys, inputs)
+    assert code == 2
+    assert data["error"]["code"] == "input_not_accepted"
+    assert f"{name}: named like {kind}, but it is none inside" in err
+    assert visiona.runs == {}
+
+
+def test_an_input_is_judged_by_its_start_not_by_how_its_name_ends():
+    assert starts_as("image/jpeg", b"\x89PNG\r\n\x1a\n")  # a PNG named .jpg
+    assert starts_as("image/bmp", b"BM6\x00\x00\x00\x00\x00")
+    assert starts_as("application/x-npz", b"PK\x05\x06\x00\x00\x00\x00")  # an empty zip
+    assert not starts_as("image/png", b"")
+    assert not starts_as("text/plain", b"\x89PNG\r\n\x1a\n")
 
 
 def test_reference_without_the_validate_extra_exits_2_naming_it(

@@ -76,7 +76,7 @@ def test_deploy_wait_says_the_device_is_offline_once_and_stops_at_the_timeout(ap
 
 
 def test_run_says_the_device_is_offline_and_stops_at_the_timeout(api, capsys, tmp_path):
-    (tmp_path / "a.png").write_bytes(b"\x89PNG")
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     pending = {"id": RUN_ID, "state": "pending", "inputs_done": 0, "inputs_count": 1}
     api.post(f"{SERVER}/api/runs", status=201, json=pending)
     api.get(f"{SERVER}/api/runs/{RUN_ID}", json=pending)

@@ -162,6 +162,8 @@ def test_a_model_not_installed_on_the_device_is_refused(
         ([], 400),
         ([SimpleUploadedFile("notes.txt", b"hello", "text/plain")], 400),
         ([SimpleUploadedFile("empty.png", b"", "image/png")], 400),
+        ([SimpleUploadedFile("notes.png", b"my notes, not a picture", "image/png")], 400),
+        ([SimpleUploadedFile("x.npy", b"PK\x03\x04 a zip, not a tensor", "")], 400),
     ],
 )
 def test_bad_inputs_are_refused_and_nothing_is_made(
@@ -172,6 +174,26 @@ def test_bad_inputs_are_refused_and_nothing_is_made(
     assert response.status_code == status
     assert response.json()["error"]["code"] == "validation_failed"
     assert Run.objects.count() == 0
+
+
+def test_an_input_named_like_an_image_that_is_none_is_refused_before_any_is_stored(
+    alice_client, alice_device, setup, models_folder
+):
+    model, _, _ = setup
+    files = [
+        SimpleUploadedFile("good.png", IMAGES[0], "image/png"),
+        SimpleUploadedFile("notes.png", b"my notes, not a picture", "image/png"),
+    ]
+    response = create(alice_client, model, alice_device.device, files=files)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"] == [
+        {
+            "field": "inputs",
+            "message": "notes.png is not an image (PNG, JPEG, BMP), a .npy or a .npz.",
+        }
+    ]
+    assert Run.objects.count() == 0
+    assert not (models_folder / "runs").exists() or not any((models_folder / "runs").rglob("*"))
 
 
 def test_an_input_over_the_limit_is_a_413(

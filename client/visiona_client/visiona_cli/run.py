@@ -20,10 +20,14 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncod
 from visiona_client.inference_contract import (
     CHANNEL_ORDERS,
     DEFAULT_REPEAT,
+    INPUT_HEAD_BYTES,
     MAX_INPUT_BYTES,
     MAX_REPEAT,
+    NPY_TYPE,
+    NPZ_TYPE,
     SCALES,
     InferOptions,
+    starts_as,
     type_for_filename,
 )
 from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
@@ -122,7 +126,24 @@ def collect_inputs(sources: list[Path]) -> list[Path]:
     for path in found:
         if path.stat().st_size > MAX_INPUT_BYTES:
             raise CliError(f"{path}: over {MAX_INPUT_BYTES} bytes", exit_code=exit_codes.BAD_INPUT)
+        media = type_for_filename(path.name) or ""
+        with path.open("rb") as handle:
+            if not starts_as(media, handle.read(INPUT_HEAD_BYTES)):
+                raise CliError(
+                    f"{path}: named like {_KIND[media]}, but it is none inside",
+                    exit_code=exit_codes.BAD_INPUT,
+                    code="input_not_accepted",
+                )
     return found
+
+
+_KIND = {
+    "image/png": "an image",
+    "image/jpeg": "an image",
+    "image/bmp": "an image",
+    NPY_TYPE: "a .npy tensor",
+    NPZ_TYPE: "a .npz of tensors",
+}
 
 
 def run(args: argparse.Namespace) -> int:
