@@ -153,10 +153,16 @@ def test_a_restart_resumes_from_the_partial_file(deploy, make_runner, deployment
     deployment.fail_file = []
     item = WorkItem.parse(deployment.work_item())
     job = Job(item)
-    # The first agent stops while it waits to retry after the cut.
-    stopper = threading.Timer(0.3, job.interrupt.set)
-    runner = make_runner(backoff=lambda: Backoff(base=5, cap=5, random=lambda: 1.0))
-    stopper.start()
+
+    class StoppedWhenItWaits(Backoff):
+        """The first agent is stopped the moment it would wait to retry after the cut
+        (a timer here raced the download on a loaded machine)."""
+
+        def next_delay(self) -> float:
+            job.interrupt.set()
+            return super().next_delay()
+
+    runner = make_runner(backoff=lambda: StoppedWhenItWaits(base=5, cap=5, random=lambda: 1.0))
     with pytest.raises(Stopped):
         runner.run(job)
     part = models.part_path(deployment.id)

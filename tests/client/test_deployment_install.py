@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import zlib
 
 import pytest
@@ -106,9 +105,17 @@ def test_an_install_visiona_never_heard_of_is_reported_without_downloading_again
     deployment.fail_reports = {"installed": [503] * 1000}
     # The agent installs, cannot report it (visionA down), and is stopped.
     job = Job(WorkItem.parse(deployment.work_item()))
-    threading.Timer(0.5, job.interrupt.set).start()
+
+    class StoppedWhenItWaits(Backoff):
+        """Stopped the moment it would wait to report again (not after a fixed time,
+        which a loaded machine may reach before the install)."""
+
+        def next_delay(self) -> float:
+            job.interrupt.set()
+            return super().next_delay()
+
     with pytest.raises(Stopped):
-        make_runner(backoff=lambda: Backoff(base=0.05, cap=0.05)).run(job)
+        make_runner(backoff=lambda: StoppedWhenItWaits(base=0.05, cap=0.05)).run(job)
     assert models.entries()[0]["deployment_id"] == deployment.id
     assert deployment.state == "verifying"
     # Restarted, visionA back: it says installed, without one more byte.
