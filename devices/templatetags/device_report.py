@@ -7,19 +7,18 @@ are fetched in worker threads, which do not carry the request's language.
 """
 
 from django import template
-from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
 _KNOWN = {
-    "driver": lambda: gettext("Driver"),
-    "firmware": lambda: gettext("Firmware"),
-    "toolchain kneron_plus": lambda: "Kneron PLUS",
-    "toolchain kneron_toolchain": lambda: gettext("Kneron toolchain"),
+    "driver": _("Driver"),
+    "firmware": _("Firmware"),
+    "toolchain kneron_plus": "Kneron PLUS",
+    "toolchain kneron_toolchain": _("Kneron toolchain"),
 }
 
 
 @register.filter
 def fact_label(name: str) -> str:
-    label = _KNOWN.get(name)
-    return label() if label else name
+    return str(_KNOWN.get(name, name))
