@@ -6,6 +6,7 @@ upload visionA takes follows from them (unless CONVERSION_MAX_UPLOAD_BYTES is se
 """
 
 from django.conf import settings
+from visiona_client.inference_contract import JPEG_START, PNG_START
 
 MIB = 1024 * 1024
 
@@ -20,7 +21,7 @@ MODEL_EXTENSIONS = (".onnx",)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 # What a JPEG's and a PNG's first bytes are: a file named .png that is not one would be
 # calibrated on as noise, so its content is checked as well as its name.
-IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+IMAGE_SIGNATURES = (JPEG_START, PNG_START)
 
 # User model ids start above the range Kneron reserves for its own models.
 MIN_USER_MODEL_ID = 32768

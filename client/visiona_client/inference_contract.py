@@ -33,7 +33,11 @@ INPUT_TYPES = (*IMAGE_TYPES, NPY_TYPE, NPZ_TYPE)
 # How each kind of input begins: a file named like one that is none is refused before it
 # is sent, not by the device once the run is under way. An image may be any of the three
 # (the device decodes by content, so a PNG named .jpg is taken).
-_IMAGE_STARTS = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"BM")
+# The conversion's reference images (conversion/limits.py, the CLI's convert) take the
+# first two only.
+PNG_START = b"\x89PNG\r\n\x1a\n"
+JPEG_START = b"\xff\xd8\xff"
+_IMAGE_STARTS = (PNG_START, JPEG_START, b"BM")
 _STARTS = {
     **dict.fromkeys(IMAGE_TYPES, _IMAGE_STARTS),
     NPY_TYPE: (b"\x93NUMPY",),

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from visiona_client.inference_contract import JPEG_START, PNG_START
 from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
@@ -31,7 +32,7 @@ CHIPS = ("520", "720", "530", "630", "730")
 # only after the bytes were sent; tests/client/test_cli_convert_limits.py keeps them equal).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 # How a JPEG and a PNG begin: a file named .png that is neither is refused too.
-IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+IMAGE_SIGNATURES = (JPEG_START, PNG_START)
 MAX_IMAGES = 100
 MIB = 1024 * 1024
 MAX_IMAGE_BYTES = 10 * MIB
