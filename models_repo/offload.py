@@ -24,11 +24,13 @@ from urllib.parse import quote
 from django.core.files.storage import FileSystemStorage, storages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+# AGENT_ACCEPTS_HEADER: what an agent says it can do with a file's answer, space-separated
+# words, spelled once at the agent's end of the protocol. "presigned": it follows one
+# redirect to the bucket, without its token. Older agents refuse any redirect and send no
+# such header: they get the bytes from here.
+from visiona_client.server_api import AGENT_ACCEPTS_HEADER
+
 OFFLOAD_HEADER = "X-Visiona-Offload"
-# What an agent says it can do with a file's answer, space-separated words. "presigned":
-# it follows one redirect to the bucket, without its token (visiona_client.server_api).
-# Older agents refuse any redirect and send no such header: they get the bytes from here.
-AGENT_ACCEPTS_HEADER = "X-Visiona-Agent-Accepts"
 # nginx's internal locations (deploy/nginx/templates/visiona-locations.inc.template).
 WHOLE_FILE_PREFIX = "/_internal/files/whole/"
 RANGED_FILE_PREFIX = "/_internal/files/ranged/"

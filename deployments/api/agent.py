@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 from rest_framework.response import Response
+from visiona_client.server_api import AGENT_ACCEPTS_HEADER
 
 from deployments import file as deployment_file
 from deployments import selectors as deployment_selectors
@@ -72,7 +73,7 @@ class AgentDeploymentFileApi(AgentApiView):
                 description='The ETag ("<sha256>"): the range only if the file is that one.',
             ),
             OpenApiParameter(
-                "X-Visiona-Agent-Accepts",
+                AGENT_ACCEPTS_HEADER,
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description=(
