@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from devices import agent_commands, presence, registry, selectors, services
 from devices.api.serializers import (
     DeviceDetailOutputSerializer,
+    DeviceListItemSerializer,
     DeviceListSerializer,
     DeviceOutputSerializer,
     DeviceTokenOutputSerializer,
@@ -66,7 +67,7 @@ class DeviceDetailApi(APIView):
         operation_id="devices_rename",
         request=RenameInputSerializer,
         responses={
-            200: DeviceOutputSerializer,
+            200: DeviceListItemSerializer,
             400: error_response("validation_failed: the name is not valid."),
             404: DEVICE_NOT_FOUND,
         },
@@ -76,7 +77,10 @@ class DeviceDetailApi(APIView):
         data = self.RenameInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         device = services.device_rename(device=device, name=data.validated_data["name"])
-        return Response(DeviceOutputSerializer(device).data)
+        # The device as the list shows it, the apps' fields (its pin) included.
+        answer = DeviceOutputSerializer(device).data
+        answer.update(registry.device_api_values(devices=[device])[str(device.pk)])
+        return Response(answer)
 
     @extend_schema(responses={204: None, 404: DEVICE_NOT_FOUND})
     def delete(self, request, device_id: uuid.UUID):

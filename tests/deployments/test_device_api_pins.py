@@ -61,3 +61,19 @@ def test_the_document_describes_the_fields():
         properties = components[name]["properties"]
         assert {"pinned", "pin_reason", "pinned_with_group"} <= properties.keys(), name
         assert properties["pinned_with_group"]["nullable"] is True
+
+
+def test_a_rename_answers_the_device_with_its_pin(api, three):
+    pinned, _grouped, _free = three
+    response = api.patch(f"/api/devices/{pinned.pk}", {"name": "Bench rig"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Bench rig"
+    assert pins(body) == (True, "field trial", None)
+
+
+def test_the_document_describes_the_renames_answer_with_the_pin():
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    rename = document["paths"]["/api/devices/{device_id}"]["patch"]
+    answer = rename["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/DeviceListItem"}
