@@ -86,3 +86,9 @@ def test_keep_onnx_asks_for_the_onnx_as_convert_does(api, capsys):
     )
     assert cli_main.main(["jobs", JOB_ID, "--save", "v2", "--keep-onnx"]) == exit_codes.OK
     assert "Its ONNX is kept beside it." in capsys.readouterr().err
+
+
+def test_keep_onnx_without_save_is_refused_before_anything_is_asked(api, capsys):
+    assert cli_main.main(["jobs", JOB_ID, "--keep-onnx"]) == exit_codes.BAD_INPUT
+    assert len(api.calls) == 0
+    assert "--keep-onnx needs --save NAME" in capsys.readouterr().err

@@ -135,3 +135,16 @@ def test_run_asks_for_deploy_before_sending_its_inputs(api, tmp_path, capsys):
     assert cli_main.main(arguments) == exit_codes.AUTH
     assert [call.request.path_url for call in api.calls] == ["/api/auth/me"]
     assert "(tick `deploy`)" in capsys.readouterr().err
+
+
+def test_keep_onnx_without_save_is_refused_before_anything_is_asked(api, model, capsys):
+    assert convert(model, "--keep-onnx") == exit_codes.BAD_INPUT
+    assert len(api.calls) == 0
+    assert "--keep-onnx needs --save NAME" in capsys.readouterr().err
+
+
+def test_keep_onnx_goes_with_run_on_which_keeps_it_anyway(api, model, capsys):
+    api.get(f"{SERVER}/api/auth/me", json=me("read"))  # then refused for its scopes
+    code = convert(model, "--keep-onnx", "--run-on", "bench", "--inputs", str(model))
+    assert "--keep-onnx needs" not in capsys.readouterr().err
+    assert code != exit_codes.OK

@@ -19,7 +19,12 @@ from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.before_upload import check_conversion_upload
-from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, wait_for_job
+from visiona_client.visiona_cli.follow import (
+    KEEP_ONNX_ALONE,
+    POLL_SECONDS,
+    finish_job,
+    wait_for_job,
+)
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.run import add_run_options
 from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
@@ -180,6 +185,9 @@ def _format_report(report: Report) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = args.output
+    if args.keep_onnx and args.save is None and not args.run_on:
+        # Said before the upload: the ONNX is kept only beside a saved NEF.
+        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
     check_model(args.model)
     images = collect_images(args.images)
     if args.run_on:

@@ -16,6 +16,8 @@ from visiona_client.visiona_cli.waiting import Waiting
 
 POLL_SECONDS = 1.0
 FINISHED = ("completed", "failed")
+# --keep-onnx alone would be ignored: the ONNX is kept only beside a NEF saved to My models.
+KEEP_ONNX_ALONE = "--keep-onnx needs --save NAME: the ONNX is kept only beside a saved NEF."
 _STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
 
 

@@ -9,9 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.convert import chip_code
-from visiona_client.visiona_cli.follow import POLL_SECONDS, finish_job, job_line, wait_for_job
+from visiona_client.visiona_cli.follow import (
+    KEEP_ONNX_ALONE,
+    POLL_SECONDS,
+    finish_job,
+    job_line,
+    wait_for_job,
+)
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
@@ -63,6 +69,8 @@ moment.__name__ = "date"
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.keep_onnx and args.save is None:
+        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
     api = api_for(args)
     if args.job_id:
         job = api.get_json(f"/api/conversion/{args.job_id}")
