@@ -52,6 +52,7 @@ from models_repo.selectors import model_get_for_user
 from models_repo.storage import FileTooLarge
 from visiona.errors import PayloadTooLarge, ValidationFailed
 from visiona.models import User
+from visiona.sizes import size_limit
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +137,23 @@ def _check_inputs(inputs: list[NewInput]) -> None:
             message = _("%(name)s is empty.") % {"name": item.name}
             raise ValidationFailed.for_fields([{"field": "inputs", "message": message}])
         if item.size_bytes > limit:
-            raise PayloadTooLarge(details={"limit_bytes": limit, "input": item.name})
+            raise input_too_large(item.name)
     if sum(item.size_bytes for item in inputs) > total_limit:
-        raise PayloadTooLarge(details={"limit_bytes": total_limit})
+        raise inputs_too_large()
+
+
+def input_too_large(name: str) -> PayloadTooLarge:
+    """One input over ``RUNS_MAX_INPUT_BYTES``, named (the page shows the message)."""
+    limit = settings.RUNS_MAX_INPUT_BYTES
+    message = _("%(name)s is larger than %(limit)s.") % {"name": name, "limit": size_limit(limit)}
+    return PayloadTooLarge(message, details={"limit_bytes": limit, "input": name})
+
+
+def inputs_too_large() -> PayloadTooLarge:
+    """All the inputs together over ``RUNS_MAX_TOTAL_BYTES``."""
+    limit = settings.RUNS_MAX_TOTAL_BYTES
+    message = _("The inputs come to more than %(limit)s in all.") % {"limit": size_limit(limit)}
+    return PayloadTooLarge(message, details={"limit_bytes": limit})
 
 
 def _with_content_checked(item: NewInput) -> NewInput:
@@ -169,8 +184,8 @@ def _store_input(run_id: uuid.UUID, index: int, item: NewInput) -> RunInput:
             item.chunks,
             max_bytes=settings.RUNS_MAX_INPUT_BYTES,
         )
-    except FileTooLarge:
-        raise PayloadTooLarge(details={"limit_bytes": settings.RUNS_MAX_INPUT_BYTES}) from None
+    except FileTooLarge:  # longer than it said
+        raise input_too_large(item.name) from None
     return RunInput(
         index=index,
         name=item.name[:255],

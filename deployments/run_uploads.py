@@ -8,8 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest
 
+from deployments.run_services import inputs_too_large
 from models_repo.transfer import UploadSizeLimitHandler
-from visiona.errors import PayloadTooLarge
 from visiona.upload_tmp import TemporaryFileHandler
 
 # The multipart's own bytes (boundaries, headers, fields) on top of the inputs' limit.
@@ -20,7 +20,7 @@ def files_to_disk(request: HttpRequest) -> None:
     """Call before anything reads the body (the CSRF check does)."""
     length = request.META.get("CONTENT_LENGTH") or ""
     if length.isdigit() and int(length) > settings.RUNS_MAX_TOTAL_BYTES + FORM_OVERHEAD:
-        raise PayloadTooLarge(details={"limit_bytes": settings.RUNS_MAX_TOTAL_BYTES})
+        raise inputs_too_large()
     request.upload_handlers = [
         UploadSizeLimitHandler(request, settings.RUNS_MAX_INPUT_BYTES),
         TemporaryFileHandler(request),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,10 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from visiona_client.inference_contract import (
     CHANNEL_ORDERS,
     DEFAULT_REPEAT,
+    INPUT_HEAD_BYTES,
+    INPUT_SUFFIXES,
     MAX_REPEAT,
     SCALES,
     ContractError,
     InferOptions,
+    starts_of,
 )
 
 from deployments import run_charts, run_selectors, run_services
@@ -32,8 +36,9 @@ from deployments.run_uploads import files_to_disk
 from deployments.views import _model_or_404
 from devices import selectors as device_selectors
 from models_repo.storage import CHUNK
-from models_repo.transfer import upload_was_too_large
+from models_repo.transfer import too_large_upload_name, upload_was_too_large
 from visiona.errors import AppError, PayloadTooLarge
+from visiona.sizes import size_limit
 
 PAGE_SIZE = 20
 POLL_INTERVAL_MS = 2000
@@ -78,7 +83,7 @@ def _run_new(request, model_id: int):
     uploads = request.FILES.getlist("inputs")
     try:
         if upload_was_too_large(request):
-            raise PayloadTooLarge()
+            raise run_services.input_too_large(too_large_upload_name(request))
         options = InferOptions.from_query(
             {key: request.POST.get(key, "") or default for key, default in _DEFAULTS.items()}
         )
@@ -122,8 +127,40 @@ def _new_page(request, model_id: int, *, error=None, error_text: str = "", statu
         "channel_orders": CHANNEL_ORDERS,
         "scales": SCALES,
         "selected": request.POST if request.method == "POST" else {},
+        "max_inputs": settings.RUNS_MAX_INPUTS,
+        "max_input_size": size_limit(settings.RUNS_MAX_INPUT_BYTES),
+        "page_data": _new_page_data(),
     }
     return render(request, "deployments/run_new.html", context, status=status)
+
+
+def _new_page_data() -> dict:
+    """What run-new.js checks before the form is sent, in the server's own words
+    (run_services._check_inputs): the same limits, the same first bytes."""
+    not_an_input = _("%(name)s is not an image (PNG, JPEG, BMP), a .npy or a .npz.")
+    return {
+        "limits": {
+            "maxInputs": settings.RUNS_MAX_INPUTS,
+            "maxInputBytes": settings.RUNS_MAX_INPUT_BYTES,
+            "maxTotalBytes": settings.RUNS_MAX_TOTAL_BYTES,
+            "headBytes": INPUT_HEAD_BYTES,
+            # File extension -> the ways such a file may begin.
+            "starts": {
+                suffix: [list(start) for start in starts_of(media)]
+                for suffix, media in INPUT_SUFFIXES.items()
+            },
+        },
+        "messages": {
+            "chooseInput": _("Choose at least one input."),
+            "tooMany": _("At most %(count)d inputs per run.") % {"count": settings.RUNS_MAX_INPUTS},
+            "notAnInput": not_an_input,
+            "empty": _("%(name)s is empty."),
+            "tooLarge": _("%(name)s is larger than %(limit)s.")
+            % {"name": "%(name)s", "limit": size_limit(settings.RUNS_MAX_INPUT_BYTES)},
+            "totalTooLarge": _("The inputs come to more than %(limit)s in all.")
+            % {"limit": size_limit(settings.RUNS_MAX_TOTAL_BYTES)},
+        },
+    }
 
 
 @login_required

@@ -22,6 +22,7 @@ from visiona.upload_tmp import sweep_now_and_then
 logger = logging.getLogger(__name__)
 
 TOO_LARGE_ATTRIBUTE = "model_upload_too_large"
+TOO_LARGE_NAME_ATTRIBUTE = "model_upload_too_large_name"
 MODEL_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -39,6 +40,8 @@ class UploadSizeLimitHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > self.limit:
             setattr(self.request, TOO_LARGE_ATTRIBUTE, True)
+            if not hasattr(self.request, TOO_LARGE_NAME_ATTRIBUTE):  # the first one named
+                setattr(self.request, TOO_LARGE_NAME_ATTRIBUTE, self.file_name or "")
             raise SkipFile()
         return raw_data
 
@@ -56,6 +59,11 @@ def limit_upload_size(request: HttpRequest, limit: int | None = None) -> None:
 
 def upload_was_too_large(request: HttpRequest) -> bool:
     return getattr(request, TOO_LARGE_ATTRIBUTE, False)
+
+
+def too_large_upload_name(request: HttpRequest) -> str:
+    """The file name of the first upload skipped for its size ("" when none was)."""
+    return getattr(request, TOO_LARGE_NAME_ATTRIBUTE, "")
 
 
 def model_file_response(request: HttpRequest, model: NefModel) -> HttpResponseBase:

@@ -48,7 +48,12 @@ INPUT_HEAD_BYTES = 8  # enough of a file's start to tell
 
 def starts_as(media: str, head: bytes) -> bool:
     """Whether ``head`` (a file's first INPUT_HEAD_BYTES) begins as ``media`` does."""
-    return head.startswith(_STARTS.get(media, ()))
+    return head.startswith(starts_of(media))
+
+
+def starts_of(media: str) -> tuple[bytes, ...]:
+    """The ways a file of ``media`` may begin (none for a type no run takes)."""
+    return _STARTS.get(media, ())
 
 
 # The default preprocessing of an image, and what the query may change.
@@ -149,17 +154,21 @@ def input_type(content_type: str) -> str:
     return media
 
 
+# The file names a run takes, by extension (lower case, no dot), and what each is sent as.
+INPUT_SUFFIXES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "bmp": "image/bmp",
+    "npy": NPY_TYPE,
+    "npz": NPZ_TYPE,
+}
+
+
 def type_for_filename(name: str) -> str | None:
     """The Content-Type to send a local file as, or None for a file no run takes."""
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return {
-        "png": "image/png",
-        "jpg": "image/jpeg",
-        "jpeg": "image/jpeg",
-        "bmp": "image/bmp",
-        "npy": NPY_TYPE,
-        "npz": NPZ_TYPE,
-    }.get(suffix)
+    return INPUT_SUFFIXES.get(suffix)
 
 
 def parse_timings(value: str) -> list[float]:

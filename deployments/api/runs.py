@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -38,11 +37,10 @@ from deployments.run_choices import RunInputState
 from deployments.run_uploads import files_to_disk
 from deployments.run_zip import outputs_zip
 from models_repo.storage import CHUNK
-from models_repo.transfer import upload_was_too_large
+from models_repo.transfer import too_large_upload_name, upload_was_too_large
 from visiona.api import fields
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
-from visiona.errors import PayloadTooLarge
 
 NOT_FOUND = error_response("run_not_found: unknown, or another user's run.")
 
@@ -130,7 +128,7 @@ class RunListApi(APIView):
         data = {name: request.data[name] for name in fields_given if name in request.data}
         data["inputs"] = request.FILES.getlist("inputs")
         if upload_was_too_large(request._request):
-            raise PayloadTooLarge(details={"limit_bytes": settings.RUNS_MAX_INPUT_BYTES})
+            raise run_services.input_too_large(too_large_upload_name(request._request))
         form = self.InputSerializer(data=data)
         form.is_valid(raise_exception=True)
         values = form.validated_data

@@ -203,10 +203,26 @@ def test_an_input_over_the_limit_is_a_413(
     model, _, _ = setup
     response = create(alice_client, model, alice_device.device)
     assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["message"] == "img0.png is larger than 100\xa0bytes."
+    assert error["details"] == {"limit_bytes": 100, "input": "img0.png"}
     assert Run.objects.count() == 0
     assert not (models_folder / "runs").exists() or not any(
         (models_folder / "runs").rglob("*/inputs/*")
     )
+
+
+def test_inputs_over_the_total_are_a_413_that_says_so(alice_client, alice_device, setup, settings):
+    settings.RUNS_MAX_TOTAL_BYTES = 2 * 1024 * 1024
+    model, _, _ = setup
+    files = [
+        SimpleUploadedFile(f"big{i}.png", IMAGES[0] + bytes(1024 * 1024), "image/png")
+        for i in range(2)
+    ]
+    response = create(alice_client, model, alice_device.device, files=files)
+    assert response.status_code == 413
+    assert response.json()["error"]["message"] == "The inputs come to more than 2\xa0MB in all."
+    assert Run.objects.count() == 0
 
 
 def test_access(

@@ -3,6 +3,7 @@ languages, the history per model and per device."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -49,6 +50,34 @@ def test_the_form_runs_it_on_an_installed_device(alice_client, alice_device, mod
     run = Run.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.pk}/"
     assert (run.inputs_count, run.repeat) == (2, 4)
+
+
+def test_the_form_states_the_limits_it_checks_before_sending(alice_client, model, settings):
+    settings.RUNS_MAX_INPUTS = 7
+    settings.RUNS_MAX_INPUT_BYTES = 2 * 1024 * 1024
+    html = page(alice_client, f"/runs/new/{model[0].pk}/")
+    assert "Up to 7 inputs, 2\xa0MB each." in html
+    data = json.loads(re.search(r'id="run-new-data"[^>]*>(.*?)</script>', html).group(1))
+    assert data["limits"]["maxInputs"] == 7
+    assert data["limits"]["starts"]["npy"] == [list(b"\x93NUMPY")]
+    assert data["messages"]["tooLarge"] == "%(name)s is larger than 2\xa0MB."
+    zh = page(alice_client, f"/runs/new/{model[0].pk}/", language="zh-hant")
+    assert "最多 7 個輸入，每個 2\xa0MB。" in zh  # noqa: RUF001
+
+
+def test_the_form_names_an_input_over_the_limit(alice_client, alice_device, model, settings):
+    settings.RUNS_MAX_INPUT_BYTES = 100
+    response = alice_client.post(
+        f"/runs/new/{model[0].pk}/",
+        {
+            "device_id": str(alice_device.device.pk),
+            "inputs": [SimpleUploadedFile("big.png", IMAGES[0])],
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+    assert response.status_code == 413
+    assert "big.png 大於 100\xa0位元組。" in response.content.decode()
+    assert not Run.objects.exists()
 
 
 def test_the_form_says_what_is_wrong(alice_client, alice_device, model):
