@@ -35,6 +35,10 @@ SIDEWAYS_SCROLLERS = """() => Array.from(document.querySelectorAll('main *')).fi
   const style = getComputedStyle(el);
   return ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
 }).map(el => el.outerHTML.slice(0, 80))"""
+# The top bar's entries, by the row they sit on (one row: a lone entry on a second row
+# reads as a different kind of link).
+NAV_ROWS = """() => new Set(Array.from(document.querySelectorAll('.main-nav a'))
+  .map(el => Math.round(el.getBoundingClientRect().top))).size"""
 WRAPPED_PILLS = """() => Array.from(document.querySelectorAll('.status')).filter(el => {
   const size = parseFloat(getComputedStyle(el).fontSize);
   return el.getBoundingClientRect().height > size * 2.4;
@@ -132,6 +136,7 @@ def assert_fits(tab, name):
     assert tab.evaluate(OUT_OF_VIEW) == [], name
     assert tab.evaluate(SIDEWAYS_SCROLLERS) == [], name
     assert tab.evaluate(WRAPPED_PILLS) == [], name
+    assert tab.evaluate(NAV_ROWS) <= 1, name
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hant"])
