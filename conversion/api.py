@@ -15,7 +15,7 @@ from rest_framework.parsers import BaseParser, DataAndFiles
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from conversion import limits, services
+from conversion import limits, services, upload_lease
 from conversion.serializers import (
     ActiveConversionSerializer,
     ConversionUploadSerializer,
@@ -120,7 +120,8 @@ def _content_length(request) -> int | None:
 
 
 class ConversionActiveApi(APIView):
-    """The signed-in user's unfinished job, or null."""
+    """The signed-in user's unfinished job, or null; and whether an upload of theirs is
+    still streaming (no job yet). What a new upload would be refused for, asked first."""
 
     token_scope = Scope.READ
 
@@ -133,7 +134,12 @@ class ConversionActiveApi(APIView):
     )
     def get(self, request):
         job = services.active_job_find(user=request.user)
-        return Response({"job": JobOutputSerializer(job).data if job else None})
+        return Response(
+            {
+                "job": JobOutputSerializer(job).data if job else None,
+                "upload_in_progress": upload_lease.upload_in_progress(user=request.user),
+            }
+        )
 
 
 class ConversionJobApi(APIView):

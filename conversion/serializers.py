@@ -176,6 +176,10 @@ class ConversionUploadSerializer(serializers.Serializer):
 
 class ActiveConversionSerializer(serializers.Serializer):
     job = JobOutputSerializer(allow_null=True)
+    upload_in_progress = serializers.BooleanField(
+        help_text="another upload of this user is still streaming: a new one now would be "
+        "refused (409 upload_in_progress)"
+    )
 
 
 class PromotedModelSerializer(serializers.Serializer):

@@ -86,6 +86,12 @@ class UploadLease:
             )
 
 
+def upload_in_progress(*, user: User) -> bool:
+    """Whether an upload of the user holds the slot now: what the next one would be
+    refused for. Advice asked before an upload; the lease stays the authority."""
+    return cache.get(_key(user)) is not None
+
+
 @contextmanager
 def upload_lease(*, user: User) -> Iterator[UploadLease]:
     """Hold the user's one upload slot, or raise ``UploadInProgress``."""

@@ -148,3 +148,15 @@ def test_keep_onnx_goes_with_run_on_which_keeps_it_anyway(api, model, capsys):
     code = convert(model, "--keep-onnx", "--run-on", "bench", "--inputs", str(model))
     assert "--keep-onnx needs" not in capsys.readouterr().err
     assert code != exit_codes.OK
+
+
+def test_another_upload_still_streaming_is_refused_before_the_upload(api, model, capsys):
+    api.get(f"{SERVER}/api/auth/me", json=me("read", "convert"))
+    api.get(f"{SERVER}/api/conversion/active", json={"job": None, "upload_in_progress": True})
+    assert convert(model, "--json") == exit_codes.FAILURE
+    assert api.upload.call_count == 0
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert (error["code"], error["status"]) == ("upload_in_progress", 409)
+    assert error["message"] == (
+        "You are already uploading a model. Wait for that upload to finish first."
+    )

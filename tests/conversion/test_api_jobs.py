@@ -13,7 +13,7 @@ import responses
 from django.db import connection
 from django.test import Client
 
-from conversion import tracking_services
+from conversion import tracking_services, upload_lease
 from conversion.models import ConversionJob
 from tests.conversion.upstreams import (
     CONVERTER,
@@ -84,7 +84,23 @@ def test_a_finished_job_is_served_from_history(alice_client, alice, upstream):
 
 def test_active_is_null_without_jobs(alice_client, upstream):
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
-    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert alice_client.get("/api/conversion/active").json() == {
+        "job": None,
+        "upload_in_progress": False,
+    }
+
+
+def test_active_says_when_an_upload_of_the_user_is_still_streaming(
+    alice_client, alice, bob, upstream
+):
+    upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
+    with upload_lease.upload_lease(user=alice):
+        assert alice_client.get("/api/conversion/active").json() == {
+            "job": None,
+            "upload_in_progress": True,
+        }
+        assert not upload_lease.upload_in_progress(user=bob)
+    assert alice_client.get("/api/conversion/active").json()["upload_in_progress"] is False
 
 
 def test_active_rebuilds_ownership_from_the_converter(alice_client, alice, upstream):
@@ -109,7 +125,7 @@ def test_active_confirms_a_known_job_with_the_converter(alice_client, alice, ups
     own(alice, {**job, "status": "running"})
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
-    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert alice_client.get("/api/conversion/active").json()["job"] is None
     assert ConversionJob.objects.get(job_id=job["job_id"]).status == "completed"
 
 
@@ -211,7 +227,7 @@ def test_a_job_the_converter_lost_is_failed_and_no_longer_blocks(alice_client, a
         json={"error": {"code": "job_not_found", "message": "m", "details": {}}},
     )
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [], "total": 0})
-    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert alice_client.get("/api/conversion/active").json()["job"] is None
     body = alice_client.get(f"/api/conversion/{job['job_id']}").json()
     assert body["status"] == "failed"
     assert body["error"]["code"] == "job_lost"
@@ -239,7 +255,7 @@ def test_a_job_the_converter_files_under_another_owner_is_never_handed_over(
     own(bob, job)
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs", json={"jobs": [job], "total": 1})
     upstream.add(responses.GET, f"{CONVERTER}/api/v1/jobs/{job['job_id']}", json=job)
-    assert alice_client.get("/api/conversion/active").json() == {"job": None}
+    assert alice_client.get("/api/conversion/active").json()["job"] is None
     assert ConversionJob.objects.get(job_id=job["job_id"]).owner == bob
     assert alice_client.get(f"/api/conversion/{job['job_id']}").status_code == 404
 

@@ -1,7 +1,7 @@
 """Before a long upload, the refusals visionA would answer only once it has the whole
 body, asked first with a small request: the token lacks a scope the command needs
-(``GET /api/auth/me``), or the user already has a conversion running
-(``GET /api/conversion/active``). Each is raised as visionA's own refusal (message,
+(``GET /api/auth/me``), or the user already has a conversion running or another upload
+still streaming (``GET /api/conversion/active``). Each is raised as visionA's own refusal (message,
 code, exit code), so the user learns it at once and the same way.
 
 visionA's checks stay the authority: a job started elsewhere in between is still
@@ -26,6 +26,7 @@ SCOPE_MISSING = (
     "be changed."
 )
 ACTIVE_JOB = "You already have a conversion in progress. Wait for it to finish first."
+UPLOAD_IN_PROGRESS = "You are already uploading a model. Wait for that upload to finish first."
 _ACTIVE_JOB_FIELDS = ("job_id", "status", "stage", "progress", "created_at")
 
 
@@ -55,13 +56,16 @@ def require_scopes(api: Api, needed: Sequence[str]) -> list[str] | None:
 
 
 def require_no_active_conversion(api: Api) -> None:
-    """Refuse as visionA would when the user already has an unfinished conversion."""
+    """Refuse as visionA would when the user already has an unfinished conversion, or
+    another upload still streaming (an older server does not say it: then the upload
+    learns it)."""
     try:
-        job = api.get_json("/api/conversion/active", timeout=CHECK_TIMEOUT).get("job")
+        active = api.get_json("/api/conversion/active", timeout=CHECK_TIMEOUT)
     except CliError as error:
         if error.code == "conversion_disabled":
             raise  # the upload's answer too, before any other
         return
+    job = active.get("job")
     if isinstance(job, dict) and job.get("job_id"):
         raise CliError(
             ACTIVE_JOB,
@@ -69,6 +73,10 @@ def require_no_active_conversion(api: Api) -> None:
             code="active_job_exists",
             status=409,
             details={"active_job": {name: job.get(name) for name in _ACTIVE_JOB_FIELDS}},
+        )
+    if active.get("upload_in_progress") is True:
+        raise CliError(
+            UPLOAD_IN_PROGRESS, exit_code=exit_codes.FAILURE, code="upload_in_progress", status=409
         )
 
 
