@@ -21,6 +21,11 @@ def test_the_clis_limits_are_the_servers():
     assert convert.MAX_MODEL_BYTES == limits.MAX_MODEL_BYTES
     assert frozenset(limits.IMAGE_EXTENSIONS) == convert.IMAGE_SUFFIXES
     assert limits.IMAGE_SIGNATURES == convert.IMAGE_SIGNATURES
+    assert (convert.MIN_USER_MODEL_ID, convert.MAX_MODEL_ID, convert.DEFAULT_MODEL_ID) == (
+        limits.MIN_USER_MODEL_ID,
+        limits.MAX_MODEL_ID,
+        limits.DEFAULT_MODEL_ID,
+    )
 
 
 @pytest.fixture

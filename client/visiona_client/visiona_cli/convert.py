@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from visiona_client.inference_contract import JPEG_START, PNG_START
+from visiona_client.inference_contract import DEFAULT_REPEAT, JPEG_START, PNG_START
 from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
@@ -25,6 +25,7 @@ from visiona_client.visiona_cli.follow import (
     finish_job,
     wait_for_job,
 )
+from visiona_client.visiona_cli.options import Once
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.run import add_run_options
 from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
@@ -42,6 +43,10 @@ MAX_IMAGES = 100
 MIB = 1024 * 1024
 MAX_IMAGE_BYTES = 10 * MIB
 MAX_MODEL_BYTES = 500 * MIB
+# User model ids start above the range Kneron reserves for its own models.
+MIN_USER_MODEL_ID = 32768
+MAX_MODEL_ID = 65535
+DEFAULT_MODEL_ID = 32769
 _VERSION = re.compile(r"^[0-9A-Fa-f]{4}$")
 
 
@@ -65,7 +70,11 @@ def register(
         metavar="DIR_OR_FILE",
         help="reference images (JPEG/PNG), or folders of them",
     )
-    parser.add_argument("--model-id", type=int, help="the NEF's model id (32769-65535)")
+    parser.add_argument(
+        "--model-id",
+        type=model_id,
+        help=f"the NEF's model id ({MIN_USER_MODEL_ID}-{MAX_MODEL_ID}, default {DEFAULT_MODEL_ID})",
+    )
     parser.add_argument("--version", dest="model_version", type=version_text, help="4 hex digits")
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
     add_timeout_option(parser)
@@ -77,6 +86,8 @@ def register(
     )
     parser.add_argument(
         "--run-on",
+        action=Once,
+        several="a run is on one device",
         metavar="DEVICE",
         help="then save (with the ONNX), deploy to this device and run it (visiona run)",
     )
@@ -92,6 +103,16 @@ def chip_code(raw: str) -> str:
 
 
 chip_code.__name__ = "chip"
+
+
+def model_id(raw: str) -> int:
+    value = int(raw)
+    if not MIN_USER_MODEL_ID <= value <= MAX_MODEL_ID:
+        raise ValueError(raw)
+    return value
+
+
+model_id.__name__ = f"model id ({MIN_USER_MODEL_ID}-{MAX_MODEL_ID})"
 
 
 def version_text(raw: str) -> str:
@@ -185,9 +206,7 @@ def _format_report(report: Report) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = args.output
-    if args.keep_onnx and args.save is None and not args.run_on:
-        # Said before the upload: the ONNX is kept only beside a saved NEF.
-        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
+    _refuse_options_that_would_be_ignored(args)
     check_model(args.model)
     images = collect_images(args.images)
     if args.run_on:
@@ -220,6 +239,33 @@ def run(args: argparse.Namespace) -> int:
     return finish_job(
         api, output, job, download=args.download, save=args.save, keep_onnx=args.keep_onnx
     )
+
+
+def _refuse_options_that_would_be_ignored(args: argparse.Namespace) -> None:
+    """Said before the upload: an option that only means something beside another would
+    otherwise do nothing, and a CI gate written with --expect but no --run-on would pass
+    without running anything."""
+    if args.keep_onnx and args.save is None and not args.run_on:
+        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
+    if args.save is not None and not args.save.strip():
+        raise CliError("--save needs a name that is not blank.", exit_code=exit_codes.BAD_INPUT)
+    if args.run_on:
+        return
+    run_options = {
+        "--inputs": args.inputs != [],
+        "--expect": args.expect is not None,
+        "--outputs": args.outputs is not None,
+        "--repeat": args.repeat != DEFAULT_REPEAT,
+        "--channel-order": args.channel_order != "rgb",
+        "--scale": args.scale != "unit",
+    }
+    given = [flag for flag, is_given in run_options.items() if is_given]
+    if given:
+        raise CliError(
+            f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with --run-on DEVICE "
+            "(the run after the conversion); without it nothing would be run.",
+            exit_code=exit_codes.BAD_INPUT,
+        )
 
 
 def _upload(api: Api, out: Output, args: argparse.Namespace, images: list[Path]) -> dict[str, Any]:

@@ -8,12 +8,17 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.options import Once
 from visiona_client.visiona_cli.output import Output, human_bytes
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 POLL_SECONDS = 1.0
+SEVERAL_DEVICES = (
+    "for several devices, put them in a group (visiona groups create NAME --device A "
+    "--device B) and use visiona rollout create MODEL --group NAME"
+)
 FINAL = ("installed", "failed", "cancelled")
 
 
@@ -22,7 +27,13 @@ def register(
 ) -> None:
     parser = subparsers.add_parser("deploy", parents=[common], help="send a model to a device")
     parser.add_argument("model", help="the model's id or name (visiona models ls)")
-    parser.add_argument("--device", required=True, help="the device's id or name")
+    parser.add_argument(
+        "--device",
+        required=True,
+        action=Once,
+        several=SEVERAL_DEVICES,
+        help="the device's id or name (one; for several, a group and visiona rollout)",
+    )
     parser.add_argument("--wait", action="store_true", help="follow it until it is installed")
     add_timeout_option(parser)
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)

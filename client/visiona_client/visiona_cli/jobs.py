@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from visiona_client.visiona_cli.follow import (
     job_line,
     wait_for_job,
 )
+from visiona_client.visiona_cli.options import positive_int
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
@@ -25,6 +27,7 @@ from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 # The API's statuses, and cancelled: a failed job its user cancelled (error code
 # cancelled), which ``--status failed`` lists too.
 STATUSES = ("created", "running", "completed", "failed", "cancelled")
+DEFAULT_LIMIT = 20
 
 
 def register(
@@ -36,9 +39,25 @@ def register(
     parser.add_argument("job_id", nargs="?", help="one job: show it (and follow it with --wait)")
     parser.add_argument("--status", choices=STATUSES)
     parser.add_argument("--chip", type=chip_code, help="only this chip (e.g. 720)")
-    parser.add_argument("--since", type=moment, metavar="DATE", help="started on or after")
-    parser.add_argument("--until", type=moment, metavar="DATE", help="started before")
-    parser.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    parser.add_argument(
+        "--since",
+        type=moment,
+        metavar="DATE",
+        help="started on or after: YYYY-MM-DD (midnight UTC) or an RFC 3339 time",
+    )
+    parser.add_argument(
+        "--until",
+        type=moment,
+        metavar="DATE",
+        help="started before: YYYY-MM-DD (midnight UTC, so that day is not included) "
+        "or an RFC 3339 time",
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_int,
+        default=DEFAULT_LIMIT,
+        help=f"how many (default {DEFAULT_LIMIT})",
+    )
     parser.add_argument("--wait", action="store_true", help="with JOB_ID: follow it until it ends")
     parser.add_argument(
         "--download",
@@ -56,6 +75,49 @@ def register(
     parser.set_defaults(func=run, poll_seconds=POLL_SECONDS)
 
 
+def _refuse_options_that_would_be_ignored(args: argparse.Namespace) -> None:
+    """``jobs --save NAME`` alone would list the jobs and save nothing: refused (exit 2)."""
+    one_job = {
+        "--wait": args.wait,
+        "--download": args.download is not None,
+        "--save": args.save is not None,
+        "--keep-onnx": args.keep_onnx,
+    }
+    given = [flag for flag, is_given in one_job.items() if is_given]
+    if given and not args.job_id:
+        raise CliError(
+            f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} a job: "
+            "visiona jobs JOB_ID " + " ".join(given),
+            exit_code=exit_codes.BAD_INPUT,
+        )
+    list_filters = {
+        "--status": args.status is not None,
+        "--chip": args.chip is not None,
+        "--since": args.since is not None,
+        "--until": args.until is not None,
+        "--limit": args.limit != DEFAULT_LIMIT,
+    }
+    filters = [flag for flag, is_given in list_filters.items() if is_given]
+    if args.job_id and filters:
+        raise CliError(
+            f"{', '.join(filters)}: for the list of jobs, not with a JOB_ID.",
+            exit_code=exit_codes.BAD_INPUT,
+        )
+    if args.since and args.until and _instant(args.since) >= _instant(args.until):
+        raise CliError(
+            "--since must come before --until: no job could be in between.",
+            exit_code=exit_codes.BAD_INPUT,
+        )
+    if args.keep_onnx and args.save is None:
+        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
+    if args.save is not None and not args.save.strip():
+        raise CliError("--save needs a name that is not blank.", exit_code=exit_codes.BAD_INPUT)
+
+
+def _instant(moment_text: str) -> datetime:
+    return datetime.fromisoformat(moment_text)
+
+
 def moment(raw: str) -> str:
     """YYYY-MM-DD (midnight UTC) or an RFC 3339 time, as the API takes it."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
@@ -69,8 +131,7 @@ moment.__name__ = "date"
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.keep_onnx and args.save is None:
-        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
+    _refuse_options_that_would_be_ignored(args)
     api = api_for(args)
     if args.job_id:
         job = api.get_json(f"/api/conversion/{args.job_id}")
@@ -95,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def list_jobs(api: Api, args: argparse.Namespace) -> list[dict[str, Any]]:
-    limit = max(1, args.limit)
+    limit = args.limit
     params = {"page_size": min(limit, 100)}
     for name, value in (
         ("status", args.status),

@@ -37,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc), exit_code=exit_codes.BAD_INPUT, code="bad_server") from None
     token = os.environ.get("VISIONA_TOKEN") or _prompt()
-    me = Api(server, token).get_json("/api/auth/me")
+    try:
+        me = Api(server, token).get_json("/api/auth/me")
+    except CliError as error:
+        if error.code and error.code != "not_json":  # visionA's own refusal, or no answer
+            raise
+        raise _not_visiona(server, error) from None
     if me.get("means") != "token":
         raise CliError("The server did not take this as a token.", exit_code=exit_codes.AUTH)
     path = config.save(config.with_login(stored, server, token))
@@ -46,6 +51,20 @@ def run(args: argparse.Namespace) -> int:
     out.say(f"Token stored in {path}.")
     out.result({"server": server, "user": me["user"], "scopes": me["scopes"], "config": str(path)})
     return exit_codes.OK
+
+
+def _not_visiona(server: str, error: CliError) -> CliError:
+    """An answer without visionA's error envelope: the URL is not visionA's base URL (a
+    path such as /api/ added, another site), which a bare "HTTP 404" did not say."""
+    return CliError(
+        f"{server} does not look like visionA: GET {server}/api/auth/me did not answer as "
+        f"visionA does ({error.message}). Give visionA's base URL, the address "
+        "its pages are served at (e.g. https://visiona.example.com), without /api/.",
+        exit_code=exit_codes.BAD_INPUT,
+        code="not_visiona",
+        status=error.status,
+        details={"server": server},
+    )
 
 
 def _prompt() -> str:

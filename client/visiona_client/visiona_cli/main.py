@@ -107,8 +107,35 @@ def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
         return exit_codes.INTERRUPTED
 
 
+# The API's field names as the commands' options spell them, for visionA's
+# validation_failed: which value was wrong, in the words the user typed. A field not
+# here is shown as the API names it.
+API_FIELD_OPTIONS = {
+    "max_failure_percent": "--max-failures",
+    "wait_seconds": "--wait-minutes (sent in seconds)",
+    "smoke_run_id": "--smoke-run",
+    "smoke_expect": "--expect",
+    "smoke_min_cosine": "--smoke-min-cosine",
+    "phases": "--phases",
+    "created_after": "--since",
+    "created_before": "--until",
+    "platform": "--chip",
+    "chip": "--chip",
+    "chips": "--chip",
+    "version": "--version",
+    "repeat": "--repeat",
+    "channel_order": "--channel-order",
+    "scale": "--scale",
+    "reason": "--reason",
+    "inputs": "--inputs",
+    "ref_images": "--images",
+}
+
+
 def _failed(output: Output, error: CliError) -> int:
     output.note(f"Error: {error.message}" + (f" ({error.code})" if error.code else ""))
+    for line in _field_problems(error):
+        output.note(f"  {line}")
     hint = error.details.get("hint") if isinstance(error.details, dict) else None
     if error.code == "token_scope_missing":
         hint = _scope_hint(error.details)
@@ -118,6 +145,24 @@ def _failed(output: Output, error: CliError) -> int:
         output.note(f"Hint: {hint}")
     output.result({"error": error.to_dict()})
     return error.exit_code
+
+
+def _field_problems(error: CliError) -> list[str]:
+    """visionA's ``details.fields`` of a validation_failed, one line each: ``phases.0``
+    reads "--phases (item 1)"."""
+    fields = error.details.get("fields") if isinstance(error.details, dict) else None
+    if error.code != "validation_failed" or not isinstance(fields, list):
+        return []
+    lines = []
+    for problem in fields:
+        if not isinstance(problem, dict):
+            continue
+        name, _, index = str(problem.get("field", "")).partition(".")
+        where = API_FIELD_OPTIONS.get(name, name or "the request")
+        if index.isdigit():
+            where += f" (item {int(index) + 1})"
+        lines.append(f"{where}: {problem.get('message', '')}")
+    return lines
 
 
 def _scope_hint(details: dict[str, Any]) -> str:

@@ -34,6 +34,7 @@ from visiona_client.run_figures import Expectation, gate_figures, parse_expectat
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
 from visiona_client.visiona_cli.before_upload import require_scopes
+from visiona_client.visiona_cli.options import Once
 from visiona_client.visiona_cli.output import Output, counted
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run_report import report
@@ -68,7 +69,13 @@ def add_run_options(parser: argparse.ArgumentParser, *, device_required: bool) -
     """The run's options; ``convert --run-on`` takes them too (without --device and
     --reference: the device is --run-on's, the reference the converted ONNX)."""
     if device_required:
-        parser.add_argument("--device", required=True, help="the device's id or name")
+        parser.add_argument(
+            "--device",
+            required=True,
+            action=Once,
+            several="a run is on one device; run the command once per device",
+            help="the device's id or name",
+        )
         parser.add_argument("--reference", type=Path, help="the original .onnx, run here")
         add_timeout_option(parser)
     parser.add_argument(

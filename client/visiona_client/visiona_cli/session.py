@@ -18,6 +18,14 @@ from visiona_client.visiona_cli.api import Api, CliError
 def api_for(args: argparse.Namespace) -> Api:
     stored = config.load_stored()
     server = getattr(args, "server", None) or os.environ.get("VISIONA_SERVER") or stored.server
+    if server and not config.origin(server):
+        # Checked before the token: "not logged in there, run login" would send the user
+        # to a login that refuses the same URL.
+        raise CliError(
+            f"not an http(s) URL: {server!r}: give it as http://HOST:PORT or https://HOST.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="bad_server",
+        )
     token = os.environ.get("VISIONA_TOKEN") or ""
     if not token and server:
         token = stored.token_for(server)
