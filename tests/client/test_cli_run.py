@@ -21,7 +21,9 @@ from tests.client.fake_visiona_runs import RunScript
 
 
 def run(capsys, inputs, *arguments: str) -> tuple[int, dict, str]:
-    argv = ["run", "Person detector", "--device", "demo-desk", "--inputs", str(inputs)]
+    # One --device (a second is a usage error): the test's own, or demo-desk.
+    device = [] if "--device" in arguments else ["--device", "demo-desk"]
+    argv = ["run", "Person detector", *device, "--inputs", str(inputs)]
     code = cli_main.main([*argv, "--json", *arguments], poll_seconds=0.01)
     captured = capsys.readouterr()
     return code, json.loads(captured.out), captured.err
