@@ -58,11 +58,13 @@ def test_a_jobs_nef_downloaded_into_a_folder_is_named_after_its_model(api, capsy
     assert data["download"]["path"] == str(tmp_path / "yolo.nef")
 
 
-def test_a_place_that_cannot_be_written_is_a_clear_error(api, capsys, tmp_path):
+def test_a_place_in_no_folder_is_refused_before_the_download(api, capsys, tmp_path):
     target = tmp_path / "no-such-folder" / "x.nef"
-    code, data = run(capsys, "models", "download", "7", "-o", str(target))
-    assert code == 2
-    assert "Cannot write" in data["error"]["message"]
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "models", "download", "7", "-o", str(target))
+    assert exit_.value.code == 2
+    assert "invalid download path" in capsys.readouterr().err
+    assert not any(call.request.url.endswith("/file") for call in api.calls)
 
 
 def test_any_other_local_file_error_is_a_message_not_a_traceback(api, capsys):

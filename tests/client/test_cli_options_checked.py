@@ -166,3 +166,23 @@ def test_a_server_without_a_scheme_is_refused_not_sent_to_login(monkeypatch, tmp
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["code"] == "bad_server"
     assert "http://HOST:PORT" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["models", "download", "yolo", "-o", "{tmp}/new-folder/"],
+        ["jobs", JOB_ID, "--download", "{tmp}/no-such-folder/yolo.nef"],
+        ["convert", "m.onnx", "--chip", "720", "--download", "{tmp}/new-folder/"],
+    ],
+)
+def test_a_download_path_in_no_folder_is_refused_before_anything(
+    nothing_sent, tmp_path, capsys, argv
+):
+    with pytest.raises(SystemExit) as exit_:
+        cli_main.main([part.format(tmp=tmp_path) for part in argv])
+    assert exit_.value.code == exit_codes.BAD_INPUT
+    assert "invalid download path (an existing folder, or a file in one)" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "new-folder").exists()

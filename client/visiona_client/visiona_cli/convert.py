@@ -30,6 +30,7 @@ from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.run import add_run_options
 from visiona_client.visiona_cli.run_on import check_run_on, convert_and_run
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.transfer import download_target
 from visiona_client.visiona_cli.upload import upload_conversion
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
@@ -78,7 +79,9 @@ def register(
     parser.add_argument("--version", dest="model_version", type=version_text, help="4 hex digits")
     parser.add_argument("--wait", action="store_true", help="follow the job until it ends")
     add_timeout_option(parser)
-    parser.add_argument("--download", type=Path, metavar="PATH", help="save the NEF here")
+    parser.add_argument(
+        "--download", type=download_target, metavar="PATH", help="save the NEF here"
+    )
     parser.add_argument("--save", metavar="NAME", help="save the NEF to My models as NAME")
     parser.add_argument("--no-check", action="store_true", help="skip the local pre-flight")
     parser.add_argument(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
@@ -22,6 +21,7 @@ from visiona_client.visiona_cli.follow import (
 from visiona_client.visiona_cli.options import positive_int
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.session import api_for
+from visiona_client.visiona_cli.transfer import download_target
 from visiona_client.visiona_cli.waiting import Waiting, add_timeout_option
 
 # The API's statuses, and cancelled: a failed job its user cancelled (error code
@@ -61,7 +61,7 @@ def register(
     parser.add_argument("--wait", action="store_true", help="with JOB_ID: follow it until it ends")
     parser.add_argument(
         "--download",
-        type=Path,
+        type=download_target,
         metavar="PATH",
         help="with JOB_ID: wait for it, then save its NEF here (a file, or a folder)",
     )

@@ -10,7 +10,7 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.output import human_bytes
 from visiona_client.visiona_cli.resolve import model_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
-from visiona_client.visiona_cli.transfer import download_to, into_folder
+from visiona_client.visiona_cli.transfer import download_target, download_to, into_folder
 
 
 def register(
@@ -28,7 +28,7 @@ def register(
         "-o",
         "--output",
         dest="path",
-        type=Path,
+        type=download_target,
         help="a file, or a folder to save NAME.nef in (default: NAME.nef here)",
     )
     download.set_defaults(func=run_download)

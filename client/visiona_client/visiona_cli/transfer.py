@@ -15,6 +15,21 @@ from visiona_client.visiona_cli.output import Output
 BLOCK_SIZE = 1 << 16
 
 
+def download_target(raw: str) -> Path:
+    """A download's PATH, checked when the command is read (not after a conversion's
+    wait): an existing folder, or a file in one. ``newdir/`` that does not exist was
+    written as a file named newdir."""
+    path = Path(raw)
+    if path.is_dir():
+        return path
+    if raw.endswith(("/", os.sep)) or not path.parent.is_dir():
+        raise ValueError(raw)
+    return path
+
+
+download_target.__name__ = "download path (an existing folder, or a file in one)"
+
+
 def into_folder(target: Path, name: str) -> Path:
     """``target``, or ``target/name`` when it is an existing folder (as ``cp`` does)."""
     if target.is_dir():
