@@ -35,6 +35,9 @@ from deployments.run_choices import SCALE_LABELS, ReferenceState, runtime_label
 from deployments.run_uploads import files_to_disk
 from deployments.views import _model_or_404
 from devices import selectors as device_selectors
+from devices.errors import DeviceNotFound
+from models_repo import selectors as model_selectors
+from models_repo.errors import ModelNotFound
 from models_repo.storage import CHUNK
 from models_repo.transfer import too_large_upload_name, upload_was_too_large
 from visiona.errors import AppError, PayloadTooLarge
@@ -104,10 +107,21 @@ def _run_new(request, model_id: int):
         )
     except AppError as exc:
         return _new_page(request, model_id, error=exc, status=exc.status)
-    except ContractError as exc:  # a repetition count or scale the contract refuses
-        return _new_page(request, model_id, error_text=exc.message, status=400)
+    except ContractError:  # a repetition count or scale the contract refuses
+        return _new_page(request, model_id, error_text=_option_problem(request.POST), status=400)
     messages.success(request, _("The run is sent to %(device)s.") % {"device": run.device.name})
     return redirect("runs-detail", run_id=run.pk)
+
+
+def _option_problem(post) -> str:
+    """The contract's refusal of an option, in the page's language (the contract's own
+    words are the device's English): the count is typed; the others come from lists."""
+    repeat = post.get("repeat", "") or str(DEFAULT_REPEAT)
+    if not repeat.isdigit() or not 1 <= int(repeat) <= MAX_REPEAT:
+        return _("Timed repetitions per input: enter a whole number from 1 to %(max)d.") % {
+            "max": MAX_REPEAT
+        }
+    return _("Choose the channel order and the pixel scale from their lists.")
 
 
 _DEFAULTS = {"repeat": str(DEFAULT_REPEAT), "channel_order": "rgb", "scale": "unit"}
@@ -220,7 +234,32 @@ def run_list(request):
             user=request.user, model_id=int(model_id) if model_id else None, device_id=device
         )
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "deployments/run_list.html", {"page": page})
+    context = {
+        "page": page,
+        "filtered": bool(model_id or device_id),
+        # What the list is narrowed to, named: the heading says it, "All runs" clears it.
+        "filter_model": _owned_model(request, model_id),
+        "filter_device": _owned_device(request, device),
+    }
+    return render(request, "deployments/run_list.html", context)
+
+
+def _owned_model(request, model_id: str):
+    if not model_id.isdigit():
+        return None
+    try:
+        return model_selectors.model_get_for_user(user=request.user, model_id=int(model_id))
+    except ModelNotFound:
+        return None
+
+
+def _owned_device(request, device_id: str | None):
+    if not device_id or device_id == "malformed":
+        return None
+    try:
+        return device_selectors.device_get_for_user(user=request.user, device_id=device_id)
+    except DeviceNotFound:
+        return None
 
 
 @login_required

@@ -254,7 +254,8 @@ def device_token_revoke(
 def client_downloads(request: HttpRequest) -> HttpResponse:
     """What there is to download, with links pip's ``--find-links`` understands too."""
     wheel = client_package.current_wheel()
-    context: dict[str, object] = {"wheel": wheel, "server_url": request.build_absolute_uri("/")}
+    server_url = request.build_absolute_uri("/").rstrip("/")  # as the tokens page writes it
+    context: dict[str, object] = {"wheel": wheel, "server_url": server_url}
     if wheel is not None:
         context["sha256"] = client_package.wheel_sha256(wheel)
         context["install"] = agent_commands.install_command(

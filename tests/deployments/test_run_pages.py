@@ -159,3 +159,48 @@ def test_history_per_model_and_per_device(alice_client, alice_device, model):
 
 def test_another_users_run_and_form_are_not_found(bob_client, model):
     assert bob_client.get(f"/runs/new/{model[0].pk}/").status_code == 404
+
+
+def test_a_filtered_list_says_what_it_is_filtered_to(alice_client, alice_device, model):
+    html = page(alice_client, f"/runs/?model={model[0].pk}")
+    assert "<h1>Runs of classifier</h1>" in html
+    assert 'href="/runs/">All runs</a>' in html
+    assert "No runs of this model yet." in html
+    assert f'href="/runs/new/{model[0].pk}/">Run it on a device</a>' in html
+    device = alice_device.device
+    html = page(alice_client, f"/runs/?device={device.pk}", language="zh-hant")
+    assert f"<h1>{device.name} 上的執行紀錄</h1>" in html
+    assert 'href="/runs/">所有執行紀錄</a>' in html
+    unfiltered = page(alice_client, "/runs/")
+    assert "<h1>Runs</h1>" in unfiltered and "All runs" not in unfiltered
+    assert 'in <a href="/models/">My models</a>.' in unfiltered
+
+
+def test_another_users_model_in_the_filter_is_not_named(bob_client, model):
+    html = page(bob_client, f"/runs/?model={model[0].pk}")
+    assert "classifier" not in html
+    assert "<h1>Runs</h1>" in html and "No runs here yet." in html
+
+
+def test_a_repetition_count_out_of_range_is_said_in_the_pages_language(
+    alice_client, alice_device, model
+):
+    response = alice_client.post(
+        f"/runs/new/{model[0].pk}/",
+        {
+            "device_id": str(alice_device.device.pk),
+            "inputs": [SimpleUploadedFile("a.png", IMAGES[0])],
+            "repeat": "100000",
+        },
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "每個輸入的計時重複次數：請輸入 1 到 100 的整數。" in html  # noqa: RUF001
+    assert "repeat must be" not in html
+    assert not Run.objects.exists()
+
+
+def test_the_deploy_progress_page_leads_on_to_a_run(alice_client, model):
+    html = page(alice_client, f"/devices/deploy/{model[0].pk}/progress/")
+    assert f'id="run-after-deploy" href="/runs/new/{model[0].pk}/">Run on a device</a>' in html

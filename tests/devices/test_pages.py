@@ -174,3 +174,12 @@ def test_rename_form(alice_client, alice_device):
 
 def test_home_links_to_devices(alice_client):
     assert b'href="/devices/"' in alice_client.get("/").content
+
+
+def test_the_downloads_page_signs_in_as_the_tokens_page_does(alice_client, served_wheel):
+    page = alice_client.get("/downloads/").content.decode()
+    assert "<code>visiona login --server http://testserver</code>" in page  # no "/" after
+    # Every signed-in page's user menu leads here.
+    assert 'href="/downloads/" aria-current="page">Command-line tool and agent</a>' in page
+    home = alice_client.get("/").content.decode()
+    assert 'href="/downloads/">Command-line tool and agent</a>' in home

@@ -26,6 +26,9 @@ def test_create_shows_the_token_once(alice_client):
     assert token.scopes == ["read", "deploy"]
     assert token.name == "laptop"
     assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+    # Where to get the tool it signs in, and the command to sign it in with.
+    assert 'not installed yet? <a href="/downloads/">Downloads</a>' in html
+    assert 'id="login-command">visiona login --server http://testserver<' in html
     again = alice_client.get("/tokens/").content.decode()
     assert secret not in again
     assert token.display_prefix in again
