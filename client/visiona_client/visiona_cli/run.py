@@ -273,7 +273,11 @@ def _wait(
             if run["state"] in FINAL:
                 return run
             waiting.note_if_offline(api, device, waiting_for=run["state"] == "pending")
-            waiting.pause(still=f"run {run['id']} is {run['state']}", follow_again=again)
+            waiting.pause(
+                still=f"run {run['id']} is {run['state']}",
+                follow_again=again,
+                details={"run_id": run["id"], "state": run["state"]},
+            )
             run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     except KeyboardInterrupt:
         out.note(
@@ -292,7 +296,15 @@ def _wait_for_server_agreement(api: Api, waiting: Waiting, run: dict[str, Any]) 
         if time.monotonic() > deadline:
             waiting.out.note("visionA has not finished the agreement yet; shown without it.")
             break
-        waiting.pause(still=f"visionA is computing run {run['id']}'s agreement", follow_again=again)
+        waiting.pause(
+            still=f"visionA is computing run {run['id']}'s agreement",
+            follow_again=again,
+            details={
+                "run_id": run["id"],
+                "state": run["state"],
+                "reference_state": run["reference"]["state"],
+            },
+        )
         run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     return run
 
