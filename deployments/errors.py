@@ -54,6 +54,16 @@ class RunNotFound(AppError):
     message = _("This run does not exist or is not yours.")
 
 
+class RunChipMismatch(AppError):
+    """The model is not built for the device's chip. Not DeploymentChipMismatch: that one
+    says nothing was deployed; the run's message (run_services.run_create) names the
+    model's chips and the device's chip."""
+
+    status = 400
+    code = "chip_mismatch"
+    message = _("The model is not built for this device's chip. Nothing was run.")
+
+
 class ModelNotInstalled(AppError):
     status = 409
     code = "model_not_installed"

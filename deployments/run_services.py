@@ -33,10 +33,10 @@ from visiona_client.run_figures import latency_summary
 from deployments import push, run_files
 from deployments.choices import DeploymentState
 from deployments.errors import (
-    DeploymentChipMismatch,
     ModelNotInstalled,
     NoReference,
     RunCancelled,
+    RunChipMismatch,
     RunFinished,
     RunInputMissing,
     RunNotCompleted,
@@ -80,8 +80,20 @@ def run_create(
     except Exception:  # a malformed id is as unknown as another user's device
         raise DeviceNotFound() from None
     if device.chip not in model.chips:
-        raise DeploymentChipMismatch(
-            details={"devices": [{"id": str(device.pk), "name": device.name, "chip": device.chip}]}
+        message = _(
+            "“%(model)s” is built for %(chips)s; %(device)s has a %(chip)s. Nothing was run."
+        ) % {
+            "model": model.name,
+            "chips": ", ".join(model.chips),
+            "device": device.name,
+            "chip": device.chip,
+        }
+        raise RunChipMismatch(
+            message,
+            details={
+                "chips": list(model.chips),
+                "devices": [{"id": str(device.pk), "name": device.name, "chip": device.chip}],
+            },
         )
     if not Deployment.objects.filter(
         device=device, model=model, state=DeploymentState.INSTALLED, sha256=model.sha256

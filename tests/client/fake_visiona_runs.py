@@ -4,8 +4,10 @@ run`` and ``visiona convert … --run-on`` call, with the user token ``USER_TOKE
 - ``GET /api/models/``, ``/api/models/<id>``, ``/api/devices/``;
 - ``POST /api/runs`` (the multipart body is parsed: ``run_uploads`` keeps each run's
   fields and input names), ``GET /api/runs/<id>`` (pending, then running, then what
-  ``run_script`` says: the run's state, latency and agreement, so a test picks how it
-  ends);
+  ``run_script`` says: the run's state, latency and agreement, and which inputs the
+  device refused, so a test picks how it ends), ``GET /api/runs/<id>/inputs`` (as
+  deployments/api/runs.py answers it: ``{"inputs": [...]}``, every input, not paged)
+  and ``GET /api/runs/<id>/inputs/<n>/output`` (a small ``.npz``);
 - what ``convert … --run-on`` adds: ``POST /api/conversion/init`` (a job, completed at
   once: these tests follow what comes after), ``POST
   /api/conversion/<job>/promote-to-models`` (``promotions`` keeps each request's
@@ -38,6 +40,10 @@ RUN_DEVICE = {
     "last_seen_at": None,
 }
 _RUN = re.compile(r"^/api/runs/([0-9a-f-]{36})$")
+_RUN_INPUTS = re.compile(r"^/api/runs/([0-9a-f-]{36})/inputs$")
+_RUN_OUTPUT = re.compile(r"^/api/runs/([0-9a-f-]{36})/inputs/(\d+)/output$")
+# An empty zip: an .npz with no arrays (what is saved is not read by these tests).
+RUN_OUTPUT_NPZ = b"PK\x05\x06" + b"\x00" * 18
 _PROMOTE = re.compile(r"^/api/conversion/([0-9a-f-]{36})/promote-to-models$")
 _DEPLOYMENT = re.compile(r"^/api/deployments/([0-9a-f-]{36})$")
 
@@ -72,6 +78,9 @@ class RunScript:
     )
     error_code: str = ""
     error_message: str = ""
+    # The inputs the device refused (by index): their error code and message. When it
+    # refused them all, visionA has no latency and no agreement (run_services._complete).
+    failed_inputs: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -138,6 +147,14 @@ class UserHandler(BaseHTTPRequestHandler):
             self._json(200, {"devices": [RUN_DEVICE], "online_threshold_seconds": 90})
         elif (match := _RUN.match(path)) and match.group(1) in self.fake.runs:
             self._json(200, self._run_advanced(self.fake.runs[match.group(1)]))
+        elif (match := _RUN_INPUTS.match(path)) and match.group(1) in self.fake.runs:
+            self._json(200, {"inputs": self._run_inputs(match.group(1))})
+        elif (match := _RUN_OUTPUT.match(path)) and match.group(1) in self.fake.runs:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-npz")
+            self.send_header("Content-Length", str(len(RUN_OUTPUT_NPZ)))
+            self.end_headers()
+            self.wfile.write(RUN_OUTPUT_NPZ)
         elif (match := _DEPLOYMENT.match(path)) and match.group(1) in self.fake.user_deployments:
             deployment = self.fake.user_deployments[match.group(1)]
             self._json(200, self._deployment_advanced(deployment))
@@ -245,6 +262,34 @@ class UserHandler(BaseHTTPRequestHandler):
         self.fake.run_uploads[run["id"]] = {"fields": fields, "inputs": inputs}
         self._json(201, run)
 
+    def _run_inputs(self, run_id: str) -> list[dict[str, Any]]:
+        """Each input as deployments/api/run_serializers.py (RunInputOutputSerializer)
+        gives it: done, failed (as the script says) or still pending."""
+        run = self.fake.runs[run_id]
+        failed = self.fake.run_script.failed_inputs
+        entries = []
+        for index, name in enumerate(self.fake.run_uploads[run_id]["inputs"]):
+            state = "pending" if run["state"] != "completed" else "done"
+            code, message = failed.get(index, ("", ""))
+            if state == "done" and index in failed:
+                state = "failed"
+            done = state == "done"
+            entries.append(
+                {
+                    "index": index,
+                    "name": name,
+                    "content_type": "image/png",
+                    "size_bytes": 100,
+                    "state": state,
+                    "timings_ms": [3.0, 3.1] if done else None,
+                    "agreement": None,
+                    "error_code": code if state == "failed" else "",
+                    "error_message": message if state == "failed" else "",
+                    "output_url": f"/api/runs/{run_id}/inputs/{index}/output" if done else None,
+                }
+            )
+        return entries
+
     def _run_advanced(self, run: dict[str, Any]) -> dict[str, Any]:
         """Each read moves the run on: pending, running, then the script's end."""
         with self.fake.lock:
@@ -253,13 +298,17 @@ class UserHandler(BaseHTTPRequestHandler):
             elif run["state"] == "running":
                 script = self.fake.run_script
                 completed = script.state == "completed"
+                any_done = len(script.failed_inputs) < run["inputs_count"]
                 run.update(
                     state=script.state,
                     runtime="demo, CPU",
                     inputs_done=run["inputs_count"] if completed else 0,
-                    latency=script.latency if completed else None,
-                    agreement=script.agreement if completed else None,
-                    reference={"state": "done" if script.agreement else "none", "error": ""},
+                    latency=script.latency if completed and any_done else None,
+                    agreement=script.agreement if completed and any_done else None,
+                    reference={
+                        "state": "done" if script.agreement and any_done else "none",
+                        "error": "",
+                    },
                     error_code=script.error_code,
                     error_message=script.error_message,
                 )

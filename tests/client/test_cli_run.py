@@ -17,7 +17,7 @@ from visiona_client.inference_contract import starts_as
 from visiona_client.visiona_cli import main as cli_main
 
 from tests.client.cli_helpers import inputs, visiona  # noqa: F401  (fixtures)
-from tests.client.fake_visiona_runs import RunScript
+from tests.client.fake_visiona_runs import RUN_DEVICE, RunScript
 
 
 def run(capsys, inputs, *arguments: str) -> tuple[int, dict, str]:
@@ -133,4 +133,101 @@ def test_reference_without_the_validate_extra_exits_2_naming_it(
     assert code == 2
     assert data["error"]["code"] == "validate_extra_missing"
     assert "pip install 'visiona-client[validate]'" in err
+    assert visiona.runs == {}
+
+
+def run_text(capsys, inputs, *arguments: str) -> tuple[int, str, str]:
+    """``run`` as people read it (no --json): the report on stdout."""
+    argv = ["run", "Person detector", "--device", "demo-desk", "--inputs", str(inputs)]
+    code = cli_main.main([*argv, *arguments], poll_seconds=0.01)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+WRONG_SHAPE = ("invalid_input", "the input image takes shape [1, 3, 64, 64], not [2, 2]")
+
+
+def test_an_input_the_device_refused_is_named_and_the_run_exits_1(visiona, inputs, capsys):
+    visiona.run_script = RunScript(failed_inputs={1: WRONG_SHAPE})
+    code, data, _ = run(capsys, inputs, "--expect", "cosine>=0.99")
+    assert code == 1  # completed, but not on every input it was given
+    assert data["run"]["state"] == "completed"
+    assert data["failed_inputs"] == [
+        {"index": 1, "name": "b.png", "error_code": WRONG_SHAPE[0], "error_message": WRONG_SHAPE[1]}
+    ]
+    assert data["expectations"][0]["passed"] is True  # a.png's figures: still shown
+
+    visiona.run_script = RunScript(failed_inputs={1: WRONG_SHAPE})
+    code, out, _ = run_text(capsys, inputs)
+    assert code == 1
+    assert "completed, but the device refused 1 of 2 inputs" in out
+    assert f"input b.png: {WRONG_SHAPE[0]}: {WRONG_SHAPE[1]}" in out
+
+
+def test_a_run_whose_every_input_failed_exits_1_and_its_gates_fail(visiona, inputs, capsys):
+    visiona.run_script = RunScript(failed_inputs={0: WRONG_SHAPE, 1: WRONG_SHAPE})
+    code, data, _ = run(capsys, inputs, "--expect", "p50_ms<=20,max_abs<=0.1")
+    assert code == 1
+    assert [entry["name"] for entry in data["failed_inputs"]] == ["a.png", "b.png"]
+    # Nothing was measured: a gate on a figure that could not be computed fails.
+    assert [(c["value"], c["passed"]) for c in data["expectations"]] == [(None, False)] * 2
+
+    visiona.run_script = RunScript(failed_inputs={0: WRONG_SHAPE, 1: WRONG_SHAPE})
+    code, out, _ = run_text(capsys, inputs)
+    assert code == 1
+    assert "Agreement: none: the device refused every input" in out
+    assert "no reference" not in out
+    assert f"input a.png: {WRONG_SHAPE[0]}: {WRONG_SHAPE[1]}" in out
+
+
+def test_outputs_that_name_a_file_exit_2_before_anything_is_sent(visiona, inputs, tmp_path, capsys):
+    taken = tmp_path / "results.txt"
+    taken.write_text("mine")
+    code, data, err = run(capsys, inputs, "--outputs", str(taken))
+    assert code == 2
+    assert data["error"]["code"] == "outputs_not_a_folder"
+    assert f"--outputs {taken}: it is a file, not a folder. Nothing was sent." in err
+    assert visiona.runs == {} and taken.read_text() == "mine"
+
+
+def test_the_outputs_are_saved_one_npz_an_input(visiona, inputs, tmp_path, capsys):
+    code, _, err = run(capsys, inputs, "--outputs", str(tmp_path / "out" / "run1"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out" / "run1").iterdir()) == [
+        "000-a.npz",
+        "001-b.npz",
+    ]
+
+
+def test_outputs_that_cannot_be_written_after_the_run_come_after_its_report(
+    visiona, inputs, tmp_path, capsys, monkeypatch
+):
+    def disk_full(self, data):
+        raise OSError(28, "No space left on device", str(self))
+
+    monkeypatch.setattr(type(tmp_path), "write_bytes", disk_full)
+    code, out, err = run_text(capsys, inputs, "--outputs", str(tmp_path / "out"))
+    assert code == 2
+    assert "Latency (demo, CPU): p50 3.000 ms" in out  # the run's figures are not lost
+    assert f"Could not save the outputs to {tmp_path / 'out'}: No space left on device" in err
+
+
+def test_a_model_not_built_for_the_devices_chip_exits_2_before_anything_is_sent(
+    visiona, inputs, capsys, monkeypatch
+):
+    monkeypatch.setitem(RUN_DEVICE, "chip", "KL520")
+    code, data, err = run(capsys, inputs)
+    assert code == 2
+    assert data["error"]["code"] == "chip_mismatch"
+    assert "“Person detector” is built for KL720; demo-desk has a KL520. Nothing was run." in err
+    assert data["error"]["details"]["chips"] == ["KL720"]
+    assert visiona.runs == {}
+
+
+def test_an_empty_inputs_folder_is_named(visiona, tmp_path, capsys):
+    empty = tmp_path / "emptydir"
+    empty.mkdir()
+    code, _, err = run(capsys, empty)
+    assert code == 2
+    assert f"{empty} has no .png, .jpg, .jpeg, .bmp, .npy or .npz files." in err
     assert visiona.runs == {}

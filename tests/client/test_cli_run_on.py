@@ -51,8 +51,9 @@ def test_without_the_validate_extra_visiona_computes_the_agreement(
     assert data["agreement"]["cosine"] == 0.995  # visionA's figures, as the script has them
     assert data["expectations"] == [{"expectation": "cosine>=0.99", "value": 0.995, "passed": True}]
     assert "not installed here: visionA computes the agreement" in err
-    # The device's outputs were not fetched to be compared here.
-    assert not [path for path in visiona.user_paths if path.endswith("/inputs")]
+    # The device's outputs were not fetched to be compared here (the inputs are listed,
+    # for the ones the device refused).
+    assert not [path for path in visiona.user_paths if path.endswith("/output")]
 
 
 def test_an_onnx_this_onnxruntime_cannot_load_leaves_the_agreement_to_visiona(
@@ -67,7 +68,7 @@ def test_an_onnx_this_onnxruntime_cannot_load_leaves_the_agreement_to_visiona(
     assert data["agreement"]["cosine"] == 0.995  # visionA's figures
     assert f"onnxruntime cannot load {model}" in err
     assert "visionA computes the agreement" in err
-    assert not [path for path in visiona.user_paths if path.endswith("/inputs")]
+    assert not [path for path in visiona.user_paths if path.endswith("/output")]
 
 
 @pytest.mark.parametrize("state", ["failed", "cancelled"])
@@ -96,3 +97,44 @@ def test_a_deployment_that_does_not_install_exits_1_and_runs_nothing(
     assert f"The deployment {state}" in err
     if state == "failed":
         assert "The file the device received was damaged. Deploy again." in err
+
+
+def test_a_device_that_is_not_there_is_refused_before_the_upload(visiona, model, inputs, capsys):
+    argv = ["convert", str(model), "--chip", "720", "--no-check", "--save", "x"]
+    code = cli_main.main([*argv, "--run-on", "nosuchdevice", "--inputs", str(inputs), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert data["error"]["code"] == "device_not_found"
+    assert "POST /api/conversion/init" not in visiona.user_paths  # nothing converted
+    assert visiona.promotions == []
+
+
+def test_a_device_of_another_chip_is_refused_before_the_upload(visiona, model, inputs, capsys):
+    argv = ["convert", str(model), "--chip", "520", "--no-check", "--save", "x"]
+    code = cli_main.main([*argv, "--run-on", "demo-desk", "--inputs", str(inputs), "--json"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert json.loads(captured.out)["error"]["code"] == "chip_mismatch"
+    assert "--chip KL520, but demo-desk has a KL720" in captured.err
+    assert "POST /api/conversion/init" not in visiona.user_paths
+
+
+def test_outputs_that_name_a_file_are_refused_before_the_upload(
+    visiona, model, inputs, tmp_path, capsys
+):
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    code, data, _ = convert_and_run(capsys, model, inputs, "--outputs", str(taken))
+    assert code == 2
+    assert data["error"]["code"] == "outputs_not_a_folder"
+    assert "POST /api/conversion/init" not in visiona.user_paths
+
+
+def test_the_device_is_looked_up_once(visiona, model, inputs, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    code, _, err = convert_and_run(capsys, model, inputs)
+    assert code == 0, err
+    assert visiona.user_paths.count("GET /api/devices/") == 1
+    assert visiona.user_paths.index("GET /api/devices/") < visiona.user_paths.index(
+        "POST /api/conversion/init"
+    )

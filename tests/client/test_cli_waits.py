@@ -72,6 +72,8 @@ def test_deploy_wait_says_the_device_is_offline_once_and_stops_at_the_timeout(ap
     assert data["error"]["code"] == "wait_timeout"
     assert f"deploy 7 --device {DEVICE_ID} --wait" in data["error"]["message"]
     assert f"stop it with: visiona cancel deployment {DEPLOYMENT_ID}" in data["error"]["message"]
+    # A script follows or cancels it from the details, not from the English message.
+    assert data["error"]["details"] == {"deployment_id": DEPLOYMENT_ID, "state": "pending"}
     assert err.count(OFFLINE_NOTE) == 1
 
 
@@ -90,7 +92,18 @@ def test_run_says_the_device_is_offline_and_stops_at_the_timeout(api, capsys, tm
     assert data["error"]["code"] == "wait_timeout"
     assert f"{SERVER}/runs/{RUN_ID}/" in data["error"]["message"]
     assert f"stop it with: visiona cancel run {RUN_ID}" in data["error"]["message"]
+    assert data["error"]["details"] == {"run_id": RUN_ID, "state": "pending"}
     assert err.count(OFFLINE_NOTE) == 1
+
+
+def test_a_job_wait_that_times_out_names_the_job_and_its_status(api, capsys):
+    api.get(f"{SERVER}/api/conversion/{JOB_ID}", json=job("running"))
+
+    code, data, _ = cli(capsys, "jobs", JOB_ID, "--wait", "--timeout", "0.05")
+
+    assert code == 4
+    assert data["error"]["code"] == "wait_timeout"
+    assert data["error"]["details"] == {"job_id": JOB_ID, "status": "running"}
 
 
 def test_an_online_device_is_not_called_offline(api, capsys):

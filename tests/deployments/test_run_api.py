@@ -157,6 +157,28 @@ def test_a_model_not_installed_on_the_device_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "“Tiny” is built for KL520, KL630; Bench KL720 has a KL720. Nothing was run."),
+        ("zh-hant", "「Tiny」適用於 KL520, KL630；Bench KL720 是 KL720。未執行任何輸入。"),  # noqa: RUF001
+    ],
+)
+def test_a_model_for_another_chip_is_refused_naming_both_chips(
+    alice, alice_client, alice_device, make_model, language, words
+):
+    # A run's own words: not a deployment's "Nothing was deployed".
+    model = make_model(alice, "Tiny", chips=("KL520", "KL630"))
+    body = {"model_id": model.pk, "device_id": str(alice_device.device.pk)}
+    body["inputs"] = [SimpleUploadedFile("a.png", IMAGES[0], "image/png")]
+    response = alice_client.post("/api/runs", body, HTTP_ACCEPT_LANGUAGE=language)
+    error = response.json()["error"]
+    assert (response.status_code, error["code"], error["message"]) == (400, "chip_mismatch", words)
+    assert error["details"]["chips"] == ["KL520", "KL630"]
+    assert error["details"]["devices"][0]["chip"] == "KL720"
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.parametrize(
     ("files", "status"),
     [
         ([], 400),

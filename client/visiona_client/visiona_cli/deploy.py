@@ -97,6 +97,7 @@ def wait_for_deployment(
             waiting.pause(
                 still=f"deployment {deployment['id']} is {deployment['state']}",
                 follow_again=again,
+                details={"deployment_id": deployment["id"], "state": deployment["state"]},
             )
             deployment = waiting.get_json(
                 api, f"/api/deployments/{deployment['id']}", follow_again=again

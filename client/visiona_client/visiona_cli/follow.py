@@ -54,7 +54,11 @@ def wait_for_job(api: Api, waiting: Waiting, job: dict[str, Any]) -> dict[str, A
                 last = line
             if job["status"] in FINISHED:
                 return job
-            waiting.pause(still=f"job {job['job_id']} is {job['status']}", follow_again=again)
+            waiting.pause(
+                still=f"job {job['job_id']} is {job['status']}",
+                follow_again=again,
+                details={"job_id": job["job_id"], "status": job["status"]},
+            )
             job = waiting.get_json(api, f"/api/conversion/{job['job_id']}", follow_again=again)
     except KeyboardInterrupt:
         output.note(

@@ -1,7 +1,13 @@
 """``visiona run MODEL --device DEVICE --inputs DIR``: run a model installed on a device
 on a set of inputs, and read its on-device latency and its agreement with the original
 model. With ``--expect "cosine>=0.99,top1>=0.98"`` it is a CI gate: exit 5 when an
-expectation fails (docs/cli.md).
+expectation fails; exit 1 when the run failed, or completed with inputs the device
+refused (each one is named: its code and message) (docs/cli.md).
+
+What can be known before the inputs are sent is checked first (exit 2, nothing sent):
+the inputs, the options, the ``--outputs`` folder, and the model's chips against the
+device's chip (visionA's own refusal, in its words). Whether the model is installed on
+the device is left to visionA.
 
 The agreement comes from ``--reference model.onnx`` (computed here, ``validate``
 extra), else from visionA when the model keeps its source ONNX.
@@ -11,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +30,7 @@ from visiona_client.inference_contract import (
     CHANNEL_ORDERS,
     DEFAULT_REPEAT,
     INPUT_HEAD_BYTES,
+    INPUT_SUFFIXES,
     MAX_INPUT_BYTES,
     MAX_REPEAT,
     NPY_TYPE,
@@ -48,6 +58,10 @@ MAX_INPUTS = 100
 POLL_SECONDS = 1.0
 FINAL = ("completed", "failed", "cancelled")
 REFERENCE_WAIT_SECONDS = 300.0
+# visionA's refusal of a run whose model is not built for the device's chip
+# (deployments/errors.py, RunChipMismatch), in English as the CLI is.
+CHIP_MISMATCH = "“{model}” is built for {chips}; {device} has a {chip}. Nothing was run."
+_SUFFIXES = ", ".join(f".{suffix}" for suffix in INPUT_SUFFIXES)
 
 
 def register(
@@ -124,6 +138,13 @@ def collect_inputs(sources: list[Path]) -> list[Path]:
                 f"{source}: not an image, .npy, .npz or a folder of them",
                 exit_code=exit_codes.BAD_INPUT,
             )
+    if not found and sources:  # only folders, none with an input in it
+        folders = " and ".join(str(source) for source in sources)
+        has = "has" if len(sources) == 1 else "have"
+        suffixes = _SUFFIXES.rsplit(", ", 1)
+        raise CliError(
+            f"{folders} {has} no {' or '.join(suffixes)} files.", exit_code=exit_codes.BAD_INPUT
+        )
     if not found:
         raise CliError("No inputs: give --inputs DIR.", exit_code=exit_codes.BAD_INPUT)
     if len(found) > MAX_INPUTS:
@@ -144,6 +165,47 @@ def collect_inputs(sources: list[Path]) -> list[Path]:
     return found
 
 
+def check_outputs_folder(folder: Path | None) -> None:
+    """Before anything is sent: ``--outputs`` must be a folder, or one that can be made.
+    Learnt after the run, the refusal would come once the device has done its work."""
+    if folder is None:
+        return
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        where = "it is a file" if existing == folder else f"{existing} is a file"
+        raise CliError(
+            f"--outputs {folder}: {where}, not a folder. Nothing was sent.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="outputs_not_a_folder",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(
+            f"--outputs {folder}: {existing} cannot be written to. Nothing was sent.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="outputs_not_writable",
+        )
+
+
+def require_chip(model: dict[str, Any], device: dict[str, Any]) -> None:
+    """The model must be built for the device's chip, as visionA would refuse after the
+    upload (chip_mismatch). Not known (an older server): visionA decides."""
+    chips, chip = model.get("chips"), device.get("chip")
+    if not isinstance(chips, list) or not chips or not chip or chip in chips:
+        return
+    raise CliError(
+        CHIP_MISMATCH.format(
+            model=model.get("name"), chips=", ".join(chips), device=device["name"], chip=chip
+        ),
+        exit_code=exit_codes.BAD_INPUT,
+        code="chip_mismatch",
+        status=400,
+        details={
+            "chips": chips,
+            "devices": [{"id": device.get("id"), "name": device["name"], "chip": chip}],
+        },
+    )
+
+
 _KIND = {
     "image/png": "an image",
     "image/jpeg": "an image",
@@ -159,11 +221,13 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise CliError(f"--repeat: 1 to {MAX_REPEAT}", exit_code=exit_codes.BAD_INPUT)
     inputs = collect_inputs(args.inputs)
+    check_outputs_folder(args.outputs)
     reference = local_reference(args.reference)
     api = api_for(args)
     require_scopes(api, ("read", "deploy"))  # before the inputs' upload (before_upload.py)
     model = model_by_id_or_name(api, args.model)
     device = device_by_id_or_name(api, args.device)
+    require_chip(model, device)
     return run_and_report(api, args, model, device, inputs, reference, expectations)
 
 
@@ -183,23 +247,67 @@ def run_and_report(
     out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {count}.")
     waiting = Waiting.of(args)
     finished = _wait(api, waiting, created, device)
-    local = None
-    if finished["state"] == "completed" and (reference is not None or args.outputs):
-        local = _outputs(api, out, finished, inputs, options, reference, args.outputs)
-    if local is None and finished["state"] == "completed" and reference is None:
+    completed = finished["state"] == "completed"
+    # The run's own answer does not list its inputs: a completed run may have had some,
+    # or all, refused by the device (a wrong shape), each with its reason.
+    entries = _inputs(api, waiting, finished) if completed else []
+    failed = [_failed_input(entry) for entry in entries if entry.get("state") == "failed"]
+    ran = any(entry.get("state") == "done" for entry in entries)
+    local, save_error = None, None
+    if ran and (reference is not None or args.outputs):
+        local, save_error = _outputs(api, out, entries, inputs, options, reference, args.outputs)
+    if ran and reference is None:
         finished = _wait_for_server_agreement(api, waiting, finished)
     agreement = local if local is not None else finished.get("agreement")
+    # No input ran: no figure can be computed, and an expectation on one fails.
     figures = gate_figures(agreement, finished.get("latency"))
     checks = [expectation.check(figures) for expectation in expectations]
-    report(out, finished, agreement, checks, reference_source=_source(reference, finished))
-    out.result(
-        {"run": finished, "agreement": agreement, "figures": figures, "expectations": checks}
+    report(
+        out,
+        finished,
+        agreement,
+        checks,
+        reference_source=_source(reference, finished),
+        failed_inputs=failed,
+        none_ran=completed and not ran,
     )
-    if finished["state"] != "completed":
+    result = {
+        "run": finished,
+        "failed_inputs": failed,
+        "agreement": agreement,
+        "figures": figures,
+        "expectations": checks,
+    }
+    if save_error is not None:
+        # Said after the report, so the run's figures are not lost with it.
+        out.note(f"Error: {save_error.message} ({save_error.code})")
+        result["error"] = save_error.to_dict()
+    out.result(result)
+    if not completed or failed:
         return exit_codes.FAILURE
+    if save_error is not None:
+        return exit_codes.BAD_INPUT
     if any(not check["passed"] for check in checks):
         return exit_codes.EXPECTATION
     return exit_codes.OK
+
+
+def _inputs(api: Api, waiting: Waiting, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's inputs as visionA has them (all of them: the list is not paged)."""
+    path = f"/api/runs/{run['id']}/inputs"
+    entries: list[dict[str, Any]] = waiting.get_json(api, path, follow_again=_see_it(api, run))[
+        "inputs"
+    ]
+    return entries
+
+
+def _failed_input(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": entry.get("index"),
+        "name": entry.get("name"),
+        "error_code": entry.get("error_code") or "",
+        "error_message": entry.get("error_message") or "",
+    }
 
 
 def expectations_of(text: str | None) -> list[Expectation]:
@@ -280,7 +388,11 @@ def _wait(
             if run["state"] in FINAL:
                 return run
             waiting.note_if_offline(api, device, waiting_for=run["state"] == "pending")
-            waiting.pause(still=f"run {run['id']} is {run['state']}", follow_again=again)
+            waiting.pause(
+                still=f"run {run['id']} is {run['state']}",
+                follow_again=again,
+                details={"run_id": run["id"], "state": run["state"]},
+            )
             run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     except KeyboardInterrupt:
         out.note(
@@ -299,7 +411,15 @@ def _wait_for_server_agreement(api: Api, waiting: Waiting, run: dict[str, Any]) 
         if time.monotonic() > deadline:
             waiting.out.note("visionA has not finished the agreement yet; shown without it.")
             break
-        waiting.pause(still=f"visionA is computing run {run['id']}'s agreement", follow_again=again)
+        waiting.pause(
+            still=f"visionA is computing run {run['id']}'s agreement",
+            follow_again=again,
+            details={
+                "run_id": run["id"],
+                "state": run["state"],
+                "reference_state": run["reference"]["state"],
+            },
+        )
         run = waiting.get_json(api, f"/api/runs/{run['id']}", follow_again=again)
     return run
 
@@ -307,25 +427,46 @@ def _wait_for_server_agreement(api: Api, waiting: Waiting, run: dict[str, Any]) 
 def _outputs(
     api: Api,
     out: Output,
-    run: dict[str, Any],
+    entries: list[dict[str, Any]],
     inputs: list[Path],
     options: InferOptions,
     reference: LocalReference | None,
     folder: Path | None,
-) -> dict[str, Any] | None:
-    """Each input's outputs from visionA, compared with the local reference and/or saved."""
+) -> tuple[dict[str, Any] | None, CliError | None]:
+    """Each input's outputs from visionA, compared with the local reference and/or saved;
+    the agreement computed here, and why the outputs could not be saved (checked before
+    the run, the folder may still fail: a full disk, a folder removed meanwhile). A save
+    that fails stops the saving, not the comparison."""
+    save_error: CliError | None = None
     if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    for entry in api.get_json(f"/api/runs/{run['id']}/inputs")["inputs"]:
-        if entry["state"] != "done":
+        save_error = _saved(folder, partial(folder.mkdir, parents=True, exist_ok=True))
+    for entry in entries:
+        saving = folder is not None and save_error is None
+        if entry["state"] != "done" or not (saving or reference is not None):
             continue
         data = api.request("GET", entry["output_url"]).content
-        if folder is not None:
-            (folder / f"{entry['index']:03d}-{Path(entry['name']).stem}.npz").write_bytes(data)
+        if folder is not None and save_error is None:
+            target = folder / f"{entry['index']:03d}-{Path(entry['name']).stem}.npz"
+            save_error = _saved(folder, partial(target.write_bytes, data))
         # Inputs are numbered in the order they were sent.
         path = inputs[entry["index"]] if 0 <= entry["index"] < len(inputs) else None
         if reference is not None and path is not None:
             reference.compare(path, type_for_filename(path.name) or "", options, data)
-    if folder is not None:
+    if folder is not None and save_error is None:
         out.note(f"Saved the outputs to {folder}.")
-    return reference.summary() if reference is not None else None
+    return (reference.summary() if reference is not None else None), save_error
+
+
+def _saved(folder: Path, write: Callable[[], object]) -> CliError | None:
+    """None once ``write()`` has written; else why not (main.py's ``os_error``)."""
+    try:
+        write()
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        return CliError(
+            f"Could not save the outputs to {folder}: {error.strerror or error}{where}",
+            exit_code=exit_codes.BAD_INPUT,
+            code="os_error",
+            details={"folder": str(folder)},
+        )
+    return None

@@ -20,11 +20,13 @@ from visiona_client.visiona_cli.follow import finish_job
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.run import (
+    check_outputs_folder,
     collect_inputs,
     expectations_of,
     local_reference,
     run_and_report,
 )
+from visiona_client.visiona_cli.session import api_for
 from visiona_client.visiona_cli.waiting import Waiting
 
 if TYPE_CHECKING:
@@ -43,8 +45,27 @@ class _Captured(Output):
 
 
 def check_run_on(args: argparse.Namespace) -> tuple[list[Path], list[Expectation]]:
-    """Before anything is uploaded: the inputs and the expectations must be good."""
-    return collect_inputs(args.inputs or args.images), expectations_of(args.expect)
+    """Before anything is uploaded: the inputs, the expectations and the outputs folder
+    must be good, and the device one of the user's, of the chip converted for. The
+    device is asked of visionA (one small request), kept in ``args.run_on_device``:
+    a wrong name learnt after the conversion and the save would waste both."""
+    inputs, expectations = collect_inputs(args.inputs or args.images), expectations_of(args.expect)
+    check_outputs_folder(args.outputs)
+    device = device_by_id_or_name(api_for(args), args.run_on)
+    chip = f"KL{args.chip}"
+    if device.get("chip") and device["chip"] != chip:
+        raise CliError(
+            f"--chip {chip}, but {device['name']} has a {device['chip']}: the model would "
+            "not run there. Nothing was uploaded.",
+            exit_code=exit_codes.BAD_INPUT,
+            code="chip_mismatch",
+            details={
+                "chips": [chip],
+                "devices": [{"id": device["id"], "name": device["name"], "chip": device["chip"]}],
+            },
+        )
+    args.run_on_device = device
+    return inputs, expectations
 
 
 def convert_and_run(
@@ -62,7 +83,7 @@ def convert_and_run(
         out.result(steps.data)
         return code
     model = steps.data["model"]
-    device = device_by_id_or_name(api, args.run_on)
+    device = getattr(args, "run_on_device", None) or device_by_id_or_name(api, args.run_on)
     deployment = _deploy(api, Waiting.of(args), model, device)
     steps.data["deployment"] = deployment
     if deployment["state"] != "installed":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from visiona_client.visiona_cli.output import Output
@@ -15,10 +16,12 @@ def _number(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
 
-def _no_agreement(run: dict[str, Any]) -> str:
+def _no_agreement(run: dict[str, Any], *, none_ran: bool) -> str:
     """Why there are no agreement figures: only "no reference" when there is none."""
     if run.get("state") != "completed":
         return f"none, as the run {run.get('state')}"
+    if none_ran:
+        return "none: the device refused every input"
     reference = run.get("reference") or {}
     state = reference.get("state")
     if state == "failed":
@@ -37,13 +40,23 @@ def report(
     checks: list[dict[str, Any]],
     *,
     reference_source: str,
+    failed_inputs: Sequence[dict[str, Any]] = (),
+    none_ran: bool = False,
 ) -> None:
-    out.say(f"Run {run['id']}: {run['state']}")
+    """``failed_inputs``: the inputs the device refused (``GET /api/runs/<id>/inputs``:
+    the run's own answer does not list them); ``none_ran``: it refused every one."""
+    state = run["state"]
+    if failed_inputs and state == "completed":
+        refused = f"{len(failed_inputs)} of {run.get('inputs_count') or len(failed_inputs)}"
+        state = f"completed, but the device refused {refused} inputs"
+    out.say(f"Run {run['id']}: {state}")
     if run.get("error_message"):
         out.say(f"  {run['error_code']}: {run['error_message']}")
-    failed = [i for i in run.get("inputs") or [] if i.get("state") == "failed"]
-    for entry in failed:
-        out.say(f"  input {entry['name']}: {entry.get('error_code')}: {entry.get('error_message')}")
+    for entry in failed_inputs:
+        out.say(
+            f"  input {entry['name']}: {entry.get('error_code') or 'failed'}: "
+            f"{entry.get('error_message') or 'no reason given'}"
+        )
     latency = run.get("latency")
     if latency:
         out.say(
@@ -51,6 +64,8 @@ def report(
             f"p90 {latency['p90_ms']:.3f} ms, {latency['throughput']:.1f} inferences/s "
             f"({latency['count']} timed)"
         )
+    elif none_ran:
+        out.say("Latency: none: the device refused every input")
     if agreement:
         out.say(f"Agreement with the original model ({reference_source}):")
         rows = [
@@ -80,7 +95,7 @@ def report(
             ],
         )
     else:
-        out.say(f"Agreement: {_no_agreement(run)}")
+        out.say(f"Agreement: {_no_agreement(run, none_ran=none_ran)}")
     for check in checks:
         verdict = "passed" if check["passed"] else "FAILED"
         value = "not measured" if check["value"] is None else _number(check["value"], 6)

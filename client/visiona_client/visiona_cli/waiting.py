@@ -4,7 +4,10 @@ the device it waits for is offline.
 
 - ``--timeout SECONDS``: past it, the command stops waiting and exits 4
   (``wait_timeout``, the table's "timeout"), saying what was still going on and how to
-  follow it again; what it followed goes on on visionA. Without it, a wait has no end:
+  follow it again; what it followed goes on on visionA. The error's ``details`` name it
+  for a script (``{"job_id", "status"}``, ``{"deployment_id", "state"}``,
+  ``{"run_id", "state"}``: the last state seen), so it can follow or cancel it without
+  reading the message. Without it, a wait has no end:
   a deployment to an offline device waits for the device.
 - A poll that got no answer, or a 502, 503 or 504 (a restart, a proxy between), is tried
   again RETRIES times, the interval doubling each time (1, 2, 4, 8, 16 s at the default
@@ -73,9 +76,12 @@ class Waiting:
             )
         return waiting
 
-    def pause(self, *, still: str, follow_again: str) -> None:
+    def pause(
+        self, *, still: str, follow_again: str, details: dict[str, Any] | None = None
+    ) -> None:
         """One poll interval; past the deadline, the ``wait_timeout`` error instead.
-        ``still``: what is going on ("Deployment X is pending")."""
+        ``still``: what is going on ("Deployment X is pending"); ``details``: the same
+        for a script, the error's details (what it waits for and its last state)."""
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
@@ -84,6 +90,7 @@ class Waiting:
                     f"on visionA. {follow_again}",
                     exit_code=exit_codes.SERVER,
                     code="wait_timeout",
+                    details=dict(details or {}),
                 )
             time.sleep(min(self.poll_seconds, left))
             return
