@@ -75,6 +75,8 @@ def test_one_cancelled_job_says_cancelled_without_a_hint(api, capsys):
     err = capsys.readouterr().err
     assert "The conversion was cancelled." in err
     assert "failed" not in err and "Hint" not in err
+    assert cli_main.main(["jobs", JOB_ID, "--json"]) == exit_codes.FAILURE
+    assert json.loads(capsys.readouterr().out)["error"]["code"] == "job_cancelled"
 
 
 def test_one_failed_job_keeps_its_hint(api, capsys):
@@ -82,7 +84,10 @@ def test_one_failed_job_keeps_its_hint(api, capsys):
     assert cli_main.main(["jobs", JOB_ID, "--json"]) == exit_codes.FAILURE
     captured = capsys.readouterr()
     assert "Hint: Check the chip." in captured.err
-    assert json.loads(captured.out)["job"]["error"]["code"] == "compile_failed"
+    result = json.loads(captured.out)
+    assert result["job"]["error"]["code"] == "compile_failed"
+    assert (result["error"]["code"], result["error"]["exit_code"]) == ("job_failed", 1)
+    assert result["error"]["details"]["job_id"] == JOB_ID
 
 
 def test_status_cancelled_asks_visiona_for_the_cancelled_ones(api, capsys):

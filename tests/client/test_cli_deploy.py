@@ -118,6 +118,13 @@ def test_a_failed_deployment_exits_1_with_its_error(api, capsys):
     code = cli_main.main(["deploy", "yolo-720", "--device", "desk", "--wait"], poll_seconds=0)
     assert code == 1
     assert "chip_mismatch" in capsys.readouterr().err
+    # --json: the outcome's error, in the shape of every other error.
+    code = cli_main.main(
+        ["deploy", "yolo-720", "--device", "desk", "--wait", "--json"], poll_seconds=0
+    )
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert (error["code"], error["exit_code"]) == ("deployment_failed", 1)
+    assert error["details"] == {"deployment_id": DEPLOYMENT_ID, "error_code": "chip_mismatch"}
 
 
 def test_a_failure_is_explained_when_the_server_explains_it(api, capsys):

@@ -152,6 +152,7 @@ def test_a_preflight_blocker_uploads_nothing(cli, tmp_path):
     assert checker.calls == [(custom, "720")]
     assert ran.data["preflight"]["blockers"][0]["code"] == "custom_domain"
     assert ran.data["job"] is None
+    assert (ran.data["error"]["code"], ran.data["error"]["exit_code"]) == ("preflight_failed", 2)
     assert "Pre-flight for KL720: BLOCKED" in ran.err
     assert "com.acme::MyOp" in ran.err
     assert not ConversionJob.objects.exists()

@@ -32,6 +32,7 @@ def run(capsys, inputs, *arguments: str) -> tuple[int, dict, str]:
 def test_a_run_that_meets_its_expectations_exits_0_with_its_figures(visiona, inputs, capsys):
     code, data, _ = run(capsys, inputs, "--expect", "cosine>=0.99,p90_ms<=5", "--repeat", "3")
     assert code == 0
+    assert "error" not in data
     assert data["run"]["state"] == "completed" and data["run"]["runtime"] == "demo, CPU"
     assert data["figures"]["cosine"] == 0.995 and data["figures"]["p50_ms"] == 3.0
     assert data["figures"]["throughput"] == 312.5 and data["figures"]["top1"] == 1.0
@@ -46,6 +47,10 @@ def test_a_failed_expectation_exits_5_and_says_which(visiona, inputs, capsys):
     assert code == 5
     checks = {c["expectation"]: (c["value"], c["passed"]) for c in data["expectations"]}
     assert checks == {"cosine>=0.999": (0.995, False), "p50_ms<=10": (3.0, True)}
+    assert (data["error"]["code"], data["error"]["exit_code"]) == ("expectation_failed", 5)
+    assert data["error"]["details"]["expectations"] == [
+        {"expectation": "cosine>=0.999", "value": 0.995, "passed": False}
+    ]
 
 
 def test_a_figure_not_measured_fails_its_expectation(visiona, inputs, capsys):
@@ -69,6 +74,7 @@ def test_a_run_that_failed_on_the_device_exits_1(visiona, inputs, capsys, state)
     assert code == 1
     assert data["run"]["state"] == state
     assert data["run"]["error_code"] == "model_not_runnable"
+    assert (data["error"]["code"], data["error"]["exit_code"]) == (f"run_{state}", 1)
     assert f": {state} · 0/2 inputs" in err  # what people follow on stderr
 
 
@@ -156,6 +162,8 @@ def test_an_input_the_device_refused_is_named_and_the_run_exits_1(visiona, input
         {"index": 1, "name": "b.png", "error_code": WRONG_SHAPE[0], "error_message": WRONG_SHAPE[1]}
     ]
     assert data["expectations"][0]["passed"] is True  # a.png's figures: still shown
+    assert data["error"]["code"] == "inputs_failed"
+    assert data["error"]["details"]["failed_inputs"] == data["failed_inputs"]
 
     visiona.run_script = RunScript(failed_inputs={1: WRONG_SHAPE})
     code, out, _ = run_text(capsys, inputs)

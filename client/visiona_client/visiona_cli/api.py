@@ -55,6 +55,19 @@ class CliError(Exception):
         }
 
 
+def outcome_error(
+    code: str,
+    message: str,
+    *,
+    exit_code: int = exit_codes.FAILURE,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``error`` of a command whose work ended badly (a job, deployment or run that
+    failed, an expectation not met): the shape of a refusal's, so that a script checks
+    ``.error`` once, whatever went wrong."""
+    return CliError(message, exit_code=exit_code, code=code, details=details).to_dict()
+
+
 def exit_code_for_status(status: int) -> int:
     if status in _AUTH_STATUSES:
         return exit_codes.AUTH

@@ -17,7 +17,7 @@ from typing import Any
 from visiona_client.inference_contract import DEFAULT_REPEAT, JPEG_START, PNG_START
 from visiona_client.preflight.rules import Report
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.api import Api, CliError, outcome_error
 from visiona_client.visiona_cli.before_upload import check_conversion_upload
 from visiona_client.visiona_cli.follow import (
     KEEP_ONNX_ALONE,
@@ -220,7 +220,18 @@ def run(args: argparse.Namespace) -> int:
         if not report.ok or report.warnings:
             out.note(_format_report(report))
         if not report.ok:
-            out.result({"preflight": report.to_dict(), "job": None})
+            out.result(
+                {
+                    "preflight": report.to_dict(),
+                    "job": None,
+                    "error": outcome_error(
+                        "preflight_failed",
+                        "The pre-flight check found what the converter would refuse; "
+                        "nothing was sent (--no-check sends it anyway).",
+                        exit_code=exit_codes.BAD_INPUT,
+                    ),
+                }
+            )
             return exit_codes.BAD_INPUT
     api = api_for(args)
     # What visionA would refuse only after the whole upload, asked first (before_upload.py).

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.api import Api, outcome_error
 from visiona_client.visiona_cli.options import Once
 from visiona_client.visiona_cli.output import Output, human_bytes
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
@@ -55,12 +55,31 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.wait and deployment["state"] not in FINAL:
         deployment = wait_for_deployment(api, Waiting.of(args), deployment, device)
-    out.result({"outcome": result["outcome"], "deployment": deployment})
     if deployment["state"] in ("failed", "cancelled"):
         note_not_installed(out, deployment)
+        out.result(
+            {
+                "outcome": result["outcome"],
+                "deployment": deployment,
+                "error": deployment_error(deployment),
+            }
+        )
         return exit_codes.FAILURE
+    out.result({"outcome": result["outcome"], "deployment": deployment})
     out.say(f"{deployment['id']} {deployment['state']}")
     return exit_codes.OK
+
+
+def deployment_error(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The ``error`` of a deployment that ended failed or cancelled (also ``convert
+    --run-on``): deployment_failed / deployment_cancelled, with the device's code."""
+    state = deployment["state"]
+    reason = deployment.get("error_message") or state
+    return outcome_error(
+        f"deployment_{state}",
+        f"The deployment {state}: {reason}",
+        details={"deployment_id": deployment["id"], "error_code": deployment.get("error_code")},
+    )
 
 
 def note_not_installed(out: Output, deployment: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.api import Api, CliError, outcome_error
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.transfer import download_to, into_folder
 from visiona_client.visiona_cli.waiting import Waiting
@@ -129,13 +129,20 @@ def finish_job(
     result: dict[str, Any] = {"job": job}
     if is_cancelled(job):
         output.note("The conversion was cancelled.")
+        result["error"] = outcome_error(
+            "job_cancelled", "The conversion was cancelled.", details={"job_id": job["job_id"]}
+        )
         output.result(result)
         return exit_codes.FAILURE
     if job["status"] == "failed":
         error = job.get("error") or {}
-        output.note(f"The conversion failed: {error.get('message') or error.get('code')}")
+        message = f"The conversion failed: {error.get('message') or error.get('code')}"
+        output.note(message)
         if error.get("hint"):
             output.note(f"Hint: {error['hint']}")
+        result["error"] = outcome_error(
+            "job_failed", message, details={"job_id": job["job_id"], "job_error": error}
+        )
         output.result(result)
         return exit_codes.FAILURE
     if job["status"] != "completed":

@@ -42,7 +42,7 @@ from visiona_client.inference_contract import (
 )
 from visiona_client.run_figures import Expectation, gate_figures, parse_expectations
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError
+from visiona_client.visiona_cli.api import UPLOAD_TIMEOUT, Api, CliError, outcome_error
 from visiona_client.visiona_cli.before_upload import require_scopes
 from visiona_client.visiona_cli.options import Once
 from visiona_client.visiona_cli.output import Output, counted
@@ -281,15 +281,40 @@ def run_and_report(
     if save_error is not None:
         # Said after the report, so the run's figures are not lost with it.
         out.note(f"Error: {save_error.message} ({save_error.code})")
-        result["error"] = save_error.to_dict()
+    error = _run_error(finished, failed, save_error, checks)
+    if error is not None:
+        result["error"] = error
     out.result(result)
-    if not completed or failed:
-        return exit_codes.FAILURE
+    return error["exit_code"] if error is not None else exit_codes.OK
+
+
+def _run_error(
+    run: dict[str, Any],
+    failed: list[dict[str, Any]],
+    save_error: CliError | None,
+    checks: list[dict[str, Any]],
+) -> dict[str, Any] | None:
+    """What decides the exit code, as the result's ``error`` (1 before 2 before 5)."""
+    details: dict[str, Any] = {"run_id": run["id"], "state": run["state"]}
+    if run["state"] != "completed":
+        return outcome_error(f"run_{run['state']}", f"The run {run['state']}.", details=details)
+    if failed:
+        return outcome_error(
+            "inputs_failed",
+            f"The device refused {counted(len(failed), 'input')}.",
+            details={**details, "failed_inputs": failed},
+        )
     if save_error is not None:
-        return exit_codes.BAD_INPUT
-    if any(not check["passed"] for check in checks):
-        return exit_codes.EXPECTATION
-    return exit_codes.OK
+        return save_error.to_dict()
+    missed = [check for check in checks if not check["passed"]]
+    if missed:
+        return outcome_error(
+            "expectation_failed",
+            f"{counted(len(missed), 'expectation')} not met.",
+            exit_code=exit_codes.EXPECTATION,
+            details={**details, "expectations": missed},
+        )
+    return None
 
 
 def _inputs(api: Api, waiting: Waiting, run: dict[str, Any]) -> list[dict[str, Any]]:

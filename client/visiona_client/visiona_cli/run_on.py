@@ -15,7 +15,11 @@ from visiona_client.run_figures import Expectation
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.deploy import FINAL as DEPLOYMENT_FINAL
-from visiona_client.visiona_cli.deploy import note_not_installed, wait_for_deployment
+from visiona_client.visiona_cli.deploy import (
+    deployment_error,
+    note_not_installed,
+    wait_for_deployment,
+)
 from visiona_client.visiona_cli.follow import finish_job
 from visiona_client.visiona_cli.output import Output
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
@@ -88,7 +92,7 @@ def convert_and_run(
     steps.data["deployment"] = deployment
     if deployment["state"] != "installed":
         note_not_installed(out, deployment)
-        out.result(steps.data)
+        out.result({**steps.data, "error": deployment_error(deployment)})
         return exit_codes.FAILURE
     reference = _reference_here(out, args.model)
     final = _Captured(out)
