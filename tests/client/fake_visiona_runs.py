@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 USER_TOKEN = "vap_test-user-token"
 RUN_MODEL = {"id": 7, "name": "Person detector", "chips": ["KL720"], "has_reference": True}
@@ -145,6 +146,13 @@ class UserHandler(BaseHTTPRequestHandler):
             self._json(200, RUN_MODEL)
         elif path == "/api/devices/":
             self._json(200, {"devices": [RUN_DEVICE], "online_threshold_seconds": 90})
+        elif path == "/api/runs":  # as visionA: newest first, one page here
+            state = parse_qs(urlsplit(self.path).query).get("state", [None])[0]
+            runs = [dict(run) for run in reversed(self.fake.runs.values())]
+            listed = [run for run in runs if state is None or run["state"] == state]
+            self._json(
+                200, {"count": len(listed), "next": None, "previous": None, "results": listed}
+            )
         elif (match := _RUN.match(path)) and match.group(1) in self.fake.runs:
             self._json(200, self._run_advanced(self.fake.runs[match.group(1)]))
         elif (match := _RUN_INPUTS.match(path)) and match.group(1) in self.fake.runs:
@@ -250,6 +258,7 @@ class UserHandler(BaseHTTPRequestHandler):
             "options": {k: fields.get(k) for k in ("repeat", "channel_order", "scale")},
             "runtime": "",
             "inputs_count": len(inputs),
+            "created_at": "2026-12-08T00:00:00Z",
             "inputs_done": 0,
             "inputs_bytes": len(raw),
             "latency": None,

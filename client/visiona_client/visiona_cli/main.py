@@ -30,6 +30,7 @@ COMMANDS = (
     "deploy",
     "devices",
     "run",
+    "runs",
     "groups",
     "rollout",
     "cancel",

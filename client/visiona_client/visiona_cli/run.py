@@ -20,6 +20,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,19 +247,55 @@ def run_and_report(
     count = counted(len(inputs), "input")
     out.note(f"Run {created['id']}: {model['name']} on {device['name']}, {count}.")
     waiting = Waiting.of(args)
-    finished = _wait(api, waiting, created, device)
+    finished = wait_for_run(api, waiting, created, device)
+    return finish_run(
+        api,
+        out,
+        waiting,
+        finished,
+        expectations,
+        reference=reference,
+        local=LocalSide(inputs, options, args.outputs),
+    )
+
+
+@dataclass(frozen=True)
+class LocalSide:
+    """What ``visiona run`` has here and ``runs show`` has not: the inputs it sent (the
+    outputs' names, the local reference's inputs), their options, the outputs' folder."""
+
+    inputs: list[Path]
+    options: InferOptions
+    outputs: Path | None
+
+
+def finish_run(
+    api: Api,
+    out: Output,
+    waiting: Waiting,
+    finished: dict[str, Any],
+    expectations: list[Expectation],
+    *,
+    reference: LocalReference | None = None,
+    local: LocalSide | None = None,
+) -> int:
+    """A run that has ended: its inputs' failures, the agreement (local or visionA's),
+    the expectations, the report and the exit code (also ``visiona runs show``). ``out``
+    is the command's (``convert --run-on`` gathers the run's result into its own)."""
     completed = finished["state"] == "completed"
     # The run's own answer does not list its inputs: a completed run may have had some,
     # or all, refused by the device (a wrong shape), each with its reason.
     entries = _inputs(api, waiting, finished) if completed else []
     failed = [_failed_input(entry) for entry in entries if entry.get("state") == "failed"]
     ran = any(entry.get("state") == "done" for entry in entries)
-    local, save_error = None, None
-    if ran and (reference is not None or args.outputs):
-        local, save_error = _outputs(api, out, entries, inputs, options, reference, args.outputs)
+    computed, save_error = None, None
+    if ran and local is not None and (reference is not None or local.outputs):
+        computed, save_error = _outputs(
+            api, out, entries, local.inputs, local.options, reference, local.outputs
+        )
     if ran and reference is None:
         finished = _wait_for_server_agreement(api, waiting, finished)
-    agreement = local if local is not None else finished.get("agreement")
+    agreement = computed if computed is not None else finished.get("agreement")
     # No input ran: no figure can be computed, and an expectation on one fails.
     figures = gate_figures(agreement, finished.get("latency"))
     checks = [expectation.check(figures) for expectation in expectations]
@@ -398,11 +435,15 @@ def _see_it(api: Api, run: dict[str, Any]) -> str:
     return f"See it on visionA: {page}"
 
 
-def _wait(
+def wait_for_run(
     api: Api, waiting: Waiting, run: dict[str, Any], device: dict[str, Any]
 ) -> dict[str, Any]:
     out = waiting.out
-    again = f"{_see_it(api, run)}; stop it with: visiona cancel run {run['id']}"
+    page = api.url(f"/runs/{run['id']}/")
+    again = (
+        f"Follow it again with: visiona runs show {run['id']} --wait, or see it at {page}; "
+        f"stop it with: visiona cancel run {run['id']}"
+    )
     last = ""
     try:
         while True:
