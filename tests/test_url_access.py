@@ -31,6 +31,8 @@ PUBLIC_NAMES = {
     # The agent's package: a device installs it before it has any credential.
     "downloads",
     "downloads-file",
+    # The last /api/ route: any path no other matches, the 404 envelope to anyone.
+    "api-not-found",
 }
 # Prefixes with their own authentication, checked by their own tests:
 # the agent API (device tokens) answers the same 401 envelope, the sandbox
