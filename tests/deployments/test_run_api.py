@@ -246,3 +246,26 @@ def test_unpairing_the_device_cancels_its_unfinished_runs(alice_client, alice_de
     run = create(alice_client, model, alice_device.device).json()
     device_services.device_unpair(device=alice_device.device)
     assert Run.objects.get(pk=run["id"]).state == "cancelled"
+
+
+def test_the_list_filters_by_state(alice_client, alice_device, setup):
+    model, _, _ = setup
+    pending = create(alice_client, model, alice_device.device).json()
+    cancelled = create(alice_client, model, alice_device.device).json()
+    alice_client.post(f"/api/runs/{cancelled['id']}/cancel")
+
+    def listed(query: str) -> list[str]:
+        response = alice_client.get(f"/api/runs?{query}")
+        assert response.status_code == 200, response.content
+        return [run["id"] for run in response.json()["results"]]
+
+    assert listed("state=pending") == [pending["id"]]
+    assert listed("state=cancelled") == [cancelled["id"]]
+    assert listed("state=completed") == []
+    assert listed("state=") == [cancelled["id"], pending["id"]]  # empty: any, as a form sends
+    for bogus in ("bogus", "PENDING", "pending,cancelled"):
+        response = alice_client.get(f"/api/runs?state={bogus}")
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_failed"
+        assert [field["field"] for field in error["details"]["fields"]] == ["state"]
