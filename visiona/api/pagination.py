@@ -52,7 +52,7 @@ class CursorPagination(pagination.CursorPagination):
             self._check_position(cursor.position)
         return cursor
 
-    def _check_position(self, position: str) -> None:
+    def _check_position(self, position: object) -> None:
         field = self._model._meta.get_field(self.ordering[0].lstrip("-"))
         try:
             value = field.to_python(position)
