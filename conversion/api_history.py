@@ -7,13 +7,13 @@ import re
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.views import APIView
 
 from conversion import hints, selectors
 from conversion.choices import JobStatus
 from conversion.serializers import JobOutputSerializer
 from visiona.api import fields
+from visiona.api.pagination import CursorPagination
 from visiona.api.schema import error_response
 from visiona.api.scopes import Scope
 from visiona.chips import Chip
@@ -82,8 +82,7 @@ class ConversionListApi(APIView):
         parameters=[FilterSerializer],
         responses={
             200: JobPageSerializer,
-            400: error_response("validation_failed: a filter is not valid."),
-            404: error_response("not_found: the cursor is not valid."),
+            400: error_response("validation_failed: a filter, or the cursor, is not valid."),
         },
     )
     def get(self, request):

@@ -6,6 +6,9 @@ from conversion.choices import UNFINISHED_STATUSES, JobStage, JobStatus
 from conversion.errors import JobLost
 from visiona.chips import Chip
 
+# The uploaded file's name as the user sent it, cut to this (its extension kept).
+FILENAME_MAX_LENGTH = 255
+
 
 class ConversionJob(models.Model):
     """Who owns a converter job, and the last state we saw of it.
@@ -23,7 +26,7 @@ class ConversionJob(models.Model):
         related_name="conversion_jobs",
     )
     chip = models.CharField(_("chip"), max_length=8, choices=Chip.choices)
-    filename = models.CharField(_("model file"), max_length=255, blank=True)
+    filename = models.CharField(_("model file"), max_length=FILENAME_MAX_LENGTH, blank=True)
     model_id = models.PositiveIntegerField(_("model id"), null=True, blank=True)
     version = models.CharField(_("version"), max_length=32, blank=True)
 

@@ -8,8 +8,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from conversion.clients.converter import JobSnapshot
-from conversion.models import ConversionJob
+from conversion.models import FILENAME_MAX_LENGTH, ConversionJob
 from visiona.chips import Chip
+from visiona.file_names import shorten_file_name
 from visiona.models import User
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def record(
             "filename": snapshot.filename or "",
             **(defaults or {}),
         }
+        # The name as sent may be longer than the column (nothing upstream bounds it).
+        fields["filename"] = shorten_file_name(fields["filename"], max_chars=FILENAME_MAX_LENGTH)
         try:
             job = ConversionJob.objects.create(
                 job_id=snapshot.job_id,

@@ -27,6 +27,7 @@ def run_list_for_user(
     user: User | AnonymousUser,
     model_id: int | None = None,
     device_id: uuid.UUID | str | None = None,
+    state: str | None = None,
 ) -> QuerySet[Run]:
     if not user.is_authenticated:
         return Run.objects.none()
@@ -35,6 +36,8 @@ def run_list_for_user(
         runs = runs.filter(model_id=model_id)
     if device_id is not None:
         runs = runs.filter(device_id=device_id)
+    if state:
+        runs = runs.filter(state=state)
     return runs.order_by("-created_at", "-pk")
 
 

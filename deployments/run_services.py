@@ -51,6 +51,7 @@ from devices.models import Device
 from models_repo.selectors import model_get_for_user
 from models_repo.storage import FileTooLarge
 from visiona.errors import PayloadTooLarge, ValidationFailed
+from visiona.file_names import shorten_file_name
 from visiona.models import User
 from visiona.sizes import size_limit
 
@@ -200,7 +201,7 @@ def _store_input(run_id: uuid.UUID, index: int, item: NewInput) -> RunInput:
         raise input_too_large(item.name) from None
     return RunInput(
         index=index,
-        name=item.name[:255],
+        name=shorten_file_name(item.name, max_chars=255),
         content_type=item.content_type,
         size_bytes=size,
         sha256=sha256,

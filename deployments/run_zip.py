@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from deployments import run_files
 from deployments.run_choices import RunInputState
 from deployments.run_models import Run
+from visiona.file_names import shorten_file_name
 
 
 class _Sink(io.RawIOBase):
@@ -42,7 +43,8 @@ def _archive(run: Run) -> Iterator[bytes]:
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         items = run.inputs.filter(state=RunInputState.DONE).order_by("index").iterator()
         for item in items:
-            stem = PurePosixPath(item.name).stem or "input"
+            # Unzipped as a file: within a file system's 255 bytes, like a stored name.
+            stem = shorten_file_name(PurePosixPath(item.name).stem, max_bytes=200) or "input"
             with archive.open(f"{item.index:03d}-{stem}.npz", "w", force_zip64=True) as member:
                 for block in run_files.chunks(item.output_file):
                     member.write(block)

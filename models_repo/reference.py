@@ -50,7 +50,9 @@ def model_reference_store(*, model: NefModel, filename: str, chunks: Iterable[by
     limit = settings.MODELS_MAX_REFERENCE_BYTES
     try:
         stored_name, size, sha256 = store_stream(
-            model_file_name(owner_id=model.owner_id, filename=filename), chunks, max_bytes=limit
+            model_file_name(owner_id=model.owner_id, filename=filename, default="model.onnx"),
+            chunks,
+            max_bytes=limit,
         )
     except FileTooLarge:
         raise ModelFileTooLarge(limit_bytes=limit) from None

@@ -30,6 +30,7 @@ from models_repo.storage import (
     store_stream,
 )
 from visiona.chips import Chip
+from visiona.file_names import shorten_file_name
 from visiona.models import User
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def model_create_from_stream(
                 sha256=sha256,
                 faa_object_key=faa_object_key,
                 source_reference=source_reference[:128],
-                source_label=source_label[:255],
+                source_label=shorten_file_name(source_label, max_chars=255),
             )
             ModelPlatform.objects.bulk_create(
                 ModelPlatform(model=model, chip=chip) for chip in sorted(set(chips))
@@ -141,7 +142,8 @@ def model_upload(
     filename = model_upload_check_file(upload=upload)
     chips = _clean_chips(chips)
     chip_source = nef.check_chips(upload, chips)
-    name = _clean_name(name or filename[: -len(NEF_EXTENSION)])
+    # Named after a file whose name is longer than a model's may be: cut to fit, not refused.
+    name = _clean_name(name or filename[: -len(NEF_EXTENSION)][:NAME_MAX_LENGTH])
     _require_free_name(owner=owner, name=name)
     try:
         return model_create_from_stream(

@@ -14,12 +14,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, cast
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 from django.utils.text import get_valid_filename
+
+from visiona.file_names import shorten_file_name
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -97,11 +100,26 @@ class FileTooLarge(Exception):
         self.limit = limit
 
 
-def model_file_name(*, owner_id: int, filename: str) -> str:
+# A stored file's own name, in UTF-8 bytes: file systems refuse past 255 (ENAMETOOLONG),
+# and the storage may add "_<7 characters>" to a name already taken.
+STORED_NAME_MAX_BYTES = 200
+
+
+def model_file_name(*, owner_id: int, filename: str, default: str = "model.nef") -> str:
     """A fresh folder per file keeps the user's file name and makes the stored
-    name ours, not the storage's, so a failed write can be cleaned up exactly."""
+    name ours, not the storage's, so a failed write can be cleaned up exactly.
+
+    Every file stored under a name a user gave is named here: the name is made
+    safe and cut to STORED_NAME_MAX_BYTES (its extension kept); ``default`` when
+    nothing of it is left."""
     base = PurePosixPath(filename.replace("\\", "/")).name
-    return f"{owner_id}/{uuid.uuid4().hex}/{get_valid_filename(base) or 'model.nef'}"
+    try:
+        safe = shorten_file_name(get_valid_filename(base), max_bytes=STORED_NAME_MAX_BYTES)
+    except SuspiciousFileOperation:  # nothing usable in it ("", "..", "!!!")
+        safe = ""
+    if safe in {"", ".", ".."}:
+        safe = default
+    return f"{owner_id}/{uuid.uuid4().hex}/{safe}"
 
 
 def store_stream(

@@ -37,9 +37,15 @@ MAX_EXAMPLES = 60
 # Refusals schemathesis does not count as one by default: no Content-Length, too large.
 REJECTED = [400, 401, 403, 404, 405, 406, 409, 411, 413, 415, 422, 428, 429, "5xx"]
 # A schema cannot say what makes these valid: a real pairing code (a secret), a real
-# .nef file. A well-formed guess is refused with 400, as documented.
+# .nef file, a cursor from a previous answer's link. A well-formed guess is refused
+# with 400, as documented.
 ACCEPTED = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
-CONTENT_CHECKED = ["agent_pair_create", "models_upload", "conversion_init_create"]
+CONTENT_CHECKED = [
+    "agent_pair_create",
+    "models_upload",
+    "conversion_init_create",
+    "conversion_list",
+]
 # Relayed to a device: 502/503/504 are the device's state (unreachable, offline, too
 # slow), documented answers rather than server errors. Any 500 still fails.
 RELAYED = [

@@ -5,7 +5,8 @@
   means: validated alike, never read as "absent".
 - A method a route does not serve is 405 with a personal token as with a session.
 - ``POST`` (or any method) to an /api/ path without its trailing slash is the 404
-  envelope naming the path with the slash, never an HTML redirect.
+  envelope naming the path with the slash, never an HTML redirect; any other unknown
+  /api/ path is the 404 envelope, with DEBUG on too.
 - The common error codes are merged into an operation's own description of a status.
 """
 
@@ -188,6 +189,34 @@ def test_a_page_without_its_slash_is_still_redirected(alice_client):
     response = alice_client.get("/models")
     assert response.status_code == 301
     assert response["Location"] == "/models/"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/nope", "/api/", "/api/deployments/", "/api/models/abc", "/api/no/such/thing"]
+)
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_unknown_api_path_is_the_404_envelope_with_debug_on_too(
+    alice_client, settings, debug, path
+):
+    # ``make run`` runs with DEBUG on: Django's technical 404 page, HTML listing every
+    # route, must never answer under /api/.
+    settings.DEBUG = debug
+    for method in ("get", "post", "delete"):
+        response = getattr(alice_client, method)(path)
+        assert response.status_code == 404, (method, response.content[:200])
+        assert response["Content-Type"] == "application/json"
+        error = response.json()["error"]
+        assert set(error) == {"code", "message", "details", "request_id"}
+        assert error["code"] == "not_found" and error["details"] == {}
+        assert b"api/schema/" not in response.content and b"URLconf" not in response.content
+    # Signed out alike: no route, nothing to sign in to.
+    assert Client().get(path).status_code == 404
+
+
+def test_a_page_without_its_slash_is_redirected_with_debug_on(alice_client, settings):
+    settings.DEBUG = True
+    response = alice_client.get("/models")
+    assert response.status_code == 301 and response["Location"] == "/models/"
 
 
 # --- Common error codes merged into an operation's own ------------------------------

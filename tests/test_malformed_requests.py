@@ -281,3 +281,46 @@ def test_pages_log_an_unreadable_request_as_one_warning_line(client, settings, c
     # in LOGGING, and run before pytest's own handler) makes it one warning line.
     (record,) = [r for r in caplog.records if r.name.startswith("django.security.")]
     assert (record.levelname, record.exc_info) == ("WARNING", None)
+
+
+# --- Crafted page and cursor values on every paginated list --------------------------
+
+PAGINATED_LISTS = [
+    "/api/conversion/",
+    "/api/models/",
+    "/api/deployments",
+    "/api/runs",
+    "/api/rollouts",
+]
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize("path", PAGINATED_LISTS)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("page", "0"),
+        ("page", "-1"),
+        ("page", "abc"),
+        ("page", "99999999999999999999"),
+        ("page", "2"),
+        ("page_size", "99999999999999999999"),
+        ("cursor", "garbage"),
+        ("cursor", _b64("p=2026")),
+        ("cursor", _b64("p=" + "9" * 30)),
+        ("cursor", _b64("r=1&p=x")),
+        ("cursor", _b64("o=" + "9" * 30)),
+    ],
+)
+def test_a_crafted_page_or_cursor_is_never_a_5xx(alice_client, alice, path, name, value):
+    make_job(alice, status="completed")  # a row for a cursor's position to be compared with
+    response = alice_client.get(path, {name: value})
+    assert response.status_code < 500, response.content
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] in {"validation_failed", "not_found"}

@@ -114,6 +114,15 @@ def test_the_page_past_the_last_is_a_documented_404(document, alice):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_the_lists_document_their_state_filter(document):
+    for path in ("/api/runs", "/api/deployments", "/api/rollouts"):
+        state = _parameter(document["paths"][path]["get"], "state")
+        assert state["in"] == "query" and not state.get("required", False)
+        assert "bogus" not in state["schema"]["enum"]
+    runs = _parameter(document["paths"]["/api/runs"]["get"], "state")["schema"]["enum"]
+    assert set(runs) >= {"pending", "running", "completed", "failed", "cancelled"}
+
+
 @pytest.mark.parametrize("value", ["", "KL520"])
 def test_an_empty_filter_means_any(alice, value):
     client = api_client(alice)

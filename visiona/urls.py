@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from conversion import urls as conversion_urls
@@ -53,6 +53,8 @@ urlpatterns = [
     # OpenAPI document and its Swagger UI (assets from static files), for signed-in users.
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    # Last: any other /api/ path is the 404 envelope, with DEBUG on too.
+    re_path(r"^api/", views.api_not_found, name=views.API_NOT_FOUND),
 ]
 
 if settings.VISIONA_SANDBOX:

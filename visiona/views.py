@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from visiona import errors, time_zone
@@ -44,18 +45,31 @@ def permission_denied(request, exception=None):
     return errors.error_response(request, errors.PermissionDenied())
 
 
+API_NOT_FOUND = "api-not-found"
+
+
 def page_not_found(request, exception=None):
     details = {}
     if errors.is_api_request(request) and not request.path.endswith("/"):
         # No redirect under /api/ (visiona.middleware.CommonMiddleware): say where it is.
         with_slash = request.path + "/"
         try:
-            resolve(with_slash)
+            match = resolve(with_slash)
         except Resolver404:
             pass
         else:
-            details = {"path": with_slash}
+            if match.url_name != API_NOT_FOUND:
+                details = {"path": with_slash}
     return errors.error_response(request, errors.NotFound(details=details))
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """The root URLconf's last route: an /api/ path no other route matches is the
+    404 envelope, as handler404 answers it, with DEBUG on too (Django's technical
+    404 page is HTML and lists every route). Any method, no CSRF check: no route,
+    nothing to protect, as when handler404 answers."""
+    return page_not_found(request)
 
 
 def server_error(request):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from conversion.clients import errors
+from visiona.file_names import shorten_file_name
 
 STATUSES = ("created", "running", "completed", "failed")
 STAGES = ("onnx", "bie", "nef")
@@ -23,6 +24,8 @@ JOB_LIFETIME = timedelta(days=7)
 STAGE_TIMINGS_FIELD = "stage_timings"
 # Where the converter gives it, a created job's place in its queue.
 QUEUE_POSITION_FIELD = "queue_position"
+# ConversionJob.filename's width (clients import no models).
+FILE_NAME_MAX_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class JobSnapshot:
             created_at=created_at,
             updated_at=_datetime(data.get("updated_at")) or created_at,
             expires_at=_datetime(data.get("expires_at")) or created_at + JOB_LIFETIME,
-            filename=text_value(_nested(data, "input", "filename")),
+            filename=_file_name(_nested(data, "input", "filename")),
             platform=text_value(_nested(data, "parameters", "platform")),
             error_code=text_value(error.get("code")),
             error_message=text_value(error.get("message"), limit=2000),
@@ -119,6 +122,13 @@ def _nested(data: object, *keys: str) -> object:
             return None
         data = data.get(key)
     return data
+
+
+def _file_name(value: object) -> str | None:
+    """The uploaded file's name, as long as a column takes and with its extension:
+    a name cut to ``m…m`` without ``.onnx`` would name the saved model's file badly."""
+    text = text_value(value, limit=4096)
+    return None if text is None else shorten_file_name(text, max_chars=FILE_NAME_MAX_LENGTH)
 
 
 def text_value(value: object, limit: int = 255) -> str | None:

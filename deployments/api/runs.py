@@ -33,7 +33,7 @@ from deployments.api.run_serializers import (
     RunOutputSerializer,
 )
 from deployments.errors import RunInputMissing
-from deployments.run_choices import RunInputState
+from deployments.run_choices import RunInputState, RunState
 from deployments.run_uploads import files_to_disk
 from deployments.run_zip import outputs_zip
 from models_repo.storage import CHUNK
@@ -67,6 +67,9 @@ class RunListApi(APIView):
     class FilterSerializer(fields.QuerySerializer):
         model = fields.IntegerField(required=False, min_value=1)
         device = serializers.UUIDField(required=False)
+        # As /api/deployments' and /api/rollouts': an empty value (``?state=``, as a
+        # form's "any" option sends) means no filter; an unknown one is refused.
+        state = serializers.ChoiceField(choices=RunState.choices, required=False, allow_blank=True)
         page = fields.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
@@ -107,6 +110,7 @@ class RunListApi(APIView):
             user=request.user,
             model_id=filters.validated_data.get("model"),
             device_id=filters.validated_data.get("device"),
+            state=filters.validated_data.get("state"),
         )
         paginator = RunPagination()
         page = paginator.paginate_queryset(runs, request, view=self)

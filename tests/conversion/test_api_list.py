@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -113,10 +115,43 @@ def test_bad_filters_are_400(alice_client, history, query):
     assert response.json()["error"]["code"] == "validation_failed"
 
 
-def test_an_invalid_cursor_is_404(alice_client, history):
-    response = alice_client.get("/api/conversion/?cursor=garbage")
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+def _cursor(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",  # not base64: DRF's own "Invalid cursor"
+        _cursor("p=2026"),  # a position the database would refuse
+        _cursor("r=1&p=x"),
+        _cursor("p=" + "9" * 30),
+        _cursor("p="),
+        _cursor("p=\x00"),
+        _cursor("p=2026-01-01T00:00:00"),  # no time zone
+        _cursor("p=9999-12-31T23:59:59-23:59"),  # past year 9999 in UTC
+        _cursor("p=0001-01-01T00:00:00+01:00"),
+        _cursor("o=abc"),
+        _cursor("o=-1"),
+    ],
+)
+def test_an_invalid_cursor_is_400_naming_it(alice_client, history, cursor):
+    response = alice_client.get("/api/conversion/", {"cursor": cursor})
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert [field["field"] for field in error["details"]["fields"]] == ["cursor"]
+
+
+def test_a_cursor_with_a_real_position_pages_on(alice_client, history):
+    # As DRF encodes one: a query string ("+" of the offset escaped).
+    cursor = _cursor(urlencode({"p": history[2].created_at.isoformat()}))
+    response = alice_client.get("/api/conversion/", {"cursor": cursor})
+    assert response.status_code == 200, response.content
+    assert [job["job_id"] for job in response.json()["results"]] == [
+        history[1].job_id,
+        history[0].job_id,
+    ]
 
 
 def test_signed_out_is_401(client, history):

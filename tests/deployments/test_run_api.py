@@ -268,3 +268,47 @@ def test_unpairing_the_device_cancels_its_unfinished_runs(alice_client, alice_de
     run = create(alice_client, model, alice_device.device).json()
     device_services.device_unpair(device=alice_device.device)
     assert Run.objects.get(pk=run["id"]).state == "cancelled"
+
+
+def test_the_list_filters_by_state(alice_client, alice_device, setup):
+    model, _, _ = setup
+    pending = create(alice_client, model, alice_device.device).json()
+    cancelled = create(alice_client, model, alice_device.device).json()
+    alice_client.post(f"/api/runs/{cancelled['id']}/cancel")
+
+    def listed(query: str) -> list[str]:
+        response = alice_client.get(f"/api/runs?{query}")
+        assert response.status_code == 200, response.content
+        return [run["id"] for run in response.json()["results"]]
+
+    assert listed("state=pending") == [pending["id"]]
+    assert listed("state=cancelled") == [cancelled["id"]]
+    assert listed("state=completed") == []
+    assert listed("state=") == [cancelled["id"], pending["id"]]  # empty: any, as a form sends
+    for bogus in ("bogus", "PENDING", "pending,cancelled"):
+        response = alice_client.get(f"/api/runs?state={bogus}")
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_failed"
+        assert [field["field"] for field in error["details"]["fields"]] == ["state"]
+
+
+def test_a_long_input_name_is_kept_within_its_column_and_the_zip_within_a_file_system(
+    alice_client, alice_device, agent_client, setup, django_capture_on_commit_callbacks
+):
+    import io
+    import zipfile
+
+    model, _, nef = setup
+    name = "長い名前の画像" * 40 + ".png"  # 280 characters, 844 bytes of UTF-8
+    files = [SimpleUploadedFile(name, IMAGES[0], "image/png")]
+    run = create(alice_client, model, alice_device.device, files=files).json()
+    [item] = alice_client.get(f"/api/runs/{run['id']}/inputs").json()["inputs"]
+    assert item["name"].endswith(".png") and len(item["name"]) <= 255
+    assert name.startswith(item["name"][:-4])
+    with django_capture_on_commit_callbacks(execute=True):
+        agent_runs_all_inputs(agent_client(alice_device.token), run["id"], nef)
+    archive = b"".join(alice_client.get(f"/api/runs/{run['id']}/outputs").streaming_content)
+    [member] = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert member.startswith("000-長い") and member.endswith(".npz")
+    assert len(member.encode()) <= 255

@@ -113,3 +113,20 @@ def test_a_failing_stream_leaves_nothing_in_the_bucket(s3_models, s3_stand_in):
     with pytest.raises(ConnectionError):
         store_stream("1/s3/broken.nef", broken())
     assert s3_stand_in.keys(s3_models) == []
+
+
+@pytest.mark.parametrize("stem", ["m" * 300, "長い名前のモデル" * 40])
+def test_a_long_file_name_is_cut_to_what_a_file_system_takes(stem):
+    from models_repo.storage import STORED_NAME_MAX_BYTES
+
+    stored = model_file_name(owner_id=7, filename=f"{stem}.onnx", default="model.onnx")
+    own = stored.rsplit("/", 1)[1]
+    assert own.endswith(".onnx") and own[:-5] == stem[: len(own) - 5]
+    assert len(own.encode()) <= STORED_NAME_MAX_BYTES
+    name, size, _ = store_stream(stored, chunks(10))
+    assert size == 10 and models_storage.exists(name)
+
+
+def test_a_name_with_nothing_usable_gets_the_default():
+    assert model_file_name(owner_id=7, filename="!!!", default="model.onnx").endswith("/model.onnx")
+    assert model_file_name(owner_id=7, filename="").endswith("/model.nef")

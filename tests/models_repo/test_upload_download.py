@@ -194,3 +194,28 @@ def test_the_page_reports_every_problem_at_once(alice_client, nef_file):
     errors = response.context["form"].errors
     assert set(errors) == {"file", "chips"}
     assert "Choose a .nef file" in errors["file"][0]
+
+
+@pytest.mark.parametrize("stem", ["m" * 300, "長い名前のモデル" * 40])
+def test_a_long_file_name_uploads_and_downloads(alice_api, nef_file, models_folder, stem):
+    from models_repo.storage import STORED_NAME_MAX_BYTES
+
+    data = nef_bytes(5_000, seed=3)
+    response = alice_api.post(
+        "/api/models/", {"file": nef_file(f"{stem}.nef", data), "chips": ["KL720"]}
+    )
+    assert response.status_code == 201, response.content
+    model = NefModel.objects.get()
+    # Named after the file, as much as a name takes; stored under a name a file system takes.
+    assert stem.startswith(model.name) and len(model.name) == 200
+    (stored,) = stored_files(models_folder)
+    assert stored.name.endswith(".nef") and len(stored.name.encode()) <= STORED_NAME_MAX_BYTES
+    body, _ = download(alice_api, f"/api/models/{model.pk}/download")
+    assert body == data
+    # With a name of its own, the same file takes it.
+    model.delete()
+    stored.unlink()
+    named = alice_api.post(
+        "/api/models/", {"file": nef_file(f"{stem}.nef", data), "name": "s", "chips": ["KL720"]}
+    )
+    assert named.status_code == 201 and named.json()["name"] == "s"
