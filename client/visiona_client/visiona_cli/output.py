@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import unicodedata
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -34,15 +35,23 @@ class Output:
     def table(self, rows: list[list[str]], headers: list[str]) -> None:
         if self.as_json:
             return
-        cells = [headers, *rows]
-        widths = [max(len(str(row[i])) for row in cells) for i in range(len(headers))]
+        cells = [[str(value) for value in row] for row in [headers, *rows]]
+        widths = [max(shown_width(row[i]) for row in cells) for i in range(len(headers))]
         for row in cells:
-            line = "  ".join(str(value).ljust(width) for value, width in zip(row, widths))
+            line = "  ".join(
+                value + " " * (width - shown_width(value)) for value, width in zip(row, widths)
+            )
             print(line.rstrip(), file=self.out)
         self.out.flush()
 
     def progress(self, label: str, total: int | None) -> Progress:
         return Progress(label, total, stream=self.err, enabled=not self.as_json)
+
+
+def shown_width(text: str) -> int:
+    """Columns a terminal gives ``text``: a wide character (日本語, 模型) takes two, so a
+    table with a Chinese model name keeps its columns in line (len() counts one)."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def api_time(moment: str) -> datetime:
