@@ -22,7 +22,7 @@ from deployments.choices import DeploymentState
 from deployments.models import Deployment
 from deployments.rollout_choices import DeploymentKind
 from deployments.rollout_errors import (
-    GroupEmpty,
+    GroupEmptyConflict,
     NothingToRollBack,
     RollbackInProgress,
     RolloutInProgress,
@@ -164,7 +164,7 @@ def _group_devices_to_roll_back(*, user: User, group_id: uuid.UUID | str) -> lis
         )
     devices = list(group_selectors.group_devices(group=group))
     if not devices:
-        raise GroupEmpty()
+        raise GroupEmptyConflict()
     return devices
 
 

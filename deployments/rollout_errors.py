@@ -23,6 +23,14 @@ class GroupEmpty(AppError):
     message = _("This group has no devices. Add devices to it first.")
 
 
+class GroupEmptyConflict(GroupEmpty):
+    """Rolling back a group with no devices: the group named in the path is in a state
+    that refuses it, not the request (which is valid), so 409 (rollouts name the group
+    in their body: 400 there)."""
+
+    status = 409
+
+
 class RolloutNotFound(AppError):
     status = 404
     code = "rollout_not_found"

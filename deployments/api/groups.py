@@ -228,10 +228,10 @@ class GroupRollbackApi(APIView):
         request=None,
         responses={
             200: GroupRollbackSerializer,
-            400: error_response("group_empty"),
             404: GROUP_NOT_FOUND,
             409: error_response(
-                "rollout_in_progress: roll back the rollout (details: rollout_id)."
+                "rollout_in_progress: roll back the rollout (details: rollout_id); "
+                "group_empty: the group has no devices."
             ),
         },
     )

@@ -142,3 +142,11 @@ def test_device_and_group_rollback(api, bob_api, alice, alice_devices, make_mode
     again = api.post(f"/api/devices/{devices[0].pk}/rollback")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "rollback_in_progress"
+
+
+def test_rolling_back_an_empty_group_is_a_conflict_not_a_bad_request(api):
+    # The request is valid; the group named in the path has no devices (its state).
+    group = api.post("/api/groups", {"name": "Empty", "device_ids": []}, format="json").json()
+    answer = api.post(f"/api/groups/{group['id']}/rollback")
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "group_empty"
