@@ -158,8 +158,17 @@ def _judge_installed(targets: list[RolloutTarget], *, now: datetime) -> None:
 
 
 def _run_phases(rollout: Rollout, *, now: datetime) -> None:
+    """Start and judge phases until one has to wait, or complete the rollout.
+
+    Each step either stops (a phase waits, or the rollout pauses or completes), starts
+    a waiting phase or passes the running one; each phase is started once and passed
+    once, so ``2 * phases + 1`` steps always reach a stop. A phase whose devices all
+    had the model already passes in the look that starts it (two steps): with fewer
+    steps the look ended with a phase passed and the next not started, or the last not
+    judged, and with nothing under way nothing would have woken the rollout again.
+    """
     phases = list(rollout.phases.order_by("number"))
-    for _round in range(len(phases) + 1):
+    for _step in range(2 * len(phases) + 1):
         running = next((phase for phase in phases if phase.state == PhaseState.RUNNING), None)
         if running is None:
             waiting = next((phase for phase in phases if phase.state == PhaseState.WAITING), None)
@@ -171,6 +180,7 @@ def _run_phases(rollout: Rollout, *, now: datetime) -> None:
             continue
         if not _judge_phase(rollout, running, now=now):
             return
+    logger.error("rollout phases did not settle", extra={"rollout_id": str(rollout.pk)})
 
 
 def _start_phase(rollout: Rollout, phase: RolloutPhase, *, now: datetime) -> None:
