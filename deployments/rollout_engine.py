@@ -14,7 +14,8 @@ a check waiting). Under the rollout's row lock it:
    passes it and starts the next (its deployments made and pushed after the commit);
    none left completes the rollout;
 3. rolling back: once every rollback sent has finished, the rollout is rolled back;
-4. asks to be woken again when time alone will change something.
+4. asks to be woken again when time alone will change something, and, while it is
+   running, at least once a minute when nothing else is due.
 """
 
 from __future__ import annotations
@@ -280,6 +281,12 @@ def _schedule_next_look(rollout: Rollout, *, now: datetime) -> None:
     if rollout.targets.filter(state=T.CHECKING).exists():
         soon = now + rollout_checks.CHECK_INTERVAL
         wanted = min(wanted, soon) if wanted else soon
+    if wanted is None and rollout.state == RolloutState.RUNNING:
+        # Running with nothing due: a device still installing past its phase's deadline
+        # (waited for only while it is connected, and a device that drops off reports
+        # nothing), or phases that did not settle. A running rollout is never left
+        # without a look coming.
+        wanted = now + NUDGE_AGAIN
     if wanted is None:
         return
     already = rollout.next_look_at
