@@ -14,7 +14,8 @@ a check waiting). Under the rollout's row lock it:
    passes it and starts the next (its deployments made and pushed after the commit);
    none left completes the rollout;
 3. rolling back: once every rollback sent has finished, the rollout is rolled back;
-4. asks to be woken again when time alone will change something.
+4. asks to be woken again when time alone will change something, and, while it is
+   running, at least once a minute when nothing else is due.
 """
 
 from __future__ import annotations
@@ -158,8 +159,17 @@ def _judge_installed(targets: list[RolloutTarget], *, now: datetime) -> None:
 
 
 def _run_phases(rollout: Rollout, *, now: datetime) -> None:
+    """Start and judge phases until one has to wait, or complete the rollout.
+
+    Each step either stops (a phase waits, or the rollout pauses or completes), starts
+    a waiting phase or passes the running one; each phase is started once and passed
+    once, so ``2 * phases + 1`` steps always reach a stop. A phase whose devices all
+    had the model already passes in the look that starts it (two steps): with fewer
+    steps the look ended with a phase passed and the next not started, or the last not
+    judged, and with nothing under way nothing would have woken the rollout again.
+    """
     phases = list(rollout.phases.order_by("number"))
-    for _round in range(len(phases) + 1):
+    for _step in range(2 * len(phases) + 1):
         running = next((phase for phase in phases if phase.state == PhaseState.RUNNING), None)
         if running is None:
             waiting = next((phase for phase in phases if phase.state == PhaseState.WAITING), None)
@@ -171,6 +181,7 @@ def _run_phases(rollout: Rollout, *, now: datetime) -> None:
             continue
         if not _judge_phase(rollout, running, now=now):
             return
+    logger.error("rollout phases did not settle", extra={"rollout_id": str(rollout.pk)})
 
 
 def _start_phase(rollout: Rollout, phase: RolloutPhase, *, now: datetime) -> None:
@@ -270,6 +281,12 @@ def _schedule_next_look(rollout: Rollout, *, now: datetime) -> None:
     if rollout.targets.filter(state=T.CHECKING).exists():
         soon = now + rollout_checks.CHECK_INTERVAL
         wanted = min(wanted, soon) if wanted else soon
+    if wanted is None and rollout.state == RolloutState.RUNNING:
+        # Running with nothing due: a device still installing past its phase's deadline
+        # (waited for only while it is connected, and a device that drops off reports
+        # nothing), or phases that did not settle. A running rollout is never left
+        # without a look coming.
+        wanted = now + NUDGE_AGAIN
     if wanted is None:
         return
     already = rollout.next_look_at

@@ -181,15 +181,15 @@ def test_rollout_show_prints_the_offline_devices_deadline(cli, alice, alice_devi
     assert shown.code == 0, shown.err
     at = phase.deadline_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     assert re.search(
-        rf"phase 1 \(1\): running, .*waits for offline devices until {at} "
-        r"\((9 min \d+ s|10 min 0 s) left\)",
+        rf"phase 1 \(1\): running, .*waits for 1 device yet to take the model "
+        rf"\(deadline {at}, (9 min \d+ s|10 min 0 s) left\)",
         shown.out,
     ), shown.out
 
     phase.deadline_at -= timedelta(minutes=11)  # the deadline passes
     phase.save(update_fields=["deadline_at"])
     late = cli("rollout", "show", str(rollout.pk))
-    assert "(passed: they no longer hold it up)" in late.out, late.out
+    assert "passed: devices that had not taken the model no longer hold it up)" in late.out
 
 
 def test_a_group_pinned_and_unpinned_from_the_command_line(cli, alice, devices, make_model):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from deployments import rollout_engine, rollout_wakes
 from deployments.models import Deployment
 from deployments.rollout_choices import PhaseState, RolloutState, TargetState
 from devices import services as device_services
@@ -80,6 +81,38 @@ def test_a_device_installing_at_the_deadline_is_still_waited_for(
     advance_at(rollout, seconds_from_now=WAIT + 1)
 
     assert targets(rollout, 1)[0].state == TargetState.DEPLOYING  # connected, under way
+
+
+def test_a_device_installing_past_the_deadline_is_looked_at_until_it_drops_off(
+    alice, alice_kl720, fleet, committing, monkeypatch
+):
+    """No report comes from a device that drops off mid-download: the rollout is looked
+    at again each minute, and the device stops holding its phase once it is gone."""
+    looks = []
+
+    def schedule(rollout_id, at):
+        looks.append(at)
+        return True
+
+    monkeypatch.setattr(rollout_wakes, "schedule", schedule)
+    group, _devices = fleet(2)
+    rollout = committing(create, alice, alice_kl720, group, phases=["1"], wait_seconds=WAIT)
+    (first,) = targets(rollout, 1)
+    committing(report, first.device, first.deployment, "downloading", bytes_done=10)
+    later = timezone.now() + timedelta(seconds=WAIT + 1)
+    Device.objects.filter(pk=first.device_id).update(last_seen_at=later, last_heartbeat_at=later)
+    looks.clear()
+
+    rollout_engine.advance(rollout_id=rollout.pk, now=later)
+
+    assert targets(rollout, 1)[0].state == TargetState.DEPLOYING  # connected, under way
+    assert looks == [later + rollout_engine.NUDGE_AGAIN]
+    offline(first.device)
+
+    rollout_engine.advance(rollout_id=rollout.pk, now=looks[0])
+
+    assert targets(rollout, 1)[0].state == TargetState.OFFLINE
+    assert fresh(rollout).state == RolloutState.PAUSED  # phase_unconfirmed: nobody passed
 
 
 def test_a_phase_where_no_device_took_the_model_pauses(alice, alice_kl720, fleet, committing):

@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes, pins
+from visiona_client.visiona_cli.fleet_words import restored_from_words
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.resolve import device_by_id_or_name
 from visiona_client.visiona_cli.session import api_for
@@ -106,8 +107,9 @@ def run_rollback(args: argparse.Namespace) -> int:
     if rollback["state"] in ("failed", "cancelled"):
         args.output.note(f"The rollback {rollback['state']}: {rollback['error_message']}")
         return exit_codes.FAILURE
-    source = f" from {rollback['restored_from']}" if rollback["restored_from"] else ""
-    args.output.say(f"{rollback['id']} {rollback['state']}{source}")
+    source = rollback.get("restored_from")
+    brought = f": brought back from {restored_from_words(source)}" if source else ""
+    args.output.say(f"{rollback['id']} {rollback['state']}{brought}")
     return exit_codes.OK
 
 

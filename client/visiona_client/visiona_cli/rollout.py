@@ -9,11 +9,13 @@
     visiona rollout pause|resume|retry|rollback ROLLOUT [--wait]
 
 With ``--wait`` the command follows the rollout until it stops moving, then its exit
-code says how it ended: 0 completed (for ``rollback``: rolled back with every rollback
-installed; for ``pause``: paused), 1 paused when that was not what was asked (the
-reason is printed), a rollback that failed somewhere, or rolled back when that was not
-what was asked. The rollout goes on on the server
-whatever the command does: Ctrl-C only stops following it.
+code says how it ended: 0 completed with every phase passed (for ``rollback``: rolled
+back with every rollback installed; for ``pause``: paused), 1 paused when that was not
+what was asked (the reason is printed), completed with a phase accepted (resumed past
+after it failed: it did not pass its gate), a rollback that failed somewhere, or rolled
+back when that was not what was asked. The rollout goes on on the server whatever the
+command does: Ctrl-C only stops following it. Human lines say states in words
+(fleet_words.py); ``--json`` keeps the API's codes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
+from visiona_client.visiona_cli.fleet_words import (
+    phase_state_words,
+    restored_from_words,
+    state_words,
+)
 from visiona_client.visiona_cli.output import Output, api_time, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
@@ -126,7 +133,7 @@ def run_ls(args: argparse.Namespace) -> int:
             r["id"],
             r["model"]["name"],
             r["group"]["name"],
-            r["state"],
+            state_words(r["state"]),
             f"{r['counts']['passed']}/{r['counts']['total']}",
             local_time(r["created_at"]),
         ]
@@ -146,7 +153,8 @@ def run_show(args: argparse.Namespace) -> int:
 def run_action(args: argparse.Namespace) -> int:
     api = api_for(args)
     rollout = api.post_json(f"/api/rollouts/{args.rollout}/{args.verb}")
-    args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {rollout['state']}.")
+    state = state_words(rollout["state"])
+    args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {state}.")
     # What the action asks for: a pause is done once paused (what was sent goes on, and
     # resume or retry follow it again); the others end when the rollout does.
     goal = {"rollback": "rolled_back", "pause": "paused"}.get(args.verb, "completed")
@@ -172,7 +180,7 @@ def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
         out.note(f"The rollout is paused: {rollout['pause']['message']}")
         return exit_codes.FAILURE
     if state != goal:
-        out.note(f"The rollout ended {state.replace('_', ' ')}.")
+        out.note(f"The rollout ended {state_words(state)}.")
         return exit_codes.FAILURE
     failed = [
         d
@@ -183,9 +191,34 @@ def _exit_code(out: Output, rollout: dict[str, Any], goal: str) -> int:
     if failed and goal == "rolled_back":
         out.note(f"{counted(len(failed), 'device')} could not roll back.")
         return exit_codes.FAILURE
+    failures = f"{counted(len(failed), 'device')} failed" if failed else ""
+    accepted = [phase for phase in rollout.get("phases", []) if phase["state"] == "accepted"]
+    if goal == "completed" and accepted:
+        # The user resumed past a failed phase: completed, but not as the gate asked.
+        said = ", and ".join(_accepted(rollout, phase) for phase in accepted)
+        out.note(f"Completed; {failures + ', and ' if failures else ''}{said}.")
+        return exit_codes.FAILURE
     if failed:
-        out.note(f"Completed; {counted(len(failed), 'device')} failed, within the allowed share.")
+        out.note(f"Completed; {failures}, within the allowed share.")
     return exit_codes.OK
+
+
+def _accepted(rollout: dict[str, Any], phase: dict[str, Any]) -> str:
+    """Why a phase the rollout was resumed past had failed, from its counts."""
+    counts = phase.get("counts") or {}
+    judged = counts.get("total", 0) - counts.get("skipped", 0)
+    failed, allowed = counts.get("failed", 0), rollout.get("max_failure_percent", 0)
+    said = f"phase {phase['number']} was accepted"
+    if judged and failed * 100 > allowed * judged:
+        said += (
+            f" over the failure limit ({failed} of {counted(judged, 'device')} failed, "
+            f"more than the {allowed} % allowed)"
+        )
+    elif judged and not counts.get("passed", 0):
+        said += " with no device confirming the model"
+    else:
+        said += " despite failures"
+    return said + " when the rollout was resumed"
 
 
 def _rollback_state(device: dict[str, Any]) -> str:
@@ -204,7 +237,8 @@ def _follow(api: Api, waiting: Waiting, rollout: dict[str, Any]) -> dict[str, An
         while True:
             counts = rollout["counts"]
             line = (
-                f"{rollout['state']}: {counts['passed']} passed, {counts['failed']} failed, "
+                f"{state_words(rollout['state'])}: {counts['passed']} passed, "
+                f"{counts['failed']} failed, "
                 f"{counts['deploying'] + counts['checking']} under way, "
                 f"{counts['offline']} offline, {counts['planned']} to come"
             )
@@ -215,30 +249,60 @@ def _follow(api: Api, waiting: Waiting, rollout: dict[str, Any]) -> dict[str, An
             if rollout["state"] not in MOVING:
                 return rollout
             waiting.pause(
-                still=f"rollout {rollout['id']} is {rollout['state']}", follow_again=again
+                still=f"rollout {rollout['id']} is {state_words(rollout['state'])}",
+                follow_again=again,
             )
             rollout = waiting.get_json(api, f"/api/rollouts/{rollout['id']}", follow_again=again)
     except KeyboardInterrupt:
         out.note(
             f"Stopped following. Rollout {rollout['id']} goes on on the server "
-            f"({rollout['state']}); follow it again with: visiona rollout show "
+            f"({state_words(rollout['state'])}); follow it again with: visiona rollout show "
             f"{rollout['id']} --wait"
         )
         raise
 
 
 def _deadline_note(rollout: dict[str, Any]) -> str:
-    """The running phase's deadline (not what is left: a line is printed at each change)."""
+    """What the running phase waits for, and its deadline (not what is left of it: a
+    line is printed at each change)."""
     for phase in rollout["phases"]:
         if phase["state"] == "running" and phase.get("deadline_at"):
             number, at = phase["number"], _utc(phase["deadline_at"])
-            return f"; phase {number} waits for offline devices until {at}"
+            return f"; phase {number} {_waiting_for(rollout, phase)} (deadline {at})"
     return ""
+
+
+def _waiting_for(rollout: dict[str, Any], phase: dict[str, Any]) -> str:
+    """What a running phase waits for: its devices yet to take the model (offline, or
+    not answering: at the deadline they stop holding it up), installing, or being
+    checked (still waiting at the deadline, they fail). From its devices when the
+    answer has them, else from its counts."""
+    devices = [d for d in rollout.get("devices") or [] if d.get("phase") == phase["number"]]
+    counts = phase.get("counts") or {}
+    deploying = [d for d in devices if d["state"] == "deploying"]
+    yet = sum(1 for d in deploying if (d.get("deployment") or {}).get("state") == "pending")
+    parts = [
+        (count, label)
+        for count, label in (
+            (yet, "yet to take the model"),
+            (len(deploying) - yet, "installing"),
+            # Without the devices: taken or not, what is under way.
+            (0 if devices else counts.get("deploying", 0), "under way"),
+            (sum(d["state"] == "checking" for d in devices), "being checked"),
+            (0 if devices else counts.get("checking", 0), "being checked"),
+        )
+        if count
+    ]
+    if not parts:
+        return "waits for its devices"
+    (first, label), *others = parts
+    said = [f"{counted(first, 'device')} {label}", *(f"{n} {what}" for n, what in others)]
+    return "waits for " + ", ".join(said)
 
 
 def _print(out: Output, rollout: dict[str, Any]) -> None:
     out.say(
-        f"{rollout['id']} {rollout['state']}: {rollout['model']['name']} to "
+        f"{rollout['id']} {state_words(rollout['state'])}: {rollout['model']['name']} to "
         f"{rollout['group']['name']}"
     )
     if rollout.get("pause"):
@@ -246,15 +310,15 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
     for phase in rollout["phases"]:
         counts = phase["counts"]
         out.say(
-            f"  phase {phase['number']} ({phase['size']}): {phase['state']}, "
+            f"  phase {phase['number']} ({phase['size']}): {phase_state_words(phase['state'])}, "
             f"{counts['passed']}/{counts['total']} passed, {counts['failed']} failed"
-            f"{_deadline(phase, now=datetime.now(timezone.utc))}"
+            f"{_deadline(rollout, phase, now=datetime.now(timezone.utc))}"
         )
     rows = [
         [
             d["device"]["name"],
             str(d["phase"] or "-"),
-            d["state"],
+            state_words(d["state"]),
             (d["rollback"] or {}).get("state", "") and _rollback_label(d),
             d["reason"],
         ]
@@ -264,16 +328,19 @@ def _print(out: Output, rollout: dict[str, Any]) -> None:
         out.table(rows, ["DEVICE", "PHASE", "STATE", "ROLLBACK", "REASON"])
 
 
-def _deadline(phase: dict[str, Any], *, now: datetime) -> str:
-    """A running phase's wait for offline devices: until when, and what is left of it."""
+def _deadline(rollout: dict[str, Any], phase: dict[str, Any], *, now: datetime) -> str:
+    """What a running phase waits for, its deadline, and what is left of it."""
     if phase["state"] != "running" or not phase.get("deadline_at"):
         return ""
     deadline = api_time(phase["deadline_at"])
-    at = _utc(phase["deadline_at"])
+    at, waits = _utc(phase["deadline_at"]), _waiting_for(rollout, phase)
     seconds = int((deadline - now).total_seconds())
     if seconds <= 0:
-        return f"; waited for offline devices until {at} (passed: they no longer hold it up)"
-    return f"; waits for offline devices until {at} ({_duration(seconds)} left)"
+        return (
+            f"; {waits} (deadline {at} passed: devices that had not taken the model no "
+            "longer hold it up)"
+        )
+    return f"; {waits} (deadline {at}, {_duration(seconds)} left)"
 
 
 def _utc(moment: str) -> str:
@@ -296,6 +363,6 @@ def _rollback_label(device: dict[str, Any]) -> str:
     rollback = device["rollback"]
     if rollback["state"] == "skipped":
         return "skipped"
-    state = _rollback_state(device)
+    state = state_words(_rollback_state(device))
     source = rollback.get("restored_from")
-    return f"{state} ({source})" if source else state
+    return f"{state} (from {restored_from_words(source)})" if source else state
