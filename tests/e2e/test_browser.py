@@ -195,6 +195,9 @@ def test_a_file_named_png_that_is_no_image_is_refused_before_uploading(page, fil
     error.wait_for(state="visible")
     assert error.inner_text().splitlines() == ["notes.png is not a JPEG or PNG image."]
     page.click("#convert-submit")
-    assert page.get_attribute("#id_ref_images", "aria-invalid") == "true"
+    # The submit clears the marks and checks the files again (reading them is async):
+    # wait for the field to be marked once more, not for a moment after the click.
+    page.wait_for_selector("#id_ref_images[aria-invalid=true]")
+    assert error.inner_text().splitlines() == ["notes.png is not a JPEG or PNG image."]
     assert page.locator("#upload-progress").is_hidden()
     assert ConversionJob.objects.count() == 0
