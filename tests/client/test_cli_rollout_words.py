@@ -213,3 +213,18 @@ def test_json_keeps_the_codes(api, capsys):
     assert code == 0
     data = json.loads(out)["rollout"]
     assert (data["state"], data["phases"][0]["state"]) == ("rolled_back", "accepted")
+
+
+@pytest.mark.parametrize("action", ["show", "pause", "rollback"])
+def test_a_rollout_id_that_is_none_is_refused_before_any_request(api, capsys, action):
+    code, _, err = cli(capsys, "rollout", action, "abc")
+    assert code == 2
+    assert "Not a rollout id: 'abc' (visiona rollout ls lists them). (rollout_not_found)" in err
+    assert len(api.calls) == 0
+
+
+def test_an_upper_case_rollout_id_is_the_same_rollout(api, capsys):
+    api.get(f"{SERVER}/api/rollouts/{ROLLOUT_ID}", json=rollout("completed", [], []))
+    code, _, _ = cli(capsys, "rollout", "show", ROLLOUT_ID.upper())
+    assert code == 0
+    assert api.calls[0].request.url == f"{SERVER}/api/rollouts/{ROLLOUT_ID}"
