@@ -68,3 +68,13 @@ def test_sign_out_needs_post(alice_client):
     response = alice_client.post("/accounts/logout/")
     assert response.status_code == 302
     assert alice_client.get("/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("language", "said"), [("en", "You are signed out."), ("zh-hant", "您已登出。")]
+)
+def test_signing_out_says_so_on_the_next_page(alice_client, language, said):
+    page = alice_client.post("/accounts/logout/", follow=True, HTTP_ACCEPT_LANGUAGE=language)
+    assert page.status_code == 200
+    assert said in page.content.decode()
+    assert "_auth_user_id" not in alice_client.session

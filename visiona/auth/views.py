@@ -43,4 +43,8 @@ def logout_view(request):
         # End the provider's session too, or the next sign-in is silent.
         redirect_to = provider_logout_url(request)
     logout(request)
+    # Said on the next page (the sign-in page): without it, signing out looked like
+    # being sent to sign in. Messages live in a cookie first, so the flushed session
+    # does not take this one with it.
+    messages.success(request, _("You are signed out."))
     return redirect(redirect_to)
