@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.follow import job_line
+from visiona_client.visiona_cli.options import checked_uuid
 from visiona_client.visiona_cli.session import api_for
 
 # The server's job ids (conversion/limits.py JOB_ID_PATTERN); runs and deployments: UUIDs.
@@ -87,14 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _checked_id(kind: str, raw: str) -> str:
     """The id as visionA's paths take it; anything else is refused before a request."""
-    if kind == "job":
-        if _JOB_ID.fullmatch(raw):
-            return raw
-    else:
-        try:
-            return str(uuid.UUID(raw))
-        except ValueError:
-            pass
+    if kind != "job":
+        return checked_uuid(kind, raw)
+    if _JOB_ID.fullmatch(raw):
+        return raw
     raise CliError(
         f"Not a {kind} id: {raw!r}.", exit_code=exit_codes.BAD_INPUT, code=f"{kind}_not_found"
     )

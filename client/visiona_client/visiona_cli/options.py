@@ -8,8 +8,12 @@ said nothing; now it is a usage error that says how to reach several.
 from __future__ import annotations
 
 import argparse
+import uuid
 from collections.abc import Sequence
 from typing import Any
+
+from visiona_client.visiona_cli import exit_codes
+from visiona_client.visiona_cli.api import CliError
 
 
 class Once(argparse.Action):
@@ -30,6 +34,21 @@ class Once(argparse.Action):
             hint = f": {self.several}" if self.several else ""
             parser.error(f"{option_string} takes one value, given more than once{hint}")
         setattr(namespace, self.dest, values)
+
+
+def checked_uuid(kind: str, raw: str, *, listed_by: str = "") -> str:
+    """A run's, deployment's or rollout's id as visionA's paths take it (any case given);
+    anything else is refused before a request, where visionA would answer a bare
+    not_found. ``listed_by``: the command that lists them, named in the refusal."""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        where = f" ({listed_by} lists them)" if listed_by else ""
+        raise CliError(
+            f"Not a {kind} id: {raw!r}{where}.",
+            exit_code=exit_codes.BAD_INPUT,
+            code=f"{kind}_not_found",
+        ) from None
 
 
 def positive_int(raw: str) -> int:

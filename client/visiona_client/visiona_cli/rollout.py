@@ -21,7 +21,6 @@ command does: Ctrl-C only stops following it. Human lines say states in words
 from __future__ import annotations
 
 import argparse
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
@@ -32,6 +31,7 @@ from visiona_client.visiona_cli.fleet_words import (
     restored_from_words,
     state_words,
 )
+from visiona_client.visiona_cli.options import checked_uuid
 from visiona_client.visiona_cli.output import Output, api_time, counted, local_time
 from visiona_client.visiona_cli.resolve import group_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import expectations_of
@@ -147,13 +147,15 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     api = api_for(args)
-    rollout = api.get_json(f"/api/rollouts/{rollout_id(args.rollout)}")
+    rollout_id = checked_uuid("rollout", args.rollout, listed_by="visiona rollout ls")
+    rollout = api.get_json(f"/api/rollouts/{rollout_id}")
     return _finish(args, api, rollout, goal="completed")
 
 
 def run_action(args: argparse.Namespace) -> int:
     api = api_for(args)
-    rollout = api.post_json(f"/api/rollouts/{rollout_id(args.rollout)}/{args.verb}")
+    rollout_id = checked_uuid("rollout", args.rollout, listed_by="visiona rollout ls")
+    rollout = api.post_json(f"/api/rollouts/{rollout_id}/{args.verb}")
     state = state_words(rollout["state"])
     args.output.note(f"Rollout {rollout['id']}: {args.verb} asked; it is {state}.")
     # What the action asks for: a pause is done once paused (what was sent goes on, and
@@ -367,16 +369,3 @@ def _rollback_label(device: dict[str, Any]) -> str:
     state = state_words(_rollback_state(device))
     source = rollback.get("restored_from")
     return f"{state} (from {restored_from_words(source)})" if source else state
-
-
-def rollout_id(raw: str) -> str:
-    """The id as visionA's paths take it (any case); anything else is refused before a
-    request, where visionA would answer a bare not_found."""
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise CliError(
-            f"Not a rollout id: {raw!r} (visiona rollout ls lists them).",
-            exit_code=exit_codes.BAD_INPUT,
-            code="rollout_not_found",
-        ) from None

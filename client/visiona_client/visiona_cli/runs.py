@@ -12,12 +12,11 @@ printed, with the same exit codes (docs/cli.md). ``ls`` gives the ids
 from __future__ import annotations
 
 import argparse
-import uuid
 from typing import Any
 
 from visiona_client.visiona_cli import exit_codes
-from visiona_client.visiona_cli.api import Api, CliError
-from visiona_client.visiona_cli.options import positive_int
+from visiona_client.visiona_cli.api import Api
+from visiona_client.visiona_cli.options import checked_uuid, positive_int
 from visiona_client.visiona_cli.output import local_time
 from visiona_client.visiona_cli.resolve import device_by_id_or_name, model_by_id_or_name
 from visiona_client.visiona_cli.run import (
@@ -107,7 +106,7 @@ def _figure(value: Any, unit: str, digits: int) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     expectations = expectations_of(args.expect)
-    run_id = _run_id(args.run)
+    run_id = checked_uuid("run", args.run, listed_by="visiona runs ls")
     api = api_for(args)
     run = api.get_json(f"/api/runs/{run_id}")
     waiting = Waiting.of(args)
@@ -121,14 +120,3 @@ def run_show(args: argparse.Namespace) -> int:
     args.output.note(f"Follow it with: visiona runs show {run['id']} --wait")
     args.output.result({"run": run})
     return exit_codes.OK
-
-
-def _run_id(raw: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise CliError(
-            f"Not a run id: {raw!r} (visiona runs ls lists them).",
-            exit_code=exit_codes.BAD_INPUT,
-            code="run_not_found",
-        ) from None
