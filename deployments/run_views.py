@@ -107,17 +107,16 @@ def _run_new(request, model_id: int):
         )
     except AppError as exc:
         return _new_page(request, model_id, error=exc, status=exc.status)
-    except ContractError:  # a repetition count or scale the contract refuses
-        return _new_page(request, model_id, error_text=_option_problem(request.POST), status=400)
+    except ContractError as exc:  # a repetition count or scale the contract refuses
+        return _new_page(request, model_id, error_text=_option_problem(exc), status=400)
     messages.success(request, _("The run is sent to %(device)s.") % {"device": run.device.name})
     return redirect("runs-detail", run_id=run.pk)
 
 
-def _option_problem(post) -> str:
+def _option_problem(error: ContractError) -> str:
     """The contract's refusal of an option, in the page's language (the contract's own
     words are the device's English): the count is typed; the others come from lists."""
-    repeat = post.get("repeat", "") or str(DEFAULT_REPEAT)
-    if not repeat.isdigit() or not 1 <= int(repeat) <= MAX_REPEAT:
+    if error.parameter == "repeat":
         return _("Timed repetitions per input: enter a whole number from 1 to %(max)d.") % {
             "max": MAX_REPEAT
         }

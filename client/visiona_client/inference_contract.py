@@ -87,13 +87,15 @@ _STEM = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 
 
 class ContractError(Exception):
-    """A request the contract refuses: ``status``, ``code`` and a readable message."""
+    """A request the contract refuses: ``status``, ``code`` and a readable message;
+    ``parameter``: the option refused, for an invalid_parameter (a page words it)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, parameter: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,27 @@ class InferOptions:
         raw_repeat = query.get("repeat", str(DEFAULT_REPEAT))
         if not raw_repeat.isdigit() or not 1 <= int(raw_repeat) <= MAX_REPEAT:
             raise ContractError(
-                400, INVALID_PARAMETER, f"repeat must be a whole number from 1 to {MAX_REPEAT}"
+                400,
+                INVALID_PARAMETER,
+                f"repeat must be a whole number from 1 to {MAX_REPEAT}",
+                parameter="repeat",
             )
         channel_order = query.get("channel_order", DEFAULT_CHANNEL_ORDER).lower()
         if channel_order not in CHANNEL_ORDERS:
-            raise ContractError(400, INVALID_PARAMETER, "channel_order must be rgb or bgr")
+            raise ContractError(
+                400,
+                INVALID_PARAMETER,
+                "channel_order must be rgb or bgr",
+                parameter="channel_order",
+            )
         scale = query.get("scale", DEFAULT_SCALE).lower()
         if scale not in SCALES:
-            raise ContractError(400, INVALID_PARAMETER, f"scale must be one of {', '.join(SCALES)}")
+            raise ContractError(
+                400,
+                INVALID_PARAMETER,
+                f"scale must be one of {', '.join(SCALES)}",
+                parameter="scale",
+            )
         return cls(repeat=int(raw_repeat), channel_order=channel_order, scale=scale)
 
 
