@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from visiona_client.inference_contract import (
     CHANNEL_ORDERS,
     DEFAULT_REPEAT,
-    INPUT_HEAD_BYTES,
     INPUT_SUFFIXES,
     MAX_REPEAT,
     SCALES,
@@ -156,7 +155,6 @@ def _new_page_data() -> dict:
             "maxInputs": settings.RUNS_MAX_INPUTS,
             "maxInputBytes": settings.RUNS_MAX_INPUT_BYTES,
             "maxTotalBytes": settings.RUNS_MAX_TOTAL_BYTES,
-            "headBytes": INPUT_HEAD_BYTES,
             # File extension -> the ways such a file may begin.
             "starts": {
                 suffix: [list(start) for start in starts_of(media)]

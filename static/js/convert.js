@@ -99,27 +99,6 @@
     });
   }
 
-  // Whether a file begins as a JPEG or a PNG does (a text file named .png does not);
-  // a browser that cannot read it lets the server decide.
-  function startsLikeAnImage(file) {
-    var length = Math.max.apply(null, limits.imageSignatures.map(function (signature) {
-      return signature.length;
-    }));
-    if (!file.slice || !file.slice(0, length).arrayBuffer) {
-      return Promise.resolve(true);
-    }
-    return file.slice(0, length).arrayBuffer().then(function (buffer) {
-      var start = new Uint8Array(buffer);
-      return limits.imageSignatures.some(function (signature) {
-        return signature.every(function (value, index) {
-          return start[index] === value;
-        });
-      });
-    }, function () {
-      return true;
-    });
-  }
-
   // Every image that would be refused, one line each (the error keeps the line breaks),
   // so all of them can be fixed at once.
   function checkImages() {
@@ -134,7 +113,8 @@
       if (file.size > limits.maxImageBytes) {
         return format(text.imageTooLarge, { name: file.name });
       }
-      return startsLikeAnImage(file).then(function (isImage) {
+      // A text file named .png is no image: its first bytes say (file-start.js).
+      return window.visionaFileStart.matches(file, limits.imageSignatures).then(function (isImage) {
         return isImage ? "" : format(text.imageType, { name: file.name });
       });
     })).then(function (problems) {

@@ -21,24 +21,6 @@
     return dot < 0 ? "" : name.slice(dot + 1).toLowerCase();
   }
 
-  // Whether the file begins as its extension says; a browser that cannot read it
-  // leaves the decision to the server.
-  function startsRight(file, starts) {
-    if (!file.slice || !file.slice(0, limits.headBytes).arrayBuffer) {
-      return Promise.resolve(true);
-    }
-    return file.slice(0, limits.headBytes).arrayBuffer().then(function (buffer) {
-      var head = new Uint8Array(buffer);
-      return starts.some(function (start) {
-        return start.every(function (value, index) {
-          return head[index] === value;
-        });
-      });
-    }, function () {
-      return true;
-    });
-  }
-
   function problemOf(file) {
     var starts = limits.starts[extension(file.name)];
     if (!starts) {
@@ -50,7 +32,7 @@
     if (file.size > limits.maxInputBytes) {
       return Promise.resolve(format(text.tooLarge, { name: file.name }));
     }
-    return startsRight(file, starts).then(function (right) {
+    return window.visionaFileStart.matches(file, starts).then(function (right) {
       return right ? "" : format(text.notAnInput, { name: file.name });
     });
   }
