@@ -20,8 +20,8 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError, outcome_error
 from visiona_client.visiona_cli.before_upload import check_conversion_upload
 from visiona_client.visiona_cli.follow import (
-    KEEP_ONNX_ALONE,
     POLL_SECONDS,
+    check_save_options,
     finish_job,
     wait_for_job,
 )
@@ -259,10 +259,7 @@ def _refuse_options_that_would_be_ignored(args: argparse.Namespace) -> None:
     """Said before the upload: an option that only means something beside another would
     otherwise do nothing, and a CI gate written with --expect but no --run-on would pass
     without running anything."""
-    if args.keep_onnx and args.save is None and not args.run_on:
-        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
-    if args.save is not None and not args.save.strip():
-        raise CliError("--save needs a name that is not blank.", exit_code=exit_codes.BAD_INPUT)
+    check_save_options(args.save, keep_onnx=args.keep_onnx, saved_anyway=bool(args.run_on))
     if args.run_on:
         return
     run_options = {

@@ -18,6 +18,18 @@ POLL_SECONDS = 1.0
 FINISHED = ("completed", "failed")
 # --keep-onnx alone would be ignored: the ONNX is kept only beside a NEF saved to My models.
 KEEP_ONNX_ALONE = "--keep-onnx needs --save NAME: the ONNX is kept only beside a saved NEF."
+
+
+def check_save_options(save: str | None, *, keep_onnx: bool, saved_anyway: bool = False) -> None:
+    """``--save`` and ``--keep-onnx`` as convert and jobs take them, refused before any
+    request (exit 2): --keep-onnx without a save (``saved_anyway``: convert --run-on
+    saves), a blank name."""
+    if keep_onnx and save is None and not saved_anyway:
+        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
+    if save is not None and not save.strip():
+        raise CliError("--save needs a name that is not blank.", exit_code=exit_codes.BAD_INPUT)
+
+
 _STAGES = {"onnx": "ONNX check", "bie": "quantization (BIE)", "nef": "compilation (NEF)"}
 
 

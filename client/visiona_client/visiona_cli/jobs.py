@@ -12,8 +12,8 @@ from visiona_client.visiona_cli import exit_codes
 from visiona_client.visiona_cli.api import Api, CliError
 from visiona_client.visiona_cli.convert import chip_code
 from visiona_client.visiona_cli.follow import (
-    KEEP_ONNX_ALONE,
     POLL_SECONDS,
+    check_save_options,
     finish_job,
     job_line,
     wait_for_job,
@@ -108,10 +108,7 @@ def _refuse_options_that_would_be_ignored(args: argparse.Namespace) -> None:
             "--since must come before --until: no job could be in between.",
             exit_code=exit_codes.BAD_INPUT,
         )
-    if args.keep_onnx and args.save is None:
-        raise CliError(KEEP_ONNX_ALONE, exit_code=exit_codes.BAD_INPUT)
-    if args.save is not None and not args.save.strip():
-        raise CliError("--save needs a name that is not blank.", exit_code=exit_codes.BAD_INPUT)
+    check_save_options(args.save, keep_onnx=args.keep_onnx)
 
 
 def _instant(moment_text: str) -> datetime:
